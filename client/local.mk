@@ -1,0 +1,1 @@
+# client/local.mk - build rules for client/, included by the top Makefile.am.

@@ -1,0 +1,1 @@
+# core/local.mk - build rules for core/, included by the top Makefile.am.

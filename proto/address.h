@@ -1,0 +1,37 @@
+/*
+ * NAME
+ *	address.h - RFC 5321 path and mailbox syntax
+ * DESCRIPTION
+ *	Used by the server core to judge the <path> of MAIL FROM and RCPT TO,
+ *	and by the client to judge addresses before sending them.
+ */
+#ifndef EHLOD_PROTO_ADDRESS_H
+#define EHLOD_PROTO_ADDRESS_H
+
+#include <stddef.h>
+
+enum address_flags {
+	ADDRESS_ALLOW_EMPTY = 1u << 0,	/* "<>" is fine (MAIL FROM) */
+	ADDRESS_ALLOW_UTF8 = 1u << 1,	/* RFC 6531 mailboxes */
+	ADDRESS_ALLOW_POSTMASTER = 1u << 2 /* bare "Postmaster" (RCPT TO) */
+};
+
+/*
+ * Check the text between '<' and '>' of a path.  A source route
+ * ("@a,@b:user@domain") is accepted and skipped as RFC 5321 says.
+ * On success returns 0 and *mailbox points into path at the mailbox
+ * (empty for the null path).  Returns -1 and sets *why on a syntax error.
+ */
+int address_check_path(const char *path, unsigned flags,
+    const char **mailbox, const char **why);
+
+/* The domain part of a mailbox (after the last '@'), or NULL. */
+const char *address_domain(const char *mailbox);
+
+/* 1 when the string holds an octet above 127. */
+int address_has_8bit(const char *s);
+
+/* RFC 5321 Domain or address-literal ([192.0.2.1], [IPv6:...]). */
+int address_domain_valid(const char *s, size_t len, int utf8);
+
+#endif
