@@ -163,6 +163,7 @@ enum ehlod_item {
 	EHLOD_ITEM_TLS_CIPHER,
 	EHLOD_ITEM_AUTH_USER,		/* settable; NULL until AUTH succeeded */
 	EHLOD_ITEM_AUTH_MECH,		/* settable */
+	EHLOD_ITEM_USER,		/* s may be NULL: the user the server runs as */
 	EHLOD_ITEM_COUNT_
 };
 
