@@ -1,0 +1,341 @@
+/*
+ * NAME
+ *	config.c - the server's configuration file
+ * DESCRIPTION
+ *	Implements config.h.  Every value is checked here, once, so the rest
+ *	of the server can trust struct config; every error names the file
+ *	and the line, through libconfuse's error function.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+
+#ifndef PLUGINDIR
+#define PLUGINDIR "/usr/local/lib/ehlod/plugins"
+#endif
+
+static void
+config_error(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (cfg && cfg->filename)
+		log_msg(LOG_ERR, "%s:%d: %s", cfg->filename, cfg->line, msg);
+	else
+		log_msg(LOG_ERR, "config: %s", msg);
+}
+
+static int
+check_positive(cfg_t *cfg, cfg_opt_t *opt)
+{
+	long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+
+	if (v > 0)
+		return 0;
+	cfg_error(cfg, "option '%s' must be greater than 0", opt->name);
+	return -1;
+}
+
+static int
+check_not_negative(cfg_t *cfg, cfg_opt_t *opt)
+{
+	long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+
+	if (v >= 0)
+		return 0;
+	cfg_error(cfg, "option '%s' must not be negative", opt->name);
+	return -1;
+}
+
+static int
+check_second_ehlo(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (strcmp(v, "reset") == 0 || strcmp(v, "refuse") == 0)
+		return 0;
+	cfg_error(cfg, "option 'second_ehlo' must be \"reset\" or \"refuse\"");
+	return -1;
+}
+
+static int
+check_facility(cfg_t *cfg, cfg_opt_t *opt)
+{
+	if (log_facility(cfg_opt_getnstr(opt, 0)) >= 0)
+		return 0;
+	cfg_error(cfg, "unknown syslog facility '%s'", cfg_opt_getnstr(opt, 0));
+	return -1;
+}
+
+/* "ADDR:PORT", "[IPV6]:PORT", "*:PORT". */
+static int
+split_listen(const char *s, struct listen_addr *out)
+{
+	const char *colon;
+	const char *host = s;
+	size_t hlen;
+
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL || close[1] != ':')
+			return -1;
+		host = s + 1;
+		hlen = (size_t)(close - host);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL)
+			return -1;
+		hlen = (size_t)(colon - s);
+	}
+	const char *port = colon + 1;
+	if (hlen == 0 || *port == '\0' || strspn(port, "0123456789") !=
+	    strlen(port) || atol(port) < 1 || atol(port) > 65535)
+		return -1;
+	out->host = strndup(host, hlen);
+	out->port = strdup(port);
+	return out->host && out->port ? 0 : -1;
+}
+
+static int
+check_listen(cfg_t *cfg, cfg_opt_t *opt)
+{
+	for (unsigned i = 0; i < cfg_opt_size(opt); i++) {
+		struct listen_addr a = { 0 };
+		int bad = split_listen(cfg_opt_getnstr(opt, i), &a);
+		free(a.host);
+		free(a.port);
+		if (bad) {
+			cfg_error(cfg, "listen: '%s' is not ADDR:PORT or "
+			    "[IPV6]:PORT", cfg_opt_getnstr(opt, i));
+			return -1;
+		}
+	}
+	if (cfg_opt_size(opt) > 0)
+		return 0;
+	cfg_error(cfg, "listen: at least one address is needed");
+	return -1;
+}
+
+static cfg_opt_t pass1_plugin_opts[] = {
+	CFG_STR("path", NULL, CFGF_NONE),
+	CFG_STR("__unknown", NULL, CFGF_NONE),
+	CFG_END()
+};
+
+/* The core options; "plugin" is patched in per pass. */
+static void
+core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
+{
+	cfg_opt_t opts[] = {
+		CFG_STR_LIST("listen", "{\"127.0.0.1:2525\"}", CFGF_NONE),
+		CFG_STR("hostname", NULL, CFGF_NONE),
+		CFG_STR_LIST("local_domains", "{localhost}", CFGF_NONE),
+		CFG_INT("max_recipients", 100, CFGF_NONE),
+		CFG_INT("workers", 0, CFGF_NONE),
+		CFG_STR("user", "nobody", CFGF_NONE),
+		CFG_STR("plugin_dir", PLUGINDIR, CFGF_NONE),
+		CFG_INT("message_size_limit", 52428800, CFGF_NONE),
+		CFG_STR("second_ehlo", "reset", CFGF_NONE),
+		CFG_INT("command_timeout", 300, CFGF_NONE),
+		CFG_INT("data_timeout", 300, CFGF_NONE),
+		CFG_INT("max_errors", 20, CFGF_NONE),
+		CFG_BOOL("syslog", cfg_false, CFGF_NONE),
+		CFG_STR("syslog_facility", "mail", CFGF_NONE),
+		CFG_BOOL("debug", cfg_false, CFGF_NONE),
+		CFG_SEC("plugin", plugin_opts,
+		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+		CFG_END()
+	};
+	(void)pass2;
+	if (n < sizeof(opts) / sizeof(opts[0]))
+		abort();
+	memcpy(out, opts, sizeof(opts));
+	for (cfg_opt_t *o = out; o->name; o++) {
+		if (!strcmp(o->name, "listen"))
+			o->validcb = check_listen;
+		else if (!strcmp(o->name, "max_recipients") ||
+		    !strcmp(o->name, "message_size_limit") ||
+		    !strcmp(o->name, "command_timeout") ||
+		    !strcmp(o->name, "data_timeout") ||
+		    !strcmp(o->name, "max_errors"))
+			o->validcb = check_positive;
+		else if (!strcmp(o->name, "workers"))
+			o->validcb = check_not_negative;
+		else if (!strcmp(o->name, "second_ehlo"))
+			o->validcb = check_second_ehlo;
+		else if (!strcmp(o->name, "syslog_facility"))
+			o->validcb = check_facility;
+	}
+}
+
+static cfg_t *
+parse(const char *file, cfg_opt_t *plugin_opts, int flags)
+{
+	cfg_opt_t opts[32];
+	cfg_t *cfg;
+
+	core_options(opts, sizeof(opts) / sizeof(opts[0]), plugin_opts, 0);
+	cfg = cfg_init(opts, flags);
+	if (cfg == NULL) {
+		log_msg(LOG_ERR, "%s: out of memory", file);
+		return NULL;
+	}
+	cfg_set_error_function(cfg, config_error);
+	switch (cfg_parse(cfg, file)) {
+	case CFG_SUCCESS:
+		return cfg;
+	case CFG_FILE_ERROR:
+		log_msg(LOG_ERR, "%s: cannot read: %s", file, strerror(errno));
+		break;
+	default:
+		log_msg(LOG_ERR, "%s: configuration not valid", file);
+		break;
+	}
+	cfg_free(cfg);
+	return NULL;
+}
+
+static char *
+default_hostname(void)
+{
+	char name[256];
+
+	if (gethostname(name, sizeof(name) - 1) < 0)
+		return strdup("localhost");
+	name[sizeof(name) - 1] = '\0';
+	return strdup(name);
+}
+
+static int
+take_core_values(struct config *c, cfg_t *cfg)
+{
+	c->nlisten = cfg_size(cfg, "listen");
+	c->listen = calloc(c->nlisten, sizeof(*c->listen));
+	for (size_t i = 0; c->listen && i < c->nlisten; i++)
+		if (split_listen(cfg_getnstr(cfg, "listen", i), &c->listen[i]))
+			return -1;
+	const char *h = cfg_getstr(cfg, "hostname");
+	c->hostname = h ? strdup(h) : default_hostname();
+	c->nlocal_domains = cfg_size(cfg, "local_domains");
+	c->local_domains = calloc(c->nlocal_domains + 1, sizeof(char *));
+	for (size_t i = 0; c->local_domains && i < c->nlocal_domains; i++)
+		c->local_domains[i] = strdup(cfg_getnstr(cfg, "local_domains",
+		    i));
+	c->max_recipients = cfg_getint(cfg, "max_recipients");
+	c->workers = cfg_getint(cfg, "workers");
+	if (c->workers == 0)
+		c->workers = sysconf(_SC_NPROCESSORS_ONLN) > 0 ?
+		    sysconf(_SC_NPROCESSORS_ONLN) : 1;
+	c->user = strdup(cfg_getstr(cfg, "user"));
+	c->plugin_dir = strdup(cfg_getstr(cfg, "plugin_dir"));
+	c->message_size_limit = (size_t)cfg_getint(cfg, "message_size_limit");
+	c->second_ehlo = strcmp(cfg_getstr(cfg, "second_ehlo"), "refuse") ?
+	    SECOND_EHLO_RESET : SECOND_EHLO_REFUSE;
+	c->command_timeout = cfg_getint(cfg, "command_timeout");
+	c->data_timeout = cfg_getint(cfg, "data_timeout");
+	c->max_errors = cfg_getint(cfg, "max_errors");
+	c->use_syslog = cfg_getbool(cfg, "syslog");
+	c->syslog_facility = log_facility(cfg_getstr(cfg, "syslog_facility"));
+	c->debug = cfg_getbool(cfg, "debug");
+	if (!c->listen || !c->hostname || !c->local_domains || !c->user ||
+	    !c->plugin_dir)
+		return -1;
+	return 0;
+}
+
+static int
+take_plugin_names(struct config *c, cfg_t *cfg)
+{
+	c->nplugins = cfg_size(cfg, "plugin");
+	c->plugins = calloc(c->nplugins + 1, sizeof(*c->plugins));
+	if (c->plugins == NULL)
+		return -1;
+	for (size_t i = 0; i < c->nplugins; i++) {
+		cfg_t *sec = cfg_getnsec(cfg, "plugin", i);
+		const char *path = cfg_getstr(sec, "path");
+		struct plugin_conf *p = &c->plugins[i];
+		p->name = strdup(cfg_title(sec));
+		if (path)
+			p->path = strdup(path);
+		else if (asprintf(&p->path, "%s/%s.so", c->plugin_dir,
+		    p->name) < 0)
+			p->path = NULL;
+		if (!p->name || !p->path)
+			return -1;
+	}
+	return 0;
+}
+
+int
+config_read(const char *file, struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->file = strdup(file);
+	c->cfg = parse(file, pass1_plugin_opts, CFGF_IGNORE_UNKNOWN);
+	if (c->cfg == NULL)
+		return -1;
+	if (take_core_values(c, c->cfg) < 0 ||
+	    take_plugin_names(c, c->cfg) < 0) {
+		log_msg(LOG_ERR, "%s: out of memory", file);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_read_plugins(struct config *c, cfg_opt_t *plugin_opts, cfg_t **tree)
+{
+	*tree = parse(c->file, plugin_opts, CFGF_NONE);
+	return *tree ? 0 : -1;
+}
+
+void
+config_free(struct config *c)
+{
+	for (size_t i = 0; i < c->nlisten; i++) {
+		free(c->listen[i].host);
+		free(c->listen[i].port);
+	}
+	free(c->listen);
+	for (size_t i = 0; i < c->nlocal_domains; i++)
+		free(c->local_domains[i]);
+	free(c->local_domains);
+	for (size_t i = 0; i < c->nplugins; i++) {
+		free(c->plugins[i].name);
+		free(c->plugins[i].path);
+	}
+	free(c->plugins);
+	free(c->hostname);
+	free(c->user);
+	free(c->plugin_dir);
+	free(c->file);
+	if (c->cfg)
+		cfg_free(c->cfg);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+config_is_local_domain(const struct config *c, const char *domain)
+{
+	size_t dlen = strlen(domain);
+
+	for (size_t i = 0; i < c->nlocal_domains; i++) {
+		const char *d = c->local_domains[i];
+		size_t len = strlen(d);
+		if (d[0] == '.' && dlen > len &&
+		    strcasecmp(domain + dlen - len, d) == 0)
+			return 1;
+		if (strcasecmp(domain, d) == 0)
+			return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,476 @@
+/*
+ * NAME
+ *	loader.c - loading plugins and the registry of what they claim
+ * DESCRIPTION
+ *	Implements loader.h.  A plugin is refused, with one line naming its
+ *	file, when it cannot be opened, lacks the ehlod_plugin symbol, was
+ *	built for another ABI major version or a newer minor one, or has a
+ *	descriptor shorter than ABI 1.0's.  Claims are checked across all
+ *	plugins before any of them is initialised.
+ */
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "esmtp.h"
+#include "loader.h"
+#include "log.h"
+
+/* The descriptor size of ABI 1.0: every field up to on_unknown. */
+#define DESCRIPTOR_MIN_SIZE \
+	(offsetof(struct ehlod_plugin, on_unknown) + sizeof(void *))
+
+static const char *const core_verbs[] = {
+	"HELO", "EHLO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT",
+	"VRFY", "HELP", NULL
+};
+
+/* Service extensions registered with IANA (the "SMTP Service
+ * Extensions" registry) that a plugin may offer without an X prefix. */
+static const char *const registered_keywords[] = {
+	"8BITMIME", "ATRN", "AUTH", "BINARYMIME", "BURL", "CHECKPOINT",
+	"CHUNKING", "CONNEG", "CONPERM", "DELIVERBY", "DSN", "ENHANCEDSTATUSCODES",
+	"ETRN", "EXPN", "FUTURERELEASE", "HELP", "LIMITS", "MT-PRIORITY",
+	"MTRK", "NO-SOLICITING", "ONEX", "PIPELINING", "REQUIRETLS", "RRVS",
+	"SAML", "SEND", "SIZE", "SMTPUTF8", "SOML", "STARTTLS", "SUBMITTER",
+	"TURN", "UTF8SMTP", "VERB", "VRFY", NULL
+};
+
+static struct plugin_set *loading;	/* for the option validator */
+
+int
+keyword_registered(const char *keyword)
+{
+	if (keyword[0] == 'X' || keyword[0] == 'x')
+		return 1;
+	for (size_t i = 0; registered_keywords[i]; i++)
+		if (strcasecmp(keyword, registered_keywords[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+name_valid(const char *name)
+{
+	if (*name == '\0')
+		return 0;
+	return strspn(name, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == strlen(name);
+}
+
+static int
+check_abi(const char *path, const struct ehlod_plugin *d)
+{
+	if (d->abi_major != EHLOD_ABI_MAJOR || d->abi_minor > EHLOD_ABI_MINOR) {
+		log_msg(LOG_ERR, "%s: plugin built for ABI %u.%u, this ehlod "
+		    "has ABI %d.%d", path, d->abi_major, d->abi_minor,
+		    EHLOD_ABI_MAJOR, EHLOD_ABI_MINOR);
+		return -1;
+	}
+	if (d->size < DESCRIPTOR_MIN_SIZE) {
+		log_msg(LOG_ERR, "%s: plugin descriptor is %u bytes, ABI %d.0 "
+		    "needs at least %zu", path, d->size, EHLOD_ABI_MAJOR,
+		    DESCRIPTOR_MIN_SIZE);
+		return -1;
+	}
+	if (d->name == NULL || !name_valid(d->name)) {
+		log_msg(LOG_ERR, "%s: plugin descriptor has no valid name",
+		    path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+load_one(struct plugin *p, const struct plugin_conf *pc)
+{
+	const struct ehlod_plugin *d;
+
+	p->path = pc->path;
+	if (!name_valid(pc->name)) {
+		log_msg(LOG_ERR, "%s: plugin name '%s' may only hold letters, "
+		    "digits, '-' and '_'", pc->path, pc->name);
+		return -1;
+	}
+	p->dl = dlopen(pc->path, RTLD_NOW | RTLD_LOCAL);
+	if (p->dl == NULL) {
+		log_msg(LOG_ERR, "%s: cannot load plugin: %s", pc->path,
+		    dlerror());
+		return -1;
+	}
+	d = dlsym(p->dl, EHLOD_PLUGIN_SYMBOL);
+	if (d == NULL) {
+		log_msg(LOG_ERR, "%s: not an ehlod plugin: no symbol '%s'",
+		    pc->path, EHLOD_PLUGIN_SYMBOL);
+		return -1;
+	}
+	if (check_abi(pc->path, d) < 0)
+		return -1;
+	/* Copy only what the plugin has: newer fields stay zero. */
+	memset(&p->d, 0, sizeof(p->d));
+	memcpy(&p->d, d, d->size < sizeof(p->d) ? d->size : sizeof(p->d));
+	p->name = p->d.name;
+	if (strcmp(p->name, pc->name) != 0) {
+		log_msg(LOG_ERR, "%s: section 'plugin %s' loads the plugin "
+		    "named '%s'; name the section after the plugin", pc->path,
+		    pc->name, p->name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_keyword(const struct plugin *p)
+{
+	const char *kw = p->d.ehlo_keyword;
+
+	if (kw == NULL)
+		return 0;
+	if (esmtp_keyword_valid(kw, strlen(kw)))
+		return 0;
+	log_msg(LOG_ERR, "%s: EHLO keyword '%s' is not valid (RFC 1869: "
+	    "letters, digits and '-')", p->path, kw);
+	return -1;
+}
+
+static int
+conflict(const struct plugin *a, const struct plugin *b, const char *what,
+    const char *name)
+{
+	log_msg(LOG_ERR, "%s: plugins '%s' and '%s' both claim the %s '%s'",
+	    b->path, a->name, b->name, what, name);
+	return -1;
+}
+
+static int
+params_overlap(const struct ehlod_param *a, const struct ehlod_param *b,
+    const char **name)
+{
+	for (; a && a->keyword; a++)
+		for (const struct ehlod_param *q = b; q && q->keyword; q++)
+			if (strcasecmp(a->keyword, q->keyword) == 0) {
+				*name = a->keyword;
+				return 1;
+			}
+	return 0;
+}
+
+static int
+verbs_overlap(const struct ehlod_verb *a, const struct ehlod_verb *b,
+    const char **name)
+{
+	for (; a && a->name; a++)
+		for (const struct ehlod_verb *q = b; q && q->name; q++)
+			if (strcasecmp(a->name, q->name) == 0) {
+				*name = a->name;
+				return 1;
+			}
+	return 0;
+}
+
+static int
+check_core_verbs(const struct plugin *p)
+{
+	for (const struct ehlod_verb *v = p->d.verbs; v && v->name; v++) {
+		if (!esmtp_keyword_valid(v->name, strlen(v->name)) ||
+		    v->handler == NULL) {
+			log_msg(LOG_ERR, "%s: verb '%s' is not valid", p->path,
+			    v->name);
+			return -1;
+		}
+		for (size_t i = 0; core_verbs[i]; i++)
+			if (strcasecmp(v->name, core_verbs[i]) == 0) {
+				log_msg(LOG_ERR, "%s: plugin '%s' claims the "
+				    "core verb '%s'", p->path, p->name,
+				    v->name);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+static int
+check_pair(const struct plugin *a, const struct plugin *b)
+{
+	const char *name;
+
+	if (a->d.ehlo_keyword && b->d.ehlo_keyword &&
+	    strcasecmp(a->d.ehlo_keyword, b->d.ehlo_keyword) == 0)
+		return conflict(a, b, "EHLO keyword", a->d.ehlo_keyword);
+	if (verbs_overlap(a->d.verbs, b->d.verbs, &name))
+		return conflict(a, b, "verb", name);
+	if (params_overlap(a->d.mail_params, b->d.mail_params, &name))
+		return conflict(a, b, "MAIL FROM parameter", name);
+	if (params_overlap(a->d.rcpt_params, b->d.rcpt_params, &name))
+		return conflict(a, b, "RCPT TO parameter", name);
+	return 0;
+}
+
+static int
+check_claims(struct plugin_set *set)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		if (check_keyword(&set->v[i]) < 0 ||
+		    check_core_verbs(&set->v[i]) < 0)
+			return -1;
+		for (size_t j = 0; j < i; j++)
+			if (check_pair(&set->v[j], &set->v[i]) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+static struct plugin *
+plugin_by_name(struct plugin_set *set, const char *name)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (strcmp(set->v[i].name, name) == 0)
+			return &set->v[i];
+	return NULL;
+}
+
+static cfg_opt_t *
+find_option(cfg_opt_t *opts, const char *name)
+{
+	for (; opts && opts->name; opts++)
+		if (strcmp(opts->name, name) == 0)
+			return opts;
+	return NULL;
+}
+
+/*
+ * All plugin sections share one libconfuse option table, the union of the
+ * plugins' options; this validator makes sure each option set in a
+ * section belongs to that section's plugin, then runs the plugin's own
+ * validator, if it has one.
+ */
+static int
+validate_plugin_option(cfg_t *cfg, cfg_opt_t *opt)
+{
+	struct plugin *p = plugin_by_name(loading, cfg_title(cfg));
+	cfg_opt_t *own = p ? find_option(p->d.options, opt->name) : NULL;
+
+	if (own == NULL) {
+		cfg_error(cfg, "plugin '%s' has no option '%s'",
+		    cfg_title(cfg), opt->name);
+		return -1;
+	}
+	return own->validcb ? own->validcb(cfg, opt) : 0;
+}
+
+static int
+add_union_option(struct plugin_set *set, size_t *n, size_t cap,
+    const struct plugin *p, cfg_opt_t *o, const struct plugin *preferred)
+{
+	cfg_opt_t *have = find_option(set->options, o->name);
+
+	if (strcmp(o->name, "path") == 0) {
+		log_msg(LOG_ERR, "%s: plugin option 'path' is reserved for the "
+		    "plugin's file", p->path);
+		return -1;
+	}
+	if (have) {
+		if (have->type == o->type && (have->flags & CFGF_LIST) ==
+		    (o->flags & CFGF_LIST)) {
+			/* The section of the preferred plugin must see its
+			 * own default, not the first plugin's. */
+			if (p == preferred) {
+				*have = *o;
+				have->validcb = validate_plugin_option;
+			}
+			return 0;
+		}
+		log_msg(LOG_ERR, "%s: option '%s' of plugin '%s' has another "
+		    "type than an option of the same name in an earlier "
+		    "plugin", p->path, o->name, p->name);
+		return -1;
+	}
+	if (*n + 1 >= cap)
+		return -1;
+	set->options[*n] = *o;
+	set->options[*n].validcb = validate_plugin_option;
+	(*n)++;
+	return 0;
+}
+
+static int
+build_union_options(struct plugin_set *set, const struct plugin *preferred)
+{
+	size_t cap = 2;
+	size_t n = 0;
+
+	free(set->options);
+	for (size_t i = 0; i < set->n; i++)
+		for (cfg_opt_t *o = set->v[i].d.options; o && o->name; o++)
+			cap++;
+	set->options = calloc(cap, sizeof(cfg_opt_t));
+	if (set->options == NULL)
+		return -1;
+	cfg_opt_t path = CFG_STR("path", NULL, CFGF_NONE);
+	set->options[n++] = path;
+	for (size_t i = 0; i < set->n; i++)
+		for (cfg_opt_t *o = set->v[i].d.options; o && o->name; o++)
+			if (add_union_option(set, &n, cap, &set->v[i], o,
+			    preferred) < 0)
+				return -1;
+	cfg_opt_t end = CFG_END();
+	set->options[n] = end;
+	return 0;
+}
+
+/*
+ * The second configuration pass.  One strict parse checks the whole file;
+ * then, because libconfuse gives every "plugin" section the same option
+ * table, each plugin whose option names overlap another's gets a parse of
+ * its own in which its defaults win.
+ */
+static int
+read_plugin_options(struct plugin_set *set, struct config *c)
+{
+	int rc = 0;
+
+	loading = set;
+	if (build_union_options(set, NULL) < 0 ||
+	    config_read_plugins(c, set->options, &set->trees[set->n]) < 0)
+		rc = -1;
+	for (size_t i = 0; rc == 0 && i < set->n; i++) {
+		struct plugin *p = &set->v[i];
+		if (build_union_options(set, p) < 0 ||
+		    config_read_plugins(c, set->options, &set->trees[i]) < 0)
+			rc = -1;
+		else
+			p->section = cfg_gettsec(set->trees[i], "plugin",
+			    p->name);
+	}
+	loading = NULL;
+	return rc;
+}
+
+int
+plugins_load(struct plugin_set *set, struct config *c)
+{
+	memset(set, 0, sizeof(*set));
+	set->v = calloc(c->nplugins + 1, sizeof(*set->v));
+	set->trees = calloc(c->nplugins + 1, sizeof(*set->trees));
+	if (set->v == NULL || set->trees == NULL)
+		return -1;
+	set->line_limit = 512;
+	for (size_t i = 0; i < c->nplugins; i++) {
+		struct plugin *p = &set->v[i];
+		p->index = i;
+		set->n = i + 1;
+		if (load_one(p, &c->plugins[i]) < 0)
+			return -1;
+		set->line_limit += p->d.line_increment;
+	}
+	if (check_claims(set) < 0)
+		return -1;
+	return read_plugin_options(set, c);
+}
+
+int
+plugins_init(struct plugin_set *set, const struct ehlod_host *host)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		struct plugin *p = &set->v[i];
+		if (p->d.init && p->d.init(host, p->section) < 0) {
+			log_msg(LOG_ERR, "%s: plugin '%s' failed to start",
+			    p->path, p->name);
+			plugins_fini(set);
+			return -1;
+		}
+		p->initialized = 1;
+	}
+	return 0;
+}
+
+void
+plugins_fini(struct plugin_set *set)
+{
+	for (size_t i = set->n; i-- > 0;) {
+		struct plugin *p = &set->v[i];
+		if (p->initialized && p->d.fini)
+			p->d.fini();
+		p->initialized = 0;
+	}
+}
+
+void
+plugins_unload(struct plugin_set *set)
+{
+	plugins_fini(set);
+	for (size_t i = 0; i < set->n; i++)
+		if (set->v[i].dl)
+			dlclose(set->v[i].dl);
+	for (size_t i = 0; set->trees && i <= set->n; i++)
+		if (set->trees[i])
+			cfg_free(set->trees[i]);
+	free(set->trees);
+	free(set->v);
+	free(set->options);
+	memset(set, 0, sizeof(*set));
+}
+
+struct plugin *
+plugins_find_verb(const struct plugin_set *set, const char *verb,
+    const struct ehlod_verb **out)
+{
+	for (size_t i = 0; i < set->n; i++)
+		for (const struct ehlod_verb *v = set->v[i].d.verbs;
+		    v && v->name; v++)
+			if (strcasecmp(v->name, verb) == 0) {
+				*out = v;
+				return &set->v[i];
+			}
+	return NULL;
+}
+
+struct plugin *
+plugins_find_param(const struct plugin_set *set, int rcpt,
+    const char *keyword, const struct ehlod_param **out)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		const struct ehlod_param *p = rcpt ? set->v[i].d.rcpt_params :
+		    set->v[i].d.mail_params;
+		for (; p && p->keyword; p++)
+			if (strcasecmp(p->keyword, keyword) == 0) {
+				*out = p;
+				return &set->v[i];
+			}
+	}
+	return NULL;
+}
+
+void
+plugins_hook_names(const struct plugin *p, char *buf, size_t len)
+{
+	const struct { const char *name; int has; } hooks[] = {
+		{ "connect", p->d.on_connect != NULL },
+		{ "helo", p->d.on_helo != NULL },
+		{ "mail", p->d.on_mail != NULL },
+		{ "rcpt", p->d.on_rcpt != NULL },
+		{ "data", p->d.on_data != NULL },
+		{ "header", p->d.on_header != NULL },
+		{ "eoh", p->d.on_eoh != NULL },
+		{ "body", p->d.on_body != NULL },
+		{ "eom", p->d.on_eom != NULL },
+		{ "rset", p->d.on_rset != NULL },
+		{ "close", p->d.on_close != NULL },
+		{ "unknown", p->d.on_unknown != NULL },
+	};
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		if (!hooks[i].has)
+			continue;
+		int n = snprintf(buf + used, len - used, "%s%s",
+		    used ? " " : "", hooks[i].name);
+		if (n < 0 || (size_t)n >= len - used)
+			return;
+		used += (size_t)n;
+	}
+	if (used == 0)
+		snprintf(buf, len, "(none)");
+}

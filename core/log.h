@@ -1,0 +1,22 @@
+/*
+ * NAME
+ *	log.h - the server's log
+ * DESCRIPTION
+ *	One line per event, to stderr (foreground, the default) or syslog.
+ *	Lines an admin can grep: "SESSIONID: key=value, key=value".
+ */
+#ifndef EHLOD_CORE_LOG_H
+#define EHLOD_CORE_LOG_H
+
+#include <stdarg.h>
+#include <syslog.h>
+
+void log_open(const char *ident, int use_syslog, int facility);
+void log_set_debug(int on);
+void log_msg(int priority, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void log_vmsg(int priority, const char *fmt, va_list ap);
+/* Map "mail", "local0" … to a syslog facility; -1 when unknown. */
+int log_facility(const char *name);
+
+#endif
