@@ -1,0 +1,218 @@
+/*
+ * NAME
+ *	size - the SIZE service extension (RFC 1870)
+ * SUMMARY
+ *	plugin size {
+ *		limit = 10240000
+ *	}
+ * DESCRIPTION
+ *	Offers the EHLO keyword SIZE with the fixed maximum message size as
+ *	its parameter, and takes the MAIL FROM parameter SIZE=n by which a
+ *	client declares how big its message is.  A declared size over the
+ *	limit is refused at MAIL time (552 5.3.4), so that the client does
+ *	not send a message only to have it refused.  The declared value is
+ *	stored as the transaction value "size" for other plugins (relay,
+ *	DSN).
+ *
+ *	Clients need not declare a size, and may lie, so the plugin also
+ *	counts the octets of the message while it arrives (headers and
+ *	body) and refuses it with 552 5.3.4 once the count passes the
+ *	limit.  That check needs no keyword, so it works inside a host MTA
+ *	through ehlod-milter as well.
+ *
+ *	A MAIL line grows by at most 26 octets (" SIZE=" and 20 digits), as
+ *	RFC 1870 section 4 says.
+ * CONFIGURATION
+ *	limit (integer, default 10240000)
+ *		The fixed maximum message size in octets.  0 means there is
+ *		no fixed limit: the keyword is then offered as "SIZE 0",
+ *		which RFC 1870 defines as exactly that, and no size is
+ *		refused.  A negative value is a configuration error.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+
+#include <ehlod/plugin.h>
+
+/* RFC 1870: size-value ::= 1*20DIGIT */
+#define SIZE_MAX_DIGITS 20
+
+static const struct ehlod_host *host;
+static uint64_t limit;
+
+/* Octets of the current message seen so far. */
+struct size_count {
+	uint64_t octets;
+};
+
+static int
+size_ehlo_params(ehlod_session *s, char *buf, size_t buflen)
+{
+	int n;
+
+	n = snprintf(buf, buflen, "%llu", (unsigned long long)limit);
+	/* Better no keyword than a truncated number. */
+	if (n < 0 || (size_t)n >= buflen)
+		return -1;
+	return 0;
+}
+
+/*
+ * Parse a size-value.  Returns -1 unless value is 1 to 20 digits.  Twenty
+ * digits can exceed 2^64 - 1; such a size is over any limit we could have,
+ * so it saturates instead of failing.
+ */
+static int
+parse_size(const char *value, uint64_t *out)
+{
+	size_t len = strlen(value);
+	uint64_t n = 0;
+
+	if (len == 0 || len > SIZE_MAX_DIGITS)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		unsigned d = (unsigned char)value[i] - '0';
+
+		if (d > 9)
+			return -1;
+		if (n > (UINT64_MAX - d) / 10)
+			n = UINT64_MAX;
+		else
+			n = n * 10 + d;
+	}
+	*out = n;
+	return 0;
+}
+
+static ehlod_verdict
+too_big(ehlod_session *s)
+{
+	host->reply(s, 552, "5.3.4",
+	    "Message size exceeds fixed maximum message size");
+	return EHLOD_REJECT;
+}
+
+static ehlod_verdict
+size_mail_param(ehlod_session *s, const char *keyword, const char *value)
+{
+	uint64_t declared;
+
+	/* The host has made sure a value is present (EHLOD_VALUE_REQUIRED). */
+	if (parse_size(value, &declared) < 0) {
+		host->reply(s, 501, "5.5.4", "Bad SIZE value: 1 to %d digits",
+		    SIZE_MAX_DIGITS);
+		return EHLOD_REJECT;
+	}
+	if (limit != 0 && declared > limit)
+		return too_big(s);
+	if (host->txn_set(s, "size", value) < 0) {
+		host->log(s, LOG_ERR, "cannot store the declared size");
+		host->reply(s, 451, "4.3.0", "Local error in processing");
+		return EHLOD_TEMPFAIL;
+	}
+	return EHLOD_CONTINUE;
+}
+
+/* The counter lives as long as the transaction: the host frees it. */
+static struct size_count *
+counter(ehlod_session *s)
+{
+	struct size_count *c = host->txn_data(s);
+
+	if (c != NULL)
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	host->set_txn_data(s, c, free);
+	return c;
+}
+
+static ehlod_verdict
+count(ehlod_session *s, size_t n)
+{
+	struct size_count *c;
+
+	if (limit == 0)
+		return EHLOD_CONTINUE;
+	c = counter(s);
+	if (c == NULL) {
+		host->log(s, LOG_ERR, "out of memory");
+		host->reply(s, 451, "4.3.0", "Local error in processing");
+		return EHLOD_TEMPFAIL;
+	}
+	c->octets = (c->octets > UINT64_MAX - n) ? UINT64_MAX : c->octets + n;
+	if (c->octets > limit)
+		return too_big(s);
+	return EHLOD_CONTINUE;
+}
+
+/* The header as it travels: "Name: value" CRLF.  The host hands over name
+ * and value apart, so the separator is counted as ": "; a header written
+ * "Name:value" is thus counted one octet too long, which is harmless. */
+static ehlod_verdict
+size_on_header(ehlod_session *s, const char *name, const char *value)
+{
+	return count(s, strlen(name) + 2 + strlen(value) + 2);
+}
+
+/* The empty line between the headers and the body. */
+static ehlod_verdict
+size_on_eoh(ehlod_session *s)
+{
+	return count(s, 2);
+}
+
+static ehlod_verdict
+size_on_body(ehlod_session *s, const unsigned char *chunk, size_t len)
+{
+	return count(s, len);
+}
+
+static int
+size_init(const struct ehlod_host *h, cfg_t *section)
+{
+	long n;
+
+	host = h;
+	n = cfg_getint(section, "limit");
+	if (n < 0) {
+		host->log(NULL, LOG_ERR, "limit must be 0 (no limit) or more, "
+		    "not %ld", n);
+		return -1;
+	}
+	limit = (uint64_t)n;
+	return 0;
+}
+
+static const struct ehlod_param size_mail_params[] = {
+	{ "SIZE", EHLOD_VALUE_REQUIRED, size_mail_param },
+	{ NULL, 0, NULL }
+};
+
+static cfg_opt_t size_options[] = {
+	CFG_INT("limit", 10240000, CFGF_NONE),
+	CFG_END()
+};
+
+EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
+	EHLOD_PLUGIN_HEADER,
+	.name = "size",
+	.version = PACKAGE_VERSION,
+	.description = "SIZE: declare and enforce the maximum message size "
+	    "(RFC 1870)",
+	.ehlo_keyword = "SIZE",
+	.ehlo_params = size_ehlo_params,
+	.mail_params = size_mail_params,
+	.line_increment = 26,
+	.options = size_options,
+	.flags = EHLOD_PLUGIN_MILTER_HOOKS,
+	.init = size_init,
+	.on_header = size_on_header,
+	.on_eoh = size_on_eoh,
+	.on_body = size_on_body,
+};

@@ -1,0 +1,182 @@
+/*
+ * NAME
+ *	delay - test plugin: answer RCPT TO (and the connection) late
+ * SUMMARY
+ *	plugin delay {
+ *		rcpt_delay_ms = 500
+ *		rcpt_verdict = "continue"
+ *		connect_delay_ms = 0
+ *		connect_verdict = "continue"
+ *	}
+ * DESCRIPTION
+ *	Exists only for the tests, to prove that a hook can answer PENDING
+ *	and finish later through host->resume() while the server goes on
+ *	serving other sessions, and that pipelined commands after a pending
+ *	one are answered in order.
+ *
+ *	on_rcpt sets a timer with host->timer_add() and returns PENDING; when
+ *	the timer fires it sets the reply that goes with the configured
+ *	verdict and calls host->resume().  on_connect does the same when
+ *	connect_delay_ms is not 0.  With a delay of 0 the verdict is given at
+ *	once, without a timer.
+ *
+ *	Replies: for "reject", 550 5.7.1 "delay: rejected after N ms" (554 at
+ *	connection time, the greeting refusal of RFC 5321 section 3.1); for
+ *	"tempfail", 451 4.7.1 "delay: deferred after N ms" (421 at
+ *	connection time); for "continue", none of its own.
+ *
+ *	Built by "make check" only, never installed.
+ * CONFIGURATION
+ *	rcpt_delay_ms (integer, default 500)
+ *		How long each RCPT TO waits, 0 to 3600000.
+ *	rcpt_verdict (string, default "continue")
+ *		"continue", "reject" or "tempfail": the verdict after the wait.
+ *	connect_delay_ms (integer, default 0)
+ *		How long a new connection waits for its greeting; 0 is none.
+ *	connect_verdict (string, default "continue")
+ *		As rcpt_verdict, for the connection.
+ */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <strings.h>
+
+#include <ehlod/plugin.h>
+
+#define DELAY_MAX_MS 3600000
+
+/* One hook's behaviour, from the configuration.  The timer gets a pointer
+ * to it, so the callback knows which hook it finishes. */
+struct step {
+	const char *hook;		/* its option names start with this */
+	unsigned ms;
+	ehlod_verdict verdict;
+	int reject_code;
+	int tempfail_code;
+};
+
+static const struct ehlod_host *host;
+static struct step rcpt_step = { "rcpt", 0, EHLOD_CONTINUE, 550, 451 };
+static struct step connect_step = { "connect", 0, EHLOD_CONTINUE, 554, 421 };
+
+static ehlod_verdict
+answer(ehlod_session *s, const struct step *st)
+{
+	if (st->verdict == EHLOD_REJECT)
+		host->reply(s, st->reject_code, "5.7.1",
+		    "delay: rejected after %u ms", st->ms);
+	else if (st->verdict == EHLOD_TEMPFAIL)
+		host->reply(s, st->tempfail_code, "4.7.1",
+		    "delay: deferred after %u ms", st->ms);
+	return st->verdict;
+}
+
+static void
+fire(ehlod_session *s, void *arg)
+{
+	host->resume(s, answer(s, arg));
+}
+
+static ehlod_verdict
+wait_then_answer(ehlod_session *s, struct step *st)
+{
+	if (st->ms == 0)
+		return answer(s, st);
+	/* The host cancels the timer itself if the session ends first. */
+	if (host->timer_add(s, st->ms, fire, st) == NULL) {
+		host->log(s, LOG_ERR, "cannot set a timer");
+		host->reply(s, 451, "4.3.0", "Local error in processing");
+		return EHLOD_TEMPFAIL;
+	}
+	return EHLOD_PENDING;
+}
+
+static ehlod_verdict
+delay_on_connect(ehlod_session *s)
+{
+	return wait_then_answer(s, &connect_step);
+}
+
+static ehlod_verdict
+delay_on_rcpt(ehlod_session *s, const char *forward_path)
+{
+	return wait_then_answer(s, &rcpt_step);
+}
+
+static int
+parse_verdict(const char *text, ehlod_verdict *v)
+{
+	static const struct {
+		const char *name;
+		ehlod_verdict verdict;
+	} verdicts[] = {
+		{ "continue", EHLOD_CONTINUE },
+		{ "reject", EHLOD_REJECT },
+		{ "tempfail", EHLOD_TEMPFAIL },
+	};
+
+	for (size_t i = 0; i < sizeof(verdicts) / sizeof(verdicts[0]); i++) {
+		if (strcasecmp(text, verdicts[i].name) == 0) {
+			*v = verdicts[i].verdict;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Read "<hook>_delay_ms" and "<hook>_verdict" into st. */
+static int
+configure(cfg_t *section, struct step *st)
+{
+	char delay_opt[32], verdict_opt[32];
+	const char *text;
+	long ms;
+
+	snprintf(delay_opt, sizeof(delay_opt), "%s_delay_ms", st->hook);
+	snprintf(verdict_opt, sizeof(verdict_opt), "%s_verdict", st->hook);
+	ms = cfg_getint(section, delay_opt);
+	if (ms < 0 || ms > DELAY_MAX_MS) {
+		host->log(NULL, LOG_ERR, "%s must be 0 to %d, not %ld",
+		    delay_opt, DELAY_MAX_MS, ms);
+		return -1;
+	}
+	text = cfg_getstr(section, verdict_opt);
+	if (text == NULL || parse_verdict(text, &st->verdict) < 0) {
+		host->log(NULL, LOG_ERR, "%s must be continue, reject or "
+		    "tempfail, not %s", verdict_opt, text ? text : "(unset)");
+		return -1;
+	}
+	st->ms = (unsigned)ms;
+	return 0;
+}
+
+static int
+delay_init(const struct ehlod_host *h, cfg_t *section)
+{
+	host = h;
+	if (configure(section, &rcpt_step) < 0 ||
+	    configure(section, &connect_step) < 0)
+		return -1;
+	return 0;
+}
+
+static cfg_opt_t delay_options[] = {
+	CFG_INT("rcpt_delay_ms", 500, CFGF_NONE),
+	CFG_STR("rcpt_verdict", "continue", CFGF_NONE),
+	CFG_INT("connect_delay_ms", 0, CFGF_NONE),
+	CFG_STR("connect_verdict", "continue", CFGF_NONE),
+	CFG_END()
+};
+
+EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
+	EHLOD_PLUGIN_HEADER,
+	.name = "delay",
+	.version = PACKAGE_VERSION,
+	.description = "test only: answer RCPT TO and the connection late "
+	    "through PENDING and resume",
+	.options = delay_options,
+	.init = delay_init,
+	.on_connect = delay_on_connect,
+	.on_rcpt = delay_on_rcpt,
+};
