@@ -1,1 +1,3 @@
-# bench/local.mk - build rules for bench/, included by the top Makefile.am.
+# bench/local.mk - benchmarks, included by the top Makefile.am.  Never run
+# by "make check": see bench/README.md.
+EXTRA_DIST += bench/throughput bench/README.md

@@ -1,0 +1,606 @@
+"""ehlodtest - harness for the ehlod interop tests.
+
+NAME
+    ehlodtest - start ehlod on a free loopback port for one test
+
+DESCRIPTION
+    Ehlod(...) writes a config file into a fresh temporary directory, picks
+    a free port on 127.0.0.1, starts "$EHLOD_BIN -c CONF" in the foreground
+    with its stderr captured into a file, and waits until the port accepts.
+    The object has .port, .maildir, .log(), .delivered(), .stop() and is a
+    context manager, so the server (and its workers: they share a process
+    group) is always stopped, even when the test fails.
+
+    RawSession speaks SMTP over a plain socket, for inputs smtplib refuses
+    to send (bare LF, overlong lines, pipelined batches).
+
+    EhlodTestCase is a unittest.TestCase with a watchdog: a test that runs
+    longer than TEST_TIMEOUT seconds is interrupted with TimeoutError, so
+    the context managers still clean up.
+
+ENVIRONMENT
+    EHLOD_BIN, EHLOD_PLUGIN_DIR, EHLOD_TEST_PLUGIN_DIR (set by make check).
+"""
+
+import atexit
+import os
+import re
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import shutil
+import time
+import unittest
+
+TEST_TIMEOUT = 30          # seconds, per test method
+START_TIMEOUT = 10         # seconds for the server to accept
+STOP_TIMEOUT = 10          # seconds between SIGTERM and SIGKILL
+IO_TIMEOUT = 10            # seconds for one socket read
+
+HOSTNAME = "mx.test"
+LOCAL_DOMAIN = "example.org"
+SIZE_LIMIT = 1000000
+
+# The plugins of a typical test, in EHLO order.  "maildir" gets its path
+# from the harness when the options do not name one.
+DEFAULT_PLUGINS = [
+    ("pipelining", {}),
+    ("size", {"limit": SIZE_LIMIT}),
+    ("8bitmime", {}),
+    ("enhancedstatuscodes", {}),
+    ("maildir", {}),
+]
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
+
+ENHANCED_RE = re.compile(r"^([245])\.\d{1,3}\.\d{1,3}(\s|$)")
+
+_running = []
+_tempdirs = []
+
+
+def env_path(name):
+    """The value of a required environment variable (set by make check)."""
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError("%s is not set: run the tests with make check "
+                           "or export it by hand" % name)
+    return value
+
+
+def ehlod_bin():
+    return env_path("EHLOD_BIN")
+
+
+def plugin_dir():
+    return env_path("EHLOD_PLUGIN_DIR")
+
+
+def test_plugin_dir():
+    return env_path("EHLOD_TEST_PLUGIN_DIR")
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def conf_value(value):
+    """Render a Python value in libconfuse syntax."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return "{" + ", ".join(conf_value(v) for v in value) + "}"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + text + '"'
+
+
+def render_config(core, plugins):
+    """The text of a config file: core options, then plugin sections."""
+    lines = ["# written by tests/interop/ehlodtest.py"]
+    for key, value in core.items():
+        if value is None:
+            continue
+        lines.append("%s = %s" % (key, conf_value(value)))
+    for name, options in plugins:
+        if not options:
+            lines.append("plugin %s {}" % name)
+            continue
+        lines.append("plugin %s {" % name)
+        for key, value in options.items():
+            lines.append("    %s = %s" % (key, conf_value(value)))
+        lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def make_tempdir(prefix="ehlod-test-"):
+    """A temporary directory the server can use after dropping root."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(path, 0o777)
+    return path
+
+
+class Ehlod:
+    """One ehlod process with its own config, port, Maildir and log."""
+
+    def __init__(self, plugins=None, start=True, extra_config="", **core):
+        self.dir = make_tempdir()
+        self.maildir = os.path.join(self.dir, "Maildir")
+        self.log_path = os.path.join(self.dir, "ehlod.log")
+        self.conf_path = os.path.join(self.dir, "ehlod.conf")
+        self.proc = None
+        self.port = None
+        self.returncode = None
+        self.extra_config = extra_config
+        self.plugins = self._complete_plugins(
+            DEFAULT_PLUGINS if plugins is None else plugins)
+        self.core = {
+            "listen": None,
+            "hostname": HOSTNAME,
+            "local_domains": [LOCAL_DOMAIN],
+            "max_recipients": 100,
+            "workers": 1,
+            "plugin_dir": plugin_dir(),
+            "message_size_limit": 52428800,
+            "command_timeout": 300,
+            "data_timeout": 300,
+            "second_ehlo": "reset",
+            "max_errors": 20,
+        }
+        self.core.update(core)
+        if start:
+            try:
+                self.start()
+            except BaseException:
+                self.cleanup()
+                raise
+
+    def _complete_plugins(self, plugins):
+        done = []
+        for name, options in plugins:
+            options = dict(options)
+            if name == "maildir" and "path" not in options:
+                options["path"] = self.maildir
+            if name == "delay" and "path" not in options:
+                options["path"] = os.path.join(test_plugin_dir(), "delay.so")
+            done.append((name, options))
+        return done
+
+    def write_config(self):
+        core = dict(self.core)
+        core["listen"] = ["127.0.0.1:%d" % self.port]
+        text = render_config(core, self.plugins) + self.extra_config
+        with open(self.conf_path, "w") as f:
+            f.write(text)
+        os.chmod(self.conf_path, 0o644)
+        return text
+
+    def start(self):
+        """Start the server; retry on a port somebody else grabbed."""
+        last = None
+        for _attempt in range(3):
+            self.port = free_port()
+            self.write_config()
+            try:
+                self._spawn()
+                return self
+            except PortTaken as e:
+                last = e
+        raise last
+
+    def _spawn(self):
+        logf = open(self.log_path, "ab")
+        try:
+            self.proc = subprocess.Popen(
+                [ehlod_bin(), "-c", self.conf_path],
+                stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
+                start_new_session=True)
+        finally:
+            logf.close()
+        _running.append(self)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.returncode = self.proc.returncode
+                _running.remove(self)
+                text = self.log()
+                if "in use" in text.lower():
+                    raise PortTaken(text)
+                raise RuntimeError("ehlod exited with %s before accepting:\n"
+                                   "%s\nconfig:\n%s" % (
+                                       self.proc.returncode, text,
+                                       open(self.conf_path).read()))
+            try:
+                with socket.create_connection(("127.0.0.1", self.port),
+                                              timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("ehlod did not accept on port %d within %ds:\n%s"
+                           % (self.port, START_TIMEOUT, self.log()))
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, signum):
+        self.proc.send_signal(signum)
+
+    def wait(self, timeout):
+        """Wait for the master to exit; return its exit code or None."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, timeout=STOP_TIMEOUT):
+        """SIGTERM, wait, then SIGKILL the whole process group."""
+        if self.proc is None:
+            return self.returncode
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._kill_group()
+                self.proc.wait(5)
+        self._kill_group()
+        self.returncode = self.proc.returncode
+        if self in _running:
+            _running.remove(self)
+        return self.returncode
+
+    def _kill_group(self):
+        # Workers are in the master's process group (start_new_session);
+        # a worker left behind by a crashed master is killed here.
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def sanitizer_report(self):
+        text = self.log()
+        for mark in SANITIZER_MARKS:
+            if mark in text:
+                return text
+        return None
+
+    def delivered(self):
+        """Contents (bytes) of the files in Maildir/new, oldest first."""
+        return [content for _name, content in self.delivered_files()]
+
+    def delivered_files(self):
+        new = os.path.join(self.maildir, "new")
+        if not os.path.isdir(new):
+            return []
+        names = os.listdir(new)
+        entries = []
+        for name in names:
+            path = os.path.join(new, name)
+            with open(path, "rb") as f:
+                entries.append((os.stat(path).st_mtime_ns, name, f.read()))
+        entries.sort()
+        return [(name, content) for _m, name, content in entries]
+
+    def leftovers(self):
+        """Files left in Maildir/tmp (partial messages)."""
+        tmp = os.path.join(self.maildir, "tmp")
+        if not os.path.isdir(tmp):
+            return []
+        return os.listdir(tmp)
+
+    def smtp(self, helo=None, timeout=IO_TIMEOUT):
+        """An smtplib.SMTP connected to this server (no greeting sent)."""
+        client = smtplib.SMTP("127.0.0.1", self.port, timeout=timeout,
+                              local_hostname=helo or "client.test")
+        return client
+
+    def raw(self, timeout=IO_TIMEOUT):
+        """A RawSession connected to this server; the greeting is read."""
+        return RawSession(self.port, timeout=timeout)
+
+    def cleanup(self):
+        self.stop()
+        _tempdirs.append(self.dir)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.stop()
+        report = self.sanitizer_report()
+        if exc_type is not None:
+            sys.stderr.write("---- ehlod log (%s) ----\n%s---- end ----\n"
+                             % (self.conf_path, self.log()[-8000:]))
+        # The directory stays until the test program ends, so a test can
+        # look at Maildir and the log after the server stopped.
+        _tempdirs.append(self.dir)
+        if report and exc_type is None:
+            raise AssertionError("sanitizer report in the ehlod log:\n"
+                                 + report[-8000:])
+        return False
+
+
+class PortTaken(RuntimeError):
+    pass
+
+
+def run_ehlod(args, timeout=15):
+    """Run ehlod with args (e.g. -t -c FILE); return (code, stdout+stderr)."""
+    proc = subprocess.run([ehlod_bin()] + list(args), stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          timeout=timeout)
+    return proc.returncode, proc.stdout.decode("utf-8", "replace")
+
+
+@atexit.register
+def _stop_all():
+    for server in list(_running):
+        server.stop(timeout=3)
+    if not os.environ.get("EHLOD_TEST_KEEP"):
+        for path in _tempdirs:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+class ConnectionClosed(Exception):
+    pass
+
+
+class Reply:
+    """One SMTP reply: code, text lines (without code and separator)."""
+
+    def __init__(self, code, lines, raw):
+        self.code = code
+        self.lines = lines
+        self.raw = raw
+
+    @property
+    def text(self):
+        return "\n".join(self.lines)
+
+    @property
+    def enhanced(self):
+        """The RFC 3463 code at the start of the first line, or None."""
+        m = ENHANCED_RE.match(self.lines[0] if self.lines else "")
+        return m.group(0).strip() if m else None
+
+    def __repr__(self):
+        return "Reply(%d, %r)" % (self.code, self.lines)
+
+
+class RawSession:
+    """SMTP over a bare socket: send exactly the bytes a test wants."""
+
+    def __init__(self, port, timeout=IO_TIMEOUT, read_greeting=True):
+        self.sock = socket.create_connection(("127.0.0.1", port),
+                                             timeout=timeout)
+        self.timeout = timeout
+        self.buf = b""
+        self.greeting = self.reply() if read_greeting else None
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self.sock.sendall(data)
+
+    def _fill(self, timeout=None):
+        self.sock.settimeout(self.timeout if timeout is None else timeout)
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionClosed("server closed the connection; unread: %r"
+                                   % self.buf)
+        self.buf += chunk
+
+    def readline(self, timeout=None):
+        while b"\n" not in self.buf:
+            self._fill(timeout)
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line
+
+    def reply(self, timeout=None):
+        """Read one whole (possibly multi-line) reply."""
+        lines = []
+        raw = []
+        while True:
+            line = self.readline(timeout)
+            raw.append(line + b"\n")
+            text = line.rstrip(b"\r").decode("utf-8", "replace")
+            if len(text) < 3 or not text[:3].isdigit():
+                raise AssertionError("malformed reply line %r" % text)
+            code = int(text[:3])
+            sep = text[3:4]
+            lines.append(text[4:])
+            if sep != "-":
+                return Reply(code, lines, b"".join(raw))
+
+    def replies(self, count, timeout=None):
+        return [self.reply(timeout) for _ in range(count)]
+
+    def cmd(self, line, timeout=None):
+        """Send one command line (CRLF added) and read its reply."""
+        self.send(line + "\r\n" if isinstance(line, str) else line + b"\r\n")
+        return self.reply(timeout)
+
+    def codes(self, count, timeout=None):
+        return [r.code for r in self.replies(count, timeout)]
+
+    def quiet(self, wait=0.5):
+        """True when the server sends nothing more within wait seconds."""
+        if self.buf:
+            return False
+        self.sock.settimeout(wait)
+        try:
+            chunk = self.sock.recv(65536)
+        except socket.timeout:
+            return True
+        if chunk:
+            self.buf += chunk
+            return False
+        return True
+
+    def wait_closed(self, timeout=None):
+        """True when the server closes the connection within timeout."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while time.monotonic() < deadline:
+            self.sock.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                return False
+            except ConnectionResetError:
+                return True
+            if not chunk:
+                return True
+            self.buf += chunk
+        return False
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def _alarm(signum, frame):
+    raise TimeoutError("test ran longer than %d seconds" % TEST_TIMEOUT)
+
+
+class EhlodTestCase(unittest.TestCase):
+    """TestCase with a per-test watchdog and SMTP assertions."""
+
+    timeout = TEST_TIMEOUT
+
+    def setUp(self):
+        signal.signal(signal.SIGALRM, _alarm)
+        signal.alarm(self.timeout)
+
+    def tearDown(self):
+        signal.alarm(0)
+
+    def server(self, plugins=None, **core):
+        return Ehlod(plugins=plugins, **core)
+
+    def assertCode(self, reply, code, msg=None):
+        """reply is a Reply or an smtplib (code, bytes) tuple."""
+        got = reply.code if isinstance(reply, Reply) else reply[0]
+        self.assertEqual(got, code, msg or "expected %d, got %r"
+                         % (code, reply))
+
+    def assertClass(self, reply, digit, msg=None):
+        got = reply.code if isinstance(reply, Reply) else reply[0]
+        self.assertEqual(got // 100, digit, msg or "expected %dxx, got %r"
+                         % (digit, reply))
+
+    def assertEnhanced(self, reply, enhanced):
+        self.assertEqual(reply.enhanced, enhanced,
+                         "expected enhanced code %s in %r" % (enhanced, reply))
+
+
+def ehlo(session, name="client.test"):
+    """Send EHLO on a RawSession and check it is a 250."""
+    r = session.cmd("EHLO " + name)
+    if r.code != 250:
+        raise AssertionError("EHLO answered %r" % r)
+    return r
+
+
+def unfold(header_block):
+    """Join folded header lines (RFC 5322 section 2.2.3)."""
+    return re.sub(r"\r?\n[ \t]+", " ", header_block)
+
+
+def split_added_headers(delivered, original):
+    """delivered must end with original; return the prefix the server added.
+
+    Both are bytes with LF line ends."""
+    if not delivered.endswith(original):
+        raise AssertionError("delivered message does not end with the "
+                             "message sent:\nsent: %r\ngot:  %r"
+                             % (original[:400], delivered[:600]))
+    return delivered[:len(delivered) - len(original)]
+
+
+def main():
+    unittest.main(verbosity=2)
+
+
+def sample_message(subject="ehlod test", body=None):
+    """A small RFC 5322 message with CRLF line ends (bytes)."""
+    if body is None:
+        body = (b"first line\r\n"
+                b".a line that starts with a dot\r\n"
+                b"\r\n"
+                b"  indented line\r\n"
+                b"last line\r\n")
+    head = ("From: Sender <s@x.test>\r\n"
+            "To: User <u@example.org>\r\n"
+            "Subject: %s\r\n"
+            "Message-ID: <%d.%d@x.test>\r\n"
+            "\r\n" % (subject, os.getpid(), time.monotonic_ns()))
+    return head.encode("ascii") + body
+
+
+def lf(data):
+    """The same bytes with CRLF turned into LF (as Maildir stores them)."""
+    return data.replace(b"\r\n", b"\n")
+
+
+def dot_stuff(data):
+    """Dot-stuff a CRLF message for DATA and append the end marker."""
+    lines = data.split(b"\r\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    out = b"".join((b"." + l if l.startswith(b".") else l) + b"\r\n"
+                   for l in lines)
+    return out + b".\r\n"
+
+
+def transaction(session, sender="s@x.test", rcpts=("u@example.org",),
+                message=None):
+    """MAIL, RCPT..., DATA, message on a RawSession, one step at a time.
+
+    Returns the reply to the end of data; fails when a step before it is
+    not answered as expected."""
+    if message is None:
+        message = sample_message()
+    r = session.cmd("MAIL FROM:<%s>" % sender)
+    if r.code != 250:
+        raise AssertionError("MAIL answered %r" % r)
+    for rcpt in rcpts:
+        r = session.cmd("RCPT TO:<%s>" % rcpt)
+        if r.code != 250:
+            raise AssertionError("RCPT answered %r" % r)
+    r = session.cmd("DATA")
+    if r.code != 354:
+        raise AssertionError("DATA answered %r" % r)
+    session.send(dot_stuff(message))
+    return session.reply()

@@ -1,0 +1,130 @@
+"""Simple commands, unknown commands and the command line length limit.
+
+VRFY 252, HELP 214, NOOP 250, RSET 250, QUIT 221 and close, an unknown
+verb 500; a line longer than 512 octets plus the loaded plugins'
+increments (SIZE adds 26) is answered 500 once and the session stays in
+sync; too many errors end the session with 421.
+"""
+
+from ehlodtest import Ehlod, EhlodTestCase, main, ehlo
+
+NO_SIZE = [("pipelining", {}), ("8bitmime", {}), ("maildir", {})]
+
+
+def line_of(total, prefix):
+    """A command line of exactly total octets, CRLF included."""
+    pad = total - len(prefix) - 2
+    assert pad > 0
+    return prefix + "x" * pad + "\r\n"
+
+
+class CommandsTest(EhlodTestCase):
+
+    def test_noop_250(self):
+        with Ehlod() as server, server.raw() as s:
+            self.assertCode(s.cmd("NOOP"), 250)
+            ehlo(s)
+            self.assertCode(s.cmd("NOOP"), 250)
+            self.assertCode(s.cmd("NOOP some argument"), 250)
+
+    def test_rset_250(self):
+        with Ehlod() as server, server.raw() as s:
+            ehlo(s)
+            self.assertCode(s.cmd("RSET"), 250)
+
+    def test_vrfy_252(self):
+        with Ehlod() as server, server.raw() as s:
+            ehlo(s)
+            self.assertCode(s.cmd("VRFY u@example.org"), 252)
+
+    def test_help_214(self):
+        with Ehlod() as server, server.raw() as s:
+            self.assertCode(s.cmd("HELP"), 214)
+            self.assertCode(s.cmd("HELP MAIL"), 214)
+
+    def test_quit_221_and_close(self):
+        with Ehlod() as server, server.raw() as s:
+            ehlo(s)
+            self.assertCode(s.cmd("QUIT"), 221)
+            self.assertTrue(s.wait_closed(5), "connection closed after 221")
+
+    def test_unknown_command_500(self):
+        with Ehlod() as server, server.raw() as s:
+            ehlo(s)
+            self.assertCode(s.cmd("FOOBAR baz"), 500)
+            self.assertCode(s.cmd("XYZZY"), 500)
+            self.assertCode(s.cmd("NOOP"), 250)
+
+    def test_empty_line_500(self):
+        with Ehlod() as server, server.raw() as s:
+            r = s.cmd("")
+            self.assertIn(r.code, (500, 501), r)
+            self.assertCode(s.cmd("NOOP"), 250)
+
+    def test_overlong_line_500_then_in_sync(self):
+        with Ehlod() as server, server.raw() as s:
+            ehlo(s)
+            s.send("NOOP " + "x" * 600 + "\r\n")
+            self.assertCode(s.reply(), 500)
+            self.assertCode(s.cmd("NOOP"), 250)
+            self.assertTrue(s.quiet(0.3), "one reply per overlong line")
+
+    def test_huge_line_one_500_then_in_sync(self):
+        with Ehlod() as server, server.raw() as s:
+            ehlo(s)
+            s.send("MAIL FROM:<" + "a" * 200000 + "@x.test>\r\n")
+            self.assertCode(s.reply(), 500)
+            self.assertCode(s.cmd("MAIL FROM:<s@x.test>"), 250)
+            self.assertCode(s.cmd("RCPT TO:<u@example.org>"), 250)
+
+    def test_overlong_mail_line_in_transaction_500(self):
+        with Ehlod() as server, server.raw() as s:
+            ehlo(s)
+            self.assertCode(s.cmd("MAIL FROM:<s@x.test>"), 250)
+            s.send(line_of(700, "RCPT TO:<u@example.org> X="))
+            self.assertCode(s.reply(), 500)
+            self.assertCode(s.cmd("RCPT TO:<u@example.org>"), 250)
+
+    def test_512_octets_accepted_513_refused_500(self):
+        # Without SIZE the limit is 512 octets, CRLF included.  The long
+        # unknown parameter makes a line within the limit 555, not 500.
+        with Ehlod(plugins=NO_SIZE) as server, server.raw() as s:
+            ehlo(s)
+            s.send(line_of(512, "MAIL FROM:<s@x.test> XLONG="))
+            self.assertCode(s.reply(), 555)
+            s.send(line_of(513, "MAIL FROM:<s@x.test> XLONG="))
+            self.assertCode(s.reply(), 500)
+            self.assertCode(s.cmd("NOOP"), 250)
+
+    def test_size_increment_raises_limit_to_538_500(self):
+        with Ehlod() as server, server.raw() as s:
+            ehlo(s)
+            s.send(line_of(538, "MAIL FROM:<s@x.test> XLONG="))
+            self.assertCode(s.reply(), 555)
+            s.send(line_of(539, "MAIL FROM:<s@x.test> XLONG="))
+            self.assertCode(s.reply(), 500)
+            self.assertCode(s.cmd("MAIL FROM:<s@x.test>"), 250)
+
+    def test_pipelined_overlong_line_keeps_order_500(self):
+        with Ehlod() as server, server.raw() as s:
+            ehlo(s)
+            s.send("NOOP\r\n" + "NOOP " + "y" * 2000 + "\r\n" + "RSET\r\n")
+            self.assertEqual(s.codes(3), [250, 500, 250])
+
+    def test_max_errors_421_and_close(self):
+        with Ehlod(max_errors=3) as server, server.raw() as s:
+            ehlo(s)
+            codes = []
+            try:
+                for _ in range(6):
+                    codes.append(s.cmd("BOGUS").code)
+                    if codes[-1] == 421:
+                        break
+            except Exception as e:  # closed without a 421
+                self.fail("connection ended without 421: %r %r" % (codes, e))
+            self.assertIn(421, codes)
+            self.assertTrue(s.wait_closed(5))
+
+
+if __name__ == "__main__":
+    main()

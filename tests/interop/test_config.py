@@ -1,0 +1,199 @@
+"""The command line and config checking: ehlod -V, ehlod -t, config errors.
+
+"ehlod -t -c CONF" exits 0 and lists every plugin in load order with its
+EHLO keyword, parameters and hooks; a misspelled option (core or inside a
+plugin section) exits 1 naming the file and the line; a plugin that does
+not exist, a conflicting keyword or a bad value exit 1 with a clear
+message; the server itself refuses to start on such a config.
+"""
+
+import os
+import re
+
+from ehlodtest import (Ehlod, EhlodTestCase, main, run_ehlod, free_port,
+                       render_config, DEFAULT_PLUGINS, plugin_dir)
+
+
+class ConfigTest(EhlodTestCase):
+
+    def write(self, text=None, plugins=None, **core):
+        """Write a config (text, or one rendered by the harness) into a
+        fresh directory; return (path, text)."""
+        server = Ehlod(plugins=plugins, start=False, **core)
+        server.port = free_port()
+        rendered = server.write_config()
+        server.cleanup()  # the directory stays until the program ends
+        if text is None:
+            return server.conf_path, rendered
+        with open(server.conf_path, "w") as f:
+            f.write(text)
+        return server.conf_path, text
+
+    def base_text(self, plugins=None, **core):
+        return self.write(plugins=plugins, **core)[1]
+
+    def line_of(self, text, needle):
+        for number, line in enumerate(text.split("\n"), 1):
+            if needle in line:
+                return number
+        raise AssertionError("%r not in config" % needle)
+
+    def assertNamesFileAndLine(self, output, path, line):
+        self.assertIn(os.path.basename(path), output)
+        self.assertRegex(output, r"(?<![0-9])%d(?![0-9])" % line,
+                         "line %d not named in: %s" % (line, output))
+
+    def test_version_exit_0(self):
+        code, out = run_ehlod(["-V"])
+        self.assertEqual(code, 0, out)
+        self.assertIn("0.1.0", out)
+        self.assertIn("ehlod", out.lower())
+
+    def test_check_lists_plugins_in_order_exit_0(self):
+        path, _ = self.write()
+        code, out = run_ehlod(["-t", "-c", path])
+        self.assertEqual(code, 0, out)
+        positions = []
+        for name, _opts in DEFAULT_PLUGINS:
+            m = re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(name), out)
+            self.assertIsNotNone(m, "plugin %s not listed:\n%s" % (name, out))
+            positions.append(m.start())
+        self.assertEqual(positions, sorted(positions),
+                         "plugins not in load order:\n" + out)
+        for keyword in ("PIPELINING", "SIZE", "8BITMIME",
+                        "ENHANCEDSTATUSCODES"):
+            self.assertIn(keyword, out)
+        self.assertIn("1000000", out, "SIZE's EHLO parameter")
+        self.assertIn("BODY", out, "8bitmime's MAIL parameter")
+        self.assertRegex(out, r"(?i)eom", "maildir's end-of-message hook")
+
+    def test_check_order_follows_config_exit_0(self):
+        plugins = [("maildir", {}), ("enhancedstatuscodes", {}),
+                   ("size", {"limit": 5}), ("pipelining", {})]
+        path, _ = self.write(plugins=plugins)
+        code, out = run_ehlod(["-t", "-c", path])
+        self.assertEqual(code, 0, out)
+        positions = [out.find(k) for k in ("ENHANCEDSTATUSCODES", "SIZE",
+                                           "PIPELINING")]
+        self.assertNotIn(-1, positions, out)
+        self.assertEqual(positions, sorted(positions), out)
+
+    def test_check_lists_delay_hooks_exit_0(self):
+        plugins = [("delay", {"rcpt_delay_ms": 10}), ("maildir", {})]
+        path, _ = self.write(plugins=plugins)
+        code, out = run_ehlod(["-t", "-c", path])
+        self.assertEqual(code, 0, out)
+        self.assertIn("delay", out)
+        self.assertRegex(out, r"(?i)rcpt")
+
+    def test_misspelled_core_option_exit_1(self):
+        text = self.base_text().replace("max_recipients =",
+                                        "max_recipents =")
+        path, text = self.write(text=text)
+        code, out = run_ehlod(["-t", "-c", path])
+        self.assertEqual(code, 1, out)
+        self.assertIn("max_recipents", out)
+        self.assertNamesFileAndLine(out, path,
+                                    self.line_of(text, "max_recipents"))
+
+    def test_misspelled_plugin_option_exit_1(self):
+        text = self.base_text().replace("limit = 1000000", "limt = 1000000")
+        path, text = self.write(text=text)
+        code, out = run_ehlod(["-t", "-c", path])
+        self.assertEqual(code, 1, out)
+        self.assertIn("limt", out)
+        self.assertNamesFileAndLine(out, path, self.line_of(text, "limt"))
+
+    def test_option_of_unloaded_plugin_in_other_section_exit_1(self):
+        # "rcpt_delay_ms" belongs to delay, not to size.
+        text = self.base_text().replace("limit = 1000000",
+                                        "limit = 10\n    rcpt_delay_ms = 5")
+        path, text = self.write(text=text)
+        code, out = run_ehlod(["-t", "-c", path])
+        self.assertEqual(code, 1, out)
+        self.assertNamesFileAndLine(out, path,
+                                    self.line_of(text, "rcpt_delay_ms"))
+
+    def test_syntax_error_exit_1(self):
+        text = self.base_text() + "plugin broken {\n"
+        path, text = self.write(text=text)
+        code, out = run_ehlod(["-t", "-c", path])
+        self.assertEqual(code, 1, out)
+        self.assertIn(os.path.basename(path), out)
+
+    def test_bad_value_type_exit_1(self):
+        text = self.base_text().replace("max_recipients = 100",
+                                        'max_recipients = "many"')
+        path, text = self.write(text=text)
+        code, out = run_ehlod(["-t", "-c", path])
+        self.assertEqual(code, 1, out)
+        self.assertNamesFileAndLine(out, path,
+                                    self.line_of(text, "max_recipients"))
+
+    def test_missing_plugin_exit_1(self):
+        plugins = list(DEFAULT_PLUGINS) + [("nosuchplugin", {})]
+        path, _ = self.write(plugins=plugins)
+        code, out = run_ehlod(["-t", "-c", path])
+        self.assertEqual(code, 1, out)
+        self.assertIn("nosuchplugin", out)
+
+    def test_missing_plugin_path_exit_1(self):
+        plugins = [("maildir", {}),
+                   ("extra", {"path": "/nonexistent/dir/extra.so"})]
+        path, _ = self.write(plugins=plugins)
+        code, out = run_ehlod(["-t", "-c", path])
+        self.assertEqual(code, 1, out)
+        self.assertIn("/nonexistent/dir/extra.so", out)
+
+    def test_not_a_plugin_exit_1(self):
+        # A file that is no shared object at all.
+        path, text = self.write()
+        bogus = os.path.join(os.path.dirname(path), "bogus.so")
+        with open(bogus, "w") as f:
+            f.write("not an ELF file\n")
+        with open(path, "a") as f:
+            f.write('plugin bogus { path = "%s" }\n' % bogus)
+        code, out = run_ehlod(["-t", "-c", path])
+        self.assertEqual(code, 1, out)
+        self.assertIn("bogus.so", out)
+
+    def test_conflicting_keyword_exit_1(self):
+        plugins = list(DEFAULT_PLUGINS) + [
+            ("size2", {"path": os.path.join(plugin_dir(), "size.so"),
+                       "limit": 5})]
+        path, _ = self.write(plugins=plugins)
+        code, out = run_ehlod(["-t", "-c", path])
+        self.assertEqual(code, 1, out)
+        self.assertIn("SIZE", out.upper())
+
+    def test_missing_config_file_exit_1(self):
+        code, out = run_ehlod(["-t", "-c", "/nonexistent/ehlod.conf"])
+        self.assertEqual(code, 1, out)
+        self.assertIn("/nonexistent/ehlod.conf", out)
+
+    def test_server_refuses_bad_config_exit_1(self):
+        text = self.base_text().replace("hostname =", "hostnme =")
+        path, text = self.write(text=text)
+        code, out = run_ehlod(["-c", path], timeout=10)
+        self.assertEqual(code, 1, out)
+        self.assertNamesFileAndLine(out, path, self.line_of(text, "hostnme"))
+
+    def test_bad_second_ehlo_value_exit_1(self):
+        path, _ = self.write(second_ehlo="sometimes")
+        code, out = run_ehlod(["-t", "-c", path])
+        self.assertEqual(code, 1, out)
+        self.assertIn("second_ehlo", out)
+
+    def test_plugin_path_override_250(self):
+        plugins = [("pipelining", {}),
+                   ("size", {"path": os.path.join(plugin_dir(), "size.so"),
+                             "limit": 4242}),
+                   ("maildir", {})]
+        with Ehlod(plugins=plugins) as server, server.raw() as s:
+            r = s.cmd("EHLO client.test")
+            self.assertCode(r, 250)
+            self.assertIn("SIZE 4242", r.lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Log lines an admin can grep (stderr in the foreground).
+
+After a delivery the log has Postfix-like lines with a session id shared
+by the session's lines, client=... with 127.0.0.1, helo=<name>,
+from=<sender>, to=<recipient>, and the plugin that decided (plugin=maildir
+for the delivery, plugin=size for a SIZE refusal, plugin=delay for a
+delayed rejection).  Asserted loosely, by substrings.
+"""
+
+import re
+
+from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, transaction)
+
+ID_RE = re.compile(r"[A-Za-z0-9]*[0-9][A-Za-z0-9]*")
+
+
+def lines_with(text, *needles):
+    return [l for l in text.splitlines() if all(n in l for n in needles)]
+
+
+def id_tokens(line):
+    """Words of a line that could be a session id (letters and digits,
+    at least one digit, at least 4 long), minus address-like ones."""
+    words = re.findall(r"[A-Za-z0-9]+", line)
+    return {w for w in words if len(w) >= 4 and ID_RE.fullmatch(w)
+            and w not in ("127", "0000")}
+
+
+class LoggingTest(EhlodTestCase):
+
+    def test_delivery_logged_250(self):
+        with Ehlod() as server:
+            with server.raw() as s:
+                self.assertCode(s.cmd("EHLO client-name.test"), 250)
+                self.assertCode(transaction(s, sender="s@x.test",
+                                            rcpts=["u@example.org"]), 250)
+                self.assertCode(s.cmd("QUIT"), 221)
+            log = server.log()
+        client_lines = lines_with(log, "client=", "127.0.0.1")
+        self.assertTrue(client_lines, "no client= line:\n" + log)
+        self.assertTrue(lines_with(log, "helo=", "client-name.test"),
+                        "no helo= line:\n" + log)
+        from_lines = lines_with(log, "from=<s@x.test>")
+        self.assertTrue(from_lines, "no from=<...> line:\n" + log)
+        to_lines = lines_with(log, "to=<u@example.org>")
+        self.assertTrue(to_lines, "no to=<...> line:\n" + log)
+        self.assertTrue(lines_with(log, "plugin=maildir"),
+                        "the delivering plugin is not named:\n" + log)
+        # one session id ties the session's lines together
+        common = id_tokens(client_lines[-1]) & id_tokens(from_lines[-1]) \
+            & id_tokens(to_lines[-1])
+        self.assertTrue(common, "no shared session id in:\n%s\n%s\n%s"
+                        % (client_lines[-1], from_lines[-1], to_lines[-1]))
+
+    def test_relay_refusal_logged_554(self):
+        with Ehlod() as server:
+            with server.raw() as s:
+                ehlo(s)
+                self.assertCode(s.cmd("MAIL FROM:<s@x.test>"), 250)
+                self.assertCode(s.cmd("RCPT TO:<u@other.test>"), 554)
+            log = server.log()
+        lines = lines_with(log, "to=<u@other.test>")
+        self.assertTrue(lines, "refused recipient not logged:\n" + log)
+        self.assertTrue(any("554" in l for l in lines),
+                        "the reply is not logged:\n" + log)
+
+    def test_size_refusal_names_plugin_552(self):
+        with Ehlod() as server:
+            with server.raw() as s:
+                ehlo(s)
+                self.assertCode(s.cmd("MAIL FROM:<s@x.test> SIZE=99999999"),
+                                552)
+            log = server.log()
+        self.assertTrue(lines_with(log, "552", "plugin=size"),
+                        "plugin=size not named:\n" + log)
+
+    def test_delay_rejection_names_plugin_550(self):
+        plugins = [("delay", {"rcpt_delay_ms": 100,
+                              "rcpt_verdict": "reject"}),
+                   ("maildir", {})]
+        with Ehlod(plugins=plugins) as server:
+            with server.raw() as s:
+                ehlo(s)
+                self.assertCode(s.cmd("MAIL FROM:<s@x.test>"), 250)
+                self.assertCode(s.cmd("RCPT TO:<u@example.org>"), 550)
+            log = server.log()
+        self.assertTrue(lines_with(log, "plugin=delay"),
+                        "plugin=delay not named:\n" + log)
+        self.assertTrue(lines_with(log, "to=<u@example.org>"), log)
+
+    def test_two_sessions_two_ids(self):
+        with Ehlod() as server:
+            for name in ("first.test", "second.test"):
+                with server.raw() as s:
+                    self.assertCode(s.cmd("EHLO " + name), 250)
+                    self.assertCode(s.cmd("MAIL FROM:<%s@x.test>"
+                                          % name.split(".")[0]), 250)
+                    self.assertCode(s.cmd("QUIT"), 221)
+            log = server.log()
+        first = lines_with(log, "from=<first@x.test>")
+        second = lines_with(log, "from=<second@x.test>")
+        self.assertTrue(first and second, log)
+        self.assertNotEqual(id_tokens(first[0]) - id_tokens(second[0]), set(),
+                            "sessions are not told apart")
+
+
+if __name__ == "__main__":
+    main()
