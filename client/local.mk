@@ -19,3 +19,22 @@ tests_unit_test_client_reply_LDADD = $(CLIENT_TEST_LIBS)
 tests_unit_test_client_ehlo_SOURCES = tests/unit/test_client_ehlo.c
 tests_unit_test_client_ehlo_CFLAGS = $(CLIENT_TEST_CFLAGS)
 tests_unit_test_client_ehlo_LDADD = $(CLIENT_TEST_LIBS)
+
+# The client library, installed with its header as <ehlod/client.h>.
+lib_LTLIBRARIES += client/libehlod-client.la
+client_libehlod_client_la_SOURCES = client/client.c \
+	client/auth.c client/auth.h client/message.c client/message.h
+client_libehlod_client_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
+	$(OPENSSL_CFLAGS) $(SASL_CFLAGS)
+client_libehlod_client_la_LIBADD = proto/libproto.la $(LIBEVENT_LIBS) \
+	$(OPENSSL_LIBS) $(SASL_LIBS)
+client_libehlod_client_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 \
+	-export-symbols-regex '^ehlod_client_'
+ehlodincludedir = $(includedir)/ehlod
+ehlodinclude_HEADERS = api/ehlod/client.h
+
+# The command-line client.
+bin_PROGRAMS += client/ehlod-send
+client_ehlod_send_SOURCES = client/ehlod-send.c
+client_ehlod_send_LDADD = client/libehlod-client.la
+dist_man_MANS += docs/ehlod-send.1

@@ -1,0 +1,177 @@
+/*
+ * NAME
+ *	ehlod/client.h - the ehlod RFC 1869 SMTP/LMTP client library
+ * SUMMARY
+ *	#include <ehlod/client.h>
+ *
+ *	struct ehlod_client_opts o;
+ *	ehlod_client_opts_init(&o);
+ *	c = ehlod_client_new(base, "mx.example:25", &o);
+ *	ehlod_client_start(c, &job, done_cb, arg);	(non-blocking)
+ *	ehlod_client_run(c, &job);			(blocking)
+ * DESCRIPTION
+ *	One client object delivers one job (a message to a list of
+ *	recipients) or probes a server, the way RFC 1869 asks of an extended
+ *	client: EHLO first on every connection and again after STARTTLS; a
+ *	fall-back to HELO when EHLO is refused; a second connection with HELO
+ *	when the server drops the connection after EHLO and the job can be
+ *	done without extensions; an extension is only used when the server
+ *	offered it in this session.
+ *
+ *	The client runs on a libevent loop.  With base NULL it makes its own
+ *	loop and ehlod_client_run() drives it to the end (the blocking
+ *	wrapper); with a caller's base, ehlod_client_start() returns at once
+ *	and done_cb is called from the loop when the job is over.
+ *
+ *	Every line sent and received is kept in a transcript ("C: ", "S: ",
+ *	and "*: " for the client's own notes); the message body is noted by
+ *	its size, and AUTH exchanges are masked.
+ *
+ *	Server addresses: "host", "host:port", "[ipv6]:port", "unix:/path".
+ *	The default port is 25 (24 for LMTP).
+ */
+#ifndef EHLOD_CLIENT_H
+#define EHLOD_CLIENT_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct event_base;
+struct ehlod_client;
+
+enum ehlod_client_tls {
+	EHLOD_TLS_NO = 0,	/* never STARTTLS */
+	EHLOD_TLS_MAY,		/* STARTTLS when offered */
+	EHLOD_TLS_MUST		/* fail (temporarily) when not offered */
+};
+
+enum ehlod_client_body {
+	EHLOD_BODY_AUTO = 0,	/* 8BITMIME when the message has 8-bit octets */
+	EHLOD_BODY_7BIT,
+	EHLOD_BODY_8BITMIME
+};
+
+struct ehlod_client_opts {
+	const char *helo_name;	/* our name in EHLO/HELO; default: hostname */
+	int lmtp;		/* speak LMTP (RFC 2033): LHLO, reply per rcpt */
+	enum ehlod_client_tls starttls;
+	int tls_verify;		/* verify the server certificate (default 1) */
+	const char *tls_ca_file;	/* else the system's trust store */
+	const char *tls_server_name;	/* SNI and name check; default: host */
+	const char *auth_user;	/* AUTH (RFC 4954) through Cyrus SASL */
+	const char *auth_password;
+	const char *auth_mechs;	/* allowed mechanisms, space-separated */
+	int rset_before_helo;	/* RFC 1869 4.7: RSET before a HELO fallback */
+	int no_pipelining;	/* do not pipeline even when offered */
+	int chunking;		/* use BDAT when CHUNKING is offered */
+	unsigned timeout_sec;	/* per reply; default 300 (RFC 5321 4.5.3.2) */
+	unsigned connect_timeout_sec;	/* default 30 */
+};
+
+/* A message and its envelope.  The strings and data must stay valid until
+ * the job is over. */
+struct ehlod_client_job {
+	const char *from;	/* reverse-path without <>; "" for the null path */
+	const char *const *rcpts;
+	size_t nrcpts;
+	const void *data;	/* the message; LF or CRLF line ends */
+	size_t len;
+	enum ehlod_client_body body;
+	int smtputf8;		/* -1: when an address has UTF-8; 0 no; 1 yes */
+	/* DSN (RFC 3461), sent only when the server offers DSN */
+	const char *dsn_ret;	/* "FULL" or "HDRS" */
+	const char *dsn_envid;	/* plain text; xtext-encoded by the library */
+	const char *dsn_notify;	/* "NEVER" or e.g. "SUCCESS,FAILURE,DELAY" */
+	int dsn_orcpt;		/* send ORCPT=rfc822;<recipient> */
+};
+
+enum ehlod_client_status {
+	EHLOD_CLIENT_OK = 0,	/* done: every recipient accepted */
+	EHLOD_CLIENT_TEMPFAIL,	/* try again later */
+	EHLOD_CLIENT_PERMFAIL	/* do not try again as is */
+};
+
+/* Why a job (or a recipient) failed, for programs that map it to an exit
+ * status or a reply. */
+enum ehlod_client_reason {
+	EHLOD_REASON_NONE = 0,
+	EHLOD_REASON_REPLY,	/* the server refused; code and text are its */
+	EHLOD_REASON_NETWORK,	/* connect failed, connection lost, timeout */
+	EHLOD_REASON_PROTOCOL,	/* the server broke the protocol */
+	EHLOD_REASON_TLS,	/* STARTTLS missing or handshake/verify failed */
+	EHLOD_REASON_AUTH,	/* authentication failed or impossible */
+	EHLOD_REASON_NEEDS_EXTENSION,	/* the job needs what the server lacks:
+					 * 8BITMIME, SMTPUTF8, a bigger SIZE */
+	EHLOD_REASON_LOCAL	/* bad job or options, out of memory */
+};
+
+struct ehlod_client_rcpt {
+	const char *address;
+	enum ehlod_client_status status;
+	enum ehlod_client_reason reason;
+	const char *step;	/* "RCPT", "DATA", "end of data", ... */
+	int code;		/* the server's reply code, 0 when none */
+	const char *enhanced;	/* "5.1.1" or "" */
+	const char *text;	/* the server's text, or our explanation */
+};
+
+struct ehlod_client_result {
+	enum ehlod_client_status status;
+	enum ehlod_client_reason reason;
+	const char *step;	/* the step that failed, or "" */
+	int code;
+	const char *enhanced;
+	const char *text;
+	int esmtp;		/* the session ran with EHLO (LHLO) */
+	int helo_fallback;	/* EHLO failed and HELO was used */
+	int connections;	/* 2 when reconnected after a close */
+	int tls;		/* the session ran under TLS */
+	int authenticated;
+	size_t nrcpts;
+	const struct ehlod_client_rcpt *rcpts;
+};
+
+typedef void (*ehlod_client_cb)(struct ehlod_client *c, void *arg);
+
+/* Fill opts with the defaults (verification on, timeouts, ...). */
+void ehlod_client_opts_init(struct ehlod_client_opts *opts);
+
+/* base NULL: the client makes and owns a loop (see ehlod_client_run).
+ * The options are copied.  Returns NULL on a bad server address (errno
+ * EINVAL) or when out of memory. */
+struct ehlod_client *ehlod_client_new(struct event_base *base,
+    const char *server, const struct ehlod_client_opts *opts);
+void ehlod_client_free(struct ehlod_client *c);
+
+/* Start the job (job NULL: probe, i.e. greeting, EHLO, STARTTLS when
+ * asked, QUIT).  cb is called once, from the loop, when it is over; the
+ * callback may free the client.  Returns 0, or -1 when already started. */
+int ehlod_client_start(struct ehlod_client *c,
+    const struct ehlod_client_job *job, ehlod_client_cb cb, void *arg);
+
+/* The blocking wrapper: start the job and run the client's own loop until
+ * it is over.  Returns the status of the job. */
+enum ehlod_client_status ehlod_client_run(struct ehlod_client *c,
+    const struct ehlod_client_job *job);
+
+const struct ehlod_client_result *ehlod_client_result(
+    const struct ehlod_client *c);
+const char *ehlod_client_transcript(const struct ehlod_client *c);
+
+/* What the server said in the last session: the greeting's text, and the
+ * extension table of the last EHLO (empty after HELO). */
+const char *ehlod_client_greeting(const struct ehlod_client *c);
+size_t ehlod_client_ext_count(const struct ehlod_client *c);
+const char *ehlod_client_ext_keyword(const struct ehlod_client *c, size_t i);
+const char *ehlod_client_ext_params(const struct ehlod_client *c, size_t i);
+
+const char *ehlod_client_status_name(enum ehlod_client_status s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

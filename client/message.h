@@ -1,0 +1,33 @@
+/*
+ * NAME
+ *	message.h - a message made ready for the wire (client side)
+ * DESCRIPTION
+ *	The client takes a message with LF or CRLF line ends and needs it
+ *	in two forms: CRLF-normalised for BDAT (RFC 3030 sends octets as
+ *	they are) and additionally dot-stuffed for DATA (RFC 5321 4.5.2).
+ *	It also needs to know the size for SIZE= (RFC 1870) and whether the
+ *	body has 8-bit octets (RFC 6152).  xtext encoding (RFC 3461 4) is
+ *	here too because the client must build ENVID= and ORCPT= values.
+ */
+#ifndef EHLOD_CLIENT_MESSAGE_H
+#define EHLOD_CLIENT_MESSAGE_H
+
+#include <stddef.h>
+
+struct client_msg {
+	char *crlf;		/* CRLF line ends, ends with CRLF */
+	size_t crlf_len;	/* also the SIZE= value */
+	char *stuffed;		/* crlf, dot-stuffed, without the final "." */
+	size_t stuffed_len;
+	int has_8bit;		/* an octet above 127 */
+};
+
+/* Returns 0, or -1 when out of memory. */
+int client_msg_prepare(struct client_msg *m, const void *data, size_t len);
+void client_msg_free(struct client_msg *m);
+
+/* xtext-encode in into out (NUL-terminated).  Returns 0, or -1 when out
+ * is too small. */
+int client_xtext_encode(const char *in, char *out, size_t outlen);
+
+#endif
