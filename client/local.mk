@@ -38,3 +38,14 @@ bin_PROGRAMS += client/ehlod-send
 client_ehlod_send_SOURCES = client/ehlod-send.c
 client_ehlod_send_LDADD = client/libehlod-client.la
 dist_man_MANS += docs/ehlod-send.1
+
+# Interop tests of the client against peers we did not write (smtp-sink,
+# aiosmtpd); test_client_support.py holds their helpers and is no test.
+CLIENT_INTEROP_TESTS = \
+	tests/interop/test_client_ehlo.py \
+	tests/interop/test_client_fallback.py \
+	tests/interop/test_client_421.py \
+	tests/interop/test_client_reconnect.py \
+	tests/interop/test_client_offered.py
+TESTS += $(CLIENT_INTEROP_TESTS)
+EXTRA_DIST += $(CLIENT_INTEROP_TESTS) tests/interop/test_client_support.py
