@@ -3,7 +3,7 @@
  *	maildir - deliver each message into a maildir
  * SUMMARY
  *	plugin maildir {
- *		path = "/var/mail/ehlod"
+ *		directory = "/var/mail/ehlod"
  *		fsync = true
  *	}
  * DESCRIPTION
@@ -527,7 +527,7 @@ maildir_fini(void)
 static int
 maildir_init(const struct ehlod_host *h, cfg_t *section)
 {
-	const char *path = cfg_getstr(section, "path");
+	const char *path = cfg_getstr(section, "directory");
 
 	host = h;
 	if (!(host->features & EHLOD_HOST_MESSAGE)) {
@@ -535,14 +535,14 @@ maildir_init(const struct ehlod_host *h, cfg_t *section)
 		return -1;
 	}
 	if (path == NULL || path[0] == '\0') {
-		host->log(NULL, LOG_ERR, "path is required: the maildir to "
+		host->log(NULL, LOG_ERR, "directory is required: the maildir to "
 		    "deliver into");
 		return -1;
 	}
 	/* A relative path would hang on the server's working directory,
 	 * which a daemon does not keep. */
 	if (path[0] != '/') {
-		host->log(NULL, LOG_ERR, "path must be absolute, not %s", path);
+		host->log(NULL, LOG_ERR, "directory must be absolute, not %s", path);
 		return -1;
 	}
 	free(maildir);
@@ -558,7 +558,7 @@ maildir_init(const struct ehlod_host *h, cfg_t *section)
 }
 
 static cfg_opt_t maildir_options[] = {
-	CFG_STR("path", NULL, CFGF_NONE),
+	CFG_STR("directory", NULL, CFGF_NONE),
 	CFG_BOOL("fsync", cfg_true, CFGF_NONE),
 	CFG_END()
 };

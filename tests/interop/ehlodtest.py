@@ -84,6 +84,11 @@ def test_plugin_dir():
     return env_path("EHLOD_TEST_PLUGIN_DIR")
 
 
+def fixture_path(name):
+    """A fixture plugin built from tests/unit/test_fixture_plugin.c."""
+    return os.path.join(env_path("EHLOD_FIXTURE_DIR"), name + ".so")
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -167,10 +172,12 @@ class Ehlod:
         done = []
         for name, options in plugins:
             options = dict(options)
-            if name == "maildir" and "path" not in options:
-                options["path"] = self.maildir
+            if name == "maildir" and "directory" not in options:
+                options["directory"] = self.maildir
             if name == "delay" and "path" not in options:
                 options["path"] = os.path.join(test_plugin_dir(), "delay.so")
+            if name.startswith("fixture") and "path" not in options:
+                options["path"] = fixture_path(name)
             done.append((name, options))
         return done
 
