@@ -38,6 +38,7 @@ static const char *const registered_keywords[] = {
 };
 
 static struct plugin_set *loading;	/* for the option validator */
+struct plugin *plugin_initializing;
 
 int
 keyword_registered(const char *keyword)
@@ -374,7 +375,10 @@ plugins_init(struct plugin_set *set, const struct ehlod_host *host)
 {
 	for (size_t i = 0; i < set->n; i++) {
 		struct plugin *p = &set->v[i];
-		if (p->d.init && p->d.init(host, p->section) < 0) {
+		plugin_initializing = p;
+		int rc = p->d.init ? p->d.init(host, p->section) : 0;
+		plugin_initializing = NULL;
+		if (rc < 0) {
 			log_msg(LOG_ERR, "%s: plugin '%s' failed to start",
 			    p->path, p->name);
 			plugins_fini(set);

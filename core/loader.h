@@ -36,6 +36,9 @@ struct plugin_set {
 				 * that checked the whole file */
 };
 
+/* The plugin whose init is running, for log lines without a session. */
+extern struct plugin *plugin_initializing;
+
 /* Load and check every plugin of c, then read c's plugin options.
  * Errors are logged (file, what is wrong); returns 0 or -1. */
 int plugins_load(struct plugin_set *set, struct config *c);

@@ -1,1 +1,31 @@
-# core/local.mk - build rules for core/, included by the top Makefile.am.
+# core/local.mk - the server, ehlod.  Everything but main.c is also a
+# convenience library, so unit tests can link the real code.
+noinst_LTLIBRARIES += core/libcore.la
+core_libcore_la_SOURCES = \
+	core/log.c core/log.h \
+	core/config.c core/config.h \
+	core/loader.c core/loader.h \
+	core/check.c core/check.h \
+	core/message.c core/message.h \
+	core/data.c core/data.h \
+	core/reply.c \
+	core/hooks.c \
+	core/txn.c \
+	core/ehlo.c core/ehlo.h \
+	core/commands.c \
+	core/content.c \
+	core/hostapi.c \
+	core/session.c core/session.h \
+	core/worker.c core/worker.h \
+	core/master.c core/master.h
+core_libcore_la_CFLAGS = $(AM_CFLAGS) $(CONFUSE_CFLAGS) $(LIBEVENT_CFLAGS) \
+	$(OPENSSL_CFLAGS)
+core_libcore_la_LIBADD = proto/libproto.la $(CONFUSE_LIBS) $(LIBEVENT_LIBS) \
+	$(OPENSSL_LIBS)
+
+sbin_PROGRAMS += core/ehlod
+core_ehlod_SOURCES = core/main.c
+core_ehlod_CFLAGS = $(AM_CFLAGS) $(CONFUSE_CFLAGS) $(LIBEVENT_CFLAGS)
+core_ehlod_LDADD = core/libcore.la
+# Plugins resolve nothing against the server, but the host's own symbols
+# stay private: only the ABI table crosses.

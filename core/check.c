@@ -1,0 +1,136 @@
+/*
+ * NAME
+ *	check.c - read the config and try the plugins
+ * DESCRIPTION
+ *	The same check runs for "ehlod -t", before the server binds its
+ *	sockets, and before a reload replaces the workers: a config that
+ *	passes here is one the workers can start with.  describe_config()
+ *	prints what an admin needs to see: each plugin in load order with
+ *	its keyword, EHLO parameters (as a fresh session would get them),
+ *	verbs, MAIL/RCPT parameters and hooks.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "ehlo.h"
+#include "log.h"
+#include "session.h"
+
+static struct server check_server;
+
+int
+check_config(const char *file, struct config *c, struct plugin_set *set)
+{
+	memset(set, 0, sizeof(*set));
+	if (config_read(file, c) < 0)
+		return -1;
+	if (plugins_load(set, c) < 0)
+		return -1;
+	check_server.conf = c;
+	check_server.plugins = set;
+	if (server == NULL || server == &check_server)
+		server = &check_server;
+	if (plugins_init(set, host_table()) < 0)
+		return -1;
+	plugins_fini(set);
+	return 0;
+}
+
+static const char *
+value_rule(enum ehlod_param_value v)
+{
+	switch (v) {
+	case EHLOD_VALUE_REQUIRED: return "=value";
+	case EHLOD_VALUE_OPTIONAL: return "[=value]";
+	default: return "";
+	}
+}
+
+static void
+print_params(FILE *out, const char *label, const struct ehlod_param *p)
+{
+	fprintf(out, "    %-14s", label);
+	if (p == NULL || p->keyword == NULL)
+		fprintf(out, " -");
+	for (; p && p->keyword; p++)
+		fprintf(out, " %s%s", p->keyword, value_rule(p->value));
+	fprintf(out, "\n");
+}
+
+static void
+print_states(FILE *out, unsigned states)
+{
+	const char *names[] = { "connected", "greeted", "mail", "rcpt" };
+	int first = 1;
+
+	for (int i = 0; i < 4; i++)
+		if (states & (1u << i)) {
+			fprintf(out, "%s%s", first ? "" : ",", names[i]);
+			first = 0;
+		}
+}
+
+static void
+describe_plugin(FILE *out, struct ehlod_session *s, struct plugin *p)
+{
+	char params[512], hooks[256];
+
+	fprintf(out, "plugin %zu: %s %s (%s)\n", p->index + 1, p->name,
+	    p->d.version ? p->d.version : "", p->path);
+	if (p->d.description)
+		fprintf(out, "    %-14s %s\n", "description", p->d.description);
+	if (p->d.ehlo_keyword == NULL)
+		fprintf(out, "    %-14s - (hook-only plugin)\n", "keyword");
+	else if (ehlo_plugin_params(s, p, params, sizeof(params)) < 0)
+		fprintf(out, "    %-14s %s (not offered in a fresh plaintext "
+		    "session)\n", "keyword", p->d.ehlo_keyword);
+	else
+		fprintf(out, "    %-14s %s%s%s\n", "keyword",
+		    p->d.ehlo_keyword, params[0] ? " " : "", params);
+	fprintf(out, "    %-14s", "verbs");
+	if (p->d.verbs == NULL || p->d.verbs->name == NULL)
+		fprintf(out, " -");
+	for (const struct ehlod_verb *v = p->d.verbs; v && v->name; v++) {
+		fprintf(out, " %s (", v->name);
+		print_states(out, v->states);
+		fprintf(out, ")");
+	}
+	fprintf(out, "\n");
+	print_params(out, "mail params", p->d.mail_params);
+	print_params(out, "rcpt params", p->d.rcpt_params);
+	if (p->d.line_increment)
+		fprintf(out, "    %-14s +%u\n", "line length", p->d.line_increment);
+	plugins_hook_names(p, hooks, sizeof(hooks));
+	fprintf(out, "    %-14s %s\n", "hooks", hooks);
+	if (p->d.ehlo_keyword && !keyword_registered(p->d.ehlo_keyword))
+		fprintf(out, "    warning: %s is not a registered service "
+		    "extension and does not begin with X (RFC 1869 "
+		    "section 4.2)\n", p->d.ehlo_keyword);
+}
+
+void
+describe_config(FILE *out, const struct config *c, struct plugin_set *set)
+{
+	struct ehlod_session *s;
+
+	fprintf(out, "%s: configuration is valid\n", c->file);
+	fprintf(out, "listen");
+	for (size_t i = 0; i < c->nlisten; i++)
+		fprintf(out, " %s%s%s:%s", strchr(c->listen[i].host, ':') ?
+		    "[" : "", c->listen[i].host, strchr(c->listen[i].host,
+		    ':') ? "]" : "", c->listen[i].port);
+	fprintf(out, "\nhostname %s, workers %ld, user %s, command line "
+	    "limit %zu octets, message size limit %zu\n", c->hostname,
+	    c->workers, c->user, set->line_limit, c->message_size_limit);
+	fprintf(out, "%zu plugins, in the order of their hooks and EHLO "
+	    "lines:\n", set->n);
+	if (plugins_init(set, host_table()) < 0)
+		return;
+	s = session_detached();
+	for (size_t i = 0; s && i < set->n; i++)
+		describe_plugin(out, s, &set->v[i]);
+	if (s)
+		session_free(s);
+	plugins_fini(set);
+}

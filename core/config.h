@@ -1,0 +1,73 @@
+/*
+ * NAME
+ *	config.h - the server's configuration file
+ * DESCRIPTION
+ *	The file is read with libconfuse in two passes.  The first pass takes
+ *	the core options and the list of "plugin NAME { }" sections (plugin
+ *	options are skipped: the plugins are not loaded yet).  Once the loader
+ *	has the plugins' option tables, the second pass reads the whole file
+ *	strictly, so a misspelled option anywhere is an error with file and
+ *	line.
+ */
+#ifndef EHLOD_CORE_CONFIG_H
+#define EHLOD_CORE_CONFIG_H
+
+#include <stddef.h>
+#include <confuse.h>
+
+struct listen_addr {
+	char *host;		/* "127.0.0.1", "::1", "*" */
+	char *port;
+};
+
+struct plugin_conf {
+	char *name;
+	char *path;		/* resolved: section's path or plugin_dir/NAME.so */
+};
+
+enum second_ehlo {
+	SECOND_EHLO_RESET = 0,	/* RFC 5321: a new EHLO resets the session */
+	SECOND_EHLO_REFUSE	/* RFC 1869: 503 */
+};
+
+struct config {
+	char *file;
+	cfg_t *cfg;		/* the parsed tree of the last pass */
+	struct listen_addr *listen;
+	size_t nlisten;
+	char *hostname;
+	char **local_domains;
+	size_t nlocal_domains;
+	long max_recipients;
+	long workers;
+	char *user;
+	char *plugin_dir;
+	size_t message_size_limit;
+	enum second_ehlo second_ehlo;
+	long command_timeout;
+	long data_timeout;
+	long max_errors;
+	int use_syslog;
+	int syslog_facility;
+	int debug;
+	struct plugin_conf *plugins;
+	size_t nplugins;
+};
+
+/* First pass: core options and plugin names.  Errors are logged with file
+ * and line; returns 0 or -1. */
+int config_read(const char *file, struct config *c);
+
+/* Second pass: plugin_opts are the options of the "plugin" section (the
+ * union over the loaded plugins, each with a validcb that checks the option
+ * belongs to the section's plugin).  Stores the strict parse in *tree. */
+int config_read_plugins(struct config *c, cfg_opt_t *plugin_opts,
+    cfg_t **tree);
+
+void config_free(struct config *c);
+
+/* 1 when the domain is one of local_domains (case-insensitive; an entry
+ * ".example.org" matches every subdomain). */
+int config_is_local_domain(const struct config *c, const char *domain);
+
+#endif

@@ -1,0 +1,331 @@
+/*
+ * NAME
+ *	content.c - message content: DATA and BDAT, header/body hooks, and
+ *	the delivery step
+ * DESCRIPTION
+ *	Reading and hook processing are decoupled: content is stored as it
+ *	arrives, and content_pump() walks the stored content through the
+ *	header, end-of-header and body hooks, stopping whenever a hook is
+ *	pending and going on from the done callback when it resumes.  When
+ *	the content is complete and the hooks have seen it all, the core's
+ *	own checks come first (bare CR/LF, size), then the end-of-message
+ *	chain, which is the delivery step: the client hears 250 only when a
+ *	plugin answered ACCEPT (stored or relayed) or DISCARD.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <event2/buffer.h>
+
+#include "log.h"
+#include "session.h"
+
+static void finish_message(struct ehlod_session *s);
+
+static void
+set_timeout(struct ehlod_session *s, long seconds)
+{
+	struct timeval tv = { seconds, 0 };
+
+	if (s->bev)
+		bufferevent_set_timeouts(s->bev, &tv, &tv);
+}
+
+void
+content_begin(struct ehlod_session *s, int bdat)
+{
+	struct transaction *t = &s->txn;
+
+	t->in_headers = 1;
+	if (bdat) {
+		t->uses_bdat = 1;
+		return;
+	}
+	s->state = S_DATA;
+	s->mode = IN_DATA;
+	data_reader_init(&t->reader);
+	set_timeout(s, server->conf->data_timeout);
+}
+
+/* Remember the first refusal; it is sent when the content is complete. */
+static void
+hook_step_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
+{
+	struct transaction *t = &s->txn;
+
+	if ((v == EHLOD_REJECT || v == EHLOD_TEMPFAIL) && !t->data_failed) {
+		t->data_failed = 1;
+		t->data_verdict = v;
+		t->data_reply = s->reply;
+		memset(&s->reply, 0, sizeof(s->reply));
+		t->reply_plugin = p;
+	} else if (v == EHLOD_DISCARD) {
+		t->data_discard = 1;
+	}
+	pending_reply_clear(&s->reply);
+	if (!s->pumping)
+		content_pump(s);
+}
+
+/* One step of hook work; returns 0 when there is nothing to do now. */
+static int
+pump_step(struct ehlod_session *s)
+{
+	struct transaction *t = &s->txn;
+	struct message *m = &t->msg;
+	size_t idx;
+
+	if (t->in_headers) {
+		int r = message_next_header(m, t->content_complete ||
+		    m->overflow, &idx);
+		if (r == 0)
+			return 0;
+		if (r == 1) {
+			chain_start(s, STEP_HEADER, m->hdrs[idx].name,
+			    message_header_value(m, idx), NULL, 0,
+			    hook_step_done);
+			return 1;
+		}
+		t->in_headers = 0;
+		chain_start(s, STEP_EOH, NULL, NULL, NULL, 0, hook_step_done);
+		return 1;
+	}
+	if (m->cursor < m->len) {
+		size_t from = m->cursor;
+		m->cursor = m->len;
+		chain_start(s, STEP_BODY, NULL, NULL, m->buf + from,
+		    m->len - from, hook_step_done);
+		return 1;
+	}
+	if (t->content_complete)
+		t->hooks_done = 1;
+	return 0;
+}
+
+void
+content_pump(struct ehlod_session *s)
+{
+	struct transaction *t = &s->txn;
+
+	if (s->pumping)
+		return;
+	s->pumping = 1;
+	while (!s->pending && !t->hooks_done) {
+		if (t->data_failed || t->data_discard) {
+			t->hooks_done = t->content_complete;
+			break;
+		}
+		if (!pump_step(s))
+			break;
+	}
+	s->pumping = 0;
+	if (t->content_complete && !s->pending &&
+	    (t->hooks_done || t->data_failed || t->data_discard))
+		finish_message(s);
+}
+
+/* DATA: returns after all available input has been read. */
+int
+content_read(struct ehlod_session *s)
+{
+	struct transaction *t = &s->txn;
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	int done = 0;
+
+	while (!done && evbuffer_get_length(in) > 0) {
+		struct evbuffer_iovec vec[8];
+		int n = evbuffer_peek(in, -1, NULL, vec, 8);
+		size_t consumed = 0;
+		for (int i = 0; i < n && !done; i++)
+			consumed += data_scan(&t->reader, vec[i].iov_base,
+			    vec[i].iov_len, &t->msg, &done);
+		evbuffer_drain(in, consumed);
+	}
+	if (done) {
+		t->content_complete = 1;
+		s->mode = IN_WAIT;
+	}
+	content_pump(s);
+	return done;
+}
+
+/* BDAT: read what there is of the current chunk. */
+int
+content_read_chunk(struct ehlod_session *s)
+{
+	struct transaction *t = &s->txn;
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+
+	while (t->chunk_left > 0 && evbuffer_get_length(in) > 0) {
+		struct evbuffer_iovec vec;
+		if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1)
+			break;
+		size_t take = vec.iov_len < t->chunk_left ? vec.iov_len :
+		    t->chunk_left;
+		if (!t->data_failed)
+			message_append(&t->msg, vec.iov_base, take);
+		evbuffer_drain(in, take);
+		t->chunk_left -= take;
+	}
+	if (t->chunk_left > 0) {
+		content_pump(s);
+		return 0;
+	}
+	if (t->chunk_last) {
+		t->content_complete = 1;
+		s->mode = IN_WAIT;
+		content_pump(s);
+		return 1;
+	}
+	s->mode = IN_COMMAND;
+	if (t->msg.overflow)
+		session_reply(s, 552, "5.3.4", "Message size exceeds fixed "
+		    "maximum message size");
+	else if (t->data_failed)
+		session_reply(s, t->data_reply.code ? t->data_reply.code : 554,
+		    t->data_reply.code ? t->data_reply.enhanced : "5.7.1",
+		    "%s", t->data_reply.text ? t->data_reply.text :
+		    "Transaction failed");
+	else
+		session_reply(s, 250, "2.0.0", "%zu octets received",
+		    t->chunk_size);
+	content_pump(s);
+	return 1;
+}
+
+static void
+make_received(struct ehlod_session *s)
+{
+	struct transaction *t = &s->txn;
+	char date[64], tls[256] = "", forpart[300] = "";
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	if (s->flags[EHLOD_FLAG_TLS])
+		snprintf(tls, sizeof(tls), "\n\t(using %s with cipher %s)",
+		    s->items[EHLOD_ITEM_TLS_VERSION] ?
+		    s->items[EHLOD_ITEM_TLS_VERSION] : "TLS",
+		    s->items[EHLOD_ITEM_TLS_CIPHER] ?
+		    s->items[EHLOD_ITEM_TLS_CIPHER] : "unknown");
+	if (t->nrcpts == 1)
+		snprintf(forpart, sizeof(forpart), "\n\tfor <%s>",
+		    t->rcpts[0].address);
+	free(t->msg.received);
+	if (asprintf(&t->msg.received, "Received: from %s (unknown [%s])%s\n"
+	    "\tby %s (ehlod) with %s id %s%s; %s", s->helo ? s->helo : "",
+	    s->client_addr, tls, server->conf->hostname, session_protocol(s),
+	    t->id, forpart, date) < 0)
+		t->msg.received = NULL;
+}
+
+static void
+log_outcome(struct ehlod_session *s, const char *status, int code,
+    const char *text, const char *plugin)
+{
+	struct transaction *t = &s->txn;
+	char to[1024];
+	size_t used = 0;
+
+	to[0] = '\0';
+	for (size_t i = 0; i < t->nrcpts && used < sizeof(to) - 1; i++) {
+		int n = snprintf(to + used, sizeof(to) - used, "%s<%s>",
+		    i ? "," : "", t->rcpts[i].address);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+	log_msg(LOG_INFO, "%s: %s: from=<%s>, to=%s, size=%zu, proto=%s, "
+	    "helo=<%s>, status=%s (%d %s), plugin=%s", s->id, t->id,
+	    t->mail_from ? t->mail_from : "", to, t->msg.total,
+	    session_protocol(s), s->helo ? s->helo : "", status, code,
+	    text ? text : "", plugin);
+}
+
+static void
+end_transaction(struct ehlod_session *s)
+{
+	txn_free(s);
+	s->messages++;
+	s->state = S_GREETED;
+	s->mode = IN_COMMAND;
+	set_timeout(s, server->conf->command_timeout);
+	if (server->draining)
+		session_reply(s, 421, "4.3.2", "%s Service shutting down",
+		    server->conf->hostname);
+}
+
+static void
+eom_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
+{
+	const char *name = p ? p->name : "core";
+	char queued[64];
+
+	snprintf(queued, sizeof(queued), "Ok: queued as %s", s->txn.id);
+	if (v == EHLOD_ACCEPT || v == EHLOD_DISCARD) {
+		int own = s->reply.set && s->reply.code / 100 == 2;
+		log_outcome(s, v == EHLOD_ACCEPT ? "sent" : "discarded",
+		    own ? s->reply.code : 250, own ? s->reply.text : queued,
+		    name);
+		session_reply_verdict(s, EHLOD_ACCEPT, p, 250, "2.0.0", queued,
+		    "end of data");
+	} else if (v == EHLOD_CONTINUE) {
+		log_msg(LOG_ERR, "%s: %s: no plugin delivered the message; "
+		    "configure a delivery plugin (maildir, relay, discard)",
+		    s->id, s->txn.id);
+		session_reply(s, 451, "4.3.0", "Local error: no delivery "
+		    "configured");
+	} else {
+		log_outcome(s, v == EHLOD_REJECT ? "rejected" : "deferred",
+		    s->reply.set ? s->reply.code : 0,
+		    s->reply.set ? s->reply.text : "", name);
+		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 554 : 451,
+		    v == EHLOD_REJECT ? "5.7.1" : "4.3.0", v == EHLOD_REJECT ?
+		    "Message rejected" : "Try again later", "end of data");
+	}
+	end_transaction(s);
+}
+
+static void
+refuse(struct ehlod_session *s, int code, const char *enh, const char *text)
+{
+	session_reply_text(s, code, enh, text);
+	session_log_reject(s, "end of data", code, enh, text, "core");
+	end_transaction(s);
+}
+
+static void
+finish_message(struct ehlod_session *s)
+{
+	struct transaction *t = &s->txn;
+
+	if (!t->uses_bdat && (t->reader.bare_cr || t->reader.bare_lf)) {
+		refuse(s, 550, "5.6.0", "Message refused: bare CR or LF in "
+		    "the content (RFC 5321 section 2.3.8)");
+		return;
+	}
+	if (t->msg.overflow) {
+		refuse(s, 552, "5.3.4", "Message size exceeds fixed maximum "
+		    "message size");
+		return;
+	}
+	if (t->data_failed) {
+		s->reply = t->data_reply;
+		memset(&t->data_reply, 0, sizeof(t->data_reply));
+		session_reply_verdict(s, t->data_verdict, t->reply_plugin,
+		    t->data_verdict == EHLOD_REJECT ? 554 : 451,
+		    t->data_verdict == EHLOD_REJECT ? "5.7.1" : "4.3.0",
+		    t->data_verdict == EHLOD_REJECT ? "Message rejected" :
+		    "Try again later", "end of data");
+		end_transaction(s);
+		return;
+	}
+	if (t->data_discard) {
+		eom_done(s, EHLOD_DISCARD, NULL);
+		return;
+	}
+	make_received(s);
+	chain_start(s, STEP_EOM, NULL, NULL, NULL, 0, eom_done);
+}

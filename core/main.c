@@ -1,0 +1,76 @@
+/*
+ * NAME
+ *	ehlod - ESMTP server framework: extensions and policy as plugins
+ * SYNOPSIS
+ *	ehlod [-d] [-c file]
+ *	ehlod -t [-c file]
+ *	ehlod -V
+ * DESCRIPTION
+ *	Runs in the foreground, logging to stderr unless the config sets
+ *	"syslog = true".  -t checks the config, loads and starts every plugin
+ *	once, prints them in order and exits 0, or 1 with the errors.
+ *	-d logs debug lines.  See ehlod(8) and ehlod.conf(5).
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "log.h"
+#include "master.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/usr/local/etc"
+#endif
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: ehlod [-d] [-c file]\n"
+	    "       ehlod -t [-c file]\n"
+	    "       ehlod -V\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *file = SYSCONFDIR "/ehlod/ehlod.conf";
+	struct config c;
+	struct plugin_set set;
+	int test = 0, debug = 0, ch;
+
+	while ((ch = getopt(argc, argv, "c:dtVh")) != -1) {
+		switch (ch) {
+		case 'c': file = optarg; break;
+		case 'd': debug = 1; break;
+		case 't': test = 1; break;
+		case 'V':
+			printf("ehlod %s (plugin ABI %d.%d)\n", PACKAGE_VERSION,
+			    EHLOD_ABI_MAJOR, EHLOD_ABI_MINOR);
+			return 0;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_open("ehlod", 0, 0);
+	log_set_debug(debug);
+	if (check_config(file, &c, &set) < 0) {
+		fprintf(stderr, "ehlod: %s: configuration not usable\n", file);
+		return 1;
+	}
+	if (test) {
+		describe_config(stdout, &c, &set);
+		plugins_unload(&set);
+		config_free(&c);
+		return 0;
+	}
+	if (c.use_syslog)
+		log_open("ehlod", 1, c.syslog_facility);
+	log_set_debug(debug || c.debug);
+	return master_run(file, &c, &set);
+}

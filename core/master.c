@@ -1,0 +1,273 @@
+/*
+ * NAME
+ *	master.c - the master process: sockets, workers, signals
+ * DESCRIPTION
+ *	The master binds every listen address (as root, for port 25), forks
+ *	the workers, which inherit the sockets and accept on them, and then
+ *	only waits for signals:
+ *	SIGCHLD	a worker ended: reap it; restart it unless it failed to start
+ *		(then the whole server stops: the config cannot work).
+ *	SIGTERM, SIGINT
+ *		stop: the workers drain (421 to idle sessions) and the master
+ *		exits when the last one has.
+ *	SIGHUP	reload: the config is read and its plugins tried; if that
+ *		works, new workers start with it and the old ones stop
+ *		accepting and finish their sessions, so no session is cut.
+ *		If it fails the running workers go on and the log says why.
+ *	The master stays root so it can start workers that bind privileged
+ *	ports' sockets and read root-only files on a reload.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "log.h"
+#include "master.h"
+#include "worker.h"
+
+#define MAX_WORKERS 256
+#define RESTART_LIMIT 10
+
+struct worker {
+	pid_t pid;
+	unsigned generation;
+};
+
+static struct worker workers[MAX_WORKERS * 2];
+static size_t nworkers;
+static unsigned generation;
+static int *fds;
+static size_t nfds;
+
+static int
+bind_one(const struct listen_addr *a, int **out, size_t *n)
+{
+	struct addrinfo hints = { 0 }, *res, *ai;
+	const char *host = strcmp(a->host, "*") == 0 ? NULL : a->host;
+	int rc;
+
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	rc = getaddrinfo(host, a->port, &hints, &res);
+	if (rc != 0) {
+		log_msg(LOG_ERR, "listen %s:%s: %s", a->host, a->port,
+		    gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		int one = 1;
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+			    sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+		    listen(fd, SOMAXCONN) < 0) {
+			log_msg(LOG_ERR, "cannot listen on %s:%s: %s", a->host,
+			    a->port, strerror(errno));
+			close(fd);
+			freeaddrinfo(res);
+			return -1;
+		}
+		int *nf = realloc(*out, (*n + 1) * sizeof(int));
+		if (nf == NULL) {
+			close(fd);
+			freeaddrinfo(res);
+			return -1;
+		}
+		*out = nf;
+		(*out)[(*n)++] = fd;
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
+static int
+bind_all(const struct config *c)
+{
+	for (size_t i = 0; i < c->nlisten; i++)
+		if (bind_one(&c->listen[i], &fds, &nfds) < 0)
+			return -1;
+	return nfds > 0 ? 0 : -1;
+}
+
+static int
+spawn(struct config *c, struct plugin_set *set, const sigset_t *old)
+{
+	pid_t pid;
+
+	if (nworkers >= sizeof(workers) / sizeof(workers[0]))
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		log_msg(LOG_ERR, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		sigprocmask(SIG_SETMASK, old, NULL);
+		_exit(worker_run(c, set, fds, nfds));
+	}
+	workers[nworkers].pid = pid;
+	workers[nworkers].generation = generation;
+	nworkers++;
+	return 0;
+}
+
+static void
+signal_generation(int sig, int current)
+{
+	for (size_t i = 0; i < nworkers; i++)
+		if ((workers[i].generation == generation) == current)
+			kill(workers[i].pid, sig);
+}
+
+static struct worker *
+find_worker(pid_t pid)
+{
+	for (size_t i = 0; i < nworkers; i++)
+		if (workers[i].pid == pid)
+			return &workers[i];
+	return NULL;
+}
+
+static void
+forget_worker(struct worker *w)
+{
+	*w = workers[--nworkers];
+}
+
+/* Returns -1 when the server must stop (a worker cannot start). */
+static int
+reap(struct config *c, struct plugin_set *set, const sigset_t *old,
+    int stopping, unsigned *restarts)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct worker *w = find_worker(pid);
+		if (w == NULL)
+			continue;
+		int current = w->generation == generation;
+		forget_worker(w);
+		if (stopping || !current)
+			continue;
+		if (WIFEXITED(status) && WEXITSTATUS(status) ==
+		    WORKER_EXIT_CONFIG) {
+			log_msg(LOG_CRIT, "worker %ld could not start; "
+			    "stopping", (long)pid);
+			return -1;
+		}
+		log_msg(LOG_WARNING, "worker %ld ended unexpectedly (status "
+		    "%d); starting another", (long)pid, status);
+		if (++*restarts > RESTART_LIMIT) {
+			log_msg(LOG_CRIT, "workers keep failing; stopping");
+			return -1;
+		}
+		spawn(c, set, old);
+	}
+	return 0;
+}
+
+static void
+reload(const char *file, struct config **c, struct plugin_set **set,
+    const sigset_t *old)
+{
+	struct config *nc = calloc(1, sizeof(*nc));
+	struct plugin_set *ns = calloc(1, sizeof(*ns));
+
+	log_msg(LOG_INFO, "reloading %s", file);
+	if (nc == NULL || ns == NULL || check_config(file, nc, ns) < 0) {
+		log_msg(LOG_ERR, "reload failed; the running configuration "
+		    "stays in force");
+		if (ns)
+			plugins_unload(ns);
+		if (nc)
+			config_free(nc);
+		free(nc);
+		free(ns);
+		return;
+	}
+	generation++;
+	for (long i = 0; i < nc->workers; i++)
+		spawn(nc, ns, old);
+	signal_generation(SIGHUP, 0);
+	/* The old workers have their own copies; the master's can go. */
+	plugins_unload(*set);
+	config_free(*c);
+	*c = nc;
+	*set = ns;
+	log_msg(LOG_INFO, "reloaded: %zu plugins, %ld workers (listen "
+	    "addresses change only on restart)", ns->n, nc->workers);
+}
+
+static int
+supervise(const char *file, struct config *c, struct plugin_set *set,
+    const sigset_t *mask, const sigset_t *old)
+{
+	unsigned restarts = 0;
+	int stopping = 0;
+	struct config *cur = c;
+	struct plugin_set *curset = set;
+
+	for (;;) {
+		int sig = sigwaitinfo(mask, NULL);
+		if (sig < 0)
+			continue;
+		if (sig == SIGCHLD) {
+			if (reap(cur, curset, old, stopping, &restarts) < 0) {
+				stopping = 2;
+				signal_generation(SIGTERM, 1);
+				signal_generation(SIGTERM, 0);
+			}
+			if (stopping && nworkers == 0)
+				return stopping == 2 ? 1 : 0;
+		} else if (sig == SIGHUP && !stopping) {
+			reload(file, &cur, &curset, old);
+		} else if (sig == SIGTERM || sig == SIGINT) {
+			log_msg(LOG_INFO, "stopping: draining %zu workers",
+			    nworkers);
+			stopping = stopping ? stopping : 1;
+			signal_generation(SIGTERM, 1);
+			signal_generation(SIGTERM, 0);
+			if (nworkers == 0)
+				return 0;
+		}
+	}
+}
+
+int
+master_run(const char *file, struct config *c, struct plugin_set *set)
+{
+	sigset_t mask, old;
+
+	if (bind_all(c) < 0)
+		return 1;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	log_msg(LOG_INFO, "ehlod %s started: %zu sockets, %ld workers, %zu "
+	    "plugins", PACKAGE_VERSION, nfds, c->workers, set->n);
+	for (long i = 0; i < c->workers; i++)
+		if (spawn(c, set, &old) < 0)
+			return 1;
+	int rc = supervise(file, c, set, &mask, &old);
+	log_msg(LOG_INFO, "stopped");
+	return rc;
+}

@@ -1,0 +1,15 @@
+/*
+ * NAME
+ *	master.h - the master process: sockets, workers, signals
+ */
+#ifndef EHLOD_CORE_MASTER_H
+#define EHLOD_CORE_MASTER_H
+
+#include "config.h"
+#include "loader.h"
+
+/* Bind, fork the workers and supervise them until SIGTERM.  c and set
+ * come from check_config(); file is re-read on SIGHUP. */
+int master_run(const char *file, struct config *c, struct plugin_set *set);
+
+#endif

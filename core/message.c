@@ -1,0 +1,275 @@
+/*
+ * NAME
+ *	message.c - the message content of one transaction
+ * DESCRIPTION
+ *	Implements message.h.  The content is kept in one growing buffer
+ *	(bounded by the size limit) so header positions are plain offsets.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "message.h"
+
+void
+message_init(struct message *m, size_t limit)
+{
+	memset(m, 0, sizeof(*m));
+	m->limit = limit;
+}
+
+void
+message_free(struct message *m)
+{
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		free(m->hdrs[i].name);
+		free(m->hdrs[i].value);
+	}
+	free(m->hdrs);
+	free(m->buf);
+	free(m->received);
+	memset(m, 0, sizeof(*m));
+}
+
+static int
+grow(struct message *m, size_t need)
+{
+	size_t cap = m->cap ? m->cap : 16384;
+
+	while (cap < need)
+		cap *= 2;
+	if (cap > m->limit + 1)
+		cap = m->limit + 1;
+	char *nb = realloc(m->buf, cap);
+	if (nb == NULL)
+		return -1;
+	m->buf = nb;
+	m->cap = cap;
+	return 0;
+}
+
+void
+message_append(struct message *m, const char *p, size_t n)
+{
+	m->total += n;
+	if (m->overflow)
+		return;
+	if (m->len + n > m->limit || (m->len + n > m->cap &&
+	    grow(m, m->len + n) < 0)) {
+		m->overflow = 1;
+		return;
+	}
+	memcpy(m->buf + m->len, p, n);
+	m->len += n;
+}
+
+/* Offset just past the CRLF (or LF) ending the line at off, or 0. */
+static size_t
+line_end(const struct message *m, size_t off)
+{
+	const char *lf = memchr(m->buf + off, '\n', m->len - off);
+	return lf ? (size_t)(lf - m->buf) + 1 : 0;
+}
+
+static int
+field_name_valid(const char *p, size_t len)
+{
+	if (len == 0)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c < 33 || c > 126 || c == ':')
+			return 0;
+	}
+	return 1;
+}
+
+static int
+push_header(struct message *m, size_t at, const char *name, size_t nlen,
+    const char *value, size_t vlen)
+{
+	if (m->nhdrs == m->hcap) {
+		size_t cap = m->hcap ? m->hcap * 2 : 32;
+		struct header *nh = realloc(m->hdrs, cap * sizeof(*nh));
+		if (nh == NULL)
+			return -1;
+		m->hdrs = nh;
+		m->hcap = cap;
+	}
+	char *n = strndup(name, nlen);
+	char *v = strndup(value, vlen);
+	if (n == NULL || v == NULL) {
+		free(n);
+		free(v);
+		return -1;
+	}
+	memmove(&m->hdrs[at + 1], &m->hdrs[at],
+	    (m->nhdrs - at) * sizeof(*m->hdrs));
+	m->hdrs[at].name = n;
+	m->hdrs[at].value = v;
+	m->nhdrs++;
+	return 0;
+}
+
+static int
+end_headers(struct message *m, size_t body_offset)
+{
+	m->body_started = 1;
+	m->body_offset = body_offset;
+	m->cursor = body_offset;
+	return -1;
+}
+
+int
+message_next_header(struct message *m, int complete, size_t *index)
+{
+	size_t start = m->cursor;
+
+	if (m->body_started)
+		return -1;
+	if (start >= m->len)
+		return complete ? end_headers(m, m->len) : 0;
+	size_t end = line_end(m, start);
+	if (end == 0)
+		return complete ? end_headers(m, start) : 0;
+	const char *line = m->buf + start;
+	if (line[0] == '\r' || line[0] == '\n')
+		return end_headers(m, end);
+	const char *colon = memchr(line, ':', end - start);
+	if (colon == NULL || !field_name_valid(line, (size_t)(colon - line)))
+		return end_headers(m, start);
+	/* A field goes on while the next line starts with a blank. */
+	while (end < m->len && (m->buf[end] == ' ' || m->buf[end] == '\t')) {
+		size_t next = line_end(m, end);
+		if (next == 0)
+			return complete ? end_headers(m, start) : 0;
+		end = next;
+	}
+	if (end == m->len && !complete)
+		return 0;
+	size_t vlen = end - (size_t)(colon + 1 - m->buf);
+	while (vlen > 0 && (colon[vlen] == '\n' || colon[vlen] == '\r'))
+		vlen--;
+	if (push_header(m, m->nhdrs, line, (size_t)(colon - line), colon + 1,
+	    vlen) < 0)
+		return end_headers(m, start);
+	m->cursor = end;
+	*index = m->nhdrs - 1;
+	return 1;
+}
+
+const char *
+message_header_value(const struct message *m, size_t index)
+{
+	const char *v = m->hdrs[index].value;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	return v;
+}
+
+int
+message_add_header(struct message *m, const char *name, const char *value)
+{
+	return message_insert_header(m, m->nhdrs, name, value);
+}
+
+int
+message_insert_header(struct message *m, size_t index, const char *name,
+    const char *value)
+{
+	char buf[8192];
+
+	if (!field_name_valid(name, strlen(name)) || strchr(value, '\r') ||
+	    strlen(value) + 2 > sizeof(buf))
+		return -1;
+	if (index > m->nhdrs)
+		index = m->nhdrs;
+	snprintf(buf, sizeof(buf), " %s", value);
+	return push_header(m, index, name, strlen(name), buf, strlen(buf));
+}
+
+int
+message_change_header(struct message *m, const char *name, size_t nth,
+    const char *value)
+{
+	size_t seen = 0;
+
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		if (strcasecmp(m->hdrs[i].name, name) != 0 || ++seen != nth)
+			continue;
+		if (value == NULL) {
+			free(m->hdrs[i].name);
+			free(m->hdrs[i].value);
+			memmove(&m->hdrs[i], &m->hdrs[i + 1],
+			    (m->nhdrs - i - 1) * sizeof(*m->hdrs));
+			m->nhdrs--;
+			return 0;
+		}
+		char *v = NULL;
+		if (strchr(value, '\r') || asprintf(&v, " %s", value) < 0)
+			return -1;
+		free(m->hdrs[i].value);
+		m->hdrs[i].value = v;
+		return 0;
+	}
+	return -1;
+}
+
+/* Write text with every bare LF turned into CRLF (header values added by
+ * plugins may fold with "\n\t"). */
+static int
+write_crlf(const char *p, size_t len, ehlod_sink sink, void *arg)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] != '\n' || (i > 0 && p[i - 1] == '\r'))
+			continue;
+		if (sink(arg, p + start, i - start) < 0 ||
+		    sink(arg, "\r\n", 2) < 0)
+			return -1;
+		start = i + 1;
+	}
+	return sink(arg, p + start, len - start);
+}
+
+int
+message_write(const struct message *m, ehlod_sink sink, void *arg)
+{
+	if (m->received && (write_crlf(m->received, strlen(m->received),
+	    sink, arg) < 0 || sink(arg, "\r\n", 2) < 0))
+		return -1;
+	for (size_t i = 0; i < m->nhdrs; i++) {
+		const struct header *h = &m->hdrs[i];
+		if (sink(arg, h->name, strlen(h->name)) < 0 ||
+		    sink(arg, ":", 1) < 0 ||
+		    write_crlf(h->value, strlen(h->value), sink, arg) < 0 ||
+		    sink(arg, "\r\n", 2) < 0)
+			return -1;
+	}
+	if (sink(arg, "\r\n", 2) < 0)
+		return -1;
+	size_t body = m->body_started ? m->body_offset : m->len;
+	if (m->len > body && sink(arg, m->buf + body, m->len - body) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+count_sink(void *arg, const void *data, size_t len)
+{
+	(void)data;
+	*(size_t *)arg += len;
+	return 0;
+}
+
+size_t
+message_output_size(const struct message *m)
+{
+	size_t n = 0;
+
+	message_write(m, count_sink, &n);
+	return n;
+}

@@ -1,0 +1,61 @@
+/*
+ * NAME
+ *	message.h - the message content of one transaction
+ * DESCRIPTION
+ *	Content arrives (unstuffed) through message_append(), bounded by the
+ *	configured size limit: past it nothing more is stored but the octets
+ *	are still counted, so the client can be told 552 once it finishes.
+ *	Header fields are split off as they become complete, for the header
+ *	hooks; plugins' header changes are kept in the header list and
+ *	applied when the message is written out for delivery.
+ */
+#ifndef EHLOD_CORE_MESSAGE_H
+#define EHLOD_CORE_MESSAGE_H
+
+#include <stddef.h>
+#include <ehlod/plugin.h>
+
+struct header {
+	char *name;
+	char *value;		/* raw text after the colon, folding kept */
+};
+
+struct message {
+	char *buf;
+	size_t len;
+	size_t cap;
+	size_t limit;
+	size_t total;		/* octets received, stored or not */
+	int overflow;
+	size_t cursor;		/* how far header parsing has come */
+	int body_started;
+	size_t body_offset;
+	struct header *hdrs;
+	size_t nhdrs;
+	size_t hcap;
+	char *received;		/* "Received: ..." without CRLF */
+};
+
+void message_init(struct message *m, size_t limit);
+void message_free(struct message *m);
+void message_append(struct message *m, const char *p, size_t n);
+
+/* Split off the next complete header field.  Returns 1 with *index set,
+ * 0 when more content is needed, -1 once the headers have ended. */
+int message_next_header(struct message *m, int complete, size_t *index);
+
+/* The value as hooks see it: leading blanks skipped. */
+const char *message_header_value(const struct message *m, size_t index);
+
+int message_add_header(struct message *m, const char *name,
+    const char *value);
+int message_insert_header(struct message *m, size_t index, const char *name,
+    const char *value);
+int message_change_header(struct message *m, const char *name, size_t nth,
+    const char *value);
+
+/* Received header, headers, blank line, body; CRLF line ends. */
+int message_write(const struct message *m, ehlod_sink sink, void *arg);
+size_t message_output_size(const struct message *m);
+
+#endif

@@ -1,0 +1,160 @@
+/*
+ * NAME
+ *	reply.c - sending SMTP replies
+ * DESCRIPTION
+ *	Every reply the server sends goes through session_reply_text(): it
+ *	splits multi-line text, adds the RFC 3463 enhanced code only when the
+ *	session offered ENHANCEDSTATUSCODES (RFC 2034 section 3), strips
+ *	control characters a plugin may have let into the text, and marks the
+ *	session for closing after a 421.  Refusals are logged here, once, with
+ *	the plugin that decided them.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <event2/buffer.h>
+
+#include "log.h"
+#include "session.h"
+
+int
+session_offers_enhanced(const struct ehlod_session *s)
+{
+	if (!s->ehlo_done || !s->flags[EHLOD_FLAG_ESMTP])
+		return 0;
+	for (size_t i = 0; i < server->plugins->n; i++) {
+		const char *kw = server->plugins->v[i].d.ehlo_keyword;
+		if (kw && s->offered[i] &&
+		    strcasecmp(kw, "ENHANCEDSTATUSCODES") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* "d.ddd.ddd" whose class matches the reply code's first digit. */
+static int
+enhanced_fits(const char *e, int code)
+{
+	int cls, subj, det;
+	char tail;
+
+	if (e == NULL || sscanf(e, "%d.%d.%d%c", &cls, &subj, &det,
+	    &tail) != 3)
+		return 0;
+	return cls == code / 100 && subj >= 0 && subj < 1000 && det >= 0 &&
+	    det < 1000;
+}
+
+static void
+put_line(struct evbuffer *out, int code, int last, const char *enh,
+    const char *text, size_t len)
+{
+	char clean[1024];
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && n < sizeof(clean) - 1; i++) {
+		unsigned char c = (unsigned char)text[i];
+		clean[n++] = (c < 32 || c == 127) ? ' ' : (char)c;
+	}
+	clean[n] = '\0';
+	evbuffer_add_printf(out, "%03d%c%s%s%s\r\n", code, last ? ' ' : '-',
+	    enh ? enh : "", enh ? " " : "", clean);
+}
+
+void
+session_reply_text(struct ehlod_session *s, int code, const char *enhanced,
+    const char *text)
+{
+	const char *enh = NULL;
+
+	if (code == 421)
+		s->closing = 1;
+	if (s->bev == NULL)
+		return;
+	if (enhanced_fits(enhanced, code) && session_offers_enhanced(s))
+		enh = enhanced;
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	const char *p = text ? text : "";
+	for (;;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		put_line(out, code, nl == NULL || nl[1] == '\0', enh, p, len);
+		if (nl == NULL || nl[1] == '\0')
+			break;
+		p = nl + 1;
+	}
+}
+
+void
+session_reply(struct ehlod_session *s, int code, const char *enhanced,
+    const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	session_reply_text(s, code, enhanced, text);
+}
+
+void
+session_log_reject(struct ehlod_session *s, const char *what, int code,
+    const char *enhanced, const char *text, const char *plugin)
+{
+	const char *from = s->txn.mail_from;
+
+	log_msg(LOG_INFO, "%s: reject: %s from [%s]:%s: %d %s%s%s; "
+	    "from=<%s> proto=%s helo=<%s> plugin=%s", s->id, what,
+	    s->client_addr, s->client_port, code, enhanced ? enhanced : "",
+	    enhanced ? " " : "", text ? text : "", from ? from : "",
+	    session_protocol(s), s->helo ? s->helo : "", plugin);
+}
+
+void
+pending_reply_clear(struct pending_reply *r)
+{
+	free(r->text);
+	memset(r, 0, sizeof(*r));
+}
+
+static int
+code_fits_verdict(int code, ehlod_verdict v)
+{
+	switch (v) {
+	case EHLOD_REJECT:
+		return (code >= 500 && code < 600) || code == 421;
+	case EHLOD_TEMPFAIL:
+		return code >= 400 && code < 500;
+	default:
+		return code >= 200 && code < 400;
+	}
+}
+
+void
+session_reply_verdict(struct ehlod_session *s, ehlod_verdict v,
+    struct plugin *decider, int def_code, const char *def_enhanced,
+    const char *def_text, const char *what)
+{
+	int code = def_code;
+	const char *enh = def_enhanced;
+	const char *text = def_text;
+	struct pending_reply *r = &s->reply;
+
+	if (r->set && code_fits_verdict(r->code, v)) {
+		code = r->code;
+		enh = r->enhanced[0] ? r->enhanced : NULL;
+		text = r->text;
+	} else if (r->set && decider) {
+		log_msg(LOG_WARNING, "%s: plugin %s answered %d with a "
+		    "verdict that needs another class of reply; using %d",
+		    s->id, decider->name, r->code, def_code);
+	}
+	session_reply_text(s, code, enh, text);
+	if (code >= 400)
+		session_log_reject(s, what, code, enh, text,
+		    decider ? decider->name : "core");
+	pending_reply_clear(r);
+}

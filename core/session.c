@@ -1,0 +1,415 @@
+/*
+ * NAME
+ *	session.c - one SMTP session: connection, input loop, TLS switch,
+ *	end
+ * DESCRIPTION
+ *	session_process() is the only place input is taken: it runs while
+ *	no hook is pending (a plugin's line exchange excepted) and hands each
+ *	line or octet to the current input mode.  Replies collect in the
+ *	output buffer and libevent writes them when the loop comes round,
+ *	so a pipelined batch gets its replies in one write (RFC 2920).
+ *	The read high-water mark bounds what a client can queue up while we
+ *	wait for a plugin.
+ */
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/ssl.h>
+
+#include "log.h"
+#include "session.h"
+
+#define INPUT_HIGH_WATER (256 * 1024)
+
+struct server *server;
+
+static void read_cb(struct bufferevent *bev, void *arg);
+static void write_cb(struct bufferevent *bev, void *arg);
+static void event_cb(struct bufferevent *bev, short what, void *arg);
+
+static void
+addr_to_text(const struct sockaddr *sa, socklen_t len, char *host,
+    size_t hlen, char *port, size_t plen)
+{
+	if (getnameinfo(sa, len, host, (socklen_t)hlen, port, (socklen_t)plen,
+	    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		snprintf(host, hlen, "unknown");
+		snprintf(port, plen, "0");
+	}
+	/* IPv4-mapped IPv6 clients read better as IPv4. */
+	if (strncmp(host, "::ffff:", 7) == 0 && strchr(host + 7, '.'))
+		memmove(host, host + 7, strlen(host + 7) + 1);
+}
+
+static void
+set_timeouts(struct ehlod_session *s, long seconds)
+{
+	struct timeval tv = { seconds, 0 };
+
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+}
+
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ehlod_session *s = arg;
+	(void)fd;
+	(void)what;
+
+	s->resume_scheduled = 0;
+	chain_resume(s, s->resume_verdict);
+	session_process(s);
+}
+
+static struct ehlod_session *
+session_alloc(void)
+{
+	static unsigned long counter;
+	struct ehlod_session *s = calloc(1, sizeof(*s));
+	size_t n = server->plugins->n + 1;
+
+	if (s == NULL)
+		return NULL;
+	snprintf(s->id, sizeof(s->id), "%05X%06lX",
+	    (unsigned)getpid() & 0xfffff, ++counter & 0xffffff);
+	s->offered = calloc(n, 1);
+	s->slots = calloc(n, sizeof(*s->slots));
+	if (s->offered == NULL || s->slots == NULL ||
+	    linereader_init(&s->lr, server->plugins->line_limit) < 0) {
+		free(s->offered);
+		free(s->slots);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct ehlod_session *
+session_detached(void)
+{
+	struct ehlod_session *s = session_alloc();
+
+	if (s) {
+		snprintf(s->client_addr, sizeof(s->client_addr), "127.0.0.1");
+		s->flags[EHLOD_FLAG_ESMTP] = 1;
+	}
+	return s;
+}
+
+static void
+connect_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
+{
+	if (v == EHLOD_REJECT) {
+		s->refused = 1;
+		session_reply_verdict(s, v, p, 554, NULL, "Access denied",
+		    "CONNECT");
+		return;
+	}
+	if (v == EHLOD_TEMPFAIL) {
+		session_reply_verdict(s, v, p, 421, NULL, "Service not "
+		    "available, try later", "CONNECT");
+		s->closing = 1;
+		return;
+	}
+	pending_reply_clear(&s->reply);
+	session_reply(s, 220, NULL, "%s ESMTP ehlod", server->conf->hostname);
+}
+
+struct ehlod_session *
+session_new(struct bufferevent *bev, const struct sockaddr *peer,
+    socklen_t peerlen)
+{
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
+	struct ehlod_session *s = session_alloc();
+
+	if (s == NULL) {
+		bufferevent_free(bev);
+		return NULL;
+	}
+	s->bev = bev;
+	addr_to_text(peer, peerlen, s->client_addr, sizeof(s->client_addr),
+	    s->client_port, sizeof(s->client_port));
+	if (getsockname(bufferevent_getfd(bev), (struct sockaddr *)&local,
+	    &llen) == 0)
+		addr_to_text((struct sockaddr *)&local, llen, s->local_addr,
+		    sizeof(s->local_addr), s->local_port,
+		    sizeof(s->local_port));
+	s->resume_ev = event_new(server->base, -1, 0, resume_cb, s);
+	s->next = server->sessions;
+	if (server->sessions)
+		server->sessions->prev = s;
+	server->sessions = s;
+	server->nsessions++;
+	bufferevent_setcb(bev, read_cb, write_cb, event_cb, s);
+	bufferevent_setwatermark(bev, EV_READ, 0, INPUT_HIGH_WATER);
+	set_timeouts(s, server->conf->command_timeout);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	log_msg(LOG_INFO, "%s: connect from [%s]:%s client=[%s]:%s", s->id,
+	    s->client_addr, s->client_port, s->client_addr, s->client_port);
+	chain_start(s, STEP_CONNECT, NULL, NULL, NULL, 0, connect_done);
+	session_process(s);
+	return s;
+}
+
+void
+session_free(struct ehlod_session *s)
+{
+	if (s->bev) {
+		log_msg(LOG_INFO, "%s: disconnect from [%s]:%s helo=<%s> "
+		    "commands=%u errors=%u messages=%u", s->id, s->client_addr,
+		    s->client_port, s->helo ? s->helo : "", s->ncommands,
+		    s->errors, s->messages);
+		session_reset_transaction(s, 1);
+		session_call_void_hook(s, STEP_CLOSE_HOOK);
+	}
+	session_cancel_timers(s);
+	slots_free(s->slots, server->plugins->n);
+	if (s->txn.slots)
+		txn_free(s);
+	chain_clear(&s->chain);
+	pending_reply_clear(&s->reply);
+	if (s->resume_ev)
+		event_free(s->resume_ev);
+	if (s->bev) {
+		bufferevent_free(s->bev);
+		if (s->prev)
+			s->prev->next = s->next;
+		else
+			server->sessions = s->next;
+		if (s->next)
+			s->next->prev = s->prev;
+		server->nsessions--;
+	}
+	linereader_free(&s->lr);
+	for (int i = 0; i < EHLOD_ITEM_COUNT_; i++)
+		free(s->items[i]);
+	free(s->helo);
+	free(s->offered);
+	free(s);
+	if (server->draining && server->nsessions == 0 && server->base)
+		event_base_loopexit(server->base, NULL);
+}
+
+static void
+plugin_line(struct ehlod_session *s, char *line)
+{
+	ehlod_line_cb cb = s->line_cb;
+	void *arg = s->line_arg;
+	struct plugin *saved = s->current;
+
+	s->line_cb = NULL;
+	s->mode = IN_WAIT;
+	s->current = s->pending;
+	cb(s, arg, line);
+	s->current = saved;
+}
+
+/* A command line or a plugin's line; returns 0 when input ran out. */
+static int
+take_line(struct ehlod_session *s, struct evbuffer *in)
+{
+	char *line;
+	size_t len;
+
+	switch (linereader_next(&s->lr, in, &line, &len)) {
+	case LINE_NEED_MORE:
+		return 0;
+	case LINE_TOO_LONG:
+		if (s->mode == IN_PLUGIN_LINE) {
+			s->line_cb = NULL;
+			s->mode = IN_WAIT;
+			session_reply(s, 500, "5.5.6", "Line too long");
+			chain_resume(s, EHLOD_REJECT);
+			return 1;
+		}
+		session_reply(s, 500, "5.5.2", "Line too long");
+		s->errors++;
+		return 1;
+	case LINE_OK:
+		break;
+	}
+	if (s->mode == IN_PLUGIN_LINE)
+		plugin_line(s, line);
+	else if (s->refused && strcasecmp(line, "QUIT") != 0)
+		session_reply(s, 503, "5.5.1", "Error: no valid service; "
+		    "send QUIT");
+	else
+		command_dispatch(s, line, len);
+	return 1;
+}
+
+static int
+may_read(const struct ehlod_session *s)
+{
+	if (s->closing || s->tls_switch)
+		return 0;
+	if (s->pending && s->mode != IN_PLUGIN_LINE)
+		return 0;
+	return 1;
+}
+
+void
+session_process(struct ehlod_session *s)
+{
+	struct evbuffer *in;
+
+	if (s->in_process || s->bev == NULL)
+		return;
+	s->in_process = 1;
+	in = bufferevent_get_input(s->bev);
+	while (may_read(s)) {
+		int progress = 0;
+		switch (s->mode) {
+		case IN_COMMAND:
+		case IN_PLUGIN_LINE:
+			progress = take_line(s, in);
+			break;
+		case IN_DATA:
+			progress = evbuffer_get_length(in) > 0 &&
+			    content_read(s);
+			break;
+		case IN_CHUNK:
+			progress = content_read_chunk(s);
+			break;
+		case IN_WAIT:
+			break;
+		}
+		if (!progress)
+			break;
+	}
+	s->in_process = 0;
+	if (s->closing) {
+		bufferevent_disable(s->bev, EV_READ);
+		if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+			session_free(s);
+	}
+}
+
+void
+session_shutdown(struct ehlod_session *s)
+{
+	if (s->state > S_GREETED || s->mode != IN_COMMAND || s->pending ||
+	    s->closing)
+		return;	/* finishes its transaction first */
+	session_reply(s, 421, "4.3.2", "%s Service shutting down",
+	    server->conf->hostname);
+	session_process(s);
+}
+
+static void
+tls_begin(struct ehlod_session *s)
+{
+	SSL *ssl = SSL_new(s->ssl_ctx);
+	struct bufferevent *tls;
+
+	s->tls_switch = 0;
+	/* RFC 3207 section 6: nothing the client sent before the
+	 * handshake may be taken as a command afterwards. */
+	evbuffer_drain(bufferevent_get_input(s->bev),
+	    evbuffer_get_length(bufferevent_get_input(s->bev)));
+	tls = ssl ? bufferevent_openssl_filter_new(server->base, s->bev, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS) : NULL;
+	if (tls == NULL) {
+		log_msg(LOG_ERR, "%s: cannot start TLS", s->id);
+		if (ssl)
+			SSL_free(ssl);
+		s->closing = 1;
+		session_free(s);
+		return;
+	}
+	s->bev = tls;
+	s->mode = IN_WAIT;
+	bufferevent_setcb(tls, read_cb, write_cb, event_cb, s);
+	bufferevent_setwatermark(tls, EV_READ, 0, INPUT_HIGH_WATER);
+	set_timeouts(s, server->conf->command_timeout);
+	bufferevent_enable(tls, EV_READ | EV_WRITE);
+}
+
+/* RFC 3207 section 4.2: after the handshake the session starts over. */
+static void
+tls_established(struct ehlod_session *s)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+
+	session_reset_transaction(s, 1);
+	free(s->helo);
+	s->helo = NULL;
+	s->ehlo_done = 0;
+	s->state = S_CONNECTED;
+	s->mode = IN_COMMAND;
+	memset(s->offered, 0, server->plugins->n);
+	s->flags[EHLOD_FLAG_TLS] = 1;
+	s->flags[EHLOD_FLAG_ESMTP] = 0;
+	free(s->items[EHLOD_ITEM_TLS_VERSION]);
+	free(s->items[EHLOD_ITEM_TLS_CIPHER]);
+	s->items[EHLOD_ITEM_TLS_VERSION] = strdup(SSL_get_version(ssl));
+	s->items[EHLOD_ITEM_TLS_CIPHER] = strdup(SSL_get_cipher_name(ssl));
+	log_msg(LOG_INFO, "%s: TLS established with [%s]:%s: %s with cipher "
+	    "%s", s->id, s->client_addr, s->client_port,
+	    SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+	session_process(s);
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	session_process(arg);
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+	struct ehlod_session *s = arg;
+	(void)bev;
+
+	if (s->closing)
+		session_free(s);
+	else if (s->tls_switch)
+		tls_begin(s);
+}
+
+static const char *
+state_name(const struct ehlod_session *s)
+{
+	static const char *const names[] = {
+		"CONNECT", "HELO", "MAIL", "RCPT", "DATA"
+	};
+	return names[s->state];
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct ehlod_session *s = arg;
+	(void)bev;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		tls_established(s);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		log_msg(LOG_INFO, "%s: timeout after %s from [%s]:%s", s->id,
+		    state_name(s), s->client_addr, s->client_port);
+		session_reply(s, 421, "4.4.2", "%s Error: timeout exceeded",
+		    server->conf->hostname);
+		bufferevent_disable(s->bev, EV_READ);
+		bufferevent_enable(s->bev, EV_WRITE);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		if (!s->closing)
+			log_msg(LOG_INFO, "%s: lost connection after %s from "
+			    "[%s]:%s", s->id, state_name(s), s->client_addr,
+			    s->client_port);
+		session_free(s);
+	}
+}

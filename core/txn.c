@@ -1,0 +1,152 @@
+/*
+ * NAME
+ *	txn.c - the mail transaction: envelope, per-plugin data, key/values
+ * DESCRIPTION
+ *	A transaction begins at MAIL and ends at delivery, RSET, a new
+ *	HELO/EHLO or the session's end; everything it owns is freed in one
+ *	place, txn_free().
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "session.h"
+
+int
+kv_set(struct kv **list, const char *key, const char *value)
+{
+	struct kv **pp;
+
+	for (pp = list; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->key, key) == 0)
+			break;
+	if (value == NULL) {
+		struct kv *gone = *pp;
+		if (gone) {
+			*pp = gone->next;
+			free(gone->key);
+			free(gone->value);
+			free(gone);
+		}
+		return 0;
+	}
+	char *v = strdup(value);
+	if (v == NULL)
+		return -1;
+	if (*pp) {
+		free((*pp)->value);
+		(*pp)->value = v;
+		return 0;
+	}
+	struct kv *n = calloc(1, sizeof(*n));
+	if (n == NULL || (n->key = strdup(key)) == NULL) {
+		free(n);
+		free(v);
+		return -1;
+	}
+	n->value = v;
+	*pp = n;
+	return 0;
+}
+
+const char *
+kv_get(const struct kv *list, const char *key)
+{
+	for (; list; list = list->next)
+		if (strcmp(list->key, key) == 0)
+			return list->value;
+	return NULL;
+}
+
+void
+kv_free(struct kv **list)
+{
+	while (*list) {
+		struct kv *n = (*list)->next;
+		free((*list)->key);
+		free((*list)->value);
+		free(*list);
+		*list = n;
+	}
+}
+
+void
+slots_free(struct plugin_slot *slots, size_t n)
+{
+	if (slots == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (slots[i].data && slots[i].free_fn)
+			slots[i].free_fn(slots[i].data);
+	free(slots);
+}
+
+/* Like Postfix queue ids: unique in time and process, easy to grep. */
+static void
+make_txn_id(char *buf, size_t len)
+{
+	static unsigned counter;
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	snprintf(buf, len, "%08lX%05lX%04X", (unsigned long)tv.tv_sec,
+	    (unsigned long)tv.tv_usec, (unsigned)(getpid() ^ counter++) &
+	    0xffff);
+}
+
+void
+txn_init(struct ehlod_session *s)
+{
+	struct transaction *t = &s->txn;
+
+	memset(t, 0, sizeof(*t));
+	make_txn_id(t->id, sizeof(t->id));
+	t->slots = calloc(server->plugins->n + 1, sizeof(*t->slots));
+	message_init(&t->msg, server->conf->message_size_limit);
+	data_reader_init(&t->reader);
+}
+
+void
+txn_free(struct ehlod_session *s)
+{
+	struct transaction *t = &s->txn;
+
+	slots_free(t->slots, server->plugins->n);
+	for (size_t i = 0; i < t->nrcpts; i++) {
+		free(t->rcpts[i].address);
+		kv_free(&t->rcpts[i].kv);
+	}
+	free(t->rcpts);
+	kv_free(&t->kv);
+	kv_free(&t->cand_kv);
+	free(t->mail_from);
+	pending_reply_clear(&t->data_reply);
+	message_free(&t->msg);
+	memset(t, 0, sizeof(*t));
+	s->flags[EHLOD_FLAG_8BITMIME] = 0;
+	s->flags[EHLOD_FLAG_SMTPUTF8] = 0;
+}
+
+int
+txn_add_rcpt(struct ehlod_session *s, const char *address)
+{
+	struct transaction *t = &s->txn;
+
+	if (t->nrcpts == t->rcpts_cap) {
+		size_t cap = t->rcpts_cap ? t->rcpts_cap * 2 : 8;
+		struct rcpt *nr = realloc(t->rcpts, cap * sizeof(*nr));
+		if (nr == NULL)
+			return -1;
+		t->rcpts = nr;
+		t->rcpts_cap = cap;
+	}
+	char *a = strdup(address);
+	if (a == NULL)
+		return -1;
+	t->rcpts[t->nrcpts].address = a;
+	t->rcpts[t->nrcpts].kv = NULL;
+	t->nrcpts++;
+	return 0;
+}

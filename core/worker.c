@@ -1,0 +1,177 @@
+/*
+ * NAME
+ *	worker.c - a worker process: one event loop serving sessions
+ * DESCRIPTION
+ *	Each worker inherits the master's listening sockets and accepts on
+ *	them; the kernel hands each connection to one worker.  Plugins are
+ *	initialised here, as root, so they can read root-only files (TLS
+ *	keys), then privileges are dropped before the first connection.
+ *	SIGTERM drains: listeners close, idle sessions get 421, sessions in
+ *	a transaction finish it first, and after a grace period whoever is
+ *	left gets 421.  SIGHUP (sent by the master after a reload) stops
+ *	accepting and lets every session end by itself.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "log.h"
+#include "session.h"
+#include "worker.h"
+
+#define DRAIN_GRACE_SECONDS 30
+
+static struct evconnlistener **listeners;
+static size_t nlisteners;
+static struct event *grace_ev;
+
+int
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return 0;
+	pw = getpwnam(user);
+	if (pw == NULL) {
+		log_msg(LOG_ERR, "user '%s' does not exist", user);
+		return -1;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0) {
+		log_msg(LOG_ERR, "cannot switch to user '%s': %s", user,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct bufferevent *bev;
+	(void)l;
+	(void)arg;
+
+	bev = bufferevent_socket_new(server->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (bev == NULL) {
+		evutil_closesocket(fd);
+		return;
+	}
+	session_new(bev, sa, (socklen_t)salen);
+}
+
+static void
+close_listeners(void)
+{
+	for (size_t i = 0; i < nlisteners; i++)
+		if (listeners[i])
+			evconnlistener_free(listeners[i]);
+	nlisteners = 0;
+}
+
+static void
+grace_over(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_msg(LOG_INFO, "drain period over; closing %zu sessions",
+	    server->nsessions);
+	for (struct ehlod_session *s = server->sessions, *n; s; s = n) {
+		n = s->next;
+		session_free(s);
+	}
+	event_base_loopexit(server->base, NULL);
+}
+
+static void
+start_drain(int say_421)
+{
+	struct timeval grace = { DRAIN_GRACE_SECONDS, 0 };
+
+	if (server->draining)
+		return;
+	server->draining = 1;
+	close_listeners();
+	if (say_421)
+		for (struct ehlod_session *s = server->sessions, *n; s; s = n) {
+			n = s->next;
+			session_shutdown(s);
+		}
+	if (server->nsessions == 0) {
+		event_base_loopexit(server->base, NULL);
+		return;
+	}
+	if (say_421) {
+		grace_ev = evtimer_new(server->base, grace_over, NULL);
+		evtimer_add(grace_ev, &grace);
+	}
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	start_drain(sig != SIGHUP);
+}
+
+static int
+listen_all(const int *fds, size_t nfds)
+{
+	listeners = calloc(nfds, sizeof(*listeners));
+	if (listeners == NULL)
+		return -1;
+	for (size_t i = 0; i < nfds; i++) {
+		evutil_make_socket_nonblocking(fds[i]);
+		listeners[i] = evconnlistener_new(server->base, accept_cb, NULL,
+		    0, -1, fds[i]);
+		if (listeners[i] == NULL)
+			return -1;
+		nlisteners++;
+	}
+	return 0;
+}
+
+int
+worker_run(struct config *c, struct plugin_set *set, const int *fds,
+    size_t nfds)
+{
+	static struct server srv;
+	struct event *sigs[3];
+	const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
+
+	signal(SIGPIPE, SIG_IGN);
+	srv.conf = c;
+	srv.plugins = set;
+	srv.base = event_base_new();
+	server = &srv;
+	if (srv.base == NULL)
+		return 1;
+	if (plugins_init(set, host_table()) < 0)
+		return WORKER_EXIT_CONFIG;
+	if (drop_privileges(c->user) < 0 || listen_all(fds, nfds) < 0)
+		return WORKER_EXIT_CONFIG;
+	for (int i = 0; i < 3; i++) {
+		sigs[i] = evsignal_new(srv.base, signums[i], signal_cb, NULL);
+		evsignal_add(sigs[i], NULL);
+	}
+	event_base_dispatch(srv.base);
+	close_listeners();
+	for (int i = 0; i < 3; i++)
+		event_free(sigs[i]);
+	if (grace_ev)
+		event_free(grace_ev);
+	plugins_fini(set);
+	event_base_free(srv.base);
+	return 0;
+}

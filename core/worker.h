@@ -1,0 +1,24 @@
+/*
+ * NAME
+ *	worker.h - a worker process: one event loop serving sessions
+ */
+#ifndef EHLOD_CORE_WORKER_H
+#define EHLOD_CORE_WORKER_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "loader.h"
+
+/* Exit status of a worker whose plugins failed to start. */
+#define WORKER_EXIT_CONFIG 78
+
+/* Initialise the plugins, drop privileges, serve the listening sockets
+ * until told to stop.  Returns the process exit status. */
+int worker_run(struct config *c, struct plugin_set *set, const int *fds,
+    size_t nfds);
+
+/* Switch to the configured user when running as root. */
+int drop_privileges(const char *user);
+
+#endif
