@@ -46,6 +46,10 @@ CLIENT_INTEROP_TESTS = \
 	tests/interop/test_client_fallback.py \
 	tests/interop/test_client_421.py \
 	tests/interop/test_client_reconnect.py \
-	tests/interop/test_client_offered.py
+	tests/interop/test_client_offered.py \
+	tests/interop/test_client_tls.py \
+	tests/interop/test_client_auth.py \
+	tests/interop/test_client_lmtp.py \
+	tests/interop/test_client_delivery.py
 TESTS += $(CLIENT_INTEROP_TESTS)
 EXTRA_DIST += $(CLIENT_INTEROP_TESTS) tests/interop/test_client_support.py

@@ -207,7 +207,8 @@ class Handler:
 def authenticator(server, session, envelope, mechanism, auth_data):
     ok = (auth_data.login == opts["user"].encode() and
           auth_data.password == opts["password"].encode())
-    return AuthResult(success=ok)
+    # handled=False: let aiosmtpd send the 535 itself
+    return AuthResult(success=ok, handled=False)
 
 kw = {"decode_data": False,
       "enable_SMTPUTF8": opts.get("smtputf8", False),
@@ -284,7 +285,8 @@ class ScriptServer:
     """A scripted SMTP server in a thread.  conns[i] describes the i-th
     connection: a dict from verb ("greeting", "EHLO", "HELO", "RSET",
     "MAIL", "RCPT", "DATA", ".", "QUIT", ...) to the reply text (lines
-    joined by CRLF) or CLOSE.  Verbs not named get a plain success.
+    joined by CRLF), a list of such texts for successive commands, or
+    CLOSE.  Verbs not named get a plain success.
     seen[i] lists the lines received on connection i."""
 
     DEFAULTS = {"greeting": "220 script.example ESMTP",
@@ -313,6 +315,8 @@ class ScriptServer:
 
     def reply(self, conn, script, key):
         text = script.get(key, self.DEFAULTS.get(key, "500 unknown"))
+        if isinstance(text, list):	# successive replies to that verb
+            text = text.pop(0) if len(text) > 1 else text[0]
         if text is CLOSE:
             return False
         conn.sendall(text.encode() + b"\r\n")

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""
+NAME
+    test_client_auth - client AUTH (RFC 4954) through Cyrus SASL
+
+DESCRIPTION
+    aiosmtpd offers AUTH PLAIN and LOGIN with a test authenticator.  The
+    client authenticates only when AUTH is offered, keeps the secret out
+    of the transcript, and exits EX_NOPERM (77) when refused.
+"""
+import unittest
+
+from test_client_support import Aiosmtpd, SmtpSink, client_lines, message, \
+    send
+
+
+class Auth(unittest.TestCase):
+    def test_auth_plain(self):
+        with Aiosmtpd(user="alice", password="s3cret") as srv:
+            rc, out, err = send(["--server", srv.server, "--from", "a@x",
+                                 "--to", "b@y", "--auth-user", "alice",
+                                 "--auth-password", "s3cret",
+                                 "--auth-mech", "PLAIN", "-v"], message())
+            got = srv.received()
+        self.assertEqual(rc, 0, err)
+        self.assertIn("C: AUTH PLAIN ****", out)
+        self.assertIn("S: 235", out)
+        self.assertNotIn("s3cret", out)
+        self.assertTrue(got[0]["auth"])
+
+    def test_auth_login_challenges(self):
+        with Aiosmtpd(user="alice", password="s3cret") as srv:
+            rc, out, err = send(["--server", srv.server, "--from", "a@x",
+                                 "--to", "b@y", "--auth-user", "alice",
+                                 "--auth-mech", "LOGIN", "-v"], message())
+        # no password given (nor EHLOD_AUTH_PASSWORD): LOGIN sends ""
+        self.assertEqual(rc, 77, err)
+        self.assertIn("C: AUTH LOGIN", out)
+        self.assertEqual(out.count("S: 334"), 2)	# user name, password
+        self.assertIn("bounced at AUTH: 535", err)
+
+    def test_password_from_environment(self):
+        import os
+        os.environ["EHLOD_AUTH_PASSWORD"] = "s3cret"
+        try:
+            with Aiosmtpd(user="alice", password="s3cret") as srv:
+                rc, out, err = send(["--server", srv.server, "--from", "a@x",
+                                     "--to", "b@y", "--auth-user", "alice",
+                                     "--auth-mech", "LOGIN", "-v"], message())
+        finally:
+            del os.environ["EHLOD_AUTH_PASSWORD"]
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out.count("C: ****"), 2)
+        self.assertNotIn("s3cret", out)
+
+    def test_wrong_password(self):
+        with Aiosmtpd(user="alice", password="s3cret") as srv:
+            rc, out, err = send(["--server", srv.server, "--from", "a@x",
+                                 "--to", "b@y", "--auth-user", "alice",
+                                 "--auth-password", "wrong", "-v"], message())
+            got = srv.received()
+        self.assertEqual(rc, 77, err)
+        self.assertIn("bounced at AUTH: 535", err)
+        self.assertNotIn("MAIL", [c.split()[0] for c in client_lines(out)])
+        self.assertEqual(got, [])
+
+    def test_auth_not_offered(self):
+        with SmtpSink("-a") as sink:
+            rc, out, err = send(["--server", sink.server, "--from", "a@x",
+                                 "--to", "b@y", "--auth-user", "alice",
+                                 "--auth-password", "x", "-v"], message())
+        self.assertEqual(rc, 77, err)
+        self.assertIn("does not offer AUTH", err)
+        self.assertNotIn("AUTH", [c.split()[0] for c in client_lines(out)])
+
+
+if __name__ == "__main__":
+    unittest.main()
