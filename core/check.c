@@ -121,7 +121,7 @@ describe_config(FILE *out, const struct config *c, struct plugin_set *set)
 		    "[" : "", c->listen[i].host, strchr(c->listen[i].host,
 		    ':') ? "]" : "", c->listen[i].port);
 	fprintf(out, "\nhostname %s, workers %ld, user %s, command line "
-	    "limit %zu octets, message size limit %zu\n", c->hostname,
+	    "limit %zu octets, message_size_limit %zu\n", c->hostname,
 	    c->workers, c->user, set->line_limit, c->message_size_limit);
 	fprintf(out, "%zu plugins, in the order of their hooks and EHLO "
 	    "lines:\n", set->n);

@@ -473,14 +473,14 @@ try_plugin_verb(struct ehlod_session *s, const char *verb, char *arg)
 
 	if (p == NULL)
 		return 0;
+	if (!(v->states & state_bit(s->state))) {
+		syntax_error(s, 503, "5.5.1", "Bad sequence of commands");
+		return 1;
+	}
 	if (!(v->flags & EHLOD_VERB_ALWAYS) && p->d.ehlo_keyword &&
 	    !s->offered[p->index]) {
 		syntax_error(s, 502, "5.5.1", "Command not offered in this "
 		    "session");
-		return 1;
-	}
-	if (!(v->states & state_bit(s->state))) {
-		syntax_error(s, 503, "5.5.1", "Bad sequence of commands");
 		return 1;
 	}
 	if (((v->flags & EHLOD_VERB_NEEDS_ARG) && *arg == '\0') ||

@@ -21,16 +21,122 @@
 #define PLUGINDIR "/usr/local/lib/ehlod/plugins"
 #endif
 
+/* The file being parsed: libconfuse parses our cleaned copy from memory
+ * and does not know its name. */
+static const char *parsing_file;
+
 static void
 config_error(cfg_t *cfg, const char *fmt, va_list ap)
 {
 	char msg[512];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (cfg && cfg->filename)
-		log_msg(LOG_ERR, "%s:%d: %s", cfg->filename, cfg->line, msg);
-	else
-		log_msg(LOG_ERR, "config: %s", msg);
+	log_msg(LOG_ERR, "%s:%d: %s", parsing_file ? parsing_file : "config",
+	    cfg ? cfg->line : 0, msg);
+}
+
+enum scan_state { SC_CODE, SC_DQUOTE, SC_SQUOTE, SC_LINE_COMMENT,
+	SC_BLOCK_COMMENT };
+
+/*
+ * libconfuse 3.3 counts the lines of comments more than once, so errors
+ * after a comment name the wrong line.  The parser is therefore given a
+ * copy with every comment blanked out (newlines kept).  The same pass
+ * finds a section left open at the end of the file, which libconfuse
+ * accepts silently.
+ */
+static int
+clean_source(char *text, const char *file)
+{
+	enum scan_state st = SC_CODE;
+	int line = 1, depth = 0, open_line[64] = { 0 };
+
+	for (char *p = text; *p; p++) {
+		if (*p == '\n')
+			line++;
+		switch (st) {
+		case SC_CODE:
+			if (*p == '"')
+				st = SC_DQUOTE;
+			else if (*p == '\'')
+				st = SC_SQUOTE;
+			else if (*p == '#' || (p[0] == '/' && p[1] == '/'))
+				st = SC_LINE_COMMENT;
+			else if (p[0] == '/' && p[1] == '*') {
+				st = SC_BLOCK_COMMENT;
+				*p++ = ' ';
+			} else if (*p == '{') {
+				if (depth < 64)
+					open_line[depth] = line;
+				depth++;
+			} else if (*p == '}' && depth > 0)
+				depth--;
+			if (st == SC_LINE_COMMENT || st == SC_BLOCK_COMMENT)
+				*p = ' ';
+			break;
+		case SC_DQUOTE:
+		case SC_SQUOTE:
+			if (*p == '\\' && p[1] && p[1] != '\n')
+				p++;
+			else if (*p == (st == SC_DQUOTE ? '"' : '\''))
+				st = SC_CODE;
+			break;
+		case SC_LINE_COMMENT:
+			if (*p == '\n')
+				st = SC_CODE;
+			else
+				*p = ' ';
+			break;
+		case SC_BLOCK_COMMENT:
+			if (p[0] == '*' && p[1] == '/') {
+				*p++ = ' ';
+				*p = ' ';
+				st = SC_CODE;
+			} else if (*p != '\n')
+				*p = ' ';
+			break;
+		}
+	}
+	if (depth == 0)
+		return 0;
+	log_msg(LOG_ERR, "%s:%d: section opened here is not closed", file,
+	    open_line[depth <= 64 ? depth - 1 : 63]);
+	return -1;
+}
+
+static char *
+read_source(const char *file)
+{
+	FILE *fp = fopen(file, "r");
+	char *text = NULL;
+	size_t len = 0;
+
+	if (fp == NULL) {
+		log_msg(LOG_ERR, "%s: cannot read: %s", file, strerror(errno));
+		return NULL;
+	}
+	FILE *mem = open_memstream(&text, &len);
+	char buf[8192];
+	size_t n;
+	while (mem && (n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		fwrite(buf, 1, n, mem);
+	int bad = ferror(fp);
+	fclose(fp);
+	if (mem == NULL || fclose(mem) != 0 || bad) {
+		log_msg(LOG_ERR, "%s: cannot read: %s", file, strerror(errno));
+		free(text);
+		return NULL;
+	}
+	if (memchr(text, '\0', len)) {
+		log_msg(LOG_ERR, "%s: not a text file", file);
+		free(text);
+		return NULL;
+	}
+	if (clean_source(text, file) < 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
 }
 
 static int
@@ -184,22 +290,23 @@ parse(const char *file, cfg_opt_t *plugin_opts, int flags)
 	cfg_t *cfg;
 
 	core_options(opts, sizeof(opts) / sizeof(opts[0]), plugin_opts, 0);
+	char *text = read_source(file);
+	if (text == NULL)
+		return NULL;
 	cfg = cfg_init(opts, flags);
 	if (cfg == NULL) {
 		log_msg(LOG_ERR, "%s: out of memory", file);
+		free(text);
 		return NULL;
 	}
 	cfg_set_error_function(cfg, config_error);
-	switch (cfg_parse(cfg, file)) {
-	case CFG_SUCCESS:
+	parsing_file = file;
+	int rc = cfg_parse_buf(cfg, text);
+	parsing_file = NULL;
+	free(text);
+	if (rc == CFG_SUCCESS)
 		return cfg;
-	case CFG_FILE_ERROR:
-		log_msg(LOG_ERR, "%s: cannot read: %s", file, strerror(errno));
-		break;
-	default:
-		log_msg(LOG_ERR, "%s: configuration not valid", file);
-		break;
-	}
+	log_msg(LOG_ERR, "%s: configuration not valid", file);
 	cfg_free(cfg);
 	return NULL;
 }
