@@ -38,3 +38,7 @@ plugins_discard_la_SOURCES = plugins/discard.c
 plugins_discard_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_discard_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_discard_la_LIBADD = $(CONFUSE_LIBS)
+
+# Plugins of issue 3, each group in its own fragment.
+include $(srcdir)/plugins/security.mk
+include $(srcdir)/plugins/extensions.mk
