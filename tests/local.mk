@@ -13,6 +13,8 @@ AM_TESTS_ENVIRONMENT = \
 	export EHLOD_PLUGIN_DIR; \
 	EHLOD_TEST_PLUGIN_DIR='$(abs_top_builddir)/tests/plugins/.libs'; \
 	export EHLOD_TEST_PLUGIN_DIR; \
+	EHLOD_FIXTURE_DIR='$(abs_top_builddir)/tests/unit/.libs'; \
+	export EHLOD_FIXTURE_DIR; \
 	EHLOD_SRCDIR='$(abs_top_srcdir)'; export EHLOD_SRCDIR; \
 	EHLOD_BUILDDIR='$(abs_top_builddir)'; export EHLOD_BUILDDIR; \
 	PYTHONPATH='$(abs_top_srcdir)/tests/interop'; export PYTHONPATH; \
@@ -52,6 +54,72 @@ INTEROP_TESTS = \
 	tests/interop/test_pending.py \
 	tests/interop/test_config.py \
 	tests/interop/test_logging.py \
+	tests/interop/test_plugin_api.py \
 	tests/interop/test_swaks.py
 TESTS += $(INTEROP_TESTS)
 EXTRA_DIST += $(INTEROP_TESTS) tests/interop/ehlodtest.py
+
+# Fixture plugins for the loader tests and the plugin verb/parameter tests:
+# one source built once per FIXTURE_* variant (tests/unit/.libs/NAME.so).
+FIXTURE_SRC = tests/unit/test_fixture_plugin.c
+FIXTURE_CFLAGS = $(PLUGIN_CFLAGS)
+check_LTLIBRARIES += tests/unit/fixture.la tests/unit/fixture_badmajor.la \
+	tests/unit/fixture_newminor.la tests/unit/fixture_small.la \
+	tests/unit/fixture_nosym.la tests/unit/fixture_dupsize.la \
+	tests/unit/fixture_dupbody.la tests/unit/fixture_dupverb.la \
+	tests/unit/fixture_coreverb.la
+tests_unit_fixture_la_SOURCES = $(FIXTURE_SRC)
+tests_unit_fixture_la_CFLAGS = $(FIXTURE_CFLAGS) -DFIXTURE_GOOD
+tests_unit_fixture_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
+tests_unit_fixture_la_LIBADD = $(CONFUSE_LIBS)
+tests_unit_fixture_badmajor_la_SOURCES = $(FIXTURE_SRC)
+tests_unit_fixture_badmajor_la_CFLAGS = $(FIXTURE_CFLAGS) -DFIXTURE_BADMAJOR
+tests_unit_fixture_badmajor_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
+tests_unit_fixture_newminor_la_SOURCES = $(FIXTURE_SRC)
+tests_unit_fixture_newminor_la_CFLAGS = $(FIXTURE_CFLAGS) -DFIXTURE_NEWMINOR
+tests_unit_fixture_newminor_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
+tests_unit_fixture_small_la_SOURCES = $(FIXTURE_SRC)
+tests_unit_fixture_small_la_CFLAGS = $(FIXTURE_CFLAGS) -DFIXTURE_SMALL
+tests_unit_fixture_small_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
+tests_unit_fixture_nosym_la_SOURCES = $(FIXTURE_SRC)
+tests_unit_fixture_nosym_la_CFLAGS = $(FIXTURE_CFLAGS) -DFIXTURE_NOSYM
+tests_unit_fixture_nosym_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
+tests_unit_fixture_dupsize_la_SOURCES = $(FIXTURE_SRC)
+tests_unit_fixture_dupsize_la_CFLAGS = $(FIXTURE_CFLAGS) -DFIXTURE_DUPSIZE
+tests_unit_fixture_dupsize_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
+tests_unit_fixture_dupbody_la_SOURCES = $(FIXTURE_SRC)
+tests_unit_fixture_dupbody_la_CFLAGS = $(FIXTURE_CFLAGS) -DFIXTURE_DUPBODY
+tests_unit_fixture_dupbody_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
+tests_unit_fixture_dupverb_la_SOURCES = $(FIXTURE_SRC)
+tests_unit_fixture_dupverb_la_CFLAGS = $(FIXTURE_CFLAGS) -DFIXTURE_DUPVERB
+tests_unit_fixture_dupverb_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
+tests_unit_fixture_coreverb_la_SOURCES = $(FIXTURE_SRC)
+tests_unit_fixture_coreverb_la_CFLAGS = $(FIXTURE_CFLAGS) -DFIXTURE_COREVERB
+tests_unit_fixture_coreverb_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
+
+# Unit tests of the server core, linked against its convenience library.
+# Core headers are included by relative path ("../../core/x.h"): core/
+# has a check.h of its own that must not shadow the check framework's.
+CORE_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CONFUSE_CFLAGS) \
+	$(LIBEVENT_CFLAGS)
+CORE_TEST_LIBS = proto/libproto.la core/libcore.la $(CHECK_LIBS) \
+	$(LIBEVENT_LIBS) $(CONFUSE_LIBS)
+
+check_PROGRAMS += tests/unit/test_config tests/unit/test_loader \
+	tests/unit/test_data_reader
+TESTS += tests/unit/test_config tests/unit/test_loader \
+	tests/unit/test_data_reader
+tests_unit_test_config_SOURCES = tests/unit/test_config.c \
+	tests/unit/test_capture.h
+tests_unit_test_config_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_test_config_LDADD = $(CORE_TEST_LIBS)
+tests_unit_test_loader_SOURCES = tests/unit/test_loader.c \
+	tests/unit/test_capture.h
+tests_unit_test_loader_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DTEST_FIXTURE_DIR='"$(abs_top_builddir)/tests/unit/.libs"' \
+	-DTEST_PLUGIN_DIR='"$(abs_top_builddir)/plugins/.libs"'
+tests_unit_test_loader_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_test_loader_LDADD = $(CORE_TEST_LIBS)
+tests_unit_test_data_reader_SOURCES = tests/unit/test_data_reader.c
+tests_unit_test_data_reader_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_test_data_reader_LDADD = $(CORE_TEST_LIBS)

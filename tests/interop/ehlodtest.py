@@ -110,7 +110,7 @@ def conf_value(value):
 
 def render_config(core, plugins):
     """The text of a config file: core options, then plugin sections."""
-    lines = ["# written by tests/interop/ehlodtest.py"]
+    lines = []
     for key, value in core.items():
         if value is None:
             continue

@@ -8,7 +8,10 @@ sync; too many errors end the session with 421.
 
 from ehlodtest import Ehlod, EhlodTestCase, main, ehlo
 
-NO_SIZE = [("pipelining", {}), ("8bitmime", {}), ("maildir", {})]
+# Line increments (RFC 1869 section 3, item 7): SIZE 26, 8BITMIME 14.
+NO_INCREMENT = [("pipelining", {}), ("maildir", {})]
+SIZE_ONLY = [("pipelining", {}), ("size", {"limit": 1000000}),
+             ("maildir", {})]
 
 
 def line_of(total, prefix):
@@ -86,9 +89,9 @@ class CommandsTest(EhlodTestCase):
             self.assertCode(s.cmd("RCPT TO:<u@example.org>"), 250)
 
     def test_512_octets_accepted_513_refused_500(self):
-        # Without SIZE the limit is 512 octets, CRLF included.  The long
-        # unknown parameter makes a line within the limit 555, not 500.
-        with Ehlod(plugins=NO_SIZE) as server, server.raw() as s:
+        # Without increments the limit is 512 octets, CRLF included.  The
+        # long unknown parameter makes a line within the limit 555, not 500.
+        with Ehlod(plugins=NO_INCREMENT) as server, server.raw() as s:
             ehlo(s)
             s.send(line_of(512, "MAIL FROM:<s@x.test> XLONG="))
             self.assertCode(s.reply(), 555)
@@ -97,13 +100,23 @@ class CommandsTest(EhlodTestCase):
             self.assertCode(s.cmd("NOOP"), 250)
 
     def test_size_increment_raises_limit_to_538_500(self):
-        with Ehlod() as server, server.raw() as s:
+        with Ehlod(plugins=SIZE_ONLY) as server, server.raw() as s:
             ehlo(s)
             s.send(line_of(538, "MAIL FROM:<s@x.test> XLONG="))
             self.assertCode(s.reply(), 555)
             s.send(line_of(539, "MAIL FROM:<s@x.test> XLONG="))
             self.assertCode(s.reply(), 500)
             self.assertCode(s.cmd("MAIL FROM:<s@x.test>"), 250)
+
+    def test_increments_add_up_to_552_500(self):
+        # size (26) + 8bitmime (14): 512 + 40
+        with Ehlod() as server, server.raw() as s:
+            ehlo(s)
+            s.send(line_of(552, "MAIL FROM:<s@x.test> XLONG="))
+            self.assertCode(s.reply(), 555)
+            s.send(line_of(553, "MAIL FROM:<s@x.test> XLONG="))
+            self.assertCode(s.reply(), 500)
+            self.assertCode(s.cmd("NOOP"), 250)
 
     def test_pipelined_overlong_line_keeps_order_500(self):
         with Ehlod() as server, server.raw() as s:

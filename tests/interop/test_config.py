@@ -39,9 +39,10 @@ class ConfigTest(EhlodTestCase):
         raise AssertionError("%r not in config" % needle)
 
     def assertNamesFileAndLine(self, output, path, line):
-        self.assertIn(os.path.basename(path), output)
-        self.assertRegex(output, r"(?<![0-9])%d(?![0-9])" % line,
-                         "line %d not named in: %s" % (line, output))
+        # "FILE:LINE" or "FILE, line LINE"
+        self.assertRegex(output, r"%s\D{1,8}%d(?![0-9])"
+                         % (re.escape(os.path.basename(path)), line),
+                         "file and line %d not named in: %s" % (line, output))
 
     def test_version_exit_0(self):
         code, out = run_ehlod(["-V"])
@@ -55,7 +56,9 @@ class ConfigTest(EhlodTestCase):
         self.assertEqual(code, 0, out)
         positions = []
         for name, _opts in DEFAULT_PLUGINS:
-            m = re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(name), out)
+            # the name at the start of a line, perhaps after "plugin N:"
+            m = re.search(r"(?m)^\W*(plugin\W+)?(\d+\W+)?%s(?![\w-])"
+                          % re.escape(name), out)
             self.assertIsNotNone(m, "plugin %s not listed:\n%s" % (name, out))
             positions.append(m.start())
         self.assertEqual(positions, sorted(positions),
@@ -121,6 +124,23 @@ class ConfigTest(EhlodTestCase):
         self.assertEqual(code, 1, out)
         self.assertIn(os.path.basename(path), out)
 
+    def test_unclosed_section_exit_1(self):
+        text = self.base_text() + "plugin pipelining {\n"
+        text = text.replace("plugin pipelining {}\n", "")
+        path, text = self.write(text=text)
+        code, out = run_ehlod(["-t", "-c", path])
+        self.assertEqual(code, 1, out)
+        self.assertIn(os.path.basename(path), out)
+
+    def test_line_named_after_comments_exit_1(self):
+        # Real configs have comments; the line must still be the right one.
+        text = ("# ehlod configuration\n# second comment line\n\n"
+                + self.base_text().replace("hostname =", "hostnme ="))
+        path, text = self.write(text=text)
+        code, out = run_ehlod(["-t", "-c", path])
+        self.assertEqual(code, 1, out)
+        self.assertNamesFileAndLine(out, path, self.line_of(text, "hostnme"))
+
     def test_bad_value_type_exit_1(self):
         text = self.base_text().replace("max_recipients = 100",
                                         'max_recipients = "many"')
@@ -157,14 +177,64 @@ class ConfigTest(EhlodTestCase):
         self.assertEqual(code, 1, out)
         self.assertIn("bogus.so", out)
 
-    def test_conflicting_keyword_exit_1(self):
-        plugins = list(DEFAULT_PLUGINS) + [
-            ("size2", {"path": os.path.join(plugin_dir(), "size.so"),
-                       "limit": 5})]
+    def check_refused(self, fixture, *needles):
+        plugins = list(DEFAULT_PLUGINS) + [(fixture, {})]
         path, _ = self.write(plugins=plugins)
         code, out = run_ehlod(["-t", "-c", path])
         self.assertEqual(code, 1, out)
-        self.assertIn("SIZE", out.upper())
+        self.assertIn(fixture + ".so", out, "the file is named")
+        for needle in needles:
+            self.assertIn(needle, out)
+        return out
+
+    def test_abi_major_mismatch_exit_1(self):
+        out = self.check_refused("fixture_badmajor", "99")
+        self.assertRegex(out, r"(?i)abi")
+
+    def test_abi_minor_newer_exit_1(self):
+        self.assertRegex(self.check_refused("fixture_newminor"), r"(?i)abi")
+
+    def test_descriptor_too_small_exit_1(self):
+        self.check_refused("fixture_small")
+
+    def test_missing_symbol_exit_1(self):
+        self.check_refused("fixture_nosym", "ehlod_plugin")
+
+    def test_conflicting_keyword_exit_1(self):
+        self.check_refused("fixture_dupsize", "SIZE")
+
+    def test_conflicting_mail_param_exit_1(self):
+        self.check_refused("fixture_dupbody", "BODY")
+
+    def test_conflicting_verb_exit_1(self):
+        plugins = [("fixture", {}), ("fixture_dupverb", {}), ("maildir", {})]
+        path, _ = self.write(plugins=plugins)
+        code, out = run_ehlod(["-t", "-c", path])
+        self.assertEqual(code, 1, out)
+        self.assertIn("XHELLO", out.upper())
+
+    def test_core_verb_claimed_exit_1(self):
+        self.check_refused("fixture_coreverb", "DATA")
+
+    def test_section_name_differs_from_plugin_exit_1(self):
+        plugins = list(DEFAULT_PLUGINS) + [
+            ("size2", {"path": os.path.join(plugin_dir(), "size.so")})]
+        path, _ = self.write(plugins=plugins)
+        code, out = run_ehlod(["-t", "-c", path])
+        self.assertEqual(code, 1, out)
+        self.assertIn("size2", out)
+
+    def test_check_lists_verbs_and_params_exit_0(self):
+        plugins = list(DEFAULT_PLUGINS) + [("fixture", {"param": "p1"})]
+        path, _ = self.write(plugins=plugins)
+        code, out = run_ehlod(["-t", "-c", path])
+        self.assertEqual(code, 0, out)
+        for needle in ("fixture", "XFIXTURE", "XHELLO", "XARG", "XNOARG",
+                       "XFIX", "XFLAG"):
+            self.assertIn(needle, out)
+        self.assertRegex(out, r"(?i)rcpt")
+        self.assertLess(out.find("maildir"), out.find("XFIXTURE"),
+                        "load order")
 
     def test_missing_config_file_exit_1(self):
         code, out = run_ehlod(["-t", "-c", "/nonexistent/ehlod.conf"])

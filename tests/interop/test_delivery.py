@@ -24,9 +24,13 @@ class DeliveryTest(EhlodTestCase):
         lines = text.split("\n")
         self.assertEqual(lines[-1], "", "added headers end with a newline")
         lines = lines[:-1]
+        # Return-Path and Received must be there; Delivered-To (as
+        # Postfix's local delivery writes it) may be.
         for line in lines:
-            self.assertRegex(line, r"^(Return-Path|Received):",
-                             "only Return-Path and Received are added")
+            self.assertRegex(line, r"^(Return-Path|Received|Delivered-To):",
+                             "only trace headers are added")
+            if line.startswith("Delivered-To:"):
+                self.assertEqual(line, "Delivered-To: " + rcpt)
         self.assertIn("Return-Path: <%s>" % sender, lines)
         received = [l for l in lines if l.startswith("Received:")]
         self.assertEqual(len(received), 1, lines)

@@ -1,0 +1,284 @@
+/*
+ * NAME
+ *	test_config - unit tests of the configuration file (core/config.c)
+ * DESCRIPTION
+ *	Values and defaults of the core options, listen address parsing
+ *	(IPv4, [IPv6], ranges), plugin sections and their resolved paths,
+ *	local domain matching, and the errors: each names the file and the
+ *	line (misspelled option in the strict pass, bad values, duplicate
+ *	plugin sections, syntax errors, a file that cannot be read).
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../core/config.h"
+#include "../../core/log.h"
+#include "test_capture.h"
+
+/* The plugin section options of a strict pass without plugins. */
+static cfg_opt_t no_plugin_opts[] = {
+	CFG_STR("path", NULL, CFGF_NONE),
+	CFG_END()
+};
+
+/* Read text as a config (pass 1, then the strict pass 2). Returns the
+ * result; *log receives what was logged, *path the file's name. */
+static int
+read_text(const char *text, struct config *c, char **log, char **path)
+{
+	struct capture cap;
+	cfg_t *tree = NULL;
+	int rc;
+
+	*path = write_temp(text);
+	capture_begin(&cap);
+	rc = config_read(*path, c);
+	if (rc == 0 && c->nplugins == 0) {
+		rc = config_read_plugins(c, no_plugin_opts, &tree);
+		if (tree)
+			cfg_free(tree);
+	}
+	*log = capture_end(&cap);
+	return rc;
+}
+
+/* The config must fail and the log must name file and line. */
+static void
+expect_error(const char *text, int line, const char *needle)
+{
+	struct config c;
+	char *log, *path, want[300];
+
+	ck_assert_msg(read_text(text, &c, &log, &path) < 0,
+	    "accepted:\n%s", text);
+	snprintf(want, sizeof(want), "%s:%d", path, line);
+	ck_assert_msg(strstr(log, want) != NULL, "'%s' not in log: %s", want,
+	    log);
+	if (needle)
+		ck_assert_msg(strstr(log, needle) != NULL, "'%s' not in: %s",
+		    needle, log);
+	config_free(&c);
+	unlink(path);
+	free(path);
+	free(log);
+}
+
+START_TEST(values)
+{
+	struct config c;
+	char *log, *path;
+	const char *text =
+	    "listen = {\"127.0.0.1:2525\", \"[::1]:25\", \"*:587\"}\n"
+	    "hostname = \"mx.test\"\n"
+	    "local_domains = {\"example.org\", \".example.net\"}\n"
+	    "max_recipients = 7\n"
+	    "workers = 3\n"
+	    "user = \"mail\"\n"
+	    "plugin_dir = \"/opt/p\"\n"
+	    "message_size_limit = 1234\n"
+	    "second_ehlo = \"refuse\"\n"
+	    "command_timeout = 11\n"
+	    "data_timeout = 12\n"
+	    "max_errors = 13\n";
+
+	ck_assert_int_eq(read_text(text, &c, &log, &path), 0);
+	ck_assert_uint_eq(c.nlisten, 3);
+	ck_assert_str_eq(c.listen[0].host, "127.0.0.1");
+	ck_assert_str_eq(c.listen[0].port, "2525");
+	ck_assert_str_eq(c.listen[1].host, "::1");
+	ck_assert_str_eq(c.listen[1].port, "25");
+	ck_assert_str_eq(c.listen[2].host, "*");
+	ck_assert_str_eq(c.hostname, "mx.test");
+	ck_assert_uint_eq(c.nlocal_domains, 2);
+	ck_assert_int_eq(c.max_recipients, 7);
+	ck_assert_int_eq(c.workers, 3);
+	ck_assert_str_eq(c.user, "mail");
+	ck_assert_str_eq(c.plugin_dir, "/opt/p");
+	ck_assert_uint_eq(c.message_size_limit, 1234);
+	ck_assert_int_eq(c.second_ehlo, SECOND_EHLO_REFUSE);
+	ck_assert_int_eq(c.command_timeout, 11);
+	ck_assert_int_eq(c.data_timeout, 12);
+	ck_assert_int_eq(c.max_errors, 13);
+	config_free(&c);
+	unlink(path);
+	free(path);
+	free(log);
+}
+END_TEST
+
+START_TEST(defaults)
+{
+	struct config c;
+	char *log, *path;
+
+	ck_assert_int_eq(read_text("# nothing\n", &c, &log, &path), 0);
+	ck_assert_uint_eq(c.nlisten, 1);
+	ck_assert_str_eq(c.listen[0].port, "2525");
+	ck_assert_str_eq(c.user, "nobody");
+	ck_assert_int_eq(c.max_recipients, 100);
+	ck_assert_uint_eq(c.message_size_limit, 52428800);
+	ck_assert_int_eq(c.second_ehlo, SECOND_EHLO_RESET);
+	ck_assert_int_eq(c.command_timeout, 300);
+	ck_assert_int_gt(c.workers, 0);
+	ck_assert_ptr_nonnull(c.hostname);
+	config_free(&c);
+	unlink(path);
+	free(path);
+	free(log);
+}
+END_TEST
+
+START_TEST(plugin_sections)
+{
+	struct config c;
+	char *log, *path;
+	const char *text =
+	    "plugin_dir = \"/opt/p\"\n"
+	    "plugin size { limit = 10 }\n"
+	    "plugin 8bitmime {}\n"
+	    "plugin delay { path = \"/x/delay.so\" rcpt_delay_ms = 5 }\n";
+
+	ck_assert_int_eq(read_text(text, &c, &log, &path), 0);
+	ck_assert_uint_eq(c.nplugins, 3);
+	ck_assert_str_eq(c.plugins[0].name, "size");
+	ck_assert_str_eq(c.plugins[0].path, "/opt/p/size.so");
+	ck_assert_str_eq(c.plugins[1].name, "8bitmime");
+	ck_assert_str_eq(c.plugins[1].path, "/opt/p/8bitmime.so");
+	ck_assert_str_eq(c.plugins[2].name, "delay");
+	ck_assert_str_eq(c.plugins[2].path, "/x/delay.so");
+	config_free(&c);
+	unlink(path);
+	free(path);
+	free(log);
+}
+END_TEST
+
+START_TEST(misspelled_option)
+{
+	expect_error("hostname = \"a\"\nmax_recipents = 5\n", 2,
+	    "max_recipents");
+}
+END_TEST
+
+START_TEST(bad_values)
+{
+	expect_error("\nlisten = {\"nocolon\"}\n", 2, "nocolon");
+	expect_error("listen = {\"127.0.0.1:70000\"}\n", 1, NULL);
+	expect_error("listen = {\"[::1:25\"}\n", 1, NULL);
+	expect_error("\n\nsecond_ehlo = \"maybe\"\n", 3, "second_ehlo");
+	expect_error("max_recipients = 0\n", 1, "max_recipients");
+	expect_error("command_timeout = -5\n", 1, "command_timeout");
+	expect_error("workers = -1\n", 1, "workers");
+	expect_error("max_recipients = \"many\"\n", 1, NULL);
+	expect_error("syslog_facility = \"nosuch\"\n", 1, "nosuch");
+}
+END_TEST
+
+START_TEST(duplicate_plugin_section)
+{
+	expect_error("plugin size {}\nplugin size {}\n", 2, NULL);
+}
+END_TEST
+
+static void
+expect_syntax_error(const char *text)
+{
+	struct config c;
+	char *log, *path;
+
+	ck_assert_msg(read_text(text, &c, &log, &path) < 0, "accepted:\n%s",
+	    text);
+	ck_assert_msg(strstr(log, path) != NULL, "file not named: %s", log);
+	config_free(&c);
+	unlink(path);
+	free(path);
+	free(log);
+}
+
+START_TEST(syntax_error)
+{
+	expect_syntax_error("hostname = \"a\"\n}\n");
+	expect_syntax_error("hostname = \"a\" = \"b\"\n");
+	expect_syntax_error("local_domains = {\"a\",\n");
+}
+END_TEST
+
+START_TEST(unclosed_section)
+{
+	/* A section left open at the end of the file is not a config. */
+	expect_syntax_error("hostname = \"a\"\nplugin size {\n  limit = 5\n");
+}
+END_TEST
+
+START_TEST(missing_file)
+{
+	struct config c;
+	struct capture cap;
+
+	capture_begin(&cap);
+	int rc = config_read("/nonexistent/ehlod.conf", &c);
+	char *log = capture_end(&cap);
+	ck_assert_int_lt(rc, 0);
+	ck_assert_ptr_nonnull(strstr(log, "/nonexistent/ehlod.conf"));
+	config_free(&c);
+	free(log);
+}
+END_TEST
+
+START_TEST(local_domains)
+{
+	struct config c;
+	char *log, *path;
+
+	ck_assert_int_eq(read_text(
+	    "local_domains = {\"example.org\", \".example.net\"}\n", &c, &log,
+	    &path), 0);
+	ck_assert(config_is_local_domain(&c, "example.org"));
+	ck_assert(config_is_local_domain(&c, "EXAMPLE.ORG"));
+	ck_assert(!config_is_local_domain(&c, "sub.example.org"));
+	ck_assert(!config_is_local_domain(&c, "example.org.evil"));
+	ck_assert(!config_is_local_domain(&c, "xexample.org"));
+	ck_assert(config_is_local_domain(&c, "a.example.net"));
+	ck_assert(config_is_local_domain(&c, "a.b.EXAMPLE.net"));
+	ck_assert(!config_is_local_domain(&c, "example.net"));
+	ck_assert(!config_is_local_domain(&c, "xexample.net"));
+	ck_assert(!config_is_local_domain(&c, ""));
+	config_free(&c);
+	unlink(path);
+	free(path);
+	free(log);
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("file");
+
+	tcase_add_test(tc, values);
+	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, plugin_sections);
+	tcase_add_test(tc, misspelled_option);
+	tcase_add_test(tc, bad_values);
+	tcase_add_test(tc, duplicate_plugin_section);
+	tcase_add_test(tc, syntax_error);
+	tcase_add_test(tc, unclosed_section);
+	tcase_add_test(tc, missing_file);
+	tcase_add_test(tc, local_domains);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(config_suite());
+
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,222 @@
+/*
+ * NAME
+ *	test_fixture_plugin - plugins that exist only to test the loader
+ *	and the core's handling of plugin verbs and parameters
+ * DESCRIPTION
+ *	One source, built several times with a different FIXTURE_* macro
+ *	(see tests/local.mk), each build a libtool module under tests/unit:
+ *
+ *	fixture (FIXTURE_GOOD)
+ *		A well-formed plugin with the local keyword XFIXTURE, whose
+ *		EHLO parameter is the option "param" and which is not offered
+ *		at all when the option "offer" is false; the verbs XHELLO
+ *		(greeted, or with a recipient; not between MAIL and the
+ *		first RCPT), XARG (needs an argument) and XNOARG (takes
+ *		none); the MAIL parameter XFIX=value (a value of "bad" is
+ *		refused 501) and the RCPT parameter XFLAG (no value); an
+ *		on_rcpt hook refusing "reject-me@..." with 550 5.1.1 and
+ *		"tempfail-me@..." with 450 4.2.0.
+ *	fixture_badmajor, fixture_newminor, fixture_small
+ *		ABI major 99, a minor newer than the host's, a descriptor
+ *		shorter than ABI 1.0's: the loader must refuse them.
+ *	fixture_nosym
+ *		Exports no "ehlod_plugin" symbol.
+ *	fixture_dupsize, fixture_dupbody, fixture_dupverb, fixture_coreverb
+ *		Claim the EHLO keyword SIZE, the MAIL parameter BODY, the verb
+ *		XHELLO (the good fixture's), the core verb DATA.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ehlod/plugin.h>
+
+#if defined(FIXTURE_GOOD) || defined(FIXTURE_DUPVERB) || \
+    defined(FIXTURE_COREVERB)
+static const struct ehlod_host *host;
+
+static ehlod_verdict
+verb_hello(ehlod_session *s, const char *args)
+{
+	host->reply(s, 250, "2.0.0", "hello %s", args[0] ? args : "(none)");
+	return EHLOD_ACCEPT;
+}
+#endif
+
+#if defined(FIXTURE_GOOD)
+static int offer = 1;
+static char param[64] = "";
+
+static int
+fixture_init(const struct ehlod_host *h, cfg_t *section)
+{
+	host = h;
+	offer = section ? cfg_getbool(section, "offer") : 1;
+	snprintf(param, sizeof(param), "%s",
+	    section && cfg_getstr(section, "param") ?
+	    cfg_getstr(section, "param") : "");
+	return 0;
+}
+
+static int
+fixture_ehlo_params(ehlod_session *s, char *buf, size_t len)
+{
+	if (!offer)
+		return -1;
+	snprintf(buf, len, "%s", param);
+	return 0;
+}
+
+static ehlod_verdict
+param_xfix(ehlod_session *s, const char *keyword, const char *value)
+{
+	if (value && strcmp(value, "bad") == 0) {
+		host->reply(s, 501, "5.5.4", "fixture: bad XFIX value");
+		return EHLOD_REJECT;
+	}
+	host->txn_set(s, "fixture.xfix", value);
+	return EHLOD_CONTINUE;
+}
+
+static ehlod_verdict
+param_xflag(ehlod_session *s, const char *keyword, const char *value)
+{
+	return EHLOD_CONTINUE;
+}
+
+static ehlod_verdict
+fixture_on_rcpt(ehlod_session *s, const char *forward_path)
+{
+	if (strncasecmp(forward_path, "reject-me@", 10) == 0) {
+		host->reply(s, 550, "5.1.1", "fixture: no such user");
+		return EHLOD_REJECT;
+	}
+	if (strncasecmp(forward_path, "tempfail-me@", 12) == 0) {
+		host->reply(s, 450, "4.2.0", "fixture: try later");
+		return EHLOD_TEMPFAIL;
+	}
+	return EHLOD_CONTINUE;
+}
+
+static ehlod_verdict
+fixture_on_helo(ehlod_session *s, const char *domain)
+{
+	return EHLOD_CONTINUE;
+}
+
+static const struct ehlod_verb fixture_verbs[] = {
+	{ "XHELLO", EHLOD_STATE_GREETED | EHLOD_STATE_RCPT, 0, verb_hello },
+	{ "XARG", EHLOD_STATE_ANY, EHLOD_VERB_NEEDS_ARG, verb_hello },
+	{ "XNOARG", EHLOD_STATE_ANY, EHLOD_VERB_NO_ARG, verb_hello },
+	{ NULL, 0, 0, NULL }
+};
+
+static const struct ehlod_param fixture_mail_params[] = {
+	{ "XFIX", EHLOD_VALUE_REQUIRED, param_xfix },
+	{ NULL, 0, NULL }
+};
+
+static const struct ehlod_param fixture_rcpt_params[] = {
+	{ "XFLAG", EHLOD_VALUE_NONE, param_xflag },
+	{ NULL, 0, NULL }
+};
+
+static cfg_opt_t fixture_options[] = {
+	CFG_BOOL("offer", cfg_true, CFGF_NONE),
+	CFG_STR("param", "", CFGF_NONE),
+	CFG_END()
+};
+
+EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
+	EHLOD_PLUGIN_HEADER,
+	.name = "fixture",
+	.version = "1",
+	.description = "test fixture",
+	.ehlo_keyword = "XFIXTURE",
+	.ehlo_params = fixture_ehlo_params,
+	.verbs = fixture_verbs,
+	.mail_params = fixture_mail_params,
+	.rcpt_params = fixture_rcpt_params,
+	.line_increment = 0,
+	.options = fixture_options,
+	.init = fixture_init,
+	.on_helo = fixture_on_helo,
+	.on_rcpt = fixture_on_rcpt,
+};
+
+#elif defined(FIXTURE_BADMAJOR)
+EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
+	.abi_major = 99, .abi_minor = 0, .size = sizeof(struct ehlod_plugin),
+	.name = "fixture_badmajor",
+};
+
+#elif defined(FIXTURE_NEWMINOR)
+EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
+	.abi_major = EHLOD_ABI_MAJOR, .abi_minor = EHLOD_ABI_MINOR + 1,
+	.size = sizeof(struct ehlod_plugin),
+	.name = "fixture_newminor",
+};
+
+#elif defined(FIXTURE_SMALL)
+EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
+	.abi_major = EHLOD_ABI_MAJOR, .abi_minor = EHLOD_ABI_MINOR,
+	.size = 16,
+	.name = "fixture_small",
+};
+
+#elif defined(FIXTURE_NOSYM)
+/* The descriptor under another name: not a plugin. */
+EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin_misnamed = {
+	EHLOD_PLUGIN_HEADER,
+	.name = "fixture_nosym",
+};
+
+#elif defined(FIXTURE_DUPSIZE)
+EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
+	EHLOD_PLUGIN_HEADER,
+	.name = "fixture_dupsize",
+	.ehlo_keyword = "SIZE",
+};
+
+#elif defined(FIXTURE_DUPBODY)
+static ehlod_verdict
+param_any(ehlod_session *s, const char *keyword, const char *value)
+{
+	return EHLOD_CONTINUE;
+}
+
+static const struct ehlod_param dup_mail_params[] = {
+	{ "BODY", EHLOD_VALUE_REQUIRED, param_any },
+	{ NULL, 0, NULL }
+};
+
+EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
+	EHLOD_PLUGIN_HEADER,
+	.name = "fixture_dupbody",
+	.ehlo_keyword = "XDUPBODY",
+	.mail_params = dup_mail_params,
+};
+
+#elif defined(FIXTURE_DUPVERB) || defined(FIXTURE_COREVERB)
+static const struct ehlod_verb dup_verbs[] = {
+#if defined(FIXTURE_DUPVERB)
+	{ "xhello", EHLOD_STATE_ANY, 0, verb_hello },
+#else
+	{ "DATA", EHLOD_STATE_ANY, 0, verb_hello },
+#endif
+	{ NULL, 0, 0, NULL }
+};
+
+EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
+	EHLOD_PLUGIN_HEADER,
+#if defined(FIXTURE_DUPVERB)
+	.name = "fixture_dupverb",
+#else
+	.name = "fixture_coreverb",
+#endif
+	.verbs = dup_verbs,
+};
+
+#else
+#error "build with one FIXTURE_* macro"
+#endif

@@ -1,0 +1,284 @@
+/*
+ * NAME
+ *	test_loader - unit tests of the plugin loader (core/loader.c)
+ * DESCRIPTION
+ *	Loads the real plugins and the fixtures built from
+ *	test_fixture_plugin.c: a good set loads in config order with the
+ *	line limit 512 + increments and answers verb and parameter lookups;
+ *	a wrong ABI major, a newer minor, a short descriptor, a missing
+ *	symbol, a missing file, a section named differently from its plugin,
+ *	conflicting keywords, parameters and verbs, a claimed core verb, and
+ *	a misspelled or foreign plugin option are refused with a line naming
+ *	the file (and for options, the line).
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "../../core/config.h"
+#include "../../core/loader.h"
+#include "../../core/log.h"
+#include "test_capture.h"
+
+#ifndef TEST_FIXTURE_DIR
+#error "TEST_FIXTURE_DIR must name tests/unit/.libs"
+#endif
+#ifndef TEST_PLUGIN_DIR
+#error "TEST_PLUGIN_DIR must name plugins/.libs"
+#endif
+
+struct loaded {
+	struct config c;
+	struct plugin_set set;
+	char *path;
+	char *log;
+	int rc;
+};
+
+/* Write a config: plugin_dir is the built plugins, then body. */
+static void
+load(struct loaded *l, const char *body)
+{
+	char text[4096];
+	struct capture cap;
+
+	snprintf(text, sizeof(text), "plugin_dir = \"%s\"\n%s",
+	    TEST_PLUGIN_DIR, body);
+	l->path = write_temp(text);
+	capture_begin(&cap);
+	l->rc = config_read(l->path, &l->c);
+	if (l->rc == 0)
+		l->rc = plugins_load(&l->set, &l->c);
+	l->log = capture_end(&cap);
+}
+
+static void
+unload(struct loaded *l)
+{
+	plugins_unload(&l->set);
+	config_free(&l->c);
+	unlink(l->path);
+	free(l->path);
+	free(l->log);
+}
+
+/* A config line loading a fixture. */
+#define FIXTURE(name, opts) \
+	"plugin " name " { path = \"" TEST_FIXTURE_DIR "/" name ".so\" " \
+	opts " }\n"
+
+static void
+expect_refused(const char *body, const char *needle1, const char *needle2)
+{
+	struct loaded l;
+
+	load(&l, body);
+	ck_assert_msg(l.rc < 0, "loaded:\n%s", body);
+	ck_assert_msg(strstr(l.log, needle1) != NULL, "'%s' not in: %s",
+	    needle1, l.log);
+	if (needle2)
+		ck_assert_msg(strcasestr(l.log, needle2) != NULL,
+		    "'%s' not in: %s", needle2, l.log);
+	unload(&l);
+}
+
+START_TEST(good_set)
+{
+	struct loaded l;
+	const struct ehlod_verb *verb;
+	const struct ehlod_param *param;
+	char hooks[256];
+
+	load(&l, "plugin size { limit = 5 }\n"
+	    "plugin 8bitmime {}\n"
+	    FIXTURE("fixture", "param = \"p1\""));
+	ck_assert_int_eq(l.rc, 0);
+	ck_assert_uint_eq(l.set.n, 3);
+	ck_assert_str_eq(l.set.v[0].name, "size");
+	ck_assert_str_eq(l.set.v[1].name, "8bitmime");
+	ck_assert_str_eq(l.set.v[2].name, "fixture");
+	ck_assert_uint_eq(l.set.line_limit, 512 + 26 + 14);
+
+	ck_assert_ptr_eq(plugins_find_verb(&l.set, "xhello", &verb),
+	    &l.set.v[2]);
+	ck_assert_str_eq(verb->name, "XHELLO");
+	ck_assert_ptr_null(plugins_find_verb(&l.set, "XNOPE", &verb));
+	ck_assert_ptr_eq(plugins_find_param(&l.set, 0, "size", &param),
+	    &l.set.v[0]);
+	ck_assert_ptr_eq(plugins_find_param(&l.set, 0, "Body", &param),
+	    &l.set.v[1]);
+	ck_assert_ptr_eq(plugins_find_param(&l.set, 1, "xflag", &param),
+	    &l.set.v[2]);
+	ck_assert_ptr_null(plugins_find_param(&l.set, 0, "XFLAG", &param));
+	ck_assert_ptr_null(plugins_find_param(&l.set, 1, "SIZE", &param));
+
+	ck_assert_ptr_nonnull(l.set.v[2].section);
+	ck_assert_str_eq(cfg_getstr(l.set.v[2].section, "param"), "p1");
+	ck_assert_int_eq(cfg_getint(l.set.v[0].section, "limit"), 5);
+
+	plugins_hook_names(&l.set.v[2], hooks, sizeof(hooks));
+	ck_assert_ptr_nonnull(strstr(hooks, "helo"));
+	ck_assert_ptr_nonnull(strstr(hooks, "rcpt"));
+	ck_assert_ptr_null(strstr(hooks, "eom"));
+	unload(&l);
+}
+END_TEST
+
+START_TEST(bad_abi_major)
+{
+	expect_refused(FIXTURE("fixture_badmajor", ""), "fixture_badmajor.so",
+	    "ABI");
+}
+END_TEST
+
+START_TEST(newer_abi_minor)
+{
+	expect_refused(FIXTURE("fixture_newminor", ""), "fixture_newminor.so",
+	    "ABI");
+}
+END_TEST
+
+START_TEST(short_descriptor)
+{
+	expect_refused(FIXTURE("fixture_small", ""), "fixture_small.so", NULL);
+}
+END_TEST
+
+START_TEST(missing_symbol)
+{
+	expect_refused(FIXTURE("fixture_nosym", ""), "fixture_nosym.so",
+	    "ehlod_plugin");
+}
+END_TEST
+
+START_TEST(missing_file)
+{
+	expect_refused("plugin nosuch {}\n", TEST_PLUGIN_DIR "/nosuch.so", NULL);
+}
+END_TEST
+
+START_TEST(section_name_differs)
+{
+	expect_refused("plugin other { path = \"" TEST_PLUGIN_DIR
+	    "/size.so\" }\n", "size.so", "other");
+}
+END_TEST
+
+START_TEST(conflicting_keyword)
+{
+	expect_refused("plugin size {}\n" FIXTURE("fixture_dupsize", ""),
+	    "fixture_dupsize.so", "SIZE");
+}
+END_TEST
+
+START_TEST(conflicting_param)
+{
+	expect_refused("plugin 8bitmime {}\n" FIXTURE("fixture_dupbody", ""),
+	    "fixture_dupbody.so", "BODY");
+}
+END_TEST
+
+START_TEST(conflicting_verb)
+{
+	expect_refused(FIXTURE("fixture", "") FIXTURE("fixture_dupverb", ""),
+	    "fixture_dupverb.so", "XHELLO");
+}
+END_TEST
+
+START_TEST(core_verb)
+{
+	expect_refused(FIXTURE("fixture_coreverb", ""), "fixture_coreverb.so",
+	    "DATA");
+}
+END_TEST
+
+START_TEST(misspelled_plugin_option)
+{
+	struct loaded l;
+	char want[300];
+
+	load(&l, "plugin size {\n  limt = 5\n}\n");
+	ck_assert_int_lt(l.rc, 0);
+	/* line 1 is plugin_dir, so "limt" is on line 3 */
+	snprintf(want, sizeof(want), "%s:3", l.path);
+	ck_assert_msg(strstr(l.log, want) != NULL, "'%s' not in: %s", want,
+	    l.log);
+	ck_assert_ptr_nonnull(strstr(l.log, "limt"));
+	unload(&l);
+}
+END_TEST
+
+START_TEST(option_of_another_plugin)
+{
+	struct loaded l;
+	char want[300];
+
+	load(&l, FIXTURE("fixture", "") "plugin size {\n  param = \"x\"\n}\n");
+	ck_assert_int_lt(l.rc, 0);
+	snprintf(want, sizeof(want), "%s:4", l.path);
+	ck_assert_msg(strstr(l.log, want) != NULL, "'%s' not in: %s", want,
+	    l.log);
+	unload(&l);
+}
+END_TEST
+
+START_TEST(misspelled_core_option)
+{
+	struct loaded l;
+	char want[300];
+
+	load(&l, "plugin size {}\nhostnme = \"x\"\n");
+	ck_assert_int_lt(l.rc, 0);
+	snprintf(want, sizeof(want), "%s:3", l.path);
+	ck_assert_msg(strstr(l.log, want) != NULL, "'%s' not in: %s", want,
+	    l.log);
+	unload(&l);
+}
+END_TEST
+
+START_TEST(registered_keywords)
+{
+	ck_assert(keyword_registered("SIZE"));
+	ck_assert(keyword_registered("pipelining"));
+	ck_assert(keyword_registered("XFIXTURE"));
+	ck_assert(!keyword_registered("FIXTURE"));
+}
+END_TEST
+
+static Suite *
+loader_suite(void)
+{
+	Suite *s = suite_create("loader");
+	TCase *tc = tcase_create("plugins");
+
+	tcase_add_test(tc, good_set);
+	tcase_add_test(tc, bad_abi_major);
+	tcase_add_test(tc, newer_abi_minor);
+	tcase_add_test(tc, short_descriptor);
+	tcase_add_test(tc, missing_symbol);
+	tcase_add_test(tc, missing_file);
+	tcase_add_test(tc, section_name_differs);
+	tcase_add_test(tc, conflicting_keyword);
+	tcase_add_test(tc, conflicting_param);
+	tcase_add_test(tc, conflicting_verb);
+	tcase_add_test(tc, core_verb);
+	tcase_add_test(tc, misspelled_plugin_option);
+	tcase_add_test(tc, option_of_another_plugin);
+	tcase_add_test(tc, misspelled_core_option);
+	tcase_add_test(tc, registered_keywords);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(loader_suite());
+
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
