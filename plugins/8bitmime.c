@@ -17,7 +17,7 @@
  * CONFIGURATION
  *	None.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <stddef.h>
 #include <strings.h>

@@ -30,7 +30,7 @@
 #include <stddef.h>
 
 struct crlf {
-	int held_cr;		/* the last octet seen was a CR, not yet written */
+	int held_cr;		/* a CR was seen and not yet written */
 };
 
 static inline size_t

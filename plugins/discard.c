@@ -16,7 +16,7 @@
  * CONFIGURATION
  *	None.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <ehlod/plugin.h>
 

@@ -12,7 +12,7 @@
  * CONFIGURATION
  *	None.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <ehlod/plugin.h>
 

@@ -40,14 +40,16 @@
  *	The plugin does not run inside ehlod-milter: there the host MTA
  *	delivers the message.
  * CONFIGURATION
- *	path (string, required)
+ *	directory (string, required)
  *		The maildir, as an absolute path.  Its parent must exist.
+ *		(The option is not called "path": in every plugin section
+ *		that names the plugin's shared object.)
  *	fsync (boolean, default true)
  *		Flush each message and the new/ folder to disk before
  *		answering 250.  Turning it off is only for benchmarks: a crash
  *		may then lose mail that the client was told is delivered.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -80,7 +82,7 @@ static unsigned long deliveries;	/* the Q part of the names */
 /* One message being written: a write buffer in front of the file. */
 struct delivery {
 	int fd;
-	int err;		/* errno of the first failure, 0 while all is well */
+	int err;		/* errno of the first failure, or 0 */
 	struct crlf crlf;
 	size_t used;
 	unsigned char buf[64 * 1024];
@@ -479,11 +481,13 @@ make_folder(const struct folder *f, int have_user, uid_t uid, gid_t gid)
 		if (errno == EEXIST)
 			return check_existing(path, have_user && f->written,
 			    uid);
-		host->log(NULL, LOG_ERR, "mkdir %s: %s", path, strerror(errno));
+		host->log(NULL, LOG_ERR, "mkdir %s: %s", path,
+		    strerror(errno));
 		return -1;
 	}
 	if (have_user && give_away(path, uid, gid) < 0) {
-		host->log(NULL, LOG_ERR, "chown %s: %s", path, strerror(errno));
+		host->log(NULL, LOG_ERR, "chown %s: %s", path,
+		    strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -527,26 +531,28 @@ maildir_fini(void)
 static int
 maildir_init(const struct ehlod_host *h, cfg_t *section)
 {
-	const char *path = cfg_getstr(section, "directory");
+	const char *dir = cfg_getstr(section, "directory");
 
 	host = h;
 	if (!(host->features & EHLOD_HOST_MESSAGE)) {
-		host->log(NULL, LOG_ERR, "this host cannot hand over messages");
+		host->log(NULL, LOG_ERR, "this host cannot hand over "
+		    "messages");
 		return -1;
 	}
-	if (path == NULL || path[0] == '\0') {
-		host->log(NULL, LOG_ERR, "directory is required: the maildir to "
-		    "deliver into");
+	if (dir == NULL || dir[0] == '\0') {
+		host->log(NULL, LOG_ERR, "directory is required: the maildir "
+		    "to deliver into");
 		return -1;
 	}
 	/* A relative path would hang on the server's working directory,
 	 * which a daemon does not keep. */
-	if (path[0] != '/') {
-		host->log(NULL, LOG_ERR, "directory must be absolute, not %s", path);
+	if (dir[0] != '/') {
+		host->log(NULL, LOG_ERR, "directory must be absolute, not %s",
+		    dir);
 		return -1;
 	}
 	free(maildir);
-	maildir = strdup(path);
+	maildir = strdup(dir);
 	if (maildir == NULL) {
 		host->log(NULL, LOG_ERR, "out of memory");
 		return -1;

@@ -13,7 +13,7 @@
  * CONFIGURATION
  *	None.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <ehlod/plugin.h>
 

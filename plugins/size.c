@@ -29,7 +29,7 @@
  *		which RFC 1870 defines as exactly that, and no size is
  *		refused.  A negative value is a configuration error.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,9 +37,6 @@
 #include <stdio.h>
 
 #include <ehlod/plugin.h>
-
-/* RFC 1870: size-value ::= 1*20DIGIT */
-#define SIZE_MAX_DIGITS 20
 
 static const struct ehlod_host *host;
 static uint64_t limit;
@@ -62,19 +59,20 @@ size_ehlo_params(ehlod_session *s, char *buf, size_t buflen)
 }
 
 /*
- * Parse a size-value.  Returns -1 unless value is 1 to 20 digits.  Twenty
- * digits can exceed 2^64 - 1; such a size is over any limit we could have,
- * so it saturates instead of failing.
+ * Parse a size-value.  Returns -1 unless value is all digits.  RFC 1870
+ * writes size-value as 1*20DIGIT; a longer string of digits still says
+ * plainly "bigger than you allow", so it saturates at 2^64 - 1 and earns
+ * the 552 that tells the client the truth, rather than a 501 that
+ * suggests it mistyped.
  */
 static int
 parse_size(const char *value, uint64_t *out)
 {
-	size_t len = strlen(value);
 	uint64_t n = 0;
 
-	if (len == 0 || len > SIZE_MAX_DIGITS)
+	if (value[0] == '\0')
 		return -1;
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = 0; value[i] != '\0'; i++) {
 		unsigned d = (unsigned char)value[i] - '0';
 
 		if (d > 9)
@@ -100,16 +98,20 @@ static ehlod_verdict
 size_mail_param(ehlod_session *s, const char *keyword, const char *value)
 {
 	uint64_t declared;
+	char canonical[24];
 
 	/* The host has made sure a value is present (EHLOD_VALUE_REQUIRED). */
 	if (parse_size(value, &declared) < 0) {
-		host->reply(s, 501, "5.5.4", "Bad SIZE value: 1 to %d digits",
-		    SIZE_MAX_DIGITS);
+		host->reply(s, 501, "5.5.4", "Bad SIZE value: digits only");
 		return EHLOD_REJECT;
 	}
 	if (limit != 0 && declared > limit)
 		return too_big(s);
-	if (host->txn_set(s, "size", value) < 0) {
+	/* Stored as a plain number (no leading zeros, at most 20 digits) so
+	 * that readers can use strtoull() on it without surprises. */
+	snprintf(canonical, sizeof(canonical), "%llu",
+	    (unsigned long long)declared);
+	if (host->txn_set(s, "size", canonical) < 0) {
 		host->log(s, LOG_ERR, "cannot store the declared size");
 		host->reply(s, 451, "4.3.0", "Local error in processing");
 		return EHLOD_TEMPFAIL;

@@ -36,7 +36,7 @@
  *	connect_verdict (string, default "continue")
  *		As rcpt_verdict, for the connection.
  */
-#include "config.h"
+#include "autoconfig.h"
 
 #include <stddef.h>
 #include <stdio.h>
