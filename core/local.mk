@@ -27,5 +27,14 @@ sbin_PROGRAMS += core/ehlod
 core_ehlod_SOURCES = core/main.c
 core_ehlod_CFLAGS = $(AM_CFLAGS) $(CONFUSE_CFLAGS) $(LIBEVENT_CFLAGS)
 core_ehlod_LDADD = core/libcore.la
-# Plugins resolve nothing against the server, but the host's own symbols
-# stay private: only the ABI table crosses.
+
+# The EHLO reply builder's unit test (the shared test flags are defined in
+# tests/local.mk).
+check_PROGRAMS += tests/unit/test_ehlo
+TESTS += tests/unit/test_ehlo
+tests_unit_test_ehlo_SOURCES = tests/unit/test_ehlo.c tests/unit/test_capture.h
+tests_unit_test_ehlo_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DTEST_FIXTURE_DIR='"$(abs_top_builddir)/tests/unit/.libs"' \
+	-DTEST_PLUGIN_DIR='"$(abs_top_builddir)/plugins/.libs"'
+tests_unit_test_ehlo_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_test_ehlo_LDADD = $(CORE_TEST_LIBS)
