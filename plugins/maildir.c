@@ -32,7 +32,8 @@
  *	the disk or quota is full, 451 4.3.0 otherwise.
  *
  *	At start-up the plugin creates the maildir and its tmp/, new/ and
- *	cur/ folders (mode 0700) when they are missing.  When the server
+ *	cur/ folders (mode 0700) when they are missing, and the folders
+ *	above it.  When the server
  *	starts as root, folders it creates are given to the user the server
  *	runs as, so that the worker processes can write to them once they
  *	have dropped their privileges.
@@ -41,7 +42,8 @@
  *	delivers the message.
  * CONFIGURATION
  *	directory (string, required)
- *		The maildir, as an absolute path.  Its parent must exist.
+ *		The maildir, as an absolute path.  Missing folders above
+ *		it are created too (mode 0755, left to root).
  *		(The option is not called "path": in every plugin section
  *		that names the plugin's shared object.)
  *	fsync (boolean, default true)
@@ -493,6 +495,33 @@ make_folder(const struct folder *f, int have_user, uid_t uid, gid_t gid)
 	return 0;
 }
 
+/* Create the missing folders above the maildir, so that a fresh install
+ * with the default config starts.  Mode 0755 and left to root: the
+ * workers only need to pass through them. */
+static int
+make_parents(void)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(maildir);
+
+	if (len >= sizeof(path)) {
+		host->log(NULL, LOG_ERR, "path too long: %s", maildir);
+		return -1;
+	}
+	memcpy(path, maildir, len + 1);
+	for (char *p = strchr(path + 1, '/'); p != NULL;
+	    p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+			host->log(NULL, LOG_ERR, "mkdir %s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		*p = '/';
+	}
+	return 0;
+}
+
 static int
 make_maildir(void)
 {
@@ -504,6 +533,8 @@ make_maildir(void)
 	gid_t gid = 0;
 	int have_user = run_user(&uid, &gid) == 0;
 
+	if (make_parents() < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof(folders) / sizeof(folders[0]); i++)
 		if (make_folder(&folders[i], have_user, uid, gid) < 0)
 			return -1;
