@@ -20,14 +20,21 @@ tests_unit_test_client_ehlo_SOURCES = tests/unit/test_client_ehlo.c
 tests_unit_test_client_ehlo_CFLAGS = $(CLIENT_TEST_CFLAGS)
 tests_unit_test_client_ehlo_LDADD = $(CLIENT_TEST_LIBS)
 
+# The client code, once: a convenience library that both the installed
+# library and the relay plugin (which must not depend on an installed
+# libehlod-client at dlopen time) link.
+noinst_LTLIBRARIES += client/libclient.la
+client_libclient_la_SOURCES = client/client.c \
+	client/auth.c client/auth.h client/message.c client/message.h
+client_libclient_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
+	$(OPENSSL_CFLAGS) $(SASL_CFLAGS)
+client_libclient_la_LIBADD = proto/libproto.la $(LIBEVENT_LIBS) \
+	$(OPENSSL_LIBS) $(SASL_LIBS)
+
 # The client library, installed with its header as <ehlod/client.h>.
 lib_LTLIBRARIES += client/libehlod-client.la
-client_libehlod_client_la_SOURCES = client/client.c \
-	client/auth.c client/auth.h client/message.c client/message.h
-client_libehlod_client_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
-	$(OPENSSL_CFLAGS) $(SASL_CFLAGS)
-client_libehlod_client_la_LIBADD = proto/libproto.la $(LIBEVENT_LIBS) \
-	$(OPENSSL_LIBS) $(SASL_LIBS)
+client_libehlod_client_la_SOURCES =
+client_libehlod_client_la_LIBADD = client/libclient.la
 client_libehlod_client_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 \
 	-export-symbols-regex '^ehlod_client_'
 ehlodincludedir = $(includedir)/ehlod
@@ -50,6 +57,15 @@ CLIENT_INTEROP_TESTS = \
 	tests/interop/test_client_tls.py \
 	tests/interop/test_client_auth.py \
 	tests/interop/test_client_lmtp.py \
-	tests/interop/test_client_delivery.py
+	tests/interop/test_client_delivery.py \
+	tests/interop/test_client_relay.py
 TESTS += $(CLIENT_INTEROP_TESTS)
 EXTRA_DIST += $(CLIENT_INTEROP_TESTS) tests/interop/test_client_support.py
+
+# The relay delivery plugin: the client library inside the server.  Only
+# the descriptor is exported, although the client code is linked in.
+plugin_LTLIBRARIES += plugins/relay.la
+plugins_relay_la_SOURCES = plugins/relay.c
+plugins_relay_la_CFLAGS = $(PLUGIN_CFLAGS)
+plugins_relay_la_LDFLAGS = $(PLUGIN_LDFLAGS) -export-symbols-regex '^ehlod_plugin$$'
+plugins_relay_la_LIBADD = client/libclient.la $(CONFUSE_LIBS)
