@@ -858,6 +858,15 @@ make_ssl(struct ehlod_client *c)
 }
 
 static void
+set_timeouts(struct ehlod_client *c, struct bufferevent *bev)
+{
+	struct timeval rt = { c->o.timeout_sec, 0 };
+	struct timeval wt = { c->o.connect_timeout_sec, 0 };
+
+	bufferevent_set_timeouts(bev, &rt, &wt);
+}
+
+static void
 start_tls(struct ehlod_client *c)
 {
 	struct bufferevent *tls;
@@ -883,6 +892,7 @@ start_tls(struct ehlod_client *c)
 		return;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
+	set_timeouts(c, tls);	/* a filter does not inherit them */
 	c->bev = tls;
 	bufferevent_setcb(tls, read_cb, NULL, event_cb, c);
 	bufferevent_enable(tls, EV_READ | EV_WRITE);
@@ -1237,9 +1247,6 @@ connect_inet(struct ehlod_client *c)
 static int
 connect_server(struct ehlod_client *c)
 {
-	struct timeval rt = { c->o.timeout_sec, 0 };
-	struct timeval wt = { c->o.connect_timeout_sec, 0 };
-
 	c->res.connections++;
 	c->ehlo_refused = 0;
 	c->closing = 0;
@@ -1258,7 +1265,7 @@ connect_server(struct ehlod_client *c)
 		return -1;
 	}
 	bufferevent_setcb(c->bev, read_cb, NULL, event_cb, c);
-	bufferevent_set_timeouts(c->bev, &rt, &wt);
+	set_timeouts(c, c->bev);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->st = CS_CONNECTING;
 	if (c->unix_path)
