@@ -231,6 +231,25 @@ check_listen(cfg_t *cfg, cfg_opt_t *opt)
 	return -1;
 }
 
+/* libmilter's socket forms: "inet:PORT@HOST", "inet6:...", "unix:PATH"
+ * ("local:" is the same); checked here so a typo is a config error with
+ * a line number, not a failure inside smfi_main(). */
+static int
+check_milter_socket(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+	static const char *const kinds[] = { "inet:", "inet6:", "unix:",
+	    "local:", NULL };
+
+	for (size_t i = 0; v && kinds[i]; i++)
+		if (strncmp(v, kinds[i], strlen(kinds[i])) == 0 &&
+		    v[strlen(kinds[i])] != '\0')
+			return 0;
+	cfg_error(cfg, "milter_socket: '%s' is not inet:PORT@HOST, "
+	    "inet6:PORT@HOST or unix:PATH", v ? v : "");
+	return -1;
+}
+
 static cfg_opt_t pass1_plugin_opts[] = {
 	CFG_STR("path", NULL, CFGF_NONE),
 	CFG_STR("__unknown", NULL, CFGF_NONE),
@@ -257,6 +276,9 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		CFG_BOOL("syslog", cfg_false, CFGF_NONE),
 		CFG_STR("syslog_facility", "mail", CFGF_NONE),
 		CFG_BOOL("debug", cfg_false, CFGF_NONE),
+		CFG_STR("milter_socket", NULL, CFGF_NONE),
+		CFG_INT("milter_timeout", 7210, CFGF_NONE),
+		CFG_INT("milter_hook_timeout", 25, CFGF_NONE),
 		CFG_SEC("plugin", plugin_opts,
 		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_END()
@@ -272,8 +294,12 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		    !strcmp(o->name, "message_size_limit") ||
 		    !strcmp(o->name, "command_timeout") ||
 		    !strcmp(o->name, "data_timeout") ||
-		    !strcmp(o->name, "max_errors"))
+		    !strcmp(o->name, "max_errors") ||
+		    !strcmp(o->name, "milter_timeout") ||
+		    !strcmp(o->name, "milter_hook_timeout"))
 			o->validcb = check_positive;
+		else if (!strcmp(o->name, "milter_socket"))
+			o->validcb = check_milter_socket;
 		else if (!strcmp(o->name, "workers"))
 			o->validcb = check_not_negative;
 		else if (!strcmp(o->name, "second_ehlo"))
@@ -353,6 +379,10 @@ take_core_values(struct config *c, cfg_t *cfg)
 	c->use_syslog = cfg_getbool(cfg, "syslog");
 	c->syslog_facility = log_facility(cfg_getstr(cfg, "syslog_facility"));
 	c->debug = cfg_getbool(cfg, "debug");
+	h = cfg_getstr(cfg, "milter_socket");
+	c->milter_socket = h ? strdup(h) : NULL;
+	c->milter_timeout = cfg_getint(cfg, "milter_timeout");
+	c->milter_hook_timeout = cfg_getint(cfg, "milter_hook_timeout");
 	if (!c->listen || !c->hostname || !c->local_domains || !c->user ||
 	    !c->plugin_dir)
 		return -1;
@@ -424,6 +454,7 @@ config_free(struct config *c)
 	free(c->hostname);
 	free(c->user);
 	free(c->plugin_dir);
+	free(c->milter_socket);
 	free(c->file);
 	if (c->cfg)
 		cfg_free(c->cfg);

@@ -50,6 +50,10 @@ struct config {
 	int use_syslog;
 	int syslog_facility;
 	int debug;
+	/* ehlod-milter only; ehlod ignores them. */
+	char *milter_socket;	/* "inet:PORT@HOST", "unix:/path", or NULL */
+	long milter_timeout;	/* smfi_settimeout(): MTA I/O, seconds */
+	long milter_hook_timeout;	/* bound on one hook, pending included */
 	struct plugin_conf *plugins;
 	size_t nplugins;
 };
