@@ -39,8 +39,8 @@ int
 main(int argc, char **argv)
 {
 	const char *file = SYSCONFDIR "/ehlod/ehlod.conf";
-	struct config c;
-	struct plugin_set set;
+	struct config *c = calloc(1, sizeof(*c));
+	struct plugin_set *set = calloc(1, sizeof(*set));
 	int test = 0, debug = 0, ch;
 
 	while ((ch = getopt(argc, argv, "c:dtVh")) != -1) {
@@ -59,18 +59,24 @@ main(int argc, char **argv)
 		usage();
 	log_open("ehlod", 0, 0);
 	log_set_debug(debug);
-	if (check_config(file, &c, &set) < 0) {
-		fprintf(stderr, "ehlod: %s: configuration not usable\n", file);
+	if (c == NULL || set == NULL)
 		return 1;
+	int checked = check_config(file, c, set) == 0;
+	if (!checked || test) {
+		int ok = checked;
+		if (!ok)
+			fprintf(stderr, "ehlod: %s: configuration not usable\n",
+			    file);
+		else
+			describe_config(stdout, c, set);
+		plugins_unload(set);
+		config_free(c);
+		free(set);
+		free(c);
+		return ok ? 0 : 1;
 	}
-	if (test) {
-		describe_config(stdout, &c, &set);
-		plugins_unload(&set);
-		config_free(&c);
-		return 0;
-	}
-	if (c.use_syslog)
-		log_open("ehlod", 1, c.syslog_facility);
-	log_set_debug(debug || c.debug);
-	return master_run(file, &c, &set);
+	if (c->use_syslog)
+		log_open("ehlod", 1, c->syslog_facility);
+	log_set_debug(debug || c->debug);
+	return master_run(file, c, set);
 }

@@ -48,6 +48,16 @@ static unsigned generation;
 static int *fds;
 static size_t nfds;
 
+/* c and set are the master's: allocated by main or by a reload. */
+static void
+master_free(struct config *c, struct plugin_set *set)
+{
+	plugins_unload(set);
+	config_free(c);
+	free(set);
+	free(c);
+}
+
 static int
 bind_one(const struct listen_addr *a, int **out, size_t *n)
 {
@@ -206,8 +216,7 @@ reload(const char *file, struct config **c, struct plugin_set **set,
 		spawn(nc, ns, old);
 	signal_generation(SIGHUP, 0);
 	/* The old workers have their own copies; the master's can go. */
-	plugins_unload(*set);
-	config_free(*c);
+	master_free(*c, *set);
 	*c = nc;
 	*set = ns;
 	log_msg(LOG_INFO, "reloaded: %zu plugins, %ld workers (listen "
@@ -215,13 +224,13 @@ reload(const char *file, struct config **c, struct plugin_set **set,
 }
 
 static int
-supervise(const char *file, struct config *c, struct plugin_set *set,
+supervise(const char *file, struct config **cp, struct plugin_set **setp,
     const sigset_t *mask, const sigset_t *old)
 {
 	unsigned restarts = 0;
 	int stopping = 0;
-	struct config *cur = c;
-	struct plugin_set *curset = set;
+#define cur (*cp)
+#define curset (*setp)
 
 	for (;;) {
 		int sig = sigwaitinfo(mask, NULL);
@@ -236,7 +245,7 @@ supervise(const char *file, struct config *c, struct plugin_set *set,
 			if (stopping && nworkers == 0)
 				return stopping == 2 ? 1 : 0;
 		} else if (sig == SIGHUP && !stopping) {
-			reload(file, &cur, &curset, old);
+			reload(file, cp, setp, old);
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			log_msg(LOG_INFO, "stopping: draining %zu workers",
 			    nworkers);
@@ -247,6 +256,8 @@ supervise(const char *file, struct config *c, struct plugin_set *set,
 				return 0;
 		}
 	}
+#undef cur
+#undef curset
 }
 
 int
@@ -254,8 +265,10 @@ master_run(const char *file, struct config *c, struct plugin_set *set)
 {
 	sigset_t mask, old;
 
-	if (bind_all(c) < 0)
+	if (bind_all(c) < 0) {
+		master_free(c, set);
 		return 1;
+	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
@@ -264,10 +277,18 @@ master_run(const char *file, struct config *c, struct plugin_set *set)
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	log_msg(LOG_INFO, "ehlod %s started: %zu sockets, %ld workers, %zu "
 	    "plugins", PACKAGE_VERSION, nfds, c->workers, set->n);
-	for (long i = 0; i < c->workers; i++)
+	int rc = 0;
+	for (long i = 0; rc == 0 && i < c->workers; i++)
 		if (spawn(c, set, &old) < 0)
-			return 1;
-	int rc = supervise(file, c, set, &mask, &old);
+			rc = 1;
+	if (rc == 0)
+		rc = supervise(file, &c, &set, &mask, &old);
+	if (rc != 0)
+		signal_generation(SIGTERM, 1);
+	master_free(c, set);
+	for (size_t i = 0; i < nfds; i++)
+		close(fds[i]);
+	free(fds);
 	log_msg(LOG_INFO, "stopped");
 	return rc;
 }

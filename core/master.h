@@ -9,7 +9,8 @@
 #include "loader.h"
 
 /* Bind, fork the workers and supervise them until SIGTERM.  c and set
- * come from check_config(); file is re-read on SIGHUP. */
+ * come from check_config(), allocated with malloc: the master owns and
+ * frees them (a reload replaces them).  file is re-read on SIGHUP. */
 int master_run(const char *file, struct config *c, struct plugin_set *set);
 
 #endif
