@@ -136,7 +136,8 @@ def make_tempdir(prefix="ehlod-test-"):
 class Ehlod:
     """One ehlod process with its own config, port, Maildir and log."""
 
-    def __init__(self, plugins=None, start=True, extra_config="", **core):
+    def __init__(self, plugins=None, start=True, extra_config="",
+                 extra_listen=(), **core):
         self.dir = make_tempdir()
         self.maildir = os.path.join(self.dir, "Maildir")
         self.log_path = os.path.join(self.dir, "ehlod.log")
@@ -145,6 +146,7 @@ class Ehlod:
         self.port = None
         self.returncode = None
         self.extra_config = extra_config
+        self.extra_listen = list(extra_listen)
         self.plugins = self._complete_plugins(
             DEFAULT_PLUGINS if plugins is None else plugins)
         self.core = {
@@ -183,7 +185,7 @@ class Ehlod:
 
     def write_config(self):
         core = dict(self.core)
-        core["listen"] = ["127.0.0.1:%d" % self.port]
+        core["listen"] = ["127.0.0.1:%d" % self.port] + self.extra_listen
         text = render_config(core, self.plugins) + self.extra_config
         with open(self.conf_path, "w") as f:
             f.write(text)
@@ -234,6 +236,22 @@ class Ehlod:
         self.stop()
         raise RuntimeError("ehlod did not accept on port %d within %ds:\n%s"
                            % (self.port, START_TIMEOUT, self.log()))
+
+    def workers(self):
+        """PIDs of the master's child processes (from /proc)."""
+        children = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/%s/status" % entry) as f:
+                    status = f.read()
+            except OSError:
+                continue
+            m = re.search(r"^PPid:\s+(\d+)", status, re.M)
+            if m and int(m.group(1)) == self.proc.pid:
+                children.append(int(entry))
+        return sorted(children)
 
     @property
     def pid(self):
