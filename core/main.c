@@ -39,8 +39,8 @@ int
 main(int argc, char **argv)
 {
 	const char *file = SYSCONFDIR "/ehlod/ehlod.conf";
-	struct config *c = calloc(1, sizeof(*c));
-	struct plugin_set *set = calloc(1, sizeof(*set));
+	struct config *c;
+	struct plugin_set *set;
 	int test = 0, debug = 0, ch;
 
 	while ((ch = getopt(argc, argv, "c:dtVh")) != -1) {
@@ -59,6 +59,8 @@ main(int argc, char **argv)
 		usage();
 	log_open("ehlod", 0, 0);
 	log_set_debug(debug);
+	c = calloc(1, sizeof(*c));
+	set = calloc(1, sizeof(*set));
 	if (c == NULL || set == NULL)
 		return 1;
 	int checked = check_config(file, c, set) == 0;
