@@ -245,11 +245,13 @@ check_mailbox(struct ehlod_session *s, const char *path, int rcpt,
 		flags |= ADDRESS_ALLOW_UTF8;
 	if (address_check_path(path, flags, mailbox, &why) == 0)
 		return 0;
+	/* RFC 6531 section 3.5: 553 ("mailbox name not allowed") for RCPT,
+	 * 550 ("mailbox unavailable") for MAIL, both with X.6.7. */
 	if (address_has_8bit(path) && !s->flags[EHLOD_FLAG_SMTPUTF8] &&
 	    address_check_path(path, flags | ADDRESS_ALLOW_UTF8, mailbox,
 	    &why) == 0) {
-		session_reply(s, 553, "5.6.7", "Non-ASCII address needs "
-		    "SMTPUTF8: <%s>", path);
+		session_reply(s, rcpt ? 553 : 550, "5.6.7", "Non-ASCII address "
+		    "needs SMTPUTF8: <%s>", path);
 		return -1;
 	}
 	session_reply(s, 501, rcpt ? "5.1.3" : "5.1.7", "Bad %s address "
@@ -451,8 +453,15 @@ verb_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		/* The host answers after the chunk; the plugin after the
 		 * line. */
 		pending_reply_clear(&s->reply);
+		if (s->mode == IN_CHUNK && s->state == S_RCPT &&
+		    s->txn.chunks == 1)
+			content_bdat_data(s);
 		return;
 	}
+	/* A plugin's line exchange (AUTH) has ended: plugin_line() left
+	 * the session waiting, and commands come next. */
+	if (s->mode == IN_WAIT)
+		s->mode = IN_COMMAND;
 	if (v == EHLOD_REJECT || v == EHLOD_TEMPFAIL)
 		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 550 : 451,
 		    v == EHLOD_REJECT ? "5.7.1" : "4.3.0", v == EHLOD_REJECT ?
@@ -572,7 +581,7 @@ command_dispatch(struct ehlod_session *s, char *line, size_t len)
 		syntax_error(s, 500, "5.5.2", "Syntax error: NUL in command");
 		return;
 	}
-	if (server->draining && s->state <= S_GREETED) {
+	if (server->draining == DRAIN_STOP && s->state <= S_GREETED) {
 		session_reply(s, 421, "4.3.2", "%s Service shutting down",
 		    server->conf->hostname);
 		return;

@@ -150,12 +150,37 @@ content_read(struct ehlod_session *s)
 	return done;
 }
 
+/* BDAT: the first chunk of a transaction runs on_data, as DATA does
+ * (plugin.h).  Called once the BDAT verb handler has finished, since a
+ * chain cannot start inside another; a refusal is kept like a header
+ * hook's and answers the chunks. */
+void
+content_bdat_data(struct ehlod_session *s)
+{
+	chain_start(s, STEP_DATA, NULL, NULL, NULL, 0, hook_step_done);
+}
+
+/* A BDAT outside a transaction with recipients: RFC 3030 clients send the
+ * chunk whatever we answer, so it was read and dropped, never taken as
+ * commands; now it is refused. */
+static int
+chunk_dropped(struct ehlod_session *s)
+{
+	if (s->txn.chunk_left > 0)
+		return 0;
+	s->mode = IN_COMMAND;
+	session_reply(s, 503, "5.5.1", "%s", s->state == S_MAIL ?
+	    "No valid recipients" : "Need MAIL and RCPT before BDAT");
+	return 1;
+}
+
 /* BDAT: read what there is of the current chunk. */
 int
 content_read_chunk(struct ehlod_session *s)
 {
 	struct transaction *t = &s->txn;
 	struct evbuffer *in = bufferevent_get_input(s->bev);
+	int keep = s->state == S_RCPT && !t->data_failed;
 
 	while (t->chunk_left > 0 && evbuffer_get_length(in) > 0) {
 		struct evbuffer_iovec vec;
@@ -163,11 +188,13 @@ content_read_chunk(struct ehlod_session *s)
 			break;
 		size_t take = vec.iov_len < t->chunk_left ? vec.iov_len :
 		    t->chunk_left;
-		if (!t->data_failed)
+		if (keep)
 			message_append(&t->msg, vec.iov_base, take);
 		evbuffer_drain(in, take);
 		t->chunk_left -= take;
 	}
+	if (s->state != S_RCPT)
+		return chunk_dropped(s);
 	if (t->chunk_left > 0) {
 		content_pump(s);
 		return 0;
@@ -179,6 +206,9 @@ content_read_chunk(struct ehlod_session *s)
 		return 1;
 	}
 	s->mode = IN_COMMAND;
+	/* The hooks see this chunk before its reply is chosen, so that a
+	 * refusal it causes (SIZE over the limit) answers this chunk. */
+	content_pump(s);
 	if (t->msg.overflow)
 		session_reply(s, 552, "5.3.4", "Message size exceeds fixed "
 		    "maximum message size");
@@ -190,7 +220,6 @@ content_read_chunk(struct ehlod_session *s)
 	else
 		session_reply(s, 250, "2.0.0", "%zu octets received",
 		    t->chunk_size);
-	content_pump(s);
 	return 1;
 }
 
@@ -252,7 +281,7 @@ end_transaction(struct ehlod_session *s)
 	s->state = S_GREETED;
 	s->mode = IN_COMMAND;
 	set_timeout(s, server->conf->command_timeout);
-	if (server->draining)
+	if (server->draining == DRAIN_STOP)
 		session_reply(s, 421, "4.3.2", "%s Service shutting down",
 		    server->conf->hostname);
 }

@@ -101,7 +101,9 @@ chain_run(struct ehlod_session *s)
 		s->current = NULL;
 		if (v == EHLOD_PENDING) {
 			s->pending = p;
-			suspend_timeouts(s, 1);
+			/* A plugin reading the client's next line (AUTH)
+			 * waits for the client: its timeout stays. */
+			suspend_timeouts(s, s->mode != IN_PLUGIN_LINE);
 			return;
 		}
 		if (v == EHLOD_CONTINUE && c->step != STEP_VERB) {

@@ -417,6 +417,11 @@ h_start_tls(ehlod_session *s, void *ssl_ctx)
 		return -1;
 	s->tls_switch = 1;
 	s->ssl_ctx = ssl_ctx;
+	/* Read nothing more in plain text: the client's first handshake
+	 * octets may arrive before the 220 has been flushed, and would be
+	 * thrown away with the pipelined plaintext.  The TLS bufferevent
+	 * reads the socket itself (tls_begin). */
+	bufferevent_disable(s->bev, EV_READ);
 	return 0;
 }
 
@@ -425,15 +430,20 @@ h_read_chunk(ehlod_session *s, size_t size, int last)
 {
 	struct transaction *t;
 
-	if (s == NULL || s->state != S_RCPT || s->bev == NULL)
+	if (s == NULL || s->bev == NULL || s->state == S_CONNECTED ||
+	    s->state == S_DATA)
 		return -1;
 	t = &s->txn;
-	if (t->chunks++ == 0)
-		content_begin(s, 1);
 	t->chunk_left = size;
 	t->chunk_size = size;
 	t->chunk_last = last != 0;
 	s->mode = IN_CHUNK;
+	/* Without recipients the chunk is read and dropped, then refused
+	 * (content_read_chunk): RFC 3030 clients send it anyway. */
+	if (s->state != S_RCPT)
+		return 0;
+	if (t->chunks++ == 0)
+		content_begin(s, 1);
 	return 0;
 }
 

@@ -38,3 +38,7 @@ tests_unit_test_ehlo_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DTEST_PLUGIN_DIR='"$(abs_top_builddir)/plugins/.libs"'
 tests_unit_test_ehlo_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_test_ehlo_LDADD = $(CORE_TEST_LIBS)
+
+# Reload (SIGHUP) is the master's job; its interop test lives with it.
+TESTS += tests/interop/test_reload.py
+EXTRA_DIST += tests/interop/test_reload.py

@@ -223,9 +223,16 @@ take_line(struct ehlod_session *s, struct evbuffer *in)
 		return 0;
 	case LINE_TOO_LONG:
 		if (s->mode == IN_PLUGIN_LINE) {
+			/* The 500 is the verb's final reply: set it as the
+			 * pending reply, so that it is the only one. */
 			s->line_cb = NULL;
 			s->mode = IN_WAIT;
-			session_reply(s, 500, "5.5.6", "Line too long");
+			pending_reply_clear(&s->reply);
+			s->reply.set = 1;
+			s->reply.code = 500;
+			snprintf(s->reply.enhanced, sizeof(s->reply.enhanced),
+			    "5.5.6");
+			s->reply.text = strdup("Line too long");
 			chain_resume(s, EHLOD_REJECT);
 			return 1;
 		}
@@ -303,10 +310,17 @@ session_shutdown(struct ehlod_session *s)
 	session_process(s);
 }
 
+/*
+ * The TLS bufferevent works on the socket itself, not as a filter over
+ * the plain one: its output is then empty only once the kernel has the
+ * octets, so a last reply (221, 421) is not lost when the session is
+ * freed right after it.
+ */
 static void
 tls_begin(struct ehlod_session *s)
 {
 	SSL *ssl = SSL_new(s->ssl_ctx);
+	evutil_socket_t fd = bufferevent_getfd(s->bev);
 	struct bufferevent *tls;
 
 	s->tls_switch = 0;
@@ -314,7 +328,7 @@ tls_begin(struct ehlod_session *s)
 	 * handshake may be taken as a command afterwards. */
 	evbuffer_drain(bufferevent_get_input(s->bev),
 	    evbuffer_get_length(bufferevent_get_input(s->bev)));
-	tls = ssl ? bufferevent_openssl_filter_new(server->base, s->bev, ssl,
+	tls = ssl ? bufferevent_openssl_socket_new(server->base, fd, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS) : NULL;
 	if (tls == NULL) {
@@ -325,6 +339,9 @@ tls_begin(struct ehlod_session *s)
 		session_free(s);
 		return;
 	}
+	/* The socket is the TLS bufferevent's now. */
+	bufferevent_setfd(s->bev, -1);
+	bufferevent_free(s->bev);
 	s->bev = tls;
 	s->mode = IN_WAIT;
 	bufferevent_setcb(tls, read_cb, write_cb, event_cb, s);

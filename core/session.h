@@ -156,6 +156,13 @@ struct ehlod_session {
 	struct ehlod_session *prev, *next;	/* the worker's list */
 };
 
+/* How a worker is winding down. */
+enum drain {
+	DRAIN_NONE = 0,
+	DRAIN_RELOAD,	/* not accepting; sessions end by themselves */
+	DRAIN_STOP	/* 421 to every session between transactions */
+};
+
 /* The worker's context, one per process. */
 struct server {
 	struct config *conf;
@@ -163,7 +170,7 @@ struct server {
 	struct event_base *base;
 	struct ehlod_session *sessions;
 	size_t nsessions;
-	int draining;
+	enum drain draining;
 };
 
 extern struct server *server;
@@ -211,6 +218,7 @@ void content_begin(struct ehlod_session *s, int bdat);
 int content_read(struct ehlod_session *s);
 void content_pump(struct ehlod_session *s);
 int content_read_chunk(struct ehlod_session *s);
+void content_bdat_data(struct ehlod_session *s);
 
 /* Transactions (txn.c). */
 void txn_init(struct ehlod_session *s);

@@ -98,9 +98,10 @@ start_drain(int say_421)
 {
 	struct timeval grace = { DRAIN_GRACE_SECONDS, 0 };
 
-	if (server->draining)
+	if (server->draining == DRAIN_STOP ||
+	    (server->draining && !say_421))
 		return;
-	server->draining = 1;
+	server->draining = say_421 ? DRAIN_STOP : DRAIN_RELOAD;
 	close_listeners();
 	if (say_421)
 		for (struct ehlod_session *s = server->sessions, *n; s; s = n) {
