@@ -142,6 +142,25 @@ class DeliveryTest(EhlodTestCase):
                 self.assertTrue(os.path.isdir(os.path.join(server.maildir,
                                                            sub)), sub)
 
+    def test_maildir_failure_4xx_nothing_partial(self):
+        # After a first delivery made the folders, new/ is replaced by a
+        # file: the rename fails, so the client must hear 451/452 and
+        # neither new/ nor tmp/ may keep a piece of the message.
+        with Ehlod() as server:
+            with server.raw() as s:
+                ehlo(s)
+                self.assertCode(transaction(s), 250)
+                new = os.path.join(server.maildir, "new")
+                os.rename(new, new + ".saved")
+                with open(new, "w") as f:
+                    f.write("not a directory\n")
+                r = transaction(s)
+                self.assertIn(r.code, (451, 452), r)
+                # the session goes on after the failure
+                self.assertCode(s.cmd("NOOP"), 250)
+            self.assertEqual(server.leftovers(), [], "partial file in tmp/")
+            self.assertEqual(len(os.listdir(new + ".saved")), 1)
+
     def test_discard_accepts_and_drops_250(self):
         plugins = [("pipelining", {}), ("discard", {})]
         with Ehlod(plugins=plugins) as server:
