@@ -56,7 +56,6 @@ INTEROP_TESTS = \
 	tests/interop/test_logging.py \
 	tests/interop/test_plugin_api.py \
 	tests/interop/test_process.py \
-	tests/interop/test_reload.py \
 	tests/interop/test_swaks.py
 TESTS += $(INTEROP_TESTS)
 EXTRA_DIST += $(INTEROP_TESTS) tests/interop/ehlodtest.py
