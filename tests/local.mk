@@ -124,3 +124,13 @@ tests_unit_test_loader_LDADD = $(CORE_TEST_LIBS)
 tests_unit_test_data_reader_SOURCES = tests/unit/test_data_reader.c
 tests_unit_test_data_reader_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_test_data_reader_LDADD = $(CORE_TEST_LIBS)
+
+# The command and parameter parsers, through a session in the test process.
+check_PROGRAMS += tests/unit/test_commands
+TESTS += tests/unit/test_commands
+tests_unit_test_commands_SOURCES = tests/unit/test_commands.c \
+	tests/unit/test_capture.h
+tests_unit_test_commands_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DTEST_PLUGIN_DIR='"$(abs_top_builddir)/plugins/.libs"'
+tests_unit_test_commands_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_test_commands_LDADD = $(CORE_TEST_LIBS)
