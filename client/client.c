@@ -72,10 +72,12 @@ enum cstate {
 	CS_AUTH,
 	CS_TXN,			/* replies matched to the command queue */
 	CS_QUIT,
-	CS_DONE
+	CS_DONE,
+	CS_READY,		/* session API: open, no step waiting */
+	CS_STEP			/* session API: one step waiting (step_kind) */
 };
 
-enum cmd_kind { K_MAIL, K_RCPT, K_DATA, K_EOM, K_DOT };
+enum cmd_kind { K_MAIL, K_RCPT, K_DATA, K_EOM, K_DOT, K_RSET };
 
 struct cmd {
 	enum cmd_kind kind;
@@ -134,6 +136,19 @@ struct ehlod_client {
 	struct evbuffer *transcript;
 	int transcript_full;
 	char *transcript_str;	/* the last copy handed out */
+
+	/* the session API (session.c's part of this file, below) */
+	int session;		/* opened with ehlod_client_open */
+	int free_when_done;	/* ehlod_client_close: free after QUIT */
+	enum cmd_kind step_kind;
+	ehlod_client_step_cb step_cb;
+	void *step_arg;
+	struct event *step_ev;
+	struct ehlod_client_reply sr;	/* the reply handed to step_cb */
+	struct ehlod_client_rcpt *sr_rcpts;	/* LMTP end of data */
+	size_t sr_n;
+	char **txn_acc;		/* recipients accepted in this transaction */
+	size_t txn_nacc, txn_cap;
 };
 
 static void send_hello(struct ehlod_client *c);
@@ -143,6 +158,12 @@ static void close_conn(struct ehlod_client *c);
 static int connect_server(struct ehlod_client *c);
 static void read_cb(struct bufferevent *bev, void *arg);
 static void event_cb(struct bufferevent *bev, short what, void *arg);
+static void session_ready(struct ehlod_client *c);
+static void on_step(struct ehlod_client *c, const struct smtp_reply *r);
+static void session_over(struct ehlod_client *c);
+static void step_cb_fire(evutil_socket_t fd, short what, void *arg);
+static void step_send_content(struct ehlod_client *c);
+static const char *step_kind_name(struct ehlod_client *c);
 
 /* ---------------------------------------------------------------- notes */
 
@@ -283,10 +304,9 @@ fail_reply(struct ehlod_client *c, const char *step, const struct smtp_reply *r)
 }
 
 static void
-rcpt_set(struct ehlod_client *c, size_t i, const char *step,
-    const struct smtp_reply *r)
+rcpt_set_from(struct ehlod_client *c, struct ehlod_client_rcpt *rc,
+    const char *step, const struct smtp_reply *r)
 {
-	struct ehlod_client_rcpt *rc = &c->rcpts[i];
 	char text[1024], enh[REPLY_ENHANCED_MAX];
 
 	reply_parts(c, r, enh, sizeof(enh), text, sizeof(text));
@@ -298,6 +318,13 @@ rcpt_set(struct ehlod_client *c, size_t i, const char *step,
 	set_str(&rc->step, step);
 	set_str(&rc->enhanced, enh);
 	set_str(&rc->text, text);
+}
+
+static void
+rcpt_set(struct ehlod_client *c, size_t i, const char *step,
+    const struct smtp_reply *r)
+{
+	rcpt_set_from(c, &c->rcpts[i], step, r);
 }
 
 /* Recipients without a final answer share the job's failure; then the
@@ -339,6 +366,10 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 	c->notified = 1;
 	if (c->own_base)
 		event_base_loopbreak(c->base);
+	if (c->session) {
+		session_over(c);	/* may free c: nothing after this */
+		return;
+	}
 	if (c->cb)
 		c->cb(c, c->cb_arg);	/* may free c: nothing after this */
 }
@@ -691,6 +722,7 @@ on_txn(struct ehlod_client *c, const struct smtp_reply *r)
 		on_eom(c, cmd, r);
 		break;
 	case K_DOT:
+	case K_RSET:		/* the job never sends RSET in a transaction */
 		break;
 	}
 	txn_next(c);
@@ -1017,6 +1049,10 @@ proceed(struct ehlod_client *c)
 		start_auth(c);
 		return;
 	}
+	if (c->session) {
+		session_ready(c);
+		return;
+	}
 	if (c->probe) {
 		finish(c);
 		return;
@@ -1048,6 +1084,7 @@ handle_reply(struct ehlod_client *c, const struct smtp_reply *r)
 	case CS_AUTH:		on_auth(c, r); break;
 	case CS_TXN:		on_txn(c, r); break;
 	case CS_QUIT:		done(c); break;
+	case CS_STEP:		on_step(c, r); break;
 	default:
 		fail(c, EHLOD_CLIENT_TEMPFAIL, EHLOD_REASON_PROTOCOL,
 		    "session", r, NULL);
@@ -1142,6 +1179,7 @@ step_name(struct ehlod_client *c)
 	case CS_HELO: return "HELO";
 	case CS_STARTTLS: case CS_TLS: return "STARTTLS";
 	case CS_AUTH: return "AUTH";
+	case CS_STEP: return step_kind_name(c);
 	case CS_TXN: return c->replied < c->ncmds &&
 	    c->cmds[c->replied].kind == K_EOM ? eom_step(c) : "transaction";
 	default: return "session";
@@ -1174,6 +1212,8 @@ on_close(struct ehlod_client *c, short what)
 		done(c);
 		return;
 	}
+	if (c->st == CS_READY && !(what & BEV_EVENT_TIMEOUT))
+		note(c, "the server closed the idle session");
 	if (what & BEV_EVENT_TIMEOUT)
 		snprintf(why, sizeof(why), "timeout waiting for the server");
 	else if (what & BEV_EVENT_EOF)
@@ -1390,7 +1430,8 @@ ehlod_client_new(struct event_base *base, const char *server,
 	if (c->base == NULL || c->transcript == NULL)
 		goto fail;
 	c->done_ev = evtimer_new(c->base, done_cb, c);
-	if (c->done_ev == NULL)
+	c->step_ev = evtimer_new(c->base, step_cb_fire, c);
+	if (c->done_ev == NULL || c->step_ev == NULL)
 		goto fail;
 	if (parse_server(c, server) < 0) {
 		ehlod_client_free(c);
@@ -1427,6 +1468,21 @@ ehlod_client_free(struct ehlod_client *c)
 	close_conn(c);
 	if (c->done_ev)
 		event_free(c->done_ev);
+	if (c->step_ev)
+		event_free(c->step_ev);
+	free((char *)c->sr.step);
+	free((char *)c->sr.enhanced);
+	free((char *)c->sr.text);
+	for (size_t i = 0; i < c->sr_n; i++) {
+		free((char *)c->sr_rcpts[i].address);
+		free((char *)c->sr_rcpts[i].step);
+		free((char *)c->sr_rcpts[i].enhanced);
+		free((char *)c->sr_rcpts[i].text);
+	}
+	free(c->sr_rcpts);
+	for (size_t i = 0; i < c->txn_nacc; i++)
+		free(c->txn_acc[i]);
+	free(c->txn_acc);
 	if (c->dns)
 		evdns_base_free(c->dns, 0);
 	client_auth_free(c->auth);
@@ -1585,4 +1641,497 @@ ehlod_client_status_name(enum ehlod_client_status s)
 	case EHLOD_CLIENT_PERMFAIL: return "bounced";
 	}
 	return "unknown";
+}
+
+/* ------------------------------------------------------ the session API */
+
+/*
+ * One step at a time: CS_READY when idle, CS_STEP while a command waits
+ * for its reply.  The job machinery above does the connecting, EHLO
+ * rules, STARTTLS and AUTH (proceed() ends in session_ready instead of
+ * a transaction); a session-ending failure goes through fail() and
+ * done() like a job's, and session_over() hands it to the waiting step.
+ * Replies reach the caller from step_ev, never from inside our own
+ * call stack, so the callback may free the client.
+ */
+
+/* No reply is awaited while idle: only the write timeout stays. */
+static void
+idle_timeouts(struct ehlod_client *c)
+{
+	struct timeval wt = { c->o.connect_timeout_sec, 0 };
+
+	if (c->bev != NULL)
+		bufferevent_set_timeouts(c->bev, NULL, &wt);
+}
+
+static const char *
+step_kind_name(struct ehlod_client *c)
+{
+	switch (c->step_kind) {
+	case K_MAIL: return "MAIL";
+	case K_RCPT: return "RCPT";
+	case K_DATA: return "DATA";
+	case K_EOM: case K_DOT: return eom_step(c);
+	case K_RSET: return "RSET";
+	}
+	return "session";
+}
+
+static void
+sr_clear(struct ehlod_client *c)
+{
+	c->sr.status = EHLOD_CLIENT_OK;
+	c->sr.reason = EHLOD_REASON_NONE;
+	c->sr.code = 0;
+	c->sr.nrcpts = 0;
+	c->sr.rcpts = NULL;
+	set_str(&c->sr.step, "");
+	set_str(&c->sr.enhanced, "");
+	set_str(&c->sr.text, "");
+}
+
+/* Fill the reply from the server's, and hand it over from the loop. */
+static void
+sr_from_reply(struct ehlod_client *c, const char *step,
+    const struct smtp_reply *r)
+{
+	char text[1024], enh[REPLY_ENHANCED_MAX];
+
+	reply_parts(c, r, enh, sizeof(enh), text, sizeof(text));
+	c->sr.code = r->code;
+	c->sr.status = REPLY_CLASS(r->code) == 2 ? EHLOD_CLIENT_OK :
+	    status_of(r->code);
+	c->sr.reason = c->sr.status == EHLOD_CLIENT_OK ? EHLOD_REASON_NONE :
+	    EHLOD_REASON_REPLY;
+	set_str(&c->sr.step, step);
+	set_str(&c->sr.enhanced, enh);
+	set_str(&c->sr.text, text);
+}
+
+static void
+step_deliver(struct ehlod_client *c)
+{
+	static const struct timeval now = { 0, 0 };
+
+	event_add(c->step_ev, &now);
+}
+
+static void
+step_cb_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct ehlod_client *c = arg;
+	ehlod_client_step_cb cb = c->step_cb;
+
+	(void)fd;
+	(void)what;
+	c->step_cb = NULL;
+	if (cb != NULL)
+		cb(c, &c->sr, c->step_arg);	/* may free c */
+}
+
+/* A step answered by the library itself, nothing sent. */
+static int
+step_refuse(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg,
+    const char *step, enum ehlod_client_reason reason, const char *enh,
+    const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	sr_clear(c);
+	c->sr.status = EHLOD_CLIENT_PERMFAIL;
+	c->sr.reason = reason;
+	set_str(&c->sr.step, step);
+	set_str(&c->sr.enhanced, enh);
+	set_str(&c->sr.text, text);
+	note(c, "%s not sent: %s", step, text);
+	c->step_cb = cb;
+	c->step_arg = arg;
+	step_deliver(c);
+	return 0;
+}
+
+static void
+session_ready(struct ehlod_client *c)
+{
+	int was_open = c->step_kind == K_DOT;	/* see ehlod_client_open */
+
+	c->st = CS_READY;
+	idle_timeouts(c);
+	if (!was_open)
+		return;
+	sr_clear(c);
+	c->sr.code = 250;
+	set_str(&c->sr.step, "open");
+	set_str(&c->sr.text, c->res.esmtp ? "session open with extensions" :
+	    "session open without extensions (HELO)");
+	step_deliver(c);
+}
+
+/* The session ended (done()): the waiting step learns why. */
+static void
+session_over(struct ehlod_client *c)
+{
+	ehlod_client_step_cb cb = c->step_cb;
+
+	c->st = CS_DONE;
+	if (c->free_when_done) {
+		ehlod_client_free(c);
+		return;
+	}
+	if (cb == NULL)
+		return;
+	sr_clear(c);
+	c->sr.status = c->failed ? c->res.status : EHLOD_CLIENT_TEMPFAIL;
+	c->sr.reason = c->failed ? c->res.reason : EHLOD_REASON_NETWORK;
+	c->sr.code = c->failed ? c->res.code : 0;
+	set_str(&c->sr.step, c->res.step && *c->res.step ? c->res.step :
+	    "session");
+	set_str(&c->sr.enhanced, c->res.enhanced);
+	set_str(&c->sr.text, c->failed ? c->res.text : "session ended");
+	c->step_cb = NULL;
+	cb(c, &c->sr, c->step_arg);	/* may free c */
+}
+
+static int
+step_begin(struct ehlod_client *c, enum cmd_kind kind,
+    ehlod_client_step_cb cb, void *arg)
+{
+	if (c->st != CS_READY || c->step_cb != NULL)
+		return -1;
+	c->step_kind = kind;
+	c->step_cb = cb;
+	c->step_arg = arg;
+	c->st = CS_STEP;
+	set_timeouts(c, c->bev);
+	return 0;
+}
+
+static void
+txn_forget(struct ehlod_client *c)
+{
+	for (size_t i = 0; i < c->txn_nacc; i++)
+		free(c->txn_acc[i]);
+	c->txn_nacc = 0;
+}
+
+static void
+txn_remember(struct ehlod_client *c, const char *rcpt)
+{
+	if (c->txn_nacc == c->txn_cap) {
+		size_t cap = c->txn_cap ? 2 * c->txn_cap : 16;
+		char **p = realloc(c->txn_acc, cap * sizeof(*p));
+
+		if (p == NULL)
+			abort();	/* like xstrdup: results cannot go on */
+		c->txn_acc = p;
+		c->txn_cap = cap;
+	}
+	c->txn_acc[c->txn_nacc++] = xstrdup(rcpt);
+}
+
+int
+ehlod_client_open(struct ehlod_client *c, const struct ehlod_client_mail *needs,
+    ehlod_client_step_cb cb, void *arg)
+{
+	if (c->st != CS_IDLE)
+		return -1;
+	c->session = 1;
+	c->probe = 0;
+	c->job = NULL;
+	set_str(&c->res.step, "");
+	set_str(&c->res.enhanced, "");
+	set_str(&c->res.text, "");
+	if (needs != NULL) {
+		c->need_8bit = needs->body == EHLOD_BODY_8BITMIME;
+		c->need_utf8 = needs->smtputf8 > 0;
+	}
+	c->step_kind = K_DOT;	/* "opening": session_ready answers */
+	c->step_cb = cb;
+	c->step_arg = arg;
+	if (connect_server(c) < 0)
+		done(c);
+	return 0;
+}
+
+/* The checks of job_fits, for one transaction of a session. */
+static int
+mail_fits(struct ehlod_client *c, const struct ehlod_client_mail *m,
+    ehlod_client_step_cb cb, void *arg)
+{
+	long long limit = ehlo_table_size_limit(&c->ext);
+
+	if (m->body == EHLOD_BODY_8BITMIME && !ehlo_table_has(&c->ext, "8BITMIME"))
+		return step_refuse(c, cb, arg, "MAIL",
+		    EHLOD_REASON_NEEDS_EXTENSION, "5.6.3", "the message is"
+		    " 8-bit (BODY=8BITMIME) but the server does not offer"
+		    " 8BITMIME"), 0;
+	if (m->smtputf8 > 0 && !ehlo_table_has(&c->ext, "SMTPUTF8"))
+		return step_refuse(c, cb, arg, "MAIL",
+		    EHLOD_REASON_NEEDS_EXTENSION, "5.6.7", "the transaction"
+		    " needs SMTPUTF8 but the server does not offer it"), 0;
+	if (limit > 0 && m->size > (unsigned long long)limit)
+		return step_refuse(c, cb, arg, "MAIL",
+		    EHLOD_REASON_NEEDS_EXTENSION, "5.3.4", "message size %llu"
+		    " exceeds the server's SIZE limit %lld", m->size, limit), 0;
+	return 1;
+}
+
+static char *
+build_session_mail(struct ehlod_client *c, const struct ehlod_client_mail *m)
+{
+	char line[CMD_LINE_MAX];
+	size_t n;
+
+	snprintf(line, sizeof(line), "MAIL FROM:<%s>", m->from ? m->from : "");
+	n = strlen(line);
+	if (m->size > 0 && ehlo_table_has(&c->ext, "SIZE"))
+		n += snprintf(line + n, sizeof(line) - n, " SIZE=%llu", m->size);
+	if (m->body != EHLOD_BODY_AUTO && ehlo_table_has(&c->ext, "8BITMIME"))
+		n += snprintf(line + n, sizeof(line) - n, " BODY=%s",
+		    m->body == EHLOD_BODY_8BITMIME ? "8BITMIME" : "7BIT");
+	if (m->smtputf8 > 0 && ehlo_table_has(&c->ext, "SMTPUTF8"))
+		n += snprintf(line + n, sizeof(line) - n, " SMTPUTF8");
+	if (ehlo_table_has(&c->ext, "DSN")) {
+		if (m->dsn_ret)
+			snprintf(line + n, sizeof(line) - n, " RET=%s", m->dsn_ret);
+		if (m->dsn_envid)
+			add_xtext(line, sizeof(line), "ENVID", "", m->dsn_envid);
+	}
+	return xstrdup(line);
+}
+
+int
+ehlod_client_mail(struct ehlod_client *c, const struct ehlod_client_mail *m,
+    ehlod_client_step_cb cb, void *arg)
+{
+	char *line;
+
+	if (c->st != CS_READY || c->step_cb != NULL)
+		return -1;
+	if (!mail_fits(c, m, cb, arg))
+		return 0;
+	line = build_session_mail(c, m);
+	step_begin(c, K_MAIL, cb, arg);
+	txn_forget(c);
+	send_line(c, "%s", line);
+	free(line);
+	return 0;
+}
+
+int
+ehlod_client_rcpt(struct ehlod_client *c, const char *rcpt, const char *notify,
+    const char *orcpt, ehlod_client_step_cb cb, void *arg)
+{
+	char line[CMD_LINE_MAX];
+	size_t n;
+
+	if (step_begin(c, K_RCPT, cb, arg) < 0)
+		return -1;
+	snprintf(line, sizeof(line), "RCPT TO:<%s>", rcpt);
+	n = strlen(line);
+	if (ehlo_table_has(&c->ext, "DSN")) {
+		if (notify && strcspn(notify, " \t\r\n") == strlen(notify))
+			n += snprintf(line + n, sizeof(line) - n, " NOTIFY=%s", notify);
+		if (orcpt && strcspn(orcpt, " \t\r\n") == strlen(orcpt) &&
+		    n < sizeof(line))
+			snprintf(line + n, sizeof(line) - n, " ORCPT=%s", orcpt);
+	}
+	/* Remembered now; forgotten again when the server refuses it. */
+	txn_remember(c, rcpt);
+	send_line(c, "%s", line);
+	return 0;
+}
+
+int
+ehlod_client_data(struct ehlod_client *c, const void *data, size_t len,
+    ehlod_client_step_cb cb, void *arg)
+{
+	long long limit = ehlo_table_size_limit(&c->ext);
+	const char *stage;
+
+	if (c->st != CS_READY || c->step_cb != NULL)
+		return -1;
+	client_msg_free(&c->msg);
+	if (client_msg_prepare(&c->msg, data ? data : "", len) < 0)
+		return step_refuse(c, cb, arg, "DATA", EHLOD_REASON_LOCAL, "",
+		    "out of memory");
+	if (c->msg.has_8bit && !ehlo_table_has(&c->ext, "8BITMIME"))
+		return step_refuse(c, cb, arg, "DATA",
+		    EHLOD_REASON_NEEDS_EXTENSION, "5.6.3", "the message has"
+		    " 8-bit octets but the server does not offer 8BITMIME");
+	if (limit > 0 && (long long)c->msg.crlf_len > limit)
+		return step_refuse(c, cb, arg, "DATA",
+		    EHLOD_REASON_NEEDS_EXTENSION, "5.3.4", "message size %zu"
+		    " exceeds the server's SIZE limit %lld", c->msg.crlf_len,
+		    limit);
+	c->bdat = c->o.chunking && ehlo_table_has(&c->ext, "CHUNKING");
+	stage = c->bdat ? "BDAT" : "DATA";
+	if (c->o.lmtp && c->txn_nacc == 0)
+		return step_refuse(c, cb, arg, stage, EHLOD_REASON_LOCAL, "",
+		    "no recipient was accepted");
+	if (!c->bdat) {
+		step_begin(c, K_DATA, cb, arg);
+		send_line(c, "DATA");
+		return 0;
+	}
+	step_begin(c, K_EOM, cb, arg);
+	step_send_content(c);
+	return 0;
+}
+
+int
+ehlod_client_rset(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg)
+{
+	if (step_begin(c, K_RSET, cb, arg) < 0)
+		return -1;
+	txn_forget(c);
+	send_line(c, "RSET");
+	return 0;
+}
+
+int
+ehlod_client_ready(const struct ehlod_client *c)
+{
+	return c->session && c->st == CS_READY && c->step_cb == NULL;
+}
+
+void
+ehlod_client_close(struct ehlod_client *c)
+{
+	if (c == NULL)
+		return;
+	c->step_cb = NULL;
+	event_del(c->step_ev);
+	if (c->st == CS_READY && c->bev != NULL) {
+		c->free_when_done = 1;
+		finish(c);	/* QUIT; done() then frees us from the loop */
+		return;
+	}
+	if (c->st == CS_DONE && evtimer_pending(c->done_ev, NULL)) {
+		c->free_when_done = 1;	/* done_cb is on its way */
+		return;
+	}
+	ehlod_client_free(c);
+}
+
+static void
+sr_rcpts_reset(struct ehlod_client *c, size_t n)
+{
+	for (size_t i = 0; i < c->sr_n; i++) {
+		free((char *)c->sr_rcpts[i].address);
+		free((char *)c->sr_rcpts[i].step);
+		free((char *)c->sr_rcpts[i].enhanced);
+		free((char *)c->sr_rcpts[i].text);
+	}
+	free(c->sr_rcpts);
+	c->sr_rcpts = NULL;
+	c->sr_n = 0;
+	if (n == 0)
+		return;
+	if ((c->sr_rcpts = calloc(n, sizeof(*c->sr_rcpts))) == NULL)
+		abort();
+	c->sr_n = n;
+	for (size_t i = 0; i < n; i++)
+		c->sr_rcpts[i].address = xstrdup(c->txn_acc[i]);
+}
+
+/* After 354, or at once with BDAT: the message, then the final reply
+ * (SMTP) or one per accepted recipient (LMTP, RFC 2033 4.2). */
+static void
+step_send_content(struct ehlod_client *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	sr_rcpts_reset(c, c->o.lmtp ? c->txn_nacc : 0);
+	c->replied = 0;		/* LMTP: replies received so far */
+	if (c->bdat) {
+		send_line(c, "BDAT %zu LAST", c->msg.crlf_len);
+		evbuffer_add(out, c->msg.crlf, c->msg.crlf_len);
+		note(c, "%zu octets of message sent", c->msg.crlf_len);
+		return;
+	}
+	evbuffer_add(out, c->msg.stuffed, c->msg.stuffed_len);
+	note(c, "%zu octets of message sent (dot-stuffed)", c->msg.stuffed_len);
+	send_line(c, ".");
+}
+
+/* The step is answered: idle again, and the caller hears of it. */
+static void
+step_answered(struct ehlod_client *c)
+{
+	c->st = CS_READY;
+	idle_timeouts(c);
+	step_deliver(c);
+}
+
+/* LMTP: one more recipient's reply; the summary once all are in. */
+static void
+on_lmtp_eom(struct ehlod_client *c, const struct smtp_reply *r)
+{
+	size_t first_bad = c->sr_n;
+
+	if (c->replied < c->sr_n)
+		rcpt_set_from(c, &c->sr_rcpts[c->replied], eom_step(c), r);
+	if (++c->replied < c->sr_n)
+		return;
+	for (size_t i = 0; i < c->sr_n && first_bad == c->sr_n; i++)
+		if (c->sr_rcpts[i].status != EHLOD_CLIENT_OK)
+			first_bad = i;
+	{
+		const struct ehlod_client_rcpt *rc =
+		    &c->sr_rcpts[first_bad < c->sr_n ? first_bad : 0];
+
+		sr_clear(c);
+		c->sr.status = rc->status;
+		c->sr.reason = rc->reason;
+		c->sr.code = rc->code;
+		set_str(&c->sr.step, rc->step);
+		set_str(&c->sr.enhanced, rc->enhanced);
+		set_str(&c->sr.text, rc->text);
+	}
+	c->sr.nrcpts = c->sr_n;
+	c->sr.rcpts = c->sr_rcpts;
+	txn_forget(c);
+	step_answered(c);
+}
+
+static void
+on_step(struct ehlod_client *c, const struct smtp_reply *r)
+{
+	switch (c->step_kind) {
+	case K_DATA:
+		if (r->code == 354) {
+			c->step_kind = K_EOM;
+			step_send_content(c);
+			return;
+		}
+		sr_from_reply(c, "DATA", r);
+		break;
+	case K_EOM:
+		if (c->o.lmtp) {
+			on_lmtp_eom(c, r);
+			return;
+		}
+		sr_from_reply(c, eom_step(c), r);
+		txn_forget(c);
+		break;
+	case K_MAIL:
+		sr_from_reply(c, "MAIL", r);
+		break;
+	case K_RCPT:
+		sr_from_reply(c, "RCPT", r);
+		if (REPLY_CLASS(r->code) != 2 && c->txn_nacc > 0)
+			free(c->txn_acc[--c->txn_nacc]);
+		break;
+	case K_RSET:
+	case K_DOT:
+		sr_from_reply(c, "RSET", r);
+		break;
+	}
+	step_answered(c);
 }

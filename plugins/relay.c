@@ -1,10 +1,11 @@
 /*
  * NAME
- *	relay - deliver each message to a next hop before answering 250
+ *	relay - a before-queue proxy: the next hop's verdict, step by step
  * SUMMARY
  *	plugin relay {
  *		next_hop = "smtp://192.0.2.1:25"	# or lmtp://HOST:PORT,
  *							# lmtp:unix:/path
+ *		domains = {"example.org", ".example.org"}	# or {"*"}
  *		starttls = "no"				# no | may | must
  *		tls_verify = true
  *		tls_ca_file = "/etc/ssl/certs/ca.pem"
@@ -12,31 +13,63 @@
  *		timeout = 120
  *	}
  * DESCRIPTION
- *	A delivery step (on_eom) that forwards the transaction to next_hop
- *	with the ehlod client library, during the client's own session:
- *	nothing is queued, so the client's 250 means the next hop has the
- *	message, and a refusal by the next hop reaches the client as its own
- *	reply.  This is the shape Postfix expects of an smtpd_proxy_filter.
+ *	Relays each transaction to next_hop during the client's own session
+ *	and answers every step with the next hop's verdict, so nothing is
+ *	queued and nothing can be lost: the shape Postfix expects of an
+ *	smtpd_proxy_filter.
  *
- *	The hook returns PENDING and the client library runs on the
- *	server's event loop (host->event_base), so other sessions go on while
- *	the next hop answers; the library's completion callback resumes the
- *	session with the verdict.
+ *	  MAIL	opens a session with the next hop (connect, EHLO by the
+ *		RFC 1869 rules, STARTTLS when configured) or reuses the one
+ *		kept from an earlier transaction, and sends MAIL FROM with
+ *		SIZE, BODY, SMTPUTF8, RET and ENVID as the transaction
+ *		declared them (keys "size", "body", "dsn.ret", "dsn.envid"),
+ *		each only when the next hop offers it.  The client gets the
+ *		next hop's reply.  A next hop lacking what the transaction
+ *		needs gets no MAIL: 554 5.6.3 (8BITMIME), 554 5.6.7
+ *		(SMTPUTF8), 552 5.3.4 (SIZE).  A next hop that cannot be
+ *		reached: 451 4.4.1.
+ *	  RCPT	forwarded (with NOTIFY and ORCPT from "dsn.notify" and
+ *		"dsn.orcpt") and answered with the next hop's reply.
+ *	  DATA	recipients accepted without passing through this plugin
+ *		(see below) are forwarded now; a refusal of one of them
+ *		refuses DATA, so the client keeps every recipient.
+ *	  end of data
+ *		the message as the host delivers it (host->message_read),
+ *		with BDAT when CHUNKING is offered, else DATA; the client
+ *		gets the next hop's final reply.
+ *	  RSET, a new EHLO, a refused step, the session's end
+ *		end the transaction: RSET to the next hop; QUIT when the
+ *		client's session ends.
  *
- *	The library behaves as an RFC 1869 client towards the next hop: it
- *	passes on SIZE, BODY=8BITMIME, SMTPUTF8 and the DSN values (from the
- *	"dsn.*" transaction keys) only when the next hop offers them, and
- *	refuses with a clear reply when the next hop lacks what the message
- *	needs (e.g. 8-bit content and no 8BITMIME: 554 5.6.3).
+ *	Every hook returns PENDING; the client library runs on the host's
+ *	event loop (host->event_base), so other sessions go on while the
+ *	next hop answers, and its callback resumes the session.
  *
- *	Recipients: the whole transaction is relayed at the end of the data,
- *	so there is one verdict for all recipients.  When the next hop
- *	accepts some recipients and refuses others the client gets a 451:
- *	retrying may duplicate the message for the accepted ones, but
- *	nothing is lost (RFC 5321 prefers duplicates to loss).
+ *	Which recipients are forwarded at RCPT: those the client may relay
+ *	(EHLOD_FLAG_RELAY) and those whose domain is in "domains" (same
+ *	matching as the core's local_domains; "*" matches every recipient:
+ *	use it only where ehlod serves a trusted proxy such as Postfix,
+ *	which made the relay decision).  This plugin answers ACCEPT for
+ *	them, which skips the core's relay check, so "domains" must not be
+ *	wider than what ehlod may accept.  Other recipients are left to
+ *	later plugins and the core (CONTINUE); those accepted anyway are
+ *	forwarded at DATA.  Put relay after the policy plugins: its ACCEPT
+ *	ends the RCPT step.
+ *
+ *	LMTP next hop (RFC 2033): one reply per recipient after the data,
+ *	but the client, speaking SMTP, takes one.  All accepted: 250.  All
+ *	refused: the first refusal (451 when any was temporary).  Some
+ *	accepted and some refused: 451 naming the refused ones.  The client
+ *	keeps the message and tries again, so those recipients are not lost;
+ *	the price is a duplicate for the ones that had it, which RFC 5321
+ *	(section 6.1: the server must not lose a message it took
+ *	responsibility for) makes the lesser harm.  A 250 would lose the
+ *	refused recipients, since we queue nothing and bounce nothing; a 5xx
+ *	would bounce mail that was delivered.
  */
 #include "autoconfig.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -44,19 +77,52 @@
 #include <ehlod/client.h>
 #include <ehlod/plugin.h>
 
-struct relay_txn {
+#include "address.h"
+
+/* What the session with the next hop is waiting for. */
+enum hop_wait {
+	W_NONE = 0,
+	W_OPEN,			/* greeting, EHLO, STARTTLS (on_mail pending) */
+	W_MAIL,			/* MAIL reply (on_mail pending) */
+	W_RCPT,			/* RCPT reply (on_rcpt pending) */
+	W_LATE_RCPT,		/* RCPT reply of a late recipient (on_data) */
+	W_DATA,			/* final reply (on_eom pending) */
+	W_RSET			/* RSET reply; no hook pending unless mail_next */
+};
+
+/* Per client session: the session with the next hop, kept across
+ * transactions. */
+struct hop {
 	ehlod_session *s;
-	struct ehlod_client *client;
-	struct ehlod_client_job job;
-	char *data;
+	struct ehlod_client *c;
+	enum hop_wait wait;
+	int in_txn;		/* the next hop accepted MAIL, no final reply yet */
+	int mail_next;		/* on_mail is pending behind an RSET */
+	struct ehlod_client_mail mail;	/* strings owned below */
+	char *from, *ret, *envid;
+	char *rcpt;		/* being forwarded */
+	size_t rcpt_idx;	/* its host index */
+	char **fwd;		/* host index -> address the next hop accepted */
+	size_t nfwd;
+	char *data;		/* the message at end of data */
 	size_t len, cap;
-	const char **rcpts;
+};
+
+/* Transaction data: its free function tells the hop the transaction is
+ * over, whatever ended it (delivery, RSET, refused MAIL, EHLO, close). */
+struct txn_mark {
+	struct hop *h;
 };
 
 static const struct ehlod_host *host;
 static struct ehlod_client_opts opts;
 static char *server;		/* next_hop in the client's notation */
 static char *next_hop;		/* as configured, for replies and logs */
+static char **domains;
+static size_t ndomains;
+
+static void hop_cb(struct ehlod_client *c, const struct ehlod_client_reply *r,
+    void *arg);
 
 /* ------------------------------------------------------- configuration */
 
@@ -103,6 +169,19 @@ opt_str(cfg_t *section, const char *name)
 }
 
 static int
+load_domains(cfg_t *section)
+{
+	ndomains = cfg_size(section, "domains");
+	domains = calloc(ndomains + 1, sizeof(*domains));
+	if (domains == NULL)
+		return -1;
+	for (size_t i = 0; i < ndomains; i++)
+		if ((domains[i] = strdup(cfg_getnstr(section, "domains", i))) == NULL)
+			return -1;
+	return 0;
+}
+
+static int
 relay_init(const struct ehlod_host *h, cfg_t *section)
 {
 	const char *hop = cfg_getstr(section, "next_hop");
@@ -110,7 +189,7 @@ relay_init(const struct ehlod_host *h, cfg_t *section)
 
 	host = h;
 	/* The loop itself may not exist yet (workers make it after init);
-	 * relay_on_eom checks it. */
+	 * the hooks check it. */
 	if (!EHLOD_HOST_HAS(host, event_base) || host->event_base == NULL) {
 		host->log(NULL, LOG_ERR, "relay needs a host with an event loop");
 		return -1;
@@ -131,7 +210,12 @@ relay_init(const struct ehlod_host *h, cfg_t *section)
 	opts.helo_name = opt_str(section, "helo_name");
 	opts.timeout_sec = (unsigned)cfg_getint(section, "timeout");
 	opts.connect_timeout_sec = opts.timeout_sec;
+	opts.chunking = 1;	/* BDAT whenever the next hop offers it */
 	next_hop = strdup(hop);
+	if (next_hop == NULL || load_domains(section) < 0) {
+		host->log(NULL, LOG_ERR, "out of memory");
+		return -1;
+	}
 	/* Check the address now, so that a typo is a start-up error. */
 	if ((probe = ehlod_client_new(NULL, server, &opts)) == NULL) {
 		host->log(NULL, LOG_ERR, "bad next_hop \"%s\"", hop);
@@ -148,183 +232,589 @@ relay_fini(void)
 	free(next_hop);
 	free((char *)opts.tls_ca_file);
 	free((char *)opts.helo_name);
+	for (size_t i = 0; i < ndomains; i++)
+		free(domains[i]);
+	free(domains);
+	domains = NULL;
+	ndomains = 0;
 	server = next_hop = NULL;
 }
 
-/* ---------------------------------------------------------- the job */
+/* ------------------------------------------------------ the hop state */
 
 static void
-relay_txn_free(void *arg)
+fwd_clear(struct hop *h)
 {
-	struct relay_txn *t = arg;
+	for (size_t i = 0; i < h->nfwd; i++)
+		free(h->fwd[i]);
+	free(h->fwd);
+	h->fwd = NULL;
+	h->nfwd = 0;
+}
 
-	ehlod_client_free(t->client);	/* cancels a relay still running */
-	free(t->data);
-	free(t->rcpts);
-	free(t);
+/* Remember that the next hop accepted the recipient with host index i. */
+static int
+fwd_set(struct hop *h, size_t i, const char *addr)
+{
+	if (i >= h->nfwd) {
+		char **p = realloc(h->fwd, (i + 1) * sizeof(*p));
+
+		if (p == NULL)
+			return -1;
+		memset(p + h->nfwd, 0, (i + 1 - h->nfwd) * sizeof(*p));
+		h->fwd = p;
+		h->nfwd = i + 1;
+	}
+	free(h->fwd[i]);
+	h->fwd[i] = strdup(addr);
+	return h->fwd[i] ? 0 : -1;
+}
+
+static const char *
+fwd_get(struct hop *h, size_t i)
+{
+	return i < h->nfwd ? h->fwd[i] : NULL;
+}
+
+/* Let go of the session with the next hop (QUIT when it is idle). */
+static void
+hop_drop(struct hop *h)
+{
+	ehlod_client_close(h->c);
+	h->c = NULL;
+	h->wait = W_NONE;
+	h->in_txn = 0;
+}
+
+static void
+hop_free(void *arg)
+{
+	struct hop *h = arg;
+
+	hop_drop(h);
+	fwd_clear(h);
+	free(h->from);
+	free(h->ret);
+	free(h->envid);
+	free(h->rcpt);
+	free(h->data);
+	free(h);
+}
+
+static struct hop *
+hop_get(ehlod_session *s)
+{
+	struct hop *h = host->session_data(s);
+
+	if (h != NULL)
+		return h;
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	h->s = s;
+	host->set_session_data(s, h, hop_free);
+	return h;
+}
+
+/* The client's transaction ended.  An idle next hop in a transaction gets
+ * RSET; one still waiting for a reply is out of step with us and is
+ * dropped (the next MAIL opens a new session). */
+static void
+txn_mark_free(void *arg)
+{
+	struct txn_mark *m = arg;
+	struct hop *h = m->h;
+
+	free(m);
+	fwd_clear(h);
+	if (h->c == NULL || h->wait == W_RSET)
+		return;
+	if (h->wait != W_NONE) {
+		hop_drop(h);
+		return;
+	}
+	if (!h->in_txn)
+		return;
+	h->in_txn = 0;
+	if (ehlod_client_rset(h->c, hop_cb, h) < 0) {
+		hop_drop(h);
+		return;
+	}
+	h->wait = W_RSET;
+}
+
+/* ------------------------------------------------------ the verdicts */
+
+static const char *
+default_enhanced(int code)
+{
+	return code / 100 == 2 ? "2.0.0" : code / 100 == 4 ? "4.0.0" : "5.0.0";
+}
+
+/* A failure that is not the next hop's own reply. */
+static ehlod_verdict
+refuse_local(struct hop *h, const struct ehlod_client_reply *r)
+{
+	ehlod_session *s = h->s;
+
+	switch (r->reason) {
+	case EHLOD_REASON_NEEDS_EXTENSION:
+		host->reply(s, strcmp(r->enhanced, "5.3.4") == 0 ? 552 : 554,
+		    *r->enhanced ? r->enhanced : "5.6.0", "next hop %s cannot"
+		    " take this message: %s", next_hop, r->text);
+		return EHLOD_REJECT;
+	case EHLOD_REASON_NETWORK:
+	case EHLOD_REASON_PROTOCOL:
+	case EHLOD_REASON_TLS:
+		if (strcmp(r->step, "open") == 0 || strcmp(r->step, "connect") == 0 ||
+		    strcmp(r->step, "greeting") == 0 || strcmp(r->step, "EHLO") == 0 ||
+		    strcmp(r->step, "STARTTLS") == 0)
+			host->reply(s, 451, "4.4.1", "next hop %s not reachable:"
+			    " %s: %s", next_hop, r->step, r->text);
+		else
+			host->reply(s, 451, "4.4.2", "lost the session with next"
+			    " hop %s at %s: %s", next_hop, r->step, r->text);
+		return EHLOD_TEMPFAIL;
+	default:
+		break;
+	}
+	if (r->status == EHLOD_CLIENT_TEMPFAIL) {
+		host->reply(s, 451, "4.3.0", "next hop %s: %s: %s", next_hop,
+		    r->step, r->text);
+		return EHLOD_TEMPFAIL;
+	}
+	host->reply(s, 554, "5.3.0", "next hop %s: %s: %s", next_hop, r->step,
+	    r->text);
+	return EHLOD_REJECT;
+}
+
+/* The next hop's reply becomes ours: same code, enhanced code and text.
+ * Only 421 is softened: the next hop closing must not close the client's
+ * session, which can go on with a new next-hop session. */
+static ehlod_verdict
+pass_on(struct hop *h, const struct ehlod_client_reply *r)
+{
+	const char *enh = *r->enhanced ? r->enhanced : default_enhanced(r->code);
+
+	if (r->reason != EHLOD_REASON_REPLY && r->status != EHLOD_CLIENT_OK)
+		return refuse_local(h, r);
+	if (r->code == 421) {
+		host->reply(h->s, 451, "4.4.2", "next hop %s closed the session:"
+		    " %s", next_hop, r->text);
+		return EHLOD_TEMPFAIL;
+	}
+	host->reply(h->s, r->code, enh, "%s", r->text);
+	if (r->status == EHLOD_CLIENT_OK)
+		return EHLOD_ACCEPT;
+	return r->status == EHLOD_CLIENT_TEMPFAIL ? EHLOD_TEMPFAIL :
+	    EHLOD_REJECT;
+}
+
+/* LMTP: one reply for many (see DESCRIPTION). */
+static ehlod_verdict
+lmtp_verdict(struct hop *h, const struct ehlod_client_reply *r)
+{
+	const struct ehlod_client_rcpt *bad = NULL;
+	size_t ok = 0;
+	int temp = 0;
+
+	for (size_t i = 0; i < r->nrcpts; i++) {
+		if (r->rcpts[i].status == EHLOD_CLIENT_OK) {
+			ok++;
+			continue;
+		}
+		temp |= r->rcpts[i].status == EHLOD_CLIENT_TEMPFAIL;
+		if (bad == NULL)
+			bad = &r->rcpts[i];
+	}
+	if (bad == NULL) {
+		host->reply(h->s, 250, "2.0.0", "Ok: delivered by %s to %zu"
+		    " recipient(s): %s", next_hop, ok, r->text);
+		return EHLOD_ACCEPT;
+	}
+	if (ok == 0 && !temp)
+		return pass_on(h, r);
+	host->reply(h->s, 451, ok > 0 ? "4.3.0" : "4.0.0", "next hop %s %s"
+	    " <%s>: %d %s%s", next_hop, ok > 0 ? "delivered to some recipients"
+	    " but refused" : "refused", bad->address, bad->code, bad->text,
+	    ok > 0 ? "; try again (the others may get a duplicate)" : "");
+	return EHLOD_TEMPFAIL;
+}
+
+static ehlod_verdict
+data_verdict(struct hop *h, const struct ehlod_client_reply *r)
+{
+	ehlod_verdict v;
+
+	if (r->nrcpts > 0)
+		return lmtp_verdict(h, r);
+	if (r->status != EHLOD_CLIENT_OK)
+		return pass_on(h, r);
+	v = pass_on(h, r);
+	host->reply(h->s, r->code, *r->enhanced ? r->enhanced : "2.0.0",
+	    "Ok: relayed to %s: %s", next_hop, r->text);
+	return v;
+}
+
+/* ------------------------------------------------- the next hop's steps */
+
+static void
+send_mail(struct hop *h)
+{
+	h->wait = W_MAIL;
+	if (ehlod_client_mail(h->c, &h->mail, hop_cb, h) == 0)
+		return;
+	/* Cannot happen with a ready session; answer rather than hang. */
+	h->wait = W_NONE;
+	host->reply(h->s, 451, "4.3.0", "relay: next hop session not ready");
+	host->resume(h->s, EHLOD_TEMPFAIL);
+}
+
+static void
+open_hop(struct hop *h)
+{
+	h->c = ehlod_client_new(host->event_base(), server, &opts);
+	h->wait = W_OPEN;
+	if (h->c != NULL && ehlod_client_open(h->c, &h->mail, hop_cb, h) == 0)
+		return;
+	h->wait = W_NONE;
+	host->reply(h->s, 451, "4.3.0", "relay: cannot start a session with %s",
+	    next_hop);
+	host->resume(h->s, EHLOD_TEMPFAIL);
+}
+
+static void forward_late(struct hop *h);
+
+static void
+on_late_reply(struct hop *h, const struct ehlod_client_reply *r)
+{
+	if (r->status == EHLOD_CLIENT_OK) {
+		if (fwd_set(h, h->rcpt_idx, h->rcpt) < 0) {
+			host->reply(h->s, 451, "4.3.0", "out of memory");
+			host->resume(h->s, EHLOD_TEMPFAIL);
+			return;
+		}
+		forward_late(h);
+		return;
+	}
+	if (r->reason != EHLOD_REASON_REPLY) {
+		host->resume(h->s, refuse_local(h, r));
+		return;
+	}
+	/* DATA refused: the client keeps the whole transaction. */
+	host->reply(h->s, r->status == EHLOD_CLIENT_TEMPFAIL ? 451 : 554,
+	    r->status == EHLOD_CLIENT_TEMPFAIL ? "4.0.0" : "5.0.0",
+	    "next hop %s refused <%s>: %d %s", next_hop, h->rcpt, r->code,
+	    r->text);
+	host->resume(h->s, r->status == EHLOD_CLIENT_TEMPFAIL ?
+	    EHLOD_TEMPFAIL : EHLOD_REJECT);
+}
+
+static void
+hop_cb(struct ehlod_client *c, const struct ehlod_client_reply *r, void *arg)
+{
+	struct hop *h = arg;
+	enum hop_wait w = h->wait;
+	ehlod_verdict v;
+
+	(void)c;
+	h->wait = W_NONE;
+	switch (w) {
+	case W_OPEN:
+		if (r->status == EHLOD_CLIENT_OK) {
+			send_mail(h);
+			return;
+		}
+		host->resume(h->s, pass_on(h, r));
+		break;
+	case W_MAIL:
+		v = pass_on(h, r);
+		h->in_txn = v == EHLOD_ACCEPT;
+		host->resume(h->s, v);
+		break;
+	case W_RCPT:
+		v = pass_on(h, r);
+		if (v == EHLOD_ACCEPT && fwd_set(h, h->rcpt_idx, h->rcpt) < 0) {
+			host->reply(h->s, 451, "4.3.0", "out of memory");
+			v = EHLOD_TEMPFAIL;	/* the next hop has it: see DATA */
+		}
+		host->log(h->s, LOG_INFO, "relay=%s, to=<%s>, next hop said %d",
+		    next_hop, h->rcpt, r->code);
+		host->resume(h->s, v);
+		break;
+	case W_LATE_RCPT:
+		on_late_reply(h, r);
+		break;
+	case W_DATA:
+		h->in_txn = 0;
+		v = data_verdict(h, r);
+		host->log(h->s, v == EHLOD_ACCEPT ? LOG_INFO : LOG_NOTICE,
+		    "relay=%s, status=%s, next hop said %d %s", next_hop,
+		    ehlod_client_status_name(r->status), r->code, r->text);
+		host->resume(h->s, v);
+		break;
+	case W_RSET:
+		h->in_txn = 0;
+		if (h->mail_next) {
+			h->mail_next = 0;
+			if (ehlod_client_ready(h->c))
+				send_mail(h);
+			else
+				open_hop((hop_drop(h), h));
+			return;
+		}
+		break;
+	case W_NONE:
+		break;
+	}
+	/* The session with the next hop ended (421, lost, timeout). */
+	if (h->c != NULL && h->wait == W_NONE && !ehlod_client_ready(h->c))
+		hop_drop(h);
+}
+
+/* ------------------------------------------------------------ the hooks */
+
+static int
+no_loop(ehlod_session *s)
+{
+	if (host->event_base() != NULL)
+		return 0;
+	host->reply(s, 451, "4.3.0", "relaying is not possible in this host");
+	return 1;
+}
+
+static enum ehlod_client_body
+body_of(ehlod_session *s)
+{
+	const char *b = host->txn_get(s, "body");
+
+	if (host->flag(s, EHLOD_FLAG_8BITMIME) ||
+	    (b != NULL && strcasecmp(b, "8BITMIME") == 0))
+		return EHLOD_BODY_8BITMIME;
+	if (b != NULL && strcasecmp(b, "7BIT") == 0)
+		return EHLOD_BODY_7BIT;
+	return EHLOD_BODY_AUTO;
+}
+
+static char *
+dup_or_null(const char *v)
+{
+	return v ? strdup(v) : NULL;
+}
+
+/* The envelope as the client declared it; the host's strings may not
+ * live as long as an RSET we wait behind, so they are copied. */
+static int
+take_mail(ehlod_session *s, struct hop *h, const char *from)
+{
+	const char *size = host->txn_get(s, "size");
+
+	free(h->from);
+	free(h->ret);
+	free(h->envid);
+	h->from = strdup(from ? from : "");
+	h->ret = dup_or_null(host->txn_get(s, "dsn.ret"));
+	h->envid = dup_or_null(host->txn_get(s, "dsn.envid"));
+	memset(&h->mail, 0, sizeof(h->mail));
+	h->mail.from = h->from;
+	h->mail.body = body_of(s);
+	h->mail.smtputf8 = host->flag(s, EHLOD_FLAG_SMTPUTF8) ? 1 : 0;
+	h->mail.size = size ? strtoull(size, NULL, 10) : 0;
+	h->mail.dsn_ret = h->ret;
+	h->mail.dsn_envid = h->envid;
+	return h->from ? 0 : -1;
+}
+
+static ehlod_verdict
+relay_on_mail(ehlod_session *s, const char *reverse_path)
+{
+	struct hop *h = hop_get(s);
+	struct txn_mark *m;
+
+	if (no_loop(s))
+		return EHLOD_TEMPFAIL;
+	if (h == NULL || take_mail(s, h, reverse_path) < 0 ||
+	    (m = calloc(1, sizeof(*m))) == NULL) {
+		host->reply(s, 451, "4.3.0", "out of memory");
+		return EHLOD_TEMPFAIL;
+	}
+	m->h = h;
+	host->set_txn_data(s, m, txn_mark_free);
+	fwd_clear(h);
+	if (h->c != NULL && h->wait == W_RSET) {
+		h->mail_next = 1;	/* hop_cb sends MAIL after the RSET */
+		return EHLOD_PENDING;
+	}
+	if (h->c != NULL && (!ehlod_client_ready(h->c) || h->in_txn))
+		hop_drop(h);	/* out of step with us: start afresh */
+	if (h->c == NULL)
+		open_hop(h);
+	else
+		send_mail(h);
+	return EHLOD_PENDING;
+}
+
+/* Whether ehlod may take this recipient without the core's relay check
+ * (see DESCRIPTION). */
+static int
+forwardable(ehlod_session *s, const char *mailbox)
+{
+	const char *domain = address_domain(mailbox);
+	size_t dlen;
+
+	if (host->flag(s, EHLOD_FLAG_RELAY) || domain == NULL)
+		return 1;
+	dlen = strlen(domain);
+	for (size_t i = 0; i < ndomains; i++) {
+		const char *d = domains[i];
+		size_t len = strlen(d);
+
+		if (strcmp(d, "*") == 0 || strcasecmp(domain, d) == 0)
+			return 1;
+		if (d[0] == '.' && dlen > len &&
+		    strcasecmp(domain + dlen - len, d) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static ehlod_verdict
+send_rcpt(struct hop *h, size_t idx, const char *mailbox, enum hop_wait w)
+{
+	ehlod_session *s = h->s;
+
+	free(h->rcpt);
+	if ((h->rcpt = strdup(mailbox)) == NULL) {
+		host->reply(s, 451, "4.3.0", "out of memory");
+		return EHLOD_TEMPFAIL;
+	}
+	h->rcpt_idx = idx;
+	h->wait = w;
+	if (ehlod_client_rcpt(h->c, mailbox, host->rcpt_get(s, idx, "dsn.notify"),
+	    host->rcpt_get(s, idx, "dsn.orcpt"), hop_cb, h) == 0)
+		return EHLOD_PENDING;
+	h->wait = W_NONE;
+	host->reply(s, 451, "4.4.2", "lost the session with next hop %s",
+	    next_hop);
+	return EHLOD_TEMPFAIL;
+}
+
+/* The next hop must be in our transaction and waiting for a command. */
+static int
+hop_lost(struct hop *h, ehlod_session *s)
+{
+	if (h != NULL && h->c != NULL && h->in_txn && h->wait == W_NONE &&
+	    ehlod_client_ready(h->c))
+		return 0;
+	host->reply(s, 451, "4.4.2", "lost the session with next hop %s; "
+	    "start the transaction again", next_hop);
+	return 1;
+}
+
+static ehlod_verdict
+relay_on_rcpt(ehlod_session *s, const char *forward_path)
+{
+	struct hop *h = host->session_data(s);
+
+	if (hop_lost(h, s))
+		return EHLOD_TEMPFAIL;
+	if (!forwardable(s, forward_path))
+		return EHLOD_CONTINUE;
+	return send_rcpt(h, host->rcpt_count(s), forward_path, W_RCPT);
+}
+
+/* DATA: forward the next recipient the host accepted without us; resume
+ * with CONTINUE once every one is at the next hop.  Called from the hook
+ * (returns the verdict) and from hop_cb (resumes). */
+static ehlod_verdict
+late_step(struct hop *h)
+{
+	size_t n = host->rcpt_count(h->s);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *addr = host->rcpt_address(h->s, i);
+		const char *fwd = fwd_get(h, i);
+
+		if (fwd != NULL && strcmp(fwd, addr) == 0)
+			continue;
+		if (fwd != NULL) {
+			/* Our list and the next hop's differ: never guess. */
+			host->reply(h->s, 451, "4.3.0", "relay: recipients out"
+			    " of step with next hop %s", next_hop);
+			return EHLOD_TEMPFAIL;
+		}
+		return send_rcpt(h, i, addr, W_LATE_RCPT);
+	}
+	return EHLOD_CONTINUE;
+}
+
+static void
+forward_late(struct hop *h)
+{
+	ehlod_verdict v = late_step(h);
+
+	if (v != EHLOD_PENDING)
+		host->resume(h->s, v);
+}
+
+static ehlod_verdict
+relay_on_data(ehlod_session *s)
+{
+	struct hop *h = host->session_data(s);
+
+	if (hop_lost(h, s))
+		return EHLOD_TEMPFAIL;
+	return late_step(h);
 }
 
 static int
 collect(void *arg, const void *data, size_t len)
 {
-	struct relay_txn *t = arg;
+	struct hop *h = arg;
 
-	if (t->len + len > t->cap) {
-		size_t cap = (t->len + len) * 2;
-		char *p = realloc(t->data, cap);
+	if (h->len + len > h->cap) {
+		size_t cap = (h->len + len) * 2;
+		char *p = realloc(h->data, cap);
 
 		if (p == NULL)
 			return -1;
-		t->data = p;
-		t->cap = cap;
+		h->data = p;
+		h->cap = cap;
 	}
-	memcpy(t->data + t->len, data, len);
-	t->len += len;
+	memcpy(h->data + h->len, data, len);
+	h->len += len;
 	return 0;
-}
-
-static int
-build_job(ehlod_session *s, struct relay_txn *t)
-{
-	struct ehlod_client_job *j = &t->job;
-	size_t n = host->rcpt_count(s);
-	const char *from = host->get(s, EHLOD_ITEM_MAIL_FROM);
-
-	if ((t->rcpts = calloc(n ? n : 1, sizeof(*t->rcpts))) == NULL)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		t->rcpts[i] = host->rcpt_address(s, i);
-	t->cap = host->message_size(s) + 1;
-	if ((t->data = malloc(t->cap)) == NULL)
-		return -1;
-	if (host->message_read(s, collect, t) < 0)
-		return -1;
-	j->from = from ? from : "";
-	j->rcpts = t->rcpts;
-	j->nrcpts = n;
-	j->data = t->data;
-	j->len = t->len;
-	/* What the client declared is what the next hop must be told. */
-	j->body = host->flag(s, EHLOD_FLAG_8BITMIME) ? EHLOD_BODY_8BITMIME :
-	    EHLOD_BODY_AUTO;
-	j->smtputf8 = host->flag(s, EHLOD_FLAG_SMTPUTF8) ? 1 : -1;
-	j->dsn_ret = host->txn_get(s, "dsn.ret");
-	j->dsn_envid = host->txn_get(s, "dsn.envid");
-	j->dsn_notify = n > 0 ? host->rcpt_get(s, 0, "dsn.notify") : NULL;
-	return 0;
-}
-
-/* ------------------------------------------------------ the verdict */
-
-/* The first refused recipient, or NULL. */
-static const struct ehlod_client_rcpt *
-first_refused(const struct ehlod_client_result *r, size_t *ok)
-{
-	const struct ehlod_client_rcpt *bad = NULL;
-
-	*ok = 0;
-	for (size_t i = 0; i < r->nrcpts; i++) {
-		if (r->rcpts[i].status == EHLOD_CLIENT_OK)
-			(*ok)++;
-		else if (bad == NULL)
-			bad = &r->rcpts[i];
-	}
-	return bad;
-}
-
-/* Pass the next hop's own reply on, or ours when it gave none. */
-static ehlod_verdict
-refuse(ehlod_session *s, enum ehlod_client_status st,
-    enum ehlod_client_reason why, int code, const char *enh, const char *step,
-    const char *text)
-{
-	int temp = st == EHLOD_CLIENT_TEMPFAIL;
-
-	if (code >= 400 && code < 600 && why == EHLOD_REASON_REPLY) {
-		host->reply(s, code, enh && *enh ? enh : (temp ? "4.0.0" : "5.0.0"),
-		    "next hop %s at %s: %s", next_hop, step, text);
-	} else if (why == EHLOD_REASON_NEEDS_EXTENSION) {
-		host->reply(s, 554, "5.6.3", "next hop %s cannot take this"
-		    " message: %s", next_hop, text);
-	} else {
-		host->reply(s, temp ? 451 : 554, temp ? "4.4.0" : "5.4.0",
-		    "next hop %s: %s: %s", next_hop, step, text);
-	}
-	return temp ? EHLOD_TEMPFAIL : EHLOD_REJECT;
-}
-
-static ehlod_verdict
-verdict(ehlod_session *s, const struct ehlod_client_result *r)
-{
-	const struct ehlod_client_rcpt *bad;
-	size_t ok;
-
-	if (r->status == EHLOD_CLIENT_OK) {
-		host->reply(s, 250, "2.0.0", "Ok: relayed to %s", next_hop);
-		return EHLOD_ACCEPT;
-	}
-	if (r->step && *r->step)	/* the job failed as a whole */
-		return refuse(s, r->status, r->reason, r->code, r->enhanced,
-		    r->step, r->text);
-	bad = first_refused(r, &ok);
-	if (bad == NULL) {
-		host->reply(s, 451, "4.3.0", "next hop %s: no verdict", next_hop);
-		return EHLOD_TEMPFAIL;
-	}
-	if (ok > 0) {
-		/* Some took it, some did not: see DESCRIPTION. */
-		host->reply(s, 451, "4.3.0", "next hop %s refused <%s>: %d %s",
-		    next_hop, bad->address, bad->code, bad->text);
-		return EHLOD_TEMPFAIL;
-	}
-	return refuse(s, r->status, bad->reason, bad->code, bad->enhanced,
-	    bad->step, bad->text);
-}
-
-static void
-relay_done(struct ehlod_client *c, void *arg)
-{
-	struct relay_txn *t = arg;
-	const struct ehlod_client_result *r = ehlod_client_result(c);
-	ehlod_verdict v = verdict(t->s, r);
-
-	host->log(t->s, v == EHLOD_ACCEPT ? LOG_INFO : LOG_NOTICE,
-	    "relay=%s, nrcpt=%zu, status=%s%s%s", next_hop, r->nrcpts,
-	    ehlod_client_status_name(r->status), r->text && *r->text ? ", " : "",
-	    r->text ? r->text : "");
-	host->resume(t->s, v);
 }
 
 static ehlod_verdict
 relay_on_eom(ehlod_session *s)
 {
-	struct relay_txn *t = calloc(1, sizeof(*t));
+	struct hop *h = host->session_data(s);
+	int rc;
 
-	if (t == NULL) {
-		host->reply(s, 451, "4.3.0", "out of memory");
+	if (hop_lost(h, s))
 		return EHLOD_TEMPFAIL;
-	}
-	t->s = s;
-	host->set_txn_data(s, t, relay_txn_free);
-	if (build_job(s, t) < 0) {
+	h->len = 0;
+	if (host->message_read(s, collect, h) < 0) {
 		host->reply(s, 451, "4.3.0", "cannot read the message to relay");
 		return EHLOD_TEMPFAIL;
 	}
-	if (host->event_base() == NULL) {
-		host->reply(s, 451, "4.3.0", "relaying is not possible in this host");
-		return EHLOD_TEMPFAIL;
-	}
-	t->client = ehlod_client_new(host->event_base(), server, &opts);
-	if (t->client == NULL || ehlod_client_start(t->client, &t->job,
-	    relay_done, t) < 0) {
-		host->reply(s, 451, "4.3.0", "cannot start relaying");
-		return EHLOD_TEMPFAIL;
-	}
-	return EHLOD_PENDING;
+	h->wait = W_DATA;
+	rc = ehlod_client_data(h->c, h->data, h->len, hop_cb, h);
+	/* The library copied the message: our buffer can go. */
+	free(h->data);
+	h->data = NULL;
+	h->len = h->cap = 0;
+	if (rc == 0)
+		return EHLOD_PENDING;
+	h->wait = W_NONE;
+	host->reply(s, 451, "4.4.2", "lost the session with next hop %s",
+	    next_hop);
+	return EHLOD_TEMPFAIL;
 }
 
 static cfg_opt_t relay_options[] = {
 	CFG_STR("next_hop", NULL, CFGF_NONE),
+	CFG_STR_LIST("domains", "{}", CFGF_NONE),
 	CFG_STR("starttls", "no", CFGF_NONE),
 	CFG_BOOL("tls_verify", cfg_true, CFGF_NONE),
 	CFG_STR("tls_ca_file", NULL, CFGF_NONE),
@@ -337,9 +827,12 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	EHLOD_PLUGIN_HEADER,
 	.name = "relay",
 	.version = PACKAGE_VERSION,
-	.description = "deliver to a next hop (SMTP or LMTP) before the 250",
+	.description = "before-queue proxy: the next hop's verdict per step",
 	.options = relay_options,
 	.init = relay_init,
 	.fini = relay_fini,
+	.on_mail = relay_on_mail,
+	.on_rcpt = relay_on_rcpt,
+	.on_data = relay_on_data,
 	.on_eom = relay_on_eom,
 };

@@ -9,6 +9,13 @@
  *	c = ehlod_client_new(base, "mx.example:25", &o);
  *	ehlod_client_start(c, &job, done_cb, arg);	(non-blocking)
  *	ehlod_client_run(c, &job);			(blocking)
+ *
+ *	ehlod_client_open(c, &mail, step_cb, arg);	(session, step by step)
+ *	ehlod_client_mail(c, &mail, step_cb, arg);
+ *	ehlod_client_rcpt(c, "rcpt@example", NULL, NULL, step_cb, arg);
+ *	ehlod_client_data(c, msg, len, step_cb, arg);
+ *	ehlod_client_rset(c, step_cb, arg);
+ *	ehlod_client_close(c);
  * DESCRIPTION
  *	One client object delivers one job (a message to a list of
  *	recipients) or probes a server, the way RFC 1869 asks of an extended
@@ -29,6 +36,14 @@
  *
  *	Server addresses: "host", "host:port", "[ipv6]:port", "unix:/path".
  *	The default port is 25 (24 for LMTP).
+ *
+ *	The session API (below the job API) serves a program that must
+ *	answer its own client command by command with the server's verdict,
+ *	such as a before-queue proxy: it opens the session (greeting, EHLO
+ *	with the same RFC 1869 rules, STARTTLS, AUTH), then sends one
+ *	command per call and hands the server's reply to a callback.  A
+ *	client object is used either for one job or as one session, never
+ *	both.
  */
 #ifndef EHLOD_CLIENT_H
 #define EHLOD_CLIENT_H
@@ -169,6 +184,101 @@ const char *ehlod_client_ext_keyword(const struct ehlod_client *c, size_t i);
 const char *ehlod_client_ext_params(const struct ehlod_client *c, size_t i);
 
 const char *ehlod_client_status_name(enum ehlod_client_status s);
+
+/*
+ * The session API.
+ *
+ * Each call sends one step and returns 0, or -1 (nothing sent) when the
+ * session is not ready for a command: not yet open, a step still waiting
+ * for its reply, or the session over.  The step's callback is then
+ * called once, from the loop (never from inside the call), with the
+ * server's reply; it may start the next step, or free the client.
+ *
+ * When the session ends on its own (421, connection lost, timeout,
+ * failed TLS) the waiting step's callback gets that failure
+ * (reason NETWORK, PROTOCOL, TLS, or REPLY with the 421) and
+ * ehlod_client_ready() says 0 from then on: open a new client.  A step
+ * the library refuses before sending anything because the server lacks
+ * an extension gets reason NEEDS_EXTENSION, code 0, and in enhanced the
+ * RFC 3463 code of what is missing: "5.6.3" (8BITMIME), "5.6.7"
+ * (SMTPUTF8) or "5.3.4" (SIZE); the session stays usable.
+ *
+ * While no step is waiting, the reply timeout is off: the session may
+ * sit idle as long as the server allows.
+ */
+
+/* What a transaction declares, for MAIL FROM; at open time it says what
+ * the session must be able to carry, so that a server closing after EHLO
+ * is retried with HELO only when that is enough (RFC 1869 4.5). */
+struct ehlod_client_mail {
+	const char *from;	/* reverse-path without <>; "" for the null path */
+	enum ehlod_client_body body;	/* 8BITMIME: BODY=8BITMIME, required */
+	int smtputf8;		/* 1: SMTPUTF8, required */
+	unsigned long long size;	/* SIZE= (RFC 1870); 0: not declared */
+	const char *dsn_ret;	/* "FULL" or "HDRS", sent only when DSN is */
+	const char *dsn_envid;	/* offered; ENVID plain, xtext-encoded here */
+};
+
+/* A step's outcome. */
+struct ehlod_client_reply {
+	enum ehlod_client_status status;	/* OK for a 2xx (3xx never
+						 * reaches the caller) */
+	enum ehlod_client_reason reason;	/* NONE when OK */
+	const char *step;	/* "open", "MAIL", "RCPT", "DATA", "end of data",
+				 * "BDAT", "RSET" */
+	int code;		/* the server's code; 0 when it said nothing */
+	const char *enhanced;	/* as in ehlod_client_rcpt */
+	const char *text;
+	/* LMTP end of data (RFC 2033 4.2): one reply per recipient accepted
+	 * in this transaction, in the order of acceptance; the fields above
+	 * then repeat the first failure, or the first reply when all
+	 * succeeded.  0 and NULL otherwise. */
+	size_t nrcpts;
+	const struct ehlod_client_rcpt *rcpts;
+};
+
+typedef void (*ehlod_client_step_cb)(struct ehlod_client *c,
+    const struct ehlod_client_reply *r, void *arg);
+
+/* Connect and greet: the callback gets code 250 (step "open") once the
+ * session is ready for MAIL.  needs may be NULL. */
+int ehlod_client_open(struct ehlod_client *c,
+    const struct ehlod_client_mail *needs, ehlod_client_step_cb cb,
+    void *arg);
+
+/* MAIL FROM with SIZE, BODY, SMTPUTF8, RET, ENVID, each only when the
+ * server offered its extension.  Refused unsent (NEEDS_EXTENSION) when
+ * the transaction needs 8BITMIME or SMTPUTF8 the server lacks, or its
+ * size is over the server's SIZE. */
+int ehlod_client_mail(struct ehlod_client *c,
+    const struct ehlod_client_mail *m, ehlod_client_step_cb cb, void *arg);
+
+/* RCPT TO; notify ("NEVER", "SUCCESS,FAILURE", ...) and orcpt (an
+ * RFC 3461 ORCPT value "addr-type;xtext", sent as it is) only when DSN is
+ * offered; either may be NULL. */
+int ehlod_client_rcpt(struct ehlod_client *c, const char *rcpt,
+    const char *notify, const char *orcpt, ehlod_client_step_cb cb,
+    void *arg);
+
+/* The message (LF or CRLF line ends; copied) with BDAT when the options
+ * ask for chunking and CHUNKING is offered, else DATA, dot-stuffed.  The
+ * callback gets the reply to DATA when it is not 354, else the final
+ * reply(ies).  Refused unsent when the message has 8-bit octets and
+ * 8BITMIME is not offered, or is over the server's SIZE. */
+int ehlod_client_data(struct ehlod_client *c, const void *data, size_t len,
+    ehlod_client_step_cb cb, void *arg);
+
+int ehlod_client_rset(struct ehlod_client *c, ehlod_client_step_cb cb,
+    void *arg);
+
+/* 1 when the session is open and no step is waiting. */
+int ehlod_client_ready(const struct ehlod_client *c);
+
+/* End the session and let go of c: QUIT when the session is idle (the
+ * client then frees itself after the reply or a short timeout), else
+ * close at once and free.  No callback is called after this; the caller
+ * must forget c.  The loop must outlive the QUIT. */
+void ehlod_client_close(struct ehlod_client *c);
 
 #ifdef __cplusplus
 }

@@ -9,7 +9,7 @@ DESCRIPTION
     the client's session: the client's 250 comes only after the next hop
     took the message, and a refusal by the next hop (or its absence, or a
     missing extension the message needs) reaches the client as the reply
-    to the end of data.  The client library runs on the server's event
+    to the step where it is known (MAIL, RCPT or end of data).  The client library runs on the server's event
     loop (PENDING/resume), so a second session is served meanwhile.
 """
 import os
@@ -29,7 +29,7 @@ RCPT = "u@example.org"
 
 
 def relay_server(next_hop, **opts):
-    relay = {"next_hop": next_hop, "timeout": 10}
+    relay = {"next_hop": next_hop, "timeout": 10, "domains": ["example.org"]}
     relay.update(opts)
     return Ehlod(plugins=[("pipelining", {}), ("8bitmime", {}),
                           ("enhancedstatuscodes", {}), ("relay", relay)])
@@ -38,7 +38,9 @@ def relay_server(next_hop, **opts):
 def send(server, message, rcpts=(RCPT,), options=()):
     with smtplib.SMTP("127.0.0.1", server.port, timeout=15) as c:
         c.ehlo("client.test")
-        c.mail("s@x.test", list(options))
+        code, text = c.mail("s@x.test", list(options))
+        if code != 250:     # the relay opens the next hop at MAIL
+            return code, text
         for r in rcpts:
             code, text = c.rcpt(r)
             if code != 250:
