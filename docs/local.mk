@@ -1,1 +1,17 @@
 # docs/local.mk - build rules for docs/, included by the top Makefile.am.
+# The manual pages of the server, its configuration, the plugin ABI and the
+# first plugins; the example plugin for authors, built out of tree by
+# tests/interop/test_example_plugin.py; and the test of the default config.
+# (Other parts list their own pages in their local.mk.)
+
+dist_man_MANS += docs/ehlod.8 docs/ehlod.conf.5 docs/ehlod-plugin.3
+dist_man_MANS += docs/ehlod-plugin-size.5 docs/ehlod-plugin-pipelining.5 \
+	docs/ehlod-plugin-8bitmime.5 docs/ehlod-plugin-enhancedstatuscodes.5 \
+	docs/ehlod-plugin-maildir.5 docs/ehlod-plugin-discard.5
+
+EXTRA_DIST += examples/hello/hello.c examples/hello/Makefile
+
+TESTS += tests/interop/test_example_plugin.py \
+	tests/interop/test_default_config.py
+EXTRA_DIST += tests/interop/test_example_plugin.py \
+	tests/interop/test_default_config.py
