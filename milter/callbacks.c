@@ -1,0 +1,542 @@
+/*
+ * NAME
+ *	callbacks.c - libmilter's callbacks: the MTA's side of each step
+ * DESCRIPTION
+ *	Each xxfi_* callback copies what the MTA sent (arguments and the
+ *	macros the host API exposes) into a job, waits for the loop thread
+ *	to run the step's hooks, and turns the verdict into an SMFIS_*
+ *	answer:
+ *
+ *	CONTINUE, ACCEPT -> SMFIS_CONTINUE.  A plugin's ACCEPT only skips
+ *	later plugins for this step, as in ehlod; SMFIS_ACCEPT would stop
+ *	the MTA from calling us for the rest of the message, so it is never
+ *	used.  At end of message SMFIS_CONTINUE lets the MTA deliver.
+ *	REJECT -> SMFIS_REJECT, TEMPFAIL -> SMFIS_TEMPFAIL, with the
+ *	plugin's reply and enhanced code (smfi_setreply, smfi_setmlreply
+ *	for a multi-line text); a REJECT carrying 421 goes as a tempfail,
+ *	which is how libmilter passes a 4xx.  DISCARD -> SMFIS_DISCARD from
+ *	MAIL on (the whole message), SMFIS_CONTINUE before, as ehlod does.
+ *	A hook that has not answered within milter_hook_timeout ->
+ *	SMFIS_TEMPFAIL, 451 4.4.3.
+ *
+ *	MAIL and RCPT parameters in argv[1..] are inert: the MTA has
+ *	already accepted them under its own rules and offered its own
+ *	keywords, so plugins' parameter handlers do not run.  The host
+ *	keeps only what its flags say (BODY=8BITMIME, SMTPUTF8).
+ *
+ *	Negotiation asks only for the steps the loaded plugins need and for
+ *	the actions of header changes, and names the macros the host reads.
+ */
+#include <ctype.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <libmilter/mfapi.h>
+
+#include "log.h"
+#include "milter.h"
+
+#define REPLY_LINES 32
+
+const char *const macro_names[MAC_COUNT_] = {
+	"j", "{client_addr}", "{client_port}", "{client_name}",
+	"{daemon_addr}", "{daemon_port}", "{tls_version}", "{cipher}",
+	"{auth_authen}", "{auth_type}", "i"
+};
+
+/* What each stage asks of the MTA (smfi_setsymlist). */
+static const struct {
+	int stage;
+	const char *macros;
+} symlists[] = {
+	{ SMFIM_CONNECT, "j {client_addr} {client_port} {client_name} "
+	    "{daemon_addr} {daemon_port}" },
+	{ SMFIM_HELO, "{tls_version} {cipher}" },
+	{ SMFIM_ENVFROM, "i {auth_authen} {auth_type} {tls_version} "
+	    "{cipher}" },
+	{ SMFIM_ENVRCPT, "i" },
+	{ SMFIM_DATA, "i" },
+	{ SMFIM_EOH, "i" },
+	{ SMFIM_EOM, "i" },
+};
+
+/* Which hooks the loaded plugins have, over all of them. */
+struct hooks_used {
+	int connect, helo, mail, rcpt, data, header, eoh, body, eom, unknown,
+	    rset, close;
+};
+
+static void
+hooks_used(const struct plugin_set *set, struct hooks_used *u)
+{
+	memset(u, 0, sizeof(*u));
+	for (size_t i = 0; i < set->n; i++) {
+		const struct ehlod_plugin *d = &set->v[i].d;
+		u->connect |= d->on_connect != NULL;
+		u->helo |= d->on_helo != NULL;
+		u->mail |= d->on_mail != NULL;
+		u->rcpt |= d->on_rcpt != NULL;
+		u->data |= d->on_data != NULL;
+		u->header |= d->on_header != NULL;
+		u->eoh |= d->on_eoh != NULL;
+		u->body |= d->on_body != NULL;
+		u->eom |= d->on_eom != NULL;
+		u->unknown |= d->on_unknown != NULL;
+		u->rset |= d->on_rset != NULL;
+		u->close |= d->on_close != NULL;
+	}
+}
+
+/*
+ * A step is needed when a plugin has its hook, and the envelope steps
+ * also when a later hook may ask for what they carry (client address,
+ * HELO name, sender, recipients).  Headers are needed for the header
+ * model whenever anything runs on the message; the body for body and
+ * end-of-message hooks (host->message_read).
+ */
+unsigned long
+milter_unneeded_steps(const struct plugin_set *set)
+{
+	struct hooks_used u;
+
+	hooks_used(set, &u);
+	int body = u.body || u.eom;
+	int hdr = u.header || u.eoh || body;
+	int rcpt = u.rcpt || u.data || hdr;
+	int mail = u.mail || rcpt;
+	int helo = u.helo || mail || u.unknown;
+	int conn = u.connect || helo || u.rset || u.close;
+	unsigned long no = 0;
+
+	no |= conn ? 0 : SMFIP_NOCONNECT;
+	no |= helo ? 0 : SMFIP_NOHELO;
+	no |= mail ? 0 : SMFIP_NOMAIL;
+	no |= rcpt ? 0 : SMFIP_NORCPT;
+	no |= u.data ? 0 : SMFIP_NODATA;
+	no |= hdr ? 0 : SMFIP_NOHDRS;
+	no |= u.eoh ? 0 : SMFIP_NOEOH;
+	no |= body ? 0 : SMFIP_NOBODY;
+	no |= u.unknown ? 0 : SMFIP_NOUNKNOWN;
+	return no;
+}
+
+void
+milter_step_names(unsigned long no_steps, char *buf, size_t len, int wanted)
+{
+	static const struct { unsigned long bit; const char *name; } steps[] = {
+		{ SMFIP_NOCONNECT, "connect" }, { SMFIP_NOHELO, "helo" },
+		{ SMFIP_NOMAIL, "mail" }, { SMFIP_NORCPT, "rcpt" },
+		{ SMFIP_NODATA, "data" }, { SMFIP_NOHDRS, "header" },
+		{ SMFIP_NOEOH, "eoh" }, { SMFIP_NOBODY, "body" },
+		{ SMFIP_NOUNKNOWN, "unknown" },
+	};
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		if (((no_steps & steps[i].bit) == 0) != wanted)
+			continue;
+		int n = snprintf(buf + used, len - used, "%s%s",
+		    used ? " " : "", steps[i].name);
+		if (n < 0 || (size_t)n >= len - used)
+			return;
+		used += (size_t)n;
+	}
+	if (used == 0)
+		snprintf(buf, len, "-");
+}
+
+static struct mconn *
+conn_get(SMFICTX *ctx)
+{
+	struct mconn *c = smfi_getpriv(ctx);
+
+	if (c)
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (c && smfi_setpriv(ctx, c) != MI_SUCCESS) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void
+snapshot_macros(SMFICTX *ctx, struct job *j)
+{
+	for (int i = 0; i < MAC_COUNT_; i++) {
+		const char *v = smfi_getsymval(ctx, (char *)macro_names[i]);
+		j->mac[i] = v ? strdup(v) : NULL;
+	}
+}
+
+/* '%' is special to the MTA's reply formatting (libmilter's rule). */
+static void
+escape_percent(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *in && o + 3 < len; in++) {
+		out[o++] = *in;
+		if (*in == '%')
+			out[o++] = '%';
+	}
+	out[o] = '\0';
+}
+
+static int
+set_reply(SMFICTX *ctx, const char *rcode, const char *xcode, char *text)
+{
+	char *l[REPLY_LINES + 1] = { 0 };
+	int n = 0;
+
+	for (char *p = text; p && n < REPLY_LINES; n++) {
+		l[n] = p;
+		p = strchr(p, '\n');
+		if (p)
+			*p++ = '\0';
+	}
+	if (n <= 1)
+		return smfi_setreply(ctx, (char *)rcode, (char *)xcode, l[0]);
+	/* Unused slots are NULL, which ends libmilter's list. */
+	return smfi_setmlreply(ctx, rcode, xcode, l[0], l[1], l[2], l[3],
+	    l[4], l[5], l[6], l[7], l[8], l[9], l[10], l[11], l[12], l[13],
+	    l[14], l[15], l[16], l[17], l[18], l[19], l[20], l[21], l[22],
+	    l[23], l[24], l[25], l[26], l[27], l[28], l[29], l[30], l[31],
+	    (char *)NULL);
+}
+
+static void
+send_reply(SMFICTX *ctx, int code, const char *enhanced, const char *text)
+{
+	char rcode[8], buf[2048];
+
+	snprintf(rcode, sizeof(rcode), "%03d", code);
+	escape_percent(text ? text : "", buf, sizeof(buf));
+	const char *xcode = enhanced && enhanced[0] == rcode[0] ? enhanced :
+	    NULL;
+	if (set_reply(ctx, rcode, xcode, buf) == MI_SUCCESS)
+		return;
+	/* A text libmilter refuses still leaves the code. */
+	escape_percent(text ? text : "", buf, sizeof(buf));
+	for (char *p = buf; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	if (smfi_setreply(ctx, rcode, (char *)xcode, buf) != MI_SUCCESS)
+		log_msg(LOG_WARNING, "libmilter refused the reply %s %s",
+		    rcode, buf);
+}
+
+/* ehlod's rule: a reply goes with a verdict only when its class fits
+ * (5xx or 421 for REJECT, 4xx for TEMPFAIL); else the MTA's default. */
+static sfsistat
+refuse(SMFICTX *ctx, struct job *j, sfsistat rc)
+{
+	int fits = rc == SMFIS_REJECT ? (j->code / 100 == 5 || j->code == 421) :
+	    j->code / 100 == 4;
+
+	if (j->code == 0 || !fits)
+		return rc;
+	send_reply(ctx, j->code, j->enhanced, j->text);
+	return j->code / 100 == 4 ? SMFIS_TEMPFAIL : rc;
+}
+
+static void
+apply_ops(SMFICTX *ctx, struct job *j)
+{
+	for (struct hdr_op *op = j->ops; op; op = op->next) {
+		int rc = MI_FAILURE;
+		switch (op->kind) {
+		case OP_ADD:
+			rc = smfi_addheader(ctx, op->name, op->value);
+			break;
+		case OP_INSERT:
+			rc = smfi_insheader(ctx, (int)op->index, op->name,
+			    op->value);
+			break;
+		case OP_CHANGE:
+			rc = smfi_chgheader(ctx, op->name, (int)op->index,
+			    op->value);
+			break;
+		}
+		if (rc != MI_SUCCESS)
+			log_msg(LOG_WARNING, "the MTA refused a change of "
+			    "header %s (did it offer header changes?)",
+			    op->name);
+	}
+}
+
+static sfsistat
+answer(SMFICTX *ctx, struct job *j)
+{
+	switch (j->verdict) {
+	case EHLOD_REJECT:
+		return refuse(ctx, j, SMFIS_REJECT);
+	case EHLOD_TEMPFAIL:
+		return refuse(ctx, j, SMFIS_TEMPFAIL);
+	case EHLOD_DISCARD:
+		if (j->kind >= J_MAIL && j->kind <= J_EOM)
+			return SMFIS_DISCARD;
+		return SMFIS_CONTINUE;
+	default:
+		if (j->kind == J_EOM)
+			apply_ops(ctx, j);
+		return SMFIS_CONTINUE;
+	}
+}
+
+static long hook_timeout = 25;
+
+void
+milter_callbacks_init(long timeout)
+{
+	hook_timeout = timeout;
+}
+
+static sfsistat
+dispatch(SMFICTX *ctx, struct job *j)
+{
+	sfsistat rc;
+
+	if (j == NULL) {
+		log_msg(LOG_ERR, "out of memory");
+		return SMFIS_TEMPFAIL;
+	}
+	snapshot_macros(ctx, j);
+	if (loop_run(j, hook_timeout) < 0) {
+		log_msg(LOG_WARNING, "no verdict within milter_hook_timeout "
+		    "(%ld s); answered 451 4.4.3", hook_timeout);
+		send_reply(ctx, 451, "4.4.3", "Temporary failure: a policy "
+		    "check did not answer in time");
+		return SMFIS_TEMPFAIL;
+	}
+	rc = answer(ctx, j);
+	job_free(j);
+	return rc;
+}
+
+static struct job *
+new_job(SMFICTX *ctx, enum job_kind kind, const char *arg1,
+    const char *arg2)
+{
+	struct mconn *c = conn_get(ctx);
+	struct job *j = c ? job_new(kind, c) : NULL;
+
+	if (j == NULL)
+		return NULL;
+	j->arg1 = arg1 ? strdup(arg1) : NULL;
+	j->arg2 = arg2 ? strdup(arg2) : NULL;
+	if ((arg1 && !j->arg1) || (arg2 && !j->arg2)) {
+		job_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* "<user@example.org>" -> "user@example.org"; "<>" -> "". */
+static char *
+strip_path(const char *path)
+{
+	size_t len = strlen(path);
+
+	if (len >= 2 && path[0] == '<' && path[len - 1] == '>')
+		return strndup(path + 1, len - 2);
+	return strdup(path);
+}
+
+static sfsistat
+x_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0,
+    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	unsigned long want = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST;
+	(void)f2;
+	(void)f3;
+
+	if ((f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS)) !=
+	    (SMFIF_ADDHDRS | SMFIF_CHGHDRS))
+		log_msg(LOG_WARNING, "the MTA does not offer header changes; "
+		    "plugins' header changes will be refused");
+	*pf0 = f0 & want;
+	*pf1 = f1 & milter_unneeded_steps(server->plugins);
+	*pf2 = 0;
+	*pf3 = 0;
+	if (!(*pf0 & SMFIF_SETSYMLIST))
+		return SMFIS_CONTINUE;
+	for (size_t i = 0; i < sizeof(symlists) / sizeof(symlists[0]); i++)
+		if (smfi_setsymlist(ctx, symlists[i].stage,
+		    (char *)symlists[i].macros) != MI_SUCCESS)
+			log_msg(LOG_WARNING, "cannot ask the MTA for macros "
+			    "%s", symlists[i].macros);
+	return SMFIS_CONTINUE;
+}
+
+static void
+addr_text(const struct sockaddr *sa, char *host, size_t hlen, char *port,
+    size_t plen)
+{
+	socklen_t len = sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+
+	if ((sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
+	    getnameinfo(sa, len, host, (socklen_t)hlen, port, (socklen_t)plen,
+	    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		host[0] = '\0';
+		return;
+	}
+	if (strncmp(host, "::ffff:", 7) == 0 && strchr(host + 7, '.'))
+		memmove(host, host + 7, strlen(host + 7) + 1);
+}
+
+static sfsistat
+x_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	struct job *j = new_job(ctx, J_CONNECT, hostname, NULL);
+
+	if (j && hostaddr)
+		addr_text(hostaddr, j->addr, sizeof(j->addr), j->port,
+		    sizeof(j->port));
+	return dispatch(ctx, j);
+}
+
+static sfsistat
+x_helo(SMFICTX *ctx, char *helohost)
+{
+	return dispatch(ctx, new_job(ctx, J_HELO, helohost ? helohost : "",
+	    NULL));
+}
+
+static void
+note_params(struct job *j, char **argv)
+{
+	for (int i = 1; argv[i]; i++) {
+		j->has_params = 1;
+		if (strcasecmp(argv[i], "BODY=8BITMIME") == 0)
+			j->flag_8bit = 1;
+		else if (strcasecmp(argv[i], "SMTPUTF8") == 0)
+			j->flag_utf8 = 1;
+	}
+}
+
+static sfsistat
+x_envfrom(SMFICTX *ctx, char **argv)
+{
+	char *from = strip_path(argv[0] ? argv[0] : "<>");
+	struct job *j = from ? new_job(ctx, J_MAIL, from, NULL) : NULL;
+
+	free(from);
+	if (j)
+		note_params(j, argv);
+	return dispatch(ctx, j);
+}
+
+static sfsistat
+x_envrcpt(SMFICTX *ctx, char **argv)
+{
+	char *to = strip_path(argv[0] ? argv[0] : "<>");
+	struct job *j = to ? new_job(ctx, J_RCPT, to, NULL) : NULL;
+
+	free(to);
+	return dispatch(ctx, j);
+}
+
+static sfsistat
+x_data(SMFICTX *ctx)
+{
+	return dispatch(ctx, new_job(ctx, J_DATA, NULL, NULL));
+}
+
+static sfsistat
+x_header(SMFICTX *ctx, char *name, char *value)
+{
+	return dispatch(ctx, new_job(ctx, J_HEADER, name, value ? value : ""));
+}
+
+static sfsistat
+x_eoh(SMFICTX *ctx)
+{
+	return dispatch(ctx, new_job(ctx, J_EOH, NULL, NULL));
+}
+
+static sfsistat
+x_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct job *j = new_job(ctx, J_BODY, NULL, NULL);
+
+	if (j && len > 0) {
+		j->data = malloc(len);
+		if (j->data == NULL) {
+			job_free(j);
+			return dispatch(ctx, NULL);
+		}
+		memcpy(j->data, chunk, len);
+		j->len = len;
+	}
+	return dispatch(ctx, j);
+}
+
+static sfsistat
+x_eom(SMFICTX *ctx)
+{
+	return dispatch(ctx, new_job(ctx, J_EOM, NULL, NULL));
+}
+
+static sfsistat
+x_unknown(SMFICTX *ctx, const char *cmd)
+{
+	return dispatch(ctx, new_job(ctx, J_UNKNOWN, cmd ? cmd : "", NULL));
+}
+
+/* ABORT and CLOSE are handed over without waiting: their hooks give no
+ * verdict, and the jobs queue in order before the connection's next. */
+static sfsistat
+x_abort(SMFICTX *ctx)
+{
+	struct job *j = new_job(ctx, J_ABORT, NULL, NULL);
+
+	if (j) {
+		j->must_run = 1;
+		loop_run(j, 0);
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+x_close(SMFICTX *ctx)
+{
+	struct mconn *c = smfi_getpriv(ctx);
+	struct job *j = c ? job_new(J_CLOSE, c) : NULL;
+
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	smfi_setpriv(ctx, NULL);
+	if (j == NULL) {
+		log_msg(LOG_ERR, "out of memory: a connection's state leaks");
+		return SMFIS_CONTINUE;
+	}
+	j->must_run = 1;
+	loop_run(j, 0);
+	return SMFIS_CONTINUE;
+}
+
+struct smfiDesc milter_desc = {
+	.xxfi_name = "ehlod-milter",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST,
+	.xxfi_connect = x_connect,
+	.xxfi_helo = x_helo,
+	.xxfi_envfrom = x_envfrom,
+	.xxfi_envrcpt = x_envrcpt,
+	.xxfi_header = x_header,
+	.xxfi_eoh = x_eoh,
+	.xxfi_body = x_body,
+	.xxfi_eom = x_eom,
+	.xxfi_abort = x_abort,
+	.xxfi_close = x_close,
+	.xxfi_unknown = x_unknown,
+	.xxfi_data = x_data,
+	.xxfi_negotiate = x_negotiate,
+};

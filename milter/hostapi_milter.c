@@ -1,0 +1,144 @@
+/*
+ * NAME
+ *	hostapi_milter.c - the host function table ehlod-milter hands to
+ *	its plugins
+ * DESCRIPTION
+ *	The table starts as a copy of ehlod's own (core/hostapi.c): logging,
+ *	replies, session and transaction data, envelope key/values, timers
+ *	and resume work on the same struct ehlod_session and so behave
+ *	exactly as in ehlod; everything runs on the loop thread, whose
+ *	event_base is the server's base.  What differs is said here:
+ *
+ *	name "ehlod-milter", features EHLOD_HOST_MESSAGE without
+ *	EHLOD_HOST_SMTP: keywords, verbs and parameters are the MTA's.
+ *
+ *	get: the client's name and this host's name come from the MTA
+ *	(connect's hostname argument, {client_name}, macro j).
+ *
+ *	add_header, insert_header, change_header: applied to the header
+ *	list at once (so message_read and later index arithmetic agree)
+ *	and queued, because libmilter allows changes only in xxfi_eom,
+ *	where the queue is replayed in order with smfi_addheader,
+ *	smfi_insheader and smfi_chgheader.
+ *
+ *	message_read: -1 when the message outgrew message_size_limit,
+ *	since only its beginning was kept.
+ *
+ *	resume: refused from a timer of a plugin other than the pending
+ *	one (left over from a hook dropped after milter_hook_timeout).
+ *
+ *	read_line, start_tls, read_chunk: -1, as the core's own do for a
+ *	session without a connection (bev NULL).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "milter.h"
+
+static struct ehlod_host table;
+static const struct ehlod_host *core;
+
+static struct mconn *
+conn_of(ehlod_session *s)
+{
+	return (struct mconn *)s;
+}
+
+static const char *
+m_get(ehlod_session *s, enum ehlod_item item)
+{
+	if (s && item == EHLOD_ITEM_CLIENT_NAME) {
+		const char *n = conn_of(s)->client_name;
+		/* The MTA writes an unverified client as "[addr]". */
+		return n && n[0] && n[0] != '[' ? n : "unknown";
+	}
+	if (s && item == EHLOD_ITEM_HOSTNAME && conn_of(s)->hostname)
+		return conn_of(s)->hostname;
+	return core->get(s, item);
+}
+
+static int
+queue_op(ehlod_session *s, enum hdr_op_kind kind, size_t index,
+    const char *name, const char *value)
+{
+	struct mconn *c = conn_of(s);
+	struct hdr_op *op = calloc(1, sizeof(*op));
+
+	if (op == NULL)
+		return -1;
+	op->kind = kind;
+	op->index = index;
+	op->name = strdup(name);
+	op->value = value ? strdup(value) : NULL;
+	if (op->name == NULL || (value && op->value == NULL)) {
+		hdr_ops_free(op);
+		return -1;
+	}
+	*c->ops_tail = op;
+	c->ops_tail = &op->next;
+	return 0;
+}
+
+static int
+m_add_header(ehlod_session *s, const char *name, const char *value)
+{
+	if (core->add_header(s, name, value) < 0)
+		return -1;
+	return queue_op(s, OP_ADD, 0, name, value);
+}
+
+static int
+m_insert_header(ehlod_session *s, size_t index, const char *name,
+    const char *value)
+{
+	if (core->insert_header(s, index, name, value) < 0)
+		return -1;
+	return queue_op(s, OP_INSERT, index, name, value);
+}
+
+static int
+m_change_header(ehlod_session *s, const char *name, size_t index,
+    const char *value)
+{
+	if (core->change_header(s, name, index, value) < 0)
+		return -1;
+	return queue_op(s, OP_CHANGE, index, name, value);
+}
+
+static int
+m_message_read(ehlod_session *s, ehlod_sink sink, void *arg)
+{
+	if (s == NULL || s->txn.msg.overflow)
+		return -1;
+	return core->message_read(s, sink, arg);
+}
+
+static void
+m_resume(ehlod_session *s, ehlod_verdict v)
+{
+	if (s && s->current && s->pending && s->current != s->pending) {
+		log_msg(LOG_WARNING, "%s: plugin %s resumed a hook of plugin "
+		    "%s; ignored", s->id, s->current->name, s->pending->name);
+		return;
+	}
+	core->resume(s, v);
+}
+
+const struct ehlod_host *
+milter_host_table(void)
+{
+	if (core)
+		return &table;
+	core = host_table();
+	table = *core;
+	table.name = "ehlod-milter";
+	table.features = EHLOD_HOST_MESSAGE;
+	table.get = m_get;
+	table.add_header = m_add_header;
+	table.insert_header = m_insert_header;
+	table.change_header = m_change_header;
+	table.message_read = m_message_read;
+	table.resume = m_resume;
+	return &table;
+}

@@ -1,0 +1,149 @@
+/*
+ * NAME
+ *	milter.h - ehlod-milter: ehlod plugins inside a host MTA, by libmilter
+ * DESCRIPTION
+ *	Two kinds of thread meet here.  libmilter calls each MTA
+ *	connection's callbacks in a thread of its own; the plugins, which
+ *	are not thread-safe and may keep timers and sockets on an event
+ *	loop, run in exactly one thread: the loop thread, which owns a
+ *	libevent event_base.  A callback packs its step into a job, hands it
+ *	to the loop thread and waits for the verdict on a condition variable
+ *	(bounded by milter_hook_timeout); the loop thread runs the step's
+ *	hook chain with the core's chain code, so PENDING and host->resume()
+ *	behave as in ehlod, and other connections go on meanwhile.
+ *
+ *	Running every plugin call in one thread is how "serialise all
+ *	plugin calls" is kept even for callbacks a plugin registers itself
+ *	on host->event_base() (a resolver's socket), which no lock taken
+ *	around our own calls could cover.
+ *
+ *	The session, transaction and header model are the core's (struct
+ *	ehlod_session with bev NULL, txn.c, message.c), so a plugin sees the
+ *	same data structures behind the same host functions as in ehlod.
+ */
+#ifndef EHLOD_MILTER_H
+#define EHLOD_MILTER_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "session.h"
+
+/* The MTA macros read at each callback (smfi_getsymval). */
+enum macro {
+	MAC_HOSTNAME = 0,	/* j */
+	MAC_CLIENT_ADDR,	/* {client_addr} */
+	MAC_CLIENT_PORT,	/* {client_port} */
+	MAC_CLIENT_NAME,	/* {client_name} */
+	MAC_DAEMON_ADDR,	/* {daemon_addr} */
+	MAC_DAEMON_PORT,	/* {daemon_port} */
+	MAC_TLS_VERSION,	/* {tls_version} */
+	MAC_CIPHER,		/* {cipher} */
+	MAC_AUTH_AUTHEN,	/* {auth_authen} */
+	MAC_AUTH_TYPE,		/* {auth_type} */
+	MAC_QUEUE_ID,		/* i */
+	MAC_COUNT_
+};
+
+extern const char *const macro_names[MAC_COUNT_];
+
+enum job_kind {
+	J_CONNECT = 0, J_HELO, J_MAIL, J_RCPT, J_DATA, J_HEADER, J_EOH,
+	J_BODY, J_EOM, J_UNKNOWN, J_ABORT, J_CLOSE
+};
+
+/* A header change a plugin made, replayed with smfi_* at end of message. */
+enum hdr_op_kind { OP_ADD, OP_INSERT, OP_CHANGE };
+
+struct hdr_op {
+	enum hdr_op_kind kind;
+	size_t index;		/* OP_INSERT: position; OP_CHANGE: nth */
+	char *name;
+	char *value;		/* NULL: OP_CHANGE deletes */
+	struct hdr_op *next;
+};
+
+struct mconn;
+
+/*
+ * One callback's work.  The job owns copies of its inputs, so it stays
+ * valid on the loop thread even after a waiter that timed out has gone.
+ * Ownership: a job nobody waits for (abandoned) is freed by the loop
+ * thread; otherwise by the waiter once done is set.
+ */
+struct job {
+	enum job_kind kind;
+	struct mconn *c;
+	char *arg1;		/* helo name, sender, recipient, header name,
+				 * unknown command */
+	char *arg2;		/* header value */
+	unsigned char *data;	/* body chunk */
+	size_t len;
+	int flag_8bit;		/* MAIL: BODY=8BITMIME */
+	int flag_utf8;		/* MAIL: SMTPUTF8 */
+	int has_params;		/* MAIL: any ESMTP parameter */
+	char addr[64];		/* CONNECT: from hostaddr */
+	char port[8];
+	char *mac[MAC_COUNT_];	/* NULL: the MTA did not send it */
+
+	pthread_cond_t cond;
+	int must_run;		/* ABORT, CLOSE: nobody waits, never skipped */
+	int abandoned;		/* the waiter has gone (or never was) */
+	int done;
+
+	ehlod_verdict verdict;	/* results, valid once done */
+	int code;		/* reply code, 0: none */
+	char enhanced[16];
+	char *text;
+	struct hdr_op *ops;	/* EOM: the changes to apply */
+	struct job *next;	/* the loop thread's queue */
+};
+
+/* One MTA connection.  The session is the first member, so the host
+ * functions can find the connection from the ehlod_session pointer. */
+struct mconn {
+	struct ehlod_session s;
+	int ready;		/* session set up by the loop thread */
+	char *client_name;
+	char *hostname;		/* macro j */
+	struct job *running;	/* the job whose chain is active */
+	struct hdr_op *ops;	/* this transaction's header changes */
+	struct hdr_op **ops_tail;
+};
+
+/* loop.c: the loop thread and the hand-over. */
+int loop_start(struct server *srv);
+void loop_stop(void);
+/* Run j on the loop thread; wait up to the hook timeout unless
+ * j->must_run.  Returns 0 when j is done (the caller frees it), -1 when
+ * it timed out or was handed over without waiting (the loop frees it). */
+int loop_run(struct job *j, long timeout);
+struct job *job_new(enum job_kind kind, struct mconn *c);
+void job_free(struct job *j);
+void hdr_ops_free(struct hdr_op *op);
+/* The loop thread finished j: wake its waiter, or free it. */
+void loop_job_done(struct job *j);
+
+/* steps.c: a job's step on the shared session model (loop thread). */
+void step_start(struct job *j);
+/* The job's chain finished (loop thread): hand the verdict over. */
+void step_finish(struct mconn *c, ehlod_verdict v);
+/* A chain left pending by a waiter that timed out: drop it. */
+void step_drop_parked(struct mconn *c);
+
+/* hostapi_milter.c */
+const struct ehlod_host *milter_host_table(void);
+
+/* callbacks.c */
+extern struct smfiDesc milter_desc;
+void milter_callbacks_init(long hook_timeout);
+/* The SMFIP_NO* steps the loaded plugins do not need. */
+unsigned long milter_unneeded_steps(const struct plugin_set *set);
+void milter_step_names(unsigned long no_steps, char *buf, size_t len,
+    int wanted);
+
+/* describe.c: ehlod-milter -t */
+void milter_describe(FILE *out, const struct config *c,
+    struct plugin_set *set);
+
+#endif

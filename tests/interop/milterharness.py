@@ -1,0 +1,163 @@
+"""milterharness - start ehlod-milter for one test and drive it.
+
+NAME
+    milterharness - harness for the ehlod-milter interop tests
+
+DESCRIPTION
+    Milter(plugins, **core) writes a config (the same format ehlod reads,
+    plus milter_socket on a free loopback port) into a fresh temporary
+    directory, starts "$EHLOD_BUILDDIR/milter/ehlod-milter -c CONF" in its
+    own process group with stderr captured, and waits for its "ready:" log
+    line.  It is a context manager: the milter is stopped (SIGTERM, then
+    SIGKILL of the group) even when the test fails.
+
+    miltertest(script, **defines) runs Debian's miltertest on a Lua script
+    from this directory, with "-D name=value" for each define, bounded in
+    time.
+
+ENVIRONMENT
+    EHLOD_BUILDDIR, EHLOD_SRCDIR, EHLOD_TEST_PLUGIN_DIR (set by make check).
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+from ehlodtest import (env_path, free_port, make_tempdir, render_config,
+                       test_plugin_dir, plugin_dir)
+
+START_TIMEOUT = 10
+STOP_TIMEOUT = 10
+MILTERTEST_TIMEOUT = 40
+
+
+def milter_bin():
+    return os.path.join(env_path("EHLOD_BUILDDIR"), "milter", "ehlod-milter")
+
+
+def script_path(name):
+    return os.path.join(env_path("EHLOD_SRCDIR"), "tests", "interop", name)
+
+
+def skip(why):
+    """Exit 77 (skipped): only for a peer that cannot run here at all."""
+    print("SKIP: " + why)
+    sys.exit(77)
+
+
+def need_program(name, package):
+    path = shutil.which(name) or (os.path.exists("/usr/sbin/" + name) and
+                                  "/usr/sbin/" + name)
+    if not path:
+        skip("%s not installed (Debian package %s)" % (name, package))
+    return path
+
+
+def probe_plugin(options=None):
+    """The milterprobe test plugin's section."""
+    opts = {"path": os.path.join(test_plugin_dir(), "milterprobe.so")}
+    opts.update(options or {})
+    return ("milterprobe", opts)
+
+
+def delay_plugin(options=None):
+    opts = {"path": os.path.join(test_plugin_dir(), "delay.so")}
+    opts.update(options or {})
+    return ("delay", opts)
+
+
+class Milter:
+    def __init__(self, plugins, start=True, **core):
+        self.dir = make_tempdir("ehlod-milter-")
+        self.port = free_port()
+        self.socket = "inet:%d@127.0.0.1" % self.port
+        self.conf = os.path.join(self.dir, "ehlod.conf")
+        self.logfile = os.path.join(self.dir, "milter.log")
+        settings = {"plugin_dir": plugin_dir(), "hostname": "milter.test",
+                    "milter_socket": self.socket}
+        settings.update(core)
+        with open(self.conf, "w") as f:
+            f.write(render_config(settings, plugins))
+        self.proc = None
+        if start:
+            self.start()
+
+    def start(self):
+        log = open(self.logfile, "ab")
+        self.proc = subprocess.Popen([milter_bin(), "-c", self.conf],
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=log, stderr=log,
+                                     start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if "ready:" in self.log():
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        text = self.log()
+        self.stop()
+        raise RuntimeError("ehlod-milter did not start:\n" + text)
+
+    def log(self):
+        try:
+            with open(self.logfile, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+        self.proc = None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            sys.stderr.write("---- ehlod-milter log\n" + self.log())
+        self.cleanup()
+        return False
+
+
+def miltertest_cmd(script, **defines):
+    cmd = [need_program("miltertest", "miltertest")]
+    for key, value in defines.items():
+        cmd += ["-D", "%s=%s" % (key, value)]
+    return cmd + ["-s", script_path(script)]
+
+
+def miltertest(script, timeout=MILTERTEST_TIMEOUT, **defines):
+    """Run a Lua script; returns (exit status, output)."""
+    try:
+        p = subprocess.run(miltertest_cmd(script, **defines),
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode(errors="replace") if e.stdout else ""
+        return -1, out + "\n(miltertest timed out)"
+    return p.returncode, p.stdout.decode(errors="replace")
