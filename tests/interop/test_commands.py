@@ -8,7 +8,8 @@ sync; too many errors end the session with 421.
 
 from ehlodtest import Ehlod, EhlodTestCase, main, ehlo
 
-# Line increments (RFC 1869 section 3, item 7): SIZE 26, 8BITMIME 14.
+# Line increments (RFC 1869 section 3, item 7): SIZE 26 (RFC 1870),
+# 8BITMIME 16 (RFC 6152).
 NO_INCREMENT = [("pipelining", {}), ("maildir", {})]
 SIZE_ONLY = [("pipelining", {}), ("size", {"limit": 1000000}),
              ("maildir", {})]
@@ -108,13 +109,13 @@ class CommandsTest(EhlodTestCase):
             self.assertCode(s.reply(), 500)
             self.assertCode(s.cmd("MAIL FROM:<s@x.test>"), 250)
 
-    def test_increments_add_up_to_552_500(self):
-        # size (26) + 8bitmime (14): 512 + 40
+    def test_increments_add_up_to_554_500(self):
+        # size (26) + 8bitmime (16): 512 + 42
         with Ehlod() as server, server.raw() as s:
             ehlo(s)
-            s.send(line_of(552, "MAIL FROM:<s@x.test> XLONG="))
+            s.send(line_of(554, "MAIL FROM:<s@x.test> XLONG="))
             self.assertCode(s.reply(), 555)
-            s.send(line_of(553, "MAIL FROM:<s@x.test> XLONG="))
+            s.send(line_of(555, "MAIL FROM:<s@x.test> XLONG="))
             self.assertCode(s.reply(), 500)
             self.assertCode(s.cmd("NOOP"), 250)
 

@@ -302,17 +302,18 @@ START_TEST(line_limit)
 {
 	char line[1024];
 
-	/* size (+26) and 8bitmime (+14): 552 octets with CRLF */
+	/* size (+26, RFC 1870) and 8bitmime (+16, RFC 6152): 554 octets
+	 * with CRLF */
 	start(PLUGINS_ALL);
 	ck_assert_int_eq(reply(NULL, 0), 220);
 	EXPECT("EHLO client.test", 250);
 	snprintf(line, sizeof(line), "MAIL FROM:<s@x.test> XLONG=");
-	memset(line + strlen(line), 'x', 550 - strlen(line));
-	line[550] = '\0';
-	EXPECT(line, 555);		/* 552 with CRLF: within the limit */
-	line[550] = 'x';
-	line[551] = '\0';
-	EXPECT(line, 500);		/* 553: one too many */
+	memset(line + strlen(line), 'x', 552 - strlen(line));
+	line[552] = '\0';
+	EXPECT(line, 555);		/* 554 with CRLF: within the limit */
+	line[552] = 'x';
+	line[553] = '\0';
+	EXPECT(line, 500);		/* 555: one too many */
 	EXPECT("NOOP", 250);
 	stop();
 }

@@ -99,7 +99,8 @@ START_TEST(good_set)
 	ck_assert_str_eq(l.set.v[0].name, "size");
 	ck_assert_str_eq(l.set.v[1].name, "8bitmime");
 	ck_assert_str_eq(l.set.v[2].name, "fixture");
-	ck_assert_uint_eq(l.set.line_limit, 512 + 26 + 14);
+	/* RFC 1870: SIZE adds 26; RFC 6152: BODY adds 16 */
+	ck_assert_uint_eq(l.set.line_limit, 512 + 26 + 16);
 
 	ck_assert_ptr_eq(plugins_find_verb(&l.set, "xhello", &verb),
 	    &l.set.v[2]);
