@@ -69,3 +69,14 @@ plugins_relay_la_SOURCES = plugins/relay.c
 plugins_relay_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_relay_la_LDFLAGS = $(PLUGIN_LDFLAGS) -export-symbols-regex '^ehlod_plugin$$'
 plugins_relay_la_LIBADD = client/libclient.la $(CONFUSE_LIBS)
+
+# The relay as a before-queue proxy: per-recipient verdicts from aiosmtpd,
+# and ehlod as a private Postfix's smtpd_proxy_filter end to end; the
+# client against a private Postfix smtpd with and without STARTTLS.
+# postfixtest.py runs the private Postfix instances and is no test.
+TESTS += tests/interop/test_relay_recipients.py \
+	tests/interop/test_relay_postfix.py \
+	tests/interop/test_client_postfix.py
+EXTRA_DIST += tests/interop/test_relay_recipients.py \
+	tests/interop/test_relay_postfix.py \
+	tests/interop/test_client_postfix.py tests/interop/postfixtest.py

@@ -387,13 +387,42 @@ refuse_local(struct hop *h, const struct ehlod_client_reply *r)
 	return EHLOD_REJECT;
 }
 
+/* A next hop without ENHANCEDSTATUSCODES may still start its text with
+ * one ("550 5.1.1 ..."); the library rightly leaves it in the text
+ * (RFC 2034).  When it is well-formed and of the reply's class, take it
+ * out, so that our client does not get "5.0.0 5.1.1 ...".  Returns the
+ * text after it. */
+static const char *
+split_enhanced(int code, const char *text, char *enh, size_t len)
+{
+	const char *p = text;
+	size_t n;
+
+	if (p[0] != '0' + code / 100 || p[1] != '.')
+		return text;
+	for (int part = 0; part < 2; part++) {
+		p += 2;
+		n = strspn(p, "0123456789");
+		if (n == 0 || n > 3 || p[n] != (part == 0 ? '.' : ' '))
+			return text;
+		p += n - 1;
+	}
+	n = (size_t)(p + 1 - text);
+	if (n >= len)
+		return text;
+	memcpy(enh, text, n);
+	enh[n] = '\0';
+	return p + 2;
+}
+
 /* The next hop's reply becomes ours: same code, enhanced code and text.
  * Only 421 is softened: the next hop closing must not close the client's
  * session, which can go on with a new next-hop session. */
 static ehlod_verdict
 pass_on(struct hop *h, const struct ehlod_client_reply *r)
 {
-	const char *enh = *r->enhanced ? r->enhanced : default_enhanced(r->code);
+	char buf[16];
+	const char *enh = r->enhanced, *text = r->text;
 
 	if (r->reason != EHLOD_REASON_REPLY && r->status != EHLOD_CLIENT_OK)
 		return refuse_local(h, r);
@@ -402,7 +431,12 @@ pass_on(struct hop *h, const struct ehlod_client_reply *r)
 		    " %s", next_hop, r->text);
 		return EHLOD_TEMPFAIL;
 	}
-	host->reply(h->s, r->code, enh, "%s", r->text);
+	if (*enh == '\0') {
+		buf[0] = '\0';
+		text = split_enhanced(r->code, r->text, buf, sizeof(buf));
+		enh = *buf ? buf : default_enhanced(r->code);
+	}
+	host->reply(h->s, r->code, enh, "%s", text);
 	if (r->status == EHLOD_CLIENT_OK)
 		return EHLOD_ACCEPT;
 	return r->status == EHLOD_CLIENT_TEMPFAIL ? EHLOD_TEMPFAIL :

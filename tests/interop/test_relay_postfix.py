@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""
+NAME
+    test_relay_postfix - ehlod as Postfix's before-queue filter
+    (smtpd_proxy_filter), end to end
+
+DESCRIPTION
+    swaks -> Postfix smtpd (port A, smtpd_proxy_filter = 127.0.0.1:B)
+          -> ehlod with relay, next_hop = smtp://127.0.0.1:C
+          -> Postfix smtpd (port C, the after-filter service, no proxy,
+             refusing bad@example.test with check_recipient_access)
+          -> Postfix queue -> smtp to relayhost [127.0.0.1]:D = smtp-sink,
+             which dumps the message to a file.
+    One private Postfix instance (tests/interop/postfixtest.py) runs both
+    smtpd services.  Asserted: the message swaks sent is in smtp-sink's
+    dump, and a recipient the final smtpd refuses is refused at swaks's
+    own RCPT with that smtpd's code and text, through the proxy chain.
+"""
+import os
+import subprocess
+import time
+import unittest
+
+from ehlodtest import Ehlod, EhlodTestCase
+from postfixtest import Postfix, free_port
+from test_client_support import SmtpSink
+
+SWAKS = "/usr/bin/swaks"
+
+if not os.path.exists(os.path.join(os.environ.get("EHLOD_PLUGIN_DIR", ""),
+                                   "relay.so")):
+    print("skipped: relay.so is not built")
+    raise SystemExit(77)
+if not os.path.exists(SWAKS):
+    print("skipped: swaks is not installed")
+    raise SystemExit(77)
+
+DOMAIN = "example.test"
+
+
+def swaks(port, rcpts, body="hello through the proxy"):
+    return subprocess.run(
+        [SWAKS, "--server", "127.0.0.1", "--port", str(port),
+         "--from", "sender@x.test", "--to", ",".join(rcpts),
+         "--helo", "client.test", "--header", "Subject: proxy test",
+         "--body", body, "--timeout", "20"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=45)
+
+
+class Chain:
+    """Start sink, ehlod and Postfix in order; stop all in reverse."""
+
+    def __init__(self):
+        self.parts = []
+        try:
+            self.sink = self._add(SmtpSink())
+            self.port_a, self.port_c = free_port(), free_port()
+            self.ehlod = self._add(Ehlod(
+                plugins=[("pipelining", {}), ("size", {"limit": 10240000}),
+                         ("8bitmime", {}), ("enhancedstatuscodes", {}),
+                         ("relay", {"next_hop": "smtp://127.0.0.1:%d"
+                                    % self.port_c,
+                                    "domains": [DOMAIN], "timeout": 20})],
+                local_domains=[DOMAIN]))
+            access = "bad@%s 550 5.1.1 no such user here\n" % DOMAIN
+            self.postfix = self._add(Postfix(
+                services=[
+                    Postfix.smtpd(self.port_a,
+                                  "smtpd_proxy_filter=127.0.0.1:%d"
+                                  % self.ehlod.port,
+                                  "smtpd_proxy_timeout=30s"),
+                    Postfix.smtpd(self.port_c,
+                                  "smtpd_proxy_filter=",
+                                  "smtpd_recipient_restrictions="
+                                  "$after_filter_recipient_restrictions"),
+                ],
+                main={"relay_domains": DOMAIN,
+                      "default_transport": "smtp",
+                      "relayhost": "[127.0.0.1]:%d" % self.sink.port,
+                      "after_filter_recipient_restrictions":
+                          "check_recipient_access texthash:$config_directory"
+                          "/rcpt_access, permit_mynetworks, reject"},
+                files={"rcpt_access": access}))
+            self.postfix.wait_listening(self.port_a)
+            self.postfix.wait_listening(self.port_c)
+        except BaseException:
+            self.close()
+            raise
+
+    def _add(self, part):
+        self.parts.append(part)
+        return part
+
+    def close(self):
+        for p in reversed(self.parts):
+            try:
+                p.close() if hasattr(p, "close") else p.cleanup()
+            except Exception:
+                pass
+
+    def diagnostics(self):
+        return "--- postfix\n%s\n--- ehlod\n%s" % (
+            self.postfix.log()[-4000:] if hasattr(self, "postfix") else "",
+            self.ehlod.log()[-4000:] if hasattr(self, "ehlod") else "")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class ProxyFilter(EhlodTestCase):
+    timeout = 55
+
+    def test_end_to_end(self):
+        with Chain() as ch:
+            r = swaks(ch.port_a, ["user@" + DOMAIN])
+            out = r.stdout.decode(errors="replace")
+            dump = ch.sink.dumped(timeout=20)
+            diag = ch.diagnostics()
+        self.assertEqual(r.returncode, 0, out + diag)
+        self.assertIn("hello through the proxy", dump, out + diag)
+        self.assertIn("X-Rcpt-Args: <user@%s>" % DOMAIN, dump)
+        self.assertIn("Subject: proxy test", dump)
+        # ehlod's Received header shows the message went through it.
+        self.assertIn("mx.test", dump)
+
+    def test_refusal_reaches_client_at_rcpt(self):
+        with Chain() as ch:
+            r = swaks(ch.port_a, ["bad@" + DOMAIN])
+            out = r.stdout.decode(errors="replace")
+            dump = ch.sink.dumped(timeout=2)
+            diag = ch.diagnostics()
+        # swaks: the RCPT line gets the final smtpd's 550 and text.
+        self.assertRegex(out, r"<\*\* 550[ -]5\.1\.1 .*no such user here",
+                         out + diag)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertNotIn("hello through the proxy", dump)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""
+NAME
+    test_relay_recipients - the relay plugin answers each step with the
+    next hop's verdict (aiosmtpd as the next hop)
+
+DESCRIPTION
+    ehlod with plugins/relay.so in front of aiosmtpd (Debian's
+    python3-aiosmtpd, a server we did not write) whose handler refuses
+    chosen recipients: "bad@" with 550 5.1.1 and "busy@" with 450 4.2.1.
+    Our SMTP client must see those codes and texts at its own RCPT, the
+    recipients the next hop accepted must be the ones in its dump, and
+    RSET, SIZE and a next hop that is down must behave as the relay's
+    manual says.
+"""
+import json
+import os
+import smtplib
+import subprocess
+import sys
+import tempfile
+import shutil
+import unittest
+
+from ehlodtest import Ehlod, EhlodTestCase, sample_message
+from test_client_support import DEBIAN_PYTHON, free_port, stop, wait_port
+
+if not os.path.exists(os.path.join(os.environ.get("EHLOD_PLUGIN_DIR", ""),
+                                   "relay.so")):
+    print("skipped: relay.so is not built")
+    raise SystemExit(77)
+
+# The next hop: aiosmtpd with a RCPT handler that refuses on the local
+# part, and a DATA handler that stores each envelope and message as JSON.
+RUNNER = r'''
+import base64, json, os, signal, sys, time
+from aiosmtpd.controller import Controller
+
+port, outdir, size = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+
+class Handler:
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        local = address.split("@")[0]
+        if local == "bad":
+            return "550 5.1.1 <%s>: no such mailbox here" % address
+        if local == "busy":
+            return "450 4.2.1 <%s>: mailbox busy, try later" % address
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 2.1.5 <%s> welcome" % address
+
+    async def handle_DATA(self, server, session, envelope):
+        n = len([f for f in os.listdir(outdir) if f.startswith("msg")])
+        rec = {"mail_from": envelope.mail_from,
+               "mail_options": envelope.mail_options,
+               "rcpt_tos": envelope.rcpt_tos,
+               "content": base64.b64encode(envelope.original_content).decode()}
+        with open(os.path.join(outdir, ".tmp"), "w") as f:
+            json.dump(rec, f)
+        os.rename(os.path.join(outdir, ".tmp"),
+                  os.path.join(outdir, "msg%03d.json" % n))
+        return "250 2.0.0 stored as msg%03d" % n
+
+ctl = Controller(Handler(), hostname="127.0.0.1", port=port,
+                 decode_data=False, data_size_limit=size)
+ctl.start()
+signal.signal(signal.SIGTERM, lambda *a: (ctl.stop(), os._exit(0)))
+print("ready", flush=True)
+while True:
+    time.sleep(1)
+'''
+
+
+class NextHop:
+    """aiosmtpd with the refusing handler, on a loopback port."""
+
+    def __init__(self, size=1000000):
+        if not os.path.exists(DEBIAN_PYTHON) or subprocess.run(
+                [DEBIAN_PYTHON, "-c", "import aiosmtpd"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL).returncode != 0:
+            print("skipped: python3-aiosmtpd is not installed")
+            sys.exit(77)
+        self.dir = tempfile.mkdtemp(prefix="ehlod-nexthop-")
+        self.port = free_port()
+        self.log = open(os.path.join(self.dir, "log"), "wb")
+        self.proc = subprocess.Popen(
+            [DEBIAN_PYTHON, "-c", RUNNER, str(self.port), self.dir,
+             str(size)], stdout=self.log, stderr=self.log,
+            start_new_session=True)
+        try:
+            wait_port(self.port, self.proc)
+        except BaseException:
+            self.close()
+            raise
+
+    def received(self):
+        out = []
+        for name in sorted(os.listdir(self.dir)):
+            if name.startswith("msg"):
+                with open(os.path.join(self.dir, name)) as f:
+                    out.append(json.load(f))
+        return out
+
+    def close(self):
+        stop(self.proc)
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def relay_server(hop_port, domains=("example.org",), **relay_opts):
+    relay = {"next_hop": "smtp://127.0.0.1:%d" % hop_port, "timeout": 10,
+             "domains": list(domains)}
+    relay.update(relay_opts)
+    return Ehlod(plugins=[("pipelining", {}), ("size", {"limit": 10000000}),
+                          ("8bitmime", {}), ("enhancedstatuscodes", {}),
+                          ("relay", relay)])
+
+
+class Recipients(EhlodTestCase):
+    def test_per_recipient_verdicts(self):
+        with NextHop() as hop, relay_server(hop.port) as srv:
+            with smtplib.SMTP("127.0.0.1", srv.port, timeout=15) as c:
+                c.ehlo("client.test")
+                self.assertEqual(c.mail("s@x.test")[0], 250)
+                good = c.rcpt("good@example.org")
+                bad = c.rcpt("bad@example.org")
+                busy = c.rcpt("busy@example.org")
+                good2 = c.rcpt("good2@example.org")
+                code, text = c.data(sample_message())
+            got = hop.received()
+        self.assertEqual(good[0], 250, good)
+        self.assertIn(b"welcome", good[1])
+        self.assertEqual(bad[0], 550, bad)
+        self.assertEqual(bad[1], b"5.1.1 <bad@example.org>: no such mailbox here")
+        self.assertEqual(busy[0], 450, busy)
+        self.assertIn(b"4.2.1 <busy@example.org>: mailbox busy", busy[1])
+        self.assertEqual(good2[0], 250, good2)
+        self.assertEqual(code, 250, text)
+        self.assertIn(b"stored as msg000", text)
+        self.assertEqual(len(got), 1)
+        self.assertEqual(got[0]["mail_from"], "s@x.test")
+        self.assertEqual(got[0]["rcpt_tos"],
+                         ["good@example.org", "good2@example.org"])
+        self.assertIn(b".a line that starts with a dot",
+                      __import__("base64").b64decode(got[0]["content"]))
+
+    def test_every_recipient_refused(self):
+        with NextHop() as hop, relay_server(hop.port) as srv:
+            with smtplib.SMTP("127.0.0.1", srv.port, timeout=15) as c:
+                c.ehlo("client.test")
+                c.mail("s@x.test")
+                self.assertEqual(c.rcpt("bad@example.org")[0], 550)
+                c.putcmd("data")
+                code, _ = c.getreply()
+            got = hop.received()
+        self.assertEqual(code // 100, 5)    # no valid recipients
+        self.assertEqual(got, [])
+
+    def test_rset_and_second_transaction(self):
+        """RSET from our client resets the next hop: the first envelope
+        never reaches it; the second transaction reuses the session."""
+        with NextHop() as hop, relay_server(hop.port) as srv:
+            with smtplib.SMTP("127.0.0.1", srv.port, timeout=15) as c:
+                c.ehlo("client.test")
+                c.mail("first@x.test")
+                c.rcpt("good@example.org")
+                self.assertEqual(c.rset()[0], 250)
+                self.assertEqual(c.mail("second@x.test")[0], 250)
+                self.assertEqual(c.rcpt("other@example.org")[0], 250)
+                self.assertEqual(c.data(sample_message())[0], 250)
+                self.assertEqual(c.mail("third@x.test")[0], 250)
+                self.assertEqual(c.rcpt("good@example.org")[0], 250)
+                self.assertEqual(c.data(sample_message())[0], 250)
+            got = hop.received()
+        self.assertEqual([(m["mail_from"], m["rcpt_tos"]) for m in got],
+                         [("second@x.test", ["other@example.org"]),
+                          ("third@x.test", ["good@example.org"])])
+
+    def test_late_recipient_refused_at_data(self):
+        """domains = {} : the core accepts example.org recipients without
+        the relay; they reach the next hop at DATA, and a refusal there
+        refuses DATA, so our client keeps every recipient."""
+        with NextHop() as hop, relay_server(hop.port, domains=()) as srv:
+            with smtplib.SMTP("127.0.0.1", srv.port, timeout=15) as c:
+                c.ehlo("client.test")
+                c.mail("s@x.test")
+                self.assertEqual(c.rcpt("good@example.org")[0], 250)
+                self.assertEqual(c.rcpt("bad@example.org")[0], 250)
+                c.putcmd("data")
+                code, text = c.getreply()
+            got = hop.received()
+        self.assertEqual(code, 554, text)
+        self.assertIn(b"bad@example.org", text)
+        self.assertIn(b"no such mailbox here", text)
+        self.assertEqual(got, [])
+
+    def test_size_over_next_hop_limit(self):
+        with NextHop(size=1000) as hop, relay_server(hop.port) as srv:
+            with smtplib.SMTP("127.0.0.1", srv.port, timeout=15) as c:
+                c.ehlo("client.test")
+                code, text = c.mail("s@x.test", ["SIZE=5000"])
+        self.assertEqual(code, 552, text)
+        self.assertIn(b"5.3.4", text)
+        self.assertIn(b"SIZE", text)
+
+    def test_next_hop_down(self):
+        with relay_server(free_port()) as srv:
+            with smtplib.SMTP("127.0.0.1", srv.port, timeout=15) as c:
+                c.ehlo("client.test")
+                code, text = c.mail("s@x.test")
+                self.assertEqual(c.noop()[0], 250)   # our session goes on
+        self.assertEqual(code, 451, text)
+        self.assertIn(b"4.4.1", text)
+        self.assertIn(b"not reachable", text)
+
+
+if __name__ == "__main__":
+    unittest.main()
