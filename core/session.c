@@ -382,15 +382,33 @@ read_cb(struct bufferevent *bev, void *arg)
 	session_process(arg);
 }
 
+/*
+ * An orderly end under TLS is announced with close_notify: OpenSSL 3
+ * peers take a bare close as an error ("unexpected eof").  The output
+ * is flushed to the socket here, so the alert goes straight after it.
+ */
+static void
+tls_close_notify(struct ehlod_session *s)
+{
+	SSL *ssl;
+
+	if (!s->flags[EHLOD_FLAG_TLS] || s->bev == NULL)
+		return;
+	ssl = bufferevent_openssl_get_ssl(s->bev);
+	if (ssl)
+		SSL_shutdown(ssl);
+}
+
 static void
 write_cb(struct bufferevent *bev, void *arg)
 {
 	struct ehlod_session *s = arg;
 	(void)bev;
 
-	if (s->closing)
+	if (s->closing) {
+		tls_close_notify(s);
 		session_free(s);
-	else if (s->tls_switch)
+	} else if (s->tls_switch)
 		tls_begin(s);
 }
 

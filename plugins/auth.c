@@ -1,0 +1,709 @@
+/*
+ * NAME
+ *	auth - the AUTH service extension (RFC 4954) through Cyrus SASL
+ * SUMMARY
+ *	plugin auth {
+ *		pwcheck_method = "auxprop"
+ *		auxprop_plugin = "sasldb"
+ *		sasldb_path = "/etc/sasldb2"
+ *		mech_list = "PLAIN LOGIN"
+ *		allow_plaintext = false
+ *		max_failures = 3
+ *	}
+ * DESCRIPTION
+ *	Offers the EHLO keyword AUTH with the mechanisms Cyrus SASL has
+ *	(sasl_listmech), takes the AUTH verb and the MAIL FROM parameter
+ *	AUTH=.  Over a connection without TLS the keyword is not offered
+ *	and AUTH is answered 530, unless allow_plaintext is true: the
+ *	usual mechanisms (PLAIN, LOGIN) send the password as it is.
+ *
+ *	"AUTH mechanism [initial-response]" starts a SASL exchange; each
+ *	challenge goes out as a 334 line (host->read_line) and each answer
+ *	comes back base64 encoded; "*" cancels (501).  A successful login
+ *	(235) sets the session's AUTH_USER and AUTH_MECH items and its AUTH
+ *	and RELAY flags: an authenticated client may send to any domain,
+ *	and the host's Received header says ESMTPA or ESMTPSA.  A second
+ *	AUTH in the session is answered 503 (RFC 4954 section 4).
+ *
+ *	Every AUTH command that ends in 535, 538, 501 or 504 counts as a
+ *	failed attempt.  The first max_failures failed attempts are
+ *	answered as such; the one after them gets 421 4.7.0 and the
+ *	connection closes.
+ *
+ *	AUTH=value on MAIL FROM (RFC 4954 section 5) must be xtext.  It is
+ *	stored as the transaction value "auth" for other plugins when the
+ *	client has authenticated; otherwise "<>" is stored, since a server
+ *	must not trust an identity it has not verified.
+ *
+ *	The keyword stays offered after a successful AUTH, so that the
+ *	AUTH= parameter, which belongs to the keyword, stays usable after
+ *	a new EHLO (RFC 1869 section 6).
+ *
+ *	SASL itself is configured from this section, under SASL's own
+ *	option names, through SASL's option callback: nothing is read
+ *	from /etc/sasl2.  SASL's log lines go to the server's log.
+ *
+ *	User names and realms: "saslpasswd2 -u REALM user" makes the sasldb
+ *	entry user@REALM.  SASL looks a name without "@" up in the realm
+ *	(option realm, by default the server's hostname) and a name
+ *	"user@REALM" in REALM, so a client may log in as either; the
+ *	session's AUTH_USER is the name as the client gave it.  Names are
+ *	case-sensitive.
+ *
+ *	Inside a host MTA (ehlod-milter) this plugin does nothing: the MTA
+ *	runs its own AUTH.
+ * CONFIGURATION
+ *	allow_plaintext (bool, default false)
+ *		Offer AUTH on connections that are not under TLS.
+ *	max_failures (integer, default 3)
+ *		Failed AUTH attempts answered before the session is closed
+ *		with 421.  0 closes it at the first failure.
+ *	realm (string, default: the server's hostname)
+ *		The realm SASL appends to a user name without one.
+ *	pwcheck_method, auxprop_plugin, sasldb_path, mech_list,
+ *	saslauthd_path, log_level (strings, default: unset)
+ *		Handed to Cyrus SASL as its options of the same names (see
+ *		the Cyrus SASL documentation, "options.html").  An unset
+ *		option takes SASL's default.  log_level 7 logs passwords.
+ */
+#include "autoconfig.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sasl/sasl.h>
+#include <sasl/saslutil.h>
+
+#include <ehlod/plugin.h>
+
+#include "esmtp.h"
+
+/* The SMTP service name (RFC 4954 section 4, GSSAPI's "smtp@host"). */
+#define SMTP_SERVICE "smtp"
+/* A challenge travels in one reply line, which the host bounds. */
+#define CHALLENGE_MAX 1000
+
+/* sasl_callback_t stores every callback as int (*)(void); the detour
+ * through void (*)(void) tells the compiler the cast is meant. */
+#define SASL_FN(f) ((int (*)(void))(void (*)(void))(f))
+
+/* decode_response() outcomes. */
+enum response {
+	RESPONSE_OK = 0,
+	RESPONSE_CANCEL = -1,	/* the client sent "*" */
+	RESPONSE_BAD = -2	/* not base64 */
+};
+
+/* What one session knows. */
+struct auth_state {
+	sasl_conn_t *conn;
+	sasl_callback_t callbacks[2];	/* the session's log callback */
+	int started;		/* conn has run an exchange: use a fresh one */
+	unsigned failures;
+	char mech[SASL_MECHNAMEMAX + 1];
+};
+
+static const struct ehlod_host *host;
+static int allow_plaintext;
+static long max_failures;
+static char *realm;
+static int sasl_started;
+
+/* The SASL options this section passes through, under SASL's names. */
+static const char *const sasl_names[] = {
+	"pwcheck_method", "auxprop_plugin", "sasldb_path", "mech_list",
+	"saslauthd_path", "log_level"
+};
+#define NSASL (sizeof(sasl_names) / sizeof(sasl_names[0]))
+static char *sasl_values[NSASL];
+
+/* ---- parsing (pure; tests/unit/test_auth_parse.c) ---- */
+
+/* RFC 4422 section 3.1: sasl-mech = 1*20(UPPER-ALPHA / DIGIT / "-" /
+ * "_").  Clients may write it in lower case. */
+static int
+mech_char(int c)
+{
+	return isascii(c) && (isalnum(c) || c == '-' || c == '_');
+}
+
+/*
+ * Split the AUTH argument "mechanism [SP initial-response]".  The
+ * mechanism is copied in upper case into mech (mechlen octets with the
+ * NUL); *initial is the response text or NULL.  Returns -1 for a bad
+ * mechanism name or anything beyond one response.
+ */
+static int
+auth_split_args(const char *args, char *mech, size_t mechlen,
+    const char **initial)
+{
+	size_t n = strcspn(args, " ");
+	const char *rest;
+
+	if (n == 0 || n >= mechlen)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!mech_char((unsigned char)args[i]))
+			return -1;
+		mech[i] = (char)toupper((unsigned char)args[i]);
+	}
+	mech[n] = '\0';
+	*initial = NULL;
+	if (args[n] == '\0')
+		return 0;
+	rest = args + n + 1;
+	if (*rest == '\0' || strchr(rest, ' ') != NULL)
+		return -1;
+	*initial = rest;
+	return 0;
+}
+
+/* Octets decode_response() may write for text of len octets. */
+static size_t
+decoded_max(size_t len)
+{
+	return len / 4 * 3 + 3;
+}
+
+/*
+ * Decode one client response.  An initial response (on the AUTH line)
+ * of "=" is the empty response (RFC 4954 section 4); in the exchange an
+ * empty line is, and "*" cancels.  Base64 is taken only with its
+ * padding.  out holds decoded_max(strlen(text)) octets.
+ */
+static enum response
+decode_response(const char *text, int initial, char *out, size_t outmax,
+    unsigned *outlen)
+{
+	size_t len = strlen(text);
+
+	*outlen = 0;
+	out[0] = '\0';
+	if (!initial && strcmp(text, "*") == 0)
+		return RESPONSE_CANCEL;
+	if ((initial && strcmp(text, "=") == 0) || (!initial && len == 0))
+		return RESPONSE_OK;
+	if (len == 0 || len % 4 != 0 || outmax < decoded_max(len))
+		return RESPONSE_BAD;
+	if (sasl_decode64(text, (unsigned)len, out, (unsigned)outmax,
+	    outlen) != SASL_OK)
+		return RESPONSE_BAD;
+	return RESPONSE_OK;
+}
+
+/* RFC 3461 section 4 xtext, checked by the grammar module the server
+ * uses for every parameter.  An empty value says nothing: refused. */
+static int
+xtext_valid(const char *v)
+{
+	size_t len = strlen(v);
+	char *decoded;
+	long n;
+
+	if (len == 0 || (decoded = malloc(len + 1)) == NULL)
+		return 0;
+	n = esmtp_xtext_decode(v, decoded, len + 1);
+	free(decoded);
+	return n >= 0;
+}
+
+/* ---- SASL callbacks ---- */
+
+static int
+sasl_getopt_cb(void *context, const char *plugin_name, const char *option,
+    const char **result, unsigned *len)
+{
+	(void)context;
+	(void)plugin_name;
+	for (size_t i = 0; i < NSASL; i++) {
+		if (strcmp(option, sasl_names[i]) != 0 || sasl_values[i] == NULL)
+			continue;
+		*result = sasl_values[i];
+		if (len)
+			*len = (unsigned)strlen(sasl_values[i]);
+		return SASL_OK;
+	}
+	return SASL_FAIL;
+}
+
+static int
+log_priority(int level)
+{
+	switch (level) {
+	case SASL_LOG_ERR: return LOG_ERR;
+	case SASL_LOG_FAIL: return LOG_NOTICE;
+	case SASL_LOG_WARN: return LOG_WARNING;
+	case SASL_LOG_NOTE: return LOG_NOTICE;
+	default: return LOG_DEBUG;
+	}
+}
+
+/* context is the session for a connection's lines, NULL otherwise. */
+static int
+sasl_log_cb(void *context, int level, const char *message)
+{
+	if (level == SASL_LOG_NONE)
+		return SASL_OK;
+	host->log(context, log_priority(level), "sasl: %s",
+	    message ? message : "");
+	return SASL_OK;
+}
+
+static const sasl_callback_t global_callbacks[] = {
+	{ SASL_CB_GETOPT, SASL_FN(sasl_getopt_cb), NULL },
+	{ SASL_CB_LOG, SASL_FN(sasl_log_cb), NULL },
+	{ SASL_CB_LIST_END, NULL, NULL }
+};
+
+/* ---- the session's SASL connection ---- */
+
+static void
+state_free(void *arg)
+{
+	struct auth_state *st = arg;
+
+	if (st->conn)
+		sasl_dispose(&st->conn);
+	free(st);
+}
+
+static struct auth_state *
+state_get(ehlod_session *s)
+{
+	struct auth_state *st = host->session_data(s);
+
+	if (st != NULL)
+		return st;
+	st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return NULL;
+	host->set_session_data(s, st, state_free);
+	return st;
+}
+
+/* "addr;port" as SASL wants it, or NULL when the address is unknown. */
+static const char *
+ip_port(ehlod_session *s, enum ehlod_item addr, enum ehlod_item port,
+    char *buf, size_t len)
+{
+	const char *a = host->get(s, addr), *p = host->get(s, port);
+	int n;
+
+	if (a == NULL || p == NULL || *a == '\0' || strcmp(a, "unknown") == 0)
+		return NULL;
+	n = snprintf(buf, len, "%s;%s", a, p);
+	return n > 0 && (size_t)n < len ? buf : NULL;
+}
+
+static int
+conn_new(ehlod_session *s, struct auth_state *st)
+{
+	char local[96], remote[96];
+	sasl_security_properties_t sp;
+	int rc;
+
+	if (st->conn)
+		sasl_dispose(&st->conn);
+	st->started = 0;
+	st->callbacks[0] = (sasl_callback_t){ SASL_CB_LOG,
+	    SASL_FN(sasl_log_cb), s };
+	st->callbacks[1] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
+	rc = sasl_server_new(SMTP_SERVICE, host->get(s, EHLOD_ITEM_HOSTNAME),
+	    realm, ip_port(s, EHLOD_ITEM_LOCAL_ADDR, EHLOD_ITEM_LOCAL_PORT,
+	    local, sizeof(local)), ip_port(s, EHLOD_ITEM_CLIENT_ADDR,
+	    EHLOD_ITEM_CLIENT_PORT, remote, sizeof(remote)), st->callbacks, 0,
+	    &st->conn);
+	if (rc != SASL_OK) {
+		host->log(s, LOG_ERR, "sasl_server_new: %s",
+		    sasl_errstring(rc, NULL, NULL));
+		st->conn = NULL;
+		return -1;
+	}
+	/* No SASL security layer: the host cannot wrap the stream (TLS is
+	 * the way to protect it).  No anonymous logins: AUTH grants relay. */
+	memset(&sp, 0, sizeof(sp));
+	sp.security_flags = SASL_SEC_NOANONYMOUS;
+	if (sasl_setprop(st->conn, SASL_SEC_PROPS, &sp) != SASL_OK) {
+		host->log(s, LOG_ERR, "sasl_setprop: %s",
+		    sasl_errdetail(st->conn));
+		sasl_dispose(&st->conn);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- EHLO ---- */
+
+static int
+allowed(ehlod_session *s)
+{
+	return allow_plaintext || host->flag(s, EHLOD_FLAG_TLS);
+}
+
+static int
+auth_ehlo_params(ehlod_session *s, char *buf, size_t buflen)
+{
+	struct auth_state *st;
+	const char *list;
+	unsigned len;
+	int count;
+
+	if (!allowed(s) || (st = state_get(s)) == NULL)
+		return -1;
+	if (st->conn == NULL && conn_new(s, st) < 0)
+		return -1;
+	if (sasl_listmech(st->conn, NULL, "", " ", "", &list, &len,
+	    &count) != SASL_OK || count == 0) {
+		host->log(s, LOG_WARNING, "no SASL mechanism available; "
+		    "AUTH not offered");
+		return -1;
+	}
+	if (len >= buflen) {
+		host->log(s, LOG_ERR, "SASL mechanism list too long; AUTH "
+		    "not offered");
+		return -1;
+	}
+	memcpy(buf, list, len);
+	buf[len] = '\0';
+	return 0;
+}
+
+/* ---- the exchange ---- */
+
+static ehlod_verdict
+failed(ehlod_session *s, struct auth_state *st, int code,
+    const char *enhanced, const char *text)
+{
+	if (++st->failures > (unsigned long)max_failures) {
+		host->log(s, LOG_NOTICE, "%u failed AUTH attempts; closing",
+		    st->failures);
+		host->reply(s, 421, "4.7.0", "%s Error: too many failed "
+		    "authentication attempts", host->get(s,
+		    EHLOD_ITEM_HOSTNAME));
+		return EHLOD_REJECT;
+	}
+	host->reply(s, code, enhanced, "%s", text);
+	return EHLOD_REJECT;
+}
+
+static ehlod_verdict
+tempfail(ehlod_session *s)
+{
+	host->reply(s, 454, "4.7.0", "Temporary authentication failure");
+	return EHLOD_TEMPFAIL;
+}
+
+static ehlod_verdict
+succeeded(ehlod_session *s, struct auth_state *st)
+{
+	const void *user = NULL;
+
+	if (sasl_getprop(st->conn, SASL_USERNAME, &user) != SASL_OK ||
+	    user == NULL) {
+		host->log(s, LOG_ERR, "SASL %s login without a user name",
+		    st->mech);
+		return tempfail(s);
+	}
+	if (host->set(s, EHLOD_ITEM_AUTH_USER, user) < 0 ||
+	    host->set(s, EHLOD_ITEM_AUTH_MECH, st->mech) < 0) {
+		host->log(s, LOG_ERR, "cannot record the login");
+		return tempfail(s);
+	}
+	host->set_flag(s, EHLOD_FLAG_AUTH, 1);
+	host->set_flag(s, EHLOD_FLAG_RELAY, 1);
+	host->log(s, LOG_INFO, "client=[%s], sasl_method=%s, "
+	    "sasl_username=%s", host->get(s, EHLOD_ITEM_CLIENT_ADDR),
+	    st->mech, (const char *)user);
+	host->reply(s, 235, "2.7.0", "Authentication successful");
+	return EHLOD_ACCEPT;
+}
+
+static void auth_line(ehlod_session *s, void *arg, const char *line);
+
+static ehlod_verdict
+challenge(ehlod_session *s, struct auth_state *st, const char *out,
+    unsigned outlen)
+{
+	char text[CHALLENGE_MAX + 1];
+	unsigned len;
+
+	if (sasl_encode64(out ? out : "", outlen, text, sizeof(text),
+	    &len) != SASL_OK) {
+		host->log(s, LOG_ERR, "SASL %s challenge of %u octets does "
+		    "not fit in a reply line", st->mech, outlen);
+		return tempfail(s);
+	}
+	if (host->read_line(s, 334, text, auth_line, st) < 0) {
+		host->log(s, LOG_ERR, "the host cannot read AUTH responses");
+		return tempfail(s);
+	}
+	return EHLOD_PENDING;
+}
+
+/* The verdict after sasl_server_start or _step returned rc. */
+static ehlod_verdict
+step_result(ehlod_session *s, struct auth_state *st, int rc,
+    const char *out, unsigned outlen)
+{
+	switch (rc) {
+	case SASL_OK:
+		return succeeded(s, st);
+	case SASL_CONTINUE:
+		return challenge(s, st, out, outlen);
+	case SASL_NOMECH:
+		return failed(s, st, 504, "5.5.4", "Unrecognized "
+		    "authentication type");
+	case SASL_TRYAGAIN:
+	case SASL_UNAVAIL:
+	case SASL_NOMEM:
+		host->log(s, LOG_WARNING, "SASL %s: %s", st->mech,
+		    sasl_errdetail(st->conn));
+		return tempfail(s);
+	case SASL_ENCRYPT:
+		return failed(s, st, 538, "5.7.11", "Encryption required for "
+		    "requested authentication mechanism");
+	default:
+		host->log(s, LOG_NOTICE, "client=[%s]: SASL %s authentication "
+		    "failed: %s", host->get(s, EHLOD_ITEM_CLIENT_ADDR),
+		    st->mech, sasl_errdetail(st->conn));
+		return failed(s, st, 535, "5.7.8", "Authentication "
+		    "credentials invalid");
+	}
+}
+
+/* Decode text and hand it to SASL: the first step or a later one. */
+static ehlod_verdict
+respond(ehlod_session *s, struct auth_state *st, const char *text,
+    int first)
+{
+	size_t max = decoded_max(strlen(text));
+	char *in = malloc(max);
+	const char *out = NULL;
+	unsigned inlen, outlen = 0;
+	enum response r;
+	int rc;
+
+	if (in == NULL)
+		return tempfail(s);
+	r = decode_response(text, first, in, max, &inlen);
+	if (r == RESPONSE_CANCEL) {
+		free(in);
+		return failed(s, st, 501, "5.0.0", "Authentication cancelled");
+	}
+	if (r == RESPONSE_BAD) {
+		free(in);
+		return failed(s, st, 501, "5.5.2", "Cannot decode response: "
+		    "not base64");
+	}
+	if (first)
+		rc = sasl_server_start(st->conn, st->mech, in, inlen, &out,
+		    &outlen);
+	else
+		rc = sasl_server_step(st->conn, in, inlen, &out, &outlen);
+	/* The response may hold a password. */
+	memset(in, 0, max);
+	free(in);
+	return step_result(s, st, rc, out, outlen);
+}
+
+static void
+auth_line(ehlod_session *s, void *arg, const char *line)
+{
+	ehlod_verdict v = respond(s, arg, line, 0);
+
+	if (v != EHLOD_PENDING)
+		host->resume(s, v);
+}
+
+static ehlod_verdict
+not_offered(ehlod_session *s)
+{
+	if (!allowed(s)) {
+		host->reply(s, 530, "5.7.0", "Must issue a STARTTLS command "
+		    "first");
+		return EHLOD_REJECT;
+	}
+	host->reply(s, 502, "5.5.1", "Command not offered in this session");
+	return EHLOD_REJECT;
+}
+
+static ehlod_verdict
+start(ehlod_session *s, struct auth_state *st, const char *initial)
+{
+	const char *out = NULL;
+	unsigned outlen = 0;
+	int rc;
+
+	if ((st->conn == NULL || st->started) && conn_new(s, st) < 0)
+		return tempfail(s);
+	st->started = 1;
+	if (initial != NULL)
+		return respond(s, st, initial, 1);
+	rc = sasl_server_start(st->conn, st->mech, NULL, 0, &out, &outlen);
+	return step_result(s, st, rc, out, outlen);
+}
+
+static ehlod_verdict
+auth_verb(ehlod_session *s, const char *args)
+{
+	struct auth_state *st;
+	const char *initial;
+
+	/* RFC 4954 section 4: no second AUTH once one has succeeded. */
+	if (host->flag(s, EHLOD_FLAG_AUTH)) {
+		host->reply(s, 503, "5.5.1", "Already authenticated");
+		return EHLOD_REJECT;
+	}
+	if (!host->offered(s, "AUTH"))
+		return not_offered(s);
+	if ((st = state_get(s)) == NULL)
+		return tempfail(s);
+	if (auth_split_args(args, st->mech, sizeof(st->mech), &initial) < 0) {
+		st->mech[0] = '\0';
+		return failed(s, st, 501, "5.5.4", "Syntax: AUTH mechanism "
+		    "[initial-response]");
+	}
+	return start(s, st, initial);
+}
+
+/* ---- MAIL FROM AUTH= ---- */
+
+static ehlod_verdict
+auth_mail_param(ehlod_session *s, const char *keyword, const char *value)
+{
+	const char *stored;
+
+	if (!xtext_valid(value)) {
+		host->reply(s, 501, "5.5.4", "Bad AUTH= value: not xtext");
+		return EHLOD_REJECT;
+	}
+	/* RFC 4954 section 5: an identity the server has not verified
+	 * is treated as if AUTH=<> had been given. */
+	stored = host->flag(s, EHLOD_FLAG_AUTH) ? value : "<>";
+	if (host->txn_set(s, "auth", stored) < 0) {
+		host->log(s, LOG_ERR, "cannot store the AUTH= value");
+		host->reply(s, 451, "4.3.0", "Local error in processing");
+		return EHLOD_TEMPFAIL;
+	}
+	return EHLOD_CONTINUE;
+}
+
+/* ---- start and stop ---- */
+
+static void
+options_free(void)
+{
+	for (size_t i = 0; i < NSASL; i++) {
+		free(sasl_values[i]);
+		sasl_values[i] = NULL;
+	}
+	free(realm);
+	realm = NULL;
+}
+
+static int
+copy_option(cfg_t *section, const char *name, char **to)
+{
+	const char *v = cfg_getstr(section, name);
+
+	*to = NULL;
+	if (v == NULL)
+		return 0;
+	if ((*to = strdup(v)) == NULL) {
+		host->log(NULL, LOG_ERR, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+options_read(cfg_t *section)
+{
+	allow_plaintext = cfg_getbool(section, "allow_plaintext") != 0;
+	max_failures = cfg_getint(section, "max_failures");
+	if (max_failures < 0) {
+		host->log(NULL, LOG_ERR, "max_failures must be 0 or more, "
+		    "not %ld", max_failures);
+		return -1;
+	}
+	if (copy_option(section, "realm", &realm) < 0)
+		return -1;
+	for (size_t i = 0; i < NSASL; i++)
+		if (copy_option(section, sasl_names[i], &sasl_values[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static void
+auth_fini(void)
+{
+	if (sasl_started)
+		sasl_server_done();
+	sasl_started = 0;
+	options_free();
+}
+
+static int
+auth_init(const struct ehlod_host *h, cfg_t *section)
+{
+	int rc;
+
+	host = h;
+	if (options_read(section) < 0) {
+		options_free();
+		return -1;
+	}
+	rc = sasl_server_init(global_callbacks, "ehlod");
+	if (rc != SASL_OK) {
+		host->log(NULL, LOG_ERR, "cannot start Cyrus SASL: %s",
+		    sasl_errstring(rc, NULL, NULL));
+		options_free();
+		return -1;
+	}
+	sasl_started = 1;
+	return 0;
+}
+
+static const struct ehlod_verb auth_verbs[] = {
+	/* ALWAYS: the handler itself tells a second AUTH (503) from one
+	 * on a plain connection (530) and one in a HELO session (502). */
+	{ "AUTH", EHLOD_STATE_GREETED, EHLOD_VERB_NEEDS_ARG |
+	    EHLOD_VERB_ALWAYS, auth_verb },
+	{ NULL, 0, 0, NULL }
+};
+
+static const struct ehlod_param auth_mail_params[] = {
+	{ "AUTH", EHLOD_VALUE_REQUIRED, auth_mail_param },
+	{ NULL, 0, NULL }
+};
+
+static cfg_opt_t auth_options[] = {
+	CFG_BOOL("allow_plaintext", cfg_false, CFGF_NONE),
+	CFG_INT("max_failures", 3, CFGF_NONE),
+	CFG_STR("realm", NULL, CFGF_NONE),
+	CFG_STR("pwcheck_method", NULL, CFGF_NONE),
+	CFG_STR("auxprop_plugin", NULL, CFGF_NONE),
+	CFG_STR("sasldb_path", NULL, CFGF_NONE),
+	CFG_STR("mech_list", NULL, CFGF_NONE),
+	CFG_STR("saslauthd_path", NULL, CFGF_NONE),
+	CFG_STR("log_level", NULL, CFGF_NONE),
+	CFG_END()
+};
+
+EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
+	EHLOD_PLUGIN_HEADER,
+	.name = "auth",
+	.version = PACKAGE_VERSION,
+	.description = "AUTH: SMTP authentication through Cyrus SASL "
+	    "(RFC 4954)",
+	.ehlo_keyword = "AUTH",
+	.ehlo_params = auth_ehlo_params,
+	.verbs = auth_verbs,
+	.mail_params = auth_mail_params,
+	/* RFC 4954 section 5: AUTH= adds up to 500 octets to MAIL. */
+	.line_increment = 500,
+	.options = auth_options,
+	.init = auth_init,
+	.fini = auth_fini,
+};
