@@ -33,4 +33,4 @@ MILTER_TESTS = \
 TESTS += $(MILTER_TESTS)
 EXTRA_DIST += $(MILTER_TESTS) tests/interop/milterharness.py \
 	tests/interop/milter_steps.lua tests/interop/milter_negotiate.lua \
-	tests/interop/milter_pending.lua
+	tests/interop/milter_pending.lua tests/interop/milter_connect.lua

@@ -9,7 +9,8 @@ DESCRIPTION
     directory, starts "$EHLOD_BUILDDIR/milter/ehlod-milter -c CONF" in its
     own process group with stderr captured, and waits for its "ready:" log
     line.  It is a context manager: the milter is stopped (SIGTERM, then
-    SIGKILL of the group) even when the test fails.
+    SIGKILL of the group) even when the test fails, and a sanitizer report
+    in its log fails the test.
 
     miltertest(script, **defines) runs Debian's miltertest on a Lua script
     from this directory, with "-D name=value" for each define, bounded in
@@ -26,8 +27,8 @@ import subprocess
 import sys
 import time
 
-from ehlodtest import (env_path, free_port, make_tempdir, render_config,
-                       test_plugin_dir, plugin_dir)
+from ehlodtest import (SANITIZER_MARKS, env_path, free_port, make_tempdir,
+                       render_config, test_plugin_dir, plugin_dir)
 
 START_TIMEOUT = 10
 STOP_TIMEOUT = 10
@@ -130,9 +131,19 @@ class Milter:
             self.proc.wait()
         self.proc = None
 
+    def sanitizer_report(self):
+        """The log, when ASan or UBSan reported something (make check
+        with --enable-sanitizers), else None."""
+        text = self.log()
+        return text if any(m in text for m in SANITIZER_MARKS) else None
+
     def cleanup(self):
         self.stop()
+        report = self.sanitizer_report()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if report:
+            raise AssertionError("ehlod-milter: sanitizer report:\n" +
+                                 report)
 
     def __enter__(self):
         return self

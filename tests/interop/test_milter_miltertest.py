@@ -7,11 +7,15 @@ changes, negotiated steps) and what the milter logged (the replies the
 plugin gave, the rset and close hooks).
 """
 
+import os
+import socket
+import struct
 import subprocess
+import threading
 import time
 import unittest
 
-from ehlodtest import EhlodTestCase, main
+from ehlodtest import EhlodTestCase, main, plugin_dir
 from milterharness import (Milter, delay_plugin, miltertest, miltertest_cmd,
                            need_program, probe_plugin)
 
@@ -24,6 +28,64 @@ PROBE = {
     "discard_rcpt": ["drop@example.org"],
     "pend_rcpt": ["slow@example.org", "slowbad@example.org"],
 }
+
+
+class FakeDNSBL:
+    """A DNS server on a free UDP port of 127.0.0.1 for the zone bl.test:
+    the reversed address of each listed client has an A record 127.0.0.2,
+    given after delay seconds; every other name is NXDOMAIN at once."""
+
+    def __init__(self, listed, delay):
+        self.listed = {".".join(reversed(ip.split("."))) + ".bl.test"
+                       for ip in listed}
+        self.delay = delay
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.running = True
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def qname(packet):
+        labels, i = [], 12
+        while packet[i]:
+            labels.append(packet[i + 1:i + 1 + packet[i]].decode())
+            i += 1 + packet[i]
+        return ".".join(labels).lower(), i + 5
+
+    def answer(self, packet, peer):
+        name, end = self.qname(packet)
+        question = packet[12:end]
+        if name in self.listed:
+            time.sleep(self.delay)
+            head = struct.pack(">HHHHHH", struct.unpack(">H", packet[:2])[0],
+                               0x8180, 1, 1, 0, 0)
+            rr = struct.pack(">HHHIH", 0xc00c, 1, 1, 60, 4) + \
+                bytes([127, 0, 0, 2])
+            reply = head + question + rr
+        else:
+            head = struct.pack(">HHHHHH", struct.unpack(">H", packet[:2])[0],
+                               0x8183, 1, 0, 0, 0)
+            reply = head + question
+        self.sock.sendto(reply, peer)
+
+    def serve(self):
+        while self.running:
+            try:
+                packet, peer = self.sock.recvfrom(512)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self.answer, args=(packet, peer),
+                             daemon=True).start()
+
+    def stop(self):
+        self.running = False
+        self.thread.join(5)
+        self.sock.close()
 
 
 def probe(**extra):
@@ -138,6 +200,37 @@ class MiltertestCase(EhlodTestCase):
                           "milter_hook_timeout", log)
             self.assertIn("to=<good@example.org>", log)
             self.assertTrue(m.running())
+
+    def test_dnsbl_lookup_is_asynchronous_in_milter_mode(self):
+        if not os.path.exists(os.path.join(plugin_dir(), "dnsbl.so")):
+            self.skipTest("the dnsbl plugin is not built")
+        dns = FakeDNSBL(["192.0.2.99"], delay=1.5)
+        self.addCleanup(dns.stop)
+        plugins = [("dnsbl", {"zones": ["bl.test"], "timeout_ms": 5000,
+                              "nameservers": ["127.0.0.1:%d" % dns.port]})]
+        with Milter(plugins) as m:
+            start = time.monotonic()
+            listed = subprocess.Popen(
+                miltertest_cmd("milter_connect.lua", port=m.port,
+                               ip="192.0.2.99", want="replycode"),
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT)
+            try:
+                time.sleep(0.3)
+                rc, out = miltertest("milter_connect.lua", port=m.port,
+                                     ip="192.0.2.7", want="continue")
+                self.assertEqual(rc, 0, out + m.log())
+                self.assertIsNone(listed.poll(), "the slow lookup ended "
+                                  "before the other connection's")
+                out, _ = listed.communicate(timeout=20)
+            finally:
+                if listed.poll() is None:
+                    listed.kill()
+                    listed.wait()
+            self.assertEqual(listed.returncode, 0, out.decode() + m.log())
+            self.assertGreaterEqual(time.monotonic() - start, 1.5)
+            self.assertIn("554 5.7.1", m.log())
+            self.assertIn("bl.test", m.log())
 
 
 if __name__ == "__main__":
