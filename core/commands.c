@@ -350,15 +350,6 @@ rcpt_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		    what);
 		return;
 	}
-	if (v == EHLOD_CONTINUE && !relay_allowed(s, mailbox)) {
-		char text[300];
-		kv_free(&s->txn.cand_kv);
-		snprintf(text, sizeof(text), "<%s>: Relay access denied",
-		    mailbox);
-		session_reply_text(s, 554, "5.7.1", text);
-		session_log_reject(s, what, 554, "5.7.1", text, "core");
-		return;
-	}
 	if (v == EHLOD_DISCARD)
 		s->txn.data_discard = 1;
 	rcpt_accept(s, p, mailbox);
@@ -387,6 +378,18 @@ cmd_rcpt(struct ehlod_session *s, char *arg)
 	    check_mailbox(s, path, 1, &mailbox) < 0) {
 		kv_free(&s->txn.cand_kv);
 		command_error(s);
+		return;
+	}
+	/* The relay decision comes before any plugin sees the recipient, so
+	 * no plugin's ACCEPT can open a relay by accident. */
+	if (!relay_allowed(s, mailbox)) {
+		char text[300], what[300];
+		kv_free(&s->txn.cand_kv);
+		snprintf(text, sizeof(text), "<%s>: Relay access denied",
+		    mailbox);
+		snprintf(what, sizeof(what), "RCPT to=<%s>", mailbox);
+		session_reply_text(s, 554, "5.7.1", text);
+		session_log_reject(s, what, 554, "5.7.1", text, "core");
 		return;
 	}
 	chain_start(s, STEP_RCPT, mailbox, NULL, NULL, 0, rcpt_done);

@@ -242,22 +242,91 @@ find_option(cfg_opt_t *opts, const char *name)
 
 /*
  * All plugin sections share one libconfuse option table, the union of the
- * plugins' options; this validator makes sure each option set in a
- * section belongs to that section's plugin, then runs the plugin's own
- * validator, if it has one.
+ * plugins' options.  Whether an option set in a section belongs to that
+ * section's plugin is checked after the parse (check_ownership), from
+ * libconfuse's CFGF_MODIFIED flag: a validator cannot tell the admin's
+ * values from the list defaults libconfuse parses with the same code.
+ * The validator only remembers on which line each option was last set,
+ * for the error message, and runs the owning plugin's own validator.
  */
+struct option_line {
+	char *title;
+	const char *name;
+	int line;
+};
+
+static struct option_line *option_lines;
+static size_t noption_lines;
+
+static void
+remember_line(const char *title, const char *name, int line)
+{
+	for (size_t i = 0; i < noption_lines; i++)
+		if (strcmp(option_lines[i].title, title) == 0 &&
+		    strcmp(option_lines[i].name, name) == 0) {
+			option_lines[i].line = line;
+			return;
+		}
+	struct option_line *n = realloc(option_lines,
+	    (noption_lines + 1) * sizeof(*n));
+	if (n == NULL)
+		return;
+	option_lines = n;
+	option_lines[noption_lines].title = strdup(title);
+	option_lines[noption_lines].name = name;
+	option_lines[noption_lines].line = line;
+	if (option_lines[noption_lines].title)
+		noption_lines++;
+}
+
+static int
+line_of(const char *title, const char *name, int fallback)
+{
+	for (size_t i = 0; i < noption_lines; i++)
+		if (strcmp(option_lines[i].title, title) == 0 &&
+		    strcmp(option_lines[i].name, name) == 0)
+			return option_lines[i].line;
+	return fallback;
+}
+
+static void
+forget_lines(void)
+{
+	for (size_t i = 0; i < noption_lines; i++)
+		free(option_lines[i].title);
+	free(option_lines);
+	option_lines = NULL;
+	noption_lines = 0;
+}
+
 static int
 validate_plugin_option(cfg_t *cfg, cfg_opt_t *opt)
 {
 	struct plugin *p = plugin_by_name(loading, cfg_title(cfg));
 	cfg_opt_t *own = p ? find_option(p->d.options, opt->name) : NULL;
 
-	if (own == NULL) {
-		cfg_error(cfg, "plugin '%s' has no option '%s'",
-		    cfg_title(cfg), opt->name);
-		return -1;
+	remember_line(cfg_title(cfg), opt->name, cfg->line);
+	return own && own->validcb ? own->validcb(cfg, opt) : 0;
+}
+
+static int
+check_ownership(struct plugin_set *set, cfg_t *tree, const char *file)
+{
+	for (unsigned i = 0; i < cfg_size(tree, "plugin"); i++) {
+		cfg_t *sec = cfg_getnsec(tree, "plugin", i);
+		struct plugin *p = plugin_by_name(set, cfg_title(sec));
+		for (cfg_opt_t *o = sec->opts; o && o->name; o++) {
+			if (!(o->flags & CFGF_MODIFIED) ||
+			    strcmp(o->name, "path") == 0 ||
+			    (p && find_option(p->d.options, o->name)))
+				continue;
+			log_msg(LOG_ERR, "%s:%d: plugin '%s' has no option '%s'",
+			    file, line_of(cfg_title(sec), o->name, sec->line),
+			    cfg_title(sec), o->name);
+			return -1;
+		}
 	}
-	return own->validcb ? own->validcb(cfg, opt) : 0;
+	return 0;
 }
 
 static int
@@ -333,7 +402,8 @@ read_plugin_options(struct plugin_set *set, struct config *c)
 
 	loading = set;
 	if (build_union_options(set, NULL) < 0 ||
-	    config_read_plugins(c, set->options, &set->trees[set->n]) < 0)
+	    config_read_plugins(c, set->options, &set->trees[set->n]) < 0 ||
+	    check_ownership(set, set->trees[set->n], c->file) < 0)
 		rc = -1;
 	for (size_t i = 0; rc == 0 && i < set->n; i++) {
 		struct plugin *p = &set->v[i];
@@ -345,6 +415,7 @@ read_plugin_options(struct plugin_set *set, struct config *c)
 			    p->name);
 	}
 	loading = NULL;
+	forget_lines();
 	return rc;
 }
 

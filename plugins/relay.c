@@ -5,7 +5,7 @@
  *	plugin relay {
  *		next_hop = "smtp://192.0.2.1:25"	# or lmtp://HOST:PORT,
  *							# lmtp:unix:/path
- *		domains = {"example.org", ".example.org"}	# or {"*"}
+ *		domains = {"*"}		# or {"example.org", ".example.org"}
  *		starttls = "no"				# no | may | must
  *		tls_verify = true
  *		tls_ca_file = "/etc/ssl/certs/ca.pem"
@@ -45,16 +45,14 @@
  *	event loop (host->event_base), so other sessions go on while the
  *	next hop answers, and its callback resumes the session.
  *
- *	Which recipients are forwarded at RCPT: those the client may relay
- *	(EHLOD_FLAG_RELAY) and those whose domain is in "domains" (same
- *	matching as the core's local_domains; "*" matches every recipient:
- *	use it only where ehlod serves a trusted proxy such as Postfix,
- *	which made the relay decision).  This plugin answers ACCEPT for
- *	them, which skips the core's relay check, so "domains" must not be
- *	wider than what ehlod may accept.  Other recipients are left to
- *	later plugins and the core (CONTINUE); those accepted anyway are
- *	forwarded at DATA.  Put relay after the policy plugins: its ACCEPT
- *	ends the RCPT step.
+ *	Which recipients are forwarded at RCPT: the core has already made
+ *	its relay decision before any plugin sees a recipient (local_domains,
+ *	or EHLOD_FLAG_RELAY), so every recipient that reaches this plugin
+ *	may be taken.  "domains" (default "*": all of them; same matching as
+ *	local_domains) narrows which ones are forwarded at RCPT; the others
+ *	are left to later plugins (CONTINUE) and, if accepted, forwarded at
+ *	DATA.  Put relay after the policy plugins: its ACCEPT ends the RCPT
+ *	step.
  *
  *	LMTP next hop (RFC 2033): one reply per recipient after the data,
  *	but the client, speaking SMTP, takes one.  All accepted: 250.  All
@@ -687,8 +685,7 @@ relay_on_mail(ehlod_session *s, const char *reverse_path)
 	return EHLOD_PENDING;
 }
 
-/* Whether ehlod may take this recipient without the core's relay check
- * (see DESCRIPTION). */
+/* Whether this recipient is forwarded at RCPT (see DESCRIPTION). */
 static int
 forwardable(ehlod_session *s, const char *mailbox)
 {
@@ -848,7 +845,7 @@ relay_on_eom(ehlod_session *s)
 
 static cfg_opt_t relay_options[] = {
 	CFG_STR("next_hop", NULL, CFGF_NONE),
-	CFG_STR_LIST("domains", "{}", CFGF_NONE),
+	CFG_STR_LIST("domains", "{\"*\"}", CFGF_NONE),
 	CFG_STR("starttls", "no", CFGF_NONE),
 	CFG_BOOL("tls_verify", cfg_true, CFGF_NONE),
 	CFG_STR("tls_ca_file", NULL, CFGF_NONE),

@@ -225,6 +225,28 @@ START_TEST(option_of_another_plugin)
 }
 END_TEST
 
+/* The relay plugin has a list option with a default ("domains"); list
+ * defaults are parsed in every section and must not count as set there. */
+START_TEST(list_default_of_another_plugin)
+{
+	struct loaded l;
+	char want[300];
+
+	load(&l, "plugin pipelining {}\n"
+	    "plugin relay { next_hop = \"smtp://127.0.0.1:1\" }\n");
+	ck_assert_msg(l.rc == 0, "refused: %s", l.log);
+	unload(&l);
+	load(&l, "plugin pipelining {\n  domains = {\"x\"}\n}\n"
+	    "plugin relay { next_hop = \"smtp://127.0.0.1:1\" }\n");
+	ck_assert_int_lt(l.rc, 0);
+	snprintf(want, sizeof(want), "%s:3: plugin 'pipelining' has no "
+	    "option 'domains'", l.path);
+	ck_assert_msg(strstr(l.log, want) != NULL, "'%s' not in: %s", want,
+	    l.log);
+	unload(&l);
+}
+END_TEST
+
 START_TEST(misspelled_core_option)
 {
 	struct loaded l;
@@ -267,6 +289,7 @@ loader_suite(void)
 	tcase_add_test(tc, core_verb);
 	tcase_add_test(tc, misspelled_plugin_option);
 	tcase_add_test(tc, option_of_another_plugin);
+	tcase_add_test(tc, list_default_of_another_plugin);
 	tcase_add_test(tc, misspelled_core_option);
 	tcase_add_test(tc, registered_keywords);
 	suite_add_tcase(s, tc);
