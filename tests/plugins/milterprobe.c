@@ -127,16 +127,17 @@ judge_rcpt(ehlod_session *s, const char *to)
 	return EHLOD_CONTINUE;
 }
 
-/* The timer's argument: the recipient, owned until it fires. */
+/* The recipient being waited for is session data, not the timer's
+ * argument: the host frees session data when a session ends, but a timer
+ * it cancels takes its argument with it. */
 static void
 pend_fire(ehlod_session *s, void *arg)
 {
-	char *to = arg;
-	ehlod_verdict v = judge_rcpt(s, to);
+	const char *to = host->session_data(s);
+	ehlod_verdict v = judge_rcpt(s, to ? to : "");
 
-	host->log(s, LOG_INFO, "pending verdict for <%s> after %ld ms", to,
-	    cfg_getint(conf, "pend_ms"));
-	free(to);
+	host->log(s, LOG_INFO, "pending verdict for <%s> after %ld ms",
+	    to ? to : "", cfg_getint(conf, "pend_ms"));
 	host->resume(s, v);
 }
 
@@ -148,9 +149,10 @@ probe_rcpt(ehlod_session *s, const char *forward_path)
 	if (!listed("pend_rcpt", forward_path))
 		return judge_rcpt(s, forward_path);
 	to = strdup(forward_path);
+	if (to)
+		host->set_session_data(s, to, free);
 	if (to == NULL || host->timer_add(s, (unsigned)cfg_getint(conf,
-	    "pend_ms"), pend_fire, to) == NULL) {
-		free(to);
+	    "pend_ms"), pend_fire, NULL) == NULL) {
 		host->reply(s, 451, "4.3.0", "milterprobe: no timer");
 		return EHLOD_TEMPFAIL;
 	}
