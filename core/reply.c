@@ -33,18 +33,29 @@ session_offers_enhanced(const struct ehlod_session *s)
 	return 0;
 }
 
-/* "d.ddd.ddd" whose class matches the reply code's first digit. */
+/* 1 to 3 digits, then the character stop; returns past stop or NULL. */
+static const char *
+digits(const char *p, char stop)
+{
+	int n = 0;
+
+	while (*p >= '0' && *p <= '9' && n < 4) {
+		p++;
+		n++;
+	}
+	if (n == 0 || n > 3 || *p != stop)
+		return NULL;
+	return p + (stop != '\0');
+}
+
+/* RFC 3463 "class.subject.detail" whose class matches the reply code. */
 static int
 enhanced_fits(const char *e, int code)
 {
-	int cls, subj, det;
-	char tail;
-
-	if (e == NULL || sscanf(e, "%d.%d.%d%c", &cls, &subj, &det,
-	    &tail) != 3)
+	if (e == NULL || e[0] != '0' + code / 100 || e[1] != '.')
 		return 0;
-	return cls == code / 100 && subj >= 0 && subj < 1000 && det >= 0 &&
-	    det < 1000;
+	const char *p = digits(e + 2, '.');
+	return p != NULL && digits(p, '\0') != NULL;
 }
 
 static void
