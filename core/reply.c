@@ -116,11 +116,24 @@ session_log_reject(struct ehlod_session *s, const char *what, int code,
     const char *enhanced, const char *text, const char *plugin)
 {
 	const char *from = s->txn.mail_from;
+	char flat[1024];
+	size_t n = 0;
 
+	/* One log line per event, even for a multi-line reply. */
+	for (const char *p = text ? text : ""; *p && n + 3 < sizeof(flat);
+	    p++) {
+		if (*p == '\n') {
+			memcpy(flat + n, " / ", 3);
+			n += 3;
+			continue;
+		}
+		flat[n++] = (unsigned char)*p < 32 ? ' ' : *p;
+	}
+	flat[n] = '\0';
 	log_msg(LOG_INFO, "%s: reject: %s from [%s]:%s: %d %s%s%s; "
 	    "from=<%s> proto=%s helo=<%s> plugin=%s", s->id, what,
 	    s->client_addr, s->client_port, code, enhanced ? enhanced : "",
-	    enhanced ? " " : "", text ? text : "", from ? from : "",
+	    enhanced ? " " : "", flat, from ? from : "",
 	    session_protocol(s), s->helo ? s->helo : "", plugin);
 }
 
