@@ -9,8 +9,10 @@
  *	its keyword, EHLO parameters (as a fresh session would get them),
  *	verbs, MAIL/RCPT parameters and hooks.
  */
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "ehlo.h"
@@ -27,6 +29,12 @@ check_config(const char *file, struct config *c, struct plugin_set *set)
 		return -1;
 	if (plugins_load(set, c) < 0)
 		return -1;
+	/* Only root switches users; then the user must exist, or every
+	 * worker would fail to start. */
+	if (geteuid() == 0 && getpwnam(c->user) == NULL) {
+		log_msg(LOG_ERR, "%s: user '%s' does not exist", file, c->user);
+		return -1;
+	}
 	check_server.conf = c;
 	check_server.plugins = set;
 	if (server == NULL || server == &check_server)
@@ -128,6 +136,14 @@ describe_config(FILE *out, const struct config *c, struct plugin_set *set)
 	if (plugins_init(set, host_table()) < 0)
 		return;
 	s = session_detached();
+	/* Build the whole EHLO reply once, so that a keyword offered only
+	 * beside another (BINARYMIME with CHUNKING) is judged as a real
+	 * session would judge it. */
+	if (s) {
+		char reply[4096];
+
+		ehlo_build(s, reply, sizeof(reply));
+	}
 	for (size_t i = 0; s && i < set->n; i++)
 		describe_plugin(out, s, &set->v[i]);
 	if (s)

@@ -70,15 +70,44 @@ finish(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	done(s, v, p);
 }
 
+/* A plugin that never resumes must not hold a session for ever: after
+ * command_timeout the session is closed with 421 (no 250 was given, so
+ * nothing is lost). */
+static void
+pending_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct ehlod_session *s = arg;
+	(void)fd;
+	(void)what;
+
+	log_msg(LOG_ERR, "%s: plugin %s did not answer within %ld seconds; "
+	    "closing the session", s->id, s->pending ? s->pending->name : "?",
+	    server->conf->command_timeout);
+	s->pending = NULL;
+	s->resume_scheduled = 0;
+	event_del(s->resume_ev);
+	session_reply(s, 421, "4.3.0", "%s Error: timeout in a plugin",
+	    server->conf->hostname);
+	session_process(s);
+}
+
 static void
 suspend_timeouts(struct ehlod_session *s, int suspend)
 {
 	if (s->bev == NULL)
 		return;
 	if (suspend) {
+		struct timeval deadline = { server->conf->command_timeout, 0 };
 		bufferevent_set_timeouts(s->bev, NULL, NULL);
+		if (s->pending_timer == NULL)
+			s->pending_timer = evtimer_new(server->base,
+			    pending_expired, s);
+		if (s->pending_timer)
+			evtimer_add(s->pending_timer, &deadline);
 		return;
 	}
+	if (s->pending_timer)
+		evtimer_del(s->pending_timer);
 	struct timeval tv = { server->conf->command_timeout, 0 };
 	if (s->mode == IN_DATA || s->mode == IN_CHUNK)
 		tv.tv_sec = server->conf->data_timeout;

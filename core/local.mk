@@ -42,3 +42,7 @@ tests_unit_test_ehlo_LDADD = $(CORE_TEST_LIBS)
 # Reload (SIGHUP) is the master's job; its interop test lives with it.
 TESTS += tests/interop/test_reload.py
 EXTRA_DIST += tests/interop/test_reload.py
+TESTS += tests/interop/test_pending_timeout.py
+EXTRA_DIST += tests/interop/test_pending_timeout.py
+TESTS += tests/interop/test_check_user.py
+EXTRA_DIST += tests/interop/test_check_user.py

@@ -177,6 +177,8 @@ session_free(struct ehlod_session *s)
 	pending_reply_clear(&s->reply);
 	if (s->resume_ev)
 		event_free(s->resume_ev);
+	if (s->pending_timer)
+		event_free(s->pending_timer);
 	if (s->bev) {
 		bufferevent_free(s->bev);
 		if (s->prev)

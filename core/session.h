@@ -140,6 +140,7 @@ struct ehlod_session {
 	struct plugin *pending;		/* plugin whose hook is pending */
 	struct chain chain;
 	struct event *resume_ev;
+	struct event *pending_timer;	/* bounds a pending hook */
 	ehlod_verdict resume_verdict;
 
 	ehlod_line_cb line_cb;		/* IN_PLUGIN_LINE */
