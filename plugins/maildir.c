@@ -22,7 +22,11 @@
  *
  *	The file starts with "Return-Path: <sender>" ("<>" for the null
  *	sender) and, when the message has exactly one recipient,
- *	"Delivered-To: recipient"; then follows the message as the host
+ *	"Delivered-To: recipient" and, if that recipient came with a DSN
+ *	ORCPT (the dsn plugin's "dsn.orcpt.decoded"), "Original-Recipient:
+ *	addr-type;address" as RFC 3798 writes it; with several recipients
+ *	one file cannot say which of them it is for, so neither is written.
+ *	Then follows the message as the host
  *	delivers it (its Received header, the headers with all changes, the
  *	body), with the CRLF line ends turned into LF as maildir readers
  *	expect.
@@ -171,6 +175,22 @@ sink(void *arg, const void *data, size_t len)
 	return 0;
 }
 
+/* The ORCPT of the one recipient.  The dsn plugin stores it checked
+ * (printable, no CR or LF), but any plugin may set the key: a value that
+ * would break the header is left out. */
+static int
+put_orcpt(struct delivery *d, ehlod_session *s)
+{
+	const char *orcpt = host->rcpt_get(s, 0, "dsn.orcpt.decoded");
+
+	if (orcpt == NULL || strpbrk(orcpt, "\r\n") != NULL)
+		return 0;
+	if (put(d, "Original-Recipient: ") < 0 || put(d, orcpt) < 0 ||
+	    put(d, "\n") < 0)
+		return -1;
+	return 0;
+}
+
 static int
 put_envelope(struct delivery *d, ehlod_session *s)
 {
@@ -191,7 +211,7 @@ put_envelope(struct delivery *d, ehlod_session *s)
 	if (put(d, "Delivered-To: ") < 0 || put(d, rcpt) < 0 ||
 	    put(d, "\n") < 0)
 		return -1;
-	return 0;
+	return put_orcpt(d, s);
 }
 
 /* Write the whole file.  Returns 0 or an errno value. */

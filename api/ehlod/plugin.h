@@ -312,8 +312,12 @@ struct ehlod_host {
 	 * on_data), and answers the command itself: 250 for a chunk, and for
 	 * the last chunk the end-of-message verdict.  A transaction that used
 	 * BDAT refuses DATA with 503 and vice versa; after a failed chunk the
-	 * rest are read and refused until the last.  The handler returns
-	 * EHLOD_ACCEPT after this call. */
+	 * rest are read and refused until the last.  Called after MAIL
+	 * without an accepted recipient, or with no transaction, the host
+	 * reads the size octets, drops them and answers 503, so that chunk
+	 * data is never taken for commands (RFC 3030 clients send it
+	 * whatever the reply).  The handler returns EHLOD_ACCEPT after this
+	 * call; -1 means the host cannot read the chunk (not in ehlod). */
 	int (*read_chunk)(ehlod_session *s, size_t size, int last);
 };
 

@@ -1,0 +1,656 @@
+/*
+ * NAME
+ *	dnsbl - refuse clients listed in DNS blocklists, without blocking
+ * SUMMARY
+ *	plugin dnsbl {
+ *		zones = {"zen.example.org", "bl.example.net"}
+ *		nameservers = {"127.0.0.1:53"}
+ *		stage = "connect"
+ *		timeout_ms = 3000
+ *		on_error = "accept"
+ *		message = "Service unavailable; client [%s] listed by %s"
+ *	}
+ * DESCRIPTION
+ *	At the configured stage -- the connection, or each RCPT TO -- the
+ *	plugin asks every zone at once whether the client's address is
+ *	listed: an A query for the address reversed into the zone
+ *	("192.0.2.1" in bl.example.net is 1.2.0.192.bl.example.net; IPv6
+ *	addresses as 32 reversed nibbles, RFC 5782), through libevent's
+ *	asynchronous resolver on the server's own event loop.  The hook
+ *	answers PENDING and the server serves other sessions meanwhile; the
+ *	answers resume the session:
+ *
+ *	o An A record in 127.0.0.0/8 from any zone lists the client: the
+ *	  session gets 554 5.7.1 with the message, at once, without waiting
+ *	  for the other zones.  At the connect stage that is the greeting,
+ *	  and the session then serves only QUIT; at the rcpt stage each
+ *	  RCPT TO is refused.
+ *	o NXDOMAIN (or no A record) from every zone: the session goes on.
+ *	o A failure -- time-out, SERVFAIL, no usable answer, or 127.255.255.x
+ *	  (lists use it to refuse queries, e.g. from public resolvers) --
+ *	  from any zone that did not list the client: on_error decides.
+ *	  "accept" goes on (logged); "tempfail" answers 421 4.7.1 at the
+ *	  connect stage (which closes the connection) or 451 4.7.1 at RCPT.
+ *	  Answers outside 127/8 (resolvers that rewrite NXDOMAIN) list
+ *	  nobody.
+ *
+ *	The whole lookup ends after timeout_ms whatever the name servers
+ *	do.  A definite answer (listed or not) is remembered for the rest
+ *	of the session, so later RCPTs do not ask again; after a failure
+ *	the next RCPT asks again.  At the rcpt stage an authenticated
+ *	client (AUTH) is not looked up: that is what the rcpt stage is for.
+ *	A client address that is not IPv4 or IPv6 is not looked up.
+ *
+ *	Each worker process has its own resolver, made by init on the
+ *	worker's event loop; "ehlod -t" and the master check the options
+ *	only.  When a session ends while its queries are out (the client
+ *	hung up), on_close cancels them.
+ *
+ *	The reply text cannot quote the zone's TXT record: libevent's
+ *	resolver asks for A, AAAA and PTR records only.  Write what the
+ *	client should know into message.
+ *
+ *	The hooks need no EHLO keyword, so the plugin also works inside a
+ *	host MTA through ehlod-milter, if that host has an event loop.
+ * CONFIGURATION
+ *	zones (list of strings, required)
+ *		The DNSBL zones, at most 16.  Each name is checked at start:
+ *		letters, digits, '-', '_', labels of 1 to 63, at most 189
+ *		characters.
+ *	nameservers (list of strings, default: those of /etc/resolv.conf)
+ *		"IP", "IP:port", "IPv6" or "[IPv6]:port".  DNSBLs often refuse
+ *		queries from big public resolvers: use a local one.
+ *	stage (string, default "connect")
+ *		"connect" or "rcpt".
+ *	timeout_ms (integer, default 3000)
+ *		How long a lookup may take in all, 100 to 60000.
+ *	on_error (string, default "accept")
+ *		"accept" or "tempfail": what a DNS failure means.
+ *	message (string, default "Service unavailable; client [%s] listed
+ *	by %s")
+ *		The text after 554 5.7.1 for a listed client: the first %s
+ *		is the client's address, the second the zone, %% a percent
+ *		sign; nothing else may follow a %.
+ */
+#include "autoconfig.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <event2/dns.h>
+#include <event2/util.h>
+
+#include <ehlod/plugin.h>
+
+#include "dnsbl_query.h"
+
+#define ZONES_MAX 16
+#define TIMEOUT_MIN 100
+#define TIMEOUT_MAX 60000
+#define REPLY_MAX 512
+#define RESOLV_CONF "/etc/resolv.conf"
+
+enum stage { STAGE_CONNECT, STAGE_RCPT };
+enum outcome { OUTCOME_NONE = 0, OUTCOME_CLEAN, OUTCOME_LISTED,
+	OUTCOME_ERROR };
+
+struct run;
+
+/* One A query, for one zone. */
+struct query {
+	struct run *run;
+	struct evdns_request *req;	/* NULL once its callback has run */
+	size_t zone;
+};
+
+/* What the plugin knows about one session: session data. */
+struct client {
+	enum outcome known;	/* OUTCOME_CLEAN or _LISTED once known */
+	size_t zone;		/* the zone that listed the client */
+	char answer[INET_ADDRSTRLEN];
+	struct run *run;	/* the lookup under way, or NULL */
+};
+
+/*
+ * One lookup: a query per zone.  libevent calls back exactly once for
+ * every request it accepted -- with the answer, or with DNS_ERR_CANCEL
+ * after evdns_cancel_request() -- and always from the event loop, never
+ * from inside evdns_base_resolve_ipv4().  So a run lives until its last
+ * callback, even when the decision (or the session's end) came first:
+ * a finished run has client NULL and only counts down.
+ */
+struct run {
+	struct client *client;	/* NULL once finished or orphaned */
+	ehlod_session *s;
+	ehlod_timer *timer;
+	size_t outstanding;	/* callbacks still due */
+	size_t answered;	/* zones with their answer in */
+	size_t errors;		/* zones that failed */
+	int in_hook;		/* still inside the hook that started it */
+	int decided_in_hook;
+	ehlod_verdict verdict;	/* when decided_in_hook */
+	struct run *prev, *next;	/* every run, for fini */
+	size_t nq;
+	struct query q[];
+};
+
+static const struct ehlod_host *host;
+static struct evdns_base *dns;
+static char *zones[ZONES_MAX];
+static size_t nzones;
+static enum stage stage;
+static unsigned timeout_ms;
+static int tempfail_on_error;
+static char *message;
+static struct run *runs;
+
+/* ---- verdicts ---------------------------------------------------- */
+
+static ehlod_verdict
+listed_verdict(ehlod_session *s, const struct client *c)
+{
+	char text[REPLY_MAX];
+	const char *addr = host->get(s, EHLOD_ITEM_CLIENT_ADDR);
+
+	dnsbl_format(message, addr ? addr : "", zones[c->zone], text,
+	    sizeof(text));
+	host->reply(s, 554, "5.7.1", "%s", text);
+	return EHLOD_REJECT;
+}
+
+static ehlod_verdict
+error_verdict(ehlod_session *s, const char *why)
+{
+	if (!tempfail_on_error) {
+		host->log(s, LOG_WARNING, "DNSBL lookup failed (%s); "
+		    "on_error = accept", why);
+		return EHLOD_CONTINUE;
+	}
+	host->log(s, LOG_WARNING, "DNSBL lookup failed (%s); "
+	    "on_error = tempfail", why);
+	if (stage == STAGE_CONNECT)
+		host->reply(s, 421, "4.7.1", "Service temporarily "
+		    "unavailable; DNSBL lookup failed, try again later");
+	else
+		host->reply(s, 451, "4.7.1", "DNSBL lookup failed, try again "
+		    "later");
+	return EHLOD_TEMPFAIL;
+}
+
+/* ---- runs -------------------------------------------------------- */
+
+static void
+run_free(struct run *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		runs = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	free(r);
+}
+
+/* Free a finished run once libevent has called back for every query. */
+static void
+run_release(struct run *r)
+{
+	if (r->client == NULL && r->outstanding == 0)
+		run_free(r);
+}
+
+/* Stop the deadline and the queries still out.  Their callbacks come
+ * later, with DNS_ERR_CANCEL, and only count down. */
+static void
+run_stop(struct run *r)
+{
+	if (r->timer) {
+		host->timer_cancel(r->timer);
+		r->timer = NULL;
+	}
+	for (size_t i = 0; i < r->nq; i++)
+		if (r->q[i].req)
+			evdns_cancel_request(dns, r->q[i].req);
+}
+
+/* The lookup has its outcome: remember a definite one, and answer the
+ * pending hook (or the hook still running). */
+static void
+run_finish(struct run *r, enum outcome o, size_t zone, const char *why)
+{
+	struct client *c = r->client;
+	ehlod_session *s = r->s;
+	const char *addr = host->get(s, EHLOD_ITEM_CLIENT_ADDR);
+	ehlod_verdict v = EHLOD_CONTINUE;
+
+	r->client = NULL;
+	c->run = NULL;
+	run_stop(r);
+	if (o == OUTCOME_LISTED) {
+		c->known = o;
+		c->zone = zone;
+		host->log(s, LOG_INFO, "client [%s] listed by %s (%s)",
+		    addr ? addr : "", zones[zone], c->answer);
+		v = listed_verdict(s, c);
+	} else if (o == OUTCOME_CLEAN) {
+		c->known = o;
+		host->log(s, LOG_DEBUG, "client [%s] not listed",
+		    addr ? addr : "");
+	} else {
+		v = error_verdict(s, why);
+	}
+	if (r->in_hook) {
+		r->decided_in_hook = 1;
+		r->verdict = v;
+		return;
+	}
+	host->resume(s, v);
+}
+
+/* One zone's A records: 1 when one of them lists the client. */
+static int
+listing(struct run *r, int count, const uint32_t *a, int *refused)
+{
+	for (int i = 0; i < count; i++) {
+		enum dnsbl_answer kind = dnsbl_classify(ntohl(a[i]));
+
+		if (kind == DNSBL_REFUSED)
+			*refused = 1;
+		if (kind != DNSBL_LISTED)
+			continue;
+		evutil_inet_ntop(AF_INET, &a[i], r->client->answer,
+		    sizeof(r->client->answer));
+		return 1;
+	}
+	return 0;
+}
+
+/* Judge one zone's answer; returns 1 when the run is finished. */
+static int
+judge(struct run *r, struct query *q, int result, char type, int count,
+    void *addresses)
+{
+	int refused = 0;
+
+	if (result == DNS_ERR_NONE && type == DNS_IPv4_A &&
+	    listing(r, count, addresses, &refused)) {
+		run_finish(r, OUTCOME_LISTED, q->zone, NULL);
+		return 1;
+	}
+	if (refused || (result != DNS_ERR_NONE &&
+	    result != DNS_ERR_NOTEXIST && result != DNS_ERR_NODATA)) {
+		r->errors++;
+		host->log(r->s, LOG_WARNING, "zone %s: %s", zones[q->zone],
+		    refused ? "the list refused the query (127.255.255.x)" :
+		    evdns_err_to_string(result));
+	}
+	if (++r->answered < r->nq)
+		return 0;
+	if (r->errors)
+		run_finish(r, OUTCOME_ERROR, 0, "no usable answer");
+	else
+		run_finish(r, OUTCOME_CLEAN, 0, NULL);
+	return 1;
+}
+
+static void
+on_answer(int result, char type, int count, int ttl, void *addresses,
+    void *arg)
+{
+	struct query *q = arg;
+	struct run *r = q->run;
+
+	q->req = NULL;		/* libevent frees the handle after us */
+	r->outstanding--;
+	if (r->client != NULL && result != DNS_ERR_CANCEL)
+		judge(r, q, result, type, count, addresses);
+	run_release(r);
+}
+
+static void
+on_deadline(ehlod_session *s, void *arg)
+{
+	struct run *r = arg;
+	char why[64];
+
+	r->timer = NULL;	/* the host frees a timer that has fired */
+	snprintf(why, sizeof(why), "no answer within %u ms", timeout_ms);
+	run_finish(r, OUTCOME_ERROR, 0, why);
+	run_release(r);
+}
+
+static struct run *
+run_new(ehlod_session *s, struct client *c)
+{
+	struct run *r = calloc(1, sizeof(*r) + nzones * sizeof(r->q[0]));
+
+	if (r == NULL)
+		return NULL;
+	r->client = c;
+	r->s = s;
+	r->nq = nzones;
+	r->next = runs;
+	if (runs)
+		runs->prev = r;
+	runs = r;
+	c->run = r;
+	return r;
+}
+
+/* Send one query; a query libevent refuses counts as a failed zone. */
+static void
+run_ask(struct run *r, size_t i, const char *addr)
+{
+	struct query *q = &r->q[i];
+	char name[DNSBL_NAME_MAX + 1];
+
+	q->run = r;
+	q->zone = i;
+	if (dnsbl_query_name(addr, zones[i], name, sizeof(name)) == 0)
+		q->req = evdns_base_resolve_ipv4(dns, name,
+		    DNS_QUERY_NO_SEARCH, on_answer, q);
+	if (q->req != NULL) {
+		r->outstanding++;
+		return;
+	}
+	r->errors++;
+	if (++r->answered == r->nq)
+		run_finish(r, OUTCOME_ERROR, 0, "no query could be sent");
+}
+
+static ehlod_verdict
+run_start(ehlod_session *s, struct client *c, const char *addr)
+{
+	struct run *r = run_new(s, c);
+	ehlod_verdict v;
+
+	if (r == NULL)
+		return error_verdict(s, "out of memory");
+	r->in_hook = 1;
+	for (size_t i = 0; i < nzones && r->client != NULL; i++)
+		run_ask(r, i, addr);
+	if (r->client != NULL) {
+		r->timer = host->timer_add(s, timeout_ms, on_deadline, r);
+		if (r->timer == NULL)
+			host->log(s, LOG_WARNING, "no timer: the resolver's "
+			    "own time-out applies");
+	}
+	r->in_hook = 0;
+	if (!r->decided_in_hook)
+		return EHLOD_PENDING;
+	v = r->verdict;
+	run_release(r);
+	return v;
+}
+
+/* ---- hooks ------------------------------------------------------- */
+
+static struct client *
+client_of(ehlod_session *s)
+{
+	struct client *c = host->session_data(s);
+
+	if (c != NULL)
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	/* Freed by on_close, which must first cut it off from its run. */
+	host->set_session_data(s, c, NULL);
+	return c;
+}
+
+static ehlod_verdict
+check(ehlod_session *s)
+{
+	const char *addr = host->get(s, EHLOD_ITEM_CLIENT_ADDR);
+	char rev[DNSBL_REVERSE_MAX + 1];
+	struct client *c;
+
+	if (addr == NULL || dnsbl_reverse(addr, rev, sizeof(rev)) < 0)
+		return EHLOD_CONTINUE;
+	c = client_of(s);
+	if (c == NULL)
+		return error_verdict(s, "out of memory");
+	if (c->known == OUTCOME_CLEAN)
+		return EHLOD_CONTINUE;
+	if (c->known == OUTCOME_LISTED)
+		return listed_verdict(s, c);
+	if (dns == NULL)
+		return error_verdict(s, "this host has no event loop");
+	return run_start(s, c, addr);
+}
+
+static ehlod_verdict
+dnsbl_on_connect(ehlod_session *s)
+{
+	return stage == STAGE_CONNECT ? check(s) : EHLOD_CONTINUE;
+}
+
+static ehlod_verdict
+dnsbl_on_rcpt(ehlod_session *s, const char *forward_path)
+{
+	if (stage != STAGE_RCPT || host->flag(s, EHLOD_FLAG_AUTH))
+		return EHLOD_CONTINUE;
+	return check(s);
+}
+
+/* The session may end while its queries are out: cancel them, so that no
+ * callback ever reaches a session that is gone. */
+static void
+dnsbl_on_close(ehlod_session *s)
+{
+	struct client *c = host->session_data(s);
+	struct run *r;
+
+	if (c == NULL)
+		return;
+	host->set_session_data(s, NULL, NULL);
+	r = c->run;
+	if (r != NULL) {
+		r->client = NULL;
+		run_stop(r);
+		run_release(r);
+	}
+	free(c);
+}
+
+/* ---- configuration ----------------------------------------------- */
+
+static int
+config_zones(cfg_t *section)
+{
+	const char *why;
+
+	nzones = cfg_size(section, "zones");
+	if (nzones == 0 || nzones > ZONES_MAX) {
+		host->log(NULL, LOG_ERR, "zones: give 1 to %d zones",
+		    ZONES_MAX);
+		nzones = 0;
+		return -1;
+	}
+	for (size_t i = 0; i < nzones; i++) {
+		const char *z = cfg_getnstr(section, "zones", i);
+		int len = dnsbl_zone_check(z, &why);
+
+		if (len < 0) {
+			host->log(NULL, LOG_ERR, "zones: \"%s\": %s", z, why);
+			return -1;
+		}
+		zones[i] = strndup(z, (size_t)len);
+		if (zones[i] == NULL) {
+			host->log(NULL, LOG_ERR, "out of memory");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+config_nameservers(cfg_t *section)
+{
+	for (unsigned i = 0; i < cfg_size(section, "nameservers"); i++) {
+		const char *ns = cfg_getnstr(section, "nameservers", i);
+		struct sockaddr_storage ss;
+		int len = sizeof(ss);
+
+		if (evutil_parse_sockaddr_port(ns, (struct sockaddr *)&ss,
+		    &len) < 0) {
+			host->log(NULL, LOG_ERR, "nameservers: \"%s\" is not "
+			    "IP, IP:port or [IPv6]:port", ns);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+config_choice(cfg_t *section, const char *opt, const char *a,
+    const char *b, int *is_b)
+{
+	const char *v = cfg_getstr(section, opt);
+
+	if (v != NULL && strcasecmp(v, a) == 0) {
+		*is_b = 0;
+		return 0;
+	}
+	if (v != NULL && strcasecmp(v, b) == 0) {
+		*is_b = 1;
+		return 0;
+	}
+	host->log(NULL, LOG_ERR, "%s must be \"%s\" or \"%s\", not \"%s\"",
+	    opt, a, b, v ? v : "");
+	return -1;
+}
+
+static int
+config_read(cfg_t *section)
+{
+	const char *why;
+	int rcpt;
+	long ms;
+
+	if (config_zones(section) < 0 || config_nameservers(section) < 0 ||
+	    config_choice(section, "stage", "connect", "rcpt", &rcpt) < 0 ||
+	    config_choice(section, "on_error", "accept", "tempfail",
+	    &tempfail_on_error) < 0)
+		return -1;
+	stage = rcpt ? STAGE_RCPT : STAGE_CONNECT;
+	ms = cfg_getint(section, "timeout_ms");
+	if (ms < TIMEOUT_MIN || ms > TIMEOUT_MAX) {
+		host->log(NULL, LOG_ERR, "timeout_ms must be %d to %d, not "
+		    "%ld", TIMEOUT_MIN, TIMEOUT_MAX, ms);
+		return -1;
+	}
+	timeout_ms = (unsigned)ms;
+	if (dnsbl_format_check(cfg_getstr(section, "message"), &why) < 0) {
+		host->log(NULL, LOG_ERR, "message: %s", why);
+		return -1;
+	}
+	message = strdup(cfg_getstr(section, "message"));
+	return message != NULL ? 0 : -1;
+}
+
+/* The resolver of this worker: the configured name servers or the
+ * system's, and per-query time-outs that leave room for one retry
+ * within timeout_ms (the plugin's own deadline ends the lookup). */
+static int
+make_resolver(struct event_base *base, cfg_t *section)
+{
+	char seconds[32];
+	unsigned n = cfg_size(section, "nameservers");
+
+	dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (dns == NULL) {
+		host->log(NULL, LOG_ERR, "cannot make a DNS resolver");
+		return -1;
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (evdns_base_nameserver_ip_add(dns,
+		    cfg_getnstr(section, "nameservers", i)) != 0) {
+			host->log(NULL, LOG_ERR, "cannot use name server %s",
+			    cfg_getnstr(section, "nameservers", i));
+			return -1;
+		}
+	if (n == 0 && evdns_base_resolv_conf_parse(dns,
+	    DNS_OPTION_NAMESERVERS, RESOLV_CONF) != 0)
+		host->log(NULL, LOG_WARNING, "%s unreadable or without name "
+		    "servers; asking 127.0.0.1", RESOLV_CONF);
+	snprintf(seconds, sizeof(seconds), "%u.%03u", timeout_ms / 2000,
+	    (timeout_ms / 2) % 1000);
+	if (evdns_base_set_option(dns, "timeout:", seconds) != 0 ||
+	    evdns_base_set_option(dns, "attempts:", "2") != 0)
+		host->log(NULL, LOG_WARNING, "cannot set the resolver's "
+		    "time-out; its defaults apply");
+	return 0;
+}
+
+static void
+dnsbl_fini(void)
+{
+	/* Sessions are over by now; what is left are finished runs whose
+	 * cancelled queries never called back.  Without their requests
+	 * (freed with the resolver, no callbacks) they can go. */
+	if (dns != NULL)
+		evdns_base_free(dns, 0);
+	dns = NULL;
+	while (runs != NULL)
+		run_free(runs);
+	for (size_t i = 0; i < nzones; i++) {
+		free(zones[i]);
+		zones[i] = NULL;
+	}
+	nzones = 0;
+	free(message);
+	message = NULL;
+}
+
+static int
+dnsbl_init(const struct ehlod_host *h, cfg_t *section)
+{
+	struct event_base *base;
+
+	host = h;
+	if (config_read(section) < 0) {
+		dnsbl_fini();
+		return -1;
+	}
+	/* ehlod -t and the master check the configuration without a loop;
+	 * only the workers resolve. */
+	base = EHLOD_HOST_HAS(host, event_base) && host->event_base ?
+	    host->event_base() : NULL;
+	if (base != NULL && make_resolver(base, section) < 0) {
+		dnsbl_fini();
+		return -1;
+	}
+	return 0;
+}
+
+static cfg_opt_t dnsbl_options[] = {
+	CFG_STR_LIST("zones", NULL, CFGF_NONE),
+	CFG_STR_LIST("nameservers", NULL, CFGF_NONE),
+	CFG_STR("stage", "connect", CFGF_NONE),
+	CFG_INT("timeout_ms", 3000, CFGF_NONE),
+	CFG_STR("on_error", "accept", CFGF_NONE),
+	CFG_STR("message", "Service unavailable; client [%s] listed by %s",
+	    CFGF_NONE),
+	CFG_END()
+};
+
+EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
+	EHLOD_PLUGIN_HEADER,
+	.name = "dnsbl",
+	.version = PACKAGE_VERSION,
+	.description = "refuse clients listed in DNS blocklists, looked up "
+	    "asynchronously",
+	.options = dnsbl_options,
+	.flags = EHLOD_PLUGIN_MILTER_HOOKS,
+	.init = dnsbl_init,
+	.fini = dnsbl_fini,
+	.on_connect = dnsbl_on_connect,
+	.on_rcpt = dnsbl_on_rcpt,
+	.on_close = dnsbl_on_close,
+};
