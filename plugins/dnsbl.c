@@ -419,6 +419,10 @@ check(ehlod_session *s)
 		return EHLOD_CONTINUE;
 	if (c->known == OUTCOME_LISTED)
 		return listed_verdict(s, c);
+	/* The server asks no hook while one is pending; never start a second
+	 * run that would take the first one's place. */
+	if (c->run != NULL)
+		return error_verdict(s, "a lookup is already under way");
 	if (dns == NULL)
 		return error_verdict(s, "this host has no event loop");
 	return run_start(s, c, addr);

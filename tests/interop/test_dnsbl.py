@@ -20,8 +20,13 @@ DESCRIPTION
     (a UDP socket the test holds and never reads), another session on
     the same single worker must be served from start to QUIT.
 
+    At the rcpt stage a client that has authenticated is not looked up
+    (the auth plugin with a sasldb made by saslpasswd2; that test is
+    skipped when either is missing).
+
     Exit 77 when dnsmasq is not installed.
 """
+import base64
 import os
 import re
 import shutil
@@ -32,7 +37,8 @@ import sys
 import time
 
 from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, make_tempdir,
-                       free_port, run_ehlod, RawSession, sample_message)
+                       free_port, run_ehlod, RawSession, sample_message,
+                       plugin_dir)
 
 DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
 if not os.access(DNSMASQ, os.X_OK):
@@ -218,6 +224,42 @@ class Dnsbl(EhlodTestCase):
                 self.assertCode(s.cmd("RCPT TO:<v@example.org>"), 554)
                 self.assertCode(s.cmd("QUIT"), 221)
             self.assertEqual(dns.queries(CLIENT_NAME + ".bl.test"), 1)
+
+    def test_authenticated_client_not_looked_up_at_rcpt_250(self):
+        saslpasswd2 = shutil.which("saslpasswd2")
+        if saslpasswd2 is None or not os.path.exists(
+                os.path.join(plugin_dir(), "auth.so")):
+            self.skipTest("saslpasswd2 or auth.so missing")
+        directory = make_tempdir("ehlod-dnsbl-auth-")
+        sasldb = os.path.join(directory, "sasldb")
+        subprocess.run([saslpasswd2, "-p", "-f", sasldb, "-c", "-u",
+                        "mx.test", "alice"], input=b"secret", check=True,
+                       timeout=30)
+        os.chmod(sasldb, 0o644)
+        auth = {"pwcheck_method": "auxprop", "auxprop_plugin": "sasldb",
+                "sasldb_path": sasldb, "mech_list": "PLAIN",
+                "allow_plaintext": True}
+        try:
+            with Dnsmasq() as dns, Ehlod(plugins=[
+                    ("enhancedstatuscodes", {}), ("auth", auth),
+                    ("dnsbl", {"zones": ["bl.test"], "stage": "rcpt",
+                               "nameservers": ["127.0.0.1:%d" % dns.port]}),
+                    ("maildir", {})]) as server:
+                with server.raw() as s:
+                    ehlo(s)
+                    token = base64.b64encode(b"\0alice@mx.test\0secret")
+                    self.assertCode(s.cmd("AUTH PLAIN " + token.decode()),
+                                    235)
+                    self.assertCode(s.cmd("MAIL FROM:<alice@mx.test>"), 250)
+                    self.assertCode(s.cmd("RCPT TO:<u@example.org>"), 250)
+                # The same client without AUTH is listed.
+                with server.raw() as s:
+                    ehlo(s)
+                    self.assertCode(s.cmd("MAIL FROM:<s@x.test>"), 250)
+                    self.assertCode(s.cmd("RCPT TO:<u@example.org>"), 554)
+                self.assertEqual(dns.queries(CLIENT_NAME + ".bl.test"), 1)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
 
     def test_refused_query_with_tempfail_at_rcpt_451(self):
         with Dnsmasq() as dns, dnsbl_server(

@@ -14,11 +14,22 @@ DESCRIPTION
     without SMTPUTF8 (554 5.6.9 after the data, with DATA and with BDAT),
     an address that is not UTF-8 at all (501), SMTPUTF8=value (501), and
     SMTPUTF8 where it was not offered (555).
+
+    With the starttls and auth plugins (a certificate made by openssl and
+    a sasldb made by saslpasswd2 in the test), the Received header must
+    say UTF8SMTPS after STARTTLS and UTF8SMTPSA after AUTH as well; that
+    test is skipped when those tools or plugins are missing.
 """
+import os
 import re
+import shutil
+import smtplib
+import ssl
+import subprocess
 
 from ehlodtest import (Ehlod, EhlodTestCase, main, lf, ehlo, unfold,
-                       split_added_headers, dot_stuff)
+                       split_added_headers, dot_stuff, make_tempdir,
+                       plugin_dir)
 
 PLUGINS = [
     ("pipelining", {}),
@@ -45,6 +56,32 @@ def utf8_server(**core):
 def received(added):
     text = unfold(added.decode("utf-8", "replace"))
     return [l for l in text.split("\n") if l.startswith("Received:")]
+
+
+def tls_auth_plugins(directory):
+    """PLUGINS plus starttls and auth, with a fresh certificate and a
+    sasldb holding alice@mx.test / secret; None when that cannot be."""
+    tools = [shutil.which("openssl"), shutil.which("saslpasswd2")]
+    libs = [os.path.join(plugin_dir(), n) for n in ("starttls.so",
+                                                    "auth.so")]
+    if None in tools or not all(os.path.exists(l) for l in libs):
+        return None
+    cert = os.path.join(directory, "cert.pem")
+    key = os.path.join(directory, "key.pem")
+    sasldb = os.path.join(directory, "sasldb")
+    subprocess.run([tools[0], "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+                    "-subj", "/CN=mx.test"], check=True, timeout=30,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run([tools[1], "-p", "-f", sasldb, "-c", "-u", "mx.test",
+                    "alice"], input=b"secret", check=True, timeout=30)
+    for path in (cert, key, sasldb):
+        os.chmod(path, 0o644)    # the workers read them as nobody
+    return PLUGINS[:-1] + [
+        ("starttls", {"cert": cert, "key": key}),
+        ("auth", {"pwcheck_method": "auxprop", "auxprop_plugin": "sasldb",
+                  "sasldb_path": sasldb, "mech_list": "PLAIN"}),
+        PLUGINS[-1]]
 
 
 class SmtpUtf8(EhlodTestCase):
@@ -155,6 +192,34 @@ class SmtpUtf8(EhlodTestCase):
         with utf8_server() as server, server.raw() as s:
             self.assertCode(s.cmd("HELO client.test"), 250)
             self.assertCode(s.cmd("MAIL FROM:<%s> SMTPUTF8" % SENDER), 555)
+
+    def test_received_says_utf8smtps_and_utf8smtpsa_250(self):
+        directory = make_tempdir("ehlod-utf8tls-")
+        try:
+            plugs = tls_auth_plugins(directory)
+            if plugs is None:
+                self.skipTest("openssl, saslpasswd2, starttls.so or "
+                              "auth.so missing")
+            message = utf8_message()
+            with Ehlod(plugins=plugs) as server:
+                with server.smtp() as client:
+                    ctx = ssl.create_default_context()
+                    ctx.check_hostname = False
+                    ctx.verify_mode = ssl.CERT_NONE
+                    client.starttls(context=ctx)
+                    client.sendmail(SENDER, [RCPT], message,
+                                    mail_options=["SMTPUTF8"])
+                    client.login("alice@mx.test", "secret")
+                    client.sendmail(SENDER, [RCPT], message,
+                                    mail_options=["SMTPUTF8"])
+                files = server.delivered()
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+        self.assertEqual(len(files), 2)
+        protocols = [re.search(r" with (\S+) id ", received(
+            split_added_headers(f, lf(message)))[0]).group(1)
+            for f in files]
+        self.assertEqual(protocols, ["UTF8SMTPS", "UTF8SMTPSA"])
 
     def test_flag_ends_with_the_transaction(self):
         # SMTPUTF8 is per transaction: after RSET a UTF-8 address needs it
