@@ -664,6 +664,15 @@ relay_on_mail(ehlod_session *s, const char *reverse_path)
 
 	if (no_loop(s))
 		return EHLOD_TEMPFAIL;
+	/* The client library speaks BODY=7BIT/8BITMIME only: binary content
+	 * passed on as 8BITMIME could be damaged, so it is refused here,
+	 * before anything was accepted (RFC 3030 section 3). */
+	const char *body = host->txn_get(s, "body");
+	if (body != NULL && strcasecmp(body, "BINARYMIME") == 0) {
+		host->reply(s, 554, "5.6.3", "relay cannot pass on "
+		    "BODY=BINARYMIME content");
+		return EHLOD_REJECT;
+	}
 	if (h == NULL || take_mail(s, h, reverse_path) < 0 ||
 	    (m = calloc(1, sizeof(*m))) == NULL) {
 		host->reply(s, 451, "4.3.0", "out of memory");
