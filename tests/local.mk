@@ -134,3 +134,8 @@ tests_unit_test_commands_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DTEST_PLUGIN_DIR='"$(abs_top_builddir)/plugins/.libs"'
 tests_unit_test_commands_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_test_commands_LDADD = $(CORE_TEST_LIBS)
+
+# configure's exit trap runs "rm -f core ... && rm -f confdefs.h": in an
+# out-of-tree build "core" is our source directory, that rm fails and
+# confdefs.h stays behind, which distcheck's distcleancheck refuses.
+DISTCLEANFILES = confdefs.h
