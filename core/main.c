@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "confcheck.h"
 #include "log.h"
 #include "master.h"
 

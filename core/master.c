@@ -29,7 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "confcheck.h"
 #include "log.h"
 #include "master.h"
 #include "worker.h"

@@ -99,8 +99,7 @@ tests_unit_fixture_coreverb_la_CFLAGS = $(FIXTURE_CFLAGS) -DFIXTURE_COREVERB
 tests_unit_fixture_coreverb_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
 
 # Unit tests of the server core, linked against its convenience library.
-# Core headers are included by relative path ("../../core/x.h"): core/
-# has a check.h of its own that must not shadow the check framework's.
+# Core headers are included by relative path ("../../core/x.h").
 CORE_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CONFUSE_CFLAGS) \
 	$(LIBEVENT_CFLAGS)
 CORE_TEST_LIBS = proto/libproto.la core/libcore.la $(CHECK_LIBS) \

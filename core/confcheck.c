@@ -1,6 +1,6 @@
 /*
  * NAME
- *	check.c - read the config and try the plugins
+ *	confcheck.c - read the config and try the plugins
  * DESCRIPTION
  *	The same check runs for "ehlod -t", before the server binds its
  *	sockets, and before a reload replaces the workers: a config that
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "confcheck.h"
 #include "ehlo.h"
 #include "log.h"
 #include "session.h"

@@ -1,10 +1,10 @@
 /*
  * NAME
- *	check.h - read the config and try the plugins: for ehlod -t, start-up
+ *	confcheck.h - read the config and try the plugins: for ehlod -t, start-up
  *	and reload alike
  */
-#ifndef EHLOD_CORE_CHECK_H
-#define EHLOD_CORE_CHECK_H
+#ifndef EHLOD_CORE_CONFCHECK_H
+#define EHLOD_CORE_CONFCHECK_H
 
 #include <stdio.h>
 
