@@ -83,6 +83,15 @@ def wait_port(port, timeout):
     return False
 
 
+def need_postfix():
+    """Skip (exit 77) unless a private Postfix can start here; a test
+    that starts other processes first calls this before them."""
+    if not os.path.exists(POSTFIX):
+        skip("Postfix is not installed (Debian package postfix)")
+    if os.geteuid() != 0:
+        skip("a private Postfix must be started as root")
+
+
 class Postfix:
     """One private Postfix instance."""
 
@@ -93,10 +102,7 @@ class Postfix:
         return "127.0.0.1:%d inet n - n - - smtpd%s\n" % (port, opts)
 
     def __init__(self, services=(), main=None, files=None):
-        if not os.path.exists(POSTFIX):
-            skip("Postfix is not installed (Debian package postfix)")
-        if os.geteuid() != 0:
-            skip("a private Postfix must be started as root")
+        need_postfix()
         self.dir = tempfile.mkdtemp(prefix="ehlod-postfix-")
         os.chmod(self.dir, 0o755)   # the postfix user walks into it
         self.conf = os.path.join(self.dir, "etc")

@@ -1,15 +1,14 @@
 """test_milter_postfix - ehlod plugins inside a real Postfix, through
 ehlod-milter.
 
-A private Postfix instance (its own config directory, queue and log file
-under a temporary directory; smtpd on a free loopback port with
-"smtpd_milters = inet:127.0.0.1:PORT") relays every message it accepts to
-smtp-sink, which dumps each one to a file.  swaks is the client.  The
-milter runs the milterprobe test plugin.  Checked: a plugin's rejection
-(one line and multi-line) reaches the client with its code, enhanced code
-and text; a pending recipient verdict; an accepted message arrives with
-the plugin's header changes and the MTA's queue id; with the milter down,
-milter_default_action = tempfail gives 451.
+A private Postfix instance (tests/interop/postfixtest.py; smtpd on a free
+loopback port with "smtpd_milters = inet:127.0.0.1:PORT") relays every
+message it accepts to smtp-sink, which dumps each one to a file.  swaks is
+the client.  The milter runs the milterprobe test plugin.  Checked: a
+plugin's rejection (one line and multi-line) reaches the client with its
+code, enhanced code and text; a pending recipient verdict; an accepted
+message arrives with the plugin's header changes and the MTA's queue id;
+with the milter down, milter_default_action = tempfail gives 451.
 
 Postfix must run as root (it switches to its mail_owner); when this test
 is not root it is skipped (77), as when postfix, smtp-sink or swaks are
@@ -21,64 +20,16 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
-import tempfile
 import time
 import unittest
 
-from ehlodtest import EhlodTestCase, free_port, main
-from milterharness import Milter, need_program, probe_plugin, skip
+from ehlodtest import EhlodTestCase, free_port, main, make_tempdir
+from milterharness import Milter, need_program, probe_plugin
+from postfixtest import Postfix, need_postfix, wait_port
 
-POSTFIX_TIMEOUT = 20
+SINK_TIMEOUT = 15
 SWAKS_TIMEOUT = 30
-
-MASTER_CF = """\
-127.0.0.1:{smtpd_port} inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-"""
-
-# Everything Postfix accepts goes to smtp-sink; no DNS, no local mail.
-MAIN_CF = """\
-compatibility_level = 3.6
-queue_directory = {dir}/queue
-data_directory = {dir}/data
-maillog_file = {dir}/maillog
-maillog_file_prefixes = {dir}
-myhostname = mx.postfix-test.invalid
-mydomain = postfix-test.invalid
-myorigin = $myhostname
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-relayhost = [127.0.0.1]:{sink_port}
-smtpd_relay_restrictions = permit_mynetworks, reject
-smtp_dns_support_level = disabled
-alias_maps =
-alias_database =
-smtpd_milters = inet:127.0.0.1:{milter_port}
-milter_default_action = tempfail
-milter_protocol = 6
-"""
 
 PROBE = {
     "reject_rcpt": ["bad@example.org", "slowbad@example.org"],
@@ -87,95 +38,12 @@ PROBE = {
 }
 
 
-def wait_port(port, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), 1):
-                return True
-        except OSError:
-            time.sleep(0.1)
-    return False
-
-
-def run(cmd, timeout=POSTFIX_TIMEOUT):
-    return subprocess.run(cmd, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          timeout=timeout)
-
-
-class PostfixInstance:
-    """A private Postfix: started by start(), always stopped by stop()."""
-
-    def __init__(self, dir, milter_port, sink_port):
-        self.dir = dir
-        self.conf = os.path.join(dir, "conf")
-        self.port = free_port()
-        os.makedirs(self.conf)
-        os.makedirs(os.path.join(dir, "queue"))
-        os.makedirs(os.path.join(dir, "data"))
-        shutil.chown(os.path.join(dir, "data"), "postfix")
-        with open(os.path.join(self.conf, "master.cf"), "w") as f:
-            f.write(MASTER_CF.format(smtpd_port=self.port))
-        with open(os.path.join(self.conf, "main.cf"), "w") as f:
-            f.write(MAIN_CF.format(dir=dir, sink_port=sink_port,
-                                   milter_port=milter_port))
-
-    def postfix(self, *args):
-        return run(["postfix", "-c", self.conf] + list(args))
-
-    def start(self):
-        for step in (("check",), ("start",)):
-            p = self.postfix(*step)
-            if p.returncode != 0:
-                raise RuntimeError("postfix %s failed: %s\n%s" % (
-                    step[0], p.stdout.decode(errors="replace"), self.log()))
-        if not wait_port(self.port):
-            raise RuntimeError("postfix smtpd did not listen:\n" +
-                               self.log())
-
-    def log(self):
-        try:
-            with open(os.path.join(self.dir, "maillog"),
-                      errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
-
-    def master_pid(self):
-        try:
-            with open(os.path.join(self.dir, "queue", "pid",
-                                   "master.pid")) as f:
-                return int(f.read().strip())
-        except (OSError, ValueError):
-            return None
-
-    def stop(self):
-        pid = self.master_pid()
-        try:
-            self.postfix("stop")
-        except subprocess.TimeoutExpired:
-            pass
-        if pid is None:
-            return
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.1)
-        try:
-            self.postfix("abort")
-            os.kill(pid, signal.SIGKILL)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-
-
 def swaks(port, *args):
     cmd = ["swaks", "--server", "127.0.0.1:%d" % port, "--timeout", "20",
            "--helo", "client.example.com"] + list(args)
-    p = run(cmd, timeout=SWAKS_TIMEOUT)
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=SWAKS_TIMEOUT)
     return p.returncode, p.stdout.decode(errors="replace")
 
 
@@ -186,16 +54,9 @@ class PostfixMilterTest(EhlodTestCase):
     def setUpClass(cls):
         need_program("swaks", "swaks")
         need_program("smtp-sink", "postfix")
-        need_program("postfix", "postfix")
-        if os.geteuid() != 0:
-            skip("Postfix runs only as root (it switches to its "
-                 "mail_owner)")
-        cls.dir = tempfile.mkdtemp(prefix="ehlod-postfix-")
-        os.chmod(cls.dir, 0o755)    # Postfix's daemons reach the queue
-        cls.addClassCleanup(shutil.rmtree, cls.dir, True)
-        cls.sink_dir = os.path.join(cls.dir, "sink")
-        os.makedirs(cls.sink_dir)
-        os.chmod(cls.sink_dir, 0o777)    # smtp-sink runs as nobody
+        need_postfix()
+        cls.sink_dir = make_tempdir("ehlod-sink-")   # smtp-sink is nobody
+        cls.addClassCleanup(shutil.rmtree, cls.sink_dir, True)
         cls.sink_port = free_port()
         cls.sink = subprocess.Popen(
             ["smtp-sink", "-u", "nobody", "-h", "sink.test", "-d",
@@ -206,11 +67,18 @@ class PostfixMilterTest(EhlodTestCase):
         cls.addClassCleanup(cls.stop_sink)
         cls.milter = Milter([probe_plugin(PROBE)])
         cls.addClassCleanup(cls.milter.cleanup)
-        cls.postfix = PostfixInstance(cls.dir, cls.milter.port,
-                                      cls.sink_port)
-        cls.addClassCleanup(cls.postfix.stop)
-        cls.postfix.start()
-        if not wait_port(cls.sink_port):
+        # Everything Postfix accepts goes to smtp-sink.
+        cls.port = free_port()
+        cls.postfix = Postfix(
+            services=[Postfix.smtpd(cls.port)],
+            main={"default_transport": "smtp",
+                  "relayhost": "[127.0.0.1]:%d" % cls.sink_port,
+                  "smtpd_milters": "inet:127.0.0.1:%d" % cls.milter.port,
+                  "milter_default_action": "tempfail",
+                  "milter_protocol": "6"})
+        cls.addClassCleanup(cls.postfix.close)
+        cls.postfix.wait_listening(cls.port)
+        if not wait_port(cls.sink_port, SINK_TIMEOUT):
             raise RuntimeError("smtp-sink did not listen")
 
     @classmethod
@@ -228,7 +96,7 @@ class PostfixMilterTest(EhlodTestCase):
             self.milter.log(), self.postfix.log())
 
     def sent(self, *args):
-        return swaks(self.postfix.port, *args)
+        return swaks(self.port, *args)
 
     def test_a_rcpt_reject_reaches_client_with_code_and_text(self):
         rc, out = self.sent("--from", "sender@example.org",
