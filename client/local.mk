@@ -69,6 +69,7 @@ plugins_relay_la_SOURCES = plugins/relay.c
 plugins_relay_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_relay_la_LDFLAGS = $(PLUGIN_LDFLAGS) -export-symbols-regex '^ehlod_plugin$$'
 plugins_relay_la_LIBADD = client/libclient.la $(CONFUSE_LIBS)
+dist_man_MANS += docs/ehlod-plugin-relay.5
 
 # The relay as a before-queue proxy: per-recipient verdicts from aiosmtpd,
 # and ehlod as a private Postfix's smtpd_proxy_filter end to end; the
