@@ -42,8 +42,8 @@
  *	runs as, so that the worker processes can write to them once they
  *	have dropped their privileges.
  *
- *	The plugin does not run inside ehlod-milter: there the host MTA
- *	delivers the message.
+ *	The plugin refuses to start inside ehlod-milter: there the host MTA
+ *	delivers the message, and a maildir would keep a second copy.
  * CONFIGURATION
  *	directory (string, required)
  *		The maildir, as an absolute path.  Missing folders above
@@ -585,9 +585,13 @@ maildir_init(const struct ehlod_host *h, cfg_t *section)
 	const char *dir = cfg_getstr(section, "directory");
 
 	host = h;
-	if (!(host->features & EHLOD_HOST_MESSAGE)) {
-		host->log(NULL, LOG_ERR, "this host cannot hand over "
-		    "messages");
+	/* Inside a host MTA (ehlod-milter) the MTA delivers; a maildir
+	 * there would silently keep a second copy of every message. */
+	if (!(host->features & EHLOD_HOST_SMTP) ||
+	    !(host->features & EHLOD_HOST_MESSAGE)) {
+		host->log(NULL, LOG_ERR, "maildir delivers only inside ehlod "
+		    "(in %s the MTA delivers): remove it from this config",
+		    host->name);
 		return -1;
 	}
 	if (dir == NULL || dir[0] == '\0') {

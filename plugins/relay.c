@@ -206,6 +206,11 @@ relay_init(const struct ehlod_host *h, cfg_t *section)
 	opts.tls_verify = cfg_getbool(section, "tls_verify");
 	opts.tls_ca_file = opt_str(section, "tls_ca_file");
 	opts.helo_name = opt_str(section, "helo_name");
+	if (cfg_getint(section, "timeout") <= 0) {
+		host->log(NULL, LOG_ERR, "timeout must be a number of seconds "
+		    "greater than 0");
+		return -1;
+	}
 	opts.timeout_sec = (unsigned)cfg_getint(section, "timeout");
 	opts.connect_timeout_sec = opts.timeout_sec;
 	opts.chunking = 1;	/* BDAT whenever the next hop offers it */

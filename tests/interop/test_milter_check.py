@@ -52,6 +52,14 @@ class MilterCheckTest(EhlodTestCase):
         super().tearDown()
         subprocess.run(["rm", "-rf", self.tmp])
 
+    def test_maildir_refuses_to_start_in_milter_exit_1(self):
+        maildir = os.path.join(self.tmp, "Maildir")
+        conf = write_conf(self.tmp, [("maildir", {"directory": maildir})],
+                          milter_socket="inet:8891@127.0.0.1")
+        rc, out, err = run([milter_bin(), "-t", "-c", conf])
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("maildir delivers only inside ehlod", err)
+
     def test_t_lists_what_runs_and_what_is_inert(self):
         conf = write_conf(self.tmp, [probe_plugin(), ("pipelining", {}),
                                      delay_plugin()],
