@@ -91,13 +91,16 @@ dnsbl_query_name(const char *addr, const char *zone, char *out,
     size_t outlen)
 {
 	char rev[DNSBL_REVERSE_MAX + 1];
-	int n;
+	size_t rlen, zlen;
 
 	if (dnsbl_reverse(addr, rev, sizeof(rev)) < 0)
 		return -1;
-	n = snprintf(out, outlen, "%s%s", rev, zone);
-	if (n < 0 || (size_t)n >= outlen || n > DNSBL_NAME_MAX)
+	rlen = strlen(rev);
+	zlen = strlen(zone);
+	if (rlen + zlen >= outlen || rlen + zlen > DNSBL_NAME_MAX)
 		return -1;
+	memcpy(out, rev, rlen);
+	memcpy(out + rlen, zone, zlen + 1);
 	return 0;
 }
 
