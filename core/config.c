@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "proxy.h"
 
 #ifndef PLUGINDIR
 #define PLUGINDIR "/usr/local/lib/ehlod/plugins"
@@ -250,6 +251,23 @@ check_milter_socket(cfg_t *cfg, cfg_opt_t *opt)
 	return -1;
 }
 
+/* Checked here so that a typo is an error with a line number, not a
+ * proxy that is silently never trusted. */
+static int
+check_proxy_trusted(cfg_t *cfg, cfg_opt_t *opt)
+{
+	struct proxy_net net;
+
+	for (unsigned i = 0; i < cfg_opt_size(opt); i++) {
+		if (proxy_net_parse(cfg_opt_getnstr(opt, i), &net) == 0)
+			continue;
+		cfg_error(cfg, "proxy_trusted: '%s' is not an IP address or "
+		    "ADDRESS/BITS", cfg_opt_getnstr(opt, i));
+		return -1;
+	}
+	return 0;
+}
+
 static cfg_opt_t pass1_plugin_opts[] = {
 	CFG_STR("path", NULL, CFGF_NONE),
 	CFG_STR("__unknown", NULL, CFGF_NONE),
@@ -276,6 +294,9 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		CFG_BOOL("syslog", cfg_false, CFGF_NONE),
 		CFG_STR("syslog_facility", "mail", CFGF_NONE),
 		CFG_BOOL("debug", cfg_false, CFGF_NONE),
+		CFG_BOOL("proxy_protocol", cfg_false, CFGF_NONE),
+		CFG_STR_LIST("proxy_trusted", "{\"127.0.0.1\", \"::1\"}",
+		    CFGF_NONE),
 		CFG_STR("milter_socket", NULL, CFGF_NONE),
 		CFG_INT("milter_timeout", 7210, CFGF_NONE),
 		CFG_INT("milter_hook_timeout", 25, CFGF_NONE),
@@ -306,6 +327,8 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 			o->validcb = check_second_ehlo;
 		else if (!strcmp(o->name, "syslog_facility"))
 			o->validcb = check_facility;
+		else if (!strcmp(o->name, "proxy_trusted"))
+			o->validcb = check_proxy_trusted;
 	}
 }
 
@@ -379,12 +402,20 @@ take_core_values(struct config *c, cfg_t *cfg)
 	c->use_syslog = cfg_getbool(cfg, "syslog");
 	c->syslog_facility = log_facility(cfg_getstr(cfg, "syslog_facility"));
 	c->debug = cfg_getbool(cfg, "debug");
+	c->proxy_protocol = cfg_getbool(cfg, "proxy_protocol");
+	c->nproxy_trusted = cfg_size(cfg, "proxy_trusted");
+	c->proxy_trusted = calloc(c->nproxy_trusted + 1,
+	    sizeof(*c->proxy_trusted));
+	for (size_t i = 0; c->proxy_trusted && i < c->nproxy_trusted; i++)
+		if (proxy_net_parse(cfg_getnstr(cfg, "proxy_trusted", i),
+		    &c->proxy_trusted[i]) < 0)
+			return -1;
 	h = cfg_getstr(cfg, "milter_socket");
 	c->milter_socket = h ? strdup(h) : NULL;
 	c->milter_timeout = cfg_getint(cfg, "milter_timeout");
 	c->milter_hook_timeout = cfg_getint(cfg, "milter_hook_timeout");
 	if (!c->listen || !c->hostname || !c->local_domains || !c->user ||
-	    !c->plugin_dir)
+	    !c->plugin_dir || !c->proxy_trusted)
 		return -1;
 	return 0;
 }
@@ -455,6 +486,7 @@ config_free(struct config *c)
 	free(c->user);
 	free(c->plugin_dir);
 	free(c->milter_socket);
+	free(c->proxy_trusted);
 	free(c->file);
 	if (c->cfg)
 		cfg_free(c->cfg);

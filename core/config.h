@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <confuse.h>
 
+struct proxy_net;
+
 struct listen_addr {
 	char *host;		/* "127.0.0.1", "::1", "*" */
 	char *port;
@@ -50,6 +52,9 @@ struct config {
 	int use_syslog;
 	int syslog_facility;
 	int debug;
+	int proxy_protocol;	/* a PROXY header before the greeting */
+	struct proxy_net *proxy_trusted;	/* who may send one */
+	size_t nproxy_trusted;
 	/* ehlod-milter only; ehlod ignores them. */
 	char *milter_socket;	/* "inet:PORT@HOST", "unix:/path", or NULL */
 	long milter_timeout;	/* smfi_settimeout(): MTA I/O, seconds */

@@ -16,6 +16,7 @@ core_libcore_la_SOURCES = \
 	core/content.c \
 	core/hostapi.c \
 	core/session.c core/session.h \
+	core/proxy.c core/proxy.h \
 	core/worker.c core/worker.h \
 	core/master.c core/master.h
 core_libcore_la_CFLAGS = $(AM_CFLAGS) $(CONFUSE_CFLAGS) $(LIBEVENT_CFLAGS) \
@@ -38,6 +39,15 @@ tests_unit_test_ehlo_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DTEST_PLUGIN_DIR='"$(abs_top_builddir)/plugins/.libs"'
 tests_unit_test_ehlo_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_test_ehlo_LDADD = $(CORE_TEST_LIBS)
+
+# The PROXY protocol: the header parsers, then a real HAProxy in front.
+check_PROGRAMS += tests/unit/test_proxy
+TESTS += tests/unit/test_proxy
+tests_unit_test_proxy_SOURCES = tests/unit/test_proxy.c
+tests_unit_test_proxy_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_test_proxy_LDADD = $(CORE_TEST_LIBS)
+TESTS += tests/interop/test_proxy.py
+EXTRA_DIST += tests/interop/test_proxy.py
 
 # Reload (SIGHUP) is the master's job; its interop test lives with it.
 TESTS += tests/interop/test_reload.py

@@ -125,6 +125,14 @@ struct ehlod_session *
 session_new(struct bufferevent *bev, const struct sockaddr *peer,
     socklen_t peerlen)
 {
+	return session_new_via(bev, peer, peerlen, NULL, 0);
+}
+
+struct ehlod_session *
+session_new_via(struct bufferevent *bev, const struct sockaddr *peer,
+    socklen_t peerlen, const struct sockaddr *client, socklen_t clientlen)
+{
+	char peer_addr[64], peer_port[8];
 	struct sockaddr_storage local;
 	socklen_t llen = sizeof(local);
 	struct ehlod_session *s = session_alloc();
@@ -134,7 +142,13 @@ session_new(struct bufferevent *bev, const struct sockaddr *peer,
 		return NULL;
 	}
 	s->bev = bev;
-	addr_to_text(peer, peerlen, s->client_addr, sizeof(s->client_addr),
+	addr_to_text(peer, peerlen, peer_addr, sizeof(peer_addr), peer_port,
+	    sizeof(peer_port));
+	if (client == NULL) {
+		client = peer;
+		clientlen = peerlen;
+	}
+	addr_to_text(client, clientlen, s->client_addr, sizeof(s->client_addr),
 	    s->client_port, sizeof(s->client_port));
 	if (getsockname(bufferevent_getfd(bev), (struct sockaddr *)&local,
 	    &llen) == 0)
@@ -151,8 +165,9 @@ session_new(struct bufferevent *bev, const struct sockaddr *peer,
 	bufferevent_setwatermark(bev, EV_READ, 0, INPUT_HIGH_WATER);
 	set_timeouts(s, server->conf->command_timeout);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	/* Behind a proxy the two differ: the peer is the proxy. */
 	log_msg(LOG_INFO, "%s: connect from [%s]:%s client=[%s]:%s", s->id,
-	    s->client_addr, s->client_port, s->client_addr, s->client_port);
+	    peer_addr, peer_port, s->client_addr, s->client_port);
 	chain_start(s, STEP_CONNECT, NULL, NULL, NULL, 0, connect_done);
 	session_process(s);
 	return s;

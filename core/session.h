@@ -178,6 +178,11 @@ extern struct server *server;
 
 struct ehlod_session *session_new(struct bufferevent *bev,
     const struct sockaddr *peer, socklen_t peerlen);
+/* The same behind a proxy: client (the PROXY header's source address, or
+ * NULL for the peer) becomes the session's client address. */
+struct ehlod_session *session_new_via(struct bufferevent *bev,
+    const struct sockaddr *peer, socklen_t peerlen,
+    const struct sockaddr *client, socklen_t clientlen);
 /* A session with no connection, for ehlod -t (EHLO parameters). */
 struct ehlod_session *session_detached(void);
 void session_free(struct ehlod_session *s);

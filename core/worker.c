@@ -22,6 +22,7 @@
 #include <event2/listener.h>
 
 #include "log.h"
+#include "proxy.h"
 #include "session.h"
 #include "worker.h"
 
@@ -66,7 +67,10 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		evutil_closesocket(fd);
 		return;
 	}
-	session_new(bev, sa, (socklen_t)salen);
+	if (server->conf->proxy_protocol)
+		proxy_accept(bev, sa, (socklen_t)salen);
+	else
+		session_new(bev, sa, (socklen_t)salen);
 }
 
 static void
