@@ -189,8 +189,17 @@ from aiosmtpd.smtp import AuthResult
 port, outdir, opts = int(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
 
 class Handler:
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        # opts["refuse"]: local part -> the reply that refuses it.
+        refusal = opts.get("refuse", {}).get(address.split("@")[0])
+        if refusal:
+            return refusal % address
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 2.1.5 <%s> welcome" % address
+
     async def handle_DATA(self, server, session, envelope):
-        n = len(os.listdir(outdir))
+        n = len([f for f in os.listdir(outdir) if f.startswith("msg")])
         rec = {"mail_from": envelope.mail_from,
                "mail_options": envelope.mail_options,
                "rcpt_tos": envelope.rcpt_tos,
@@ -201,8 +210,8 @@ class Handler:
         tmp = os.path.join(outdir, ".tmp%d" % n)
         with open(tmp, "w") as f:
             json.dump(rec, f)
-        os.rename(tmp, os.path.join(outdir, "msg%d.json" % n))
-        return "250 2.0.0 stored"
+        os.rename(tmp, os.path.join(outdir, "msg%03d.json" % n))
+        return "250 2.0.0 stored as msg%03d" % n
 
 def authenticator(server, session, envelope, mechanism, auth_data):
     ok = (auth_data.login == opts["user"].encode() and

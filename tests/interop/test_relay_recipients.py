@@ -13,105 +13,28 @@ DESCRIPTION
     RSET, SIZE and a next hop that is down must behave as the relay's
     manual says.
 """
-import json
 import os
 import smtplib
-import subprocess
-import sys
-import tempfile
-import shutil
 import unittest
 
 from ehlodtest import Ehlod, EhlodTestCase, sample_message
-from test_client_support import DEBIAN_PYTHON, free_port, stop, wait_port
+from test_client_support import Aiosmtpd, free_port
 
 if not os.path.exists(os.path.join(os.environ.get("EHLOD_PLUGIN_DIR", ""),
                                    "relay.so")):
     print("skipped: relay.so is not built")
     raise SystemExit(77)
 
-# The next hop: aiosmtpd with a RCPT handler that refuses on the local
-# part, and a DATA handler that stores each envelope and message as JSON.
-RUNNER = r'''
-import base64, json, os, signal, sys, time
-from aiosmtpd.controller import Controller
-
-port, outdir, size = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-
-class Handler:
-    async def handle_RCPT(self, server, session, envelope, address, options):
-        local = address.split("@")[0]
-        if local == "bad":
-            return "550 5.1.1 <%s>: no such mailbox here" % address
-        if local == "busy":
-            return "450 4.2.1 <%s>: mailbox busy, try later" % address
-        envelope.rcpt_tos.append(address)
-        envelope.rcpt_options.extend(options)
-        return "250 2.1.5 <%s> welcome" % address
-
-    async def handle_DATA(self, server, session, envelope):
-        n = len([f for f in os.listdir(outdir) if f.startswith("msg")])
-        rec = {"mail_from": envelope.mail_from,
-               "mail_options": envelope.mail_options,
-               "rcpt_tos": envelope.rcpt_tos,
-               "content": base64.b64encode(envelope.original_content).decode()}
-        with open(os.path.join(outdir, ".tmp"), "w") as f:
-            json.dump(rec, f)
-        os.rename(os.path.join(outdir, ".tmp"),
-                  os.path.join(outdir, "msg%03d.json" % n))
-        return "250 2.0.0 stored as msg%03d" % n
-
-ctl = Controller(Handler(), hostname="127.0.0.1", port=port,
-                 decode_data=False, data_size_limit=size)
-ctl.start()
-signal.signal(signal.SIGTERM, lambda *a: (ctl.stop(), os._exit(0)))
-print("ready", flush=True)
-while True:
-    time.sleep(1)
-'''
+# The next hop: the shared aiosmtpd helper, refusing chosen recipients
+# on their local part.
+REFUSE = {"bad": "550 5.1.1 <%s>: no such mailbox here",
+          "busy": "450 4.2.1 <%s>: mailbox busy, try later"}
 
 
-class NextHop:
-    """aiosmtpd with the refusing handler, on a loopback port."""
-
-    def __init__(self, size=1000000):
-        if not os.path.exists(DEBIAN_PYTHON) or subprocess.run(
-                [DEBIAN_PYTHON, "-c", "import aiosmtpd"],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL).returncode != 0:
-            print("skipped: python3-aiosmtpd is not installed")
-            sys.exit(77)
-        self.dir = tempfile.mkdtemp(prefix="ehlod-nexthop-")
-        self.port = free_port()
-        self.log = open(os.path.join(self.dir, "log"), "wb")
-        self.proc = subprocess.Popen(
-            [DEBIAN_PYTHON, "-c", RUNNER, str(self.port), self.dir,
-             str(size)], stdout=self.log, stderr=self.log,
-            start_new_session=True)
-        try:
-            wait_port(self.port, self.proc)
-        except BaseException:
-            self.close()
-            raise
-
-    def received(self):
-        out = []
-        for name in sorted(os.listdir(self.dir)):
-            if name.startswith("msg"):
-                with open(os.path.join(self.dir, name)) as f:
-                    out.append(json.load(f))
-        return out
-
-    def close(self):
-        stop(self.proc)
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+def NextHop(size=1000000):
+    """aiosmtpd on a loopback port that refuses "bad@" with 550 and
+    "busy@" with 450; received() lists what it stored."""
+    return Aiosmtpd(refuse=REFUSE, size=size)
 
 
 def relay_server(hop_port, domains=("example.org",), **relay_opts):
