@@ -20,6 +20,15 @@ AM_TESTS_ENVIRONMENT = \
 	PYTHONPATH='$(abs_top_srcdir)/tests/interop'; export PYTHONPATH; \
 	PYTHONDONTWRITEBYTECODE=1; export PYTHONDONTWRITEBYTECODE;
 
+# Every test waits for the preflight: a peer that is missing or lacks a
+# capability the tests need stops "make check" with one line naming the
+# Debian package, instead of failing deep inside one test.
+.PHONY: check-preflight
+check-preflight:
+	@$(SHELL) $(srcdir)/tests/preflight
+$(TEST_LOGS): check-preflight
+EXTRA_DIST += tests/preflight
+
 # Unit tests of the shared grammar (proto/).
 PROTO_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS)
 PROTO_TEST_LIBS = proto/libproto.la $(CHECK_LIBS) $(LIBEVENT_LIBS)
