@@ -55,6 +55,7 @@
 #include "reply.h"
 #include "auth.h"
 #include "message.h"
+#include "safety.h"
 
 #define TRANSCRIPT_MAX (1024 * 1024)
 #define CMD_LINE_MAX 2048	/* MAIL/RCPT with every parameter */
@@ -1046,6 +1047,13 @@ proceed(struct ehlod_client *c)
 			auth_failed(c, "the server does not offer AUTH");
 			return;
 		}
+		if (!c->res.tls && !c->o.auth_plaintext) {
+			auth_failed(c, "AUTH refused without TLS: the "
+			    "credentials would cross the network in clear "
+			    "(use STARTTLS, or allow plaintext AUTH "
+			    "explicitly)");
+			return;
+		}
 		start_auth(c);
 		return;
 	}
@@ -1545,6 +1553,21 @@ setup_job(struct ehlod_client *c, const struct ehlod_client_job *j)
 	return 0;
 }
 
+/* Nothing that would change a command line is sent: the job or session
+ * ends before connecting, with the reason. */
+static int
+refuse_unsafe(struct ehlod_client *c, const char *why)
+{
+	if (why == NULL)
+		why = client_refuse_helo(c->helo_name);
+	if (why == NULL)
+		return 0;
+	fail(c, EHLOD_CLIENT_PERMFAIL, EHLOD_REASON_LOCAL, "start", NULL,
+	    "%s", why);
+	done(c);
+	return 1;
+}
+
 int
 ehlod_client_start(struct ehlod_client *c, const struct ehlod_client_job *job,
     ehlod_client_cb cb, void *arg)
@@ -1570,6 +1593,8 @@ ehlod_client_start(struct ehlod_client *c, const struct ehlod_client_job *job,
 		done(c);
 		return 0;
 	}
+	if (refuse_unsafe(c, job ? client_refuse_job(job) : NULL))
+		return 0;
 	if (connect_server(c) < 0)
 		done(c);
 	return 0;
@@ -1853,6 +1878,8 @@ ehlod_client_open(struct ehlod_client *c, const struct ehlod_client_mail *needs,
 	c->step_kind = K_DOT;	/* "opening": session_ready answers */
 	c->step_cb = cb;
 	c->step_arg = arg;
+	if (refuse_unsafe(c, needs ? client_refuse_sender(needs->from) : NULL))
+		return 0;
 	if (connect_server(c) < 0)
 		done(c);
 	return 0;
@@ -1911,8 +1938,16 @@ ehlod_client_mail(struct ehlod_client *c, const struct ehlod_client_mail *m,
 {
 	char *line;
 
+	const char *why;
+
 	if (c->st != CS_READY || c->step_cb != NULL)
 		return -1;
+	why = client_refuse_sender(m->from);
+	if (why == NULL)
+		why = client_refuse_dsn(m->dsn_ret, NULL, NULL);
+	if (why != NULL)
+		return step_refuse(c, cb, arg, "MAIL", EHLOD_REASON_LOCAL,
+		    "5.5.4", "%s", why);
 	if (!mail_fits(c, m, cb, arg))
 		return 0;
 	line = build_session_mail(c, m);
@@ -1929,16 +1964,24 @@ ehlod_client_rcpt(struct ehlod_client *c, const char *rcpt, const char *notify,
 {
 	char line[CMD_LINE_MAX];
 	size_t n;
+	const char *why = client_refuse_recipient(rcpt);
 
+	if (why == NULL)
+		why = client_refuse_dsn(NULL, notify, orcpt);
+	if (why != NULL) {
+		if (c->st != CS_READY || c->step_cb != NULL)
+			return -1;
+		return step_refuse(c, cb, arg, "RCPT", EHLOD_REASON_LOCAL,
+		    "5.5.4", "%s", why);
+	}
 	if (step_begin(c, K_RCPT, cb, arg) < 0)
 		return -1;
 	snprintf(line, sizeof(line), "RCPT TO:<%s>", rcpt);
 	n = strlen(line);
 	if (ehlo_table_has(&c->ext, "DSN")) {
-		if (notify && strcspn(notify, " \t\r\n") == strlen(notify))
+		if (notify)
 			n += snprintf(line + n, sizeof(line) - n, " NOTIFY=%s", notify);
-		if (orcpt && strcspn(orcpt, " \t\r\n") == strlen(orcpt) &&
-		    n < sizeof(line))
+		if (orcpt && n < sizeof(line))
 			snprintf(line + n, sizeof(line) - n, " ORCPT=%s", orcpt);
 	}
 	/* Remembered now; forgotten again when the server refuses it. */

@@ -25,7 +25,8 @@ tests_unit_test_client_ehlo_LDADD = $(CLIENT_TEST_LIBS)
 # libehlod-client at dlopen time) link.
 noinst_LTLIBRARIES += client/libclient.la
 client_libclient_la_SOURCES = client/client.c \
-	client/auth.c client/auth.h client/message.c client/message.h
+	client/auth.c client/auth.h client/message.c client/message.h \
+	client/safety.c client/safety.h
 client_libclient_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(OPENSSL_CFLAGS) $(SASL_CFLAGS)
 client_libclient_la_LIBADD = proto/libproto.la $(LIBEVENT_LIBS) \
@@ -56,6 +57,7 @@ CLIENT_INTEROP_TESTS = \
 	tests/interop/test_client_offered.py \
 	tests/interop/test_client_tls.py \
 	tests/interop/test_client_auth.py \
+	tests/interop/test_client_injection.py \
 	tests/interop/test_client_lmtp.py \
 	tests/interop/test_client_delivery.py \
 	tests/interop/test_client_relay.py

@@ -84,6 +84,9 @@ struct ehlod_client_opts {
 	int chunking;		/* use BDAT when CHUNKING is offered */
 	unsigned timeout_sec;	/* per reply; default 300 (RFC 5321 4.5.3.2) */
 	unsigned connect_timeout_sec;	/* default 30 */
+	/* AUTH is only sent under TLS; 1 allows it on a plain connection
+	 * too (the credentials then cross the network in clear). */
+	int auth_plaintext;
 };
 
 /* A message and its envelope.  The strings and data must stay valid until

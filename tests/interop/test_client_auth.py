@@ -6,19 +6,23 @@ NAME
 DESCRIPTION
     aiosmtpd offers AUTH PLAIN and LOGIN with a test authenticator.  The
     client authenticates only when AUTH is offered, keeps the secret out
-    of the transcript, and exits EX_NOPERM (77) when refused.
+    of the transcript, and exits EX_NOPERM (77) when refused.  AUTH goes
+    only over TLS unless --auth-plaintext allows it on a plain connection
+    (the plain-connection cases below say so explicitly).
 """
+import tempfile
+import shutil
 import unittest
 
 from test_client_support import Aiosmtpd, SmtpSink, client_lines, message, \
-    send
+    self_signed, send
 
 
 class Auth(unittest.TestCase):
     def test_auth_plain(self):
         with Aiosmtpd(user="alice", password="s3cret") as srv:
             rc, out, err = send(["--server", srv.server, "--from", "a@x",
-                                 "--to", "b@y", "--auth-user", "alice",
+                                 "--to", "b@y", "--auth-user", "alice", "--auth-plaintext",
                                  "--auth-password", "s3cret",
                                  "--auth-mech", "PLAIN", "-v"], message())
             got = srv.received()
@@ -31,7 +35,7 @@ class Auth(unittest.TestCase):
     def test_auth_login_challenges(self):
         with Aiosmtpd(user="alice", password="s3cret") as srv:
             rc, out, err = send(["--server", srv.server, "--from", "a@x",
-                                 "--to", "b@y", "--auth-user", "alice",
+                                 "--to", "b@y", "--auth-user", "alice", "--auth-plaintext",
                                  "--auth-mech", "LOGIN", "-v"], message())
         # no password given (nor EHLOD_AUTH_PASSWORD): LOGIN sends ""
         self.assertEqual(rc, 77, err)
@@ -45,7 +49,7 @@ class Auth(unittest.TestCase):
         try:
             with Aiosmtpd(user="alice", password="s3cret") as srv:
                 rc, out, err = send(["--server", srv.server, "--from", "a@x",
-                                     "--to", "b@y", "--auth-user", "alice",
+                                     "--to", "b@y", "--auth-user", "alice", "--auth-plaintext",
                                      "--auth-mech", "LOGIN", "-v"], message())
         finally:
             del os.environ["EHLOD_AUTH_PASSWORD"]
@@ -56,7 +60,7 @@ class Auth(unittest.TestCase):
     def test_wrong_password(self):
         with Aiosmtpd(user="alice", password="s3cret") as srv:
             rc, out, err = send(["--server", srv.server, "--from", "a@x",
-                                 "--to", "b@y", "--auth-user", "alice",
+                                 "--to", "b@y", "--auth-user", "alice", "--auth-plaintext",
                                  "--auth-password", "wrong", "-v"], message())
             got = srv.received()
         self.assertEqual(rc, 77, err)
@@ -67,11 +71,59 @@ class Auth(unittest.TestCase):
     def test_auth_not_offered(self):
         with SmtpSink("-a") as sink:
             rc, out, err = send(["--server", sink.server, "--from", "a@x",
-                                 "--to", "b@y", "--auth-user", "alice",
+                                 "--to", "b@y", "--auth-user", "alice", "--auth-plaintext",
                                  "--auth-password", "x", "-v"], message())
         self.assertEqual(rc, 77, err)
         self.assertIn("does not offer AUTH", err)
         self.assertNotIn("AUTH", [c.split()[0] for c in client_lines(out)])
+
+
+class PlaintextAuth(unittest.TestCase):
+    def assert_no_auth_sent(self, rc, out, err, got):
+        self.assertEqual(rc, 77, err)
+        self.assertIn("AUTH refused without TLS", err)
+        self.assertNotIn("AUTH", [c.split()[0] for c in client_lines(out)])
+        self.assertNotIn("MAIL", [c.split()[0] for c in client_lines(out)])
+        self.assertEqual(got, [])
+
+    def test_no_auth_without_tls(self):
+        with Aiosmtpd(user="alice", password="s3cret") as srv:
+            rc, out, err = send(["--server", srv.server, "--from", "a@x",
+                                 "--to", "b@y", "--auth-user", "alice",
+                                 "--auth-password", "s3cret", "-v"],
+                                message())
+            got = srv.received()
+        self.assert_no_auth_sent(rc, out, err, got)
+
+    def test_no_auth_when_starttls_may_is_not_offered(self):
+        with Aiosmtpd(user="alice", password="s3cret") as srv:
+            rc, out, err = send(["--server", srv.server, "--from", "a@x",
+                                 "--to", "b@y", "--starttls=may",
+                                 "--auth-user", "alice",
+                                 "--auth-password", "s3cret", "-v"],
+                                message())
+            got = srv.received()
+        self.assert_no_auth_sent(rc, out, err, got)
+
+    def test_auth_under_tls_needs_no_option(self):
+        tmp = tempfile.mkdtemp(prefix="ehlod-auth-tls-")
+        try:
+            cert, key = self_signed(tmp)
+            with Aiosmtpd(user="alice", password="s3cret", cert=cert,
+                          key=key) as srv:
+                rc, out, err = send(["--server", srv.server, "--from", "a@x",
+                                     "--to", "b@y", "--starttls",
+                                     "--tls-ca-file", cert,
+                                     "--tls-server-name", "localhost",
+                                     "--auth-user", "alice",
+                                     "--auth-password", "s3cret", "-v"],
+                                    message())
+                got = srv.received()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("C: AUTH PLAIN ****", out)
+        self.assertTrue(got[0]["tls"] and got[0]["auth"])
 
 
 if __name__ == "__main__":

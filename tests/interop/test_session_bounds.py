@@ -58,8 +58,13 @@ class SessionBoundsTest(EhlodTestCase):
             try:
                 time.sleep(0.5)
                 growth = vm_rss_kb(worker) - before
-                # Unbounded, 20 MB of HELP would cost hundreds of MB.
-                self.assertLess(growth, 2048,
+                print("worker RSS growth: %d KiB after %d octets sent "
+                      "without reading" % (growth, sent))
+                # Unbounded, 20 MB of HELP cost hundreds of MB.  The
+                # session's buffers are bounded at about 320 KiB; the
+                # margin is for the allocator and the sanitizers' own
+                # bookkeeping (ASan keeps freed memory in quarantine).
+                self.assertLess(growth, 8192,
                                 "worker grew %d KiB after %d octets"
                                 % (growth, sent))
                 self.assertLess(sent, len(payload),
