@@ -174,7 +174,8 @@ run_param(struct ehlod_session *s, int rcpt, const struct esmtp_param *ep)
 	}
 	pending_reply_clear(&s->reply);
 	s->current = p;
-	ehlod_verdict v = def->handler(s, ep->keyword, ep->value);
+	ehlod_verdict v = def->handler(CTX(s, p), ep->keyword,
+	    ep->value);
 	s->current = NULL;
 	if (v == EHLOD_PENDING) {
 		log_msg(LOG_WARNING, "%s: plugin %s: a parameter handler may "
@@ -558,6 +559,7 @@ core_command(struct ehlod_session *s, const char *verb, char *arg)
 		session_reply(s, 221, "2.0.0", "%s closing connection",
 		    server->conf->hostname);
 		s->closing = 1;
+		s->end_reason = EHLOD_SESSION_QUIT;
 	} else if (!strcasecmp(verb, "VRFY")) {
 		if (*arg == '\0')
 			syntax_error(s, 501, "5.5.4", "Syntax: VRFY address");

@@ -472,10 +472,12 @@ take_plugin_names(struct config *c, cfg_t *cfg)
 		const char *path = cfg_getstr(sec, "path");
 		struct plugin_conf *p = &c->plugins[i];
 		p->name = strdup(cfg_title(sec));
-		if (path)
+		/* Without a '/', path names a plugin of plugin_dir: the way
+		 * to configure one plugin as several instances. */
+		if (path && strchr(path, '/'))
 			p->path = strdup(path);
 		else if (asprintf(&p->path, "%s/%s.so", c->plugin_dir,
-		    p->name) < 0)
+		    path ? path : p->name) < 0)
 			p->path = NULL;
 		if (!p->name || !p->path)
 			return -1;

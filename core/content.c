@@ -302,6 +302,9 @@ eom_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		    name);
 		session_reply_verdict(s, EHLOD_ACCEPT, p, 250, "2.0.0", queued,
 		    "end of data", NULL);
+		s->txn.outcome = v == EHLOD_ACCEPT ? EHLOD_TXN_DELIVERED :
+		    EHLOD_TXN_DISCARDED;
+		s->txn.outcome_by = p;
 	} else if (v == EHLOD_CONTINUE) {
 		log_msg(LOG_ERR, "%s: %s: no plugin delivered the message; "
 		    "configure a delivery plugin (maildir, relay, discard)",
@@ -315,6 +318,7 @@ eom_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 554 : 451,
 		    v == EHLOD_REJECT ? "5.7.1" : "4.3.0", v == EHLOD_REJECT ?
 		    "Message rejected" : "Try again later", "end of data", NULL);
+		s->txn.outcome_by = p;
 	}
 	end_transaction(s);
 }
@@ -351,6 +355,7 @@ finish_message(struct ehlod_session *s)
 		    t->data_verdict == EHLOD_REJECT ? 554 : 451,
 		    s->reply.set ? s->reply.text : "", t->reply_plugin ?
 		    t->reply_plugin->name : "core");
+		t->outcome_by = t->reply_plugin;
 		session_reply_verdict(s, t->data_verdict, t->reply_plugin,
 		    t->data_verdict == EHLOD_REJECT ? 554 : 451,
 		    t->data_verdict == EHLOD_REJECT ? "5.7.1" : "4.3.0",

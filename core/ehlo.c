@@ -43,7 +43,7 @@ ehlo_plugin_params(struct ehlod_session *s, struct plugin *p, char *buf,
 	if (p->d.ehlo_params == NULL)
 		return 0;
 	s->current = p;
-	int rc = p->d.ehlo_params(s, buf, len);
+	int rc = p->d.ehlo_params(CTX(s, p), buf, len);
 	s->current = NULL;
 	buf[len - 1] = '\0';
 	if (rc < 0)

@@ -15,6 +15,9 @@ core_libcore_la_SOURCES = \
 	core/commands.c \
 	core/content.c \
 	core/hostapi.c \
+	core/helpers.c core/helpers.h \
+	core/optiontab.c \
+	core/report.c \
 	core/session.c core/session.h core/deadline.c \
 	core/proxy.c core/proxy.h \
 	core/worker.c core/worker.h \

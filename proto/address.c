@@ -228,3 +228,19 @@ address_has_8bit(const char *s)
 			return 1;
 	return 0;
 }
+
+const char *
+address_split(const char *mailbox, char *local, size_t localsz)
+{
+	const char *at = mailbox ? find_at(mailbox) : NULL;
+	size_t n;
+
+	if (at == NULL || at[1] == '\0')
+		return NULL;
+	n = (size_t)(at - mailbox);
+	if (n >= localsz)
+		return NULL;
+	memcpy(local, mailbox, n);
+	local[n] = '\0';
+	return at + 1;
+}

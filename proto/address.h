@@ -31,6 +31,11 @@ const char *address_domain(const char *mailbox);
 /* 1 when the string holds an octet above 127. */
 int address_has_8bit(const char *s);
 
+/* Copy mailbox's local part (before its last '@' outside quotes) to
+ * local and return the domain after it; NULL without a domain or when
+ * local (localsz octets) is too small. */
+const char *address_split(const char *mailbox, char *local, size_t localsz);
+
 /* RFC 5321 Domain or address-literal ([192.0.2.1], [IPv6:...]). */
 int address_domain_valid(const char *s, size_t len, int utf8);
 
