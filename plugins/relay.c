@@ -54,6 +54,13 @@
  *	DATA.  Put relay after the policy plugins: its ACCEPT ends the RCPT
  *	step.
  *
+ *	Several relay instances (say one per domain): a recipient forwarded
+ *	at RCPT is marked with the instance (recipient key EHLOD_KEY_RELAY)
+ *	and no other instance forwards it at DATA.  At end of data an
+ *	instance without recipients of its own passes (CONTINUE); one that
+ *	delivered its share while another instance has recipients passes
+ *	too, after delivery, so the next one delivers the rest.
+ *
  *	LMTP next hop (RFC 2033): one reply per recipient after the data,
  *	but the client, speaking SMTP, takes one.  All accepted: 250.  All
  *	refused: the first refusal (451 when any was temporary).  Some
@@ -455,6 +462,33 @@ lmtp_verdict(struct hop *h, const struct ehlod_client_reply *r)
 	return EHLOD_TEMPFAIL;
 }
 
+/* A recipient another relay instance forwarded is not ours to send. */
+static int
+mine(ehlod_ctx *s, size_t i)
+{
+	const char *by = host->rcpt_get(s, i, EHLOD_KEY_RELAY);
+
+	return by == NULL || strcmp(by, host->get(s, EHLOD_ITEM_INSTANCE)) == 0;
+}
+
+/* Our share is delivered: marked "" (delivered), so that a later
+ * instance does not wait for it.  Returns 1 when another instance still
+ * has recipients to deliver itself, after us. */
+static int
+shared(ehlod_ctx *s)
+{
+	int others = 0;
+
+	for (size_t i = 0; i < host->rcpt_count(s); i++) {
+		const char *by = host->rcpt_get(s, i, EHLOD_KEY_RELAY);
+		if (mine(s, i))
+			host->rcpt_set(s, i, EHLOD_KEY_RELAY, "");
+		else if (by[0] != '\0')
+			others = 1;
+	}
+	return others;
+}
+
 static ehlod_verdict
 data_verdict(struct hop *h, const struct ehlod_client_reply *r)
 {
@@ -465,6 +499,9 @@ data_verdict(struct hop *h, const struct ehlod_client_reply *r)
 	if (r->status != EHLOD_CLIENT_OK)
 		return pass_on(h, r);
 	v = pass_on(h, r);
+	/* Our share is delivered; the other relay delivers the rest. */
+	if (v == EHLOD_ACCEPT && shared(h->s))
+		return EHLOD_CONTINUE;
 	host->reply(h->s, r->code, *r->enhanced ? r->enhanced : "2.0.0",
 	    "Ok: relayed to %s: %s", h->cf->next_hop, r->text);
 	return v;
@@ -545,7 +582,8 @@ hop_cb(struct ehlod_client *c, const struct ehlod_client_reply *r, void *arg)
 	case W_MAIL:
 		v = pass_on(h, r);
 		h->in_txn = v == EHLOD_ACCEPT;
-		host->resume(h->s, v);
+		/* Later plugins (another relay instance) see MAIL too. */
+		host->resume(h->s, v == EHLOD_ACCEPT ? EHLOD_CONTINUE : v);
 		break;
 	case W_RCPT:
 		v = pass_on(h, r);
@@ -737,12 +775,15 @@ hop_lost(struct hop *h, ehlod_ctx *s)
 static ehlod_verdict
 relay_on_rcpt(ehlod_ctx *s, const char *forward_path)
 {
-	struct hop *h = host->session_data(s);
+	struct hop *h = hop_get(s);
 
 	if (hop_lost(h, s))
 		return EHLOD_TEMPFAIL;
 	if (!forwardable(s, forward_path))
 		return EHLOD_CONTINUE;
+	/* Marked as ours, so that another relay instance leaves it alone. */
+	host->rcpt_set(s, host->rcpt_count(s), EHLOD_KEY_RELAY,
+	    host->get(s, EHLOD_ITEM_INSTANCE));
 	return send_rcpt(h, host->rcpt_count(s), forward_path, W_RCPT);
 }
 
@@ -759,6 +800,8 @@ late_step(struct hop *h)
 		const char *fwd = fwd_get(h, i);
 
 		if (fwd != NULL && strcmp(fwd, addr) == 0)
+			continue;
+		if (!mine(h->s, i))
 			continue;
 		if (fwd != NULL) {
 			/* Our list and the next hop's differ: never guess. */
@@ -783,7 +826,7 @@ forward_late(struct hop *h)
 static ehlod_verdict
 relay_on_data(ehlod_ctx *s)
 {
-	struct hop *h = host->session_data(s);
+	struct hop *h = hop_get(s);
 
 	if (hop_lost(h, s))
 		return EHLOD_TEMPFAIL;
@@ -812,11 +855,13 @@ collect(void *arg, const void *data, size_t len)
 static ehlod_verdict
 relay_on_eom(ehlod_ctx *s)
 {
-	struct hop *h = host->session_data(s);
+	struct hop *h = hop_get(s);
 	int rc;
 
 	if (hop_lost(h, s))
 		return EHLOD_TEMPFAIL;
+	if (h->nfwd == 0)
+		return EHLOD_CONTINUE;	/* no recipient of ours */
 	h->len = 0;
 	if (host->message_read(s, collect, h) < 0) {
 		host->reply(s, 451, "4.3.0", "cannot read the message to relay");

@@ -287,6 +287,9 @@ enum ehlod_flag {
 					 * ("addr-type;xtext") */
 #define EHLOD_KEY_DSN_ORCPT_DECODED "dsn.orcpt.decoded"
 					/* K_RCPT: "addr-type;address" */
+#define EHLOD_KEY_RELAY "relay"		/* K_RCPT: the relay instance that
+					 * forwarded it at RCPT; "" once
+					 * delivered at end of data */
 
 /* host->features: what this host can do. (1.0) */
 enum ehlod_host_feature {

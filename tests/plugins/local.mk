@@ -15,3 +15,8 @@ tests_unit_test_maildir_crlf_SOURCES = tests/unit/test_maildir_crlf.c \
 tests_unit_test_maildir_crlf_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins
 tests_unit_test_maildir_crlf_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_maildir_crlf_LDADD = $(CHECK_LIBS)
+
+check_LTLIBRARIES += tests/plugins/ticker.la
+tests_plugins_ticker_la_SOURCES = tests/plugins/ticker.c
+tests_plugins_ticker_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_plugins_ticker_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)

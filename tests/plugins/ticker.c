@@ -1,0 +1,90 @@
+/*
+ * NAME
+ *	ticker - test only: a timer that keeps firing on every session
+ * DESCRIPTION
+ *	on_connect starts a timer of interval_ms that re-arms itself for
+ *	the whole session.  Each tick counts in the instance's own session
+ *	data, logs "tick N of INSTANCE", and tries to set a reply and to
+ *	resume, both of which the host must refuse because this instance is
+ *	not deciding anything.  on_eoh adds "X-Ticks: N".  With the delay
+ *	plugin pending on the same session, the ticks must still act for
+ *	ticker (its own counter, its own name) and must not take over
+ *	delay's reply or resume: tests/interop/test_explicit_context.py.
+ */
+#include "autoconfig.h"
+
+#include <stdio.h>
+
+#include <ehlod/plugin.h>
+
+struct ticker_conf {
+	long long interval_ms;
+};
+
+struct ticks {
+	unsigned n;
+};
+
+static const struct ehlod_host *host;
+
+static void
+tick(ehlod_ctx *c, void *arg)
+{
+	struct ticks *t = host->session_data(c);
+	const struct ticker_conf *conf = host->instance(c);
+
+	(void)arg;
+	t->n++;
+	host->log(c, LOG_INFO, "tick %u of %s", t->n,
+	    host->get(c, EHLOD_ITEM_INSTANCE));
+	host->reply(c, 550, "5.7.1", "ticker must not decide this");
+	host->resume(c, EHLOD_REJECT);
+	host->timer(c, (unsigned)conf->interval_ms, tick, NULL);
+}
+
+static ehlod_verdict
+ticker_on_connect(ehlod_ctx *c)
+{
+	const struct ticker_conf *conf = host->instance(c);
+
+	host->timer(c, (unsigned)conf->interval_ms, tick, NULL);
+	return EHLOD_CONTINUE;
+}
+
+static ehlod_verdict
+ticker_on_eoh(ehlod_ctx *c)
+{
+	const struct ticks *t = host->session_data(c);
+	char n[16];
+
+	snprintf(n, sizeof(n), "%u", t->n);
+	host->add_header(c, "X-Ticks", n);
+	return EHLOD_CONTINUE;
+}
+
+static int
+ticker_init(const struct ehlod_host *h, ehlod_ctx *inst)
+{
+	(void)inst;
+	host = h;
+	return 0;
+}
+
+static const struct ehlod_option ticker_options[] = {
+	{ "interval_ms", EHLOD_OPT_INT, offsetof(struct ticker_conf,
+	  interval_ms), "50", 0, 1, 10000, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
+};
+
+EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
+	EHLOD_PLUGIN_HEADER,
+	.name = "ticker",
+	.version = PACKAGE_VERSION,
+	.description = "test only: a self-renewing timer on every session",
+	.options = ticker_options,
+	.instance_size = sizeof(struct ticker_conf),
+	.session_data_size = sizeof(struct ticks),
+	.init = ticker_init,
+	.on_connect = ticker_on_connect,
+	.on_eoh = ticker_on_eoh,
+};
