@@ -40,7 +40,7 @@ def build_example():
         return _built["so"], _built["out"]
     src = os.path.join(env_path("EHLOD_SRCDIR"), "examples", "hello")
     work = tempfile.mkdtemp(prefix="ehlod-hello-")
-    for name in ("hello.c", "Makefile"):
+    for name in ("hello.c", "tour.c", "Makefile"):
         shutil.copy(os.path.join(src, name), work)
         os.chmod(os.path.join(work, name), 0o644)
     env = dict(os.environ)
@@ -61,6 +61,7 @@ def build_example():
     # readable after the server drops root.
     os.chmod(work, 0o755)
     os.chmod(os.path.join(work, "hello.so"), 0o755)
+    os.chmod(os.path.join(work, "tour.so"), 0o755)
     _built["so"] = os.path.join(work, "hello.so")
     _built["out"] = out
     _built["dir"] = work
