@@ -62,9 +62,9 @@ static int
 check_abi(const char *path, const struct ehlod_plugin *d)
 {
 	if (d->abi_major != EHLOD_ABI_MAJOR || d->abi_minor > EHLOD_ABI_MINOR) {
-		log_msg(LOG_ERR, "%s: plugin built for ABI %u.%u, this ehlod "
+		log_msg(LOG_ERR, "%s: plugin built for ABI %u.%u, this %s "
 		    "has ABI %d.%d", path, d->abi_major, d->abi_minor,
-		    EHLOD_ABI_MAJOR, EHLOD_ABI_MINOR);
+		    log_program(), EHLOD_ABI_MAJOR, EHLOD_ABI_MINOR);
 		return -1;
 	}
 	if (d->size < DESCRIPTOR_MIN_SIZE) {

@@ -38,11 +38,12 @@
  *	host from threads of their own.  Nothing may block: a hook that must
  *	wait returns EHLOD_PENDING and later calls host->resume().
  *
- *	Processes.  init runs once per instance in every process that serves
- *	sessions: each ehlod worker (again after every SIGHUP reload) and
- *	once in ehlod-milter; "ehlod -t" loads plugins and reads their
- *	options but runs no init.  fini runs in the same process before the
- *	plugin is unloaded.
+ *	Processes.  init runs once per instance in each process that loads
+ *	the plugins, and more than once in all: in "ehlod -t", in the
+ *	master at start and at each SIGHUP reload (to check that the plugin
+ *	can start), in every worker as it starts (as root when ehlod was
+ *	started as root, before switching user), and once in ehlod-milter.
+ *	fini always follows in the same process before the next init.
  *
  *	Compatibility.  The loader refuses a plugin whose abi_major differs
  *	from its own, or whose abi_minor is newer.  Fields are only ever
@@ -100,16 +101,24 @@ struct event_base;
 
 /*
  * What a hook answers.  The reply that goes with a verdict is set with
- * host->reply() before returning; without one the host sends its default
- * for the step:
- *	connect		REJECT 554 5.7.1, TEMPFAIL 421 4.3.2
- *	HELO/EHLO	REJECT 550 5.7.1, TEMPFAIL 451 4.3.0
- *	MAIL, RCPT	REJECT 550 5.7.1, TEMPFAIL 451 4.3.0
- *	DATA, content	REJECT 554 5.6.0, TEMPFAIL 451 4.3.0
- *	verbs		ACCEPT/CONTINUE 250 2.0.0 OK, REJECT 550 5.7.1,
- *			TEMPFAIL 451 4.3.0
- *	end of message	ACCEPT 250 2.0.0 Ok: queued as ID; no plugin ACCEPTed
- *			451 4.3.0 (nothing stored the message)
+ * host->reply() before returning; without one, or with one whose class
+ * does not fit the verdict, the host sends its default for the step:
+ *	connect	REJECT 554 Access denied (then only QUIT is served),
+ *		TEMPFAIL 421 (closes)
+ *	helo	REJECT 550 5.7.1, TEMPFAIL 421 4.3.0 (closes) unless the
+ *		plugin set a 4xx of its own
+ *	mail	REJECT 550 5.7.1, TEMPFAIL 451 4.7.1, else 250 2.1.0 Ok
+ *	rcpt	REJECT 550 5.7.1, TEMPFAIL 450 4.7.1, else 250 2.1.5 Ok
+ *	data	REJECT 554 5.7.1, TEMPFAIL 451 4.3.0, else 354
+ *	content	(header, eoh, body: the refusal is sent at end of data)
+ *		REJECT 554 5.7.1, TEMPFAIL 451 4.3.0
+ *	eom	ACCEPT or DISCARD 250 2.0.0 Ok: queued as ID, REJECT 554
+ *		5.7.1, TEMPFAIL 451 4.3.0; CONTINUE from every plugin 451
+ *		4.3.0 (nothing delivered the message)
+ *	unknown	CONTINUE from every plugin 500 5.5.1, REJECT 500 5.5.1,
+ *		TEMPFAIL 451 4.3.0
+ *	verbs, parameters: see struct ehlod_verb, struct ehlod_param.
+ * ehlod-plugin(3), VERDICTS, says the same at length.
  */
 typedef enum ehlod_verdict {
 	EHLOD_CONTINUE = 0,	/* no objection: ask the next plugin */
@@ -144,11 +153,12 @@ enum ehlod_verb_flag {
 /*
  * A new SMTP verb (RFC 1869 section 3, item 4), matched
  * case-insensitively.  The handler's args is the rest of the command line
- * after the verb and the one space that follows it, without CRLF, exactly
- * as the client sent it (inner and trailing spaces kept); "" when the
- * line held only the verb.  ACCEPT and CONTINUE send the reply set with
- * host->reply() (250 2.0.0 OK when none), REJECT and TEMPFAIL send it as
- * the failure, PENDING waits for host->resume(). (1.0)
+ * after the verb and the spaces that follow it, without CRLF, as the
+ * client sent it (inner and trailing spaces kept); "" when the line held
+ * only the verb.  Only the verb's own plugin is called.  ACCEPT, CONTINUE
+ * and DISCARD send the reply set with host->reply() (2xx or 3xx; default
+ * 250 2.0.0 Ok), REJECT the 5xx or 421 set (default 550 5.7.1), TEMPFAIL
+ * the 4xx set (default 451 4.3.0), PENDING waits for host->resume(). (1.0)
  */
 struct ehlod_verb {
 	const char *name;
@@ -172,8 +182,9 @@ enum ehlod_param_value {
  * that it appears once (501) and the value rule above (501).  The handler
  * gets value NULL when none was given, still xtext-encoded where the
  * parameter's RFC says so (host->xtext_decode).  It answers CONTINUE when
- * the value is good, or REJECT/TEMPFAIL with a reply (501 for a bad value,
- * 552 for SIZE over the limit, 455 when it cannot be honoured now).
+ * the value is good, or REJECT (default 501 5.5.4) / TEMPFAIL (default 455
+ * 4.5.4) with a reply such as 552 for SIZE over the limit; ACCEPT and
+ * DISCARD count as CONTINUE.
  *
  * A MAIL parameter handler runs inside the new transaction: txn_data,
  * txn_set and (at end of data) add_header work, and a refusal ends the
@@ -539,11 +550,12 @@ struct ehlod_host {
 enum ehlod_plugin_flag {
 	/*
 	 * The hooks do useful work without the plugin's keyword, verbs and
-	 * parameters, so the plugin makes sense inside a host MTA.  Enforced
-	 * by ehlod-milter: it refuses to load a plugin that claims a
-	 * keyword, verb or parameter without this flag (its work would
-	 * silently not happen), and loads one with the flag, telling in
-	 * "ehlod-milter -t" what it drops.  ehlod ignores the flag.
+	 * parameters, so the plugin makes sense inside a host MTA.
+	 * Advisory: ehlod-milter loads every plugin, so that one config
+	 * serves ehlod and ehlod-milter alike; "ehlod-milter -t" lists
+	 * what each plugin runs and what is inert there, and warns about a
+	 * plugin with a keyword, verbs or parameters that lacks this flag
+	 * ("it may do nothing here").  ehlod ignores the flag.
 	 */
 	EHLOD_PLUGIN_MILTER_HOOKS = 1u << 0
 };
