@@ -137,6 +137,24 @@ START_TEST(domain_valid)
 }
 END_TEST
 
+/* host->address_split: the last '@' outside quotes. */
+START_TEST(split_local_domain)
+{
+	char local[16];
+
+	ck_assert_str_eq(address_split("u@example.org", local, sizeof(local)),
+	    "example.org");
+	ck_assert_str_eq(local, "u");
+	ck_assert_str_eq(address_split("\"a@b\"@x.test", local,
+	    sizeof(local)), "x.test");
+	ck_assert_str_eq(local, "\"a@b\"");
+	ck_assert_ptr_null(address_split("nodomain", local, sizeof(local)));
+	ck_assert_ptr_null(address_split("u@", local, sizeof(local)));
+	ck_assert_ptr_null(address_split("averylonglocalpart@x", local,
+	    sizeof(local)));
+}
+END_TEST
+
 static Suite *
 address_suite(void)
 {
@@ -152,6 +170,7 @@ address_suite(void)
 	tcase_add_test(tc, utf8_only_when_allowed);
 	tcase_add_test(tc, domain_part);
 	tcase_add_test(tc, domain_valid);
+	tcase_add_test(tc, split_local_domain);
 	suite_add_tcase(s, tc);
 	return s;
 }
