@@ -5,11 +5,14 @@ Two plugins on one session: "delay" pends on RCPT with a timer, and
 delay is pending, ticker's ticks still reach ticker's own session data
 (its count keeps rising, and X-Ticks at the end of data shows it), log
 under ticker's name, and cannot hijack the pending step: their reply and
-resume are refused by the host, so RCPT gets delay's own answer.
+resume are refused by the host, so RCPT gets delay's own answer.  And
+host->watch() reports a pipe with a byte readable and an empty one timed
+out.
 """
 
 import os
 import re
+import time
 
 from ehlodtest import Ehlod, EhlodTestCase, main, ehlo, test_plugin_dir
 
@@ -61,6 +64,24 @@ class ExplicitContextTest(EhlodTestCase):
         m = re.search(rb"^X-Ticks: (\d+)$", msgs[0], re.M)
         self.assertIsNotNone(m, msgs[0])
         self.assertGreaterEqual(int(m.group(1)), DELAY_MS // 50 // 2)
+
+    def test_fd_watch_readable_and_timeout(self):
+        """host->watch: a pipe with a byte in it is reported readable, an
+        empty one times out after its 100 ms."""
+        path = os.path.join(test_plugin_dir(), "ticker.so")
+        plugins = [("ticker", {"path": path, "interval_ms": 1000,
+                               "watch": True}), ("maildir", {})]
+        with Ehlod(plugins=plugins) as server, server.raw() as s:
+            ehlo(s)
+            deadline = time.monotonic() + 5
+            while "watch empty: timeout" not in server.log() and \
+                    time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertCode(s.cmd("QUIT"), 221)
+            log = server.log()
+        self.assertIn("plugin=ticker: watch full: readable", log)
+        self.assertIn("plugin=ticker: watch empty: timeout", log)
+        self.assertNotIn("watch empty: readable", log)
 
 
 if __name__ == "__main__":

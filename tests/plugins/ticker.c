@@ -6,7 +6,12 @@
  *	the whole session.  Each tick counts in the instance's own session
  *	data, logs "tick N of INSTANCE", and tries to set a reply and to
  *	resume, both of which the host must refuse because this instance is
- *	not deciding anything.  on_eoh adds "X-Ticks: N".  With the delay
+ *	not deciding anything.  on_eoh adds "X-Ticks: N".
+ *
+ *	With watch = yes, on_connect also makes two pipes and watches their
+ *	read ends with host->watch(): one it has written a byte to (the
+ *	callback must see EHLOD_WATCH_READ), one it never writes to, with a
+ *	100 ms time-out (EHLOD_WATCH_TIMEOUT).  Both log what they saw.  With the delay
  *	plugin pending on the same session, the ticks must still act for
  *	ticker (its own counter, its own name) and must not take over
  *	delay's reply or resume: tests/interop/test_explicit_context.py.
@@ -14,15 +19,19 @@
 #include "autoconfig.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 #include <ehlod/plugin.h>
 
 struct ticker_conf {
 	long long interval_ms;
+	int watch;
 };
 
 struct ticks {
 	unsigned n;
+	int fds[2][2];		/* the two pipes of watch = yes */
+	int piped;
 };
 
 static const struct ehlod_host *host;
@@ -42,12 +51,53 @@ tick(ehlod_ctx *c, void *arg)
 	host->timer(c, (unsigned)conf->interval_ms, tick, NULL);
 }
 
+static void
+watched(ehlod_ctx *c, void *arg, unsigned events)
+{
+	host->log(c, LOG_INFO, "watch %s:%s%s", (const char *)arg,
+	    events & EHLOD_WATCH_READ ? " readable" : "",
+	    events & EHLOD_WATCH_TIMEOUT ? " timeout" : "");
+}
+
+static void
+start_watches(ehlod_ctx *c, struct ticks *t)
+{
+	if (pipe(t->fds[0]) < 0)
+		return;
+	if (pipe(t->fds[1]) < 0) {
+		close(t->fds[0][0]);
+		close(t->fds[0][1]);
+		return;
+	}
+	t->piped = 1;
+	if (write(t->fds[0][1], "x", 1) != 1)
+		host->log(c, LOG_ERR, "pipe write failed");
+	host->watch(c, t->fds[0][0], EHLOD_WATCH_READ, 0, watched, "full");
+	host->watch(c, t->fds[1][0], EHLOD_WATCH_READ, 100, watched, "empty");
+}
+
+/* The host frees the session data; the pipes are ours. */
+static void
+ticks_cleanup(ehlod_ctx *c, void *data)
+{
+	struct ticks *t = data;
+
+	(void)c;
+	if (!t->piped)
+		return;
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 2; j++)
+			close(t->fds[i][j]);
+}
+
 static ehlod_verdict
 ticker_on_connect(ehlod_ctx *c)
 {
 	const struct ticker_conf *conf = host->instance(c);
 
 	host->timer(c, (unsigned)conf->interval_ms, tick, NULL);
+	if (conf->watch)
+		start_watches(c, host->session_data(c));
 	return EHLOD_CONTINUE;
 }
 
@@ -73,6 +123,8 @@ ticker_init(const struct ehlod_host *h, ehlod_ctx *inst)
 static const struct ehlod_option ticker_options[] = {
 	{ "interval_ms", EHLOD_OPT_INT, offsetof(struct ticker_conf,
 	  interval_ms), "50", 0, 1, 10000, NULL },
+	{ "watch", EHLOD_OPT_BOOL, offsetof(struct ticker_conf, watch), "no",
+	  0, 0, 0, NULL },
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 
@@ -84,6 +136,7 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	.options = ticker_options,
 	.instance_size = sizeof(struct ticker_conf),
 	.session_data_size = sizeof(struct ticks),
+	.session_cleanup = ticks_cleanup,
 	.init = ticker_init,
 	.on_connect = ticker_on_connect,
 	.on_eoh = ticker_on_eoh,
