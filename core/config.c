@@ -320,6 +320,11 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		CFG_INT("min_data_rate", 500, CFGF_NONE),
 		CFG_INT("greet_pause", 0, CFGF_NONE),
 		CFG_INT("max_errors", 20, CFGF_NONE),
+		CFG_INT("max_sessions", 1000, CFGF_NONE),
+		CFG_INT("max_sessions_per_worker", 0, CFGF_NONE),
+		CFG_INT("max_sessions_per_client", 50, CFGF_NONE),
+		CFG_INT("max_connect_rate", 0, CFGF_NONE),
+		CFG_INT("max_auth_failure_rate", 0, CFGF_NONE),
 		CFG_BOOL("syslog", cfg_false, CFGF_NONE),
 		CFG_STR("syslog_facility", "mail", CFGF_NONE),
 		CFG_STR("syslog_name", "ehlod", CFGF_NONE),
@@ -353,7 +358,10 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		else if (!strcmp(o->name, "milter_socket"))
 			o->validcb = check_milter_socket;
 		else if (!strcmp(o->name, "workers") ||
-		    !strcmp(o->name, "greet_pause"))
+		    !strcmp(o->name, "greet_pause") ||
+		    !strncmp(o->name, "max_sessions", 12) ||
+		    !strcmp(o->name, "max_connect_rate") ||
+		    !strcmp(o->name, "max_auth_failure_rate"))
 			o->validcb = check_not_negative;
 		else if (!strcmp(o->name, "second_ehlo"))
 			o->validcb = check_second_ehlo;
@@ -438,6 +446,13 @@ take_core_values(struct config *c, cfg_t *cfg)
 	c->min_data_rate = cfg_getint(cfg, "min_data_rate");
 	c->greet_pause = cfg_getint(cfg, "greet_pause");
 	c->max_errors = cfg_getint(cfg, "max_errors");
+	c->max_sessions = cfg_getint(cfg, "max_sessions");
+	c->max_sessions_per_worker = cfg_getint(cfg,
+	    "max_sessions_per_worker");
+	c->max_sessions_per_client = cfg_getint(cfg,
+	    "max_sessions_per_client");
+	c->max_connect_rate = cfg_getint(cfg, "max_connect_rate");
+	c->max_auth_failure_rate = cfg_getint(cfg, "max_auth_failure_rate");
 	c->use_syslog = cfg_getbool(cfg, "syslog");
 	c->syslog_facility = log_facility(cfg_getstr(cfg, "syslog_facility"));
 	c->syslog_name = strdup(cfg_getstr(cfg, "syslog_name"));

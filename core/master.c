@@ -41,6 +41,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "anvil.h"
 #include "confcheck.h"
 #include "log.h"
 #include "master.h"
@@ -241,6 +242,7 @@ reap(struct config *c, struct plugin_set *set, const sigset_t *old,
 		}
 		log_msg(LOG_WARNING, "worker %ld ended unexpectedly (status "
 		    "%d); starting another", (long)pid, status);
+		anvil_forget_sessions();
 		if (crash_burst()) {
 			log_msg(LOG_CRIT, "%d workers ended unexpectedly within "
 			    "%d seconds; stopping", CRASH_BURST, CRASH_WINDOW);
@@ -335,6 +337,7 @@ master_run(const char *file, struct config *c, struct plugin_set *set)
 
 	char *pid_file = c->pid_file ? strdup(c->pid_file) : NULL;
 
+	anvil_init();
 	if (bind_all(c) < 0 || write_pid_file(pid_file) < 0) {
 		master_free(c, set);
 		free(pid_file);
