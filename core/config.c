@@ -312,6 +312,7 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		CFG_INT("workers", 0, CFGF_NONE),
 		CFG_STR("user", "nobody", CFGF_NONE),
 		CFG_STR("pid_file", "", CFGF_NONE),
+		CFG_STR("status_socket", "", CFGF_NONE),
 		CFG_STR("plugin_dir", PLUGINDIR, CFGF_NONE),
 		CFG_INT("message_size_limit", 52428800, CFGF_NONE),
 		CFG_STR("second_ehlo", "reset", CFGF_NONE),
@@ -367,7 +368,8 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 			o->validcb = check_second_ehlo;
 		else if (!strcmp(o->name, "user"))
 			o->validcb = check_user;
-		else if (!strcmp(o->name, "pid_file"))
+		else if (!strcmp(o->name, "pid_file") ||
+		    !strcmp(o->name, "status_socket"))
 			o->validcb = check_absolute;
 		else if (!strcmp(o->name, "syslog_facility"))
 			o->validcb = check_facility;
@@ -437,6 +439,7 @@ take_core_values(struct config *c, cfg_t *cfg)
 		    sysconf(_SC_NPROCESSORS_ONLN) : 1;
 	c->user = strdup(cfg_getstr(cfg, "user"));
 	c->pid_file = strdup(cfg_getstr(cfg, "pid_file"));
+	c->status_socket = strdup(cfg_getstr(cfg, "status_socket"));
 	c->plugin_dir = strdup(cfg_getstr(cfg, "plugin_dir"));
 	c->message_size_limit = (size_t)cfg_getint(cfg, "message_size_limit");
 	c->second_ehlo = strcmp(cfg_getstr(cfg, "second_ehlo"), "refuse") ?
@@ -540,6 +543,7 @@ config_free(struct config *c)
 	free(c->hostname);
 	free(c->user);
 	free(c->pid_file);
+	free(c->status_socket);
 	free(c->plugin_dir);
 	free(c->syslog_name);
 	free(c->milter_socket);
