@@ -54,6 +54,7 @@
 #include "linereader.h"
 #include "reply.h"
 #include "auth.h"
+#include "checks.h"
 #include "message.h"
 
 #define TRANSCRIPT_MAX (1024 * 1024)
@@ -1524,6 +1525,62 @@ addresses_have_utf8(const struct ehlod_client_job *j)
 	return 0;
 }
 
+/* A caller's string made safe to show: controls become \r, \n, \xHH. */
+static const char *
+shown(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (; s && *s && o + 5 < len; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch >= 32 && ch != 127)
+			buf[o++] = (char)ch;
+		else
+			o += (size_t)snprintf(buf + o, len - o, ch == '\r' ?
+			    "\\r" : ch == '\n' ? "\\n" : "\\x%02X", ch);
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* Judge what the caller asks us to put on a command line (checks.h);
+ * on failure the job fails before any connection, saying why. */
+static int
+refuse_bad(struct ehlod_client *c, const char *what, const char *value,
+    const char *why)
+{
+	char buf[600];
+
+	if (why == NULL)
+		return 0;
+	fail(c, EHLOD_CLIENT_PERMFAIL, EHLOD_REASON_LOCAL, "start", NULL,
+	    "not sent: bad %s \"%s\": %s", what, shown(value, buf, sizeof(buf)),
+	    why);
+	return -1;
+}
+
+static int
+check_job(struct ehlod_client *c, const struct ehlod_client_job *j)
+{
+	if (refuse_bad(c, "HELO name", c->helo_name,
+	    client_check_helo(c->helo_name)) < 0)
+		return -1;
+	if (j == NULL)
+		return 0;
+	if (refuse_bad(c, "sender address", j->from,
+	    client_check_path(j->from ? j->from : "", 0)) < 0 ||
+	    refuse_bad(c, "RET", j->dsn_ret, client_check_value(j->dsn_ret)) < 0 ||
+	    refuse_bad(c, "NOTIFY", j->dsn_notify,
+	    client_check_value(j->dsn_notify)) < 0)
+		return -1;
+	for (size_t i = 0; i < j->nrcpts; i++)
+		if (refuse_bad(c, "recipient address", j->rcpts[i],
+		    client_check_path(j->rcpts[i], 1)) < 0)
+			return -1;
+	return 0;
+}
+
 static int
 setup_job(struct ehlod_client *c, const struct ehlod_client_job *j)
 {
@@ -1567,6 +1624,10 @@ ehlod_client_start(struct ehlod_client *c, const struct ehlod_client_job *job,
 	if (job != NULL && job->nrcpts == 0) {
 		fail(c, EHLOD_CLIENT_PERMFAIL, EHLOD_REASON_LOCAL, "start",
 		    NULL, "no recipients");
+		done(c);
+		return 0;
+	}
+	if (check_job(c, job) < 0) {
 		done(c);
 		return 0;
 	}
@@ -1853,8 +1914,23 @@ ehlod_client_open(struct ehlod_client *c, const struct ehlod_client_mail *needs,
 	c->step_kind = K_DOT;	/* "opening": session_ready answers */
 	c->step_cb = cb;
 	c->step_arg = arg;
-	if (connect_server(c) < 0)
+	if (check_job(c, NULL) < 0 || connect_server(c) < 0)
 		done(c);
+	return 0;
+}
+
+/* A step's caller-supplied string judged (checks.h); 0 when refused. */
+static int
+step_args_ok(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg,
+    const char *step, const char *enh, const char *what, const char *value,
+    const char *why)
+{
+	char buf[600];
+
+	if (why == NULL)
+		return 1;
+	step_refuse(c, cb, arg, step, EHLOD_REASON_LOCAL, enh,
+	    "bad %s \"%s\": %s", what, shown(value, buf, sizeof(buf)), why);
 	return 0;
 }
 
@@ -1913,6 +1989,11 @@ ehlod_client_mail(struct ehlod_client *c, const struct ehlod_client_mail *m,
 
 	if (c->st != CS_READY || c->step_cb != NULL)
 		return -1;
+	if (!step_args_ok(c, cb, arg, "MAIL", "5.1.7", "sender address",
+	    m->from ? m->from : "", client_check_path(m->from ? m->from : "", 0)) ||
+	    !step_args_ok(c, cb, arg, "MAIL", "5.5.4", "RET", m->dsn_ret,
+	    client_check_value(m->dsn_ret)))
+		return 0;
 	if (!mail_fits(c, m, cb, arg))
 		return 0;
 	line = build_session_mail(c, m);
@@ -1930,15 +2011,22 @@ ehlod_client_rcpt(struct ehlod_client *c, const char *rcpt, const char *notify,
 	char line[CMD_LINE_MAX];
 	size_t n;
 
-	if (step_begin(c, K_RCPT, cb, arg) < 0)
+	if (c->st != CS_READY || c->step_cb != NULL)
 		return -1;
+	if (!step_args_ok(c, cb, arg, "RCPT", "5.1.3", "recipient address",
+	    rcpt, client_check_path(rcpt, 1)) ||
+	    !step_args_ok(c, cb, arg, "RCPT", "5.5.4", "NOTIFY", notify,
+	    client_check_value(notify)) ||
+	    !step_args_ok(c, cb, arg, "RCPT", "5.5.4", "ORCPT", orcpt,
+	    client_check_value(orcpt)))
+		return 0;
+	step_begin(c, K_RCPT, cb, arg);
 	snprintf(line, sizeof(line), "RCPT TO:<%s>", rcpt);
 	n = strlen(line);
 	if (ehlo_table_has(&c->ext, "DSN")) {
-		if (notify && strcspn(notify, " \t\r\n") == strlen(notify))
+		if (notify)
 			n += snprintf(line + n, sizeof(line) - n, " NOTIFY=%s", notify);
-		if (orcpt && strcspn(orcpt, " \t\r\n") == strlen(orcpt) &&
-		    n < sizeof(line))
+		if (orcpt && n < sizeof(line))
 			snprintf(line + n, sizeof(line) - n, " ORCPT=%s", orcpt);
 	}
 	/* Remembered now; forgotten again when the server refuses it. */

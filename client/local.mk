@@ -25,6 +25,7 @@ tests_unit_test_client_ehlo_LDADD = $(CLIENT_TEST_LIBS)
 # libehlod-client at dlopen time) link.
 noinst_LTLIBRARIES += client/libclient.la
 client_libclient_la_SOURCES = client/client.c \
+	client/checks.c client/checks.h \
 	client/auth.c client/auth.h client/message.c client/message.h
 client_libclient_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(OPENSSL_CFLAGS) $(SASL_CFLAGS)
@@ -58,7 +59,8 @@ CLIENT_INTEROP_TESTS = \
 	tests/interop/test_client_auth.py \
 	tests/interop/test_client_lmtp.py \
 	tests/interop/test_client_delivery.py \
-	tests/interop/test_client_relay.py
+	tests/interop/test_client_relay.py \
+	tests/interop/test_client_inject.py
 TESTS += $(CLIENT_INTEROP_TESTS)
 EXTRA_DIST += $(CLIENT_INTEROP_TESTS) tests/interop/test_client_support.py
 

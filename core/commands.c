@@ -23,7 +23,6 @@
 #include "log.h"
 #include "session.h"
 
-#define HELO_MAX 255
 
 static void
 command_error(struct ehlod_session *s)
@@ -72,21 +71,6 @@ session_reset_transaction(struct ehlod_session *s, int call_rset_hook)
 
 /* ---- HELO / EHLO ---- */
 
-static int
-helo_arg_valid(const char *arg)
-{
-	size_t len = strlen(arg);
-
-	if (len == 0 || len > HELO_MAX)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)arg[i];
-		if (c <= 32 || c == 127)
-			return 0;
-	}
-	return 1;
-}
-
 static void
 helo_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 {
@@ -118,7 +102,7 @@ helo_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 static void
 cmd_helo(struct ehlod_session *s, const char *verb, char *arg)
 {
-	if (!helo_arg_valid(arg)) {
+	if (!address_helo_valid(arg)) {
 		session_reply(s, 501, "5.5.4", "Syntax: %s hostname", verb);
 		command_error(s);
 		return;

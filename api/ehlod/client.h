@@ -37,6 +37,17 @@
  *	Server addresses: "host", "host:port", "[ipv6]:port", "unix:/path".
  *	The default port is 25 (24 for LMTP).
  *
+ *	Every string the caller gives that goes into a command line (the
+ *	HELO name, the sender and recipient addresses, RET, NOTIFY, ORCPT)
+ *	is judged first with the grammar the ehlod server uses: RFC 5321
+ *	paths, a HELO name without spaces or control characters, esmtp-value
+ *	for the DSN parameters.  A string that fails (a CR, LF, space or '>'
+ *	that would end the command early or add to it) is never sent: a job
+ *	fails at step "start" with reason LOCAL before connecting; a session
+ *	step is refused unsent with reason LOCAL and enhanced code 5.1.7
+ *	(sender), 5.1.3 (recipient) or 5.5.4 (parameter); ehlod_client_open
+ *	with a bad HELO name fails the same way as a job.
+ *
  *	The session API (below the job API) serves a program that must
  *	answer its own client command by command with the server's verdict,
  *	such as a before-queue proxy: it opens the session (greeting, EHLO
