@@ -974,6 +974,24 @@ auth_failed(struct ehlod_client *c, const char *why)
 	finish(c);
 }
 
+/* Credentials never cross the network in the clear unless the caller
+ * said so (auth_plaintext).  Without STARTTLS in the options that is the
+ * caller's setting: permanent.  With STARTTLS wanted but not had (not
+ * offered, or refused under "may"): temporary, as for a failed "must". */
+static void
+auth_in_clear(struct ehlod_client *c)
+{
+	if (c->o.starttls == EHLOD_TLS_NO)
+		fail(c, EHLOD_CLIENT_PERMFAIL, EHLOD_REASON_AUTH, "AUTH", NULL,
+		    "AUTH not sent: the session is not under TLS (STARTTLS not"
+		    " asked for) and AUTH in the clear is not allowed");
+	else
+		fail(c, EHLOD_CLIENT_TEMPFAIL, EHLOD_REASON_TLS, "AUTH", NULL,
+		    "AUTH not sent: STARTTLS was %s, and AUTH in the clear is"
+		    " not allowed", c->tls_tried ? "refused" : "not offered");
+	finish(c);
+}
+
 static void
 start_auth(struct ehlod_client *c)
 {
@@ -1043,6 +1061,10 @@ proceed(struct ehlod_client *c)
 		}
 	}
 	if (c->o.auth_user != NULL && !c->res.authenticated) {
+		if (!c->res.tls && !c->o.auth_plaintext) {
+			auth_in_clear(c);
+			return;
+		}
 		if (!ehlo_table_has(&c->ext, "AUTH")) {
 			auth_failed(c, "the server does not offer AUTH");
 			return;

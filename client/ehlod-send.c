@@ -41,7 +41,8 @@ enum {
 	OPT_STARTTLS = 256, OPT_TLS_VERIFY, OPT_TLS_CA, OPT_TLS_NAME,
 	OPT_AUTH_USER, OPT_AUTH_PASS, OPT_AUTH_MECH, OPT_LMTP, OPT_DSN_RET,
 	OPT_DSN_ENVID, OPT_DSN_NOTIFY, OPT_DSN_ORCPT, OPT_HELO, OPT_RSET,
-	OPT_NO_PIPE, OPT_CHUNKING, OPT_BODY, OPT_UTF8, OPT_TIMEOUT
+	OPT_NO_PIPE, OPT_CHUNKING, OPT_BODY, OPT_UTF8, OPT_TIMEOUT,
+	OPT_AUTH_PLAIN
 };
 
 static const struct option longopts[] = {
@@ -58,6 +59,7 @@ static const struct option longopts[] = {
 	{ "auth-user", required_argument, NULL, OPT_AUTH_USER },
 	{ "auth-password", required_argument, NULL, OPT_AUTH_PASS },
 	{ "auth-mech", required_argument, NULL, OPT_AUTH_MECH },
+	{ "auth-plaintext", no_argument, NULL, OPT_AUTH_PLAIN },
 	{ "lmtp", no_argument, NULL, OPT_LMTP },
 	{ "dsn-ret", required_argument, NULL, OPT_DSN_RET },
 	{ "dsn-envid", required_argument, NULL, OPT_DSN_ENVID },
@@ -83,7 +85,8 @@ usage(void)
 	    "options: --starttls[=require|may] --tls-verify=yes|no"
 	    " --tls-ca-file FILE --tls-server-name NAME\n"
 	    "         --auth-user USER --auth-password PASS --auth-mech LIST"
-	    " --lmtp --helo NAME --rset-before-helo\n"
+	    " --auth-plaintext\n"
+	    "         --lmtp --helo NAME --rset-before-helo\n"
 	    "         --dsn-ret FULL|HDRS --dsn-envid ID --dsn-notify LIST"
 	    " --dsn-orcpt --body 7bit|8bitmime --smtputf8\n"
 	    "         --no-pipelining --chunking --timeout SEC --verbose\n"
@@ -162,6 +165,7 @@ one_option(struct args *a, int ch)
 	case OPT_AUTH_USER: a->o.auth_user = optarg; break;
 	case OPT_AUTH_PASS: a->o.auth_password = optarg; break;
 	case OPT_AUTH_MECH: a->o.auth_mechs = optarg; break;
+	case OPT_AUTH_PLAIN: a->o.auth_plaintext = 1; break;
 	case OPT_LMTP: a->o.lmtp = 1; break;
 	case OPT_DSN_RET: a->job.dsn_ret = optarg; break;
 	case OPT_DSN_ENVID: a->job.dsn_envid = optarg; break;

@@ -95,6 +95,11 @@ struct ehlod_client_opts {
 	int chunking;		/* use BDAT when CHUNKING is offered */
 	unsigned timeout_sec;	/* per reply; default 300 (RFC 5321 4.5.3.2) */
 	unsigned connect_timeout_sec;	/* default 30 */
+	/* AUTH is sent only under TLS.  Without TLS (STARTTLS not asked
+	 * for, not offered, or refused under EHLOD_TLS_MAY) the job or
+	 * open fails before AUTH, unless this is 1: then the credentials
+	 * may cross the network in the clear. */
+	int auth_plaintext;
 };
 
 /* A message and its envelope.  The strings and data must stay valid until

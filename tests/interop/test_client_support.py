@@ -193,7 +193,7 @@ class SmtpSink:
 AIOSMTPD_RUNNER = r'''
 import asyncio, base64, json, os, signal, ssl, sys, time
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
+from aiosmtpd.smtp import SMTP, AuthResult, syntax
 
 port, outdir, opts = int(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
 
@@ -238,8 +238,19 @@ if "cert" in opts:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(opts["cert"], opts["key"])
     kw["tls_context"] = ctx
-ctl = Controller(Handler(), hostname="127.0.0.1", port=port,
-                 server_hostname="localhost", **kw)
+class RefusingSMTP(SMTP):
+    # opts["starttls_reply"]: STARTTLS offered but refused with that reply.
+    @syntax("STARTTLS", when="tls_context")
+    async def smtp_STARTTLS(self, arg):
+        await self.push(opts["starttls_reply"])
+
+class Server(Controller):
+    def factory(self):
+        cls = RefusingSMTP if "starttls_reply" in opts else SMTP
+        return cls(self.handler, **self.SMTP_kwargs)
+
+ctl = Server(Handler(), hostname="127.0.0.1", port=port,
+             server_hostname="localhost", **kw)
 ctl.start()
 signal.signal(signal.SIGTERM, lambda *a: (ctl.stop(), os._exit(0)))
 print("ready", flush=True)
