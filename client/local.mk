@@ -24,7 +24,10 @@ tests_unit_test_client_ehlo_LDADD = $(CLIENT_TEST_LIBS)
 # library and the relay plugin (which must not depend on an installed
 # libehlod-client at dlopen time) link.
 noinst_LTLIBRARIES += client/libclient.la
-client_libclient_la_SOURCES = client/client.c \
+client_libclient_la_SOURCES = client/private.h \
+	client/connection.c client/starttls.c client/login.c \
+	client/command.c client/transaction.c \
+	client/session.c client/job.c client/result.c \
 	client/checks.c client/checks.h \
 	client/auth.c client/auth.h client/message.c client/message.h
 client_libclient_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \

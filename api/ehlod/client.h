@@ -77,7 +77,10 @@ enum ehlod_client_tls {
 enum ehlod_client_body {
 	EHLOD_BODY_AUTO = 0,	/* 8BITMIME when the message has 8-bit octets */
 	EHLOD_BODY_7BIT,
-	EHLOD_BODY_8BITMIME
+	EHLOD_BODY_8BITMIME,
+	EHLOD_BODY_BINARYMIME	/* RFC 3030: BODY=BINARYMIME, sent with BDAT
+				 * and octet for octet (no line end is
+				 * repaired); needs CHUNKING and BINARYMIME */
 };
 
 struct ehlod_client_opts {
