@@ -19,10 +19,11 @@
  *	  - 421 anywhere: a temporary failure; the server is closing, so we
  *	    close too (handle_reply).
  *	  - Section 4.7: the server closes the connection right after EHLO,
- *	    before its reply or after it, whatever its code: a new
- *	    connection with HELO when the job can be done without
- *	    extensions, else a failure that says what was needed
- *	    (closed_after_ehlo, reconnect_with_helo).  Only once.
+ *	    before its reply or after it, whatever its code (but 421, which
+ *	    says it is closing for now): a new connection with HELO when
+ *	    the job can be done without extensions, else a failure that
+ *	    says what was needed (closed_after_ehlo, reconnect_with_helo).
+ *	    Only once.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -386,6 +387,17 @@ closed_after_ehlo(struct ehlod_client *c)
 	return c->last_was_ehlo && (!c->session || c->opening);
 }
 
+/* EHLO got an error that is no HELO fall-back code (a 451, say), we sent
+ * QUIT, and the server closed before answering it: the close, not the
+ * code, is what RFC 1869 4.7 is about. */
+static int
+closed_after_refused_ehlo(struct ehlod_client *c)
+{
+	return c->last_was_ehlo && !c->o.lmtp && !c->force_helo &&
+	    c->failed && c->res.reason == EHLOD_REASON_REPLY &&
+	    c->res.code != 421 && strcmp(c->res.step, "EHLO") == 0;
+}
+
 static void
 reconnect_with_helo(struct ehlod_client *c)
 {
@@ -414,6 +426,11 @@ on_close(struct ehlod_client *c, short what)
 	char why[256];
 	unsigned long e;
 
+	if (c->st == CONN_QUIT && closed_after_refused_ehlo(c)) {
+		fail_forget(c);
+		reconnect_with_helo(c);
+		return;
+	}
 	if (c->st == CONN_QUIT) {
 		conn_done(c);
 		return;

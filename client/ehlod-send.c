@@ -88,7 +88,7 @@ usage(void)
 	    " --auth-plaintext\n"
 	    "         --lmtp --helo NAME --rset-before-helo\n"
 	    "         --dsn-ret FULL|HDRS --dsn-envid ID --dsn-notify LIST"
-	    " --dsn-orcpt --body 7bit|8bitmime --smtputf8\n"
+	    " --dsn-orcpt --body 7bit|8bitmime|binarymime --smtputf8\n"
 	    "         --no-pipelining --chunking --timeout SEC --verbose\n"
 	    "see ehlod-send(1)\n", progname, progname);
 	exit(EX_USAGE);
@@ -123,6 +123,8 @@ set_body(struct args *a, const char *v)
 		a->job.body = EHLOD_BODY_7BIT;
 	else if (strcasecmp(v, "8bitmime") == 0)
 		a->job.body = EHLOD_BODY_8BITMIME;
+	else if (strcasecmp(v, "binarymime") == 0)
+		a->job.body = EHLOD_BODY_BINARYMIME;
 	else
 		usage();
 }

@@ -186,6 +186,7 @@ void fail(struct ehlod_client *c, enum ehlod_client_status status,
     enum ehlod_client_reason reason, const char *step,
     const struct smtp_reply *r, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
+void fail_forget(struct ehlod_client *c);
 void fail_reply(struct ehlod_client *c, const char *step,
     const struct smtp_reply *r);
 void fail_from(struct ehlod_client *c, const struct ehlod_client_reply *r);

@@ -124,6 +124,20 @@ fail(struct ehlod_client *c, enum ehlod_client_status status,
 	note(c, "failed at %s: %s", step, text);
 }
 
+/* A failure that is overtaken: the server closed after refusing EHLO,
+ * and the reconnect with HELO gets a chance (connection.c). */
+void
+fail_forget(struct ehlod_client *c)
+{
+	c->failed = 0;
+	c->res.status = EHLOD_CLIENT_OK;
+	c->res.reason = EHLOD_REASON_NONE;
+	c->res.code = 0;
+	set_str(&c->res.step, "");
+	set_str(&c->res.enhanced, "");
+	set_str(&c->res.text, "");
+}
+
 void
 fail_reply(struct ehlod_client *c, const char *step, const struct smtp_reply *r)
 {

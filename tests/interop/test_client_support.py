@@ -314,8 +314,9 @@ class ScriptServer:
     """A scripted SMTP server in a thread.  conns[i] describes the i-th
     connection: a dict from verb ("greeting", "EHLO", "HELO", "RSET",
     "MAIL", "RCPT", "DATA", ".", "QUIT", ...) to the reply text (lines
-    joined by CRLF), a list of such texts for successive commands, or
-    CLOSE.  Verbs not named get a plain success.
+    joined by CRLF), a list of such texts for successive commands,
+    CLOSE, or (text, CLOSE): that reply, then the close.  Verbs not
+    named get a plain success.
     seen[i] lists the lines received on connection i."""
 
     DEFAULTS = {"greeting": "220 script.example ESMTP",
@@ -347,6 +348,9 @@ class ScriptServer:
         if isinstance(text, list):	# successive replies to that verb
             text = text.pop(0) if len(text) > 1 else text[0]
         if text is CLOSE:
+            return False
+        if isinstance(text, tuple):	# (reply, CLOSE)
+            conn.sendall(text[0].encode() + b"\r\n")
             return False
         conn.sendall(text.encode() + b"\r\n")
         return True
