@@ -63,7 +63,8 @@ CLIENT_INTEROP_TESTS = \
 	tests/interop/test_client_lmtp.py \
 	tests/interop/test_client_delivery.py \
 	tests/interop/test_client_relay.py \
-	tests/interop/test_client_inject.py
+	tests/interop/test_client_inject.py \
+	tests/interop/test_client_binarymime.py
 TESTS += $(CLIENT_INTEROP_TESTS)
 EXTRA_DIST += $(CLIENT_INTEROP_TESTS) tests/interop/test_client_support.py
 

@@ -21,9 +21,10 @@
  *	recipients) or probes a server, the way RFC 1869 asks of an extended
  *	client: EHLO first on every connection and again after STARTTLS; a
  *	fall-back to HELO when EHLO is refused; a second connection with HELO
- *	when the server drops the connection after EHLO and the job can be
- *	done without extensions; an extension is only used when the server
- *	offered it in this session.
+ *	when the server drops the connection right after EHLO (before its
+ *	reply, or after any reply but 421) and the job can be done without
+ *	extensions; an extension is only used when the server offered it in
+ *	this session.
  *
  *	The client runs on a libevent loop.  With base NULL it makes its own
  *	loop and ehlod_client_run() drives it to the end (the blocking
@@ -267,8 +268,9 @@ int ehlod_client_open(struct ehlod_client *c,
 
 /* MAIL FROM with SIZE, BODY, SMTPUTF8, RET, ENVID, each only when the
  * server offered its extension.  Refused unsent (NEEDS_EXTENSION) when
- * the transaction needs 8BITMIME or SMTPUTF8 the server lacks, or its
- * size is over the server's SIZE. */
+ * the transaction needs 8BITMIME, SMTPUTF8, or BINARYMIME with CHUNKING
+ * that the server lacks ("5.6.3", "5.6.7", "5.6.3"), or its size is over
+ * the server's SIZE. */
 int ehlod_client_mail(struct ehlod_client *c,
     const struct ehlod_client_mail *m, ehlod_client_step_cb cb, void *arg);
 
@@ -280,7 +282,9 @@ int ehlod_client_rcpt(struct ehlod_client *c, const char *rcpt,
     void *arg);
 
 /* The message (LF or CRLF line ends; copied) with BDAT when the options
- * ask for chunking and CHUNKING is offered, else DATA, dot-stuffed.  The
+ * ask for chunking and CHUNKING is offered, else DATA, dot-stuffed.  In a
+ * transaction whose MAIL declared EHLOD_BODY_BINARYMIME, always BDAT and
+ * the octets as they are.  The
  * callback gets the reply to DATA when it is not 354, else the final
  * reply(ies).  Refused unsent when the message has 8-bit octets and
  * 8BITMIME is not offered, or is over the server's SIZE. */
