@@ -12,7 +12,7 @@
  *	accepted.
  *
  *	Before connecting, the job is judged: every address, the HELO name
- *	and the DSN values with the server's grammar (checks.h), and what
+ *	and the DSN values with the server's grammar (safety.h), and what
  *	the message needs (8BITMIME, SMTPUTF8, BINARYMIME) for the RFC 1869
  *	fall-backs (job_needs).  The result keeps one entry per recipient.
  */
@@ -24,7 +24,7 @@
 #include <event2/event.h>
 
 #include "address.h"
-#include "checks.h"
+#include "safety.h"
 #include "private.h"
 
 /* What the job cannot do without, given nothing is offered (HELO); NULL
@@ -320,39 +320,39 @@ job_ready(struct ehlod_client *c)
 
 /* --------------------------------------------------------- starting */
 
-/* Judge what the caller asks us to put on a command line (checks.h);
- * on failure the job fails before any connection, saying why. */
+/* Judge what the caller asks us to put on a command line (safety.h);
+ * on failure the job fails before any connection, saying why and
+ * showing the value with its control characters escaped. */
 static int
-refuse_bad(struct ehlod_client *c, const char *what, const char *value,
-    const char *why)
+refuse_bad(struct ehlod_client *c, const char *why, const char *value)
 {
 	char buf[600];
 
 	if (why == NULL)
 		return 0;
-	fail(c, EHLOD_CLIENT_PERMFAIL, EHLOD_REASON_LOCAL, "start", NULL,
-	    "not sent: bad %s \"%s\": %s", what, shown(value, buf, sizeof(buf)),
-	    why);
+	if (value != NULL)
+		fail(c, EHLOD_CLIENT_PERMFAIL, EHLOD_REASON_LOCAL, "start", NULL,
+		    "not sent: %s: \"%s\"", why, shown(value, buf, sizeof(buf)));
+	else
+		fail(c, EHLOD_CLIENT_PERMFAIL, EHLOD_REASON_LOCAL, "start", NULL,
+		    "not sent: %s", why);
 	return -1;
 }
 
 static int
 check_job(struct ehlod_client *c, const struct ehlod_client_job *j)
 {
-	if (refuse_bad(c, "HELO name", c->helo_name,
-	    client_check_helo(c->helo_name)) < 0)
+	if (refuse_bad(c, client_refuse_helo(c->helo_name), c->helo_name) < 0)
 		return -1;
 	if (j == NULL)
 		return 0;
-	if (refuse_bad(c, "sender address", j->from,
-	    client_check_path(j->from ? j->from : "", 0)) < 0 ||
-	    refuse_bad(c, "RET", j->dsn_ret, client_check_value(j->dsn_ret)) < 0 ||
-	    refuse_bad(c, "NOTIFY", j->dsn_notify,
-	    client_check_value(j->dsn_notify)) < 0)
+	if (refuse_bad(c, client_refuse_sender(j->from), j->from) < 0 ||
+	    refuse_bad(c, client_refuse_dsn(j->dsn_ret, j->dsn_notify, NULL),
+	    NULL) < 0)
 		return -1;
 	for (size_t i = 0; i < j->nrcpts; i++)
-		if (refuse_bad(c, "recipient address", j->rcpts[i],
-		    client_check_path(j->rcpts[i], 1)) < 0)
+		if (refuse_bad(c, client_refuse_recipient(j->rcpts[i]),
+		    j->rcpts[i]) < 0)
 			return -1;
 	return 0;
 }

@@ -28,7 +28,7 @@ client_libclient_la_SOURCES = client/private.h \
 	client/connection.c client/starttls.c client/login.c \
 	client/command.c client/transaction.c \
 	client/session.c client/job.c client/result.c \
-	client/checks.c client/checks.h \
+	client/safety.c client/safety.h \
 	client/auth.c client/auth.h client/message.c client/message.h
 client_libclient_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(OPENSSL_CFLAGS) $(SASL_CFLAGS)
@@ -60,10 +60,10 @@ CLIENT_INTEROP_TESTS = \
 	tests/interop/test_client_offered.py \
 	tests/interop/test_client_tls.py \
 	tests/interop/test_client_auth.py \
+	tests/interop/test_client_injection.py \
 	tests/interop/test_client_lmtp.py \
 	tests/interop/test_client_delivery.py \
 	tests/interop/test_client_relay.py \
-	tests/interop/test_client_inject.py \
 	tests/interop/test_client_binarymime.py
 TESTS += $(CLIENT_INTEROP_TESTS)
 EXTRA_DIST += $(CLIENT_INTEROP_TESTS) tests/interop/test_client_support.py

@@ -26,20 +26,23 @@ auth_failed(struct ehlod_client *c, const char *why)
 	conn_finish(c);
 }
 
-/* Without STARTTLS in the options that is the caller's setting:
- * permanent.  With STARTTLS wanted but not had (not offered, or refused
- * under "may"): temporary, as for a failed "must". */
+/* No TLS and no permission for the clear.  A STARTTLS refused with a
+ * 4xx reply may work on the next attempt: temporary.  Otherwise
+ * (STARTTLS not asked for, not offered, refused for good) trying again
+ * changes nothing: permanent. */
 void
 login_in_clear(struct ehlod_client *c)
 {
-	if (c->o.starttls == EHLOD_TLS_NO)
-		fail(c, EHLOD_CLIENT_PERMFAIL, EHLOD_REASON_AUTH, "AUTH", NULL,
-		    "AUTH not sent: the session is not under TLS (STARTTLS not"
-		    " asked for) and AUTH in the clear is not allowed");
-	else
-		fail(c, EHLOD_CLIENT_TEMPFAIL, EHLOD_REASON_TLS, "AUTH", NULL,
-		    "AUTH not sent: STARTTLS was %s, and AUTH in the clear is"
-		    " not allowed", c->tls_tried ? "refused" : "not offered");
+	const char *tls = c->o.starttls == EHLOD_TLS_NO ?
+	    "STARTTLS was not asked for" : c->tls_tried == 0 ?
+	    "STARTTLS was not offered" : "STARTTLS was refused";
+	int temp = REPLY_CLASS(c->tls_tried) == 4;
+
+	fail(c, temp ? EHLOD_CLIENT_TEMPFAIL : EHLOD_CLIENT_PERMFAIL,
+	    temp ? EHLOD_REASON_TLS : EHLOD_REASON_AUTH, "AUTH", NULL,
+	    "AUTH refused without TLS: %s, and the credentials would cross"
+	    " the network in clear (use STARTTLS, or allow plaintext AUTH"
+	    " explicitly)", tls);
 	conn_finish(c);
 }
 

@@ -142,7 +142,8 @@ struct ehlod_client {
 	int ehlo_refused;	/* this connection: EHLO got an error */
 	int last_was_ehlo;	/* the last reply was the one to EHLO */
 	int force_helo;		/* reconnected after a close: HELO only */
-	int tls_tried;		/* STARTTLS refused: go on in the clear */
+	int tls_tried;		/* STARTTLS refused (its code): go on in
+				 * the clear */
 	struct ehlo_table ext;
 	char *greeting;
 	struct client_auth *auth;

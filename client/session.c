@@ -15,7 +15,7 @@
 
 #include <event2/event.h>
 
-#include "checks.h"
+#include "safety.h"
 #include "private.h"
 
 static void
@@ -125,17 +125,21 @@ step_begin(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg)
 	return 0;
 }
 
-/* A caller's string judged (checks.h); 0 when refused. */
+/* A caller's string judged (safety.h); 0 when refused. */
 static int
 arg_ok(struct ehlod_client *c, const char *step, const char *enh,
-    const char *what, const char *value, const char *why)
+    const char *why, const char *value)
 {
 	char buf[600];
 
 	if (why == NULL)
 		return 1;
-	txn_refuse(c, step_got, NULL, step, EHLOD_REASON_LOCAL, enh,
-	    "bad %s \"%s\": %s", what, shown(value, buf, sizeof(buf)), why);
+	if (value != NULL)
+		txn_refuse(c, step_got, NULL, step, EHLOD_REASON_LOCAL, enh,
+		    "%s: \"%s\"", why, shown(value, buf, sizeof(buf)));
+	else
+		txn_refuse(c, step_got, NULL, step, EHLOD_REASON_LOCAL, enh,
+		    "%s", why);
 	return 0;
 }
 
@@ -143,7 +147,7 @@ int
 ehlod_client_open(struct ehlod_client *c, const struct ehlod_client_mail *needs,
     ehlod_client_step_cb cb, void *arg)
 {
-	const char *why;
+	const char *why, *value = c->helo_name;
 	char buf[600];
 
 	if (c->st != CONN_IDLE)
@@ -160,10 +164,14 @@ ehlod_client_open(struct ehlod_client *c, const struct ehlod_client_mail *needs,
 	}
 	c->step_cb = cb;
 	c->step_arg = arg;
-	if ((why = client_check_helo(c->helo_name)) != NULL) {
+	why = client_refuse_helo(c->helo_name);
+	if (why == NULL && needs != NULL) {
+		why = client_refuse_sender(needs->from);
+		value = needs->from;
+	}
+	if (why != NULL) {
 		fail(c, EHLOD_CLIENT_PERMFAIL, EHLOD_REASON_LOCAL, "open", NULL,
-		    "not sent: bad HELO name \"%s\": %s",
-		    shown(c->helo_name, buf, sizeof(buf)), why);
+		    "not sent: %s: \"%s\"", why, shown(value, buf, sizeof(buf)));
 		conn_done(c);
 		return 0;
 	}
@@ -180,10 +188,9 @@ ehlod_client_mail(struct ehlod_client *c, const struct ehlod_client_mail *m,
 
 	if (step_begin(c, cb, arg) < 0)
 		return -1;
-	if (arg_ok(c, "MAIL", "5.1.7", "sender address", from,
-	    client_check_path(from, 0)) &&
-	    arg_ok(c, "MAIL", "5.5.4", "RET", m->dsn_ret,
-	    client_check_value(m->dsn_ret)))
+	if (arg_ok(c, "MAIL", "5.1.7", client_refuse_sender(from), from) &&
+	    arg_ok(c, "MAIL", "5.5.4", client_refuse_dsn(m->dsn_ret, NULL,
+	    NULL), NULL))
 		txn_mail(c, m, step_got, NULL);
 	return 0;
 }
@@ -194,12 +201,9 @@ ehlod_client_rcpt(struct ehlod_client *c, const char *rcpt, const char *notify,
 {
 	if (step_begin(c, cb, arg) < 0)
 		return -1;
-	if (arg_ok(c, "RCPT", "5.1.3", "recipient address", rcpt,
-	    client_check_path(rcpt, 1)) &&
-	    arg_ok(c, "RCPT", "5.5.4", "NOTIFY", notify,
-	    client_check_value(notify)) &&
-	    arg_ok(c, "RCPT", "5.5.4", "ORCPT", orcpt,
-	    client_check_value(orcpt)))
+	if (arg_ok(c, "RCPT", "5.1.3", client_refuse_recipient(rcpt), rcpt) &&
+	    arg_ok(c, "RCPT", "5.5.4", client_refuse_dsn(NULL, notify, orcpt),
+	    NULL))
 		txn_rcpt(c, rcpt, notify, orcpt, step_got, NULL);
 	return 0;
 }

@@ -121,7 +121,7 @@ on_starttls(struct ehlod_client *c, struct cmd *cmd, const struct smtp_reply *r)
 		return;
 	}
 	note(c, "STARTTLS refused: going on without TLS");
-	c->tls_tried = 1;
+	c->tls_tried = r->code;
 	conn_proceed(c);
 }
 

@@ -11,6 +11,7 @@
  *	finishes in a *_done callback, which may run later if a plugin's
  *	hook was pending.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,9 @@
 #include "session.h"
 
 
-static void
-command_error(struct ehlod_session *s)
+/* Counts one client error; at max_errors the session ends with 421. */
+void
+session_count_error(struct ehlod_session *s)
 {
 	if (++s->errors < (unsigned)server->conf->max_errors)
 		return;
@@ -39,7 +41,7 @@ static void
 syntax_error(struct ehlod_session *s, int code, const char *enh, const char *text)
 {
 	session_reply_text(s, code, enh, text);
-	command_error(s);
+	session_count_error(s);
 }
 
 const char *
@@ -104,7 +106,7 @@ cmd_helo(struct ehlod_session *s, const char *verb, char *arg)
 {
 	if (!address_helo_valid(arg)) {
 		session_reply(s, 501, "5.5.4", "Syntax: %s hostname", verb);
-		command_error(s);
+		session_count_error(s);
 		return;
 	}
 	if (s->ehlo_done && server->conf->second_ehlo == SECOND_EHLO_REFUSE) {
@@ -213,7 +215,7 @@ split_and_check(struct ehlod_session *s, char *arg, int rcpt, char **path,
 	else
 		session_reply(s, 501, "5.5.4", "Bad parameter syntax: %s",
 		    why);
-	command_error(s);
+	session_count_error(s);
 	return -1;
 }
 
@@ -281,7 +283,7 @@ cmd_mail(struct ehlod_session *s, char *arg)
 	txn_init(s);
 	if (run_params(s, 0, params, n) < 0 ||
 	    check_mailbox(s, path, 0, &mailbox) < 0) {
-		command_error(s);
+		session_count_error(s);
 		txn_free(s);
 		return;
 	}
@@ -361,7 +363,7 @@ cmd_rcpt(struct ehlod_session *s, char *arg)
 	if (run_params(s, 1, params, n) < 0 ||
 	    check_mailbox(s, path, 1, &mailbox) < 0) {
 		kv_free(&s->txn.cand_kv);
-		command_error(s);
+		session_count_error(s);
 		return;
 	}
 	/* The relay decision comes before any plugin sees the recipient, so
@@ -578,6 +580,10 @@ command_dispatch(struct ehlod_session *s, char *line, size_t len)
 		vlen++;
 	}
 	verb[vlen] = '\0';
+	for (size_t i = 0; i < sizeof(s->last_verb) - 1 && i < vlen; i++)
+		s->last_verb[i] = (char)toupper((unsigned char)verb[i]);
+	s->last_verb[vlen < sizeof(s->last_verb) ? vlen :
+	    sizeof(s->last_verb) - 1] = '\0';
 	char *arg = line + vlen;
 	if (*arg != '\0' && *arg != ' ') {
 		syntax_error(s, 500, "5.5.2", "Syntax error: command too long");

@@ -290,6 +290,8 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		CFG_STR("second_ehlo", "reset", CFGF_NONE),
 		CFG_INT("command_timeout", 300, CFGF_NONE),
 		CFG_INT("data_timeout", 300, CFGF_NONE),
+		CFG_INT("min_data_rate", 500, CFGF_NONE),
+		CFG_INT("greet_pause", 0, CFGF_NONE),
 		CFG_INT("max_errors", 20, CFGF_NONE),
 		CFG_BOOL("syslog", cfg_false, CFGF_NONE),
 		CFG_STR("syslog_facility", "mail", CFGF_NONE),
@@ -315,13 +317,15 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		    !strcmp(o->name, "message_size_limit") ||
 		    !strcmp(o->name, "command_timeout") ||
 		    !strcmp(o->name, "data_timeout") ||
+		    !strcmp(o->name, "min_data_rate") ||
 		    !strcmp(o->name, "max_errors") ||
 		    !strcmp(o->name, "milter_timeout") ||
 		    !strcmp(o->name, "milter_hook_timeout"))
 			o->validcb = check_positive;
 		else if (!strcmp(o->name, "milter_socket"))
 			o->validcb = check_milter_socket;
-		else if (!strcmp(o->name, "workers"))
+		else if (!strcmp(o->name, "workers") ||
+		    !strcmp(o->name, "greet_pause"))
 			o->validcb = check_not_negative;
 		else if (!strcmp(o->name, "second_ehlo"))
 			o->validcb = check_second_ehlo;
@@ -398,6 +402,8 @@ take_core_values(struct config *c, cfg_t *cfg)
 	    SECOND_EHLO_RESET : SECOND_EHLO_REFUSE;
 	c->command_timeout = cfg_getint(cfg, "command_timeout");
 	c->data_timeout = cfg_getint(cfg, "data_timeout");
+	c->min_data_rate = cfg_getint(cfg, "min_data_rate");
+	c->greet_pause = cfg_getint(cfg, "greet_pause");
 	c->max_errors = cfg_getint(cfg, "max_errors");
 	c->use_syslog = cfg_getbool(cfg, "syslog");
 	c->syslog_facility = log_facility(cfg_getstr(cfg, "syslog_facility"));

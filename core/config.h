@@ -48,6 +48,8 @@ struct config {
 	enum second_ehlo second_ehlo;
 	long command_timeout;
 	long data_timeout;
+	long min_data_rate;	/* octets/s that earn DATA one more second */
+	long greet_pause;	/* seconds before the 220; 0: none */
 	long max_errors;
 	int use_syslog;
 	int syslog_facility;

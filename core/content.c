@@ -46,6 +46,7 @@ content_begin(struct ehlod_session *s, int bdat)
 	s->mode = IN_DATA;
 	data_reader_init(&t->reader);
 	set_timeout(s, server->conf->data_timeout);
+	deadline_content_begin(s);
 }
 
 /* Remember the first refusal; it is sent when the content is complete. */
@@ -281,6 +282,7 @@ end_transaction(struct ehlod_session *s)
 	s->state = S_GREETED;
 	s->mode = IN_COMMAND;
 	set_timeout(s, server->conf->command_timeout);
+	deadline_content_end(s);
 	if (server->draining == DRAIN_STOP)
 		session_reply(s, 421, "4.3.2", "%s Service shutting down",
 		    server->conf->hostname);

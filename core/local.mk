@@ -15,7 +15,7 @@ core_libcore_la_SOURCES = \
 	core/commands.c \
 	core/content.c \
 	core/hostapi.c \
-	core/session.c core/session.h \
+	core/session.c core/session.h core/deadline.c \
 	core/proxy.c core/proxy.h \
 	core/worker.c core/worker.h \
 	core/master.c core/master.h

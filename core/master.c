@@ -6,7 +6,9 @@
  *	the workers, which inherit the sockets and accept on them, and then
  *	only waits for signals:
  *	SIGCHLD	a worker ended: reap it; restart it unless it failed to start
- *		(then the whole server stops: the config cannot work).
+ *		(then the whole server stops: the config cannot work).  Only
+ *		a burst of crashes (CRASH_BURST within CRASH_WINDOW seconds)
+ *		stops the server; a rare crash over weeks never does.
  *	SIGTERM, SIGINT
  *		stop: the workers drain (421 to idle sessions) and the master
  *		exits when the last one has.
@@ -14,6 +16,13 @@
  *		works, new workers start with it and the old ones stop
  *		accepting and finish their sessions, so no session is cut.
  *		If it fails the running workers go on and the log says why.
+ *	SIGUSR1, SIGUSR2
+ *		ignored, with a log line (the log goes to stderr or syslog:
+ *		there is no file to reopen).
+ *	On stop the master closes its listening sockets at once and the
+ *	workers close theirs, so a new connection is refused instead of
+ *	waiting in a backlog nobody accepts from.  Workers die with the
+ *	master (PR_SET_PDEATHSIG): one is never left serving on its own.
  *	The master stays root so it can start workers that bind privileged
  *	ports' sockets and read root-only files on a reload.
  */
@@ -27,6 +36,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "confcheck.h"
@@ -35,7 +45,9 @@
 #include "worker.h"
 
 #define MAX_WORKERS 256
-#define RESTART_LIMIT 10
+/* More unexpected worker ends than this within the window: stop. */
+#define CRASH_BURST 10
+#define CRASH_WINDOW 60
 
 struct worker {
 	pid_t pid;
@@ -47,6 +59,27 @@ static size_t nworkers;
 static unsigned generation;
 static int *fds;
 static size_t nfds;
+static time_t crashes[CRASH_BURST];	/* when the last ones happened */
+static size_t ncrashes;
+
+/* Records a crash; 1 when CRASH_BURST of them fell within CRASH_WINDOW. */
+static int
+crash_burst(void)
+{
+	time_t now = time(NULL);
+	time_t oldest = crashes[ncrashes % CRASH_BURST];
+
+	crashes[ncrashes++ % CRASH_BURST] = now;
+	return ncrashes > CRASH_BURST && now - oldest < CRASH_WINDOW;
+}
+
+static void
+close_listen_sockets(void)
+{
+	for (size_t i = 0; i < nfds; i++)
+		close(fds[i]);
+	nfds = 0;
+}
 
 /* c and set are the master's: allocated by main or by a reload. */
 static void
@@ -162,7 +195,7 @@ forget_worker(struct worker *w)
 /* Returns -1 when the server must stop (a worker cannot start). */
 static int
 reap(struct config *c, struct plugin_set *set, const sigset_t *old,
-    int stopping, unsigned *restarts)
+    int stopping)
 {
 	int status;
 	pid_t pid;
@@ -183,8 +216,9 @@ reap(struct config *c, struct plugin_set *set, const sigset_t *old,
 		}
 		log_msg(LOG_WARNING, "worker %ld ended unexpectedly (status "
 		    "%d); starting another", (long)pid, status);
-		if (++*restarts > RESTART_LIMIT) {
-			log_msg(LOG_CRIT, "workers keep failing; stopping");
+		if (crash_burst()) {
+			log_msg(LOG_CRIT, "%d workers ended unexpectedly within "
+			    "%d seconds; stopping", CRASH_BURST, CRASH_WINDOW);
 			return -1;
 		}
 		spawn(c, set, old);
@@ -227,7 +261,6 @@ static int
 supervise(const char *file, struct config **cp, struct plugin_set **setp,
     const sigset_t *mask, const sigset_t *old)
 {
-	unsigned restarts = 0;
 	int stopping = 0;
 #define cur (*cp)
 #define curset (*setp)
@@ -237,8 +270,9 @@ supervise(const char *file, struct config **cp, struct plugin_set **setp,
 		if (sig < 0)
 			continue;
 		if (sig == SIGCHLD) {
-			if (reap(cur, curset, old, stopping, &restarts) < 0) {
+			if (reap(cur, curset, old, stopping) < 0) {
 				stopping = 2;
+				close_listen_sockets();
 				signal_generation(SIGTERM, 1);
 				signal_generation(SIGTERM, 0);
 			}
@@ -246,10 +280,15 @@ supervise(const char *file, struct config **cp, struct plugin_set **setp,
 				return stopping == 2 ? 1 : 0;
 		} else if (sig == SIGHUP && !stopping) {
 			reload(file, cp, setp, old);
+		} else if (sig == SIGUSR1 || sig == SIGUSR2) {
+			log_msg(LOG_INFO, "SIGUSR%d ignored (the log is stderr "
+			    "or syslog: nothing to reopen)", sig == SIGUSR1 ?
+			    1 : 2);
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			log_msg(LOG_INFO, "stopping: draining %zu workers",
 			    nworkers);
 			stopping = stopping ? stopping : 1;
+			close_listen_sockets();
 			signal_generation(SIGTERM, 1);
 			signal_generation(SIGTERM, 0);
 			if (nworkers == 0)
@@ -274,7 +313,10 @@ master_run(const char *file, struct config *c, struct plugin_set *set)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &mask, &old);
+
 	log_msg(LOG_INFO, "ehlod %s started: %zu sockets, %ld workers, %zu "
 	    "plugins", PACKAGE_VERSION, nfds, c->workers, set->n);
 	int rc = 0;
@@ -286,8 +328,7 @@ master_run(const char *file, struct config *c, struct plugin_set *set)
 	if (rc != 0)
 		signal_generation(SIGTERM, 1);
 	master_free(c, set);
-	for (size_t i = 0; i < nfds; i++)
-		close(fds[i]);
+	close_listen_sockets();
 	free(fds);
 	log_msg(LOG_INFO, "stopped");
 	return rc;

@@ -9,7 +9,9 @@
  *	output buffer and libevent writes them when the loop comes round,
  *	so a pipelined batch gets its replies in one write (RFC 2920).
  *	The read high-water mark bounds what a client can queue up while we
- *	wait for a plugin.
+ *	wait for a plugin; the output bound stops taking input from a client
+ *	that does not read its replies, so that together a session holds at
+ *	most INPUT_HIGH_WATER + OUTPUT_HIGH_WATER + one reply of buffers.
  */
 #include <netdb.h>
 #include <stdio.h>
@@ -26,6 +28,10 @@
 #include "session.h"
 
 #define INPUT_HIGH_WATER (256 * 1024)
+/* Past this much unsent output no more input is taken; it resumes once
+ * the output has drained.  A pipelined batch of ordinary replies is far
+ * below it. */
+#define OUTPUT_HIGH_WATER (64 * 1024)
 
 struct server *server;
 
@@ -103,6 +109,31 @@ session_detached(void)
 }
 
 static void
+greet_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ehlod_session *s = arg;
+	(void)fd;
+	(void)what;
+
+	s->greet_wait = 0;
+	session_reply(s, 220, NULL, "%s ESMTP ehlod", server->conf->hostname);
+	session_process(s);
+}
+
+/* greet_pause: hold the 220 back; input before it is early talk. */
+static int
+greet_pause(struct ehlod_session *s)
+{
+	struct timeval tv = { server->conf->greet_pause, 0 };
+
+	s->greet_ev = evtimer_new(server->base, greet_cb, s);
+	if (s->greet_ev == NULL || evtimer_add(s->greet_ev, &tv) < 0)
+		return -1;
+	s->greet_wait = 1;
+	return 0;
+}
+
+static void
 connect_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 {
 	if (v == EHLOD_REJECT) {
@@ -118,6 +149,8 @@ connect_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		return;
 	}
 	pending_reply_clear(&s->reply);
+	if (server->conf->greet_pause > 0 && s->bev && greet_pause(s) == 0)
+		return;
 	session_reply(s, 220, NULL, "%s ESMTP ehlod", server->conf->hostname);
 }
 
@@ -194,6 +227,8 @@ session_free(struct ehlod_session *s)
 		event_free(s->resume_ev);
 	if (s->pending_timer)
 		event_free(s->pending_timer);
+	if (s->greet_ev)
+		event_free(s->greet_ev);
 	if (s->bev) {
 		bufferevent_free(s->bev);
 		if (s->prev)
@@ -254,7 +289,7 @@ take_line(struct ehlod_session *s, struct evbuffer *in)
 			return 1;
 		}
 		session_reply(s, 500, "5.5.2", "Line too long");
-		s->errors++;
+		session_count_error(s);
 		return 1;
 	case LINE_OK:
 		break;
@@ -269,11 +304,19 @@ take_line(struct ehlod_session *s, struct evbuffer *in)
 	return 1;
 }
 
+static size_t
+output_length(const struct ehlod_session *s)
+{
+	return evbuffer_get_length(bufferevent_get_output(s->bev));
+}
+
 static int
 may_read(const struct ehlod_session *s)
 {
-	if (s->closing || s->tls_switch)
+	if (s->closing || s->tls_switch || s->greet_wait)
 		return 0;
+	if (output_length(s) > OUTPUT_HIGH_WATER)
+		return 0;	/* the client is not reading its replies */
 	if (s->pending && s->mode != IN_PLUGIN_LINE)
 		return 0;
 	return 1;
@@ -283,11 +326,14 @@ void
 session_process(struct ehlod_session *s)
 {
 	struct evbuffer *in;
+	size_t got;
 
 	if (s->in_process || s->bev == NULL)
 		return;
 	s->in_process = 1;
 	in = bufferevent_get_input(s->bev);
+	got = evbuffer_get_length(in) > s->in_left ?
+	    evbuffer_get_length(in) - s->in_left : 0;
 	while (may_read(s)) {
 		int progress = 0;
 		switch (s->mode) {
@@ -309,6 +355,15 @@ session_process(struct ehlod_session *s)
 			break;
 	}
 	s->in_process = 0;
+	if (s->bev == NULL)
+		return;
+	s->in_left = evbuffer_get_length(in);
+	if (!s->closing && output_length(s) > OUTPUT_HIGH_WATER) {
+		/* Held until write_cb sees the output drained. */
+		bufferevent_disable(s->bev, EV_READ);
+		s->read_held = 1;
+	}
+	deadline_after_input(s, got, s->in_left);
 	if (s->closing) {
 		bufferevent_disable(s->bev, EV_READ);
 		if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
@@ -392,11 +447,30 @@ tls_established(struct ehlod_session *s)
 	session_process(s);
 }
 
+/* RFC 5321 section 4.3.1 has the client wait for the greeting; one that
+ * talks first is a bot that does not (postscreen's "pregreet"). */
+static void
+early_talker(struct ehlod_session *s)
+{
+	s->greet_wait = 0;
+	evtimer_del(s->greet_ev);
+	log_msg(LOG_INFO, "%s: early talker: [%s]:%s sent a command before "
+	    "the greeting", s->id, s->client_addr, s->client_port);
+	session_reply(s, 554, "5.5.1", "Error: talked before the greeting");
+	s->closing = 1;
+	bufferevent_disable(s->bev, EV_READ);
+}
+
 static void
 read_cb(struct bufferevent *bev, void *arg)
 {
-	(void)bev;
-	session_process(arg);
+	struct ehlod_session *s = arg;
+
+	if (s->greet_wait && evbuffer_get_length(bufferevent_get_input(bev))) {
+		early_talker(s);
+		return;
+	}
+	session_process(s);
 }
 
 /*
@@ -422,11 +496,21 @@ write_cb(struct bufferevent *bev, void *arg)
 	struct ehlod_session *s = arg;
 	(void)bev;
 
+	/* A deferred write callback can run in the same batch as a read
+	 * callback that has just queued a reply: wait for that to go out. */
+	if (output_length(s) > 0)
+		return;
 	if (s->closing) {
 		tls_close_notify(s);
 		session_free(s);
 	} else if (s->tls_switch)
 		tls_begin(s);
+	else if (s->read_held) {
+		/* The output has drained: take input again. */
+		s->read_held = 0;
+		bufferevent_enable(s->bev, EV_READ);
+		session_process(s);
+	}
 }
 
 static const char *
@@ -449,8 +533,16 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		log_msg(LOG_INFO, "%s: timeout after %s from [%s]:%s", s->id,
-		    state_name(s), s->client_addr, s->client_port);
+		log_msg(LOG_INFO, "%s: timeout after %s from unknown[%s]:%s",
+		    s->id, s->last_verb[0] ? s->last_verb : state_name(s),
+		    s->client_addr, s->client_port);
+		/* A client that reads nothing gets no 421 queued behind the
+		 * replies it ignored: the session just ends. */
+		if ((what & BEV_EVENT_WRITING) || s->closing ||
+		    output_length(s) > 0) {
+			session_free(s);
+			return;
+		}
 		session_reply(s, 421, "4.4.2", "%s Error: timeout exceeded",
 		    server->conf->hostname);
 		bufferevent_disable(s->bev, EV_READ);

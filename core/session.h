@@ -112,6 +112,13 @@ struct transaction {
 
 struct ehlod_timer;
 
+/* Which limit the session's deadline (deadline.c) stands for. */
+enum deadline_kind {
+	DEADLINE_NONE = 0,	/* only the idle timeout */
+	DEADLINE_LINE,		/* a command line must be complete */
+	DEADLINE_CONTENT	/* DATA/BDAT content at a minimum rate */
+};
+
 struct ehlod_session {
 	char id[16];
 	struct bufferevent *bev;
@@ -151,6 +158,13 @@ struct ehlod_session {
 	int in_process;		/* inside session_process() */
 	int refused;		/* greeting refused: only QUIT is served */
 	int resume_scheduled;
+	int read_held;		/* EV_READ off until the output drains */
+	int greet_wait;		/* greet_pause running: input is early talk */
+	struct event *greet_ev;
+	enum deadline_kind deadline_kind;
+	long deadline;		/* seconds, the event base's clock */
+	size_t in_left;		/* input octets left after the last pass */
+	char last_verb[16];	/* for "timeout after VERB" */
 	unsigned ncommands;
 	unsigned errors;
 	unsigned messages;
@@ -216,6 +230,12 @@ enum { STEP_RSET_HOOK = 100, STEP_CLOSE_HOOK };
 
 /* Commands (commands.c). */
 void command_dispatch(struct ehlod_session *s, char *line, size_t len);
+void session_count_error(struct ehlod_session *s);
+
+/* deadline.c: whole-line and minimum-rate content deadlines. */
+void deadline_after_input(struct ehlod_session *s, size_t got, size_t left);
+void deadline_content_begin(struct ehlod_session *s);
+void deadline_content_end(struct ehlod_session *s);
 void session_reset_transaction(struct ehlod_session *s, int call_rset_hook);
 const char *session_protocol(const struct ehlod_session *s);
 

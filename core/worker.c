@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
@@ -138,8 +139,11 @@ listen_all(const int *fds, size_t nfds)
 		return -1;
 	for (size_t i = 0; i < nfds; i++) {
 		evutil_make_socket_nonblocking(fds[i]);
+		/* Closing it on free matters on SIGTERM: once every process
+		 * has closed the socket, connections are refused, not left
+		 * in a backlog that no one will accept from. */
 		listeners[i] = evconnlistener_new(server->base, accept_cb, NULL,
-		    0, -1, fds[i]);
+		    LEV_OPT_CLOSE_ON_FREE, -1, fds[i]);
 		if (listeners[i] == NULL)
 			return -1;
 		nlisteners++;
@@ -152,10 +156,13 @@ worker_run(struct config *c, struct plugin_set *set, const int *fds,
     size_t nfds)
 {
 	static struct server srv;
+	pid_t master = getppid();
 	struct event *sigs[3];
 	const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
 
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
 	srv.conf = c;
 	srv.plugins = set;
 	srv.base = event_base_new();
@@ -166,6 +173,10 @@ worker_run(struct config *c, struct plugin_set *set, const int *fds,
 		return WORKER_EXIT_CONFIG;
 	if (drop_privileges(c->user) < 0 || listen_all(fds, nfds) < 0)
 		return WORKER_EXIT_CONFIG;
+	/* A worker must not outlive the master (its SIGTERM drains).  Set
+	 * after the switch of user, which clears it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != master)
+		return 1;
 	for (int i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(srv.base, signums[i], signal_cb, NULL);
 		evsignal_add(sigs[i], NULL);

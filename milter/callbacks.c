@@ -31,6 +31,7 @@
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <malloc.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -484,10 +485,31 @@ x_eom(SMFICTX *ctx)
 	return dispatch(ctx, new_job(ctx, J_EOM, NULL, NULL));
 }
 
+/*
+ * libmilter passes SMFIC_UNKNOWN's data without its length and without
+ * checking that it ends in NUL, so an MTA that sends it unterminated
+ * would have us read past the packet.  The data is the start of the
+ * packet buffer libmilter allocated for it (engine.c hands a_buf over as
+ * is), so the size of that allocation bounds it; without a NUL inside,
+ * the command is ignored.  When no plugin has an unknown hook (the MTA was
+ * asked not to send the step) the data is not looked at at all.
+ */
 static sfsistat
 x_unknown(SMFICTX *ctx, const char *cmd)
 {
-	return dispatch(ctx, new_job(ctx, J_UNKNOWN, cmd ? cmd : "", NULL));
+	size_t room;
+
+	if (milter_unneeded_steps(server->plugins) & SMFIP_NOUNKNOWN)
+		return SMFIS_CONTINUE;
+	if (cmd == NULL)
+		return dispatch(ctx, new_job(ctx, J_UNKNOWN, "", NULL));
+	room = malloc_usable_size((void *)cmd);
+	if (strnlen(cmd, room) == room) {
+		log_msg(LOG_WARNING, "the MTA sent an unknown command without "
+		    "its terminating NUL; ignored");
+		return SMFIS_CONTINUE;
+	}
+	return dispatch(ctx, new_job(ctx, J_UNKNOWN, cmd, NULL));
 }
 
 /* ABORT and CLOSE are handed over without waiting: their hooks give no

@@ -20,6 +20,15 @@ AM_TESTS_ENVIRONMENT = \
 	PYTHONPATH='$(abs_top_srcdir)/tests/interop'; export PYTHONPATH; \
 	PYTHONDONTWRITEBYTECODE=1; export PYTHONDONTWRITEBYTECODE;
 
+# Every test waits for the preflight: a peer that is missing or lacks a
+# capability the tests need stops "make check" with one line naming the
+# Debian package, instead of failing deep inside one test.
+.PHONY: check-preflight
+check-preflight:
+	@$(SHELL) $(srcdir)/tests/preflight
+$(TEST_LOGS): check-preflight
+EXTRA_DIST += tests/preflight
+
 # Unit tests of the shared grammar (proto/).
 PROTO_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS)
 PROTO_TEST_LIBS = proto/libproto.la $(CHECK_LIBS) $(LIBEVENT_LIBS)
@@ -50,6 +59,9 @@ INTEROP_TESTS = \
 	tests/interop/test_enhanced.py \
 	tests/interop/test_pipelining.py \
 	tests/interop/test_timeouts.py \
+	tests/interop/test_session_bounds.py \
+	tests/interop/test_milter_packets.py \
+	tests/interop/test_supervision.py \
 	tests/interop/test_shutdown.py \
 	tests/interop/test_pending.py \
 	tests/interop/test_config.py \

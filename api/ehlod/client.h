@@ -41,8 +41,8 @@
  *	Every string the caller gives that goes into a command line (the
  *	HELO name, the sender and recipient addresses, RET, NOTIFY, ORCPT)
  *	is judged first with the grammar the ehlod server uses: RFC 5321
- *	paths, a HELO name without spaces or control characters, esmtp-value
- *	for the DSN parameters.  A string that fails (a CR, LF, space or '>'
+ *	paths (source routes included), a HELO name that is a domain or an
+ *	address literal, the RFC 3461 syntax of the DSN values.  A string that fails (a CR, LF, space or '>'
  *	that would end the command early or add to it) is never sent: a job
  *	fails at step "start" with reason LOCAL before connecting; a session
  *	step is refused unsent with reason LOCAL and enhanced code 5.1.7
@@ -100,9 +100,9 @@ struct ehlod_client_opts {
 	unsigned timeout_sec;	/* per reply; default 300 (RFC 5321 4.5.3.2) */
 	unsigned connect_timeout_sec;	/* default 30 */
 	/* AUTH is sent only under TLS.  Without TLS (STARTTLS not asked
-	 * for, not offered, or refused under EHLOD_TLS_MAY) the job or
-	 * open fails before AUTH, unless this is 1: then the credentials
-	 * may cross the network in the clear. */
+	 * for, not offered, or refused) the job or open fails before AUTH,
+	 * unless this is 1: then the credentials may cross the network in
+	 * the clear. */
 	int auth_plaintext;
 };
 

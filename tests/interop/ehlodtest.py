@@ -342,9 +342,11 @@ class Ehlod:
                               local_hostname=helo or "client.test")
         return client
 
-    def raw(self, timeout=IO_TIMEOUT):
-        """A RawSession connected to this server; the greeting is read."""
-        return RawSession(self.port, timeout=timeout)
+    def raw(self, timeout=IO_TIMEOUT, read_greeting=True):
+        """A RawSession connected to this server; the greeting is read
+        unless read_greeting is false."""
+        return RawSession(self.port, timeout=timeout,
+                          read_greeting=read_greeting)
 
     def cleanup(self):
         self.stop()

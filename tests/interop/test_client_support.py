@@ -169,15 +169,6 @@ class SmtpSink:
             time.sleep(0.05)
         return text
 
-    def commands(self):
-        """The lines smtp-sink logged (start it with -v): its notes and
-        every command line it received, without the program name."""
-        time.sleep(0.2)	# the client may be gone before the sink logs
-        with open(os.path.join(self.dir, "log"), encoding="utf-8",
-                  errors="replace") as f:
-            return [l.split("smtp-sink: ", 1)[1].rstrip("\n") for l in f
-                    if "smtp-sink: " in l]
-
     def close(self):
         stop(self.proc)
         self.log.close()
