@@ -295,6 +295,7 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		CFG_INT("max_errors", 20, CFGF_NONE),
 		CFG_BOOL("syslog", cfg_false, CFGF_NONE),
 		CFG_STR("syslog_facility", "mail", CFGF_NONE),
+		CFG_STR("syslog_name", "ehlod", CFGF_NONE),
 		CFG_BOOL("debug", cfg_false, CFGF_NONE),
 		CFG_BOOL("proxy_protocol", cfg_false, CFGF_NONE),
 		CFG_STR_LIST("proxy_trusted", "{\"127.0.0.1\", \"::1\"}",
@@ -407,6 +408,7 @@ take_core_values(struct config *c, cfg_t *cfg)
 	c->max_errors = cfg_getint(cfg, "max_errors");
 	c->use_syslog = cfg_getbool(cfg, "syslog");
 	c->syslog_facility = log_facility(cfg_getstr(cfg, "syslog_facility"));
+	c->syslog_name = strdup(cfg_getstr(cfg, "syslog_name"));
 	c->debug = cfg_getbool(cfg, "debug");
 	c->proxy_protocol = cfg_getbool(cfg, "proxy_protocol");
 	c->nproxy_trusted = cfg_size(cfg, "proxy_trusted");
@@ -491,6 +493,7 @@ config_free(struct config *c)
 	free(c->hostname);
 	free(c->user);
 	free(c->plugin_dir);
+	free(c->syslog_name);
 	free(c->milter_socket);
 	free(c->proxy_trusted);
 	free(c->file);

@@ -49,7 +49,8 @@ struct config {
 	long command_timeout;
 	long data_timeout;
 	long min_data_rate;	/* octets/s that earn DATA one more second */
-	long greet_pause;	/* seconds before the 220; 0: none */
+	long greet_pause;
+	char *syslog_name;	/* the log's ident (syslog and stderr) */	/* seconds before the 220; 0: none */
 	long max_errors;
 	int use_syslog;
 	int syslog_facility;

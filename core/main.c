@@ -77,8 +77,8 @@ main(int argc, char **argv)
 		free(c);
 		return ok ? 0 : 1;
 	}
-	if (c->use_syslog)
-		log_open("ehlod", 1, c->syslog_facility);
+	log_open(c->syslog_name ? c->syslog_name : "ehlod", c->use_syslog,
+	    c->syslog_facility);
 	log_set_debug(debug || c->debug);
 	return master_run(file, c, set);
 }

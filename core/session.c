@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "log.h"
@@ -139,12 +140,12 @@ connect_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	if (v == EHLOD_REJECT) {
 		s->refused = 1;
 		session_reply_verdict(s, v, p, 554, NULL, "Access denied",
-		    "CONNECT");
+		    "CONNECT", NULL);
 		return;
 	}
 	if (v == EHLOD_TEMPFAIL) {
 		session_reply_verdict(s, v, p, 421, NULL, "Service not "
-		    "available, try later", "CONNECT");
+		    "available, try later", "CONNECT", NULL);
 		s->closing = 1;
 		return;
 	}
@@ -522,6 +523,28 @@ state_name(const struct ehlod_session *s)
 	return names[s->state];
 }
 
+/* Between STARTTLS's 220 and the end of the handshake. */
+static int
+tls_handshaking(const struct ehlod_session *s)
+{
+	return !s->flags[EHLOD_FLAG_TLS] && s->bev &&
+	    bufferevent_openssl_get_ssl(s->bev) != NULL;
+}
+
+/* "lost connection" alone hid why a handshake failed: say what OpenSSL
+ * said (an unknown CA, no shared cipher, a plain-text client...). */
+static void
+log_tls_failure(struct ehlod_session *s, struct bufferevent *bev)
+{
+	char reason[256] = "the client closed the connection";
+	unsigned long e;
+
+	while ((e = bufferevent_get_openssl_error(bev)) != 0)
+		ERR_error_string_n(e, reason, sizeof(reason));
+	log_msg(LOG_WARNING, "%s: TLS handshake failed with unknown[%s]:%s: "
+	    "%s", s->id, s->client_addr, s->client_port, reason);
+}
+
 static void
 event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -547,6 +570,11 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		    server->conf->hostname);
 		bufferevent_disable(s->bev, EV_READ);
 		bufferevent_enable(s->bev, EV_WRITE);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR) && tls_handshaking(s)) {
+		log_tls_failure(s, bev);
+		session_free(s);
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {

@@ -209,12 +209,13 @@ void session_reply(struct ehlod_session *s, int code, const char *enhanced,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void session_reply_text(struct ehlod_session *s, int code, const char *enhanced,
     const char *text);
-void session_log_reject(struct ehlod_session *s, const char *what, int code,
-    const char *enhanced, const char *text, const char *plugin);
+void session_log_reject(struct ehlod_session *s, const char *verb,
+    const char *rcpt, int code, const char *enhanced, const char *text,
+    const char *plugin);
 /* Send the reply a plugin set for its verdict, or the default. */
 void session_reply_verdict(struct ehlod_session *s, ehlod_verdict v,
     struct plugin *decider, int def_code, const char *def_enhanced,
-    const char *def_text, const char *what);
+    const char *def_text, const char *what, const char *rcpt);
 void pending_reply_clear(struct pending_reply *r);
 int session_offers_enhanced(const struct ehlod_session *s);
 

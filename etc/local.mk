@@ -21,3 +21,10 @@ install-data-local: etc/ehlod.conf
 uninstall-local:
 	-cmp -s etc/ehlod.conf '$(DESTDIR)$(ehlodconfdir)/ehlod.conf' && \
 	    rm -f '$(DESTDIR)$(ehlodconfdir)/ehlod.conf'
+
+# fail2ban filter and jail example, for the admin to copy into
+# /etc/fail2ban (proved by tests/interop/test_fail2ban.py).
+fail2banfilterdir = $(datadir)/ehlod/fail2ban/filter.d
+dist_fail2banfilter_DATA = etc/fail2ban/filter.d/ehlod.conf
+fail2banjaildir = $(datadir)/ehlod/fail2ban/jail.d
+dist_fail2banjail_DATA = etc/fail2ban/jail.d/ehlod.conf
