@@ -24,7 +24,7 @@ tests_unit_test_client_ehlo_LDADD = $(CLIENT_TEST_LIBS)
 # library and the relay plugin (which must not depend on an installed
 # libehlod-client at dlopen time) link.
 noinst_LTLIBRARIES += client/libclient.la
-client_libclient_la_SOURCES = client/private.h \
+client_libclient_la_SOURCES = client/private.h client/client.c \
 	client/connection.c client/starttls.c client/login.c \
 	client/command.c client/transaction.c \
 	client/session.c client/job.c client/result.c \

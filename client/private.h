@@ -18,7 +18,8 @@
  *	  job.c		the public whole-job API, a driver over
  *			transaction.c (pipelining what it may);
  *	  result.c	the transcript, the job's result and the reply
- *			conversions they share.
+ *			conversions they share;
+ *	  client.c	the object itself: options, server address, lifetime.
  *
  *	Everything here is internal; nothing in it is exported.
  */
@@ -198,6 +199,7 @@ void rcpt_copy(struct ehlod_client_rcpt *rc,
 const char *shown(const char *s, char *buf, size_t len);
 
 /* connection.c */
+void conn_done_fire(evutil_socket_t fd, short what, void *arg);
 int conn_start(struct ehlod_client *c, void (*on_ready)(struct ehlod_client *));
 void conn_finish(struct ehlod_client *c);
 void conn_done(struct ehlod_client *c);
