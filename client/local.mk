@@ -11,14 +11,20 @@ proto_libproto_la_SOURCES += proto/reply.c proto/reply.h \
 CLIENT_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS)
 CLIENT_TEST_LIBS = proto/libproto.la $(CHECK_LIBS) $(LIBEVENT_LIBS)
 
-check_PROGRAMS += tests/unit/test_client_reply tests/unit/test_client_ehlo
-TESTS += tests/unit/test_client_reply tests/unit/test_client_ehlo
+check_PROGRAMS += tests/unit/test_client_reply tests/unit/test_client_ehlo \
+	tests/unit/test_client_message
+TESTS += tests/unit/test_client_reply tests/unit/test_client_ehlo \
+	tests/unit/test_client_message
 tests_unit_test_client_reply_SOURCES = tests/unit/test_client_reply.c
 tests_unit_test_client_reply_CFLAGS = $(CLIENT_TEST_CFLAGS)
 tests_unit_test_client_reply_LDADD = $(CLIENT_TEST_LIBS)
 tests_unit_test_client_ehlo_SOURCES = tests/unit/test_client_ehlo.c
 tests_unit_test_client_ehlo_CFLAGS = $(CLIENT_TEST_CFLAGS)
 tests_unit_test_client_ehlo_LDADD = $(CLIENT_TEST_LIBS)
+tests_unit_test_client_message_SOURCES = tests/unit/test_client_message.c
+tests_unit_test_client_message_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/client
+tests_unit_test_client_message_CFLAGS = $(CLIENT_TEST_CFLAGS)
+tests_unit_test_client_message_LDADD = client/libclient.la $(CLIENT_TEST_LIBS)
 
 # The client code, once: a convenience library that both the installed
 # library and the relay plugin (which must not depend on an installed
