@@ -49,6 +49,7 @@ client_libehlod_client_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 \
 	-export-symbols-regex '^ehlod_client_'
 ehlodincludedir = $(includedir)/ehlod
 ehlodinclude_HEADERS = api/ehlod/client.h
+dist_man_MANS += docs/ehlod-client.3
 
 # The command-line client.
 bin_PROGRAMS += client/ehlod-send

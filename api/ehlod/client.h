@@ -49,6 +49,8 @@
  *	(sender), 5.1.3 (recipient) or 5.5.4 (parameter); ehlod_client_open
  *	with a bad HELO name fails the same way as a job.
  *
+ *	See ehlod-client(3).
+ *
  *	The session API (below the job API) serves a program that must
  *	answer its own client command by command with the server's verdict,
  *	such as a before-queue proxy: it opens the session (greeting, EHLO
