@@ -81,7 +81,7 @@ struct cmd {
 	const char *name;	/* the step, for errors: "EHLO", "RCPT", ... */
 	const char *data;	/* octets sent after the line (not copied) */
 	size_t data_len;
-	int pipeline;		/* may go out before earlier replies are in */
+	int pipeline;		/* enum cmd_pipe: when it may go out */
 	int sent;
 	unsigned replies;	/* replies still expected */
 	cmd_reply_fn on_reply;
@@ -99,7 +99,6 @@ struct txn {
 	struct client_msg msg;
 	struct ehlod_client_rcpt *lmtp;	/* LMTP: a reply per recipient */
 	size_t nlmtp, lmtp_seen;
-	char *tail;		/* ".\r\n" after the dot-stuffed message */
 };
 
 /* The whole-job driver (job.c). */
