@@ -23,6 +23,8 @@
 #include "ehlo.h"
 #include "log.h"
 #include "session.h"
+#include "xforward.h"
+#include "stats.h"
 
 
 /* Counts one client error; at max_errors the session ends with 421. */
@@ -552,6 +554,8 @@ core_command(struct ehlod_session *s, const char *verb, char *arg)
 		syntax_error(s, 502, "5.5.1", "EXPN not implemented");
 	else if (!strcasecmp(verb, "HELP"))
 		cmd_help(s);
+	else if (!strcasecmp(verb, "XFORWARD"))
+		xforward_command(s, arg);
 	else
 		return 0;
 	return 1;
@@ -564,6 +568,7 @@ command_dispatch(struct ehlod_session *s, char *line, size_t len)
 	size_t vlen = 0;
 
 	s->ncommands++;
+	stats_add(STAT_COMMANDS, 1);
 	if (strlen(line) != len) {
 		syntax_error(s, 500, "5.5.2", "Syntax error: NUL in command");
 		return;
