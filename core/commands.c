@@ -23,8 +23,9 @@
 #include "ehlo.h"
 #include "log.h"
 #include "session.h"
+#include "xforward.h"
+#include "stats.h"
 
-#define HELO_MAX 255
 
 /* Counts one client error; at max_errors the session ends with 421. */
 void
@@ -74,21 +75,6 @@ session_reset_transaction(struct ehlod_session *s, int call_rset_hook)
 
 /* ---- HELO / EHLO ---- */
 
-static int
-helo_arg_valid(const char *arg)
-{
-	size_t len = strlen(arg);
-
-	if (len == 0 || len > HELO_MAX)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)arg[i];
-		if (c <= 32 || c == 127)
-			return 0;
-	}
-	return 1;
-}
-
 static void
 helo_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 {
@@ -120,7 +106,7 @@ helo_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 static void
 cmd_helo(struct ehlod_session *s, const char *verb, char *arg)
 {
-	if (!helo_arg_valid(arg)) {
+	if (!address_helo_valid(arg)) {
 		session_reply(s, 501, "5.5.4", "Syntax: %s hostname", verb);
 		session_count_error(s);
 		return;
@@ -570,6 +556,8 @@ core_command(struct ehlod_session *s, const char *verb, char *arg)
 		syntax_error(s, 502, "5.5.1", "EXPN not implemented");
 	else if (!strcasecmp(verb, "HELP"))
 		cmd_help(s);
+	else if (!strcasecmp(verb, "XFORWARD"))
+		xforward_command(s, arg);
 	else
 		return 0;
 	return 1;
@@ -582,6 +570,7 @@ command_dispatch(struct ehlod_session *s, char *line, size_t len)
 	size_t vlen = 0;
 
 	s->ncommands++;
+	stats_add(STAT_COMMANDS, 1);
 	if (strlen(line) != len) {
 		syntax_error(s, 500, "5.5.2", "Syntax error: NUL in command");
 		return;

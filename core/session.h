@@ -133,6 +133,7 @@ struct ehlod_session {
 
 	char client_addr[64];
 	char client_port[8];
+	char xforward_peer[64];	/* the proxy, once XFORWARD named another */
 	char local_addr[64];
 	char local_port[8];
 	char *helo;
@@ -167,6 +168,7 @@ struct ehlod_session {
 	int refused;		/* greeting refused: only QUIT is served */
 	int resume_scheduled;
 	int read_held;		/* EV_READ off until the output drains */
+	int anvil_counted;	/* counted in the limits table */
 	int greet_wait;		/* greet_pause running: input is early talk */
 	struct event *greet_ev;
 	enum deadline_kind deadline_kind;

@@ -89,7 +89,7 @@ chunking_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
 	host = h;
 	if (!EHLOD_HOST_HAS(host, read_chunk) || host->read_chunk == NULL) {
-		host->log(NULL, LOG_ERR, "this host cannot read BDAT chunks");
+		host->log(inst, LOG_ERR, "this host cannot read BDAT chunks");
 		return -1;
 	}
 	return 0;

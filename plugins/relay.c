@@ -25,7 +25,8 @@
  *		declared them (EHLOD_KEY_SIZE, _BODY, _DSN_RET, _DSN_ENVID),
  *		each only when the next hop offers it.  The client gets the
  *		next hop's reply.  A next hop lacking what the transaction
- *		needs gets no MAIL: 554 5.6.3 (8BITMIME), 554 5.6.7
+ *		needs gets no MAIL: 554 5.6.3 (8BITMIME, or BINARYMIME with
+ *		CHUNKING for BODY=BINARYMIME), 554 5.6.7
  *		(SMTPUTF8), 552 5.3.4 (SIZE).  A next hop that cannot be
  *		reached: 451 4.4.1.
  *	  RCPT	forwarded (with NOTIFY and ORCPT from EHLOD_KEY_DSN_NOTIFY and
@@ -35,7 +36,8 @@
  *		refuses DATA, so the client keeps every recipient.
  *	  end of data
  *		the message as the host delivers it (host->message_read),
- *		with BDAT when CHUNKING is offered, else DATA; the client
+ *		with BDAT when CHUNKING is offered (always, octet for
+ *		octet, for BODY=BINARYMIME), else DATA; the client
  *		gets the next hop's final reply.
  *	  RSET, a new EHLO, a refused step, the session's end
  *		end the transaction: RSET to the next hop; QUIT when the
@@ -641,6 +643,8 @@ body_of(ehlod_ctx *s)
 {
 	const char *b = host->txn_get(s, EHLOD_KEY_BODY);
 
+	if (b != NULL && strcasecmp(b, "BINARYMIME") == 0)
+		return EHLOD_BODY_BINARYMIME;
 	if (host->flag(s, EHLOD_FLAG_8BITMIME) ||
 	    (b != NULL && strcasecmp(b, "8BITMIME") == 0))
 		return EHLOD_BODY_8BITMIME;
@@ -686,15 +690,6 @@ relay_on_mail(ehlod_ctx *s, const char *reverse_path)
 
 	if (no_loop(s))
 		return EHLOD_TEMPFAIL;
-	/* The client library speaks BODY=7BIT/8BITMIME only: binary content
-	 * passed on as 8BITMIME could be damaged, so it is refused here,
-	 * before anything was accepted (RFC 3030 section 3). */
-	const char *body = host->txn_get(s, EHLOD_KEY_BODY);
-	if (body != NULL && strcasecmp(body, "BINARYMIME") == 0) {
-		host->reply(s, 554, "5.6.3", "relay cannot pass on "
-		    "BODY=BINARYMIME content");
-		return EHLOD_REJECT;
-	}
 	if (h == NULL || take_mail(s, h, reverse_path) < 0 ||
 	    (m = host->txn_data(s)) == NULL) {
 		host->reply(s, 451, "4.3.0", "out of memory");

@@ -42,7 +42,7 @@ class SupervisionTest(EhlodTestCase):
             server.signal(signal.SIGUSR1)
             server.signal(signal.SIGUSR2)
             for pid in workers:
-                os.kill(pid, signal.SIGUSR1)
+                os.kill(pid, signal.SIGUSR1)	# started: they exist
             time.sleep(0.5)
             self.assertTrue(server.running(), server.log())
             self.assertEqual(server.workers(), workers)
@@ -85,7 +85,10 @@ class SupervisionTest(EhlodTestCase):
                          workers, 5)
                 if not workers or not server.running():
                     break
-                os.kill(workers[0], signal.SIGKILL)
+                try:
+                    os.kill(workers[0], signal.SIGKILL)
+                except ProcessLookupError:
+                    pass	# it was already on its way out
                 wait_for(lambda: not alive(workers[0]), 5)
             self.assertIsNotNone(server.wait(15), "still running")
             self.assertIn("workers ended unexpectedly within", server.log())

@@ -79,6 +79,30 @@ START_TEST(source_route_skipped)
 	    &why), 0);
 	ck_assert_str_eq(mb, "u@c.test");
 	ck_assert(!ok("@a.test", 0));
+	/* A route is text inside the path: only At-domains may be there. */
+	ck_assert(!ok("@a.test>\r\nRSET\r\n:u@c.test", 0));
+	ck_assert(!ok("@a.test> SIZE=1:u@c.test", 0));
+	ck_assert(!ok("@a.test,:u@c.test", 0));
+	ck_assert(!ok("@:u@c.test", 0));
+	ck_assert(!ok("a.test:u@c.test", 0));
+}
+END_TEST
+
+START_TEST(helo_names)
+{
+	char longname[300];
+
+	ck_assert(address_helo_valid("mx.example"));
+	ck_assert(address_helo_valid("[192.0.2.1]"));
+	ck_assert(!address_helo_valid(""));
+	ck_assert(!address_helo_valid("mx.example\r\nRSET"));
+	ck_assert(!address_helo_valid("mx.example RSET"));
+	ck_assert(!address_helo_valid("mx\texample"));
+	memset(longname, 'a', 256);
+	longname[256] = '\0';
+	ck_assert(!address_helo_valid(longname));
+	longname[255] = '\0';
+	ck_assert(address_helo_valid(longname));
 }
 END_TEST
 
@@ -166,6 +190,7 @@ address_suite(void)
 	tcase_add_test(tc, null_path);
 	tcase_add_test(tc, postmaster);
 	tcase_add_test(tc, source_route_skipped);
+	tcase_add_test(tc, helo_names);
 	tcase_add_test(tc, limits);
 	tcase_add_test(tc, utf8_only_when_allowed);
 	tcase_add_test(tc, domain_part);
