@@ -31,8 +31,9 @@
  *	End of headers
  *		Adds the header "X-Hello: <greeting>" to the message.
  *
- *	The plugin keeps no state per session: its settings are read in
- *	init and freed in fini.
+ *	The plugin keeps no state per session: the host fills its
+ *	settings into struct hello_conf (the option table below) and
+ *	hands them back with host->instance().
  * CONFIGURATION
  *	greeting (string, default "Hello")
  *		Printable ASCII, 1 to 200 characters.
@@ -43,10 +44,9 @@
  * BUILDING
  *	make			(uses pkg-config --cflags --libs ehlod-plugin)
  */
-/* strdup() and strcasecmp() are POSIX, not C11. */
+/* strcasecmp() is POSIX, not C11. */
 #define _POSIX_C_SOURCE 200809L
 
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
