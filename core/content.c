@@ -283,6 +283,12 @@ log_outcome(struct ehlod_session *s, const char *status, int code,
 static void
 end_transaction(struct ehlod_session *s)
 {
+	struct transaction *t = &s->txn;
+
+	/* Refusals have no outcome yet: the reply just sent tells which. */
+	if (t->outcome == 0)
+		t->outcome = s->last_code / 100 == 5 ? EHLOD_TXN_REFUSED :
+		    EHLOD_TXN_TEMPFAILED;
 	txn_free(s);
 	s->messages++;
 	s->state = S_GREETED;

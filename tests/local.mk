@@ -72,6 +72,7 @@ INTEROP_TESTS = \
 	tests/interop/test_explicit_context.py \
 	tests/interop/test_example_tour.py \
 	tests/interop/test_man_snippets.py \
+	tests/interop/test_reports.py \
 	tests/interop/test_config.py \
 	tests/interop/test_logging.py \
 	tests/interop/test_plugin_api.py \

@@ -8,6 +8,10 @@
  *	resume, both of which the host must refuse because this instance is
  *	not deciding anything.  on_eoh adds "X-Ticks: N".
  *
+ *	on_report logs every outcome report: "report txn OUTCOME by=NAME
+ *	me=N code=C rcpts=R" and "report session OUTCOME code=C", OUTCOME
+ *	being the enum's number (tests/interop/test_reports.py).
+ *
  *	With watch = yes, on_connect also makes two pipes and watches their
  *	read ends with host->watch(): one it has written a byte to (the
  *	callback must see EHLOD_WATCH_READ), one it never writes to, with a
@@ -112,6 +116,18 @@ ticker_on_eoh(ehlod_ctx *c)
 	return EHLOD_CONTINUE;
 }
 
+static void
+ticker_on_report(ehlod_ctx *c, const struct ehlod_report *r)
+{
+	if (r->kind == EHLOD_REPORT_TXN)
+		host->log(c, LOG_INFO, "report txn %d by=%s me=%d code=%d "
+		    "rcpts=%zu", (int)r->outcome, r->by ? r->by : "-",
+		    r->by_me, r->code, r->rcpts);
+	else
+		host->log(c, LOG_INFO, "report session %d code=%d",
+		    (int)r->outcome, r->code);
+}
+
 static int
 ticker_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
@@ -140,4 +156,5 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	.init = ticker_init,
 	.on_connect = ticker_on_connect,
 	.on_eoh = ticker_on_eoh,
+	.on_report = ticker_on_report,
 };
