@@ -15,6 +15,7 @@ milter_ehlod_milter_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core
 milter_ehlod_milter_CFLAGS = $(AM_CFLAGS) $(CONFUSE_CFLAGS) $(LIBEVENT_CFLAGS) \
 	-pthread
 milter_ehlod_milter_LDADD = core/libcore.la $(MILTER_LIBS) $(LIBEVENT_LIBS) \
+	$(EVTHREAD_LIBS) \
 	$(CONFUSE_LIBS)
 
 dist_man_MANS += docs/ehlod-milter.8
