@@ -40,7 +40,9 @@
 #include "log.h"
 #include "milter.h"
 
-static pthread_mutex_t plugin_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Adaptive: a step holds it for microseconds, so a waiter spins a little
+ * before sleeping in the kernel. */
+static pthread_mutex_t plugin_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 static _Thread_local int is_loop_thread;
 static atomic_ulong epoll_calls;	/* for the start-up proof */
 static pthread_t loop_thread;
