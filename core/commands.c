@@ -98,7 +98,7 @@ helo_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 550 : 421,
 		    v == EHLOD_REJECT ? "5.7.1" : "4.3.0", v == EHLOD_REJECT ?
 		    "Access denied" : "Service not available, try later",
-		    esmtp ? "EHLO" : "HELO");
+		    esmtp ? "EHLO" : "HELO", NULL);
 		s->flags[EHLOD_FLAG_ESMTP] = s->ehlo_done ?
 		    s->flags[EHLOD_FLAG_ESMTP] : 0;
 		return;
@@ -189,7 +189,7 @@ run_param(struct ehlod_session *s, int rcpt, const struct esmtp_param *ep)
 	session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 501 : 455,
 	    v == EHLOD_REJECT ? "5.5.4" : "4.5.4", v == EHLOD_REJECT ?
 	    "Invalid parameter" : "Parameter cannot be honoured now",
-	    rcpt ? "RCPT" : "MAIL");
+	    rcpt ? "RCPT" : "MAIL", NULL);
 	return -1;
 }
 
@@ -269,7 +269,7 @@ mail_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	if (v == EHLOD_REJECT || v == EHLOD_TEMPFAIL) {
 		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 550 : 451,
 		    v == EHLOD_REJECT ? "5.7.1" : "4.7.1", v == EHLOD_REJECT ?
-		    "Sender rejected" : "Sender temporarily rejected", "MAIL");
+		    "Sender rejected" : "Sender temporarily rejected", "MAIL", NULL);
 		txn_free(s);
 		return;
 	}
@@ -278,7 +278,7 @@ mail_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	s->state = S_MAIL;
 	log_msg(LOG_INFO, "%s: %s: from=<%s>", s->id, s->txn.id,
 	    s->txn.mail_from);
-	session_reply_verdict(s, EHLOD_ACCEPT, p, 250, "2.1.0", "Ok", "MAIL");
+	session_reply_verdict(s, EHLOD_ACCEPT, p, 250, "2.1.0", "Ok", "MAIL", NULL);
 }
 
 static void
@@ -334,22 +334,20 @@ rcpt_accept(struct ehlod_session *s, struct plugin *p, const char *mailbox)
 	t->cand_kv = NULL;
 	s->state = S_RCPT;
 	log_msg(LOG_INFO, "%s: %s: to=<%s>", s->id, t->id, mailbox);
-	session_reply_verdict(s, EHLOD_ACCEPT, p, 250, "2.1.5", "Ok", "RCPT");
+	session_reply_verdict(s, EHLOD_ACCEPT, p, 250, "2.1.5", "Ok", "RCPT", NULL);
 }
 
 static void
 rcpt_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 {
 	const char *mailbox = s->chain.arg1;
-	char what[300];
 
-	snprintf(what, sizeof(what), "RCPT to=<%s>", mailbox);
 	if (v == EHLOD_REJECT || v == EHLOD_TEMPFAIL) {
 		kv_free(&s->txn.cand_kv);
 		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 550 : 450,
 		    v == EHLOD_REJECT ? "5.7.1" : "4.7.1", v == EHLOD_REJECT ?
 		    "Recipient rejected" : "Recipient temporarily rejected",
-		    what);
+		    "RCPT", mailbox);
 		return;
 	}
 	if (v == EHLOD_DISCARD)
@@ -385,13 +383,13 @@ cmd_rcpt(struct ehlod_session *s, char *arg)
 	/* The relay decision comes before any plugin sees the recipient, so
 	 * no plugin's ACCEPT can open a relay by accident. */
 	if (!relay_allowed(s, mailbox)) {
-		char text[300], what[300];
+		char text[300];
 		kv_free(&s->txn.cand_kv);
 		snprintf(text, sizeof(text), "<%s>: Relay access denied",
 		    mailbox);
-		snprintf(what, sizeof(what), "RCPT to=<%s>", mailbox);
 		session_reply_text(s, 554, "5.7.1", text);
-		session_log_reject(s, what, 554, "5.7.1", text, "core");
+		session_log_reject(s, "RCPT", mailbox, 554, "5.7.1", text,
+		    "core");
 		return;
 	}
 	chain_start(s, STEP_RCPT, mailbox, NULL, NULL, 0, rcpt_done);
@@ -405,7 +403,7 @@ data_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	if (v == EHLOD_REJECT || v == EHLOD_TEMPFAIL) {
 		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 554 : 451,
 		    v == EHLOD_REJECT ? "5.7.1" : "4.3.0", v == EHLOD_REJECT ?
-		    "Transaction failed" : "Try again later", "DATA");
+		    "Transaction failed" : "Try again later", "DATA", NULL);
 		return;
 	}
 	if (v == EHLOD_DISCARD)
@@ -470,10 +468,10 @@ verb_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	if (v == EHLOD_REJECT || v == EHLOD_TEMPFAIL)
 		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 550 : 451,
 		    v == EHLOD_REJECT ? "5.7.1" : "4.3.0", v == EHLOD_REJECT ?
-		    "Command rejected" : "Try again later", name);
+		    "Command rejected" : "Try again later", name, NULL);
 	else
 		session_reply_verdict(s, EHLOD_ACCEPT, p, 250, "2.0.0", "Ok",
-		    name);
+		    name, NULL);
 	if (s->tls_switch)
 		evbuffer_drain(bufferevent_get_input(s->bev),
 		    evbuffer_get_length(bufferevent_get_input(s->bev)));
@@ -515,7 +513,7 @@ unknown_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	}
 	session_reply_verdict(s, v, p, v == EHLOD_TEMPFAIL ? 451 : 500,
 	    v == EHLOD_TEMPFAIL ? "4.3.0" : "5.5.1", "Command unrecognized",
-	    "unknown command");
+	    "unknown command", NULL);
 }
 
 /* ---- the simple commands ---- */

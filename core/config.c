@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +164,31 @@ check_not_negative(cfg_t *cfg, cfg_opt_t *opt)
 }
 
 static int
+check_absolute(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (v == NULL || v[0] == '\0' || v[0] == '/')
+		return 0;
+	cfg_error(cfg, "option '%s' must be an absolute path", opt->name);
+	return -1;
+}
+
+/* Workers parse what every client sends: never as root (uid 0). */
+static int
+check_user(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+	struct passwd *pw = v ? getpwnam(v) : NULL;
+
+	if (v && strcmp(v, "root") != 0 && (pw == NULL || pw->pw_uid != 0))
+		return 0;
+	cfg_error(cfg, "option 'user' must not be root (uid 0): workers "
+	    "serve clients; create a system user for them (ehlod(8))");
+	return -1;
+}
+
+static int
 check_second_ehlo(cfg_t *cfg, cfg_opt_t *opt)
 {
 	const char *v = cfg_opt_getnstr(opt, 0);
@@ -285,6 +311,7 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		CFG_INT("max_recipients", 100, CFGF_NONE),
 		CFG_INT("workers", 0, CFGF_NONE),
 		CFG_STR("user", "nobody", CFGF_NONE),
+		CFG_STR("pid_file", "", CFGF_NONE),
 		CFG_STR("plugin_dir", PLUGINDIR, CFGF_NONE),
 		CFG_INT("message_size_limit", 52428800, CFGF_NONE),
 		CFG_STR("second_ehlo", "reset", CFGF_NONE),
@@ -293,8 +320,14 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		CFG_INT("min_data_rate", 500, CFGF_NONE),
 		CFG_INT("greet_pause", 0, CFGF_NONE),
 		CFG_INT("max_errors", 20, CFGF_NONE),
+		CFG_INT("max_sessions", 1000, CFGF_NONE),
+		CFG_INT("max_sessions_per_worker", 0, CFGF_NONE),
+		CFG_INT("max_sessions_per_client", 50, CFGF_NONE),
+		CFG_INT("max_connect_rate", 0, CFGF_NONE),
+		CFG_INT("max_auth_failure_rate", 0, CFGF_NONE),
 		CFG_BOOL("syslog", cfg_false, CFGF_NONE),
 		CFG_STR("syslog_facility", "mail", CFGF_NONE),
+		CFG_STR("syslog_name", "ehlod", CFGF_NONE),
 		CFG_BOOL("debug", cfg_false, CFGF_NONE),
 		CFG_BOOL("proxy_protocol", cfg_false, CFGF_NONE),
 		CFG_STR_LIST("proxy_trusted", "{\"127.0.0.1\", \"::1\"}",
@@ -325,10 +358,17 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		else if (!strcmp(o->name, "milter_socket"))
 			o->validcb = check_milter_socket;
 		else if (!strcmp(o->name, "workers") ||
-		    !strcmp(o->name, "greet_pause"))
+		    !strcmp(o->name, "greet_pause") ||
+		    !strncmp(o->name, "max_sessions", 12) ||
+		    !strcmp(o->name, "max_connect_rate") ||
+		    !strcmp(o->name, "max_auth_failure_rate"))
 			o->validcb = check_not_negative;
 		else if (!strcmp(o->name, "second_ehlo"))
 			o->validcb = check_second_ehlo;
+		else if (!strcmp(o->name, "user"))
+			o->validcb = check_user;
+		else if (!strcmp(o->name, "pid_file"))
+			o->validcb = check_absolute;
 		else if (!strcmp(o->name, "syslog_facility"))
 			o->validcb = check_facility;
 		else if (!strcmp(o->name, "proxy_trusted"))
@@ -396,6 +436,7 @@ take_core_values(struct config *c, cfg_t *cfg)
 		c->workers = sysconf(_SC_NPROCESSORS_ONLN) > 0 ?
 		    sysconf(_SC_NPROCESSORS_ONLN) : 1;
 	c->user = strdup(cfg_getstr(cfg, "user"));
+	c->pid_file = strdup(cfg_getstr(cfg, "pid_file"));
 	c->plugin_dir = strdup(cfg_getstr(cfg, "plugin_dir"));
 	c->message_size_limit = (size_t)cfg_getint(cfg, "message_size_limit");
 	c->second_ehlo = strcmp(cfg_getstr(cfg, "second_ehlo"), "refuse") ?
@@ -405,8 +446,16 @@ take_core_values(struct config *c, cfg_t *cfg)
 	c->min_data_rate = cfg_getint(cfg, "min_data_rate");
 	c->greet_pause = cfg_getint(cfg, "greet_pause");
 	c->max_errors = cfg_getint(cfg, "max_errors");
+	c->max_sessions = cfg_getint(cfg, "max_sessions");
+	c->max_sessions_per_worker = cfg_getint(cfg,
+	    "max_sessions_per_worker");
+	c->max_sessions_per_client = cfg_getint(cfg,
+	    "max_sessions_per_client");
+	c->max_connect_rate = cfg_getint(cfg, "max_connect_rate");
+	c->max_auth_failure_rate = cfg_getint(cfg, "max_auth_failure_rate");
 	c->use_syslog = cfg_getbool(cfg, "syslog");
 	c->syslog_facility = log_facility(cfg_getstr(cfg, "syslog_facility"));
+	c->syslog_name = strdup(cfg_getstr(cfg, "syslog_name"));
 	c->debug = cfg_getbool(cfg, "debug");
 	c->proxy_protocol = cfg_getbool(cfg, "proxy_protocol");
 	c->nproxy_trusted = cfg_size(cfg, "proxy_trusted");
@@ -490,7 +539,9 @@ config_free(struct config *c)
 	free(c->plugins);
 	free(c->hostname);
 	free(c->user);
+	free(c->pid_file);
 	free(c->plugin_dir);
+	free(c->syslog_name);
 	free(c->milter_socket);
 	free(c->proxy_trusted);
 	free(c->file);

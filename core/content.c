@@ -301,7 +301,7 @@ eom_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		    own ? s->reply.code : 250, own ? s->reply.text : queued,
 		    name);
 		session_reply_verdict(s, EHLOD_ACCEPT, p, 250, "2.0.0", queued,
-		    "end of data");
+		    "end of data", NULL);
 	} else if (v == EHLOD_CONTINUE) {
 		log_msg(LOG_ERR, "%s: %s: no plugin delivered the message; "
 		    "configure a delivery plugin (maildir, relay, discard)",
@@ -314,7 +314,7 @@ eom_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		    s->reply.set ? s->reply.text : "", name);
 		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 554 : 451,
 		    v == EHLOD_REJECT ? "5.7.1" : "4.3.0", v == EHLOD_REJECT ?
-		    "Message rejected" : "Try again later", "end of data");
+		    "Message rejected" : "Try again later", "end of data", NULL);
 	}
 	end_transaction(s);
 }
@@ -323,7 +323,8 @@ static void
 refuse(struct ehlod_session *s, int code, const char *enh, const char *text)
 {
 	session_reply_text(s, code, enh, text);
-	session_log_reject(s, "end of data", code, enh, text, "core");
+	session_log_reject(s, "end of data", NULL, code, enh, text, "core");
+	log_outcome(s, "rejected", code, text, "core");
 	end_transaction(s);
 }
 
@@ -345,11 +346,16 @@ finish_message(struct ehlod_session *s)
 	if (t->data_failed) {
 		s->reply = t->data_reply;
 		memset(&t->data_reply, 0, sizeof(t->data_reply));
+		log_outcome(s, t->data_verdict == EHLOD_REJECT ? "rejected" :
+		    "deferred", s->reply.set ? s->reply.code :
+		    t->data_verdict == EHLOD_REJECT ? 554 : 451,
+		    s->reply.set ? s->reply.text : "", t->reply_plugin ?
+		    t->reply_plugin->name : "core");
 		session_reply_verdict(s, t->data_verdict, t->reply_plugin,
 		    t->data_verdict == EHLOD_REJECT ? 554 : 451,
 		    t->data_verdict == EHLOD_REJECT ? "5.7.1" : "4.3.0",
 		    t->data_verdict == EHLOD_REJECT ? "Message rejected" :
-		    "Try again later", "end of data");
+		    "Try again later", "end of data", NULL);
 		end_transaction(s);
 		return;
 	}

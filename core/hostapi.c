@@ -45,7 +45,10 @@ h_log(ehlod_session *s, int priority, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	if (s)
+	if (s && s->txn.slots)	/* per-message lines carry the queue id */
+		log_msg(priority, "%s: %s: plugin=%s: %s", s->id, s->txn.id,
+		    p ? p->name : "?", text);
+	else if (s)
 		log_msg(priority, "%s: plugin=%s: %s", s->id,
 		    p ? p->name : "?", text);
 	else

@@ -18,11 +18,13 @@ core_libcore_la_SOURCES = \
 	core/session.c core/session.h core/deadline.c \
 	core/proxy.c core/proxy.h \
 	core/worker.c core/worker.h \
-	core/master.c core/master.h
+	core/master.c core/master.h \
+	core/notify.c core/notify.h \
+	core/anvil.c core/anvil.h
 core_libcore_la_CFLAGS = $(AM_CFLAGS) $(CONFUSE_CFLAGS) $(LIBEVENT_CFLAGS) \
-	$(OPENSSL_CFLAGS)
+	$(OPENSSL_CFLAGS) $(SYSTEMD_CFLAGS)
 core_libcore_la_LIBADD = proto/libproto.la $(CONFUSE_LIBS) $(LIBEVENT_LIBS) \
-	$(OPENSSL_LIBS)
+	$(OPENSSL_LIBS) $(SYSTEMD_LIBS) -lpthread
 
 sbin_PROGRAMS += core/ehlod
 core_ehlod_SOURCES = core/main.c

@@ -3,7 +3,10 @@
  *	log.c - the server's log
  * DESCRIPTION
  *	Writes each line with one write(2) so that lines from several worker
- *	processes sharing stderr never interleave.
+ *	processes sharing stderr never interleave.  On stderr each line starts
+ *	with an RFC 3339 local time stamp (log tools such as fail2ban need
+ *	one); syslog adds its own.  libevent's own messages come through
+ *	here too, marked "libevent:".
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +14,7 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+#include <event2/event.h>
 
 #include "log.h"
 
@@ -18,13 +22,45 @@ static const char *log_ident = "ehlod";
 static int log_to_syslog;
 static int log_debug;
 
+static void
+libevent_log(int severity, const char *msg)
+{
+	int priority = severity >= EVENT_LOG_ERR ? LOG_ERR :
+	    severity == EVENT_LOG_WARN ? LOG_WARNING :
+	    severity == EVENT_LOG_MSG ? LOG_INFO : LOG_DEBUG;
+
+	log_msg(priority, "libevent: %s", msg);
+}
+
 void
 log_open(const char *ident, int use_syslog, int facility)
 {
-	log_ident = ident;
+	static char ident_copy[64];	/* the config holding ident may go */
+
+	snprintf(ident_copy, sizeof(ident_copy), "%s", ident);
+	log_ident = ident_copy;
 	log_to_syslog = use_syslog;
 	if (use_syslog)
-		openlog(ident, LOG_PID | LOG_NDELAY, facility);
+		openlog(ident_copy, LOG_PID | LOG_NDELAY, facility);
+	event_set_log_callback(libevent_log);
+}
+
+/* "2026-12-03T06:50:01.123+00:00 " */
+static int
+timestamp(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	char zone[8];
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (n == 0 || strftime(zone, sizeof(zone), "%z", &tm) != 5)
+		return 0;
+	return snprintf(buf + n, len - n, ".%03ld%.3s:%s ",
+	    ts.tv_nsec / 1000000, zone, zone + 3) + (int)n;
 }
 
 void
@@ -62,8 +98,11 @@ log_vmsg(int priority, const char *fmt, va_list ap)
 		vsyslog(priority, fmt, ap);
 		return;
 	}
-	n = snprintf(line, sizeof(line), "%s[%ld]: %s", log_ident,
-	    (long)getpid(), level_name(priority));
+	n = timestamp(line, sizeof(line));
+	if (n < 0 || (size_t)n >= sizeof(line))
+		n = 0;
+	n += snprintf(line + n, sizeof(line) - (size_t)n, "%s[%ld]: %s",
+	    log_ident, (long)getpid(), level_name(priority));
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;
 	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);

@@ -3,12 +3,13 @@
  *	ehlod - ESMTP server framework: extensions and policy as plugins
  * SYNOPSIS
  *	ehlod [-d] [-c file]
- *	ehlod -t [-c file]
+ *	ehlod -t [-q] [-c file]
  *	ehlod -V
  * DESCRIPTION
  *	Runs in the foreground, logging to stderr unless the config sets
  *	"syslog = true".  -t checks the config, loads and starts every plugin
- *	once, prints them in order and exits 0, or 1 with the errors.
+ *	once, prints them in order and exits 0, or 1 with the errors; -q
+ *	prints nothing but the errors (for ExecStartPre).
  *	-d logs debug lines.  See ehlod(8) and ehlod.conf(5).
  */
 #include "autoconfig.h"
@@ -30,7 +31,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: ehlod [-d] [-c file]\n"
-	    "       ehlod -t [-c file]\n"
+	    "       ehlod -t [-q] [-c file]\n"
 	    "       ehlod -V\n");
 	exit(2);
 }
@@ -41,13 +42,14 @@ main(int argc, char **argv)
 	const char *file = SYSCONFDIR "/ehlod/ehlod.conf";
 	struct config *c;
 	struct plugin_set *set;
-	int test = 0, debug = 0, ch;
+	int test = 0, quiet = 0, debug = 0, ch;
 
-	while ((ch = getopt(argc, argv, "c:dtVh")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dtqVh")) != -1) {
 		switch (ch) {
 		case 'c': file = optarg; break;
 		case 'd': debug = 1; break;
 		case 't': test = 1; break;
+		case 'q': quiet = 1; break;
 		case 'V':
 			printf("ehlod %s (plugin ABI %d.%d)\n", PACKAGE_VERSION,
 			    EHLOD_ABI_MAJOR, EHLOD_ABI_MINOR);
@@ -69,7 +71,7 @@ main(int argc, char **argv)
 		if (!ok)
 			fprintf(stderr, "ehlod: %s: configuration not usable\n",
 			    file);
-		else
+		else if (!quiet)
 			describe_config(stdout, c, set);
 		plugins_unload(set);
 		config_free(c);
@@ -77,8 +79,8 @@ main(int argc, char **argv)
 		free(c);
 		return ok ? 0 : 1;
 	}
-	if (c->use_syslog)
-		log_open("ehlod", 1, c->syslog_facility);
+	log_open(c->syslog_name ? c->syslog_name : "ehlod", c->use_syslog,
+	    c->syslog_facility);
 	log_set_debug(debug || c->debug);
 	return master_run(file, c, set);
 }

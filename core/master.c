@@ -29,7 +29,9 @@
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -39,9 +41,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "anvil.h"
 #include "confcheck.h"
 #include "log.h"
 #include "master.h"
+#include "notify.h"
 #include "worker.h"
 
 #define MAX_WORKERS 256
@@ -71,6 +75,28 @@ crash_burst(void)
 
 	crashes[ncrashes++ % CRASH_BURST] = now;
 	return ncrashes > CRASH_BURST && now - oldest < CRASH_WINDOW;
+}
+
+/* pid_file: written once the sockets are bound, removed at exit. */
+static int
+write_pid_file(const char *path)
+{
+	char text[32];
+	int fd, n;
+
+	if (path == NULL || path[0] == '\0')
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+	    0644);
+	n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+	if (fd < 0 || write(fd, text, (size_t)n) != n) {
+		log_msg(LOG_ERR, "pid_file %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 static void
@@ -216,6 +242,7 @@ reap(struct config *c, struct plugin_set *set, const sigset_t *old,
 		}
 		log_msg(LOG_WARNING, "worker %ld ended unexpectedly (status "
 		    "%d); starting another", (long)pid, status);
+		anvil_forget_sessions();
 		if (crash_burst()) {
 			log_msg(LOG_CRIT, "%d workers ended unexpectedly within "
 			    "%d seconds; stopping", CRASH_BURST, CRASH_WINDOW);
@@ -234,6 +261,7 @@ reload(const char *file, struct config **c, struct plugin_set **set,
 	struct plugin_set *ns = calloc(1, sizeof(*ns));
 
 	log_msg(LOG_INFO, "reloading %s", file);
+	notify_reloading();
 	if (nc == NULL || ns == NULL || check_config(file, nc, ns) < 0) {
 		log_msg(LOG_ERR, "reload failed; the running configuration "
 		    "stays in force");
@@ -243,6 +271,7 @@ reload(const char *file, struct config **c, struct plugin_set **set,
 			config_free(nc);
 		free(nc);
 		free(ns);
+		notify_ready("reload failed; running the previous configuration");
 		return;
 	}
 	generation++;
@@ -255,6 +284,7 @@ reload(const char *file, struct config **c, struct plugin_set **set,
 	*set = ns;
 	log_msg(LOG_INFO, "reloaded: %zu plugins, %ld workers (listen "
 	    "addresses change only on restart)", ns->n, nc->workers);
+	notify_ready("reloaded");
 }
 
 static int
@@ -287,6 +317,7 @@ supervise(const char *file, struct config **cp, struct plugin_set **setp,
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			log_msg(LOG_INFO, "stopping: draining %zu workers",
 			    nworkers);
+			notify_stopping();
 			stopping = stopping ? stopping : 1;
 			close_listen_sockets();
 			signal_generation(SIGTERM, 1);
@@ -304,8 +335,12 @@ master_run(const char *file, struct config *c, struct plugin_set *set)
 {
 	sigset_t mask, old;
 
-	if (bind_all(c) < 0) {
+	char *pid_file = c->pid_file ? strdup(c->pid_file) : NULL;
+
+	anvil_init();
+	if (bind_all(c) < 0 || write_pid_file(pid_file) < 0) {
 		master_free(c, set);
+		free(pid_file);
 		return 1;
 	}
 	sigemptyset(&mask);
@@ -323,13 +358,18 @@ master_run(const char *file, struct config *c, struct plugin_set *set)
 	for (long i = 0; rc == 0 && i < c->workers; i++)
 		if (spawn(c, set, &old) < 0)
 			rc = 1;
-	if (rc == 0)
+	if (rc == 0) {
+		notify_ready("accepting mail");
 		rc = supervise(file, &c, &set, &mask, &old);
+	}
 	if (rc != 0)
 		signal_generation(SIGTERM, 1);
 	master_free(c, set);
 	close_listen_sockets();
 	free(fds);
+	if (pid_file && pid_file[0])
+		unlink(pid_file);
+	free(pid_file);
 	log_msg(LOG_INFO, "stopped");
 	return rc;
 }

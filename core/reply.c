@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <event2/buffer.h>
 
+#include "anvil.h"
 #include "log.h"
 #include "session.h"
 
@@ -111,11 +112,19 @@ session_reply(struct ehlod_session *s, int code, const char *enhanced,
 	session_reply_text(s, code, enhanced, text);
 }
 
+/*
+ * Postfix's field order, so that log tools written for Postfix read it:
+ *	ID: [QUEUEID: ]reject: RCPT from unknown[IP]: 554 5.7.1 TEXT;
+ *	    from=<...> to=<...> proto=ESMTP helo=<...> plugin=NAME
+ * The queue id is there once a transaction has one; to= only for RCPT.
+ */
 void
-session_log_reject(struct ehlod_session *s, const char *what, int code,
-    const char *enhanced, const char *text, const char *plugin)
+session_log_reject(struct ehlod_session *s, const char *verb,
+    const char *rcpt, int code, const char *enhanced, const char *text,
+    const char *plugin)
 {
-	const char *from = s->txn.mail_from;
+	const char *from = s->txn.slots ? s->txn.mail_from : NULL;
+	const char *qid = s->txn.slots ? s->txn.id : "";
 	char flat[1024];
 	size_t n = 0;
 
@@ -130,11 +139,13 @@ session_log_reject(struct ehlod_session *s, const char *what, int code,
 		flat[n++] = (unsigned char)*p < 32 ? ' ' : *p;
 	}
 	flat[n] = '\0';
-	log_msg(LOG_INFO, "%s: reject: %s from [%s]:%s: %d %s%s%s; "
-	    "from=<%s> proto=%s helo=<%s> plugin=%s", s->id, what,
-	    s->client_addr, s->client_port, code, enhanced ? enhanced : "",
-	    enhanced ? " " : "", flat, from ? from : "",
-	    session_protocol(s), s->helo ? s->helo : "", plugin);
+	log_msg(LOG_INFO, "%s: %s%sreject: %s from unknown[%s]: %d %s%s%s; "
+	    "from=<%s>%s%s%s proto=%s helo=<%s> plugin=%s", s->id, qid,
+	    qid[0] ? ": " : "", verb, s->client_addr, code,
+	    enhanced ? enhanced : "", enhanced ? " " : "", flat,
+	    from ? from : "", rcpt ? " to=<" : "", rcpt ? rcpt : "",
+	    rcpt ? ">" : "", session_protocol(s), s->helo ? s->helo : "",
+	    plugin);
 }
 
 void
@@ -157,10 +168,27 @@ code_fits_verdict(int code, ehlod_verdict v)
 	}
 }
 
+/* Failed logins are counted per client across sessions and workers
+ * (anvil.c); past max_auth_failure_rate a minute the session ends. */
+static void
+auth_failure_limit(struct ehlod_session *s)
+{
+	long limit = server->conf->max_auth_failure_rate;
+
+	if (anvil_auth_failed(s->client_addr) < (unsigned long)limit ||
+	    limit <= 0)
+		return;
+	log_msg(LOG_WARNING, "%s: limit: max_auth_failure_rate reached for "
+	    "unknown[%s]:%s; answered 421", s->id, s->client_addr,
+	    s->client_port);
+	session_reply(s, 421, "4.7.0", "%s Error: too many failed logins "
+	    "from your address", server->conf->hostname);
+}
+
 void
 session_reply_verdict(struct ehlod_session *s, ehlod_verdict v,
     struct plugin *decider, int def_code, const char *def_enhanced,
-    const char *def_text, const char *what)
+    const char *def_text, const char *what, const char *rcpt)
 {
 	int code = def_code;
 	const char *enh = def_enhanced;
@@ -178,7 +206,9 @@ session_reply_verdict(struct ehlod_session *s, ehlod_verdict v,
 	}
 	session_reply_text(s, code, enh, text);
 	if (code >= 400)
-		session_log_reject(s, what, code, enh, text,
+		session_log_reject(s, what, rcpt, code, enh, text,
 		    decider ? decider->name : "core");
 	pending_reply_clear(r);
+	if (code == 535 && what && strcmp(what, "AUTH") == 0)
+		auth_failure_limit(s);
 }

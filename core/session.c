@@ -22,8 +22,10 @@
 #include <unistd.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "anvil.h"
 #include "log.h"
 #include "session.h"
 
@@ -139,12 +141,12 @@ connect_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	if (v == EHLOD_REJECT) {
 		s->refused = 1;
 		session_reply_verdict(s, v, p, 554, NULL, "Access denied",
-		    "CONNECT");
+		    "CONNECT", NULL);
 		return;
 	}
 	if (v == EHLOD_TEMPFAIL) {
 		session_reply_verdict(s, v, p, 421, NULL, "Service not "
-		    "available, try later", "CONNECT");
+		    "available, try later", "CONNECT", NULL);
 		s->closing = 1;
 		return;
 	}
@@ -152,6 +154,28 @@ connect_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	if (server->conf->greet_pause > 0 && s->bev && greet_pause(s) == 0)
 		return;
 	session_reply(s, 220, NULL, "%s ESMTP ehlod", server->conf->hostname);
+}
+
+/* Limits are judged before any plugin runs: 421 4.7.0, logged, closed. */
+static int
+over_limit(struct ehlod_session *s)
+{
+	const struct config *c = server->conf;
+	const char *limit = "max_sessions_per_worker";
+	const char *why = NULL;
+
+	if (c->max_sessions_per_worker > 0 &&
+	    server->nsessions > (size_t)c->max_sessions_per_worker)
+		why = "Too many connections, try again later";
+	else if ((why = anvil_connect(c, s->client_addr, &limit)) == NULL) {
+		s->anvil_counted = 1;
+		return 0;
+	}
+	log_msg(LOG_WARNING, "%s: limit: %s reached for unknown[%s]:%s; "
+	    "answered 421", s->id, limit, s->client_addr, s->client_port);
+	session_reply(s, 421, "4.7.0", "%s %s", c->hostname, why);
+	session_process(s);
+	return 1;
 }
 
 struct ehlod_session *
@@ -201,6 +225,8 @@ session_new_via(struct bufferevent *bev, const struct sockaddr *peer,
 	/* Behind a proxy the two differ: the peer is the proxy. */
 	log_msg(LOG_INFO, "%s: connect from [%s]:%s client=[%s]:%s", s->id,
 	    peer_addr, peer_port, s->client_addr, s->client_port);
+	if (over_limit(s))
+		return s;
 	chain_start(s, STEP_CONNECT, NULL, NULL, NULL, 0, connect_done);
 	session_process(s);
 	return s;
@@ -217,6 +243,8 @@ session_free(struct ehlod_session *s)
 		session_reset_transaction(s, 1);
 		session_call_void_hook(s, STEP_CLOSE_HOOK);
 	}
+	if (s->anvil_counted)
+		anvil_disconnect(s->client_addr);
 	session_cancel_timers(s);
 	slots_free(s->slots, server->plugins->n);
 	if (s->txn.slots)
@@ -522,6 +550,28 @@ state_name(const struct ehlod_session *s)
 	return names[s->state];
 }
 
+/* Between STARTTLS's 220 and the end of the handshake. */
+static int
+tls_handshaking(const struct ehlod_session *s)
+{
+	return !s->flags[EHLOD_FLAG_TLS] && s->bev &&
+	    bufferevent_openssl_get_ssl(s->bev) != NULL;
+}
+
+/* "lost connection" alone hid why a handshake failed: say what OpenSSL
+ * said (an unknown CA, no shared cipher, a plain-text client...). */
+static void
+log_tls_failure(struct ehlod_session *s, struct bufferevent *bev)
+{
+	char reason[256] = "the client closed the connection";
+	unsigned long e;
+
+	while ((e = bufferevent_get_openssl_error(bev)) != 0)
+		ERR_error_string_n(e, reason, sizeof(reason));
+	log_msg(LOG_WARNING, "%s: TLS handshake failed with unknown[%s]:%s: "
+	    "%s", s->id, s->client_addr, s->client_port, reason);
+}
+
 static void
 event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -547,6 +597,11 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		    server->conf->hostname);
 		bufferevent_disable(s->bev, EV_READ);
 		bufferevent_enable(s->bev, EV_WRITE);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR) && tls_handshaking(s)) {
+		log_tls_failure(s, bev);
+		session_free(s);
 		return;
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {

@@ -159,6 +159,7 @@ struct ehlod_session {
 	int refused;		/* greeting refused: only QUIT is served */
 	int resume_scheduled;
 	int read_held;		/* EV_READ off until the output drains */
+	int anvil_counted;	/* counted in the limits table */
 	int greet_wait;		/* greet_pause running: input is early talk */
 	struct event *greet_ev;
 	enum deadline_kind deadline_kind;
@@ -209,12 +210,13 @@ void session_reply(struct ehlod_session *s, int code, const char *enhanced,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void session_reply_text(struct ehlod_session *s, int code, const char *enhanced,
     const char *text);
-void session_log_reject(struct ehlod_session *s, const char *what, int code,
-    const char *enhanced, const char *text, const char *plugin);
+void session_log_reject(struct ehlod_session *s, const char *verb,
+    const char *rcpt, int code, const char *enhanced, const char *text,
+    const char *plugin);
 /* Send the reply a plugin set for its verdict, or the default. */
 void session_reply_verdict(struct ehlod_session *s, ehlod_verdict v,
     struct plugin *decider, int def_code, const char *def_enhanced,
-    const char *def_text, const char *what);
+    const char *def_text, const char *what, const char *rcpt);
 void pending_reply_clear(struct pending_reply *r);
 int session_offers_enhanced(const struct ehlod_session *s);
 

@@ -4,7 +4,14 @@
 # tests/interop/test_example_plugin.py; and the test of the default config.
 # (Other parts list their own pages in their local.mk.)
 
-dist_man_MANS += docs/ehlod.8 docs/ehlod.conf.5 docs/ehlod-plugin.3
+dist_man_MANS += docs/ehlod.conf.5 docs/ehlod-plugin.3
+# Pages that name install paths are made with the configured ones.
+man_MANS = docs/ehlod.8
+EXTRA_DIST += docs/ehlod.8.in
+CLEANFILES += docs/ehlod.8
+docs/ehlod.8: $(srcdir)/docs/ehlod.8.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) docs && $(EHLOD_SUBST_PATHS) \
+	    $(srcdir)/docs/ehlod.8.in > $@
 dist_man_MANS += docs/ehlod-plugin-size.5 docs/ehlod-plugin-pipelining.5 \
 	docs/ehlod-plugin-8bitmime.5 docs/ehlod-plugin-enhancedstatuscodes.5 \
 	docs/ehlod-plugin-maildir.5 docs/ehlod-plugin-discard.5

@@ -21,3 +21,48 @@ install-data-local: etc/ehlod.conf
 uninstall-local:
 	-cmp -s etc/ehlod.conf '$(DESTDIR)$(ehlodconfdir)/ehlod.conf' && \
 	    rm -f '$(DESTDIR)$(ehlodconfdir)/ehlod.conf'
+
+# fail2ban filter and jail example, for the admin to copy into
+# /etc/fail2ban (proved by tests/interop/test_fail2ban.py).
+fail2banfilterdir = $(datadir)/ehlod/fail2ban/filter.d
+dist_fail2banfilter_DATA = etc/fail2ban/filter.d/ehlod.conf
+fail2banjaildir = $(datadir)/ehlod/fail2ban/jail.d
+dist_fail2banjail_DATA = etc/fail2ban/jail.d/ehlod.conf
+
+# The systemd unit and the logrotate snippet, with the install paths filled
+# in.  The unit goes where systemd looks for units under the prefix.
+systemdunitdir = $(prefix)/lib/systemd/system
+systemdunit_DATA = etc/ehlod.service
+logrotatedir = $(datadir)/ehlod/logrotate
+logrotate_DATA = etc/ehlod.logrotate
+EXTRA_DIST += etc/ehlod.service.in etc/ehlod.logrotate.in
+CLEANFILES += etc/ehlod.service etc/ehlod.logrotate
+
+EHLOD_SUBST_PATHS = sed -e 's|@sbindir[@]|$(sbindir)|g' \
+	-e 's|@sysconfdir[@]|$(sysconfdir)|g' \
+	-e 's|@localstatedir[@]|$(localstatedir)|g' \
+	-e 's|@plugindir[@]|$(plugindir)|g' \
+	-e 's|@datadir[@]|$(datadir)|g' \
+	-e 's|@includedir[@]|$(includedir)|g' \
+	-e 's|@libdir[@]|$(libdir)|g' \
+	-e 's|@docdir[@]|$(docdir)|g' \
+	-e 's|@prefix[@]|$(prefix)|g'
+
+etc/ehlod.service: $(srcdir)/etc/ehlod.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) etc && $(EHLOD_SUBST_PATHS) \
+	    $(srcdir)/etc/ehlod.service.in > $@
+
+etc/ehlod.logrotate: $(srcdir)/etc/ehlod.logrotate.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) etc && $(EHLOD_SUBST_PATHS) \
+	    $(srcdir)/etc/ehlod.logrotate.in > $@
+
+# Plugins are dlopen()ed by path: libtool's .la files are of no use there.
+install-data-hook:
+	rm -f '$(DESTDIR)$(plugindir)'/*.la
+
+# libtool's uninstall finds a module's .so through its .la, which the hook
+# above removed: remove the .so files by name.
+uninstall-hook:
+	for la in $(plugin_LTLIBRARIES); do \
+	    rm -f "$(DESTDIR)$(plugindir)/`basename $$la .la`.so"; \
+	done

@@ -206,7 +206,8 @@ log_refusal(struct mconn *c, ehlod_verdict v, struct plugin *p)
 	for (char *q = text; *q; q++)
 		if (*q == '\n' || *q == '\r')
 			*q = '/';
-	session_log_reject(s, what, s->reply.set ? s->reply.code : 0,
+	session_log_reject(s, step_name(j->kind), j->kind == J_RCPT ? j->arg1 :
+	    NULL, s->reply.set ? s->reply.code : 0,
 	    s->reply.set ? s->reply.enhanced : NULL, text, p ? p->name : "?");
 }
 

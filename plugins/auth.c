@@ -464,7 +464,8 @@ step_result(ehlod_session *s, struct auth_state *st, int rc,
 		return failed(s, st, 538, "5.7.11", "Encryption required for "
 		    "requested authentication mechanism");
 	default:
-		host->log(s, LOG_NOTICE, "client=[%s]: SASL %s authentication "
+		/* Postfix's shape, which log tools (fail2ban) know. */
+		host->log(s, LOG_WARNING, "unknown[%s]: SASL %s authentication "
 		    "failed: %s", host->get(s, EHLOD_ITEM_CLIENT_ADDR),
 		    st->mech, sasl_errdetail(st->conn));
 		return failed(s, st, 535, "5.7.8", "Authentication "

@@ -62,6 +62,9 @@ INTEROP_TESTS = \
 	tests/interop/test_session_bounds.py \
 	tests/interop/test_milter_packets.py \
 	tests/interop/test_supervision.py \
+	tests/interop/test_fail2ban.py \
+	tests/interop/test_packaging.py \
+	tests/interop/test_limits.py \
 	tests/interop/test_shutdown.py \
 	tests/interop/test_pending.py \
 	tests/interop/test_config.py \

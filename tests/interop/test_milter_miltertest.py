@@ -115,19 +115,20 @@ class MiltertestCase(EhlodTestCase):
             log = m.log()
         # The replies the plugin set, as the milter handed them over.
         for line in (
-                "RCPT to=<bad@example.org> from [192.0.2.7]:40000: 550 "
-                "5.7.1 milterprobe: <bad@example.org> rejected",
+                "reject: RCPT from unknown[192.0.2.7]: 550 5.7.1 "
+                "milterprobe: <bad@example.org> rejected; "
+                "from=<sender@example.org> to=<bad@example.org>",
                 "450 4.7.1 milterprobe: <later@example.org> deferred",
-                "MAIL from [192.0.2.7]:40000: 550 5.7.1 milterprobe: "
+                "MAIL from unknown[192.0.2.7]: 550 5.7.1 milterprobe: "
                 "sender <spammer@example.net> rejected",
-                "HEADER from [192.0.2.7]:40000: 554 5.7.1 milterprobe: "
+                "HEADER from unknown[192.0.2.7]: 554 5.7.1 milterprobe: "
                 "header X-Probe-Reject refused",
                 "550 5.7.1 milterprobe: first line/milterprobe: second line",
-                "UNKNOWN from [192.0.2.7]:40000: 502 5.5.1 milterprobe: "
+                "UNKNOWN from unknown[192.0.2.7]: 502 5.5.1 milterprobe: "
                 "unknown command",
-                "CONNECT from [192.0.2.66]:40000: 554 5.7.1 milterprobe: "
+                "CONNECT from unknown[192.0.2.66]: 554 5.7.1 milterprobe: "
                 "client 192.0.2.66 refused",
-                "HELO from [192.0.2.8]:40000: 550 5.7.1 milterprobe: HELO "
+                "HELO from unknown[192.0.2.8]: 550 5.7.1 milterprobe: HELO "
                 "bad.helo.example refused",
                 "discard: RCPT to=<drop@example.org> plugin=milterprobe",
                 "4QUEUEID: from=<sender@example.org>, rcpts=1, size=13, "

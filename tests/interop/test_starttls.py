@@ -24,6 +24,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 from ehlodtest import (DEFAULT_PLUGINS, Ehlod, EhlodTestCase, HOSTNAME, ehlo,
@@ -125,6 +126,17 @@ class StartTlsTest(EhlodTestCase):
             m = re.search(RECEIVED_TLS % r"swaks\.test", text)
             self.assertIsNotNone(m, text[:600])
             self.assertIn("TLS established", server.log())
+
+    def test_failed_handshake_logged_with_reason(self):
+        with Ehlod(plugins=tls_plugins()) as server, server.raw() as raw:
+            ehlo(raw)
+            self.assertCode(raw.cmd("STARTTLS"), 220)
+            raw.send(b"EHLO not-a-client-hello.test\r\n")
+            self.assertTrue(raw.wait_closed(10))
+            time.sleep(0.2)
+            log = server.log()
+        self.assertRegex(log, r"warning: \S+: TLS handshake failed with "
+                         r"unknown\[127\.0\.0\.1\]:\d+: error:\S+")
 
     def test_smtplib_starttls_then_delivers(self):
         message = sample_message("over tls")
