@@ -312,7 +312,11 @@ dispatch(SMFICTX *ctx, struct job *j)
 		log_msg(LOG_ERR, "out of memory");
 		return SMFIS_TEMPFAIL;
 	}
-	snapshot_macros(ctx, j);
+	/* The MTA sends no macros with headers and body chunks, the most
+	 * frequent steps: what libmilter would return there was applied at
+	 * an earlier step already. */
+	if (j->kind != J_HEADER && j->kind != J_BODY)
+		snapshot_macros(ctx, j);
 	if (loop_run(j, hook_timeout) < 0) {
 		log_msg(LOG_WARNING, "no verdict within milter_hook_timeout "
 		    "(%ld s); answered 451 4.4.3", hook_timeout);
