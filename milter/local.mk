@@ -30,7 +30,8 @@ tests_plugins_milterprobe_la_LIBADD = $(CONFUSE_LIBS)
 MILTER_TESTS = \
 	tests/interop/test_milter_miltertest.py \
 	tests/interop/test_milter_postfix.py \
-	tests/interop/test_milter_check.py
+	tests/interop/test_milter_check.py \
+	tests/interop/test_milter_serial.py
 TESTS += $(MILTER_TESTS)
 EXTRA_DIST += $(MILTER_TESTS) tests/interop/milterharness.py \
 	tests/interop/milter_steps.lua tests/interop/milter_negotiate.lua \

@@ -32,3 +32,8 @@ tests_plugins_noop3_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
 tests_plugins_noop4_la_SOURCES = tests/plugins/noop.c
 tests_plugins_noop4_la_CFLAGS = $(PLUGIN_CFLAGS) -DNOOP_NAME='"noop4"'
 tests_plugins_noop4_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
+
+check_LTLIBRARIES += tests/plugins/serial.la
+tests_plugins_serial_la_SOURCES = tests/plugins/serial.c
+tests_plugins_serial_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_plugins_serial_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
