@@ -23,6 +23,7 @@
 #include "ehlo.h"
 #include "log.h"
 #include "session.h"
+#include "stats.h"
 
 #define HELO_MAX 255
 
@@ -580,6 +581,7 @@ command_dispatch(struct ehlod_session *s, char *line, size_t len)
 	size_t vlen = 0;
 
 	s->ncommands++;
+	stats_add(STAT_COMMANDS, 1);
 	if (strlen(line) != len) {
 		syntax_error(s, 500, "5.5.2", "Syntax error: NUL in command");
 		return;

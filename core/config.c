@@ -313,6 +313,7 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		CFG_INT("workers", 0, CFGF_NONE),
 		CFG_STR("user", "nobody", CFGF_NONE),
 		CFG_STR("pid_file", "", CFGF_NONE),
+		CFG_STR("status_socket", "", CFGF_NONE),
 		CFG_STR("plugin_dir", PLUGINDIR, CFGF_NONE),
 		CFG_INT("message_size_limit", 52428800, CFGF_NONE),
 		CFG_STR("second_ehlo", "reset", CFGF_NONE),
@@ -321,6 +322,11 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		CFG_INT("min_data_rate", 500, CFGF_NONE),
 		CFG_INT("greet_pause", 0, CFGF_NONE),
 		CFG_INT("max_errors", 20, CFGF_NONE),
+		CFG_INT("max_sessions", 1000, CFGF_NONE),
+		CFG_INT("max_sessions_per_worker", 0, CFGF_NONE),
+		CFG_INT("max_sessions_per_client", 50, CFGF_NONE),
+		CFG_INT("max_connect_rate", 0, CFGF_NONE),
+		CFG_INT("max_auth_failure_rate", 0, CFGF_NONE),
 		CFG_BOOL("syslog", cfg_false, CFGF_NONE),
 		CFG_STR("syslog_facility", "mail", CFGF_NONE),
 		CFG_STR("syslog_name", "ehlod", CFGF_NONE),
@@ -354,13 +360,17 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		else if (!strcmp(o->name, "milter_socket"))
 			o->validcb = check_milter_socket;
 		else if (!strcmp(o->name, "workers") ||
-		    !strcmp(o->name, "greet_pause"))
+		    !strcmp(o->name, "greet_pause") ||
+		    !strncmp(o->name, "max_sessions", 12) ||
+		    !strcmp(o->name, "max_connect_rate") ||
+		    !strcmp(o->name, "max_auth_failure_rate"))
 			o->validcb = check_not_negative;
 		else if (!strcmp(o->name, "second_ehlo"))
 			o->validcb = check_second_ehlo;
 		else if (!strcmp(o->name, "user"))
 			o->validcb = check_user;
 		else if (!strcmp(o->name, "pid_file") ||
+		    !strcmp(o->name, "status_socket") ||
 		    !strcmp(o->name, "plugin_dir"))
 			o->validcb = check_absolute;
 		else if (!strcmp(o->name, "syslog_facility"))
@@ -431,6 +441,7 @@ take_core_values(struct config *c, cfg_t *cfg)
 		    sysconf(_SC_NPROCESSORS_ONLN) : 1;
 	c->user = strdup(cfg_getstr(cfg, "user"));
 	c->pid_file = strdup(cfg_getstr(cfg, "pid_file"));
+	c->status_socket = strdup(cfg_getstr(cfg, "status_socket"));
 	c->plugin_dir = strdup(cfg_getstr(cfg, "plugin_dir"));
 	c->message_size_limit = (size_t)cfg_getint(cfg, "message_size_limit");
 	c->second_ehlo = strcmp(cfg_getstr(cfg, "second_ehlo"), "refuse") ?
@@ -440,6 +451,13 @@ take_core_values(struct config *c, cfg_t *cfg)
 	c->min_data_rate = cfg_getint(cfg, "min_data_rate");
 	c->greet_pause = cfg_getint(cfg, "greet_pause");
 	c->max_errors = cfg_getint(cfg, "max_errors");
+	c->max_sessions = cfg_getint(cfg, "max_sessions");
+	c->max_sessions_per_worker = cfg_getint(cfg,
+	    "max_sessions_per_worker");
+	c->max_sessions_per_client = cfg_getint(cfg,
+	    "max_sessions_per_client");
+	c->max_connect_rate = cfg_getint(cfg, "max_connect_rate");
+	c->max_auth_failure_rate = cfg_getint(cfg, "max_auth_failure_rate");
 	c->use_syslog = cfg_getbool(cfg, "syslog");
 	c->syslog_facility = log_facility(cfg_getstr(cfg, "syslog_facility"));
 	c->syslog_name = strdup(cfg_getstr(cfg, "syslog_name"));
@@ -529,6 +547,7 @@ config_free(struct config *c)
 	free(c->hostname);
 	free(c->user);
 	free(c->pid_file);
+	free(c->status_socket);
 	free(c->plugin_dir);
 	free(c->syslog_name);
 	free(c->milter_socket);

@@ -51,7 +51,14 @@ struct config {
 	long min_data_rate;	/* octets/s that earn DATA one more second */
 	long greet_pause;
 	char *syslog_name;
-	char *pid_file;		/* "" for none */	/* the log's ident (syslog and stderr) */	/* seconds before the 220; 0: none */
+	char *pid_file;		/* "" for none */
+	/* Limits (anvil.c); 0 means none. */
+	long max_sessions;		/* the whole server */
+	long max_sessions_per_worker;
+	long max_sessions_per_client;	/* concurrent, per client address */
+	long max_connect_rate;		/* per client, per minute */
+	long max_auth_failure_rate;	/* per client, per minute */
+	char *status_socket;	/* unix socket for ehlod -s; "" for none */	/* the log's ident (syslog and stderr) */	/* seconds before the 220; 0: none */
 	long max_errors;
 	int use_syslog;
 	int syslog_facility;

@@ -20,11 +20,14 @@ core_libcore_la_SOURCES = \
 	core/proxy.c core/proxy.h \
 	core/worker.c core/worker.h \
 	core/master.c core/master.h \
-	core/notify.c core/notify.h
+	core/notify.c core/notify.h \
+	core/anvil.c core/anvil.h \
+	core/stats.c core/stats.h \
+	core/status.c core/status.h
 core_libcore_la_CFLAGS = $(AM_CFLAGS) $(CONFUSE_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(OPENSSL_CFLAGS) $(SYSTEMD_CFLAGS)
 core_libcore_la_LIBADD = proto/libproto.la $(CONFUSE_LIBS) $(LIBEVENT_LIBS) \
-	$(OPENSSL_LIBS) $(SYSTEMD_LIBS)
+	$(OPENSSL_LIBS) $(SYSTEMD_LIBS) -lpthread
 
 sbin_PROGRAMS += core/ehlod
 core_ehlod_SOURCES = core/main.c

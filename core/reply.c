@@ -16,6 +16,8 @@
 #include <strings.h>
 #include <event2/buffer.h>
 
+#include "anvil.h"
+#include "stats.h"
 #include "log.h"
 #include "session.h"
 
@@ -167,6 +169,24 @@ code_fits_verdict(int code, ehlod_verdict v)
 	}
 }
 
+/* Failed logins are counted per client across sessions and workers
+ * (anvil.c); past max_auth_failure_rate a minute the session ends. */
+static void
+auth_failure_limit(struct ehlod_session *s)
+{
+	long limit = server->conf->max_auth_failure_rate;
+
+	if (anvil_auth_failed(s->client_addr) < (unsigned long)limit ||
+	    limit <= 0)
+		return;
+	stats_add(STAT_LIMIT_AUTH_FAILURES, 1);
+	log_msg(LOG_WARNING, "%s: limit: max_auth_failure_rate reached for "
+	    "unknown[%s]:%s; answered 421", s->id, s->client_addr,
+	    s->client_port);
+	session_reply(s, 421, "4.7.0", "%s Error: too many failed logins "
+	    "from your address", server->conf->hostname);
+}
+
 void
 session_reply_verdict(struct ehlod_session *s, ehlod_verdict v,
     struct plugin *decider, int def_code, const char *def_enhanced,
@@ -191,4 +211,6 @@ session_reply_verdict(struct ehlod_session *s, ehlod_verdict v,
 		session_log_reject(s, what, rcpt, code, enh, text,
 		    decider ? decider->name : "core");
 	pending_reply_clear(r);
+	if (code == 535 && what && strcmp(what, "AUTH") == 0)
+		auth_failure_limit(s);
 }

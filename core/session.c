@@ -25,6 +25,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "anvil.h"
+#include "stats.h"
 #include "log.h"
 #include "session.h"
 
@@ -155,6 +157,29 @@ connect_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	session_reply(s, 220, NULL, "%s ESMTP ehlod", server->conf->hostname);
 }
 
+/* Limits are judged before any plugin runs: 421 4.7.0, logged, closed. */
+static int
+over_limit(struct ehlod_session *s)
+{
+	const struct config *c = server->conf;
+	const char *limit = "max_sessions_per_worker";
+	const char *why = NULL;
+
+	if (c->max_sessions_per_worker > 0 &&
+	    server->nsessions > (size_t)c->max_sessions_per_worker)
+		why = "Too many connections, try again later";
+	else if ((why = anvil_connect(c, s->client_addr, &limit)) == NULL) {
+		s->anvil_counted = 1;
+		return 0;
+	}
+	log_msg(LOG_WARNING, "%s: limit: %s reached for unknown[%s]:%s; "
+	    "answered 421", s->id, limit, s->client_addr, s->client_port);
+	stats_add(stats_limit_counter(limit), 1);
+	session_reply(s, 421, "4.7.0", "%s %s", c->hostname, why);
+	session_process(s);
+	return 1;
+}
+
 struct ehlod_session *
 session_new(struct bufferevent *bev, const struct sockaddr *peer,
     socklen_t peerlen)
@@ -195,6 +220,8 @@ session_new_via(struct bufferevent *bev, const struct sockaddr *peer,
 		server->sessions->prev = s;
 	server->sessions = s;
 	server->nsessions++;
+	stats_add(STAT_CONNECTIONS, 1);
+	stats_add(STAT_SESSIONS, 1);
 	bufferevent_setcb(bev, read_cb, write_cb, event_cb, s);
 	bufferevent_setwatermark(bev, EV_READ, 0, INPUT_HIGH_WATER);
 	set_timeouts(s, server->conf->command_timeout);
@@ -202,6 +229,8 @@ session_new_via(struct bufferevent *bev, const struct sockaddr *peer,
 	/* Behind a proxy the two differ: the peer is the proxy. */
 	log_msg(LOG_INFO, "%s: connect from [%s]:%s client=[%s]:%s", s->id,
 	    peer_addr, peer_port, s->client_addr, s->client_port);
+	if (over_limit(s))
+		return s;
 	chain_start(s, STEP_CONNECT, NULL, NULL, NULL, 0, connect_done);
 	session_process(s);
 	return s;
@@ -218,6 +247,8 @@ session_free(struct ehlod_session *s)
 		session_reset_transaction(s, 1);
 		session_call_void_hook(s, STEP_CLOSE_HOOK);
 	}
+	if (s->anvil_counted)
+		anvil_disconnect(s->client_addr);
 	session_cancel_timers(s);
 	slots_free(s->slots, server->plugins->n);
 	if (s->txn.slots)
@@ -239,6 +270,7 @@ session_free(struct ehlod_session *s)
 		if (s->next)
 			s->next->prev = s->prev;
 		server->nsessions--;
+		stats_add(STAT_SESSIONS, -1);
 	}
 	linereader_free(&s->lr);
 	for (int i = 0; i < EHLOD_ITEM_COUNT_; i++)
@@ -561,6 +593,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		    s->client_addr, s->client_port);
 		/* A client that reads nothing gets no 421 queued behind the
 		 * replies it ignored: the session just ends. */
+		stats_add(STAT_TIMEOUTS, 1);
 		if ((what & BEV_EVENT_WRITING) || s->closing ||
 		    output_length(s) > 0) {
 			session_free(s);

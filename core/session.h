@@ -159,6 +159,7 @@ struct ehlod_session {
 	int refused;		/* greeting refused: only QUIT is served */
 	int resume_scheduled;
 	int read_held;		/* EV_READ off until the output drains */
+	int anvil_counted;	/* counted in the limits table */
 	int greet_wait;		/* greet_pause running: input is early talk */
 	struct event *greet_ev;
 	enum deadline_kind deadline_kind;

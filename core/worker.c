@@ -25,13 +25,22 @@
 #include "log.h"
 #include "proxy.h"
 #include "session.h"
+#include "stats.h"
+#include "status.h"
 #include "worker.h"
 
 #define DRAIN_GRACE_SECONDS 30
 
+/* Out of descriptors: stop accepting for this long, then try again. */
+#define ACCEPT_PAUSE_MS 1000
+
+int worker_status_fd = -1;
+static struct evconnlistener *status_listener;
 static struct evconnlistener **listeners;
 static size_t nlisteners;
 static struct event *grace_ev;
+static struct event *resume_accept_ev;
+static int accept_episode;	/* logged the current shortage already */
 
 int
 drop_privileges(const char *user)
@@ -62,6 +71,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	(void)l;
 	(void)arg;
 
+	accept_episode = 0;
 	bev = bufferevent_socket_new(server->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (bev == NULL) {
@@ -75,8 +85,61 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 }
 
 static void
+set_accepting(int on)
+{
+	for (size_t i = 0; i < nlisteners; i++)
+		if (listeners[i])
+			(on ? evconnlistener_enable :
+			    evconnlistener_disable)(listeners[i]);
+}
+
+static void
+resume_accepting(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (!server->draining)
+		set_accepting(1);
+}
+
+/*
+ * accept() failed.  Out of descriptors (or kernel memory) the listening
+ * socket stays readable, and retrying at once would spin the loop and
+ * flood the log; instead accepting pauses for ACCEPT_PAUSE_MS, and one
+ * line is logged per episode (until an accept succeeds again).  The
+ * sessions already open go on meanwhile.
+ */
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct timeval pause = { 0, ACCEPT_PAUSE_MS * 1000 };
+	int err = EVUTIL_SOCKET_ERROR();
+	(void)l;
+	(void)arg;
+
+	if (!accept_episode)
+		stats_add(STAT_ACCEPT_PAUSES, 1);
+	if (!accept_episode)
+		log_msg(err == EMFILE || err == ENFILE ? LOG_WARNING : LOG_ERR,
+		    "accept: %s with %zu sessions; not accepting for %d ms "
+		    "at a time until it works again", strerror(err),
+		    server->nsessions, ACCEPT_PAUSE_MS);
+	accept_episode = 1;
+	set_accepting(0);
+	if (resume_accept_ev == NULL)
+		resume_accept_ev = evtimer_new(server->base, resume_accepting,
+		    NULL);
+	if (resume_accept_ev)
+		evtimer_add(resume_accept_ev, &pause);
+}
+
+static void
 close_listeners(void)
 {
+	if (status_listener)
+		evconnlistener_free(status_listener);
+	status_listener = NULL;
 	for (size_t i = 0; i < nlisteners; i++)
 		if (listeners[i])
 			evconnlistener_free(listeners[i]);
@@ -146,8 +209,11 @@ listen_all(const int *fds, size_t nfds)
 		    LEV_OPT_CLOSE_ON_FREE, -1, fds[i]);
 		if (listeners[i] == NULL)
 			return -1;
+		evconnlistener_set_error_cb(listeners[i], accept_error_cb);
 		nlisteners++;
 	}
+	if (worker_status_fd >= 0)
+		status_listener = status_serve(server->base, worker_status_fd);
 	return 0;
 }
 
@@ -194,6 +260,8 @@ worker_run(struct config *c, struct plugin_set *set, const int *fds,
 		event_free(sigs[i]);
 	if (grace_ev)
 		event_free(grace_ev);
+	if (resume_accept_ev)
+		event_free(resume_accept_ev);
 	plugins_fini(set);
 	event_base_free(srv.base);
 	return 0;

@@ -140,7 +140,7 @@ class Ehlod:
     """One ehlod process with its own config, port, Maildir and log."""
 
     def __init__(self, plugins=None, start=True, extra_config="",
-                 extra_listen=(), **core):
+                 extra_listen=(), nofile=None, **core):
         self.dir = make_tempdir()
         self.maildir = os.path.join(self.dir, "Maildir")
         self.log_path = os.path.join(self.dir, "ehlod.log")
@@ -149,6 +149,7 @@ class Ehlod:
         self.port = None
         self.returncode = None
         self.extra_config = extra_config
+        self.nofile = nofile	# RLIMIT_NOFILE for the server, or None
         self.extra_listen = list(extra_listen)
         self.plugins = self._complete_plugins(
             DEFAULT_PLUGINS if plugins is None else plugins)
@@ -214,7 +215,7 @@ class Ehlod:
             self.proc = subprocess.Popen(
                 [ehlod_bin(), "-c", self.conf_path],
                 stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
-                start_new_session=True)
+                start_new_session=True, preexec_fn=self._limits)
         finally:
             logf.close()
         _running.append(self)
@@ -239,6 +240,12 @@ class Ehlod:
         self.stop()
         raise RuntimeError("ehlod did not accept on port %d within %ds:\n%s"
                            % (self.port, START_TIMEOUT, self.log()))
+
+    def _limits(self):
+        if self.nofile is not None:
+            import resource
+            resource.setrlimit(resource.RLIMIT_NOFILE,
+                               (self.nofile, self.nofile))
 
     def workers(self):
         """PIDs of the master's child processes (from /proc)."""
