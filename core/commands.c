@@ -23,6 +23,7 @@
 #include "ehlo.h"
 #include "log.h"
 #include "session.h"
+#include "xforward.h"
 #include "stats.h"
 
 #define HELO_MAX 255
@@ -569,6 +570,8 @@ core_command(struct ehlod_session *s, const char *verb, char *arg)
 		syntax_error(s, 502, "5.5.1", "EXPN not implemented");
 	else if (!strcasecmp(verb, "HELP"))
 		cmd_help(s);
+	else if (!strcasecmp(verb, "XFORWARD"))
+		xforward_command(s, arg);
 	else
 		return 0;
 	return 1;

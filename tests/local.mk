@@ -69,6 +69,7 @@ INTEROP_TESTS = \
 	tests/interop/test_packaging.py \
 	tests/interop/test_limits.py \
 	tests/interop/test_status.py \
+	tests/interop/test_xforward.py \
 	tests/interop/test_shutdown.py \
 	tests/interop/test_pending.py \
 	tests/interop/test_config.py \
