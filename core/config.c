@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "trust.h"
 #include "proxy.h"
 
 #ifndef PLUGINDIR
@@ -370,7 +371,8 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		else if (!strcmp(o->name, "user"))
 			o->validcb = check_user;
 		else if (!strcmp(o->name, "pid_file") ||
-		    !strcmp(o->name, "status_socket"))
+		    !strcmp(o->name, "status_socket") ||
+		    !strcmp(o->name, "plugin_dir"))
 			o->validcb = check_absolute;
 		else if (!strcmp(o->name, "syslog_facility"))
 			o->validcb = check_facility;
@@ -516,6 +518,8 @@ config_read(const char *file, struct config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->file = strdup(file);
+	if (trust_file(file, "configuration file") < 0)
+		return -1;
 	c->cfg = parse(file, pass1_plugin_opts, CFGF_IGNORE_UNKNOWN);
 	if (c->cfg == NULL)
 		return -1;

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <libmilter/mfapi.h>
@@ -124,6 +125,12 @@ drop_privileges(const struct config *c)
 	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
 	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
 		log_msg(LOG_ERR, "cannot become user %s: %s", c->user,
+		    strerror(errno));
+		return -1;
+	}
+	/* As ehlod's workers: nothing run from here gains privileges. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		log_msg(LOG_ERR, "cannot set no_new_privs: %s",
 		    strerror(errno));
 		return -1;
 	}
