@@ -65,6 +65,10 @@ hook_step_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	} else if (v == EHLOD_DISCARD) {
 		t->data_discard = 1;
 	}
+	/* Whatever arrives now is only counted: the smallest limit a plugin
+	 * enforces bounds the memory, not message_size_limit. */
+	if ((t->data_failed || t->data_discard) && !t->msg.dropped)
+		message_drop(&t->msg);
 	pending_reply_clear(&s->reply);
 	if (!s->pumping)
 		content_pump(s);

@@ -16,6 +16,7 @@
 #include "esmtp.h"
 #include "loader.h"
 #include "log.h"
+#include "trust.h"
 
 /* The descriptor size of ABI 1.0: every field up to on_report. */
 #define DESCRIPTOR_MIN_SIZE \
@@ -92,6 +93,16 @@ load_one(struct plugin *p, const struct plugin_conf *pc)
 		    "digits, '-' and '_'", pc->path, pc->name);
 		return -1;
 	}
+	/* A name without a slash would go through dlopen's search path
+	 * (LD_LIBRARY_PATH, the cache): the admin's file or none. */
+	if (pc->path[0] != '/') {
+		log_msg(LOG_ERR, "%s: plugin '%s': path must be absolute, or "
+		    "a plugin name to load NAME.so from plugin_dir (or leave "
+		    "it out to load %s.so)", pc->path, pc->name, pc->name);
+		return -1;
+	}
+	if (trust_file(pc->path, "plugin") < 0)
+		return -1;
 	p->dl = dlopen(pc->path, RTLD_NOW | RTLD_LOCAL);
 	if (p->dl == NULL) {
 		log_msg(LOG_ERR, "%s: cannot load plugin: %s", pc->path,

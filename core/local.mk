@@ -5,6 +5,7 @@ core_libcore_la_SOURCES = \
 	core/log.c core/log.h \
 	core/config.c core/config.h \
 	core/loader.c core/loader.h \
+	core/trust.c core/trust.h \
 	core/confcheck.c core/confcheck.h \
 	core/message.c core/message.h \
 	core/data.c core/data.h \

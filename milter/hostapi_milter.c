@@ -6,8 +6,8 @@
  *	The table starts as a copy of ehlod's own (core/hostapi.c): logging,
  *	replies, session and transaction data, envelope key/values, timers
  *	and resume work on the same struct ehlod_session and so behave
- *	exactly as in ehlod; everything runs on the loop thread, whose
- *	event_base is the server's base.  What differs is said here:
+ *	exactly as in ehlod; everything runs under the plugin lock (loop.c),
+ *	and the event_base is the server's base.  What differs is said here:
  *
  *	name "ehlod-milter", features EHLOD_HOST_MESSAGE without
  *	EHLOD_HOST_SMTP: keywords, verbs and parameters are the MTA's.

@@ -1,6 +1,6 @@
 /*
  * NAME
- *	steps.c - each milter step on the shared session model (loop thread)
+ *	steps.c - each milter step on the shared session model (plugin lock held)
  * DESCRIPTION
  *	The mapping from libmilter's protocol steps to plugin hooks, in one
  *	place.  Each job first brings the core's session and transaction up
@@ -106,7 +106,7 @@ static void
 apply_session_macros(struct mconn *c, struct job *j)
 {
 	struct ehlod_session *s = &c->s;
-	char **m = j->mac;
+	const char *const *m = j->mac;
 
 	if (m[MAC_HOSTNAME])
 		set_str(&c->hostname, m[MAC_HOSTNAME]);
@@ -132,7 +132,7 @@ static void
 apply_state_macros(struct mconn *c, struct job *j)
 {
 	struct ehlod_session *s = &c->s;
-	char **m = j->mac;
+	const char *const *m = j->mac;
 
 	if (m[MAC_TLS_VERSION] || j->kind == J_HELO) {
 		set_str(&s->items[EHLOD_ITEM_TLS_VERSION], m[MAC_TLS_VERSION]);

@@ -33,7 +33,12 @@
  *
  *	When anything fails the file in tmp/ is removed, the cause is
  *	logged, and the client is told to try again later: 452 4.3.1 when
- *	the disk or quota is full, 451 4.3.0 otherwise.
+ *	the disk or quota is full, 451 4.3.0 otherwise.  MAIL is already
+ *	answered 452 4.3.1 when the file system lacks room for the size the
+ *	client declared with SIZE= plus 64 KiB, or has no free inode
+ *	(maildir_space.c).  At start-up, files in tmp/ older than 36 hours,
+ *	left by deliveries that never finished, are removed
+ *	(maildir_tidy.c).
  *
  *	At start-up the plugin creates the maildir and its tmp/, new/ and
  *	cur/ folders (mode 0700) when they are missing, and the folders
@@ -73,6 +78,7 @@
 #include <ehlod/plugin.h>
 
 #include "crlf.h"
+#include "maildir.h"
 
 /* Room for a host name of HOST_NAME_MAX octets, each possibly escaped as
  * a four-octet "\057". */
@@ -624,7 +630,18 @@ maildir_init(const struct ehlod_host *h, ehlod_ctx *inst)
 	trim_slashes(maildir);
 	do_fsync = conf->fsync;
 	init_hostpart();
-	return make_maildir();
+	if (make_maildir() < 0)
+		return -1;
+	maildir_tidy_tmp(host, maildir);
+	return 0;
+}
+
+/* RFC 1870 section 6.1: no room now for the declared size is 452. */
+static ehlod_verdict
+maildir_on_mail(ehlod_ctx *s, const char *reverse_path)
+{
+	(void)reverse_path;
+	return maildir_space_check(host, s, maildir);
 }
 
 static const char *
@@ -654,5 +671,6 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	.instance_size = sizeof(struct maildir_conf),
 	.init = maildir_init,
 	.fini = maildir_fini,
+	.on_mail = maildir_on_mail,
 	.on_eom = maildir_on_eom,
 };

@@ -60,6 +60,9 @@ INTEROP_TESTS = \
 	tests/interop/test_pipelining.py \
 	tests/interop/test_timeouts.py \
 	tests/interop/test_session_bounds.py \
+	tests/interop/test_trust.py \
+	tests/interop/test_content_bounds.py \
+	tests/interop/test_maildir_space.py \
 	tests/interop/test_milter_packets.py \
 	tests/interop/test_supervision.py \
 	tests/interop/test_fail2ban.py \

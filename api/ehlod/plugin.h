@@ -33,10 +33,13 @@
  *	session ends (for the instance ctx: until fini returns), so a plugin
  *	may keep it in its own callbacks.
  *
- *	Threading.  The host calls a plugin from one thread only, the thread
- *	running its event loop; plugins need no locks, and must not call the
- *	host from threads of their own.  Nothing may block: a hook that must
- *	wait returns EHLOD_PENDING and later calls host->resume().
+ *	Threading.  The host never makes two calls into plugins at the same
+ *	time, so plugins need no locks: ehlod calls them from its one event
+ *	loop thread; ehlod-milter serialises every call with one lock, made
+ *	from libmilter's connection threads and its event loop thread (so no
+ *	thread-local state either).  A plugin must not call the host from
+ *	threads of its own.  Nothing may block: a hook that must wait
+ *	returns EHLOD_PENDING and later calls host->resume().
  *
  *	Processes.  init runs once per instance in each process that loads
  *	the plugins, and more than once in all: in "ehlod -t", in the

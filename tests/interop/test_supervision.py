@@ -79,17 +79,22 @@ class SupervisionTest(EhlodTestCase):
 
     def test_crash_burst_stops_server(self):
         with Ehlod(workers=1) as server:
-            for _ in range(11):
-                workers = []
-                wait_for(lambda: workers.extend(server.workers()) or
-                         workers, 5)
-                if not workers or not server.running():
-                    break
+            killed = set()
+            # Eleven crashes within the window stop it; each time wait for
+            # the replacement before killing it.
+            while len(killed) < 11 and server.running():
+                fresh = []
+                wait_for(lambda: fresh.extend(
+                    p for p in server.workers() if p not in killed) or
+                    fresh, 5)
+                if not fresh:
+                    continue
+                killed.add(fresh[0])
                 try:
-                    os.kill(workers[0], signal.SIGKILL)
+                    os.kill(fresh[0], signal.SIGKILL)
                 except ProcessLookupError:
-                    pass	# it was already on its way out
-                wait_for(lambda: not alive(workers[0]), 5)
+                    pass	# already on its way out: still a crash
+                wait_for(lambda: not alive(fresh[0]), 5)
             self.assertIsNotNone(server.wait(15), "still running")
             self.assertIn("workers ended unexpectedly within", server.log())
 
