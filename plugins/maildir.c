@@ -68,9 +68,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/types.h>
 #include <unistd.h>
 #include <limits.h>
@@ -83,7 +81,6 @@
 /* Room for a host name of HOST_NAME_MAX octets, each possibly escaped as
  * a four-octet "\057". */
 #define HOSTPART_MAX (4 * 255 + 1)
-#define NAME_TRIES 5
 
 static const struct ehlod_host *host;
 static char *maildir;
@@ -93,65 +90,44 @@ static ehlod_ctx *self;
 struct maildir_conf {
 	const char *directory;
 	int fsync;
+	long long threads;
 };
 static char hostpart[HOSTPART_MAX];
-static unsigned long deliveries;	/* the Q part of the names */
 
-/* One message being written: a write buffer in front of the file. */
+/* One message being put together in memory, the whole file as the
+ * threads will write it: the loop may call the host, they may not. */
 struct delivery {
-	int fd;
-	int err;		/* errno of the first failure, or 0 */
 	struct crlf crlf;
-	size_t used;
-	unsigned char buf[64 * 1024];
+	unsigned char *buf;
+	size_t used, size;
 };
 
-/* ---- writing ------------------------------------------------------ */
+/* ---- the file's content --------------------------------------------- */
 
-/* write(2) until all is written: regular files may still write short
- * when a signal arrives or the disk fills up. */
 static int
-write_all(int fd, const unsigned char *p, size_t len)
+grow(struct delivery *d, size_t more)
 {
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+	size_t size = d->size;
+	unsigned char *p;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno;
-		if (n == 0)
-			return EIO;
-		p += n;
-		len -= (size_t)n;
-	}
+	while (size - d->used < more)
+		size = size * 2 + more;
+	p = realloc(d->buf, size);
+	if (p == NULL)
+		return -1;
+	d->buf = p;
+	d->size = size;
 	return 0;
-}
-
-static int
-flush(struct delivery *d)
-{
-	if (d->err == 0)
-		d->err = write_all(d->fd, d->buf, d->used);
-	d->used = 0;
-	return d->err == 0 ? 0 : -1;
 }
 
 /* Append octets as they are, without CRLF conversion. */
 static int
 put_raw(struct delivery *d, const unsigned char *p, size_t len)
 {
-	while (len > 0) {
-		size_t room = sizeof(d->buf) - d->used;
-		size_t n = len < room ? len : room;
-
-		memcpy(d->buf + d->used, p, n);
-		d->used += n;
-		p += n;
-		len -= n;
-		if (d->used == sizeof(d->buf) && flush(d) < 0)
-			return -1;
-	}
+	if (d->size - d->used < len && grow(d, len) < 0)
+		return -1;
+	memcpy(d->buf + d->used, p, len);
+	d->used += len;
 	return 0;
 }
 
@@ -162,28 +138,16 @@ put(struct delivery *d, const char *s)
 	return put_raw(d, (const unsigned char *)s, strlen(s));
 }
 
-/* The host's sink: append message octets, CRLF turned into LF.  Each
- * slice leaves one octet of room for a CR held from the slice before. */
+/* The host's sink: append message octets, CRLF turned into LF (never
+ * longer than what comes in). */
 static int
 sink(void *arg, const void *data, size_t len)
 {
 	struct delivery *d = arg;
-	const unsigned char *p = data;
 
-	while (len > 0) {
-		size_t room = sizeof(d->buf) - d->used;
-		size_t n;
-
-		if (room < 2) {
-			if (flush(d) < 0)
-				return -1;
-			continue;
-		}
-		n = len < room - 1 ? len : room - 1;
-		d->used += crlf_to_lf(&d->crlf, p, n, d->buf + d->used);
-		p += n;
-		len -= n;
-	}
+	if (d->size - d->used < len && grow(d, len) < 0)
+		return -1;
+	d->used += crlf_to_lf(&d->crlf, data, len, d->buf + d->used);
 	return 0;
 }
 
@@ -226,104 +190,41 @@ put_envelope(struct delivery *d, ehlod_ctx *s)
 	return put_orcpt(d, s);
 }
 
-/* Write the whole file.  Returns 0 or an errno value. */
-static int
-write_message(ehlod_ctx *s, int fd)
+void
+maildir_job_free(struct maildir_job *j)
 {
-	struct delivery *d;
+	free(j->data);
+	free(j);
+}
+
+/* The whole file in memory: a job for the threads, or NULL. */
+static struct maildir_job *
+make_job(ehlod_ctx *s)
+{
+	struct maildir_job *j = calloc(1, sizeof(*j));
+	struct delivery d = { .size = host->message_size(s) + 4096 };
 	unsigned char tail[1];
-	int err;
 
-	d = calloc(1, sizeof(*d));
-	if (d == NULL)
-		return ENOMEM;
-	d->fd = fd;
-	if (put_envelope(d, s) == 0 && host->message_read(s, sink, d) == 0) {
-		/* A CR ending the message was held back; it is content. */
-		if (put_raw(d, tail, crlf_finish(&d->crlf, tail)) == 0)
-			flush(d);
-	} else if (d->err == 0) {
-		/* The host could not give us the message: no errno of ours. */
+	d.buf = malloc(d.size);
+	if (j == NULL || d.buf == NULL)
+		goto fail;
+	if (put_envelope(&d, s) < 0)
+		goto fail;
+	if (host->message_read(s, sink, &d) < 0) {
 		host->log(s, LOG_ERR, "cannot read the message from the host");
-		d->err = EIO;
+		goto fail;
 	}
-	err = d->err;
-	free(d);
-	return err;
-}
-
-/* ---- names and paths ---------------------------------------------- */
-
-/* The maildir itself, one of its folders, or a file in a folder. */
-static int
-join(char *buf, size_t len, const char *sub, const char *name)
-{
-	int n;
-
-	if (sub[0] == '\0')
-		n = snprintf(buf, len, "%s", maildir);
-	else if (name[0] == '\0')
-		n = snprintf(buf, len, "%s/%s", maildir, sub);
-	else
-		n = snprintf(buf, len, "%s/%s/%s", maildir, sub, name);
-	return (n < 0 || (size_t)n >= len) ? -1 : 0;
-}
-
-static int
-make_name(char *buf, size_t len)
-{
-	struct timeval tv;
-	unsigned long long rnd = 0;
-	int n;
-
-	gettimeofday(&tv, NULL);
-	/* M, P and Q make the name unique on a sane host; R covers what
-	 * they cannot see (a clock set back, a recycled pid).  Without
-	 * entropy from the kernel it is 0 and O_EXCL still catches a clash. */
-	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
-		rnd = 0;
-	n = snprintf(buf, len, "%lld.M%06ldP%ldQ%luR%016llx.%s",
-	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
-	    ++deliveries, rnd, hostpart);
-	return (n < 0 || (size_t)n >= len) ? -1 : 0;
-}
-
-/* Create tmp/NAME under a fresh name.  Returns the descriptor, or -1 with
- * errno set. */
-static int
-open_unique(char *name, size_t namelen, char *tmp, size_t tmplen)
-{
-	for (int i = 0; i < NAME_TRIES; i++) {
-		int fd;
-
-		if (make_name(name, namelen) < 0 ||
-		    join(tmp, tmplen, "tmp", name) < 0) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd >= 0 || errno != EEXIST)
-			return fd;
-	}
-	return -1;
-}
-
-/* Flush a folder so that a rename into it is on disk. */
-static int
-sync_dir(const char *sub)
-{
-	char path[PATH_MAX];
-	int fd, err = 0;
-
-	if (join(path, sizeof(path), sub, "") < 0)
-		return ENAMETOOLONG;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	if (fsync(fd) < 0)
-		err = errno;
-	close(fd);
-	return err;
+	/* A CR ending the message was held back; it is content. */
+	if (put_raw(&d, tail, crlf_finish(&d.crlf, tail)) < 0)
+		goto fail;
+	j->s = s;
+	j->data = d.buf;
+	j->len = d.used;
+	return j;
+fail:
+	free(d.buf);
+	free(j);
+	return NULL;
 }
 
 /* ---- delivery ----------------------------------------------------- */
@@ -341,27 +242,6 @@ failed(ehlod_ctx *s, int err, const char *what, const char *path)
 	return EHLOD_TEMPFAIL;
 }
 
-/* Fill tmp/NAME and make it durable.  Returns 0 or an errno value, with
- * *what naming the step that failed. */
-static int
-fill(ehlod_ctx *s, int fd, const char **what)
-{
-	int err;
-
-	*what = "write";
-	err = write_message(s, fd);
-	if (err == 0 && do_fsync && fsync(fd) < 0) {
-		*what = "fsync";
-		err = errno;
-	}
-	/* close() reports late write errors (NFS), so it is checked too. */
-	if (close(fd) < 0 && err == 0) {
-		*what = "close";
-		err = errno;
-	}
-	return err;
-}
-
 static ehlod_verdict
 delivered(ehlod_ctx *s, const char *name)
 {
@@ -377,41 +257,73 @@ delivered(ehlod_ctx *s, const char *name)
 	return EHLOD_ACCEPT;
 }
 
+/* The session's job in flight, so that on_close can let go of it. */
+static struct maildir_job **
+slot(ehlod_ctx *s)
+{
+	return host->session_data(s);
+}
+
+/* In the loop: a job is done, the file durable in new/ or gone.  A
+ * session that ended meanwhile hears nothing: its client retries, and
+ * the message may then arrive twice, never not at all. */
+static void
+finished(struct maildir_job *j)
+{
+	ehlod_ctx *s = j->s;
+
+	if (s != NULL) {
+		*slot(s) = NULL;
+		if (j->err != 0)
+			host->resume(s, failed(s, j->err, j->what, j->tmp));
+		else
+			host->resume(s, delivered(s, j->name));
+	}
+	maildir_job_free(j);
+}
+
+/* The message goes to the threads; the session waits (PENDING) until
+ * it is on disk, and the loop serves the others meanwhile. */
 static ehlod_verdict
 maildir_on_eom(ehlod_ctx *s)
 {
-	char name[NAME_MAX + 1], tmp[PATH_MAX], dst[PATH_MAX];
-	const char *what;
-	int fd, err;
+	struct maildir_job *j = make_job(s);
 
-	fd = open_unique(name, sizeof(name), tmp, sizeof(tmp));
-	if (fd < 0)
-		return failed(s, errno, "create", "tmp/");
-	if (join(dst, sizeof(dst), "new", name) < 0) {
-		close(fd);
-		unlink(tmp);
-		return failed(s, ENAMETOOLONG, "name", name);
+	if (j == NULL)
+		return failed(s, ENOMEM, "prepare", "message");
+	if (maildir_flush_submit(j) < 0) {
+		int err = errno;
+
+		maildir_job_free(j);
+		return failed(s, err, "start", "delivery threads");
 	}
-	err = fill(s, fd, &what);
-	if (err == 0 && rename(tmp, dst) < 0) {
-		what = "rename";
-		err = errno;
-	}
-	if (err != 0) {
-		unlink(tmp);
-		return failed(s, err, what, tmp);
-	}
-	/* Without the folder on disk the rename may vanish in a crash: take
-	 * the message back and let the client retry rather than answer 250
-	 * for mail that could be lost. */
-	if (do_fsync && (err = sync_dir("new")) != 0) {
-		unlink(dst);
-		return failed(s, err, "fsync", "new/");
-	}
-	return delivered(s, name);
+	*slot(s) = j;
+	return EHLOD_PENDING;
+}
+
+static void
+maildir_on_close(ehlod_ctx *s)
+{
+	struct maildir_job **j = slot(s);
+
+	if (j != NULL && *j != NULL)
+		(*j)->s = NULL;
 }
 
 /* ---- start-up ----------------------------------------------------- */
+
+/* The maildir itself or one of its folders. */
+static int
+join(char *buf, size_t len, const char *sub)
+{
+	int n;
+
+	if (sub[0] == '\0')
+		n = snprintf(buf, len, "%s", maildir);
+	else
+		n = snprintf(buf, len, "%s/%s", maildir, sub);
+	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
 
 /* The host part of the names: '/' and ':' cannot appear in a maildir name
  * (':' starts the info part), so they are written as octal escapes. */
@@ -507,7 +419,7 @@ make_folder(const struct folder *f, int have_user, uid_t uid, gid_t gid)
 {
 	char path[PATH_MAX];
 
-	if (join(path, sizeof(path), f->sub, "") < 0) {
+	if (join(path, sizeof(path), f->sub) < 0) {
 		host->log(self, LOG_ERR, "path too long: %s", maildir);
 		return -1;
 	}
@@ -588,6 +500,7 @@ static void
 maildir_fini(ehlod_ctx *inst)
 {
 	(void)inst;
+	maildir_flush_stop();
 	free(maildir);
 	maildir = NULL;
 }
@@ -633,6 +546,8 @@ maildir_init(const struct ehlod_host *h, ehlod_ctx *inst)
 	if (make_maildir() < 0)
 		return -1;
 	maildir_tidy_tmp(host, maildir);
+	maildir_flush_setup(host, self, maildir, hostpart, do_fsync,
+	    (unsigned)conf->threads, finished);
 	return 0;
 }
 
@@ -659,6 +574,8 @@ static const struct ehlod_option maildir_options[] = {
 	  directory), NULL, EHLOD_OPT_REQUIRED, 0, 0, check_directory },
 	{ "fsync", EHLOD_OPT_BOOL, offsetof(struct maildir_conf, fsync),
 	  "yes", 0, 0, 0, NULL },
+	{ "threads", EHLOD_OPT_INT, offsetof(struct maildir_conf, threads),
+	  "4", 0, 1, 64, NULL },
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 
@@ -669,8 +586,10 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	.description = "deliver into a maildir: tmp/, fsync, rename to new/",
 	.options = maildir_options,
 	.instance_size = sizeof(struct maildir_conf),
+	.session_data_size = sizeof(struct maildir_job *),
 	.init = maildir_init,
 	.fini = maildir_fini,
 	.on_mail = maildir_on_mail,
 	.on_eom = maildir_on_eom,
+	.on_close = maildir_on_close,
 };

@@ -4,10 +4,14 @@
  * DESCRIPTION
  *	maildir_space.c answers MAIL with 452 4.3.1 when the declared size
  *	cannot be stored now (RFC 1870 section 6.1); maildir_tidy.c removes
- *	what crashed deliveries left in tmp/.
+ *	what crashed deliveries left in tmp/; maildir_flush.c writes,
+ *	flushes and renames the files in threads, off the event loop.
  */
 #ifndef EHLOD_PLUGINS_MAILDIR_H
 #define EHLOD_PLUGINS_MAILDIR_H
+
+#include <limits.h>
+#include <stddef.h>
 
 #include <ehlod/plugin.h>
 
@@ -28,5 +32,35 @@ ehlod_verdict maildir_space_check(const struct ehlod_host *host,
 /* Remove the regular files in dir/tmp older than MAILDIR_TMP_MAX_AGE,
  * logging each; returns how many were removed. */
 int maildir_tidy_tmp(const struct ehlod_host *host, const char *dir);
+
+/* One message on its way to disk (maildir_flush.c).  The loop fills in
+ * s and data; a thread fills in the rest. */
+struct maildir_job {
+	struct maildir_job *next;	/* in whichever list holds it */
+	ehlod_ctx *s;		/* the session waiting; NULL once it ended
+				 * (read and written in the loop only) */
+	unsigned char *data;	/* the whole file */
+	size_t len;
+	int err;		/* errno of the step that failed, or 0 */
+	const char *what;	/* that step: "create", "write", ... */
+	char name[NAME_MAX + 1];
+	char tmp[PATH_MAX];	/* tmp/NAME, or the folder for errors */
+	char dst[PATH_MAX];	/* new/NAME */
+};
+
+void maildir_job_free(struct maildir_job *j);
+
+/* Remember where and how to deliver; finished is called in the event
+ * loop with each job once it is done (err 0: durable in new/). */
+void maildir_flush_setup(const struct ehlod_host *host, ehlod_ctx *inst,
+    const char *dir, const char *hostpart, int do_fsync, unsigned threads,
+    void (*finished)(struct maildir_job *));
+
+/* Queue a job, starting the threads at this process's first; -1 with
+ * errno when they cannot start. */
+int maildir_flush_submit(struct maildir_job *j);
+
+/* Let the threads finish what is queued, and end them (from fini). */
+void maildir_flush_stop(void);
 
 #endif

@@ -1,0 +1,390 @@
+/*
+ * NAME
+ *	maildir_flush.c - the maildir plugin's disk work, off the event loop
+ * DESCRIPTION
+ *	Implements maildir_flush_*() (maildir.h).  A few threads per worker
+ *	process create each message's file in tmp/, write it, fsync it,
+ *	close it and rename it into new/, so that the event loop never waits
+ *	for the disk and several flushes are in flight at once.
+ *
+ *	Group commit: a rename is durable only once new/ itself is flushed.
+ *	One thread at a time (the committer) flushes new/; renames that
+ *	finish meanwhile queue up and the committer's next flush covers
+ *	them all, so a burst of messages costs one directory fsync instead
+ *	of one each.  A job is reported done only after the flush that
+ *	covers its rename returned, and a failed flush takes every file of
+ *	its batch back out of new/ (the client gets a 4xx and retries).
+ *
+ *	The threads never call the host (the ABI forbids it): finished jobs
+ *	go on a list and an eventfd wakes the loop, whose watch callback
+ *	hands them to the plugin there.  The threads start at the first
+ *	message a process delivers, never in the master (which only runs
+ *	init to check the configuration, then forks: threads do not survive
+ *	fork).
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "maildir.h"
+
+#define NAME_TRIES 5
+#define THREADS_MAX 64
+
+struct pool {
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	struct maildir_job *queue, **queue_tail;	/* to write */
+	struct maildir_job *renamed;	/* in new/, waiting for its flush */
+	struct maildir_job *done;	/* for the loop */
+	int syncing;		/* a committer is flushing new/ */
+	int stopping;
+	int efd;		/* eventfd: done is not empty */
+	pid_t pid;		/* the process the threads run in */
+	unsigned nthreads;
+	pthread_t threads[THREADS_MAX];
+	/* Set at start, read-only while the threads run. */
+	const char *dir;
+	const char *hostpart;
+	int do_fsync;
+	const struct ehlod_host *host;
+	ehlod_ctx *inst;
+	ehlod_event *watch;
+	void (*finished)(struct maildir_job *);
+};
+
+static struct pool pool = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.work = PTHREAD_COND_INITIALIZER,
+	.efd = -1,
+};
+static atomic_ulong deliveries;	/* the Q part of the names */
+
+/* ---- in the threads ------------------------------------------------ */
+
+/* write(2) until all is written: regular files may still write short
+ * when a signal arrives or the disk fills up. */
+static int
+write_all(int fd, const unsigned char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno;
+		if (n == 0)
+			return EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int
+path_of(char *buf, size_t len, const char *sub, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s%s%s", pool.dir, sub,
+	    name[0] != '\0' ? "/" : "", name);
+
+	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+static int
+make_name(char *buf, size_t len)
+{
+	struct timeval tv;
+	unsigned long long rnd = 0;
+	int n;
+
+	gettimeofday(&tv, NULL);
+	/* M, P and Q make the name unique on a sane host; R covers what
+	 * they cannot see (a clock set back, a recycled pid).  Without
+	 * entropy from the kernel it is 0 and O_EXCL still catches a clash. */
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+		rnd = 0;
+	n = snprintf(buf, len, "%lld.M%06ldP%ldQ%luR%016llx.%s",
+	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
+	    atomic_fetch_add(&deliveries, 1) + 1, rnd, pool.hostpart);
+	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+/* Create tmp/NAME under a fresh name: the descriptor, or -1 with errno. */
+static int
+open_unique(struct maildir_job *j)
+{
+	for (int i = 0; i < NAME_TRIES; i++) {
+		int fd;
+
+		if (make_name(j->name, sizeof(j->name)) < 0 ||
+		    path_of(j->tmp, sizeof(j->tmp), "tmp", j->name) < 0 ||
+		    path_of(j->dst, sizeof(j->dst), "new", j->name) < 0) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		fd = open(j->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
+}
+
+static int
+fail(struct maildir_job *j, const char *what, int err)
+{
+	j->what = what;
+	j->err = err;
+	return -1;
+}
+
+/* tmp/NAME written, flushed and renamed into new/; 0, or -1 with the
+ * job's err and what set and nothing left behind. */
+static int
+write_file(struct maildir_job *j)
+{
+	int fd = open_unique(j);
+
+	if (fd < 0) {
+		snprintf(j->tmp, sizeof(j->tmp), "%s/tmp/", pool.dir);
+		return fail(j, "create", errno);
+	}
+	j->err = write_all(fd, j->data, j->len);
+	j->what = "write";
+	if (j->err == 0 && pool.do_fsync && fsync(fd) < 0)
+		fail(j, "fsync", errno);
+	/* close() reports late write errors (NFS), so it is checked too. */
+	if (close(fd) < 0 && j->err == 0)
+		fail(j, "close", errno);
+	if (j->err == 0 && rename(j->tmp, j->dst) < 0)
+		fail(j, "rename", errno);
+	if (j->err != 0) {
+		unlink(j->tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Flush new/ so that the renames into it are on disk. */
+static int
+sync_new(void)
+{
+	char path[4096];
+	int fd, err = 0;
+
+	if (path_of(path, sizeof(path), "new", "") < 0)
+		return ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	if (fsync(fd) < 0)
+		err = errno;
+	close(fd);
+	return err;
+}
+
+/* With the lock held: hand j to the loop. */
+static void
+finish_locked(struct maildir_job *j)
+{
+	uint64_t one = 1;
+
+	j->next = pool.done;
+	pool.done = j;
+	/* The counter cannot overflow here; a failed write leaves it
+	 * non-zero, which is all the loop needs to wake. */
+	if (write(pool.efd, &one, sizeof(one)) < 0)
+		return;
+}
+
+/* With the lock held and no other committer: flush new/ until no rename
+ * waits for it.  The lock is released while the disk works, so that the
+ * other threads go on writing and renaming; their renames form the next
+ * batch. */
+static void
+commit_locked(void)
+{
+	pool.syncing = 1;
+	while (pool.renamed != NULL) {
+		struct maildir_job *batch = pool.renamed, *next;
+		int err;
+
+		pool.renamed = NULL;
+		pthread_mutex_unlock(&pool.lock);
+		err = sync_new();
+		/* Without the folder on disk the renames may vanish in a
+		 * crash: take the messages back, the clients retry. */
+		for (struct maildir_job *j = batch; err != 0 && j != NULL;
+		    j = j->next) {
+			unlink(j->dst);
+			snprintf(j->tmp, sizeof(j->tmp), "%s/new/", pool.dir);
+			fail(j, "fsync", err);
+		}
+		pthread_mutex_lock(&pool.lock);
+		for (; batch != NULL; batch = next) {
+			next = batch->next;
+			finish_locked(batch);
+		}
+	}
+	pool.syncing = 0;
+}
+
+static void *
+run(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&pool.lock);
+	for (;;) {
+		struct maildir_job *j = pool.queue;
+
+		if (j == NULL) {
+			if (pool.stopping)
+				break;
+			pthread_cond_wait(&pool.work, &pool.lock);
+			continue;
+		}
+		pool.queue = j->next;
+		if (pool.queue == NULL)
+			pool.queue_tail = &pool.queue;
+		pthread_mutex_unlock(&pool.lock);
+		int ok = write_file(j) == 0;
+		pthread_mutex_lock(&pool.lock);
+		if (!ok || !pool.do_fsync) {
+			finish_locked(j);
+			continue;
+		}
+		j->next = pool.renamed;
+		pool.renamed = j;
+		if (!pool.syncing)
+			commit_locked();
+	}
+	pthread_mutex_unlock(&pool.lock);
+	return NULL;
+}
+
+/* ---- in the event loop --------------------------------------------- */
+
+static void arm(void);
+
+static void
+on_wake(ehlod_ctx *c, void *arg, unsigned events)
+{
+	struct maildir_job *list, *next;
+	uint64_t n;
+
+	(void)c;
+	(void)arg;
+	(void)events;
+	if (read(pool.efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		pool.host->log(pool.inst, LOG_ERR, "eventfd: %s",
+		    strerror(errno));
+	pthread_mutex_lock(&pool.lock);
+	list = pool.done;
+	pool.done = NULL;
+	pthread_mutex_unlock(&pool.lock);
+	arm();
+	for (; list != NULL; list = next) {
+		next = list->next;
+		pool.finished(list);
+	}
+}
+
+static void
+arm(void)
+{
+	pool.watch = pool.host->watch(pool.inst, pool.efd, EHLOD_WATCH_READ,
+	    0, on_wake, NULL);
+	if (pool.watch == NULL)
+		pool.host->log(pool.inst, LOG_ERR, "cannot watch the "
+		    "delivery threads: deliveries will hang");
+}
+
+void
+maildir_flush_setup(const struct ehlod_host *host, ehlod_ctx *inst,
+    const char *dir, const char *hostpart, int do_fsync, unsigned threads,
+    void (*finished)(struct maildir_job *))
+{
+	pool.host = host;
+	pool.inst = inst;
+	pool.dir = dir;
+	pool.hostpart = hostpart;
+	pool.do_fsync = do_fsync;
+	pool.nthreads = threads < 1 ? 1 : threads > THREADS_MAX ?
+	    THREADS_MAX : threads;
+	pool.finished = finished;
+	pool.queue_tail = &pool.queue;
+}
+
+static int
+start(void)
+{
+	pool.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (pool.efd < 0)
+		return -1;
+	pool.stopping = 0;
+	pool.pid = getpid();
+	for (unsigned i = 0; i < pool.nthreads; i++) {
+		int err = pthread_create(&pool.threads[i], NULL, run, NULL);
+
+		if (err != 0) {
+			pool.nthreads = i;
+			maildir_flush_stop();
+			errno = err;
+			return -1;
+		}
+	}
+	arm();
+	return 0;
+}
+
+int
+maildir_flush_submit(struct maildir_job *j)
+{
+	if (pool.pid != getpid() && start() < 0)
+		return -1;
+	j->next = NULL;
+	pthread_mutex_lock(&pool.lock);
+	*pool.queue_tail = j;
+	pool.queue_tail = &j->next;
+	pthread_cond_signal(&pool.work);
+	pthread_mutex_unlock(&pool.lock);
+	return 0;
+}
+
+void
+maildir_flush_stop(void)
+{
+	if (pool.pid != getpid())
+		return;
+	/* The threads finish what is queued: every file ends either in
+	 * new/ or removed from tmp/. */
+	pthread_mutex_lock(&pool.lock);
+	pool.stopping = 1;
+	pthread_cond_broadcast(&pool.work);
+	pthread_mutex_unlock(&pool.lock);
+	for (unsigned i = 0; i < pool.nthreads; i++)
+		pthread_join(pool.threads[i], NULL);
+	/* The host cancelled the watch (an instance's) before fini. */
+	pool.watch = NULL;
+	for (struct maildir_job *j = pool.done, *next; j != NULL; j = next) {
+		next = j->next;
+		maildir_job_free(j);
+	}
+	pool.done = NULL;
+	if (pool.efd >= 0)
+		close(pool.efd);
+	pool.efd = -1;
+	pool.pid = 0;
+}
