@@ -42,3 +42,10 @@ check_LTLIBRARIES += tests/plugins/serial.la
 tests_plugins_serial_la_SOURCES = tests/plugins/serial.c
 tests_plugins_serial_la_CFLAGS = $(PLUGIN_CFLAGS)
 tests_plugins_serial_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
+
+# LD_PRELOAD shim holding directory fsyncs (tests/interop/test_maildir_flush.py).
+check_LTLIBRARIES += tests/plugins/slowfsync.la
+tests_plugins_slowfsync_la_SOURCES = tests/plugins/slowfsync.c
+tests_plugins_slowfsync_la_CFLAGS = $(AM_CFLAGS)
+tests_plugins_slowfsync_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
+tests_plugins_slowfsync_la_LIBADD = -ldl
