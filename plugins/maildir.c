@@ -31,6 +31,12 @@
  *	body), with the CRLF line ends turned into LF as maildir readers
  *	expect.
  *
+ *	The disk work (create, write, fsync, close, rename, fsync of new/)
+ *	runs in maildir_flush.c's threads: on_eom puts the whole file
+ *	together in memory (the threads may not call the host), hands it
+ *	over and answers PENDING; the session resumes with 250 once the
+ *	flush of new/ that covers its rename has returned (group commit).
+ *
  *	When anything fails the file in tmp/ is removed, the cause is
  *	logged, and the client is told to try again later: 452 4.3.1 when
  *	the disk or quota is full, 451 4.3.0 otherwise.  MAIL is already
@@ -59,6 +65,8 @@
  *		Flush each message and the new/ folder to disk before
  *		answering 250.  Turning it off is only for benchmarks: a crash
  *		may then lose mail that the client was told is delivered.
+ *	threads (integer, 1 to 64, default 4)
+ *		Threads per worker process that write and flush messages.
  */
 #include "autoconfig.h"
 

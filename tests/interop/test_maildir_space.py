@@ -4,6 +4,10 @@
   ~100 KiB, MAIL FROM with SIZE=1000000 is answered 452 4.3.1 (RFC 1870
   section 6.1) and logged, while a SIZE that fits and MAIL without SIZE
   still get 250, and a message that fits is delivered.
+- ENOSPC in the middle of a batch: six sessions deliver 200 KiB each at
+  once into about 600 KiB of room (the threads write and flush them
+  together): some get 452 4.3.1, every 250 is in new/ byte for byte,
+  nothing else is in new/ and nothing is left in tmp/.
 - Stale tmp files: a file in tmp/ older than 36 hours (a delivery killed
   in the middle) is removed at start-up and logged; a fresh one stays.
 """
@@ -11,9 +15,11 @@
 import os
 import subprocess
 import tempfile
+import threading
 import time
 
-from ehlodtest import Ehlod, EhlodTestCase, main, ehlo, transaction
+from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, transaction,
+                       sample_message, lf)
 
 PLUGINS = [("pipelining", {}), ("size", {"limit": 10240000}),
            ("enhancedstatuscodes", {}), ("maildir", {})]
@@ -63,6 +69,49 @@ class MaildirSpaceTest(EhlodTestCase):
             self.assertEqual(len(os.listdir(os.path.join(maildir, "new"))),
                              1)
             self.assertIn("deferred at MAIL", server.log())
+
+
+    def test_disk_full_during_batch_only_durable_acknowledged(self):
+        maildir = os.path.join(self.mnt, "Maildir")
+        plugins = [(n, dict(o, directory=maildir) if n == "maildir" else o)
+                   for n, o in PLUGINS]
+        line = b"x" * 78 + b"\r\n"
+        results = []
+        lock = threading.Lock()
+
+        def client(n):
+            message = sample_message("big %d" % n, line * 2600)
+            with server.raw() as s:
+                ehlo(s)
+                r = transaction(s, message=message)
+            with lock:
+                results.append((r, lf(message)))
+
+        with Ehlod(plugins=plugins) as server:
+            self.fill(600 * 1024)
+            time.sleep(1.1)	# past the worker's one-second cache
+            threads = [threading.Thread(target=client, args=(n,))
+                       for n in range(6)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            self.assertEqual(len(results), 6)
+            codes = sorted(r.code for r, _m in results)
+            self.assertIn(452, codes, codes)
+            self.assertIn(250, codes, codes)
+            for r, _m in results:
+                self.assertIn(r.code, (250, 452), r)
+            new = os.path.join(maildir, "new")
+            delivered = []
+            for name in os.listdir(new):
+                with open(os.path.join(new, name), "rb") as f:
+                    delivered.append(f.read())
+            acked = [m for r, m in results if r.code == 250]
+            self.assertEqual(len(delivered), len(acked), codes)
+            for m in acked:
+                self.assertTrue(any(d.endswith(m) for d in delivered))
+            self.assertEqual(os.listdir(os.path.join(maildir, "tmp")), [])
 
 
 class MaildirTidyTest(EhlodTestCase):
