@@ -295,8 +295,12 @@ finished(struct maildir_job *j)
 static ehlod_verdict
 maildir_on_eom(ehlod_ctx *s)
 {
-	struct maildir_job *j = make_job(s);
+	struct maildir_job **pending = slot(s);
+	struct maildir_job *j;
 
+	if (pending == NULL)
+		return failed(s, ENOMEM, "prepare", "message");
+	j = make_job(s);
 	if (j == NULL)
 		return failed(s, ENOMEM, "prepare", "message");
 	if (maildir_flush_submit(j) < 0) {
@@ -305,7 +309,7 @@ maildir_on_eom(ehlod_ctx *s)
 		maildir_job_free(j);
 		return failed(s, err, "start", "delivery threads");
 	}
-	*slot(s) = j;
+	*pending = j;
 	return EHLOD_PENDING;
 }
 

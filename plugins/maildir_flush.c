@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -330,20 +331,27 @@ maildir_flush_setup(const struct ehlod_host *host, ehlod_ctx *inst,
 static int
 start(void)
 {
+	sigset_t all, old;
+	int err = 0;
+
 	pool.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (pool.efd < 0)
 		return -1;
 	pool.stopping = 0;
 	pool.pid = getpid();
-	for (unsigned i = 0; i < pool.nthreads; i++) {
-		int err = pthread_create(&pool.threads[i], NULL, run, NULL);
-
-		if (err != 0) {
+	/* Signals are the loop's business: the threads block them all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (unsigned i = 0; i < pool.nthreads && err == 0; i++) {
+		err = pthread_create(&pool.threads[i], NULL, run, NULL);
+		if (err != 0)
 			pool.nthreads = i;
-			maildir_flush_stop();
-			errno = err;
-			return -1;
-		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err != 0) {
+		maildir_flush_stop();
+		errno = err;
+		return -1;
 	}
 	arm();
 	return 0;
