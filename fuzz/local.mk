@@ -8,10 +8,11 @@ FUZZ_TARGETS = command address data bdat proxy reply config milter
 FUZZ_SECONDS = 10
 EXTRA_DIST += fuzz/README.md fuzz/corpus
 
-if FUZZERS
-noinst_PROGRAMS += fuzz/fuzz_command fuzz/fuzz_address fuzz/fuzz_data \
+FUZZ_PROGRAMS = fuzz/fuzz_command fuzz/fuzz_address fuzz/fuzz_data \
 	fuzz/fuzz_bdat fuzz/fuzz_proxy fuzz/fuzz_reply fuzz/fuzz_config \
 	fuzz/fuzz_milter
+if FUZZERS
+noinst_PROGRAMS += $(FUZZ_PROGRAMS)
 endif
 
 # The targets' objects are instrumented by configure's flags; only the
@@ -69,9 +70,12 @@ EXTRA_fuzz_fuzz_milter_DEPENDENCIES = tests/plugins/milterprobe.la
 # -close_fd_mask=2: the targets' own log lines would drown libFuzzer's;
 # its reports and sanitizer reports still come out.  Each run's whole
 # output is kept in fuzz-corpus/NAME.log; a crash prints its tail.
-.PHONY: fuzz
-fuzz:
-	@test -x fuzz/fuzz_command || { echo "configure with --enable-fuzzers CC=clang first" >&2; exit 1; }
+.PHONY: fuzz fuzz-build
+fuzz-build:
+	@test "$(FUZZERS_TRUE)" = "" || { echo "configure with --enable-fuzzers CC=clang first" >&2; exit 1; }
+	$(MAKE) $(AM_MAKEFLAGS) $(FUZZ_PROGRAMS) tests/plugins/milterprobe.la
+
+fuzz: fuzz-build
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		mkdir -p fuzz-corpus/$$t; rc=0; \
 		fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
