@@ -8,11 +8,11 @@ FUZZ_TARGETS = command address data bdat proxy reply config milter
 FUZZ_SECONDS = 10
 EXTRA_DIST += fuzz/README.md fuzz/corpus
 
-FUZZ_PROGRAMS = fuzz/fuzz_command fuzz/fuzz_address fuzz/fuzz_data \
+FUZZ_BINARIES = fuzz/fuzz_command fuzz/fuzz_address fuzz/fuzz_data \
 	fuzz/fuzz_bdat fuzz/fuzz_proxy fuzz/fuzz_reply fuzz/fuzz_config \
 	fuzz/fuzz_milter
 if FUZZERS
-noinst_PROGRAMS += $(FUZZ_PROGRAMS)
+noinst_PROGRAMS += $(FUZZ_BINARIES)
 endif
 
 # The targets' objects are instrumented by configure's flags; only the
@@ -73,7 +73,7 @@ EXTRA_fuzz_fuzz_milter_DEPENDENCIES = tests/plugins/milterprobe.la
 .PHONY: fuzz fuzz-build
 fuzz-build:
 	@test "$(FUZZERS_TRUE)" = "" || { echo "configure with --enable-fuzzers CC=clang first" >&2; exit 1; }
-	$(MAKE) $(AM_MAKEFLAGS) $(FUZZ_PROGRAMS) tests/plugins/milterprobe.la
+	$(MAKE) $(AM_MAKEFLAGS) $(FUZZ_BINARIES) tests/plugins/milterprobe.la
 
 fuzz: fuzz-build
 	@set -e; for t in $(FUZZ_TARGETS); do \
