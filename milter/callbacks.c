@@ -462,12 +462,16 @@ x_eoh(SMFICTX *ctx)
 	return dispatch(ctx, new_job(ctx, J_EOH, NULL, NULL));
 }
 
+/* An empty chunk has nothing to judge, and ehlod never calls on_body
+ * with one: plugins may take chunk to be a real buffer. */
 static sfsistat
 x_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
+	if (len == 0)
+		return SMFIS_CONTINUE;
 	struct job *j = new_job(ctx, J_BODY, NULL, NULL);
 
-	if (j && len > 0) {
+	if (j) {
 		j->data = malloc(len);
 		if (j->data == NULL) {
 			job_free(j);
