@@ -13,6 +13,9 @@ FUZZ_BINARIES = fuzz/fuzz_command fuzz/fuzz_address fuzz/fuzz_data \
 	fuzz/fuzz_milter
 if FUZZERS
 noinst_PROGRAMS += $(FUZZ_BINARIES)
+FUZZ_ENABLED = yes
+else
+FUZZ_ENABLED = no
 endif
 
 # The targets' objects are instrumented by configure's flags; only the
@@ -72,7 +75,7 @@ EXTRA_fuzz_fuzz_milter_DEPENDENCIES = tests/plugins/milterprobe.la
 # output is kept in fuzz-corpus/NAME.log; a crash prints its tail.
 .PHONY: fuzz fuzz-build
 fuzz-build:
-	@test "$(FUZZERS_TRUE)" = "" || { echo "configure with --enable-fuzzers CC=clang first" >&2; exit 1; }
+	@test "$(FUZZ_ENABLED)" = yes || { echo "configure with --enable-fuzzers CC=clang first" >&2; exit 1; }
 	$(MAKE) $(AM_MAKEFLAGS) $(FUZZ_BINARIES) tests/plugins/milterprobe.la
 
 fuzz: fuzz-build
