@@ -23,6 +23,8 @@
 #include "ehlo.h"
 #include "log.h"
 #include "session.h"
+#include "xforward.h"
+#include "stats.h"
 
 #define HELO_MAX 255
 
@@ -568,6 +570,8 @@ core_command(struct ehlod_session *s, const char *verb, char *arg)
 		syntax_error(s, 502, "5.5.1", "EXPN not implemented");
 	else if (!strcasecmp(verb, "HELP"))
 		cmd_help(s);
+	else if (!strcasecmp(verb, "XFORWARD"))
+		xforward_command(s, arg);
 	else
 		return 0;
 	return 1;
@@ -580,6 +584,7 @@ command_dispatch(struct ehlod_session *s, char *line, size_t len)
 	size_t vlen = 0;
 
 	s->ncommands++;
+	stats_add(STAT_COMMANDS, 1);
 	if (strlen(line) != len) {
 		syntax_error(s, 500, "5.5.2", "Syntax error: NUL in command");
 		return;

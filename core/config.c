@@ -296,8 +296,8 @@ check_proxy_trusted(cfg_t *cfg, cfg_opt_t *opt)
 	for (unsigned i = 0; i < cfg_opt_size(opt); i++) {
 		if (proxy_net_parse(cfg_opt_getnstr(opt, i), &net) == 0)
 			continue;
-		cfg_error(cfg, "proxy_trusted: '%s' is not an IP address or "
-		    "ADDRESS/BITS", cfg_opt_getnstr(opt, i));
+		cfg_error(cfg, "%s: '%s' is not an IP address or "
+		    "ADDRESS/BITS", opt->name, cfg_opt_getnstr(opt, i));
 		return -1;
 	}
 	return 0;
@@ -321,6 +321,7 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		CFG_INT("workers", 0, CFGF_NONE),
 		CFG_STR("user", "nobody", CFGF_NONE),
 		CFG_STR("pid_file", "", CFGF_NONE),
+		CFG_STR("status_socket", "", CFGF_NONE),
 		CFG_STR("plugin_dir", PLUGINDIR, CFGF_NONE),
 		CFG_INT("message_size_limit", 52428800, CFGF_NONE),
 		CFG_STR("second_ehlo", "reset", CFGF_NONE),
@@ -341,6 +342,7 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		CFG_BOOL("proxy_protocol", cfg_false, CFGF_NONE),
 		CFG_STR_LIST("proxy_trusted", "{\"127.0.0.1\", \"::1\"}",
 		    CFGF_NONE),
+		CFG_STR_LIST("xforward_trusted", "{}", CFGF_NONE),
 		CFG_STR("milter_socket", NULL, CFGF_NONE),
 		CFG_INT("milter_timeout", 7210, CFGF_NONE),
 		CFG_INT("milter_hook_timeout", 25, CFGF_NONE),
@@ -376,11 +378,13 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 			o->validcb = check_second_ehlo;
 		else if (!strcmp(o->name, "user"))
 			o->validcb = check_user;
-		else if (!strcmp(o->name, "pid_file"))
+		else if (!strcmp(o->name, "pid_file") ||
+		    !strcmp(o->name, "status_socket"))
 			o->validcb = check_absolute;
 		else if (!strcmp(o->name, "syslog_facility"))
 			o->validcb = check_facility;
-		else if (!strcmp(o->name, "proxy_trusted"))
+		else if (!strcmp(o->name, "proxy_trusted") ||
+		    !strcmp(o->name, "xforward_trusted"))
 			o->validcb = check_proxy_trusted;
 	}
 }
@@ -388,7 +392,7 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 static cfg_t *
 parse(const char *file, cfg_opt_t *plugin_opts, int flags)
 {
-	cfg_opt_t opts[32];
+	cfg_opt_t opts[64];
 	cfg_t *cfg;
 
 	core_options(opts, sizeof(opts) / sizeof(opts[0]), plugin_opts, 0);
@@ -446,6 +450,7 @@ take_core_values(struct config *c, cfg_t *cfg)
 		    sysconf(_SC_NPROCESSORS_ONLN) : 1;
 	c->user = strdup(cfg_getstr(cfg, "user"));
 	c->pid_file = strdup(cfg_getstr(cfg, "pid_file"));
+	c->status_socket = strdup(cfg_getstr(cfg, "status_socket"));
 	c->plugin_dir = strdup(cfg_getstr(cfg, "plugin_dir"));
 	c->message_size_limit = (size_t)cfg_getint(cfg, "message_size_limit");
 	c->second_ehlo = strcmp(cfg_getstr(cfg, "second_ehlo"), "refuse") ?
@@ -467,6 +472,14 @@ take_core_values(struct config *c, cfg_t *cfg)
 	c->syslog_name = strdup(cfg_getstr(cfg, "syslog_name"));
 	c->debug = cfg_getbool(cfg, "debug");
 	c->proxy_protocol = cfg_getbool(cfg, "proxy_protocol");
+	c->nxforward_trusted = cfg_size(cfg, "xforward_trusted");
+	c->xforward_trusted = calloc(c->nxforward_trusted + 1,
+	    sizeof(*c->xforward_trusted));
+	for (size_t i = 0; c->xforward_trusted && i < c->nxforward_trusted;
+	    i++)
+		if (proxy_net_parse(cfg_getnstr(cfg, "xforward_trusted", i),
+		    &c->xforward_trusted[i]) < 0)
+			return -1;
 	c->nproxy_trusted = cfg_size(cfg, "proxy_trusted");
 	c->proxy_trusted = calloc(c->nproxy_trusted + 1,
 	    sizeof(*c->proxy_trusted));
@@ -549,10 +562,12 @@ config_free(struct config *c)
 	free(c->hostname);
 	free(c->user);
 	free(c->pid_file);
+	free(c->status_socket);
 	free(c->plugin_dir);
 	free(c->syslog_name);
 	free(c->milter_socket);
 	free(c->proxy_trusted);
+	free(c->xforward_trusted);
 	free(c->file);
 	if (c->cfg)
 		cfg_free(c->cfg);

@@ -57,7 +57,10 @@ struct config {
 	long max_sessions_per_worker;
 	long max_sessions_per_client;	/* concurrent, per client address */
 	long max_connect_rate;		/* per client, per minute */
-	long max_auth_failure_rate;	/* per client, per minute */	/* the log's ident (syslog and stderr) */	/* seconds before the 220; 0: none */
+	long max_auth_failure_rate;	/* per client, per minute */
+	char *status_socket;
+	struct proxy_net *xforward_trusted;	/* may send XFORWARD */
+	size_t nxforward_trusted;	/* unix socket for ehlod -s; "" for none */	/* the log's ident (syslog and stderr) */	/* seconds before the 220; 0: none */
 	long max_errors;
 	int use_syslog;
 	int syslog_facility;

@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "session.h"
+#include "stats.h"
 
 static void finish_message(struct ehlod_session *s);
 
@@ -258,6 +259,11 @@ log_outcome(struct ehlod_session *s, const char *status, int code,
 	struct transaction *t = &s->txn;
 	char to[1024];
 	size_t used = 0;
+
+	stats_add(!strcmp(status, "sent") ? STAT_MSG_SENT :
+	    !strcmp(status, "discarded") ? STAT_MSG_DISCARDED :
+	    !strcmp(status, "rejected") ? STAT_MSG_REJECTED :
+	    STAT_MSG_DEFERRED, 1);
 
 	to[0] = '\0';
 	for (size_t i = 0; i < t->nrcpts && used < sizeof(to) - 1; i++) {

@@ -14,6 +14,7 @@
 #include "esmtp.h"
 #include "log.h"
 #include "session.h"
+#include "xforward.h"
 
 #define EHLO_REPLY_MAX 4096
 
@@ -83,6 +84,11 @@ ehlo_build(struct ehlod_session *s, char *buf, size_t len)
 		}
 		used += (size_t)n;
 		s->offered[i] = 1;
+	}
+	/* A core keyword, like PROXY: only trusted proxies see it. */
+	if (xforward_allowed(s) && len - used > sizeof(XFORWARD_KEYWORD) + 1) {
+		n = snprintf(buf + used, len - used, "\n%s", XFORWARD_KEYWORD);
+		used += n > 0 ? (size_t)n : 0;
 	}
 	return used;
 }

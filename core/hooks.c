@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "session.h"
+#include "stats.h"
 
 void
 chain_clear(struct chain *c)
@@ -66,6 +67,7 @@ finish(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 {
 	chain_done_fn done = s->chain.done;
 
+	stats_verdict(p ? (int)(p - server->plugins->v) : -1, s->chain.step, v);
 	s->chain.active = 0;
 	done(s, v, p);
 }

@@ -20,7 +20,10 @@ core_libcore_la_SOURCES = \
 	core/worker.c core/worker.h \
 	core/master.c core/master.h \
 	core/notify.c core/notify.h \
-	core/anvil.c core/anvil.h
+	core/anvil.c core/anvil.h \
+	core/stats.c core/stats.h \
+	core/status.c core/status.h \
+	core/xforward.c core/xforward.h
 core_libcore_la_CFLAGS = $(AM_CFLAGS) $(CONFUSE_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(OPENSSL_CFLAGS) $(SYSTEMD_CFLAGS)
 core_libcore_la_LIBADD = proto/libproto.la $(CONFUSE_LIBS) $(LIBEVENT_LIBS) \

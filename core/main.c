@@ -4,12 +4,14 @@
  * SYNOPSIS
  *	ehlod [-d] [-c file]
  *	ehlod -t [-q] [-c file]
+ *	ehlod -s [-c file]
  *	ehlod -V
  * DESCRIPTION
  *	Runs in the foreground, logging to stderr unless the config sets
  *	"syslog = true".  -t checks the config, loads and starts every plugin
  *	once, prints them in order and exits 0, or 1 with the errors; -q
- *	prints nothing but the errors (for ExecStartPre).
+ *	prints nothing but the errors (for ExecStartPre).  -s prints the
+ *	running server's counters from its status_socket.
  *	-d logs debug lines.  See ehlod(8) and ehlod.conf(5).
  */
 #include "autoconfig.h"
@@ -22,6 +24,7 @@
 #include "confcheck.h"
 #include "log.h"
 #include "master.h"
+#include "status.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/usr/local/etc"
@@ -32,6 +35,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: ehlod [-d] [-c file]\n"
 	    "       ehlod -t [-q] [-c file]\n"
+	    "       ehlod -s [-c file]\n"
 	    "       ehlod -V\n");
 	exit(2);
 }
@@ -42,14 +46,15 @@ main(int argc, char **argv)
 	const char *file = SYSCONFDIR "/ehlod/ehlod.conf";
 	struct config *c;
 	struct plugin_set *set;
-	int test = 0, quiet = 0, debug = 0, ch;
+	int test = 0, quiet = 0, debug = 0, show = 0, ch;
 
-	while ((ch = getopt(argc, argv, "c:dtqVh")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dtqsVh")) != -1) {
 		switch (ch) {
 		case 'c': file = optarg; break;
 		case 'd': debug = 1; break;
 		case 't': test = 1; break;
 		case 'q': quiet = 1; break;
+		case 's': show = 1; break;
 		case 'V':
 			printf("ehlod %s (plugin ABI %d.%d)\n", PACKAGE_VERSION,
 			    EHLOD_ABI_MAJOR, EHLOD_ABI_MINOR);
@@ -65,6 +70,15 @@ main(int argc, char **argv)
 	set = calloc(1, sizeof(*set));
 	if (c == NULL || set == NULL)
 		return 1;
+	if (show) {
+		/* Only the file is read: no plugin is loaded or started. */
+		int rc = config_read(file, c) < 0 ||
+		    status_print(c->status_socket, stdout) < 0;
+		config_free(c);
+		free(c);
+		free(set);
+		return rc;
+	}
 	int checked = check_config(file, c, set) == 0;
 	if (!checked || test) {
 		int ok = checked;

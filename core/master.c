@@ -46,6 +46,8 @@
 #include "log.h"
 #include "master.h"
 #include "notify.h"
+#include "stats.h"
+#include "status.h"
 #include "worker.h"
 
 #define MAX_WORKERS 256
@@ -285,6 +287,8 @@ reload(const char *file, struct config **c, struct plugin_set **set,
 	log_msg(LOG_INFO, "reloaded: %zu plugins, %ld workers (listen "
 	    "addresses change only on restart)", ns->n, nc->workers);
 	notify_ready("reloaded");
+	stats_set_plugins(ns);
+	stats_add(STAT_RELOADS, 1);
 }
 
 static int
@@ -336,8 +340,12 @@ master_run(const char *file, struct config *c, struct plugin_set *set)
 	sigset_t mask, old;
 
 	char *pid_file = c->pid_file ? strdup(c->pid_file) : NULL;
+	char *status_path = c->status_socket ? strdup(c->status_socket) : NULL;
 
 	anvil_init();
+	stats_init();
+	stats_set_plugins(set);
+	worker_status_fd = status_listen(c->status_socket);
 	if (bind_all(c) < 0 || write_pid_file(pid_file) < 0) {
 		master_free(c, set);
 		free(pid_file);
@@ -369,6 +377,11 @@ master_run(const char *file, struct config *c, struct plugin_set *set)
 	free(fds);
 	if (pid_file && pid_file[0])
 		unlink(pid_file);
+	if (worker_status_fd >= 0) {
+		close(worker_status_fd);
+		unlink(status_path);
+	}
+	free(status_path);
 	free(pid_file);
 	log_msg(LOG_INFO, "stopped");
 	return rc;

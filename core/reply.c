@@ -17,6 +17,7 @@
 #include <event2/buffer.h>
 
 #include "anvil.h"
+#include "stats.h"
 #include "log.h"
 #include "session.h"
 
@@ -178,6 +179,7 @@ auth_failure_limit(struct ehlod_session *s)
 	if (anvil_auth_failed(s->client_addr) < (unsigned long)limit ||
 	    limit <= 0)
 		return;
+	stats_add(STAT_LIMIT_AUTH_FAILURES, 1);
 	log_msg(LOG_WARNING, "%s: limit: max_auth_failure_rate reached for "
 	    "unknown[%s]:%s; answered 421", s->id, s->client_addr,
 	    s->client_port);

@@ -26,6 +26,7 @@
 #include <openssl/ssl.h>
 
 #include "anvil.h"
+#include "stats.h"
 #include "log.h"
 #include "session.h"
 
@@ -173,6 +174,7 @@ over_limit(struct ehlod_session *s)
 	}
 	log_msg(LOG_WARNING, "%s: limit: %s reached for unknown[%s]:%s; "
 	    "answered 421", s->id, limit, s->client_addr, s->client_port);
+	stats_add(stats_limit_counter(limit), 1);
 	session_reply(s, 421, "4.7.0", "%s %s", c->hostname, why);
 	session_process(s);
 	return 1;
@@ -218,6 +220,8 @@ session_new_via(struct bufferevent *bev, const struct sockaddr *peer,
 		server->sessions->prev = s;
 	server->sessions = s;
 	server->nsessions++;
+	stats_add(STAT_CONNECTIONS, 1);
+	stats_add(STAT_SESSIONS, 1);
 	bufferevent_setcb(bev, read_cb, write_cb, event_cb, s);
 	bufferevent_setwatermark(bev, EV_READ, 0, INPUT_HIGH_WATER);
 	set_timeouts(s, server->conf->command_timeout);
@@ -266,6 +270,7 @@ session_free(struct ehlod_session *s)
 		if (s->next)
 			s->next->prev = s->prev;
 		server->nsessions--;
+		stats_add(STAT_SESSIONS, -1);
 	}
 	linereader_free(&s->lr);
 	for (int i = 0; i < EHLOD_ITEM_COUNT_; i++)
@@ -588,6 +593,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		    s->client_addr, s->client_port);
 		/* A client that reads nothing gets no 421 queued behind the
 		 * replies it ignored: the session just ends. */
+		stats_add(STAT_TIMEOUTS, 1);
 		if ((what & BEV_EVENT_WRITING) || s->closing ||
 		    output_length(s) > 0) {
 			session_free(s);

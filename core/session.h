@@ -131,6 +131,7 @@ struct ehlod_session {
 
 	char client_addr[64];
 	char client_port[8];
+	char xforward_peer[64];	/* the proxy, once XFORWARD named another */
 	char local_addr[64];
 	char local_port[8];
 	char *helo;

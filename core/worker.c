@@ -25,6 +25,8 @@
 #include "log.h"
 #include "proxy.h"
 #include "session.h"
+#include "stats.h"
+#include "status.h"
 #include "worker.h"
 
 #define DRAIN_GRACE_SECONDS 30
@@ -32,6 +34,8 @@
 /* Out of descriptors: stop accepting for this long, then try again. */
 #define ACCEPT_PAUSE_MS 1000
 
+int worker_status_fd = -1;
+static struct evconnlistener *status_listener;
 static struct evconnlistener **listeners;
 static size_t nlisteners;
 static struct event *grace_ev;
@@ -115,6 +119,8 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 	(void)arg;
 
 	if (!accept_episode)
+		stats_add(STAT_ACCEPT_PAUSES, 1);
+	if (!accept_episode)
 		log_msg(err == EMFILE || err == ENFILE ? LOG_WARNING : LOG_ERR,
 		    "accept: %s with %zu sessions; not accepting for %d ms "
 		    "at a time until it works again", strerror(err),
@@ -131,6 +137,9 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 static void
 close_listeners(void)
 {
+	if (status_listener)
+		evconnlistener_free(status_listener);
+	status_listener = NULL;
 	for (size_t i = 0; i < nlisteners; i++)
 		if (listeners[i])
 			evconnlistener_free(listeners[i]);
@@ -203,6 +212,8 @@ listen_all(const int *fds, size_t nfds)
 		evconnlistener_set_error_cb(listeners[i], accept_error_cb);
 		nlisteners++;
 	}
+	if (worker_status_fd >= 0)
+		status_listener = status_serve(server->base, worker_status_fd);
 	return 0;
 }
 

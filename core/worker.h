@@ -18,6 +18,9 @@
 int worker_run(struct config *c, struct plugin_set *set, const int *fds,
     size_t nfds);
 
+/* The status socket (status.c) the master bound, or -1; workers serve it. */
+extern int worker_status_fd;
+
 /* Switch to the configured user when running as root. */
 int drop_privileges(const char *user);
 

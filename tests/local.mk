@@ -65,6 +65,8 @@ INTEROP_TESTS = \
 	tests/interop/test_fail2ban.py \
 	tests/interop/test_packaging.py \
 	tests/interop/test_limits.py \
+	tests/interop/test_status.py \
+	tests/interop/test_xforward.py \
 	tests/interop/test_shutdown.py \
 	tests/interop/test_pending.py \
 	tests/interop/test_config.py \

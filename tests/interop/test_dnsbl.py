@@ -72,7 +72,8 @@ def dns_query(port, name, timeout=0.5):
 class Dnsmasq:
     """dnsmasq answering for the test zones on a free loopback port."""
 
-    def __init__(self):
+    def __init__(self, listed=CLIENT_NAME):
+        self.listed = listed	# the reversed address bl.test lists
         self.dir = make_tempdir("ehlod-dnsmasq-")
         self.log_path = os.path.join(self.dir, "dnsmasq.log")
         self.proc = None
@@ -89,7 +90,7 @@ class Dnsmasq:
                 "--listen-address=127.0.0.1", "--bind-interfaces",
                 "--no-resolv", "--no-hosts", "--log-queries",
                 "--log-facility=" + self.log_path,
-                "--address=/%s.bl.test/127.0.0.2" % CLIENT_NAME,
+                "--address=/%s.bl.test/127.0.0.2" % self.listed,
                 "--address=/%s.refuse.test/127.255.255.254" % CLIENT_NAME,
                 "--local=/bl.test/", "--local=/clean.test/"]
         if os.geteuid() == 0:

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""
+NAME
+    test_xforward - XFORWARD from trusted proxies (Postfix's extension)
+
+DESCRIPTION
+    Direct: the keyword is offered and the command taken only from a peer
+    in xforward_trusted (others get 550 5.7.0 and no keyword); the client
+    address it names is the one logged and given to plugins; not inside
+    a transaction (503); a bad ADDR is 501.
+
+    Through a real Postfix: swaks, bound to 127.0.0.2, talks to Postfix's
+    smtpd, whose smtpd_proxy_filter is ehlod (dnsbl at the rcpt stage,
+    relay to smtp-sink).  dnsmasq lists 127.0.0.2 in bl.test, never
+    127.0.0.1 (Postfix's own address).  With xforward_trusted the listed
+    client is refused at RCPT, through the chain, with the blocklist's
+    554; without it ehlod sees only Postfix and the mail goes through --
+    the blindness XFORWARD removes.
+"""
+import subprocess
+
+from ehlodtest import Ehlod, EhlodTestCase, main, ehlo
+from postfixtest import Postfix, free_port
+from test_client_support import SmtpSink
+from test_dnsbl import Dnsmasq
+
+SWAKS = "/usr/bin/swaks"
+DOMAIN = "example.test"
+
+
+class XforwardDirect(EhlodTestCase):
+
+    def test_trusted_peer_names_the_client(self):
+        with Ehlod(xforward_trusted=["127.0.0.1"]) as server, \
+                server.raw() as s:
+            r = ehlo(s)
+            self.assertIn("XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE",
+                          r.lines)
+            self.assertCode(s.cmd("XFORWARD NAME=spike.example ADDR=192.0.2.7 "
+                                  "PORT=4321 PROTO=ESMTP "
+                                  "HELO=spike.example"), 250)
+            self.assertCode(s.cmd("XFORWARD ADDR=IPV6:2001:db8::1 "
+                                  "IDENT=[UNAVAILABLE]"), 250)
+            self.assertCode(s.cmd("MAIL FROM:<a@client.test>"), 250)
+            self.assertCode(s.cmd("XFORWARD ADDR=192.0.2.8"), 503)
+            self.assertCode(s.cmd("RCPT TO:<u@other.test>"), 554)
+            log = server.log()
+        self.assertIn("xforward from [127.0.0.1]: client=[192.0.2.7]:4321 "
+                      "helo=<spike.example>", log)
+        self.assertIn("reject: RCPT from unknown[2001:db8::1]", log)
+
+    def test_bad_value_501(self):
+        with Ehlod(xforward_trusted=["127.0.0.0/8"]) as server, \
+                server.raw() as s:
+            ehlo(s)
+            self.assertCode(s.cmd("XFORWARD ADDR=not-an-address"), 501)
+            self.assertCode(s.cmd("XFORWARD COLOR=blue"), 501)
+            self.assertCode(s.cmd("XFORWARD"), 501)
+
+    def test_untrusted_peer_550_and_no_keyword(self):
+        with Ehlod(xforward_trusted=["192.0.2.0/24"]) as server, \
+                server.raw() as s:
+            r = ehlo(s)
+            self.assertFalse([l for l in r.lines if l.startswith("XFORWARD")])
+            r = s.cmd("XFORWARD ADDR=192.0.2.7")
+            self.assertCode(r, 550)
+            self.assertIn("5.7.0", r.text)
+
+
+class Chain:
+    """smtp-sink <- ehlod (dnsbl at rcpt, relay) <- Postfix smtpd."""
+
+    def __init__(self, dns_port, trusted):
+        self.parts = []
+        try:
+            self.sink = self._add(SmtpSink())
+            self.port = free_port()
+            core = {"local_domains": [DOMAIN]}
+            if trusted:
+                core["xforward_trusted"] = ["127.0.0.1"]
+            self.ehlod = self._add(Ehlod(
+                plugins=[("pipelining", {}), ("enhancedstatuscodes", {}),
+                         ("dnsbl", {"zones": ["bl.test"], "stage": "rcpt",
+                                    "nameservers": ["127.0.0.1:%d"
+                                                    % dns_port]}),
+                         ("relay", {"next_hop": "smtp://127.0.0.1:%d"
+                                    % self.sink.port,
+                                    "domains": [DOMAIN], "timeout": 20})],
+                **core))
+            self.postfix = self._add(Postfix(
+                services=[Postfix.smtpd(self.port,
+                                        "smtpd_proxy_filter=127.0.0.1:%d"
+                                        % self.ehlod.port,
+                                        "smtpd_proxy_timeout=30s")],
+                main={"relay_domains": DOMAIN}))
+            self.postfix.wait_listening(self.port)
+        except BaseException:
+            self.close()
+            raise
+
+    def _add(self, part):
+        self.parts.append(part)
+        return part
+
+    def swaks(self):
+        return subprocess.run(
+            [SWAKS, "--server", "127.0.0.1", "--port", str(self.port),
+             "--local-interface", "127.0.0.2", "--from", "s@x.test",
+             "--to", "user@" + DOMAIN, "--helo", "listed.test",
+             "--timeout", "20"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            timeout=45).stdout.decode(errors="replace")
+
+    def close(self):
+        for p in reversed(self.parts):
+            try:
+                p.close() if hasattr(p, "close") else p.cleanup()
+            except Exception:
+                pass
+
+
+class XforwardThroughPostfix(EhlodTestCase):
+    timeout = 90
+
+    def test_listed_client_refused_through_the_proxy_chain(self):
+        with Dnsmasq(listed="2.0.0.127") as dns:
+            ch = Chain(dns.port, trusted=True)
+            try:
+                out = ch.swaks()
+                log = ch.ehlod.log()
+            finally:
+                ch.close()
+        self.assertRegex(out, r"<\*\* 554[ -]5\.7\.1 .*bl\.test", out + log)
+        self.assertIn("xforward from [127.0.0.1]: client=[127.0.0.2]", log)
+
+    def test_without_xforward_the_proxy_hides_the_client(self):
+        with Dnsmasq(listed="2.0.0.127") as dns:
+            ch = Chain(dns.port, trusted=False)
+            try:
+                out = ch.swaks()
+                dump = ch.sink.dumped(timeout=20)
+            finally:
+                ch.close()
+        self.assertNotRegex(out, r"<\*\* 554", out)
+        self.assertIn("X-Client-Addr:", dump, out)	# relayed onwards
+
+
+if __name__ == "__main__":
+    main()
