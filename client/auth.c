@@ -5,7 +5,7 @@
  *	See auth.h.  sasl_client_init() is process-wide; it runs once, the
  *	first time any client authenticates.  Credentials reach SASL through
  *	callbacks that read them from this module's state; they are never
- *	copied into the transcript (client.c masks the lines).
+ *	copied into the transcript (login.c masks the lines).
  */
 #include <stdio.h>
 #include <stdlib.h>

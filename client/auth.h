@@ -2,7 +2,7 @@
  * NAME
  *	auth.h - the client's side of SMTP AUTH (RFC 4954) over Cyrus SASL
  * DESCRIPTION
- *	The state machine in client.c sends the lines this module builds and
+ *	The connection (login.c) sends the lines this module builds and
  *	hands it the server's 334 challenges; Cyrus SASL does the mechanism
  *	work.  No SASL security layer is negotiated: the client does not wrap
  *	its stream, so it asks for none (max_ssf 0) and relies on TLS.

@@ -88,7 +88,7 @@ usage(void)
 	    " --auth-plaintext\n"
 	    "         --lmtp --helo NAME --rset-before-helo\n"
 	    "         --dsn-ret FULL|HDRS --dsn-envid ID --dsn-notify LIST"
-	    " --dsn-orcpt --body 7bit|8bitmime --smtputf8\n"
+	    " --dsn-orcpt --body 7bit|8bitmime|binarymime --smtputf8\n"
 	    "         --no-pipelining --chunking --timeout SEC --verbose\n"
 	    "see ehlod-send(1)\n", progname, progname);
 	exit(EX_USAGE);
@@ -123,6 +123,8 @@ set_body(struct args *a, const char *v)
 		a->job.body = EHLOD_BODY_7BIT;
 	else if (strcasecmp(v, "8bitmime") == 0)
 		a->job.body = EHLOD_BODY_8BITMIME;
+	else if (strcasecmp(v, "binarymime") == 0)
+		a->job.body = EHLOD_BODY_BINARYMIME;
 	else
 		usage();
 }
@@ -273,6 +275,22 @@ perm_exit(enum ehlod_client_reason reason, const char *enhanced)
 	return EX_UNAVAILABLE;
 }
 
+/* An address as given may hold control characters (the library refused
+ * it for that): print them escaped, one failure per line. */
+static void
+print_escaped(const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch >= 32 && ch != 127)
+			fputc(ch, stderr);
+		else
+			fprintf(stderr, ch == '\r' ? "\\r" : ch == '\n' ? "\\n" :
+			    "\\x%02X", ch);
+	}
+}
+
 static void
 print_failure(const char *who, const char *status, const char *step,
     int code, const char *enh, const char *text)
@@ -281,9 +299,10 @@ print_failure(const char *who, const char *status, const char *step,
 
 	if (code)
 		snprintf(code_s, sizeof(code_s), "%d ", code);
-	fprintf(stderr, "%s: %s%s%s at %s: %s%s%s%s\n", progname, who,
-	    *who ? ": " : "", status, step, code_s, enh && *enh ? enh : "",
-	    enh && *enh ? " " : "", text);
+	fprintf(stderr, "%s: ", progname);
+	print_escaped(who);
+	fprintf(stderr, "%s%s at %s: %s%s%s%s\n", *who ? ": " : "", status,
+	    step, code_s, enh && *enh ? enh : "", enh && *enh ? " " : "", text);
 }
 
 /* Report the failures and pick the exit status. */

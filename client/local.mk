@@ -11,22 +11,31 @@ proto_libproto_la_SOURCES += proto/reply.c proto/reply.h \
 CLIENT_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS)
 CLIENT_TEST_LIBS = proto/libproto.la $(CHECK_LIBS) $(LIBEVENT_LIBS)
 
-check_PROGRAMS += tests/unit/test_client_reply tests/unit/test_client_ehlo
-TESTS += tests/unit/test_client_reply tests/unit/test_client_ehlo
+check_PROGRAMS += tests/unit/test_client_reply tests/unit/test_client_ehlo \
+	tests/unit/test_client_message
+TESTS += tests/unit/test_client_reply tests/unit/test_client_ehlo \
+	tests/unit/test_client_message
 tests_unit_test_client_reply_SOURCES = tests/unit/test_client_reply.c
 tests_unit_test_client_reply_CFLAGS = $(CLIENT_TEST_CFLAGS)
 tests_unit_test_client_reply_LDADD = $(CLIENT_TEST_LIBS)
 tests_unit_test_client_ehlo_SOURCES = tests/unit/test_client_ehlo.c
 tests_unit_test_client_ehlo_CFLAGS = $(CLIENT_TEST_CFLAGS)
 tests_unit_test_client_ehlo_LDADD = $(CLIENT_TEST_LIBS)
+tests_unit_test_client_message_SOURCES = tests/unit/test_client_message.c
+tests_unit_test_client_message_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/client
+tests_unit_test_client_message_CFLAGS = $(CLIENT_TEST_CFLAGS)
+tests_unit_test_client_message_LDADD = client/libclient.la $(CLIENT_TEST_LIBS)
 
 # The client code, once: a convenience library that both the installed
 # library and the relay plugin (which must not depend on an installed
 # libehlod-client at dlopen time) link.
 noinst_LTLIBRARIES += client/libclient.la
-client_libclient_la_SOURCES = client/client.c \
-	client/auth.c client/auth.h client/message.c client/message.h \
-	client/safety.c client/safety.h
+client_libclient_la_SOURCES = client/private.h client/client.c \
+	client/connection.c client/starttls.c client/login.c \
+	client/command.c client/transaction.c \
+	client/session.c client/job.c client/result.c \
+	client/safety.c client/safety.h \
+	client/auth.c client/auth.h client/message.c client/message.h
 client_libclient_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(OPENSSL_CFLAGS) $(SASL_CFLAGS)
 client_libclient_la_LIBADD = proto/libproto.la $(LIBEVENT_LIBS) \
@@ -40,6 +49,7 @@ client_libehlod_client_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 \
 	-export-symbols-regex '^ehlod_client_'
 ehlodincludedir = $(includedir)/ehlod
 ehlodinclude_HEADERS = api/ehlod/client.h
+dist_man_MANS += docs/ehlod-client.3
 
 # The command-line client.
 bin_PROGRAMS += client/ehlod-send
@@ -60,7 +70,8 @@ CLIENT_INTEROP_TESTS = \
 	tests/interop/test_client_injection.py \
 	tests/interop/test_client_lmtp.py \
 	tests/interop/test_client_delivery.py \
-	tests/interop/test_client_relay.py
+	tests/interop/test_client_relay.py \
+	tests/interop/test_client_binarymime.py
 TESTS += $(CLIENT_INTEROP_TESTS)
 EXTRA_DIST += $(CLIENT_INTEROP_TESTS) tests/interop/test_client_support.py
 

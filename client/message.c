@@ -46,6 +46,26 @@ normalise(struct client_msg *m, const unsigned char *in, size_t len)
 	return 0;
 }
 
+void
+client_msg_measure(const void *data, size_t len, size_t *crlf_len,
+    int *has_8bit)
+{
+	const unsigned char *in = data;
+	size_t o = 0;
+
+	*has_8bit = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (in[i] > 127)
+			*has_8bit = 1;
+		if (in[i] == '\r' && i + 1 < len && in[i + 1] == '\n')
+			i++;
+		o += in[i] == '\r' || in[i] == '\n' ? 2 : 1;
+	}
+	if (len > 0 && in[len - 1] != '\n' && in[len - 1] != '\r')
+		o += 2;
+	*crlf_len = o;
+}
+
 /* Double a "." at the start of every line (RFC 5321 4.5.2). */
 static int
 stuff(struct client_msg *m)

@@ -26,6 +26,11 @@ struct client_msg {
 int client_msg_prepare(struct client_msg *m, const void *data, size_t len);
 void client_msg_free(struct client_msg *m);
 
+/* What client_msg_prepare would give for crlf_len and has_8bit, without
+ * making a copy: the job judges its message before connecting. */
+void client_msg_measure(const void *data, size_t len, size_t *crlf_len,
+    int *has_8bit);
+
 /* xtext-encode in into out (NUL-terminated).  Returns 0, or -1 when out
  * is too small. */
 int client_xtext_encode(const char *in, char *out, size_t outlen);

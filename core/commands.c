@@ -26,7 +26,6 @@
 #include "xforward.h"
 #include "stats.h"
 
-#define HELO_MAX 255
 
 /* Counts one client error; at max_errors the session ends with 421. */
 void
@@ -76,21 +75,6 @@ session_reset_transaction(struct ehlod_session *s, int call_rset_hook)
 
 /* ---- HELO / EHLO ---- */
 
-static int
-helo_arg_valid(const char *arg)
-{
-	size_t len = strlen(arg);
-
-	if (len == 0 || len > HELO_MAX)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)arg[i];
-		if (c <= 32 || c == 127)
-			return 0;
-	}
-	return 1;
-}
-
 static void
 helo_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 {
@@ -122,7 +106,7 @@ helo_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 static void
 cmd_helo(struct ehlod_session *s, const char *verb, char *arg)
 {
-	if (!helo_arg_valid(arg)) {
+	if (!address_helo_valid(arg)) {
 		session_reply(s, 501, "5.5.4", "Syntax: %s hostname", verb);
 		session_count_error(s);
 		return;
@@ -176,7 +160,8 @@ run_param(struct ehlod_session *s, int rcpt, const struct esmtp_param *ep)
 	}
 	pending_reply_clear(&s->reply);
 	s->current = p;
-	ehlod_verdict v = def->handler(s, ep->keyword, ep->value);
+	ehlod_verdict v = def->handler(CTX(s, p), ep->keyword,
+	    ep->value);
 	s->current = NULL;
 	if (v == EHLOD_PENDING) {
 		log_msg(LOG_WARNING, "%s: plugin %s: a parameter handler may "
@@ -560,6 +545,7 @@ core_command(struct ehlod_session *s, const char *verb, char *arg)
 		session_reply(s, 221, "2.0.0", "%s closing connection",
 		    server->conf->hostname);
 		s->closing = 1;
+		s->end_reason = EHLOD_SESSION_QUIT;
 	} else if (!strcasecmp(verb, "VRFY")) {
 		if (*arg == '\0')
 			syntax_error(s, 501, "5.5.4", "Syntax: VRFY address");

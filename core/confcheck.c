@@ -82,7 +82,7 @@ print_states(FILE *out, unsigned states)
 static void
 describe_plugin(FILE *out, struct ehlod_session *s, struct plugin *p)
 {
-	char params[512], hooks[256];
+	char params[EHLOD_EHLO_PARAMS_MAX], hooks[256];
 
 	fprintf(out, "plugin %zu: %s %s (%s)\n", p->index + 1, p->name,
 	    p->d.version ? p->d.version : "", p->path);

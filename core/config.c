@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "trust.h"
 #include "proxy.h"
 
 #ifndef PLUGINDIR
@@ -379,7 +380,8 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		else if (!strcmp(o->name, "user"))
 			o->validcb = check_user;
 		else if (!strcmp(o->name, "pid_file") ||
-		    !strcmp(o->name, "status_socket"))
+		    !strcmp(o->name, "status_socket") ||
+		    !strcmp(o->name, "plugin_dir"))
 			o->validcb = check_absolute;
 		else if (!strcmp(o->name, "syslog_facility"))
 			o->validcb = check_facility;
@@ -497,6 +499,14 @@ take_core_values(struct config *c, cfg_t *cfg)
 	return 0;
 }
 
+/* A bare plugin name: letters, digits, '-' and '_'. */
+static int
+plugin_name_only(const char *path)
+{
+	return path[0] != '\0' && strspn(path, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == strlen(path);
+}
+
 static int
 take_plugin_names(struct config *c, cfg_t *cfg)
 {
@@ -509,10 +519,12 @@ take_plugin_names(struct config *c, cfg_t *cfg)
 		const char *path = cfg_getstr(sec, "path");
 		struct plugin_conf *p = &c->plugins[i];
 		p->name = strdup(cfg_title(sec));
-		if (path)
+		/* Without a '/', path names a plugin of plugin_dir: the way
+		 * to configure one plugin as several instances. */
+		if (path && !plugin_name_only(path))
 			p->path = strdup(path);
 		else if (asprintf(&p->path, "%s/%s.so", c->plugin_dir,
-		    p->name) < 0)
+		    path ? path : p->name) < 0)
 			p->path = NULL;
 		if (!p->name || !p->path)
 			return -1;
@@ -525,6 +537,8 @@ config_read(const char *file, struct config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->file = strdup(file);
+	if (trust_file(file, "configuration file") < 0)
+		return -1;
 	c->cfg = parse(file, pass1_plugin_opts, CFGF_IGNORE_UNKNOWN);
 	if (c->cfg == NULL)
 		return -1;

@@ -65,6 +65,10 @@ hook_step_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	} else if (v == EHLOD_DISCARD) {
 		t->data_discard = 1;
 	}
+	/* Whatever arrives now is only counted: the smallest limit a plugin
+	 * enforces bounds the memory, not message_size_limit. */
+	if ((t->data_failed || t->data_discard) && !t->msg.dropped)
+		message_drop(&t->msg);
 	pending_reply_clear(&s->reply);
 	if (!s->pumping)
 		content_pump(s);
@@ -283,6 +287,12 @@ log_outcome(struct ehlod_session *s, const char *status, int code,
 static void
 end_transaction(struct ehlod_session *s)
 {
+	struct transaction *t = &s->txn;
+
+	/* Refusals have no outcome yet: the reply just sent tells which. */
+	if (t->outcome == 0)
+		t->outcome = s->last_code / 100 == 5 ? EHLOD_TXN_REFUSED :
+		    EHLOD_TXN_TEMPFAILED;
 	txn_free(s);
 	s->messages++;
 	s->state = S_GREETED;
@@ -308,6 +318,9 @@ eom_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		    name);
 		session_reply_verdict(s, EHLOD_ACCEPT, p, 250, "2.0.0", queued,
 		    "end of data", NULL);
+		s->txn.outcome = v == EHLOD_ACCEPT ? EHLOD_TXN_DELIVERED :
+		    EHLOD_TXN_DISCARDED;
+		s->txn.outcome_by = p;
 	} else if (v == EHLOD_CONTINUE) {
 		log_msg(LOG_ERR, "%s: %s: no plugin delivered the message; "
 		    "configure a delivery plugin (maildir, relay, discard)",
@@ -321,6 +334,7 @@ eom_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 554 : 451,
 		    v == EHLOD_REJECT ? "5.7.1" : "4.3.0", v == EHLOD_REJECT ?
 		    "Message rejected" : "Try again later", "end of data", NULL);
+		s->txn.outcome_by = p;
 	}
 	end_transaction(s);
 }
@@ -357,6 +371,7 @@ finish_message(struct ehlod_session *s)
 		    t->data_verdict == EHLOD_REJECT ? 554 : 451,
 		    s->reply.set ? s->reply.text : "", t->reply_plugin ?
 		    t->reply_plugin->name : "core");
+		t->outcome_by = t->reply_plugin;
 		session_reply_verdict(s, t->data_verdict, t->reply_plugin,
 		    t->data_verdict == EHLOD_REJECT ? 554 : 451,
 		    t->data_verdict == EHLOD_REJECT ? "5.7.1" : "4.3.0",

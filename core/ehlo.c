@@ -44,7 +44,7 @@ ehlo_plugin_params(struct ehlod_session *s, struct plugin *p, char *buf,
 	if (p->d.ehlo_params == NULL)
 		return 0;
 	s->current = p;
-	int rc = p->d.ehlo_params(s, buf, len);
+	int rc = p->d.ehlo_params(CTX(s, p), buf, len);
 	s->current = NULL;
 	buf[len - 1] = '\0';
 	if (rc < 0)
@@ -69,7 +69,7 @@ ehlo_build(struct ehlod_session *s, char *buf, size_t len)
 	    s->helo ? s->helo : "", s->client_addr);
 	used = n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 	for (size_t i = 0; i < set->n; i++) {
-		char params[512];
+		char params[EHLOD_EHLO_PARAMS_MAX];
 		struct plugin *p = &set->v[i];
 		s->offered[i] = 0;
 		if (ehlo_plugin_params(s, p, params, sizeof(params)) < 0)

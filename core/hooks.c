@@ -44,20 +44,23 @@ has_hook(const struct ehlod_plugin *d, enum step step)
 }
 
 static ehlod_verdict
-call_hook(struct ehlod_session *s, const struct ehlod_plugin *d, struct chain *c)
+call_hook(struct ehlod_session *s, struct plugin *p, struct chain *c)
 {
+	const struct ehlod_plugin *d = &p->d;
+	ehlod_ctx *x = CTX(s, p);
+
 	switch (c->step) {
-	case STEP_CONNECT: return d->on_connect(s);
-	case STEP_HELO: return d->on_helo(s, c->arg1);
-	case STEP_MAIL: return d->on_mail(s, c->arg1);
-	case STEP_RCPT: return d->on_rcpt(s, c->arg1);
-	case STEP_DATA: return d->on_data(s);
-	case STEP_HEADER: return d->on_header(s, c->arg1, c->arg2);
-	case STEP_EOH: return d->on_eoh(s);
-	case STEP_BODY: return d->on_body(s, c->data, c->len);
-	case STEP_EOM: return d->on_eom(s);
-	case STEP_UNKNOWN: return d->on_unknown(s, c->arg1);
-	case STEP_VERB: return c->verb->handler(s, c->arg1);
+	case STEP_CONNECT: return d->on_connect(x);
+	case STEP_HELO: return d->on_helo(x, c->arg1);
+	case STEP_MAIL: return d->on_mail(x, c->arg1);
+	case STEP_RCPT: return d->on_rcpt(x, c->arg1);
+	case STEP_DATA: return d->on_data(x);
+	case STEP_HEADER: return d->on_header(x, c->arg1, c->arg2);
+	case STEP_EOH: return d->on_eoh(x);
+	case STEP_BODY: return d->on_body(x, c->data, c->len);
+	case STEP_EOM: return d->on_eom(x);
+	case STEP_UNKNOWN: return d->on_unknown(x, c->arg1);
+	case STEP_VERB: return c->verb->handler(x, c->arg1);
 	default: return EHLOD_CONTINUE;
 	}
 }
@@ -128,7 +131,7 @@ chain_run(struct ehlod_session *s)
 			continue;
 		pending_reply_clear(&s->reply);
 		s->current = p;
-		ehlod_verdict v = call_hook(s, &p->d, c);
+		ehlod_verdict v = call_hook(s, p, c);
 		s->current = NULL;
 		if (v == EHLOD_PENDING) {
 			s->pending = p;
@@ -210,12 +213,12 @@ session_call_void_hook(struct ehlod_session *s, int which)
 
 	for (size_t i = 0; i < set->n; i++) {
 		struct plugin *p = &set->v[i];
-		void (*fn)(ehlod_session *) = which == STEP_RSET_HOOK ?
+		void (*fn)(ehlod_ctx *) = which == STEP_RSET_HOOK ?
 		    p->d.on_rset : p->d.on_close;
 		if (fn == NULL)
 			continue;
 		s->current = p;
-		fn(s);
+		fn(CTX(s, p));
 		s->current = NULL;
 	}
 }

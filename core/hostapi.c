@@ -2,10 +2,11 @@
  * NAME
  *	hostapi.c - the host function table ehlod hands to its plugins
  * DESCRIPTION
- *	Implements struct ehlod_host for the server.  Per-plugin data is
- *	found through the plugin being called (s->current), or, from a
- *	plugin's own event callbacks, the plugin pending on the session.
- *	Timers are owned by the session so none can fire after it ends.
+ *	Implements struct ehlod_host for the server.  Every function gets
+ *	the caller's ehlod_ctx, which names the instance and the session
+ *	(none for an instance ctx), so per-instance state is found without
+ *	guessing who is calling.  Timers and watches are owned by the
+ *	session (or the instance) so none can fire after it ends.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,57 +15,74 @@
 #include <strings.h>
 #include <event2/event.h>
 
+#include "helpers.h"
 #include "log.h"
 #include "session.h"
 
-struct ehlod_timer {
+struct ehlod_event {
 	struct event *ev;
-	struct ehlod_session *s;
-	struct plugin *p;
-	ehlod_timer_cb cb;
+	struct ehlod_ctx *c;
+	ehlod_timer_cb timer_cb;
+	ehlod_watch_cb watch_cb;
 	void *arg;
-	struct ehlod_timer *next;
+	struct ehlod_event *next;
 };
 
-/* Timers made without a session (s == NULL in timer_add). */
-static struct ehlod_timer *global_timers;
+/* Events set with an instance ctx (no session). */
+static struct ehlod_event *instance_events;
 
-static struct plugin *
-caller(struct ehlod_session *s)
+static struct ehlod_session *
+sess(ehlod_ctx *c)
 {
-	return s->current ? s->current : s->pending;
+	return c ? c->s : NULL;
 }
 
 static void
-h_log(ehlod_session *s, int priority, const char *fmt, ...)
+h_log(ehlod_ctx *c, int priority, const char *fmt, ...)
 {
 	char text[1024];
 	va_list ap;
-	struct plugin *p = s ? caller(s) : NULL;
+	const char *name = c && c->p ? c->p->name : "?";
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	if (s && s->txn.slots)	/* per-message lines carry the queue id */
-		log_msg(priority, "%s: %s: plugin=%s: %s", s->id, s->txn.id,
-		    p ? p->name : "?", text);
-	else if (s)
-		log_msg(priority, "%s: plugin=%s: %s", s->id,
-		    p ? p->name : "?", text);
+	if (sess(c) && c->s->txn.slots)	/* per-message lines carry the
+					 * queue id */
+		log_msg(priority, "%s: %s: plugin=%s: %s", c->s->id,
+		    c->s->txn.id, name, text);
+	else if (sess(c))
+		log_msg(priority, "%s: plugin=%s: %s", c->s->id, name, text);
 	else
-		log_msg(priority, "plugin=%s: %s", plugin_initializing ?
-		    plugin_initializing->name : "?", text);
+		log_msg(priority, "plugin=%s: %s", name, text);
+}
+
+/* Only the instance being called, or the one pending, decides the
+ * session's next reply; a timer of another instance must not. */
+static int
+may_reply(ehlod_ctx *c)
+{
+	struct ehlod_session *s = c->s;
+
+	return c->p == s->current || (s->current == NULL &&
+	    c->p == s->pending);
 }
 
 static void
-h_reply(ehlod_session *s, int code, const char *enhanced, const char *fmt,
+h_reply(ehlod_ctx *c, int code, const char *enhanced, const char *fmt,
     ...)
 {
+	struct ehlod_session *s = sess(c);
 	char text[1024];
 	va_list ap;
 
 	if (s == NULL || code < 200 || code > 599)
 		return;
+	if (!may_reply(c)) {
+		log_msg(LOG_WARNING, "%s: plugin=%s: reply %d ignored: the "
+		    "plugin is not deciding a step", s->id, c->p->name, code);
+		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
@@ -78,8 +96,12 @@ h_reply(ehlod_session *s, int code, const char *enhanced, const char *fmt,
 }
 
 static const char *
-h_get(ehlod_session *s, enum ehlod_item item)
+h_get(ehlod_ctx *c, enum ehlod_item item)
 {
+	struct ehlod_session *s = sess(c);
+
+	if (item == EHLOD_ITEM_INSTANCE)
+		return c && c->p ? c->p->name : NULL;
 	if (item == EHLOD_ITEM_HOSTNAME)
 		return server->conf->hostname;
 	if (item == EHLOD_ITEM_USER)
@@ -102,8 +124,10 @@ h_get(ehlod_session *s, enum ehlod_item item)
 }
 
 static int
-h_set(ehlod_session *s, enum ehlod_item item, const char *value)
+h_set(ehlod_ctx *c, enum ehlod_item item, const char *value)
 {
+	struct ehlod_session *s = sess(c);
+
 	if (s == NULL || (item != EHLOD_ITEM_AUTH_USER &&
 	    item != EHLOD_ITEM_AUTH_MECH))
 		return -1;
@@ -116,16 +140,20 @@ h_set(ehlod_session *s, enum ehlod_item item, const char *value)
 }
 
 static int
-h_flag(ehlod_session *s, enum ehlod_flag flag)
+h_flag(ehlod_ctx *c, enum ehlod_flag flag)
 {
+	struct ehlod_session *s = sess(c);
+
 	if (s == NULL || (int)flag < 0 || flag >= EHLOD_FLAG_COUNT_)
 		return 0;
 	return s->flags[flag];
 }
 
 static int
-h_set_flag(ehlod_session *s, enum ehlod_flag flag, int on)
+h_set_flag(ehlod_ctx *c, enum ehlod_flag flag, int on)
 {
+	struct ehlod_session *s = sess(c);
+
 	if (s == NULL || flag == EHLOD_FLAG_ESMTP || flag == EHLOD_FLAG_TLS ||
 	    (int)flag < 0 || flag >= EHLOD_FLAG_COUNT_)
 		return -1;
@@ -134,8 +162,10 @@ h_set_flag(ehlod_session *s, enum ehlod_flag flag, int on)
 }
 
 static int
-h_offered(ehlod_session *s, const char *keyword)
+h_offered(ehlod_ctx *c, const char *keyword)
 {
+	struct ehlod_session *s = sess(c);
+
 	for (size_t i = 0; s && i < server->plugins->n; i++) {
 		const char *kw = server->plugins->v[i].d.ehlo_keyword;
 		if (kw && s->offered[i] && strcasecmp(kw, keyword) == 0)
@@ -144,84 +174,71 @@ h_offered(ehlod_session *s, const char *keyword)
 	return 0;
 }
 
-static struct plugin_slot *
-slot(struct plugin_slot *slots, struct ehlod_session *s)
+static void *
+h_instance(ehlod_ctx *c)
 {
-	struct plugin *p = caller(s);
-
-	return slots && p ? &slots[p->index] : NULL;
+	return c && c->p ? c->p->conf : NULL;
 }
 
-static void
-slot_set(struct plugin_slot *sl, void *data, void (*free_fn)(void *))
+/* Host-owned state: allocated zeroed on first use. */
+static void *
+slot_data(struct plugin_slot *slots, ehlod_ctx *c, size_t size)
 {
-	if (sl == NULL)
-		return;
-	if (sl->data && sl->data != data && sl->free_fn)
-		sl->free_fn(sl->data);
-	sl->data = data;
-	sl->free_fn = free_fn;
+	struct plugin_slot *sl;
+
+	if (slots == NULL || size == 0)
+		return NULL;
+	sl = &slots[c->p->index];
+	if (sl->data == NULL)
+		sl->data = calloc(1, size);
+	return sl->data;
 }
 
 static void *
-h_session_data(ehlod_session *s)
+h_session_data(ehlod_ctx *c)
 {
-	struct plugin_slot *sl = s ? slot(s->slots, s) : NULL;
-	return sl ? sl->data : NULL;
-}
-
-static void
-h_set_session_data(ehlod_session *s, void *data, void (*free_fn)(void *))
-{
-	if (s)
-		slot_set(slot(s->slots, s), data, free_fn);
+	if (sess(c) == NULL)
+		return NULL;
+	return slot_data(c->s->slots, c, c->p->d.session_data_size);
 }
 
 static void *
-h_txn_data(ehlod_session *s)
+h_txn_data(ehlod_ctx *c)
 {
-	struct plugin_slot *sl = s ? slot(s->txn.slots, s) : NULL;
-	return sl ? sl->data : NULL;
-}
-
-static void
-h_set_txn_data(ehlod_session *s, void *data, void (*free_fn)(void *))
-{
-	struct plugin_slot *sl = s ? slot(s->txn.slots, s) : NULL;
-
-	if (sl == NULL) {
-		if (data && free_fn)
-			free_fn(data);	/* no transaction to hold it */
-		return;
-	}
-	slot_set(sl, data, free_fn);
+	if (sess(c) == NULL)
+		return NULL;
+	return slot_data(c->s->txn.slots, c, c->p->d.txn_data_size);
 }
 
 static int
-h_txn_set(ehlod_session *s, const char *key, const char *value)
+h_txn_set(ehlod_ctx *c, const char *key, const char *value)
 {
+	struct ehlod_session *s = sess(c);
 	if (s == NULL || s->txn.slots == NULL || key == NULL)
 		return -1;
 	return kv_set(&s->txn.kv, key, value);
 }
 
 static const char *
-h_txn_get(ehlod_session *s, const char *key)
+h_txn_get(ehlod_ctx *c, const char *key)
 {
+	struct ehlod_session *s = sess(c);
 	if (s == NULL || s->txn.slots == NULL || key == NULL)
 		return NULL;
 	return kv_get(s->txn.kv, key);
 }
 
 static size_t
-h_rcpt_count(ehlod_session *s)
+h_rcpt_count(ehlod_ctx *c)
 {
+	struct ehlod_session *s = sess(c);
 	return s ? s->txn.nrcpts : 0;
 }
 
 static const char *
-h_rcpt_address(ehlod_session *s, size_t index)
+h_rcpt_address(ehlod_ctx *c, size_t index)
 {
+	struct ehlod_session *s = sess(c);
 	if (s == NULL || index >= s->txn.nrcpts)
 		return NULL;
 	return s->txn.rcpts[index].address;
@@ -240,17 +257,16 @@ rcpt_kv(struct ehlod_session *s, size_t index)
 }
 
 static int
-h_rcpt_set(ehlod_session *s, size_t index, const char *key,
-    const char *value)
+h_rcpt_set(ehlod_ctx *c, size_t index, const char *key, const char *value)
 {
-	struct kv **kv = rcpt_kv(s, index);
+	struct kv **kv = rcpt_kv(sess(c), index);
 	return kv && key ? kv_set(kv, key, value) : -1;
 }
 
 static const char *
-h_rcpt_get(ehlod_session *s, size_t index, const char *key)
+h_rcpt_get(ehlod_ctx *c, size_t index, const char *key)
 {
-	struct kv **kv = rcpt_kv(s, index);
+	struct kv **kv = rcpt_kv(sess(c), index);
 	return kv && key ? kv_get(*kv, key) : NULL;
 }
 
@@ -261,130 +277,187 @@ in_content(struct ehlod_session *s)
 }
 
 static int
-h_add_header(ehlod_session *s, const char *name, const char *value)
+h_add_header(ehlod_ctx *c, const char *name, const char *value)
 {
+	struct ehlod_session *s = sess(c);
 	if (!in_content(s) || !name || !value)
 		return -1;
 	return message_add_header(&s->txn.msg, name, value);
 }
 
 static int
-h_insert_header(ehlod_session *s, size_t index, const char *name,
+h_insert_header(ehlod_ctx *c, size_t index, const char *name,
     const char *value)
 {
+	struct ehlod_session *s = sess(c);
 	if (!in_content(s) || !name || !value)
 		return -1;
 	return message_insert_header(&s->txn.msg, index, name, value);
 }
 
 static int
-h_change_header(ehlod_session *s, const char *name, size_t index,
+h_change_header(ehlod_ctx *c, const char *name, size_t index,
     const char *value)
 {
+	struct ehlod_session *s = sess(c);
 	if (!in_content(s) || !name)
 		return -1;
 	return message_change_header(&s->txn.msg, name, index, value);
 }
 
 static int
-h_message_read(ehlod_session *s, ehlod_sink sink, void *arg)
+h_message_read(ehlod_ctx *c, ehlod_sink sink, void *arg)
 {
+	struct ehlod_session *s = sess(c);
 	if (!in_content(s) || !s->txn.content_complete)
 		return -1;
 	return message_write(&s->txn.msg, sink, arg);
 }
 
 static size_t
-h_message_size(ehlod_session *s)
+h_message_size(ehlod_ctx *c)
 {
+	struct ehlod_session *s = sess(c);
 	if (!in_content(s))
 		return 0;
 	return message_output_size(&s->txn.msg);
 }
 
-static void
-timer_unlink(struct ehlod_timer *t)
+static struct ehlod_event **
+event_list(struct ehlod_event *e)
 {
-	struct ehlod_timer **pp = t->s ? &t->s->timers : &global_timers;
+	return e->c->s ? &e->c->s->events : &instance_events;
+}
 
-	for (; *pp; pp = &(*pp)->next)
-		if (*pp == t) {
-			*pp = t->next;
+static void
+event_unlink(struct ehlod_event *e)
+{
+	for (struct ehlod_event **pp = event_list(e); *pp; pp = &(*pp)->next)
+		if (*pp == e) {
+			*pp = e->next;
 			return;
 		}
 }
 
 static void
-timer_fire(evutil_socket_t fd, short what, void *arg)
+event_fire(evutil_socket_t fd, short what, void *arg)
 {
-	struct ehlod_timer *t = arg;
-	struct ehlod_session *s = t->s;
+	struct ehlod_event *e = arg;
+	unsigned events = 0;
 	(void)fd;
-	(void)what;
 
-	timer_unlink(t);
-	event_free(t->ev);
-	if (s) {
-		struct plugin *saved = s->current;
-		s->current = t->p;
-		t->cb(s, t->arg);
-		s->current = saved;
-	} else {
-		t->cb(NULL, t->arg);
-	}
-	free(t);
+	event_unlink(e);
+	event_free(e->ev);
+	if (what & EV_READ)
+		events |= EHLOD_WATCH_READ;
+	if (what & EV_WRITE)
+		events |= EHLOD_WATCH_WRITE;
+	if (what & EV_TIMEOUT)
+		events |= EHLOD_WATCH_TIMEOUT;
+	/* The callback gets the ctx it was set with: it acts for its own
+	 * instance whatever else is pending on the session. */
+	if (e->timer_cb)
+		e->timer_cb(e->c, e->arg);
+	else
+		e->watch_cb(e->c, e->arg, events);
+	free(e);
 }
 
-static ehlod_timer *
-h_timer_add(ehlod_session *s, unsigned msec, ehlod_timer_cb cb, void *arg)
+static ehlod_event *
+event_make(ehlod_ctx *c, int fd, short what, unsigned msec)
 {
-	struct ehlod_timer *t;
+	struct ehlod_event *e;
 	struct timeval tv = { msec / 1000, (msec % 1000) * 1000 };
 
-	if (server->base == NULL || cb == NULL ||
-	    (t = calloc(1, sizeof(*t))) == NULL)
+	if (server->base == NULL || c == NULL || c->p == NULL ||
+	    (e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
-	t->ev = evtimer_new(server->base, timer_fire, t);
-	if (t->ev == NULL) {
-		free(t);
+	e->ev = event_new(server->base, fd, what, event_fire, e);
+	if (e->ev == NULL) {
+		free(e);
 		return NULL;
 	}
-	t->s = s;
-	t->p = s ? caller(s) : NULL;
-	t->cb = cb;
-	t->arg = arg;
-	t->next = s ? s->timers : global_timers;
-	if (s)
-		s->timers = t;
-	else
-		global_timers = t;
-	evtimer_add(t->ev, &tv);
-	return t;
+	e->c = c;
+	e->next = *event_list(e);
+	*event_list(e) = e;
+	event_add(e->ev, msec || fd < 0 ? &tv : NULL);
+	return e;
+}
+
+static ehlod_event *
+h_timer(ehlod_ctx *c, unsigned msec, ehlod_timer_cb cb, void *arg)
+{
+	struct ehlod_event *e;
+
+	if (cb == NULL || (e = event_make(c, -1, 0, msec)) == NULL)
+		return NULL;
+	e->timer_cb = cb;
+	e->arg = arg;
+	return e;
+}
+
+static ehlod_event *
+h_watch(ehlod_ctx *c, int fd, unsigned events, unsigned msec,
+    ehlod_watch_cb cb, void *arg)
+{
+	struct ehlod_event *e;
+	short what = 0;
+
+	if (events & EHLOD_WATCH_READ)
+		what |= EV_READ;
+	if (events & EHLOD_WATCH_WRITE)
+		what |= EV_WRITE;
+	if (cb == NULL || fd < 0 || (what == 0 && msec == 0) ||
+	    (e = event_make(c, fd, what, msec)) == NULL)
+		return NULL;
+	e->watch_cb = cb;
+	e->arg = arg;
+	return e;
 }
 
 static void
-h_timer_cancel(ehlod_timer *t)
+h_cancel(ehlod_event *e)
 {
-	if (t == NULL)
+	if (e == NULL)
 		return;
-	timer_unlink(t);
-	event_free(t->ev);
-	free(t);
+	event_unlink(e);
+	event_free(e->ev);
+	free(e);
 }
 
 void
 session_cancel_timers(struct ehlod_session *s)
 {
-	while (s->timers)
-		h_timer_cancel(s->timers);
+	while (s->events)
+		h_cancel(s->events);
+}
+
+void
+host_cancel_events(struct plugin *p)
+{
+	struct ehlod_event **pp = &instance_events;
+
+	while (*pp) {
+		if ((*pp)->c->p == p)
+			h_cancel(*pp);
+		else
+			pp = &(*pp)->next;
+	}
 }
 
 static void
-h_resume(ehlod_session *s, ehlod_verdict v)
+h_resume(ehlod_ctx *c, ehlod_verdict v)
 {
+	struct ehlod_session *s = sess(c);
+
 	if (s == NULL || s->pending == NULL || s->resume_scheduled) {
 		log_msg(LOG_WARNING, "%s: resume without a pending hook "
 		    "ignored", s ? s->id : "-");
+		return;
+	}
+	if (s->pending != c->p) {
+		log_msg(LOG_WARNING, "%s: plugin %s resumed a hook of plugin "
+		    "%s; ignored", s->id, c->p->name, s->pending->name);
 		return;
 	}
 	s->resume_verdict = v;
@@ -399,9 +472,10 @@ h_event_base(void)
 }
 
 static int
-h_read_line(ehlod_session *s, int code, const char *text, ehlod_line_cb cb,
+h_read_line(ehlod_ctx *c, int code, const char *text, ehlod_line_cb cb,
     void *arg)
 {
+	struct ehlod_session *s = sess(c);
 	if (s == NULL || cb == NULL || s->bev == NULL || code < 300 ||
 	    code > 399)
 		return -1;
@@ -413,8 +487,9 @@ h_read_line(ehlod_session *s, int code, const char *text, ehlod_line_cb cb,
 }
 
 static int
-h_start_tls(ehlod_session *s, void *ssl_ctx)
+h_start_tls(ehlod_ctx *c, void *ssl_ctx)
 {
+	struct ehlod_session *s = sess(c);
 	if (s == NULL || s->bev == NULL || ssl_ctx == NULL ||
 	    s->flags[EHLOD_FLAG_TLS])
 		return -1;
@@ -429,8 +504,9 @@ h_start_tls(ehlod_session *s, void *ssl_ctx)
 }
 
 static int
-h_read_chunk(ehlod_session *s, size_t size, int last)
+h_read_chunk(ehlod_ctx *c, size_t size, int last)
 {
+	struct ehlod_session *s = sess(c);
 	struct transaction *t;
 
 	if (s == NULL || s->bev == NULL || s->state == S_CONNECTED ||
@@ -463,10 +539,9 @@ static const struct ehlod_host host = {
 	.flag = h_flag,
 	.set_flag = h_set_flag,
 	.offered = h_offered,
+	.instance = h_instance,
 	.session_data = h_session_data,
-	.set_session_data = h_set_session_data,
 	.txn_data = h_txn_data,
-	.set_txn_data = h_set_txn_data,
 	.txn_set = h_txn_set,
 	.txn_get = h_txn_get,
 	.rcpt_count = h_rcpt_count,
@@ -478,13 +553,21 @@ static const struct ehlod_host host = {
 	.change_header = h_change_header,
 	.message_read = h_message_read,
 	.message_size = h_message_size,
-	.timer_add = h_timer_add,
-	.timer_cancel = h_timer_cancel,
+	.timer = h_timer,
+	.watch = h_watch,
+	.cancel = h_cancel,
 	.resume = h_resume,
 	.event_base = h_event_base,
 	.read_line = h_read_line,
 	.start_tls = h_start_tls,
 	.read_chunk = h_read_chunk,
+	.xtext_decode = help_xtext_decode,
+	.xtext_encode = help_xtext_encode,
+	.address_split = help_address_split,
+	.is_local_domain = help_is_local_domain,
+	.enhanced_split = help_enhanced_split,
+	.utf8_valid = help_utf8_valid,
+	.has_8bit = help_has_8bit,
 };
 
 const struct ehlod_host *

@@ -16,10 +16,11 @@
 #include "esmtp.h"
 #include "loader.h"
 #include "log.h"
+#include "trust.h"
 
-/* The descriptor size of ABI 1.0: every field up to on_unknown. */
+/* The descriptor size of ABI 1.0: every field up to on_report. */
 #define DESCRIPTOR_MIN_SIZE \
-	(offsetof(struct ehlod_plugin, on_unknown) + sizeof(void *))
+	(offsetof(struct ehlod_plugin, on_report) + sizeof(void *))
 
 static const char *const core_verbs[] = {
 	"HELO", "EHLO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT",
@@ -37,8 +38,6 @@ static const char *const registered_keywords[] = {
 	"TURN", "UTF8SMTP", "VERB", "VRFY", NULL
 };
 
-static struct plugin_set *loading;	/* for the option validator */
-struct plugin *plugin_initializing;
 
 int
 keyword_registered(const char *keyword)
@@ -64,9 +63,9 @@ static int
 check_abi(const char *path, const struct ehlod_plugin *d)
 {
 	if (d->abi_major != EHLOD_ABI_MAJOR || d->abi_minor > EHLOD_ABI_MINOR) {
-		log_msg(LOG_ERR, "%s: plugin built for ABI %u.%u, this ehlod "
+		log_msg(LOG_ERR, "%s: plugin built for ABI %u.%u, this %s "
 		    "has ABI %d.%d", path, d->abi_major, d->abi_minor,
-		    EHLOD_ABI_MAJOR, EHLOD_ABI_MINOR);
+		    log_program(), EHLOD_ABI_MAJOR, EHLOD_ABI_MINOR);
 		return -1;
 	}
 	if (d->size < DESCRIPTOR_MIN_SIZE) {
@@ -94,6 +93,16 @@ load_one(struct plugin *p, const struct plugin_conf *pc)
 		    "digits, '-' and '_'", pc->path, pc->name);
 		return -1;
 	}
+	/* A name without a slash would go through dlopen's search path
+	 * (LD_LIBRARY_PATH, the cache): the admin's file or none. */
+	if (pc->path[0] != '/') {
+		log_msg(LOG_ERR, "%s: plugin '%s': path must be absolute, or "
+		    "a plugin name to load NAME.so from plugin_dir (or leave "
+		    "it out to load %s.so)", pc->path, pc->name, pc->name);
+		return -1;
+	}
+	if (trust_file(pc->path, "plugin") < 0)
+		return -1;
 	p->dl = dlopen(pc->path, RTLD_NOW | RTLD_LOCAL);
 	if (p->dl == NULL) {
 		log_msg(LOG_ERR, "%s: cannot load plugin: %s", pc->path,
@@ -102,7 +111,9 @@ load_one(struct plugin *p, const struct plugin_conf *pc)
 	}
 	d = dlsym(p->dl, EHLOD_PLUGIN_SYMBOL);
 	if (d == NULL) {
-		log_msg(LOG_ERR, "%s: not an ehlod plugin: no symbol '%s'",
+		log_msg(LOG_ERR, "%s: not an ehlod plugin: no exported symbol "
+		    "'%s' (built with -fvisibility=hidden? put "
+		    "EHLOD_PLUGIN_EXPORT in front of the descriptor)",
 		    pc->path, EHLOD_PLUGIN_SYMBOL);
 		return -1;
 	}
@@ -111,13 +122,7 @@ load_one(struct plugin *p, const struct plugin_conf *pc)
 	/* Copy only what the plugin has: newer fields stay zero. */
 	memset(&p->d, 0, sizeof(p->d));
 	memcpy(&p->d, d, d->size < sizeof(p->d) ? d->size : sizeof(p->d));
-	p->name = p->d.name;
-	if (strcmp(p->name, pc->name) != 0) {
-		log_msg(LOG_ERR, "%s: section 'plugin %s' loads the plugin "
-		    "named '%s'; name the section after the plugin", pc->path,
-		    pc->name, p->name);
-		return -1;
-	}
+	p->name = pc->name;
 	return 0;
 }
 
@@ -139,8 +144,10 @@ static int
 conflict(const struct plugin *a, const struct plugin *b, const char *what,
     const char *name)
 {
-	log_msg(LOG_ERR, "%s: plugins '%s' and '%s' both claim the %s '%s'",
-	    b->path, a->name, b->name, what, name);
+	log_msg(LOG_ERR, "%s: plugins '%s' and '%s' both claim the %s '%s'%s",
+	    b->path, a->name, b->name, what, name, a->dl == b->dl ?
+	    " (a plugin with a keyword, verbs or parameters can have only "
+	    "one instance)" : "");
 	return -1;
 }
 
@@ -222,157 +229,49 @@ check_claims(struct plugin_set *set)
 	return 0;
 }
 
-static struct plugin *
-plugin_by_name(struct plugin_set *set, const char *name)
-{
-	for (size_t i = 0; i < set->n; i++)
-		if (strcmp(set->v[i].name, name) == 0)
-			return &set->v[i];
-	return NULL;
-}
-
-static cfg_opt_t *
-find_option(cfg_opt_t *opts, const char *name)
-{
-	for (; opts && opts->name; opts++)
-		if (strcmp(opts->name, name) == 0)
-			return opts;
-	return NULL;
-}
-
-/*
- * All plugin sections share one libconfuse option table, the union of the
- * plugins' options.  Whether an option set in a section belongs to that
- * section's plugin is checked after the parse (check_ownership), from
- * libconfuse's CFGF_MODIFIED flag: a validator cannot tell the admin's
- * values from the list defaults libconfuse parses with the same code.
- * The validator only remembers on which line each option was last set,
- * for the error message, and runs the owning plugin's own validator.
- */
-struct option_line {
-	char *title;
-	const char *name;
-	int line;
-};
-
-static struct option_line *option_lines;
-static size_t noption_lines;
-
-static void
-remember_line(const char *title, const char *name, int line)
-{
-	for (size_t i = 0; i < noption_lines; i++)
-		if (strcmp(option_lines[i].title, title) == 0 &&
-		    strcmp(option_lines[i].name, name) == 0) {
-			option_lines[i].line = line;
-			return;
-		}
-	struct option_line *n = realloc(option_lines,
-	    (noption_lines + 1) * sizeof(*n));
-	if (n == NULL)
-		return;
-	option_lines = n;
-	option_lines[noption_lines].title = strdup(title);
-	option_lines[noption_lines].name = name;
-	option_lines[noption_lines].line = line;
-	if (option_lines[noption_lines].title)
-		noption_lines++;
-}
-
+/* Two plugins may share an option name only with the same type, since
+ * every "plugin" section is parsed with one libconfuse table. */
 static int
-line_of(const char *title, const char *name, int fallback)
+add_union_option(struct plugin_set *set, size_t *n, const struct plugin *p,
+    const struct ehlod_option *o)
 {
-	for (size_t i = 0; i < noption_lines; i++)
-		if (strcmp(option_lines[i].title, title) == 0 &&
-		    strcmp(option_lines[i].name, name) == 0)
-			return option_lines[i].line;
-	return fallback;
-}
-
-static void
-forget_lines(void)
-{
-	for (size_t i = 0; i < noption_lines; i++)
-		free(option_lines[i].title);
-	free(option_lines);
-	option_lines = NULL;
-	noption_lines = 0;
-}
-
-static int
-validate_plugin_option(cfg_t *cfg, cfg_opt_t *opt)
-{
-	struct plugin *p = plugin_by_name(loading, cfg_title(cfg));
-	cfg_opt_t *own = p ? find_option(p->d.options, opt->name) : NULL;
-
-	remember_line(cfg_title(cfg), opt->name, cfg->line);
-	return own && own->validcb ? own->validcb(cfg, opt) : 0;
-}
-
-static int
-check_ownership(struct plugin_set *set, cfg_t *tree, const char *file)
-{
-	for (unsigned i = 0; i < cfg_size(tree, "plugin"); i++) {
-		cfg_t *sec = cfg_getnsec(tree, "plugin", i);
-		struct plugin *p = plugin_by_name(set, cfg_title(sec));
-		for (cfg_opt_t *o = sec->opts; o && o->name; o++) {
-			if (!(o->flags & CFGF_MODIFIED) ||
-			    strcmp(o->name, "path") == 0 ||
-			    (p && find_option(p->d.options, o->name)))
-				continue;
-			log_msg(LOG_ERR, "%s:%d: plugin '%s' has no option '%s'",
-			    file, line_of(cfg_title(sec), o->name, sec->line),
-			    cfg_title(sec), o->name);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-add_union_option(struct plugin_set *set, size_t *n, size_t cap,
-    const struct plugin *p, cfg_opt_t *o, const struct plugin *preferred)
-{
-	cfg_opt_t *have = find_option(set->options, o->name);
+	cfg_opt_t opt;
 
 	if (strcmp(o->name, "path") == 0) {
 		log_msg(LOG_ERR, "%s: plugin option 'path' is reserved for the "
 		    "plugin's file", p->path);
 		return -1;
 	}
-	if (have) {
-		if (have->type == o->type && (have->flags & CFGF_LIST) ==
-		    (o->flags & CFGF_LIST)) {
-			/* The section of the preferred plugin must see its
-			 * own default, not the first plugin's. */
-			if (p == preferred) {
-				*have = *o;
-				have->validcb = validate_plugin_option;
-			}
-			return 0;
-		}
-		log_msg(LOG_ERR, "%s: option '%s' of plugin '%s' has another "
-		    "type than an option of the same name in an earlier "
-		    "plugin", p->path, o->name, p->name);
+	if (options_to_confuse(o, &opt) < 0) {
+		log_msg(LOG_ERR, "%s: option '%s' of plugin %s has no valid "
+		    "type", p->path, o->name, p->d.name);
 		return -1;
 	}
-	if (*n + 1 >= cap)
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp(set->options[i].name, o->name) != 0)
+			continue;
+		if (set->options[i].type == opt.type &&
+		    (set->options[i].flags & CFGF_LIST) ==
+		    (opt.flags & CFGF_LIST))
+			return 0;
+		log_msg(LOG_ERR, "%s: option '%s' of plugin %s has another "
+		    "type than an option of the same name in an earlier "
+		    "plugin", p->path, o->name, p->d.name);
 		return -1;
-	set->options[*n] = *o;
-	set->options[*n].validcb = validate_plugin_option;
-	(*n)++;
+	}
+	set->options[(*n)++] = opt;
 	return 0;
 }
 
 static int
-build_union_options(struct plugin_set *set, const struct plugin *preferred)
+build_union_options(struct plugin_set *set)
 {
 	size_t cap = 2;
 	size_t n = 0;
 
-	free(set->options);
 	for (size_t i = 0; i < set->n; i++)
-		for (cfg_opt_t *o = set->v[i].d.options; o && o->name; o++)
+		for (const struct ehlod_option *o = set->v[i].d.options;
+		    o && o->name; o++)
 			cap++;
 	set->options = calloc(cap, sizeof(cfg_opt_t));
 	if (set->options == NULL)
@@ -380,9 +279,9 @@ build_union_options(struct plugin_set *set, const struct plugin *preferred)
 	cfg_opt_t path = CFG_STR("path", NULL, CFGF_NONE);
 	set->options[n++] = path;
 	for (size_t i = 0; i < set->n; i++)
-		for (cfg_opt_t *o = set->v[i].d.options; o && o->name; o++)
-			if (add_union_option(set, &n, cap, &set->v[i], o,
-			    preferred) < 0)
+		for (const struct ehlod_option *o = set->v[i].d.options;
+		    o && o->name; o++)
+			if (add_union_option(set, &n, &set->v[i], o) < 0)
 				return -1;
 	cfg_opt_t end = CFG_END();
 	set->options[n] = end;
@@ -390,32 +289,26 @@ build_union_options(struct plugin_set *set, const struct plugin *preferred)
 }
 
 /*
- * The second configuration pass.  One strict parse checks the whole file;
- * then, because libconfuse gives every "plugin" section the same option
- * table, each plugin whose option names overlap another's gets a parse of
- * its own in which its defaults win.
+ * The second configuration pass: one strict parse of the whole file with
+ * the plugins' options, checked as they are read (optiontab.c); then each
+ * instance's values, defaults filled in, go into its struct.
  */
 static int
 read_plugin_options(struct plugin_set *set, struct config *c)
 {
 	int rc = 0;
 
-	loading = set;
-	if (build_union_options(set, NULL) < 0 ||
-	    config_read_plugins(c, set->options, &set->trees[set->n]) < 0 ||
-	    check_ownership(set, set->trees[set->n], c->file) < 0)
+	options_begin(set, c->file);
+	if (build_union_options(set) < 0 ||
+	    config_read_plugins(c, set->options, &set->tree) < 0)
 		rc = -1;
 	for (size_t i = 0; rc == 0 && i < set->n; i++) {
 		struct plugin *p = &set->v[i];
-		if (build_union_options(set, p) < 0 ||
-		    config_read_plugins(c, set->options, &set->trees[i]) < 0)
+		p->section = cfg_gettsec(set->tree, "plugin", p->name);
+		if (options_store(p, p->section, c->file) < 0)
 			rc = -1;
-		else
-			p->section = cfg_gettsec(set->trees[i], "plugin",
-			    p->name);
 	}
-	loading = NULL;
-	forget_lines();
+	options_begin(NULL, NULL);
 	return rc;
 }
 
@@ -424,13 +317,13 @@ plugins_load(struct plugin_set *set, struct config *c)
 {
 	memset(set, 0, sizeof(*set));
 	set->v = calloc(c->nplugins + 1, sizeof(*set->v));
-	set->trees = calloc(c->nplugins + 1, sizeof(*set->trees));
-	if (set->v == NULL || set->trees == NULL)
+	if (set->v == NULL)
 		return -1;
 	set->line_limit = 512;
 	for (size_t i = 0; i < c->nplugins; i++) {
 		struct plugin *p = &set->v[i];
 		p->index = i;
+		p->ctx.p = p;
 		set->n = i + 1;
 		if (load_one(p, &c->plugins[i]) < 0)
 			return -1;
@@ -446,9 +339,7 @@ plugins_init(struct plugin_set *set, const struct ehlod_host *host)
 {
 	for (size_t i = 0; i < set->n; i++) {
 		struct plugin *p = &set->v[i];
-		plugin_initializing = p;
-		int rc = p->d.init ? p->d.init(host, p->section) : 0;
-		plugin_initializing = NULL;
+		int rc = p->d.init ? p->d.init(host, &p->ctx) : 0;
 		if (rc < 0) {
 			log_msg(LOG_ERR, "%s: plugin '%s' failed to start",
 			    p->path, p->name);
@@ -465,8 +356,11 @@ plugins_fini(struct plugin_set *set)
 {
 	for (size_t i = set->n; i-- > 0;) {
 		struct plugin *p = &set->v[i];
-		if (p->initialized && p->d.fini)
-			p->d.fini();
+		if (!p->initialized)
+			continue;
+		host_cancel_events(p);
+		if (p->d.fini)
+			p->d.fini(&p->ctx);
 		p->initialized = 0;
 	}
 }
@@ -475,13 +369,13 @@ void
 plugins_unload(struct plugin_set *set)
 {
 	plugins_fini(set);
-	for (size_t i = 0; i < set->n; i++)
+	for (size_t i = 0; i < set->n; i++) {
+		options_free(&set->v[i]);
 		if (set->v[i].dl)
 			dlclose(set->v[i].dl);
-	for (size_t i = 0; set->trees && i <= set->n; i++)
-		if (set->trees[i])
-			cfg_free(set->trees[i]);
-	free(set->trees);
+	}
+	if (set->tree)
+		cfg_free(set->tree);
 	free(set->v);
 	free(set->options);
 	memset(set, 0, sizeof(*set));
@@ -533,6 +427,7 @@ plugins_hook_names(const struct plugin *p, char *buf, size_t len)
 		{ "rset", p->d.on_rset != NULL },
 		{ "close", p->d.on_close != NULL },
 		{ "unknown", p->d.on_unknown != NULL },
+		{ "report", p->d.on_report != NULL },
 	};
 	size_t used = 0;
 

@@ -5,7 +5,9 @@
  *	Loads every "plugin NAME { }" section's shared object in config
  *	order, checks its ABI, refuses conflicting claims (two plugins with
  *	the same EHLO keyword, verb, or MAIL/RCPT parameter), runs the second,
- *	strict configuration pass with the plugins' options, and answers the
+ *	strict configuration pass with the plugins' options (optiontab.c turns
+ *	their ehlod option tables into libconfuse options and stores the
+ *	values in each instance's struct), and answers the
  *	session's lookups: which plugin owns this verb or parameter.
  *	Shared by ehlod and ehlod-milter.
  */
@@ -17,12 +19,26 @@
 
 #include "config.h"
 
+struct plugin;
+
+/* What ehlod_ctx is: one instance, seen from one session (s) or from no
+ * session (s NULL: init, fini, instance timers). */
+struct ehlod_ctx {
+	struct ehlod_session *s;
+	struct plugin *p;
+};
+
+/* One configured instance of a plugin: one "plugin NAME { }" section. */
 struct plugin {
 	struct ehlod_plugin d;	/* the descriptor, zero-extended to ours */
 	void *dl;
-	const char *name;	/* d.name */
+	const char *name;	/* the section's name */
 	const char *path;
 	cfg_t *section;
+	void *conf;		/* instance struct, d.instance_size octets */
+	void **lists;		/* arrays made for EHLOD_OPT_LIST values */
+	size_t nlists;
+	struct ehlod_ctx ctx;	/* the instance ctx */
 	size_t index;		/* position in the config */
 	int initialized;
 };
@@ -32,12 +48,12 @@ struct plugin_set {
 	size_t n;
 	size_t line_limit;	/* 512 + every plugin's line_increment */
 	cfg_opt_t *options;	/* the union of plugin options (pass 2) */
-	cfg_t **trees;		/* pass 2 parses: one per plugin, then one
-				 * that checked the whole file */
+	cfg_t *tree;		/* the pass 2 parse */
 };
 
-/* The plugin whose init is running, for log lines without a session. */
-extern struct plugin *plugin_initializing;
+/* hostapi.c: cancel the timers and watches an instance set without a
+ * session (before its fini). */
+void host_cancel_events(struct plugin *p);
 
 /* Load and check every plugin of c, then read c's plugin options.
  * Errors are logged (file, what is wrong); returns 0 or -1. */
@@ -56,6 +72,14 @@ struct plugin *plugins_find_param(const struct plugin_set *set, int rcpt,
 
 /* The hook names a plugin has, for ehlod -t and the milter host. */
 void plugins_hook_names(const struct plugin *p, char *buf, size_t len);
+
+/* optiontab.c: the libconfuse option for one plugin option (no default:
+ * defaults are filled in by options_store), its validator, and the values
+ * of one instance's section stored into p->conf.  Errors name file:line. */
+int options_to_confuse(const struct ehlod_option *o, cfg_opt_t *out);
+void options_begin(struct plugin_set *set, const char *file);
+int options_store(struct plugin *p, cfg_t *sec, const char *file);
+void options_free(struct plugin *p);
 
 /* 1 when the keyword is registered with IANA or begins with X. */
 int keyword_registered(const char *keyword);

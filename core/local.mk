@@ -5,6 +5,7 @@ core_libcore_la_SOURCES = \
 	core/log.c core/log.h \
 	core/config.c core/config.h \
 	core/loader.c core/loader.h \
+	core/trust.c core/trust.h \
 	core/confcheck.c core/confcheck.h \
 	core/message.c core/message.h \
 	core/data.c core/data.h \
@@ -15,6 +16,9 @@ core_libcore_la_SOURCES = \
 	core/commands.c \
 	core/content.c \
 	core/hostapi.c \
+	core/helpers.c core/helpers.h \
+	core/optiontab.c \
+	core/report.c \
 	core/session.c core/session.h core/deadline.c \
 	core/proxy.c core/proxy.h \
 	core/worker.c core/worker.h \

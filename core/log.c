@@ -32,6 +32,12 @@ libevent_log(int severity, const char *msg)
 	log_msg(priority, "libevent: %s", msg);
 }
 
+const char *
+log_program(void)
+{
+	return log_ident;
+}
+
 void
 log_open(const char *ident, int use_syslog, int facility)
 {

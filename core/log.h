@@ -13,6 +13,8 @@
 
 void log_open(const char *ident, int use_syslog, int facility);
 void log_set_debug(int on);
+/* The program logging: "ehlod" or "ehlod-milter", for messages. */
+const char *log_program(void);
 void log_msg(int priority, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void log_vmsg(int priority, const char *fmt, va_list ap);

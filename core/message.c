@@ -53,9 +53,11 @@ void
 message_append(struct message *m, const char *p, size_t n)
 {
 	m->total += n;
+	if (m->dropped && m->total > m->limit)
+		m->overflow = 1;
 	/* An empty piece (a milter's empty body chunk) may come with no
 	 * buffer at all, and m->buf is NULL until the first octet. */
-	if (m->overflow || n == 0)
+	if (m->overflow || m->dropped || n == 0)
 		return;
 	if (m->len + n > m->limit || (m->len + n > m->cap &&
 	    grow(m, m->len + n) < 0)) {
@@ -66,12 +68,32 @@ message_append(struct message *m, const char *p, size_t n)
 	m->len += n;
 }
 
-/* Offset just past the CRLF (or LF) ending the line at off, or 0. */
-static size_t
-line_end(const struct message *m, size_t off)
+void
+message_drop(struct message *m)
 {
-	const char *lf = memchr(m->buf + off, '\n', m->len - off);
-	return lf ? (size_t)(lf - m->buf) + 1 : 0;
+	free(m->buf);
+	m->buf = NULL;
+	m->len = m->cap = m->cursor = m->scanned = 0;
+	m->field_end = 0;
+	m->dropped = 1;
+}
+
+/* Offset just past the CRLF (or LF) ending the line at off, or 0.  The
+ * search goes on from where the last one stopped, so a line arriving in
+ * many pieces is looked at once, not once per piece (a 50 MiB header
+ * line cost quadratic time). */
+static size_t
+line_end(struct message *m, size_t off)
+{
+	size_t from = m->scanned > off ? m->scanned : off;
+	const char *lf = memchr(m->buf + from, '\n', m->len - from);
+
+	if (lf == NULL) {
+		m->scanned = m->len;
+		return 0;
+	}
+	m->scanned = (size_t)(lf - m->buf) + 1;
+	return m->scanned;
 }
 
 static int
@@ -123,6 +145,28 @@ end_headers(struct message *m, size_t body_offset)
 	return -1;
 }
 
+/* The first line of the field at the cursor: 1 once it is known to be a
+ * field (its end and colon remembered), 0 when more is needed, -1 when
+ * the headers end there. */
+static int
+field_start(struct message *m, int complete)
+{
+	size_t start = m->cursor;
+	size_t end = line_end(m, start);
+
+	if (end == 0)
+		return complete ? end_headers(m, start) : 0;
+	const char *line = m->buf + start;
+	if (line[0] == '\r' || line[0] == '\n')
+		return end_headers(m, end);
+	const char *colon = memchr(line, ':', end - start);
+	if (colon == NULL || !field_name_valid(line, (size_t)(colon - line)))
+		return end_headers(m, start);
+	m->field_end = end;
+	m->field_colon = (size_t)(colon - m->buf);
+	return 1;
+}
+
 int
 message_next_header(struct message *m, int complete, size_t *index)
 {
@@ -132,27 +176,27 @@ message_next_header(struct message *m, int complete, size_t *index)
 		return -1;
 	if (start >= m->len)
 		return complete ? end_headers(m, m->len) : 0;
-	size_t end = line_end(m, start);
-	if (end == 0)
-		return complete ? end_headers(m, start) : 0;
-	const char *line = m->buf + start;
-	if (line[0] == '\r' || line[0] == '\n')
-		return end_headers(m, end);
-	const char *colon = memchr(line, ':', end - start);
-	if (colon == NULL || !field_name_valid(line, (size_t)(colon - line)))
-		return end_headers(m, start);
+	if (m->field_end == 0) {
+		int r = field_start(m, complete);
+		if (r <= 0)
+			return r;
+	}
 	/* A field goes on while the next line starts with a blank. */
+	size_t end = m->field_end;
 	while (end < m->len && (m->buf[end] == ' ' || m->buf[end] == '\t')) {
 		size_t next = line_end(m, end);
 		if (next == 0)
 			return complete ? end_headers(m, start) : 0;
-		end = next;
+		end = m->field_end = next;
 	}
 	if (end == m->len && !complete)
 		return 0;
-	size_t vlen = end - (size_t)(colon + 1 - m->buf);
+	const char *line = m->buf + start;
+	const char *colon = m->buf + m->field_colon;
+	size_t vlen = end - (m->field_colon + 1);
 	while (vlen > 0 && (colon[vlen] == '\n' || colon[vlen] == '\r'))
 		vlen--;
+	m->field_end = 0;
 	if (push_header(m, m->nhdrs, line, (size_t)(colon - line), colon + 1,
 	    vlen) < 0)
 		return end_headers(m, start);

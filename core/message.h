@@ -27,7 +27,12 @@ struct message {
 	size_t limit;
 	size_t total;		/* octets received, stored or not */
 	int overflow;
+	int dropped;		/* refused already: count, keep nothing */
 	size_t cursor;		/* how far header parsing has come */
+	size_t scanned;		/* no line end unseen before this offset */
+	size_t field_end;	/* the field at cursor: end of its last line
+				 * found so far, 0 before its first */
+	size_t field_colon;	/* ... and the offset of its colon */
 	int body_started;
 	size_t body_offset;
 	struct header *hdrs;
@@ -39,6 +44,11 @@ struct message {
 void message_init(struct message *m, size_t limit);
 void message_free(struct message *m);
 void message_append(struct message *m, const char *p, size_t n);
+
+/* The message is refused or discarded whatever follows: free the content
+ * and from now on only count it, so a plugin's limit below the size limit
+ * also bounds the memory (the headers already split off stay). */
+void message_drop(struct message *m);
 
 /* Split off the next complete header field.  Returns 1 with *index set,
  * 0 when more content is needed, -1 once the headers have ended. */

@@ -76,14 +76,30 @@ put_line(struct evbuffer *out, int code, int last, const char *enh,
 	    enh ? enh : "", enh ? " " : "", clean);
 }
 
+/* The last reply, for outcome reports. */
+static void
+remember_reply(struct ehlod_session *s, int code, const char *enhanced,
+    const char *text)
+{
+	s->last_code = code;
+	snprintf(s->last_enhanced, sizeof(s->last_enhanced), "%s",
+	    enhanced_fits(enhanced, code) ? enhanced : "");
+	free(s->last_text);
+	s->last_text = strdup(text ? text : "");
+}
+
 void
 session_reply_text(struct ehlod_session *s, int code, const char *enhanced,
     const char *text)
 {
 	const char *enh = NULL;
 
-	if (code == 421)
+	if (code == 421) {
 		s->closing = 1;
+		if (s->end_reason == 0)
+			s->end_reason = EHLOD_SESSION_CLOSED;
+	}
+	remember_reply(s, code, enhanced, text);
 	if (s->bev == NULL)
 		return;
 	if (enhanced_fits(enhanced, code) && session_offers_enhanced(s))

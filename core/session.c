@@ -88,11 +88,10 @@ session_alloc(void)
 	snprintf(s->id, sizeof(s->id), "%05X%06lX",
 	    (unsigned)getpid() & 0xfffff, ++counter & 0xffffff);
 	s->offered = calloc(n, 1);
-	s->slots = calloc(n, sizeof(*s->slots));
-	if (s->offered == NULL || s->slots == NULL ||
+	if (s->offered == NULL || session_ctx_init(s) < 0 ||
 	    linereader_init(&s->lr, server->plugins->line_limit) < 0) {
 		free(s->offered);
-		free(s->slots);
+		session_ctx_free(s);
 		free(s);
 		return NULL;
 	}
@@ -244,15 +243,17 @@ session_free(struct ehlod_session *s)
 		    "commands=%u errors=%u messages=%u", s->id, s->client_addr,
 		    s->client_port, s->helo ? s->helo : "", s->ncommands,
 		    s->errors, s->messages);
+		s->ending = 1;
 		session_reset_transaction(s, 1);
 		session_call_void_hook(s, STEP_CLOSE_HOOK);
+		report_session(s);
 	}
 	if (s->anvil_counted)
 		anvil_disconnect(s->client_addr);
 	session_cancel_timers(s);
-	slots_free(s->slots, server->plugins->n);
 	if (s->txn.slots)
 		txn_free(s);
+	session_ctx_free(s);
 	chain_clear(&s->chain);
 	pending_reply_clear(&s->reply);
 	if (s->resume_ev)
@@ -288,11 +289,12 @@ plugin_line(struct ehlod_session *s, char *line)
 	ehlod_line_cb cb = s->line_cb;
 	void *arg = s->line_arg;
 	struct plugin *saved = s->current;
+	struct plugin *p = s->pending;
 
 	s->line_cb = NULL;
 	s->mode = IN_WAIT;
 	s->current = s->pending;
-	cb(s, arg, line);
+	cb(CTX(s, p), arg, line);
 	s->current = saved;
 }
 
@@ -588,6 +590,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
+		s->end_reason = EHLOD_SESSION_TIMEOUT;
 		log_msg(LOG_INFO, "%s: timeout after %s from unknown[%s]:%s",
 		    s->id, s->last_verb[0] ? s->last_verb : state_name(s),
 		    s->client_addr, s->client_port);

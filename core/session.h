@@ -55,9 +55,9 @@ struct rcpt {
 	struct kv *kv;
 };
 
+/* An instance's host-owned state (session_data_size, txn_data_size). */
 struct plugin_slot {
 	void *data;
-	void (*free_fn)(void *);
 };
 
 struct ehlod_session;
@@ -93,6 +93,8 @@ struct transaction {
 	struct kv *kv;
 	struct kv *cand_kv;	/* values for the RCPT being decided */
 	struct plugin_slot *slots;	/* per plugin */
+	enum ehlod_outcome outcome;	/* for the report; 0: reset/aborted */
+	struct plugin *outcome_by;
 	struct message msg;
 	struct data_reader reader;
 	int uses_bdat;
@@ -110,7 +112,7 @@ struct transaction {
 	int chunks;		/* BDAT commands so far */
 };
 
-struct ehlod_timer;
+struct ehlod_event;
 
 /* Which limit the session's deadline (deadline.c) stands for. */
 enum deadline_kind {
@@ -140,8 +142,14 @@ struct ehlod_session {
 	unsigned char *offered;		/* per plugin: keyword offered */
 	int ehlo_done;
 
+	struct ehlod_ctx *ctx;		/* per instance: what its hooks get */
 	struct plugin_slot *slots;	/* per plugin, session scope */
 	struct transaction txn;
+	enum ehlod_outcome end_reason;	/* for the report; 0: disconnect */
+	int ending;			/* a transaction now is aborted */
+	int last_code;			/* the last reply sent, for reports */
+	char last_enhanced[16];
+	char *last_text;
 
 	struct pending_reply reply;	/* set by host->reply() */
 	struct plugin *current;		/* plugin being called */
@@ -154,7 +162,7 @@ struct ehlod_session {
 	ehlod_line_cb line_cb;		/* IN_PLUGIN_LINE */
 	void *line_arg;
 
-	struct ehlod_timer *timers;
+	struct ehlod_event *events;	/* plugins' timers and watches */
 	int pumping;		/* inside content_pump() */
 	int in_process;		/* inside session_process() */
 	int refused;		/* greeting refused: only QUIT is served */
@@ -256,7 +264,15 @@ int kv_set(struct kv **list, const char *key, const char *value);
 const char *kv_get(const struct kv *list, const char *key);
 void kv_free(struct kv **list);
 int txn_add_rcpt(struct ehlod_session *s, const char *address);
-void slots_free(struct plugin_slot *slots, size_t n);
+/* Per-instance ctx and session state of a new session; and their end. */
+int session_ctx_init(struct ehlod_session *s);
+void session_ctx_free(struct ehlod_session *s);
+/* The ctx instance p gets in session s. */
+#define CTX(s, p) (&(s)->ctx[(p)->index])
+
+/* Outcome reports (report.c): every instance's on_report. */
+void report_txn(struct ehlod_session *s);
+void report_session(struct ehlod_session *s);
 
 /* Timers (hostapi.c). */
 void session_cancel_timers(struct ehlod_session *s);

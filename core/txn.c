@@ -72,15 +72,51 @@ kv_free(struct kv **list)
 	}
 }
 
-void
-slots_free(struct plugin_slot *slots, size_t n)
+/* Host-owned state ends: the instance's cleanup first, then free. */
+static void
+slots_free(struct ehlod_session *s, struct plugin_slot *slots, int txn)
 {
 	if (slots == NULL)
 		return;
-	for (size_t i = 0; i < n; i++)
-		if (slots[i].data && slots[i].free_fn)
-			slots[i].free_fn(slots[i].data);
+	for (size_t i = 0; i < server->plugins->n; i++) {
+		struct plugin *p = &server->plugins->v[i];
+		void (*cleanup)(ehlod_ctx *, void *) = txn ?
+		    p->d.txn_cleanup : p->d.session_cleanup;
+		if (slots[i].data && cleanup)
+			cleanup(CTX(s, p), slots[i].data);
+		free(slots[i].data);
+	}
 	free(slots);
+}
+
+int
+session_ctx_init(struct ehlod_session *s)
+{
+	size_t n = server->plugins->n + 1;
+
+	s->ctx = calloc(n, sizeof(*s->ctx));
+	s->slots = calloc(n, sizeof(*s->slots));
+	if (s->ctx == NULL || s->slots == NULL) {
+		free(s->ctx);
+		free(s->slots);
+		return -1;
+	}
+	for (size_t i = 0; i < server->plugins->n; i++) {
+		s->ctx[i].s = s;
+		s->ctx[i].p = &server->plugins->v[i];
+	}
+	return 0;
+}
+
+void
+session_ctx_free(struct ehlod_session *s)
+{
+	slots_free(s, s->slots, 0);
+	s->slots = NULL;
+	free(s->ctx);
+	s->ctx = NULL;
+	free(s->last_text);
+	s->last_text = NULL;
 }
 
 /* Like Postfix queue ids: unique in time and process, easy to grep. */
@@ -113,7 +149,9 @@ txn_free(struct ehlod_session *s)
 {
 	struct transaction *t = &s->txn;
 
-	slots_free(t->slots, server->plugins->n);
+	if (t->slots)
+		report_txn(s);
+	slots_free(s, t->slots, 1);
 	for (size_t i = 0; i < t->nrcpts; i++) {
 		free(t->rcpts[i].address);
 		kv_free(&t->rcpts[i].kv);

@@ -243,6 +243,13 @@ worker_run(struct config *c, struct plugin_set *set, const int *fds,
 	 * after the switch of user, which clears it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != master)
 		return 1;
+	/* Nothing a worker or its plugins execute may gain privileges
+	 * (set-user-id programs, file capabilities). */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		log_msg(LOG_ERR, "cannot set no_new_privs: %s",
+		    strerror(errno));
+		return WORKER_EXIT_CONFIG;
+	}
 	for (int i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(srv.base, signums[i], signal_cb, NULL);
 		evsignal_add(sigs[i], NULL);

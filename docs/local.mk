@@ -16,7 +16,11 @@ dist_man_MANS += docs/ehlod-plugin-size.5 docs/ehlod-plugin-pipelining.5 \
 	docs/ehlod-plugin-8bitmime.5 docs/ehlod-plugin-enhancedstatuscodes.5 \
 	docs/ehlod-plugin-maildir.5 docs/ehlod-plugin-discard.5
 
-EXTRA_DIST += examples/hello/hello.c examples/hello/Makefile
+# The example plugins and their Makefile, installed where ehlod-plugin(3)
+# points authors: $(docdir)/examples (share/doc/ehlod/examples).
+exampledir = $(docdir)/examples
+dist_example_DATA = examples/hello/hello.c examples/hello/tour.c \
+	examples/hello/Makefile
 
 TESTS += tests/interop/test_example_plugin.py \
 	tests/interop/test_default_config.py

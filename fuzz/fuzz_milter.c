@@ -19,6 +19,8 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <event2/event.h>
+#include <event2/thread.h>
 #include <libmilter/mfapi.h>
 
 #include "log.h"
@@ -169,6 +171,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	unlink(file);
 	srv.conf = &conf;
 	srv.plugins = &set;
+	/* As ehlod-milter's main.c: the base is shared between threads. */
+	if (evthread_use_pthreads() < 0)
+		abort();
 	srv.base = event_base_new();
 	server = &srv;
 	if (srv.base == NULL || plugins_init(&set, milter_host_table()) < 0)

@@ -67,7 +67,7 @@ fuzz_fuzz_milter_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core -I$(top_srcdir)/
 	-DFUZZ_PROBE_DIR='"$(abs_top_builddir)/tests/plugins/.libs"'
 fuzz_fuzz_milter_CFLAGS = $(FUZZ_CORE_CFLAGS) -pthread
 fuzz_fuzz_milter_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK) -pthread
-fuzz_fuzz_milter_LDADD = $(FUZZ_CORE_LIBS)
+fuzz_fuzz_milter_LDADD = $(FUZZ_CORE_LIBS) $(EVTHREAD_LIBS)
 EXTRA_fuzz_fuzz_milter_DEPENDENCIES = tests/plugins/milterprobe.la
 
 # -close_fd_mask=2: the targets' own log lines would drown libFuzzer's;

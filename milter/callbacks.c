@@ -2,10 +2,10 @@
  * NAME
  *	callbacks.c - libmilter's callbacks: the MTA's side of each step
  * DESCRIPTION
- *	Each xxfi_* callback copies what the MTA sent (arguments and the
- *	macros the host API exposes) into a job, waits for the loop thread
- *	to run the step's hooks, and turns the verdict into an SMFIS_*
- *	answer:
+ *	Each xxfi_* callback points a job on its stack at what the MTA sent
+ *	(arguments and the macros the host API exposes), runs the step's
+ *	hooks under the plugin lock in its own thread (loop.c), and turns
+ *	the verdict into an SMFIS_* answer:
  *
  *	CONTINUE, ACCEPT -> SMFIS_CONTINUE.  A plugin's ACCEPT only skips
  *	later plugins for this step, as in ehlod; SMFIS_ACCEPT would stop
@@ -158,20 +158,26 @@ conn_get(SMFICTX *ctx)
 	if (c)
 		return c;
 	c = calloc(1, sizeof(*c));
-	if (c && smfi_setpriv(ctx, c) != MI_SUCCESS) {
+	if (c == NULL)
+		return NULL;
+	if (loop_conn_init(c) < 0) {
+		free(c);
+		return NULL;
+	}
+	if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+		pthread_cond_destroy(&c->cond);
 		free(c);
 		return NULL;
 	}
 	return c;
 }
 
+/* libmilter keeps the values until the callback returns. */
 static void
 snapshot_macros(SMFICTX *ctx, struct job *j)
 {
-	for (int i = 0; i < MAC_COUNT_; i++) {
-		const char *v = smfi_getsymval(ctx, (char *)macro_names[i]);
-		j->mac[i] = v ? strdup(v) : NULL;
-	}
+	for (int i = 0; i < MAC_COUNT_; i++)
+		j->mac[i] = smfi_getsymval(ctx, (char *)macro_names[i]);
 }
 
 /* '%' is special to the MTA's reply formatting (libmilter's rule). */
@@ -302,50 +308,59 @@ dispatch(SMFICTX *ctx, struct job *j)
 {
 	sfsistat rc;
 
-	if (j == NULL) {
+	if (j->c == NULL) {
 		log_msg(LOG_ERR, "out of memory");
 		return SMFIS_TEMPFAIL;
 	}
-	snapshot_macros(ctx, j);
+	/* The MTA sends no macros with headers and body chunks, the most
+	 * frequent steps: what libmilter would return there was applied at
+	 * an earlier step already. */
+	if (j->kind != J_HEADER && j->kind != J_BODY)
+		snapshot_macros(ctx, j);
 	if (loop_run(j, hook_timeout) < 0) {
 		log_msg(LOG_WARNING, "no verdict within milter_hook_timeout "
 		    "(%ld s); answered 451 4.4.3", hook_timeout);
 		send_reply(ctx, 451, "4.4.3", "Temporary failure: a policy "
 		    "check did not answer in time");
+		job_release(j);
 		return SMFIS_TEMPFAIL;
 	}
 	rc = answer(ctx, j);
-	job_free(j);
+	job_release(j);
 	return rc;
 }
 
-static struct job *
-new_job(SMFICTX *ctx, enum job_kind kind, const char *arg1,
+/* A job for this connection; j->c is NULL when out of memory. */
+static void
+job_init(struct job *j, SMFICTX *ctx, enum job_kind kind, const char *arg1,
     const char *arg2)
 {
-	struct mconn *c = conn_get(ctx);
-	struct job *j = c ? job_new(kind, c) : NULL;
-
-	if (j == NULL)
-		return NULL;
-	j->arg1 = arg1 ? strdup(arg1) : NULL;
-	j->arg2 = arg2 ? strdup(arg2) : NULL;
-	if ((arg1 && !j->arg1) || (arg2 && !j->arg2)) {
-		job_free(j);
-		return NULL;
-	}
-	return j;
+	memset(j, 0, sizeof(*j));
+	j->kind = kind;
+	j->c = conn_get(ctx);
+	j->arg1 = arg1;
+	j->arg2 = arg2;
 }
 
-/* "<user@example.org>" -> "user@example.org"; "<>" -> "". */
-static char *
-strip_path(const char *path)
+/* "<user@example.org>" -> "user@example.org"; "<>" -> "".  Into buf
+ * when it fits, which an SMTP path does; else a copy the caller frees
+ * (*copy). */
+static const char *
+strip_path(const char *path, char *buf, size_t len, char **copy)
 {
-	size_t len = strlen(path);
+	size_t n = strlen(path);
 
-	if (len >= 2 && path[0] == '<' && path[len - 1] == '>')
-		return strndup(path + 1, len - 2);
-	return strdup(path);
+	*copy = NULL;
+	if (n < 2 || path[0] != '<' || path[n - 1] != '>')
+		return path;
+	n -= 2;
+	if (n < len) {
+		memcpy(buf, path + 1, n);
+		buf[n] = '\0';
+		return buf;
+	}
+	*copy = strndup(path + 1, n);
+	return *copy;
 }
 
 static sfsistat
@@ -395,19 +410,22 @@ addr_text(const struct sockaddr *sa, char *host, size_t hlen, char *port,
 static sfsistat
 x_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
-	struct job *j = new_job(ctx, J_CONNECT, hostname, NULL);
+	struct job j;
 
-	if (j && hostaddr)
-		addr_text(hostaddr, j->addr, sizeof(j->addr), j->port,
-		    sizeof(j->port));
-	return dispatch(ctx, j);
+	job_init(&j, ctx, J_CONNECT, hostname, NULL);
+	if (hostaddr)
+		addr_text(hostaddr, j.addr, sizeof(j.addr), j.port,
+		    sizeof(j.port));
+	return dispatch(ctx, &j);
 }
 
 static sfsistat
 x_helo(SMFICTX *ctx, char *helohost)
 {
-	return dispatch(ctx, new_job(ctx, J_HELO, helohost ? helohost : "",
-	    NULL));
+	struct job j;
+
+	job_init(&j, ctx, J_HELO, helohost ? helohost : "", NULL);
+	return dispatch(ctx, &j);
 }
 
 static void
@@ -422,44 +440,65 @@ note_params(struct job *j, char **argv)
 	}
 }
 
+/* MAIL and RCPT: the path without its angle brackets. */
+static sfsistat
+envelope(SMFICTX *ctx, enum job_kind kind, char **argv)
+{
+	char buf[1024], *copy;
+	const char *path = strip_path(argv[0] ? argv[0] : "<>", buf,
+	    sizeof(buf), &copy);
+	struct job j;
+	sfsistat rc;
+
+	if (path == NULL) {
+		log_msg(LOG_ERR, "out of memory");
+		return SMFIS_TEMPFAIL;
+	}
+	job_init(&j, ctx, kind, path, NULL);
+	if (kind == J_MAIL)
+		note_params(&j, argv);
+	rc = dispatch(ctx, &j);
+	free(copy);
+	return rc;
+}
+
 static sfsistat
 x_envfrom(SMFICTX *ctx, char **argv)
 {
-	char *from = strip_path(argv[0] ? argv[0] : "<>");
-	struct job *j = from ? new_job(ctx, J_MAIL, from, NULL) : NULL;
-
-	free(from);
-	if (j)
-		note_params(j, argv);
-	return dispatch(ctx, j);
+	return envelope(ctx, J_MAIL, argv);
 }
 
 static sfsistat
 x_envrcpt(SMFICTX *ctx, char **argv)
 {
-	char *to = strip_path(argv[0] ? argv[0] : "<>");
-	struct job *j = to ? new_job(ctx, J_RCPT, to, NULL) : NULL;
-
-	free(to);
-	return dispatch(ctx, j);
+	return envelope(ctx, J_RCPT, argv);
 }
 
 static sfsistat
 x_data(SMFICTX *ctx)
 {
-	return dispatch(ctx, new_job(ctx, J_DATA, NULL, NULL));
+	struct job j;
+
+	job_init(&j, ctx, J_DATA, NULL, NULL);
+	return dispatch(ctx, &j);
 }
 
 static sfsistat
 x_header(SMFICTX *ctx, char *name, char *value)
 {
-	return dispatch(ctx, new_job(ctx, J_HEADER, name, value ? value : ""));
+	struct job j;
+
+	job_init(&j, ctx, J_HEADER, name, value ? value : "");
+	return dispatch(ctx, &j);
 }
 
 static sfsistat
 x_eoh(SMFICTX *ctx)
 {
-	return dispatch(ctx, new_job(ctx, J_EOH, NULL, NULL));
+	struct job j;
+
+	job_init(&j, ctx, J_EOH, NULL, NULL);
+	return dispatch(ctx, &j);
 }
 
 /* An empty chunk has nothing to judge, and ehlod never calls on_body
@@ -467,26 +506,23 @@ x_eoh(SMFICTX *ctx)
 static sfsistat
 x_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
+	struct job j;
+
 	if (len == 0)
 		return SMFIS_CONTINUE;
-	struct job *j = new_job(ctx, J_BODY, NULL, NULL);
-
-	if (j) {
-		j->data = malloc(len);
-		if (j->data == NULL) {
-			job_free(j);
-			return dispatch(ctx, NULL);
-		}
-		memcpy(j->data, chunk, len);
-		j->len = len;
-	}
-	return dispatch(ctx, j);
+	job_init(&j, ctx, J_BODY, NULL, NULL);
+	j.data = chunk;
+	j.len = len;
+	return dispatch(ctx, &j);
 }
 
 static sfsistat
 x_eom(SMFICTX *ctx)
 {
-	return dispatch(ctx, new_job(ctx, J_EOM, NULL, NULL));
+	struct job j;
+
+	job_init(&j, ctx, J_EOM, NULL, NULL);
+	return dispatch(ctx, &j);
 }
 
 /*
@@ -501,32 +537,32 @@ x_eom(SMFICTX *ctx)
 static sfsistat
 x_unknown(SMFICTX *ctx, const char *cmd)
 {
+	struct job j;
 	size_t room;
 
 	if (milter_unneeded_steps(server->plugins) & SMFIP_NOUNKNOWN)
 		return SMFIS_CONTINUE;
-	if (cmd == NULL)
-		return dispatch(ctx, new_job(ctx, J_UNKNOWN, "", NULL));
-	room = malloc_usable_size((void *)cmd);
-	if (strnlen(cmd, room) == room) {
-		log_msg(LOG_WARNING, "the MTA sent an unknown command without "
-		    "its terminating NUL; ignored");
-		return SMFIS_CONTINUE;
+	if (cmd != NULL) {
+		room = malloc_usable_size((void *)cmd);
+		if (strnlen(cmd, room) == room) {
+			log_msg(LOG_WARNING, "the MTA sent an unknown command "
+			    "without its terminating NUL; ignored");
+			return SMFIS_CONTINUE;
+		}
 	}
-	return dispatch(ctx, new_job(ctx, J_UNKNOWN, cmd, NULL));
+	job_init(&j, ctx, J_UNKNOWN, cmd ? cmd : "", NULL);
+	return dispatch(ctx, &j);
 }
 
-/* ABORT and CLOSE are handed over without waiting: their hooks give no
- * verdict, and the jobs queue in order before the connection's next. */
+/* ABORT and CLOSE give no verdict and never go pending. */
 static sfsistat
 x_abort(SMFICTX *ctx)
 {
-	struct job *j = new_job(ctx, J_ABORT, NULL, NULL);
+	struct job j;
 
-	if (j) {
-		j->must_run = 1;
-		loop_run(j, 0);
-	}
+	job_init(&j, ctx, J_ABORT, NULL, NULL);
+	if (j.c)
+		loop_run(&j, 0);
 	return SMFIS_CONTINUE;
 }
 
@@ -534,17 +570,17 @@ static sfsistat
 x_close(SMFICTX *ctx)
 {
 	struct mconn *c = smfi_getpriv(ctx);
-	struct job *j = c ? job_new(J_CLOSE, c) : NULL;
+	struct job j;
 
 	if (c == NULL)
 		return SMFIS_CONTINUE;
 	smfi_setpriv(ctx, NULL);
-	if (j == NULL) {
-		log_msg(LOG_ERR, "out of memory: a connection's state leaks");
-		return SMFIS_CONTINUE;
-	}
-	j->must_run = 1;
-	loop_run(j, 0);
+	memset(&j, 0, sizeof(j));
+	j.kind = J_CLOSE;
+	j.c = c;
+	/* Nobody waits on it any more: the steps are over. */
+	pthread_cond_destroy(&c->cond);
+	loop_run(&j, 0);
 	return SMFIS_CONTINUE;
 }
 

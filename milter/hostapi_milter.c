@@ -6,8 +6,8 @@
  *	The table starts as a copy of ehlod's own (core/hostapi.c): logging,
  *	replies, session and transaction data, envelope key/values, timers
  *	and resume work on the same struct ehlod_session and so behave
- *	exactly as in ehlod; everything runs on the loop thread, whose
- *	event_base is the server's base.  What differs is said here:
+ *	exactly as in ehlod; everything runs under the plugin lock (loop.c),
+ *	and the event_base is the server's base.  What differs is said here:
  *
  *	name "ehlod-milter", features EHLOD_HOST_MESSAGE without
  *	EHLOD_HOST_SMTP: keywords, verbs and parameters are the MTA's.
@@ -24,9 +24,6 @@
  *	message_read: -1 when the message outgrew message_size_limit,
  *	since only its beginning was kept.
  *
- *	resume: refused from a timer of a plugin other than the pending
- *	one (left over from a hook dropped after milter_hook_timeout).
- *
  *	read_line, start_tls, read_chunk: -1, as the core's own do for a
  *	session without a connection (bev NULL).
  */
@@ -40,26 +37,27 @@ static struct ehlod_host table;
 static const struct ehlod_host *core;
 
 static struct mconn *
-conn_of(ehlod_session *s)
+conn_of(ehlod_ctx *c)
 {
-	return (struct mconn *)s;
+	return (struct mconn *)c->s;
 }
 
 static const char *
-m_get(ehlod_session *s, enum ehlod_item item)
+m_get(ehlod_ctx *s, enum ehlod_item item)
 {
-	if (s && item == EHLOD_ITEM_CLIENT_NAME) {
+	if (s && s->s && item == EHLOD_ITEM_CLIENT_NAME) {
 		const char *n = conn_of(s)->client_name;
 		/* The MTA writes an unverified client as "[addr]". */
 		return n && n[0] && n[0] != '[' ? n : "unknown";
 	}
-	if (s && item == EHLOD_ITEM_HOSTNAME && conn_of(s)->hostname)
+	if (s && s->s && item == EHLOD_ITEM_HOSTNAME &&
+	    conn_of(s)->hostname)
 		return conn_of(s)->hostname;
 	return core->get(s, item);
 }
 
 static int
-queue_op(ehlod_session *s, enum hdr_op_kind kind, size_t index,
+queue_op(ehlod_ctx *s, enum hdr_op_kind kind, size_t index,
     const char *name, const char *value)
 {
 	struct mconn *c = conn_of(s);
@@ -81,7 +79,7 @@ queue_op(ehlod_session *s, enum hdr_op_kind kind, size_t index,
 }
 
 static int
-m_add_header(ehlod_session *s, const char *name, const char *value)
+m_add_header(ehlod_ctx *s, const char *name, const char *value)
 {
 	if (core->add_header(s, name, value) < 0)
 		return -1;
@@ -89,7 +87,7 @@ m_add_header(ehlod_session *s, const char *name, const char *value)
 }
 
 static int
-m_insert_header(ehlod_session *s, size_t index, const char *name,
+m_insert_header(ehlod_ctx *s, size_t index, const char *name,
     const char *value)
 {
 	if (core->insert_header(s, index, name, value) < 0)
@@ -98,7 +96,7 @@ m_insert_header(ehlod_session *s, size_t index, const char *name,
 }
 
 static int
-m_change_header(ehlod_session *s, const char *name, size_t index,
+m_change_header(ehlod_ctx *s, const char *name, size_t index,
     const char *value)
 {
 	if (core->change_header(s, name, index, value) < 0)
@@ -107,22 +105,11 @@ m_change_header(ehlod_session *s, const char *name, size_t index,
 }
 
 static int
-m_message_read(ehlod_session *s, ehlod_sink sink, void *arg)
+m_message_read(ehlod_ctx *s, ehlod_sink sink, void *arg)
 {
-	if (s == NULL || s->txn.msg.overflow)
+	if (s == NULL || s->s == NULL || s->s->txn.msg.overflow)
 		return -1;
 	return core->message_read(s, sink, arg);
-}
-
-static void
-m_resume(ehlod_session *s, ehlod_verdict v)
-{
-	if (s && s->current && s->pending && s->current != s->pending) {
-		log_msg(LOG_WARNING, "%s: plugin %s resumed a hook of plugin "
-		    "%s; ignored", s->id, s->current->name, s->pending->name);
-		return;
-	}
-	core->resume(s, v);
 }
 
 const struct ehlod_host *
@@ -139,6 +126,5 @@ milter_host_table(void)
 	table.insert_header = m_insert_header;
 	table.change_header = m_change_header;
 	table.message_read = m_message_read;
-	table.resume = m_resume;
 	return &table;
 }

@@ -15,6 +15,7 @@ milter_ehlod_milter_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core
 milter_ehlod_milter_CFLAGS = $(AM_CFLAGS) $(CONFUSE_CFLAGS) $(LIBEVENT_CFLAGS) \
 	-pthread
 milter_ehlod_milter_LDADD = core/libcore.la $(MILTER_LIBS) $(LIBEVENT_LIBS) \
+	$(EVTHREAD_LIBS) \
 	$(CONFUSE_LIBS)
 
 dist_man_MANS += docs/ehlod-milter.8
@@ -29,7 +30,8 @@ tests_plugins_milterprobe_la_LIBADD = $(CONFUSE_LIBS)
 MILTER_TESTS = \
 	tests/interop/test_milter_miltertest.py \
 	tests/interop/test_milter_postfix.py \
-	tests/interop/test_milter_check.py
+	tests/interop/test_milter_check.py \
+	tests/interop/test_milter_serial.py
 TESTS += $(MILTER_TESTS)
 EXTRA_DIST += $(MILTER_TESTS) tests/interop/milterharness.py \
 	tests/interop/milter_steps.lua tests/interop/milter_negotiate.lua \

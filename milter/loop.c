@@ -1,50 +1,72 @@
 /*
  * NAME
- *	loop.c - the one thread that runs plugins, and the hand-over to it
+ *	loop.c - one lock for every plugin call, and the event loop thread
  * DESCRIPTION
- *	libmilter's callback threads queue jobs under one mutex and wake the
- *	loop thread through a pipe; the loop thread takes the whole queue
- *	and starts each job's step.  A waiter sleeps on its job's condition
- *	variable with the hook timeout as a deadline.  The mutex guards only
- *	the queue and each job's done/abandoned fields: sessions and plugins
- *	are touched by the loop thread alone, so they need no lock at all.
+ *	Plugins are not thread-safe, so every plugin call, every touch of
+ *	the session model and of the event_base happens under one mutex,
+ *	the plugin lock.  libmilter's callback thread takes it and runs the
+ *	step's hook chain itself: a step whose hooks answer at once costs
+ *	one uncontended lock, with no thread hand-over, allocation or
+ *	condition variable set-up.
+ *
+ *	The loop thread runs libevent for timers, a plugin's own sockets
+ *	and resumed chains, and it holds the plugin lock all the time except
+ *	while it sleeps in epoll_wait().  That is what covers callbacks a
+ *	plugin registers itself on host->event_base() (a resolver's socket),
+ *	which no wrapper of ours could reach: this file defines epoll_wait(),
+ *	which the executable's definition makes the one libevent calls, and
+ *	lets go of the lock around the real wait only.  loop_start() proves
+ *	it at start-up, on a base that must use epoll.
+ *
+ *	libevent's own locking (evthread_use_pthreads(), main.c) wakes the
+ *	loop thread when a callback thread adds a timer that is due sooner
+ *	than the loop's current sleep.
+ *
+ *	A hook that goes PENDING leaves its callback thread waiting on the
+ *	connection's condition variable, which releases the lock, so other
+ *	connections go on; the loop thread finishes the chain and signals.
+ *	After milter_hook_timeout the waiter, holding the lock again, drops
+ *	the parked chain itself.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
+#include <sys/epoll.h>
 #include <event2/event.h>
 
 #include "log.h"
 #include "milter.h"
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct job *queue_head, **queue_tail = &queue_head;
-static int wake_fd[2] = { -1, -1 };
-static struct event *wake_ev;
+/* Adaptive: a step holds it for microseconds, so a waiter spins a little
+ * before sleeping in the kernel. */
+static pthread_mutex_t plugin_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+static _Thread_local int is_loop_thread;
+static atomic_ulong epoll_calls;	/* for the start-up proof */
 static pthread_t loop_thread;
 static int loop_running;
 
-struct job *
-job_new(enum job_kind kind, struct mconn *c)
+/*
+ * libevent's epoll backend waits here.  On the loop thread the lock is
+ * held on entry (see loop_main) and released only for the wait itself;
+ * a zero timeout is a poll, not worth letting go of the lock for.
+ */
+int
+epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
 {
-	struct job *j = calloc(1, sizeof(*j));
-	pthread_condattr_t attr;
+	int rc, saved;
 
-	if (j == NULL)
-		return NULL;
-	/* Deadlines are on the monotonic clock: a clock step must not
-	 * cut a hook short or stretch it. */
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&j->cond, &attr);
-	pthread_condattr_destroy(&attr);
-	j->kind = kind;
-	j->c = c;
-	return j;
+	epoll_calls++;
+	if (!is_loop_thread || timeout == 0)
+		return epoll_pwait(epfd, events, maxevents, timeout, NULL);
+	pthread_mutex_unlock(&plugin_lock);
+	rc = epoll_pwait(epfd, events, maxevents, timeout, NULL);
+	saved = errno;
+	pthread_mutex_lock(&plugin_lock);
+	errno = saved;
+	return rc;
 }
 
 void
@@ -60,99 +82,39 @@ hdr_ops_free(struct hdr_op *op)
 }
 
 void
-job_free(struct job *j)
+job_release(struct job *j)
 {
-	if (j == NULL)
-		return;
-	free(j->arg1);
-	free(j->arg2);
-	free(j->data);
 	free(j->text);
-	for (int i = 0; i < MAC_COUNT_; i++)
-		free(j->mac[i]);
+	j->text = NULL;
 	hdr_ops_free(j->ops);
-	pthread_cond_destroy(&j->cond);
-	free(j);
-}
-
-static void
-wake(void)
-{
-	/* A full pipe already means a wake-up is on its way. */
-	ssize_t ignored = write(wake_fd[1], "j", 1);
-	(void)ignored;
-}
-
-static struct job *
-take_queue(void)
-{
-	struct job *all;
-
-	pthread_mutex_lock(&lock);
-	all = queue_head;
-	queue_head = NULL;
-	queue_tail = &queue_head;
-	pthread_mutex_unlock(&lock);
-	return all;
-}
-
-/* A job whose waiter gave up before it started is not run: the MTA has
- * had its answer (tempfail) already.  ABORT and CLOSE always run. */
-static int
-skip_job(struct job *j)
-{
-	int skip;
-
-	pthread_mutex_lock(&lock);
-	skip = j->abandoned && !j->must_run;
-	pthread_mutex_unlock(&lock);
-	return skip;
-}
-
-static void
-wake_cb(evutil_socket_t fd, short what, void *arg)
-{
-	char buf[256];
-	struct job *j, *next;
-	(void)what;
-	(void)arg;
-
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
-	for (j = take_queue(); j; j = next) {
-		next = j->next;
-		j->next = NULL;
-		if (skip_job(j)) {
-			job_free(j);
-			continue;
-		}
-		step_start(j);
-	}
-	pthread_mutex_lock(&lock);
-	int stop = !loop_running;
-	pthread_mutex_unlock(&lock);
-	if (stop)
-		event_base_loopbreak(server->base);
+	j->ops = NULL;
 }
 
 static void *
 loop_main(void *arg)
 {
 	(void)arg;
-	event_base_dispatch(server->base);
+	is_loop_thread = 1;
+	pthread_mutex_lock(&plugin_lock);
+	event_base_loop(server->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	pthread_mutex_unlock(&plugin_lock);
 	return NULL;
 }
 
+/* The lock is released only if libevent waits in our epoll_wait(). */
 static int
-make_pipe(void)
+prove_epoll(struct event_base *base)
 {
-	if (pipe(wake_fd) < 0)
-		return -1;
-	for (int i = 0; i < 2; i++)
-		if (fcntl(wake_fd[i], F_SETFL, O_NONBLOCK) < 0 ||
-		    fcntl(wake_fd[i], F_SETFD, FD_CLOEXEC) < 0)
-			return -1;
-	return 0;
+	unsigned long before = epoll_calls;
+	const char *method = event_base_get_method(base);
+
+	if (strcmp(method, "epoll") == 0 && event_base_loop(base,
+	    EVLOOP_NONBLOCK | EVLOOP_NO_EXIT_ON_EMPTY) >= 0 &&
+	    epoll_calls > before)
+		return 0;
+	log_msg(LOG_ERR, "libevent does not wait in epoll_wait() (method %s): "
+	    "the loop thread could not release the plugin lock", method);
+	return -1;
 }
 
 int
@@ -161,14 +123,7 @@ loop_start(struct server *srv)
 	sigset_t all, old;
 	int rc;
 
-	if (make_pipe() < 0) {
-		log_msg(LOG_ERR, "cannot make the wake-up pipe: %s",
-		    strerror(errno));
-		return -1;
-	}
-	wake_ev = event_new(srv->base, wake_fd[0], EV_READ | EV_PERSIST,
-	    wake_cb, NULL);
-	if (wake_ev == NULL || event_add(wake_ev, NULL) < 0)
+	if (prove_epoll(srv->base) < 0)
 		return -1;
 	loop_running = 1;
 	/* Signals belong to libmilter's signal thread, never this one. */
@@ -190,14 +145,10 @@ loop_stop(void)
 {
 	if (!loop_running)
 		return;
-	pthread_mutex_lock(&lock);
 	loop_running = 0;
-	pthread_mutex_unlock(&lock);
-	wake();
+	/* libevent's locking wakes the loop thread to see the break. */
+	event_base_loopbreak(server->base);
 	pthread_join(loop_thread, NULL);
-	event_free(wake_ev);
-	close(wake_fd[0]);
-	close(wake_fd[1]);
 }
 
 static void
@@ -210,37 +161,52 @@ deadline_after(struct timespec *ts, long seconds)
 int
 loop_run(struct job *j, long timeout)
 {
+	struct mconn *c = j->c;
 	struct timespec deadline;
 	int rc = 0;
 
-	deadline_after(&deadline, timeout);
-	pthread_mutex_lock(&lock);
-	*queue_tail = j;
-	queue_tail = &j->next;
-	wake();
-	if (j->must_run)
-		j->abandoned = 1;
-	while (!j->abandoned && !j->done && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&j->cond, &lock, &deadline);
-	if (!j->done)
-		j->abandoned = 1;
-	rc = j->done ? 0 : -1;
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_lock(&plugin_lock);
+	step_start(j);
+	if (!j->done) {
+		deadline_after(&deadline, timeout);
+		j->wake = &c->cond;
+		while (!j->done && rc != ETIMEDOUT)
+			rc = pthread_cond_timedwait(&c->cond, &plugin_lock,
+			    &deadline);
+		j->wake = NULL;
+		/* The lock is ours again: nothing can finish the chain
+		 * between the timeout and dropping it. */
+		if (!j->done) {
+			j->timed_out = 1;
+			step_drop_parked(c);
+		}
+	}
+	rc = j->timed_out ? -1 : 0;
+	pthread_mutex_unlock(&plugin_lock);
 	return rc;
 }
 
-/* The loop thread's side of step_finish(): wake the waiter, or free the
- * job when nobody waits any more. */
+/* step_finish()'s last word: the verdict is in j.  A CLOSE job's
+ * connection is gone by now, so only the job is touched. */
 void
 loop_job_done(struct job *j)
 {
-	pthread_mutex_lock(&lock);
-	if (j->abandoned) {
-		pthread_mutex_unlock(&lock);
-		job_free(j);
-		return;
-	}
 	j->done = 1;
-	pthread_cond_signal(&j->cond);
-	pthread_mutex_unlock(&lock);
+	if (j->wake)
+		pthread_cond_signal(j->wake);
+}
+
+int
+loop_conn_init(struct mconn *c)
+{
+	pthread_condattr_t attr;
+	int rc;
+
+	/* Deadlines are on the monotonic clock: a clock step must not cut
+	 * a hook short or stretch it. */
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	rc = pthread_cond_init(&c->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	return rc == 0 ? 0 : -1;
 }

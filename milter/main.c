@@ -25,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <libmilter/mfapi.h>
 
 #include "log.h"
@@ -46,6 +48,32 @@ usage(void)
 	exit(2);
 }
 
+/*
+ * The base is shared by libmilter's callback threads (under the plugin
+ * lock) and the loop thread: libevent's own locking lets a callback
+ * thread's new timer wake the sleeping loop.  It must wait in epoll, the
+ * wait the loop thread releases the plugin lock for (loop.c).
+ */
+static struct event_base *
+make_base(void)
+{
+	struct event_config *cfg;
+	struct event_base *base = NULL;
+
+	if (evthread_use_pthreads() < 0)
+		return NULL;
+	cfg = event_config_new();
+	if (cfg == NULL)
+		return NULL;
+	if (event_config_avoid_method(cfg, "select") == 0 &&
+	    event_config_avoid_method(cfg, "poll") == 0)
+		base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (base == NULL)
+		log_msg(LOG_ERR, "libevent cannot make an epoll event base");
+	return base;
+}
+
 /* Load and start the plugins exactly as ehlod does, but with the
  * milter's host table, so -t proves the plugins start here. */
 static int
@@ -56,7 +84,7 @@ setup(const char *file, struct config *c, struct plugin_set *set)
 		return -1;
 	milter_server.conf = c;
 	milter_server.plugins = set;
-	milter_server.base = event_base_new();
+	milter_server.base = make_base();
 	if (milter_server.base == NULL)
 		return -1;
 	server = &milter_server;
@@ -97,6 +125,12 @@ drop_privileges(const struct config *c)
 	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
 	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
 		log_msg(LOG_ERR, "cannot become user %s: %s", c->user,
+		    strerror(errno));
+		return -1;
+	}
+	/* As ehlod's workers: nothing run from here gains privileges. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		log_msg(LOG_ERR, "cannot set no_new_privs: %s",
 		    strerror(errno));
 		return -1;
 	}

@@ -2,20 +2,17 @@
  * NAME
  *	milter.h - ehlod-milter: ehlod plugins inside a host MTA, by libmilter
  * DESCRIPTION
- *	Two kinds of thread meet here.  libmilter calls each MTA
- *	connection's callbacks in a thread of its own; the plugins, which
- *	are not thread-safe and may keep timers and sockets on an event
- *	loop, run in exactly one thread: the loop thread, which owns a
- *	libevent event_base.  A callback packs its step into a job, hands it
- *	to the loop thread and waits for the verdict on a condition variable
- *	(bounded by milter_hook_timeout); the loop thread runs the step's
- *	hook chain with the core's chain code, so PENDING and host->resume()
- *	behave as in ehlod, and other connections go on meanwhile.
- *
- *	Running every plugin call in one thread is how "serialise all
- *	plugin calls" is kept even for callbacks a plugin registers itself
- *	on host->event_base() (a resolver's socket), which no lock taken
- *	around our own calls could cover.
+ *	libmilter calls each MTA connection's callbacks in a thread of its
+ *	own; the plugins are not thread-safe and may keep timers and sockets
+ *	on an event loop.  One mutex, the plugin lock (loop.c), serialises
+ *	every plugin call: a callback takes it and runs its step's hook chain
+ *	with the core's chain code in its own thread, so PENDING and
+ *	host->resume() behave as in ehlod.  The loop thread, which owns the
+ *	libevent event_base, holds the same lock whenever it is not asleep,
+ *	so timers and a plugin's own socket callbacks are serialised too.
+ *	A pending hook's callback thread sleeps on its connection's
+ *	condition variable (bounded by milter_hook_timeout), which lets the
+ *	lock go, so other connections go on meanwhile.
  *
  *	The session, transaction and header model are the core's (struct
  *	ehlod_session with bev NULL, txn.c, message.c), so a plugin sees the
@@ -66,69 +63,68 @@ struct hdr_op {
 struct mconn;
 
 /*
- * One callback's work.  The job owns copies of its inputs, so it stays
- * valid on the loop thread even after a waiter that timed out has gone.
- * Ownership: a job nobody waits for (abandoned) is freed by the loop
- * thread; otherwise by the waiter once done is set.
+ * One callback's work, on the callback thread's stack.  The inputs are
+ * borrowed from libmilter and stay valid until the callback returns,
+ * which is after the chain finished or was dropped.  text and ops are
+ * owned (job_release()).
  */
 struct job {
 	enum job_kind kind;
 	struct mconn *c;
-	char *arg1;		/* helo name, sender, recipient, header name,
+	const char *arg1;	/* helo name, sender, recipient, header name,
 				 * unknown command */
-	char *arg2;		/* header value */
-	unsigned char *data;	/* body chunk */
+	const char *arg2;	/* header value */
+	const unsigned char *data;	/* body chunk */
 	size_t len;
 	int flag_8bit;		/* MAIL: BODY=8BITMIME */
 	int flag_utf8;		/* MAIL: SMTPUTF8 */
 	int has_params;		/* MAIL: any ESMTP parameter */
 	char addr[64];		/* CONNECT: from hostaddr */
 	char port[8];
-	char *mac[MAC_COUNT_];	/* NULL: the MTA did not send it */
+	const char *mac[MAC_COUNT_];	/* NULL: the MTA did not send it */
 
-	pthread_cond_t cond;
-	int must_run;		/* ABORT, CLOSE: nobody waits, never skipped */
-	int abandoned;		/* the waiter has gone (or never was) */
+	pthread_cond_t *wake;	/* set while the callback thread waits */
 	int done;
+	int timed_out;		/* dropped after milter_hook_timeout */
 
 	ehlod_verdict verdict;	/* results, valid once done */
 	int code;		/* reply code, 0: none */
 	char enhanced[16];
 	char *text;
 	struct hdr_op *ops;	/* EOM: the changes to apply */
-	struct job *next;	/* the loop thread's queue */
 };
 
 /* One MTA connection.  The session is the first member, so the host
  * functions can find the connection from the ehlod_session pointer. */
 struct mconn {
 	struct ehlod_session s;
-	int ready;		/* session set up by the loop thread */
+	int ready;		/* session set up (at its first step) */
 	char *client_name;
 	char *hostname;		/* macro j */
 	struct job *running;	/* the job whose chain is active */
 	struct hdr_op *ops;	/* this transaction's header changes */
 	struct hdr_op **ops_tail;
+	pthread_cond_t cond;	/* a pending step's callback thread waits */
 };
 
-/* loop.c: the loop thread and the hand-over. */
+/* loop.c: the plugin lock and the loop thread. */
 int loop_start(struct server *srv);
 void loop_stop(void);
-/* Run j on the loop thread; wait up to the hook timeout unless
- * j->must_run.  Returns 0 when j is done (the caller frees it), -1 when
- * it timed out or was handed over without waiting (the loop frees it). */
+/* Run j's step under the plugin lock in this thread; when its chain goes
+ * pending, wait for it up to timeout seconds.  Returns 0 when j is done,
+ * -1 when it timed out (its chain dropped, nothing left running). */
 int loop_run(struct job *j, long timeout);
-struct job *job_new(enum job_kind kind, struct mconn *c);
-void job_free(struct job *j);
+int loop_conn_init(struct mconn *c);
+void job_release(struct job *j);
 void hdr_ops_free(struct hdr_op *op);
-/* The loop thread finished j: wake its waiter, or free it. */
+/* The chain of j finished (under the lock): wake its waiter. */
 void loop_job_done(struct job *j);
 
-/* steps.c: a job's step on the shared session model (loop thread). */
+/* steps.c: a job's step on the shared session model (plugin lock held). */
 void step_start(struct job *j);
-/* The job's chain finished (loop thread): hand the verdict over. */
+/* The job's chain finished: hand the verdict over. */
 void step_finish(struct mconn *c, ehlod_verdict v);
-/* A chain left pending by a waiter that timed out: drop it. */
+/* A chain whose waiter timed out: drop it. */
 void step_drop_parked(struct mconn *c);
 
 /* hostapi_milter.c */

@@ -1,6 +1,6 @@
 /*
  * NAME
- *	steps.c - each milter step on the shared session model (loop thread)
+ *	steps.c - each milter step on the shared session model (plugin lock held)
  * DESCRIPTION
  *	The mapping from libmilter's protocol steps to plugin hooks, in one
  *	place.  Each job first brings the core's session and transaction up
@@ -60,13 +60,16 @@ session_setup(struct mconn *c)
 	snprintf(s->client_addr, sizeof(s->client_addr), "unknown");
 	snprintf(s->client_port, sizeof(s->client_port), "0");
 	s->offered = calloc(n, 1);
-	s->slots = calloc(n, sizeof(*s->slots));
+	if (session_ctx_init(s) < 0) {
+		log_msg(LOG_ERR, "%s: out of memory", s->id);
+		return -1;
+	}
 	s->resume_ev = event_new(server->base, -1, 0, resume_cb, s);
 	s->state = S_CONNECTED;
 	s->mode = IN_WAIT;
 	c->ops_tail = &c->ops;
 	c->ready = 1;
-	if (s->offered && s->slots && s->resume_ev)
+	if (s->offered && s->resume_ev)
 		return 0;
 	log_msg(LOG_ERR, "%s: out of memory", s->id);
 	return -1;
@@ -103,7 +106,7 @@ static void
 apply_session_macros(struct mconn *c, struct job *j)
 {
 	struct ehlod_session *s = &c->s;
-	char **m = j->mac;
+	const char *const *m = j->mac;
 
 	if (m[MAC_HOSTNAME])
 		set_str(&c->hostname, m[MAC_HOSTNAME]);
@@ -129,7 +132,7 @@ static void
 apply_state_macros(struct mconn *c, struct job *j)
 {
 	struct ehlod_session *s = &c->s;
-	char **m = j->mac;
+	const char *const *m = j->mac;
 
 	if (m[MAC_TLS_VERSION] || j->kind == J_HELO) {
 		set_str(&s->items[EHLOD_ITEM_TLS_VERSION], m[MAC_TLS_VERSION]);
@@ -217,6 +220,25 @@ refused(ehlod_verdict v)
 	return v == EHLOD_REJECT || v == EHLOD_TEMPFAIL;
 }
 
+/* For the outcome report: passed on means delivered, as far as the
+ * plugins can know; the MTA's own later refusal is not told. */
+static void
+eom_outcome(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
+{
+	static const int codes[] = { 250, 250, 554, 451, 250, 451 };
+
+	s->txn.outcome = v == EHLOD_REJECT ? EHLOD_TXN_REFUSED :
+	    v == EHLOD_TEMPFAIL ? EHLOD_TXN_TEMPFAILED :
+	    v == EHLOD_DISCARD ? EHLOD_TXN_DISCARDED : EHLOD_TXN_DELIVERED;
+	s->txn.outcome_by = p;
+	s->last_code = s->reply.set ? s->reply.code : codes[v];
+	snprintf(s->last_enhanced, sizeof(s->last_enhanced), "%s",
+	    s->reply.set ? s->reply.enhanced : "");
+	free(s->last_text);
+	s->last_text = s->reply.set && s->reply.text ?
+	    strdup(s->reply.text) : NULL;
+}
+
 /* What a finished chain changes in the model, as ehlod's *_done
  * functions do, before the verdict goes back. */
 static void
@@ -267,6 +289,7 @@ chain_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		    "discarded" : "passed", p ? p->name : "-");
 		/* The message is the MTA's now: the transaction is over. */
 		s->messages++;
+		eom_outcome(s, v, p);
 		step_finish(c, v);
 		end_txn(c, 0);
 		return;
@@ -348,10 +371,12 @@ start_close(struct mconn *c, struct job *j)
 		log_msg(LOG_INFO, "%s: disconnect from [%s]:%s helo=<%s> "
 		    "messages=%u", s->id, s->client_addr, s->client_port,
 		    s->helo ? s->helo : "", s->messages);
+		s->ending = 1;
 		end_txn(c, 1);
 		session_call_void_hook(s, STEP_CLOSE_HOOK);
+		report_session(s);
 		session_cancel_timers(s);
-		slots_free(s->slots, server->plugins->n);
+		session_ctx_free(s);
 		chain_clear(&s->chain);
 		pending_reply_clear(&s->reply);
 		if (s->resume_ev)

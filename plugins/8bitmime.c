@@ -47,7 +47,7 @@ static const struct body_type {
 };
 
 static const struct body_type *
-find_body_type(ehlod_session *s, const char *value)
+find_body_type(ehlod_ctx *s, const char *value)
 {
 	for (const struct body_type *t = body_types; t->value != NULL; t++)
 		if (strcasecmp(value, t->value) == 0)
@@ -57,7 +57,7 @@ find_body_type(ehlod_session *s, const char *value)
 }
 
 static ehlod_verdict
-body_param(ehlod_session *s, const char *keyword, const char *value)
+body_param(ehlod_ctx *s, const char *keyword, const char *value)
 {
 	const struct body_type *t;
 
@@ -69,7 +69,7 @@ body_param(ehlod_session *s, const char *keyword, const char *value)
 		return EHLOD_REJECT;
 	}
 	if (host->set_flag(s, EHLOD_FLAG_8BITMIME, t->eightbit) < 0 ||
-	    host->txn_set(s, "body", t->value) < 0) {
+	    host->txn_set(s, EHLOD_KEY_BODY, t->value) < 0) {
 		host->log(s, LOG_ERR, "cannot record BODY=%s", t->value);
 		host->reply(s, 451, "4.3.0", "Local error in processing");
 		return EHLOD_TEMPFAIL;
@@ -78,7 +78,7 @@ body_param(ehlod_session *s, const char *keyword, const char *value)
 }
 
 static int
-eightbit_init(const struct ehlod_host *h, cfg_t *section)
+eightbit_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
 	host = h;
 	return 0;

@@ -117,6 +117,14 @@ static const char *const sasl_names[] = {
 };
 #define NSASL (sizeof(sasl_names) / sizeof(sasl_names[0]))
 static char *sasl_values[NSASL];
+static ehlod_ctx *self;		/* the one instance: a keyword allows no more */
+
+struct auth_conf {
+	int allow_plaintext;
+	long long max_failures;
+	const char *realm;
+	const char *sasl[NSASL];	/* in sasl_names' order */
+};
 
 /* ---- parsing (pure; tests/unit/test_auth_parse.c) ---- */
 
@@ -258,33 +266,26 @@ static const sasl_callback_t global_callbacks[] = {
 
 /* ---- the session's SASL connection ---- */
 
+/* The host frees the state itself; the SASL connection is ours. */
 static void
-state_free(void *arg)
+state_cleanup(ehlod_ctx *s, void *arg)
 {
 	struct auth_state *st = arg;
+	(void)s;
 
 	if (st->conn)
 		sasl_dispose(&st->conn);
-	free(st);
 }
 
 static struct auth_state *
-state_get(ehlod_session *s)
+state_get(ehlod_ctx *s)
 {
-	struct auth_state *st = host->session_data(s);
-
-	if (st != NULL)
-		return st;
-	st = calloc(1, sizeof(*st));
-	if (st == NULL)
-		return NULL;
-	host->set_session_data(s, st, state_free);
-	return st;
+	return host->session_data(s);
 }
 
 /* "addr;port" as SASL wants it, or NULL when the address is unknown. */
 static const char *
-ip_port(ehlod_session *s, enum ehlod_item addr, enum ehlod_item port,
+ip_port(ehlod_ctx *s, enum ehlod_item addr, enum ehlod_item port,
     char *buf, size_t len)
 {
 	const char *a = host->get(s, addr), *p = host->get(s, port);
@@ -297,7 +298,7 @@ ip_port(ehlod_session *s, enum ehlod_item addr, enum ehlod_item port,
 }
 
 static int
-conn_new(ehlod_session *s, struct auth_state *st)
+conn_new(ehlod_ctx *s, struct auth_state *st)
 {
 	char local[96], remote[96];
 	sasl_security_properties_t sp;
@@ -336,13 +337,13 @@ conn_new(ehlod_session *s, struct auth_state *st)
 /* ---- EHLO ---- */
 
 static int
-allowed(ehlod_session *s)
+allowed(ehlod_ctx *s)
 {
 	return allow_plaintext || host->flag(s, EHLOD_FLAG_TLS);
 }
 
 static int
-auth_ehlo_params(ehlod_session *s, char *buf, size_t buflen)
+auth_ehlo_params(ehlod_ctx *s, char *buf, size_t buflen)
 {
 	struct auth_state *st;
 	const char *list;
@@ -372,7 +373,7 @@ auth_ehlo_params(ehlod_session *s, char *buf, size_t buflen)
 /* ---- the exchange ---- */
 
 static ehlod_verdict
-failed(ehlod_session *s, struct auth_state *st, int code,
+failed(ehlod_ctx *s, struct auth_state *st, int code,
     const char *enhanced, const char *text)
 {
 	if (++st->failures > (unsigned long)max_failures) {
@@ -388,14 +389,14 @@ failed(ehlod_session *s, struct auth_state *st, int code,
 }
 
 static ehlod_verdict
-tempfail(ehlod_session *s)
+tempfail(ehlod_ctx *s)
 {
 	host->reply(s, 454, "4.7.0", "Temporary authentication failure");
 	return EHLOD_TEMPFAIL;
 }
 
 static ehlod_verdict
-succeeded(ehlod_session *s, struct auth_state *st)
+succeeded(ehlod_ctx *s, struct auth_state *st)
 {
 	const void *user = NULL;
 
@@ -419,10 +420,10 @@ succeeded(ehlod_session *s, struct auth_state *st)
 	return EHLOD_ACCEPT;
 }
 
-static void auth_line(ehlod_session *s, void *arg, const char *line);
+static void auth_line(ehlod_ctx *s, void *arg, const char *line);
 
 static ehlod_verdict
-challenge(ehlod_session *s, struct auth_state *st, const char *out,
+challenge(ehlod_ctx *s, struct auth_state *st, const char *out,
     unsigned outlen)
 {
 	char text[CHALLENGE_MAX + 1];
@@ -443,7 +444,7 @@ challenge(ehlod_session *s, struct auth_state *st, const char *out,
 
 /* The verdict after sasl_server_start or _step returned rc. */
 static ehlod_verdict
-step_result(ehlod_session *s, struct auth_state *st, int rc,
+step_result(ehlod_ctx *s, struct auth_state *st, int rc,
     const char *out, unsigned outlen)
 {
 	switch (rc) {
@@ -475,7 +476,7 @@ step_result(ehlod_session *s, struct auth_state *st, int rc,
 
 /* Decode text and hand it to SASL: the first step or a later one. */
 static ehlod_verdict
-respond(ehlod_session *s, struct auth_state *st, const char *text,
+respond(ehlod_ctx *s, struct auth_state *st, const char *text,
     int first)
 {
 	size_t max = decoded_max(strlen(text));
@@ -509,7 +510,7 @@ respond(ehlod_session *s, struct auth_state *st, const char *text,
 }
 
 static void
-auth_line(ehlod_session *s, void *arg, const char *line)
+auth_line(ehlod_ctx *s, void *arg, const char *line)
 {
 	ehlod_verdict v = respond(s, arg, line, 0);
 
@@ -518,7 +519,7 @@ auth_line(ehlod_session *s, void *arg, const char *line)
 }
 
 static ehlod_verdict
-not_offered(ehlod_session *s)
+not_offered(ehlod_ctx *s)
 {
 	if (!allowed(s)) {
 		host->reply(s, 530, "5.7.0", "Must issue a STARTTLS command "
@@ -530,7 +531,7 @@ not_offered(ehlod_session *s)
 }
 
 static ehlod_verdict
-start(ehlod_session *s, struct auth_state *st, const char *initial)
+start(ehlod_ctx *s, struct auth_state *st, const char *initial)
 {
 	const char *out = NULL;
 	unsigned outlen = 0;
@@ -546,7 +547,7 @@ start(ehlod_session *s, struct auth_state *st, const char *initial)
 }
 
 static ehlod_verdict
-auth_verb(ehlod_session *s, const char *args)
+auth_verb(ehlod_ctx *s, const char *args)
 {
 	struct auth_state *st;
 	const char *initial;
@@ -571,7 +572,7 @@ auth_verb(ehlod_session *s, const char *args)
 /* ---- MAIL FROM AUTH= ---- */
 
 static ehlod_verdict
-auth_mail_param(ehlod_session *s, const char *keyword, const char *value)
+auth_mail_param(ehlod_ctx *s, const char *keyword, const char *value)
 {
 	const char *stored;
 
@@ -582,7 +583,7 @@ auth_mail_param(ehlod_session *s, const char *keyword, const char *value)
 	/* RFC 4954 section 5: an identity the server has not verified
 	 * is treated as if AUTH=<> had been given. */
 	stored = host->flag(s, EHLOD_FLAG_AUTH) ? value : "<>";
-	if (host->txn_set(s, "auth", stored) < 0) {
+	if (host->txn_set(s, EHLOD_KEY_AUTH, stored) < 0) {
 		host->log(s, LOG_ERR, "cannot store the AUTH= value");
 		host->reply(s, 451, "4.3.0", "Local error in processing");
 		return EHLOD_TEMPFAIL;
@@ -604,41 +605,35 @@ options_free(void)
 }
 
 static int
-copy_option(cfg_t *section, const char *name, char **to)
+copy_option(const char *v, char **to)
 {
-	const char *v = cfg_getstr(section, name);
-
 	*to = NULL;
 	if (v == NULL)
 		return 0;
 	if ((*to = strdup(v)) == NULL) {
-		host->log(NULL, LOG_ERR, "out of memory");
+		host->log(self, LOG_ERR, "out of memory");
 		return -1;
 	}
 	return 0;
 }
 
 static int
-options_read(cfg_t *section)
+options_read(const struct auth_conf *conf)
 {
-	allow_plaintext = cfg_getbool(section, "allow_plaintext") != 0;
-	max_failures = cfg_getint(section, "max_failures");
-	if (max_failures < 0) {
-		host->log(NULL, LOG_ERR, "max_failures must be 0 or more, "
-		    "not %ld", max_failures);
-		return -1;
-	}
-	if (copy_option(section, "realm", &realm) < 0)
+	allow_plaintext = conf->allow_plaintext;
+	max_failures = (long)conf->max_failures;
+	if (copy_option(conf->realm, &realm) < 0)
 		return -1;
 	for (size_t i = 0; i < NSASL; i++)
-		if (copy_option(section, sasl_names[i], &sasl_values[i]) < 0)
+		if (copy_option(conf->sasl[i], &sasl_values[i]) < 0)
 			return -1;
 	return 0;
 }
 
 static void
-auth_fini(void)
+auth_fini(ehlod_ctx *inst)
 {
+	(void)inst;
 	if (sasl_started)
 		sasl_server_done();
 	sasl_started = 0;
@@ -646,18 +641,19 @@ auth_fini(void)
 }
 
 static int
-auth_init(const struct ehlod_host *h, cfg_t *section)
+auth_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
 	int rc;
 
 	host = h;
-	if (options_read(section) < 0) {
+	self = inst;
+	if (options_read(host->instance(inst)) < 0) {
 		options_free();
 		return -1;
 	}
 	rc = sasl_server_init(global_callbacks, "ehlod");
 	if (rc != SASL_OK) {
-		host->log(NULL, LOG_ERR, "cannot start Cyrus SASL: %s",
+		host->log(self, LOG_ERR, "cannot start Cyrus SASL: %s",
 		    sasl_errstring(rc, NULL, NULL));
 		options_free();
 		return -1;
@@ -679,17 +675,24 @@ static const struct ehlod_param auth_mail_params[] = {
 	{ NULL, 0, NULL }
 };
 
-static cfg_opt_t auth_options[] = {
-	CFG_BOOL("allow_plaintext", cfg_false, CFGF_NONE),
-	CFG_INT("max_failures", 3, CFGF_NONE),
-	CFG_STR("realm", NULL, CFGF_NONE),
-	CFG_STR("pwcheck_method", NULL, CFGF_NONE),
-	CFG_STR("auxprop_plugin", NULL, CFGF_NONE),
-	CFG_STR("sasldb_path", NULL, CFGF_NONE),
-	CFG_STR("mech_list", NULL, CFGF_NONE),
-	CFG_STR("saslauthd_path", NULL, CFGF_NONE),
-	CFG_STR("log_level", NULL, CFGF_NONE),
-	CFG_END()
+#define SASL_OPT(name, i) { name, EHLOD_OPT_STRING, \
+	offsetof(struct auth_conf, sasl) + (i) * sizeof(const char *), NULL, \
+	0, 0, 0, NULL }
+static const struct ehlod_option auth_options[] = {
+	{ "allow_plaintext", EHLOD_OPT_BOOL,
+	  offsetof(struct auth_conf, allow_plaintext), "no", 0, 0, 0, NULL },
+	{ "max_failures", EHLOD_OPT_INT,
+	  offsetof(struct auth_conf, max_failures), "3", 0, 0, 1000000,
+	  NULL },
+	{ "realm", EHLOD_OPT_STRING, offsetof(struct auth_conf, realm), NULL,
+	  0, 0, 0, NULL },
+	SASL_OPT("pwcheck_method", 0),
+	SASL_OPT("auxprop_plugin", 1),
+	SASL_OPT("sasldb_path", 2),
+	SASL_OPT("mech_list", 3),
+	SASL_OPT("saslauthd_path", 4),
+	SASL_OPT("log_level", 5),
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 
 EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
@@ -705,6 +708,9 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	/* RFC 4954 section 5: AUTH= adds up to 500 octets to MAIL. */
 	.line_increment = 500,
 	.options = auth_options,
+	.instance_size = sizeof(struct auth_conf),
+	.session_data_size = sizeof(struct auth_state),
+	.session_cleanup = state_cleanup,
 	.init = auth_init,
 	.fini = auth_fini,
 };

@@ -42,20 +42,20 @@
 static const struct ehlod_host *host;
 
 static int
-binarymime_ehlo_params(ehlod_session *s, char *buf, size_t buflen)
+binarymime_ehlo_params(ehlod_ctx *s, char *buf, size_t buflen)
 {
 	buf[0] = '\0';
 	return host->offered(s, "CHUNKING") ? 0 : -1;
 }
 
 static ehlod_verdict
-binarymime_on_data(ehlod_session *s)
+binarymime_on_data(ehlod_ctx *s)
 {
-	const char *body = host->txn_get(s, "body");
+	const char *body = host->txn_get(s, EHLOD_KEY_BODY);
 
 	if (body == NULL || strcmp(body, "BINARYMIME") != 0)
 		return EHLOD_CONTINUE;
-	if (host->txn_get(s, "bdat") != NULL)
+	if (host->txn_get(s, EHLOD_KEY_BDAT) != NULL)
 		return EHLOD_CONTINUE;
 	/* RFC 3030 section 3: DATA after BODY=BINARYMIME is a sequence
 	 * error. */
@@ -64,7 +64,7 @@ binarymime_on_data(ehlod_session *s)
 }
 
 static int
-binarymime_init(const struct ehlod_host *h, cfg_t *section)
+binarymime_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
 	host = h;
 	return 0;

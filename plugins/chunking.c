@@ -52,16 +52,16 @@ static const struct ehlod_host *host;
 /* Mark the transaction once, at its first chunk.  Without recipients
  * there is no transaction to mark, and the chunk is refused anyway. */
 static void
-mark_bdat(ehlod_session *s)
+mark_bdat(ehlod_ctx *s)
 {
-	if (host->rcpt_count(s) == 0 || host->txn_get(s, "bdat") != NULL)
+	if (host->rcpt_count(s) == 0 || host->txn_get(s, EHLOD_KEY_BDAT) != NULL)
 		return;
-	if (host->txn_set(s, "bdat", "yes") < 0)
+	if (host->txn_set(s, EHLOD_KEY_BDAT, "yes") < 0)
 		host->log(s, LOG_ERR, "cannot record the use of BDAT");
 }
 
 static ehlod_verdict
-bdat_verb(ehlod_session *s, const char *args)
+bdat_verb(ehlod_ctx *s, const char *args)
 {
 	uint64_t size;
 	int last;
@@ -85,11 +85,11 @@ bdat_verb(ehlod_session *s, const char *args)
 }
 
 static int
-chunking_init(const struct ehlod_host *h, cfg_t *section)
+chunking_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
 	host = h;
 	if (!EHLOD_HOST_HAS(host, read_chunk) || host->read_chunk == NULL) {
-		host->log(NULL, LOG_ERR, "this host cannot read BDAT chunks");
+		host->log(inst, LOG_ERR, "this host cannot read BDAT chunks");
 		return -1;
 	}
 	return 0;

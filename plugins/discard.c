@@ -23,7 +23,7 @@
 static const struct ehlod_host *host;
 
 static ehlod_verdict
-discard_on_eom(ehlod_session *s)
+discard_on_eom(ehlod_ctx *s)
 {
 	const char *from = host->get(s, EHLOD_ITEM_MAIL_FROM);
 
@@ -34,7 +34,7 @@ discard_on_eom(ehlod_session *s)
 }
 
 static int
-discard_init(const struct ehlod_host *h, cfg_t *section)
+discard_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
 	host = h;
 	return 0;

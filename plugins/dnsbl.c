@@ -123,9 +123,10 @@ struct client {
  * a finished run has client NULL and only counts down.
  */
 struct run {
+	struct dnsbl *d;	/* the instance: outlives any session */
 	struct client *client;	/* NULL once finished or orphaned */
-	ehlod_session *s;
-	ehlod_timer *timer;
+	ehlod_ctx *s;
+	ehlod_event *timer;
 	size_t outstanding;	/* callbacks still due */
 	size_t answered;	/* zones with their answer in */
 	size_t errors;		/* zones that failed */
@@ -138,40 +139,52 @@ struct run {
 };
 
 static const struct ehlod_host *host;
-static struct evdns_base *dns;
-static char *zones[ZONES_MAX];
-static size_t nzones;
-static enum stage stage;
-static unsigned timeout_ms;
-static int tempfail_on_error;
-static char *message;
-static struct run *runs;
+
+/* One instance: its options (filled in by the host) and its resolver. */
+struct dnsbl {
+	struct ehlod_list zone_list;
+	struct ehlod_list nameservers;
+	const char *stage_name;
+	long long timeout;
+	const char *on_error;
+	const char *message;
+	/* made by init */
+	struct evdns_base *dns;
+	char *zones[ZONES_MAX];
+	size_t nzones;
+	enum stage stage;
+	unsigned timeout_ms;
+	int tempfail_on_error;
+	struct run *runs;
+};
 
 /* ---- verdicts ---------------------------------------------------- */
 
 static ehlod_verdict
-listed_verdict(ehlod_session *s, const struct client *c)
+listed_verdict(ehlod_ctx *s, const struct client *c)
 {
+	struct dnsbl *d = host->instance(s);
 	char text[REPLY_MAX];
 	const char *addr = host->get(s, EHLOD_ITEM_CLIENT_ADDR);
 
-	dnsbl_format(message, addr ? addr : "", zones[c->zone], text,
+	dnsbl_format(d->message, addr ? addr : "", d->zones[c->zone], text,
 	    sizeof(text));
 	host->reply(s, 554, "5.7.1", "%s", text);
 	return EHLOD_REJECT;
 }
 
 static ehlod_verdict
-error_verdict(ehlod_session *s, const char *why)
+error_verdict(ehlod_ctx *s, const char *why)
 {
-	if (!tempfail_on_error) {
+	struct dnsbl *d = host->instance(s);
+	if (!d->tempfail_on_error) {
 		host->log(s, LOG_WARNING, "DNSBL lookup failed (%s); "
 		    "on_error = accept", why);
 		return EHLOD_CONTINUE;
 	}
 	host->log(s, LOG_WARNING, "DNSBL lookup failed (%s); "
 	    "on_error = tempfail", why);
-	if (stage == STAGE_CONNECT)
+	if (d->stage == STAGE_CONNECT)
 		host->reply(s, 421, "4.7.1", "Service temporarily "
 		    "unavailable; DNSBL lookup failed, try again later");
 	else
@@ -185,10 +198,11 @@ error_verdict(ehlod_session *s, const char *why)
 static void
 run_free(struct run *r)
 {
+	struct dnsbl *d = r->d;
 	if (r->prev)
 		r->prev->next = r->next;
 	else
-		runs = r->next;
+		d->runs = r->next;
 	if (r->next)
 		r->next->prev = r->prev;
 	free(r);
@@ -207,13 +221,14 @@ run_release(struct run *r)
 static void
 run_stop(struct run *r)
 {
+	struct dnsbl *d = r->d;
 	if (r->timer) {
-		host->timer_cancel(r->timer);
+		host->cancel(r->timer);
 		r->timer = NULL;
 	}
 	for (size_t i = 0; i < r->nq; i++)
 		if (r->q[i].req)
-			evdns_cancel_request(dns, r->q[i].req);
+			evdns_cancel_request(d->dns, r->q[i].req);
 }
 
 /* The lookup has its outcome: remember a definite one, and answer the
@@ -221,8 +236,9 @@ run_stop(struct run *r)
 static void
 run_finish(struct run *r, enum outcome o, size_t zone, const char *why)
 {
+	struct dnsbl *d = r->d;
 	struct client *c = r->client;
-	ehlod_session *s = r->s;
+	ehlod_ctx *s = r->s;
 	const char *addr = host->get(s, EHLOD_ITEM_CLIENT_ADDR);
 	ehlod_verdict v = EHLOD_CONTINUE;
 
@@ -233,7 +249,7 @@ run_finish(struct run *r, enum outcome o, size_t zone, const char *why)
 		c->known = o;
 		c->zone = zone;
 		host->log(s, LOG_INFO, "client [%s] listed by %s (%s)",
-		    addr ? addr : "", zones[zone], c->answer);
+		    addr ? addr : "", d->zones[zone], c->answer);
 		v = listed_verdict(s, c);
 	} else if (o == OUTCOME_CLEAN) {
 		c->known = o;
@@ -273,6 +289,7 @@ static int
 judge(struct run *r, struct query *q, int result, char type, int count,
     void *addresses)
 {
+	struct dnsbl *d = r->d;
 	int refused = 0;
 
 	if (result == DNS_ERR_NONE && type == DNS_IPv4_A &&
@@ -283,7 +300,7 @@ judge(struct run *r, struct query *q, int result, char type, int count,
 	if (refused || (result != DNS_ERR_NONE &&
 	    result != DNS_ERR_NOTEXIST && result != DNS_ERR_NODATA)) {
 		r->errors++;
-		host->log(r->s, LOG_WARNING, "zone %s: %s", zones[q->zone],
+		host->log(r->s, LOG_WARNING, "zone %s: %s", d->zones[q->zone],
 		    refused ? "the list refused the query (127.255.255.x)" :
 		    evdns_err_to_string(result));
 	}
@@ -311,31 +328,34 @@ on_answer(int result, char type, int count, int ttl, void *addresses,
 }
 
 static void
-on_deadline(ehlod_session *s, void *arg)
+on_deadline(ehlod_ctx *s, void *arg)
 {
+	struct dnsbl *d = host->instance(s);
 	struct run *r = arg;
 	char why[64];
 
 	r->timer = NULL;	/* the host frees a timer that has fired */
-	snprintf(why, sizeof(why), "no answer within %u ms", timeout_ms);
+	snprintf(why, sizeof(why), "no answer within %u ms", d->timeout_ms);
 	run_finish(r, OUTCOME_ERROR, 0, why);
 	run_release(r);
 }
 
 static struct run *
-run_new(ehlod_session *s, struct client *c)
+run_new(ehlod_ctx *s, struct client *c)
 {
-	struct run *r = calloc(1, sizeof(*r) + nzones * sizeof(r->q[0]));
+	struct dnsbl *d = host->instance(s);
+	struct run *r = calloc(1, sizeof(*r) + d->nzones * sizeof(r->q[0]));
 
 	if (r == NULL)
 		return NULL;
+	r->d = d;
 	r->client = c;
 	r->s = s;
-	r->nq = nzones;
-	r->next = runs;
-	if (runs)
-		runs->prev = r;
-	runs = r;
+	r->nq = d->nzones;
+	r->next = d->runs;
+	if (d->runs)
+		d->runs->prev = r;
+	d->runs = r;
 	c->run = r;
 	return r;
 }
@@ -344,13 +364,14 @@ run_new(ehlod_session *s, struct client *c)
 static void
 run_ask(struct run *r, size_t i, const char *addr)
 {
+	struct dnsbl *d = r->d;
 	struct query *q = &r->q[i];
 	char name[DNSBL_NAME_MAX + 1];
 
 	q->run = r;
 	q->zone = i;
-	if (dnsbl_query_name(addr, zones[i], name, sizeof(name)) == 0)
-		q->req = evdns_base_resolve_ipv4(dns, name,
+	if (dnsbl_query_name(addr, d->zones[i], name, sizeof(name)) == 0)
+		q->req = evdns_base_resolve_ipv4(d->dns, name,
 		    DNS_QUERY_NO_SEARCH, on_answer, q);
 	if (q->req != NULL) {
 		r->outstanding++;
@@ -362,18 +383,19 @@ run_ask(struct run *r, size_t i, const char *addr)
 }
 
 static ehlod_verdict
-run_start(ehlod_session *s, struct client *c, const char *addr)
+run_start(ehlod_ctx *s, struct client *c, const char *addr)
 {
+	struct dnsbl *d = host->instance(s);
 	struct run *r = run_new(s, c);
 	ehlod_verdict v;
 
 	if (r == NULL)
 		return error_verdict(s, "out of memory");
 	r->in_hook = 1;
-	for (size_t i = 0; i < nzones && r->client != NULL; i++)
+	for (size_t i = 0; i < d->nzones && r->client != NULL; i++)
 		run_ask(r, i, addr);
 	if (r->client != NULL) {
-		r->timer = host->timer_add(s, timeout_ms, on_deadline, r);
+		r->timer = host->timer(s, d->timeout_ms, on_deadline, r);
 		if (r->timer == NULL)
 			host->log(s, LOG_WARNING, "no timer: the resolver's "
 			    "own time-out applies");
@@ -388,24 +410,18 @@ run_start(ehlod_session *s, struct client *c, const char *addr)
 
 /* ---- hooks ------------------------------------------------------- */
 
+/* Host-owned session data; on_close cuts it off from its run before the
+ * host frees it. */
 static struct client *
-client_of(ehlod_session *s)
+client_of(ehlod_ctx *s)
 {
-	struct client *c = host->session_data(s);
-
-	if (c != NULL)
-		return c;
-	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return NULL;
-	/* Freed by on_close, which must first cut it off from its run. */
-	host->set_session_data(s, c, NULL);
-	return c;
+	return host->session_data(s);
 }
 
 static ehlod_verdict
-check(ehlod_session *s)
+check(ehlod_ctx *s)
 {
+	struct dnsbl *d = host->instance(s);
 	const char *addr = host->get(s, EHLOD_ITEM_CLIENT_ADDR);
 	char rev[DNSBL_REVERSE_MAX + 1];
 	struct client *c;
@@ -423,21 +439,23 @@ check(ehlod_session *s)
 	 * run that would take the first one's place. */
 	if (c->run != NULL)
 		return error_verdict(s, "a lookup is already under way");
-	if (dns == NULL)
+	if (d->dns == NULL)
 		return error_verdict(s, "this host has no event loop");
 	return run_start(s, c, addr);
 }
 
 static ehlod_verdict
-dnsbl_on_connect(ehlod_session *s)
+dnsbl_on_connect(ehlod_ctx *s)
 {
-	return stage == STAGE_CONNECT ? check(s) : EHLOD_CONTINUE;
+	struct dnsbl *d = host->instance(s);
+	return d->stage == STAGE_CONNECT ? check(s) : EHLOD_CONTINUE;
 }
 
 static ehlod_verdict
-dnsbl_on_rcpt(ehlod_session *s, const char *forward_path)
+dnsbl_on_rcpt(ehlod_ctx *s, const char *forward_path)
 {
-	if (stage != STAGE_RCPT || host->flag(s, EHLOD_FLAG_AUTH))
+	struct dnsbl *d = host->instance(s);
+	if (d->stage != STAGE_RCPT || host->flag(s, EHLOD_FLAG_AUTH))
 		return EHLOD_CONTINUE;
 	return check(s);
 }
@@ -445,203 +463,199 @@ dnsbl_on_rcpt(ehlod_session *s, const char *forward_path)
 /* The session may end while its queries are out: cancel them, so that no
  * callback ever reaches a session that is gone. */
 static void
-dnsbl_on_close(ehlod_session *s)
+dnsbl_on_close(ehlod_ctx *s)
 {
 	struct client *c = host->session_data(s);
 	struct run *r;
 
 	if (c == NULL)
 		return;
-	host->set_session_data(s, NULL, NULL);
 	r = c->run;
+	c->run = NULL;
 	if (r != NULL) {
 		r->client = NULL;
 		run_stop(r);
 		run_release(r);
 	}
-	free(c);
 }
 
 /* ---- configuration ----------------------------------------------- */
 
-static int
-config_zones(cfg_t *section)
+static const char *
+check_zones(const void *value)
 {
+	const struct ehlod_list *l = value;
+	static char why_buf[300];
 	const char *why;
 
-	nzones = cfg_size(section, "zones");
-	if (nzones == 0 || nzones > ZONES_MAX) {
-		host->log(NULL, LOG_ERR, "zones: give 1 to %d zones",
-		    ZONES_MAX);
-		nzones = 0;
-		return -1;
-	}
-	for (size_t i = 0; i < nzones; i++) {
-		const char *z = cfg_getnstr(section, "zones", i);
-		int len = dnsbl_zone_check(z, &why);
-
-		if (len < 0) {
-			host->log(NULL, LOG_ERR, "zones: \"%s\": %s", z, why);
-			return -1;
+	if (l->n == 0 || l->n > ZONES_MAX)
+		return "give 1 to 16 zones";
+	for (size_t i = 0; i < l->n; i++)
+		if (dnsbl_zone_check(l->v[i], &why) < 0) {
+			snprintf(why_buf, sizeof(why_buf), "\"%.200s\": %s",
+			    l->v[i], why);
+			return why_buf;
 		}
-		zones[i] = strndup(z, (size_t)len);
-		if (zones[i] == NULL) {
-			host->log(NULL, LOG_ERR, "out of memory");
-			return -1;
-		}
-	}
-	return 0;
+	return NULL;
 }
 
-static int
-config_nameservers(cfg_t *section)
+static const char *
+check_nameservers(const void *value)
 {
-	for (unsigned i = 0; i < cfg_size(section, "nameservers"); i++) {
-		const char *ns = cfg_getnstr(section, "nameservers", i);
+	const struct ehlod_list *l = value;
+
+	for (size_t i = 0; i < l->n; i++) {
 		struct sockaddr_storage ss;
 		int len = sizeof(ss);
 
-		if (evutil_parse_sockaddr_port(ns, (struct sockaddr *)&ss,
-		    &len) < 0) {
-			host->log(NULL, LOG_ERR, "nameservers: \"%s\" is not "
-			    "IP, IP:port or [IPv6]:port", ns);
-			return -1;
-		}
+		if (evutil_parse_sockaddr_port(l->v[i], (struct sockaddr *)&ss,
+		    &len) < 0)
+			return "each must be IP, IP:port or [IPv6]:port";
 	}
-	return 0;
+	return NULL;
 }
 
-static int
-config_choice(cfg_t *section, const char *opt, const char *a,
-    const char *b, int *is_b)
+static const char *
+check_stage(const void *value)
 {
-	const char *v = cfg_getstr(section, opt);
+	const char *v = *(const char *const *)value;
 
-	if (v != NULL && strcasecmp(v, a) == 0) {
-		*is_b = 0;
-		return 0;
-	}
-	if (v != NULL && strcasecmp(v, b) == 0) {
-		*is_b = 1;
-		return 0;
-	}
-	host->log(NULL, LOG_ERR, "%s must be \"%s\" or \"%s\", not \"%s\"",
-	    opt, a, b, v ? v : "");
-	return -1;
+	return strcasecmp(v, "connect") && strcasecmp(v, "rcpt") ?
+	    "must be \"connect\" or \"rcpt\"" : NULL;
 }
 
-static int
-config_read(cfg_t *section)
+static const char *
+check_on_error(const void *value)
+{
+	const char *v = *(const char *const *)value;
+
+	return strcasecmp(v, "accept") && strcasecmp(v, "tempfail") ?
+	    "must be \"accept\" or \"tempfail\"" : NULL;
+}
+
+static const char *
+check_message(const void *value)
 {
 	const char *why;
-	int rcpt;
-	long ms;
 
-	if (config_zones(section) < 0 || config_nameservers(section) < 0 ||
-	    config_choice(section, "stage", "connect", "rcpt", &rcpt) < 0 ||
-	    config_choice(section, "on_error", "accept", "tempfail",
-	    &tempfail_on_error) < 0)
-		return -1;
-	stage = rcpt ? STAGE_RCPT : STAGE_CONNECT;
-	ms = cfg_getint(section, "timeout_ms");
-	if (ms < TIMEOUT_MIN || ms > TIMEOUT_MAX) {
-		host->log(NULL, LOG_ERR, "timeout_ms must be %d to %d, not "
-		    "%ld", TIMEOUT_MIN, TIMEOUT_MAX, ms);
-		return -1;
+	return dnsbl_format_check(*(const char *const *)value, &why) < 0 ?
+	    why : NULL;
+}
+
+static int
+config_read(struct dnsbl *d)
+{
+	const char *why;
+
+	for (size_t i = 0; i < d->zone_list.n; i++) {
+		int len = dnsbl_zone_check(d->zone_list.v[i], &why);
+		d->zones[i] = strndup(d->zone_list.v[i], (size_t)(len < 0 ?
+		    0 : len));
+		if (d->zones[i] == NULL)
+			return -1;
+		d->nzones = i + 1;
 	}
-	timeout_ms = (unsigned)ms;
-	if (dnsbl_format_check(cfg_getstr(section, "message"), &why) < 0) {
-		host->log(NULL, LOG_ERR, "message: %s", why);
-		return -1;
-	}
-	message = strdup(cfg_getstr(section, "message"));
-	return message != NULL ? 0 : -1;
+	d->stage = strcasecmp(d->stage_name, "rcpt") == 0 ? STAGE_RCPT :
+	    STAGE_CONNECT;
+	d->tempfail_on_error = strcasecmp(d->on_error, "tempfail") == 0;
+	d->timeout_ms = (unsigned)d->timeout;
+	return 0;
 }
 
 /* The resolver of this worker: the configured name servers or the
  * system's, and per-query time-outs that leave room for one retry
  * within timeout_ms (the plugin's own deadline ends the lookup). */
 static int
-make_resolver(struct event_base *base, cfg_t *section)
+make_resolver(ehlod_ctx *inst, struct dnsbl *d, struct event_base *base)
 {
 	char seconds[32];
-	unsigned n = cfg_size(section, "nameservers");
+	size_t n = d->nameservers.n;
 
-	dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-	if (dns == NULL) {
-		host->log(NULL, LOG_ERR, "cannot make a DNS resolver");
+	d->dns = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (d->dns == NULL) {
+		host->log(inst, LOG_ERR, "cannot make a DNS resolver");
 		return -1;
 	}
-	for (unsigned i = 0; i < n; i++)
-		if (evdns_base_nameserver_ip_add(dns,
-		    cfg_getnstr(section, "nameservers", i)) != 0) {
-			host->log(NULL, LOG_ERR, "cannot use name server %s",
-			    cfg_getnstr(section, "nameservers", i));
+	for (size_t i = 0; i < n; i++)
+		if (evdns_base_nameserver_ip_add(d->dns,
+		    d->nameservers.v[i]) != 0) {
+			host->log(inst, LOG_ERR, "cannot use name server %s",
+			    d->nameservers.v[i]);
 			return -1;
 		}
-	if (n == 0 && evdns_base_resolv_conf_parse(dns,
+	if (n == 0 && evdns_base_resolv_conf_parse(d->dns,
 	    DNS_OPTION_NAMESERVERS, RESOLV_CONF) != 0)
-		host->log(NULL, LOG_WARNING, "%s unreadable or without name "
+		host->log(inst, LOG_WARNING, "%s unreadable or without name "
 		    "servers; asking 127.0.0.1", RESOLV_CONF);
-	snprintf(seconds, sizeof(seconds), "%u.%03u", timeout_ms / 2000,
-	    (timeout_ms / 2) % 1000);
-	if (evdns_base_set_option(dns, "timeout:", seconds) != 0 ||
-	    evdns_base_set_option(dns, "attempts:", "2") != 0)
-		host->log(NULL, LOG_WARNING, "cannot set the resolver's "
+	snprintf(seconds, sizeof(seconds), "%u.%03u", d->timeout_ms / 2000,
+	    (d->timeout_ms / 2) % 1000);
+	if (evdns_base_set_option(d->dns, "timeout:", seconds) != 0 ||
+	    evdns_base_set_option(d->dns, "attempts:", "2") != 0)
+		host->log(inst, LOG_WARNING, "cannot set the resolver's "
 		    "time-out; its defaults apply");
 	return 0;
 }
 
 static void
-dnsbl_fini(void)
+dnsbl_fini(ehlod_ctx *inst)
 {
+	struct dnsbl *d = host->instance(inst);
+
 	/* Sessions are over by now; what is left are finished runs whose
 	 * cancelled queries never called back.  Without their requests
 	 * (freed with the resolver, no callbacks) they can go. */
-	if (dns != NULL)
-		evdns_base_free(dns, 0);
-	dns = NULL;
-	while (runs != NULL)
-		run_free(runs);
-	for (size_t i = 0; i < nzones; i++) {
-		free(zones[i]);
-		zones[i] = NULL;
+	if (d->dns != NULL)
+		evdns_base_free(d->dns, 0);
+	d->dns = NULL;
+	while (d->runs != NULL)
+		run_free(d->runs);
+	for (size_t i = 0; i < d->nzones; i++) {
+		free(d->zones[i]);
+		d->zones[i] = NULL;
 	}
-	nzones = 0;
-	free(message);
-	message = NULL;
+	d->nzones = 0;
 }
 
 static int
-dnsbl_init(const struct ehlod_host *h, cfg_t *section)
+dnsbl_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
+	struct dnsbl *d;
 	struct event_base *base;
 
 	host = h;
-	if (config_read(section) < 0) {
-		dnsbl_fini();
+	d = host->instance(inst);
+	if (config_read(d) < 0) {
+		host->log(inst, LOG_ERR, "out of memory");
+		dnsbl_fini(inst);
 		return -1;
 	}
-	/* ehlod -t and the master check the configuration without a loop;
-	 * only the workers resolve. */
-	base = EHLOD_HOST_HAS(host, event_base) && host->event_base ?
-	    host->event_base() : NULL;
-	if (base != NULL && make_resolver(base, section) < 0) {
-		dnsbl_fini();
+	/* Only the workers resolve: init runs where sessions are served. */
+	base = host->event_base ? host->event_base() : NULL;
+	if (base != NULL && make_resolver(inst, d, base) < 0) {
+		dnsbl_fini(inst);
 		return -1;
 	}
 	return 0;
 }
 
-static cfg_opt_t dnsbl_options[] = {
-	CFG_STR_LIST("zones", NULL, CFGF_NONE),
-	CFG_STR_LIST("nameservers", NULL, CFGF_NONE),
-	CFG_STR("stage", "connect", CFGF_NONE),
-	CFG_INT("timeout_ms", 3000, CFGF_NONE),
-	CFG_STR("on_error", "accept", CFGF_NONE),
-	CFG_STR("message", "Service unavailable; client [%s] listed by %s",
-	    CFGF_NONE),
-	CFG_END()
+#define O(name, type, field, def, flags, min, max, check) \
+	{ name, type, offsetof(struct dnsbl, field), def, flags, min, max, \
+	  check }
+static const struct ehlod_option dnsbl_options[] = {
+	O("zones", EHLOD_OPT_LIST, zone_list, NULL, EHLOD_OPT_REQUIRED, 0, 0,
+	    check_zones),
+	O("nameservers", EHLOD_OPT_LIST, nameservers, NULL, 0, 0, 0,
+	    check_nameservers),
+	O("stage", EHLOD_OPT_STRING, stage_name, "connect", 0, 0, 0,
+	    check_stage),
+	O("timeout_ms", EHLOD_OPT_INT, timeout, "3000", 0, TIMEOUT_MIN,
+	    TIMEOUT_MAX, NULL),
+	O("on_error", EHLOD_OPT_STRING, on_error, "accept", 0, 0, 0,
+	    check_on_error),
+	O("message", EHLOD_OPT_STRING, message,
+	    "Service unavailable; client [%s] listed by %s", 0, 0, 0,
+	    check_message),
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 
 EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
@@ -651,6 +665,8 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	.description = "refuse clients listed in DNS blocklists, looked up "
 	    "asynchronously",
 	.options = dnsbl_options,
+	.instance_size = sizeof(struct dnsbl),
+	.session_data_size = sizeof(struct client),
 	.flags = EHLOD_PLUGIN_MILTER_HOOKS,
 	.init = dnsbl_init,
 	.fini = dnsbl_fini,

@@ -22,11 +22,11 @@
  *
  *	The plugin itself generates no notices: it records the requests so
  *	that delivery plugins can honour them, as transaction values
- *	"dsn.ret" ("FULL" or "HDRS") and "dsn.envid" (decoded from xtext),
- *	and as recipient values "dsn.notify" ("NEVER" or e.g.
- *	"SUCCESS,FAILURE"), "dsn.orcpt" (the ORCPT value as sent,
+ *	EHLOD_KEY_DSN_RET ("FULL" or "HDRS") and EHLOD_KEY_DSN_ENVID (decoded from xtext),
+ *	and as recipient values EHLOD_KEY_DSN_NOTIFY ("NEVER" or e.g.
+ *	"SUCCESS,FAILURE"), EHLOD_KEY_DSN_ORCPT (the ORCPT value as sent,
  *	"addr-type;xtext", to be passed on unchanged) and
- *	"dsn.orcpt.decoded" ("addr-type;address", the xtext decoded).  The
+ *	EHLOD_KEY_DSN_ORCPT_DECODED ("addr-type;address", the xtext decoded).  The
  *	relay plugin passes them on to a next hop that offers DSN; the
  *	maildir plugin writes dsn.orcpt.decoded as an Original-Recipient
  *	header.
@@ -47,14 +47,14 @@
 static const struct ehlod_host *host;
 
 static ehlod_verdict
-bad_value(ehlod_session *s, const char *keyword, const char *why)
+bad_value(ehlod_ctx *s, const char *keyword, const char *why)
 {
 	host->reply(s, 501, "5.5.4", "Bad %s parameter: %s", keyword, why);
 	return EHLOD_REJECT;
 }
 
 static ehlod_verdict
-stored(ehlod_session *s, int rc, const char *key)
+stored(ehlod_ctx *s, int rc, const char *key)
 {
 	if (rc == 0)
 		return EHLOD_CONTINUE;
@@ -67,48 +67,48 @@ stored(ehlod_session *s, int rc, const char *key)
  * and that no parameter comes twice. */
 
 static ehlod_verdict
-ret_param(ehlod_session *s, const char *keyword, const char *value)
+ret_param(ehlod_ctx *s, const char *keyword, const char *value)
 {
 	char out[8];
 	const char *why;
 
 	if (dsn_parse_ret(value, out, sizeof(out), &why) < 0)
 		return bad_value(s, "RET", why);
-	return stored(s, host->txn_set(s, "dsn.ret", out), "dsn.ret");
+	return stored(s, host->txn_set(s, EHLOD_KEY_DSN_RET, out), EHLOD_KEY_DSN_RET);
 }
 
 static ehlod_verdict
-envid_param(ehlod_session *s, const char *keyword, const char *value)
+envid_param(ehlod_ctx *s, const char *keyword, const char *value)
 {
 	char out[DSN_ENVID_OUT];
 	const char *why;
 
 	if (dsn_parse_envid(value, out, sizeof(out), &why) < 0)
 		return bad_value(s, "ENVID", why);
-	return stored(s, host->txn_set(s, "dsn.envid", out), "dsn.envid");
+	return stored(s, host->txn_set(s, EHLOD_KEY_DSN_ENVID, out), EHLOD_KEY_DSN_ENVID);
 }
 
 /* Recipient values go to the recipient being decided, whose index is
  * the number of recipients accepted so far. */
 static int
-rcpt_store(ehlod_session *s, const char *key, const char *value)
+rcpt_store(ehlod_ctx *s, const char *key, const char *value)
 {
 	return host->rcpt_set(s, host->rcpt_count(s), key, value);
 }
 
 static ehlod_verdict
-notify_param(ehlod_session *s, const char *keyword, const char *value)
+notify_param(ehlod_ctx *s, const char *keyword, const char *value)
 {
 	char out[DSN_NOTIFY_OUT];
 	const char *why;
 
 	if (dsn_parse_notify(value, out, sizeof(out), &why) < 0)
 		return bad_value(s, "NOTIFY", why);
-	return stored(s, rcpt_store(s, "dsn.notify", out), "dsn.notify");
+	return stored(s, rcpt_store(s, EHLOD_KEY_DSN_NOTIFY, out), EHLOD_KEY_DSN_NOTIFY);
 }
 
 static ehlod_verdict
-orcpt_param(ehlod_session *s, const char *keyword, const char *value)
+orcpt_param(ehlod_ctx *s, const char *keyword, const char *value)
 {
 	char out[DSN_ORCPT_OUT];
 	const char *why;
@@ -118,14 +118,14 @@ orcpt_param(ehlod_session *s, const char *keyword, const char *value)
 		return bad_value(s, "ORCPT", why);
 	/* As sent, for relays (RFC 3461: a relay passes ORCPT on
 	 * unchanged), and decoded, for headers and notices. */
-	if (rcpt_store(s, "dsn.orcpt", value) < 0)
-		return stored(s, -1, "dsn.orcpt");
-	return stored(s, rcpt_store(s, "dsn.orcpt.decoded", out),
-	    "dsn.orcpt.decoded");
+	if (rcpt_store(s, EHLOD_KEY_DSN_ORCPT, value) < 0)
+		return stored(s, -1, EHLOD_KEY_DSN_ORCPT);
+	return stored(s, rcpt_store(s, EHLOD_KEY_DSN_ORCPT_DECODED, out),
+	    EHLOD_KEY_DSN_ORCPT_DECODED);
 }
 
 static int
-dsn_init(const struct ehlod_host *h, cfg_t *section)
+dsn_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
 	host = h;
 	return 0;

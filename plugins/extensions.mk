@@ -12,7 +12,7 @@
 # every proto object (the line reader needs libevent) and, built without
 # hidden visibility, export their symbols from dsn.so.
 plugin_LTLIBRARIES += plugins/dsn.la
-plugins_dsn_la_SOURCES = plugins/dsn.c plugins/dsn_parse.h plugins/utf8.h \
+plugins_dsn_la_SOURCES = plugins/dsn.c plugins/dsn_parse.h proto/utf8.h \
 	proto/esmtp.c proto/esmtp.h
 plugins_dsn_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_dsn_la_LDFLAGS = $(PLUGIN_LDFLAGS)
@@ -31,7 +31,7 @@ plugins_binarymime_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_binarymime_la_LIBADD = $(CONFUSE_LIBS)
 
 plugin_LTLIBRARIES += plugins/smtputf8.la
-plugins_smtputf8_la_SOURCES = plugins/smtputf8.c plugins/utf8.h
+plugins_smtputf8_la_SOURCES = plugins/smtputf8.c proto/utf8.h
 plugins_smtputf8_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_smtputf8_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_smtputf8_la_LIBADD = $(CONFUSE_LIBS)
@@ -55,7 +55,7 @@ check_PROGRAMS += $(EXT_UNIT_TESTS)
 TESTS += $(EXT_UNIT_TESTS)
 
 tests_unit_test_dsn_parse_SOURCES = tests/unit/test_dsn_parse.c \
-	plugins/dsn_parse.h plugins/utf8.h
+	plugins/dsn_parse.h proto/utf8.h
 tests_unit_test_dsn_parse_CPPFLAGS = $(EXT_TEST_CPPFLAGS)
 tests_unit_test_dsn_parse_CFLAGS = $(EXT_TEST_CFLAGS)
 tests_unit_test_dsn_parse_LDADD = proto/libproto.la $(CHECK_LIBS) \
@@ -67,7 +67,7 @@ tests_unit_test_bdat_parse_CPPFLAGS = $(EXT_TEST_CPPFLAGS)
 tests_unit_test_bdat_parse_CFLAGS = $(EXT_TEST_CFLAGS)
 tests_unit_test_bdat_parse_LDADD = $(CHECK_LIBS)
 
-tests_unit_test_utf8_SOURCES = tests/unit/test_utf8.c plugins/utf8.h
+tests_unit_test_utf8_SOURCES = tests/unit/test_utf8.c proto/utf8.h
 tests_unit_test_utf8_CPPFLAGS = $(EXT_TEST_CPPFLAGS)
 tests_unit_test_utf8_CFLAGS = $(EXT_TEST_CFLAGS)
 tests_unit_test_utf8_LDADD = $(CHECK_LIBS)

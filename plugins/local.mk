@@ -28,7 +28,8 @@ plugins_enhancedstatuscodes_la_LIBADD = $(CONFUSE_LIBS)
 
 # crlf.h holds the CRLF -> LF step, shared with tests/unit/test_maildir_crlf.
 plugin_LTLIBRARIES += plugins/maildir.la
-plugins_maildir_la_SOURCES = plugins/maildir.c plugins/crlf.h
+plugins_maildir_la_SOURCES = plugins/maildir.c plugins/crlf.h \
+	plugins/maildir.h plugins/maildir_space.c plugins/maildir_tidy.c
 plugins_maildir_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_maildir_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_maildir_la_LIBADD = $(CONFUSE_LIBS)

@@ -23,7 +23,7 @@
  *	The file starts with "Return-Path: <sender>" ("<>" for the null
  *	sender) and, when the message has exactly one recipient,
  *	"Delivered-To: recipient" and, if that recipient came with a DSN
- *	ORCPT (the dsn plugin's "dsn.orcpt.decoded"), "Original-Recipient:
+ *	ORCPT (the dsn plugin's EHLOD_KEY_DSN_ORCPT_DECODED), "Original-Recipient:
  *	addr-type;address" as RFC 3798 writes it; with several recipients
  *	one file cannot say which of them it is for, so neither is written.
  *	Then follows the message as the host
@@ -33,7 +33,12 @@
  *
  *	When anything fails the file in tmp/ is removed, the cause is
  *	logged, and the client is told to try again later: 452 4.3.1 when
- *	the disk or quota is full, 451 4.3.0 otherwise.
+ *	the disk or quota is full, 451 4.3.0 otherwise.  MAIL is already
+ *	answered 452 4.3.1 when the file system lacks room for the size the
+ *	client declared with SIZE= plus 64 KiB, or has no free inode
+ *	(maildir_space.c).  At start-up, files in tmp/ older than 36 hours,
+ *	left by deliveries that never finished, are removed
+ *	(maildir_tidy.c).
  *
  *	At start-up the plugin creates the maildir and its tmp/, new/ and
  *	cur/ folders (mode 0700) when they are missing, and the folders
@@ -73,6 +78,7 @@
 #include <ehlod/plugin.h>
 
 #include "crlf.h"
+#include "maildir.h"
 
 /* Room for a host name of HOST_NAME_MAX octets, each possibly escaped as
  * a four-octet "\057". */
@@ -82,6 +88,12 @@
 static const struct ehlod_host *host;
 static char *maildir;
 static int do_fsync;
+static ehlod_ctx *self;
+
+struct maildir_conf {
+	const char *directory;
+	int fsync;
+};
 static char hostpart[HOSTPART_MAX];
 static unsigned long deliveries;	/* the Q part of the names */
 
@@ -179,9 +191,9 @@ sink(void *arg, const void *data, size_t len)
  * (printable, no CR or LF), but any plugin may set the key: a value that
  * would break the header is left out. */
 static int
-put_orcpt(struct delivery *d, ehlod_session *s)
+put_orcpt(struct delivery *d, ehlod_ctx *s)
 {
-	const char *orcpt = host->rcpt_get(s, 0, "dsn.orcpt.decoded");
+	const char *orcpt = host->rcpt_get(s, 0, EHLOD_KEY_DSN_ORCPT_DECODED);
 
 	if (orcpt == NULL || strpbrk(orcpt, "\r\n") != NULL)
 		return 0;
@@ -192,7 +204,7 @@ put_orcpt(struct delivery *d, ehlod_session *s)
 }
 
 static int
-put_envelope(struct delivery *d, ehlod_session *s)
+put_envelope(struct delivery *d, ehlod_ctx *s)
 {
 	const char *from = host->get(s, EHLOD_ITEM_MAIL_FROM);
 	const char *rcpt;
@@ -216,7 +228,7 @@ put_envelope(struct delivery *d, ehlod_session *s)
 
 /* Write the whole file.  Returns 0 or an errno value. */
 static int
-write_message(ehlod_session *s, int fd)
+write_message(ehlod_ctx *s, int fd)
 {
 	struct delivery *d;
 	unsigned char tail[1];
@@ -317,7 +329,7 @@ sync_dir(const char *sub)
 /* ---- delivery ----------------------------------------------------- */
 
 static ehlod_verdict
-failed(ehlod_session *s, int err, const char *what, const char *path)
+failed(ehlod_ctx *s, int err, const char *what, const char *path)
 {
 	host->log(s, LOG_ERR, "delivery failed: %s %s: %s", what, path,
 	    strerror(err));
@@ -332,7 +344,7 @@ failed(ehlod_session *s, int err, const char *what, const char *path)
 /* Fill tmp/NAME and make it durable.  Returns 0 or an errno value, with
  * *what naming the step that failed. */
 static int
-fill(ehlod_session *s, int fd, const char **what)
+fill(ehlod_ctx *s, int fd, const char **what)
 {
 	int err;
 
@@ -351,7 +363,7 @@ fill(ehlod_session *s, int fd, const char **what)
 }
 
 static ehlod_verdict
-delivered(ehlod_session *s, const char *name)
+delivered(ehlod_ctx *s, const char *name)
 {
 	const char *from = host->get(s, EHLOD_ITEM_MAIL_FROM);
 	const char *id = host->get(s, EHLOD_ITEM_TXN_ID);
@@ -366,7 +378,7 @@ delivered(ehlod_session *s, const char *name)
 }
 
 static ehlod_verdict
-maildir_on_eom(ehlod_session *s)
+maildir_on_eom(ehlod_ctx *s)
 {
 	char name[NAME_MAX + 1], tmp[PATH_MAX], dst[PATH_MAX];
 	const char *what;
@@ -439,7 +451,7 @@ run_user(uid_t *uid, gid_t *gid)
 		return -1;
 	pw = getpwnam(user);
 	if (pw == NULL) {
-		host->log(NULL, LOG_WARNING, "user %s does not exist; the "
+		host->log(self, LOG_WARNING, "user %s does not exist; the "
 		    "maildir stays owned by root", user);
 		return -1;
 	}
@@ -471,15 +483,15 @@ check_existing(const char *path, int must_own, uid_t uid)
 	struct stat st;
 
 	if (stat(path, &st) < 0) {
-		host->log(NULL, LOG_ERR, "%s: %s", path, strerror(errno));
+		host->log(self, LOG_ERR, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		host->log(NULL, LOG_ERR, "%s: not a directory", path);
+		host->log(self, LOG_ERR, "%s: not a directory", path);
 		return -1;
 	}
 	if (must_own && st.st_uid != uid)
-		host->log(NULL, LOG_WARNING, "%s is owned by uid %ld, not by "
+		host->log(self, LOG_WARNING, "%s is owned by uid %ld, not by "
 		    "the user the server runs as: delivery may fail",
 		    path, (long)st.st_uid);
 	return 0;
@@ -496,19 +508,19 @@ make_folder(const struct folder *f, int have_user, uid_t uid, gid_t gid)
 	char path[PATH_MAX];
 
 	if (join(path, sizeof(path), f->sub, "") < 0) {
-		host->log(NULL, LOG_ERR, "path too long: %s", maildir);
+		host->log(self, LOG_ERR, "path too long: %s", maildir);
 		return -1;
 	}
 	if (mkdir(path, 0700) < 0) {
 		if (errno == EEXIST)
 			return check_existing(path, have_user && f->written,
 			    uid);
-		host->log(NULL, LOG_ERR, "mkdir %s: %s", path,
+		host->log(self, LOG_ERR, "mkdir %s: %s", path,
 		    strerror(errno));
 		return -1;
 	}
 	if (have_user && give_away(path, uid, gid) < 0) {
-		host->log(NULL, LOG_ERR, "chown %s: %s", path,
+		host->log(self, LOG_ERR, "chown %s: %s", path,
 		    strerror(errno));
 		return -1;
 	}
@@ -525,7 +537,7 @@ make_parents(void)
 	size_t len = strlen(maildir);
 
 	if (len >= sizeof(path)) {
-		host->log(NULL, LOG_ERR, "path too long: %s", maildir);
+		host->log(self, LOG_ERR, "path too long: %s", maildir);
 		return -1;
 	}
 	memcpy(path, maildir, len + 1);
@@ -533,7 +545,7 @@ make_parents(void)
 	    p = strchr(p + 1, '/')) {
 		*p = '\0';
 		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-			host->log(NULL, LOG_ERR, "mkdir %s: %s", path,
+			host->log(self, LOG_ERR, "mkdir %s: %s", path,
 			    strerror(errno));
 			return -1;
 		}
@@ -573,55 +585,81 @@ trim_slashes(char *path)
 }
 
 static void
-maildir_fini(void)
+maildir_fini(ehlod_ctx *inst)
 {
+	(void)inst;
 	free(maildir);
 	maildir = NULL;
 }
 
 static int
-maildir_init(const struct ehlod_host *h, cfg_t *section)
+maildir_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
-	const char *dir = cfg_getstr(section, "directory");
+	const struct maildir_conf *conf = h->instance(inst);
+	const char *dir = conf->directory;
 
 	host = h;
+	self = inst;
+	/* One maildir per process: the state below is the plugin's. */
+	if (maildir != NULL) {
+		host->log(self, LOG_ERR, "only one maildir instance per "
+		    "configuration");
+		return -1;
+	}
 	/* Inside a host MTA (ehlod-milter) the MTA delivers; a maildir
 	 * there would silently keep a second copy of every message. */
 	if (!(host->features & EHLOD_HOST_SMTP) ||
 	    !(host->features & EHLOD_HOST_MESSAGE)) {
-		host->log(NULL, LOG_ERR, "maildir delivers only inside ehlod "
+		host->log(self, LOG_ERR, "maildir delivers only inside ehlod "
 		    "(in %s the MTA delivers): remove it from this config",
 		    host->name);
-		return -1;
-	}
-	if (dir == NULL || dir[0] == '\0') {
-		host->log(NULL, LOG_ERR, "directory is required: the maildir "
-		    "to deliver into");
 		return -1;
 	}
 	/* A relative path would hang on the server's working directory,
 	 * which a daemon does not keep. */
 	if (dir[0] != '/') {
-		host->log(NULL, LOG_ERR, "directory must be absolute, not %s",
+		host->log(self, LOG_ERR, "directory must be absolute, not %s",
 		    dir);
 		return -1;
 	}
-	free(maildir);
 	maildir = strdup(dir);
 	if (maildir == NULL) {
-		host->log(NULL, LOG_ERR, "out of memory");
+		host->log(self, LOG_ERR, "out of memory");
 		return -1;
 	}
 	trim_slashes(maildir);
-	do_fsync = cfg_getbool(section, "fsync");
+	do_fsync = conf->fsync;
 	init_hostpart();
-	return make_maildir();
+	if (make_maildir() < 0)
+		return -1;
+	maildir_tidy_tmp(host, maildir);
+	return 0;
 }
 
-static cfg_opt_t maildir_options[] = {
-	CFG_STR("directory", NULL, CFGF_NONE),
-	CFG_BOOL("fsync", cfg_true, CFGF_NONE),
-	CFG_END()
+/* RFC 1870 section 6.1: no room now for the declared size is 452. */
+static ehlod_verdict
+maildir_on_mail(ehlod_ctx *s, const char *reverse_path)
+{
+	(void)reverse_path;
+	return maildir_space_check(host, s, maildir);
+}
+
+static const char *
+check_directory(const void *value)
+{
+	const char *dir = *(const char *const *)value;
+
+	/* A relative path would hang on the server's working directory,
+	 * which a daemon does not keep. */
+	return dir[0] == '/' ? NULL : "must be an absolute path";
+}
+
+static const struct ehlod_option maildir_options[] = {
+	{ "directory", EHLOD_OPT_STRING, offsetof(struct maildir_conf,
+	  directory), NULL, EHLOD_OPT_REQUIRED, 0, 0, check_directory },
+	{ "fsync", EHLOD_OPT_BOOL, offsetof(struct maildir_conf, fsync),
+	  "yes", 0, 0, 0, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 
 EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
@@ -630,7 +668,9 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	.version = PACKAGE_VERSION,
 	.description = "deliver into a maildir: tmp/, fsync, rename to new/",
 	.options = maildir_options,
+	.instance_size = sizeof(struct maildir_conf),
 	.init = maildir_init,
 	.fini = maildir_fini,
+	.on_mail = maildir_on_mail,
 	.on_eom = maildir_on_eom,
 };

@@ -22,20 +22,22 @@
  *		RFC 1869 rules, STARTTLS when configured) or reuses the one
  *		kept from an earlier transaction, and sends MAIL FROM with
  *		SIZE, BODY, SMTPUTF8, RET and ENVID as the transaction
- *		declared them (keys "size", "body", "dsn.ret", "dsn.envid"),
+ *		declared them (EHLOD_KEY_SIZE, _BODY, _DSN_RET, _DSN_ENVID),
  *		each only when the next hop offers it.  The client gets the
  *		next hop's reply.  A next hop lacking what the transaction
- *		needs gets no MAIL: 554 5.6.3 (8BITMIME), 554 5.6.7
+ *		needs gets no MAIL: 554 5.6.3 (8BITMIME, or BINARYMIME with
+ *		CHUNKING for BODY=BINARYMIME), 554 5.6.7
  *		(SMTPUTF8), 552 5.3.4 (SIZE).  A next hop that cannot be
  *		reached: 451 4.4.1.
- *	  RCPT	forwarded (with NOTIFY and ORCPT from "dsn.notify" and
- *		"dsn.orcpt") and answered with the next hop's reply.
+ *	  RCPT	forwarded (with NOTIFY and ORCPT from EHLOD_KEY_DSN_NOTIFY and
+ *		EHLOD_KEY_DSN_ORCPT) and answered with the next hop's reply.
  *	  DATA	recipients accepted without passing through this plugin
  *		(see below) are forwarded now; a refusal of one of them
  *		refuses DATA, so the client keeps every recipient.
  *	  end of data
  *		the message as the host delivers it (host->message_read),
- *		with BDAT when CHUNKING is offered, else DATA; the client
+ *		with BDAT when CHUNKING is offered (always, octet for
+ *		octet, for BODY=BINARYMIME), else DATA; the client
  *		gets the next hop's final reply.
  *	  RSET, a new EHLO, a refused step, the session's end
  *		end the transaction: RSET to the next hop; QUIT when the
@@ -53,6 +55,13 @@
  *	are left to later plugins (CONTINUE) and, if accepted, forwarded at
  *	DATA.  Put relay after the policy plugins: its ACCEPT ends the RCPT
  *	step.
+ *
+ *	Several relay instances (say one per domain): a recipient forwarded
+ *	at RCPT is marked with the instance (recipient key EHLOD_KEY_RELAY)
+ *	and no other instance forwards it at DATA.  At end of data an
+ *	instance without recipients of its own passes (CONTINUE); one that
+ *	delivered its share while another instance has recipients passes
+ *	too, after delivery, so the next one delivers the rest.
  *
  *	LMTP next hop (RFC 2033): one reply per recipient after the data,
  *	but the client, speaking SMTP, takes one.  All accepted: 250.  All
@@ -91,7 +100,8 @@ enum hop_wait {
 /* Per client session: the session with the next hop, kept across
  * transactions. */
 struct hop {
-	ehlod_session *s;
+	ehlod_ctx *s;
+	struct relay *cf;	/* the instance */
 	struct ehlod_client *c;
 	enum hop_wait wait;
 	int in_txn;		/* the next hop accepted MAIL, no final reply yet */
@@ -113,11 +123,21 @@ struct txn_mark {
 };
 
 static const struct ehlod_host *host;
-static struct ehlod_client_opts opts;
-static char *server;		/* next_hop in the client's notation */
-static char *next_hop;		/* as configured, for replies and logs */
-static char **domains;
-static size_t ndomains;
+
+/* One instance: its options (filled in by the host), then what init
+ * makes of them. */
+struct relay {
+	const char *next_hop;	/* as configured, for replies and logs */
+	struct ehlod_list domains;
+	const char *starttls;
+	int tls_verify;
+	const char *tls_ca_file;
+	const char *helo_name;
+	long long timeout;
+	/* from init */
+	struct ehlod_client_opts opts;
+	char *server;		/* next_hop in the client's notation */
+};
 
 static void hop_cb(struct ehlod_client *c, const struct ehlod_client_reply *r,
     void *arg);
@@ -126,102 +146,74 @@ static void hop_cb(struct ehlod_client *c, const struct ehlod_client_reply *r,
 
 /* smtp://HOST[:PORT], lmtp://HOST[:PORT], lmtp:unix:/path */
 static int
-parse_next_hop(const char *hop)
+parse_next_hop(struct relay *cf, const char *hop)
 {
 	if (strncasecmp(hop, "smtp://", 7) == 0) {
-		opts.lmtp = 0;
-		server = strdup(hop + 7);
+		cf->opts.lmtp = 0;
+		cf->server = strdup(hop + 7);
 	} else if (strncasecmp(hop, "lmtp://", 7) == 0) {
-		opts.lmtp = 1;
-		server = strdup(hop + 7);
+		cf->opts.lmtp = 1;
+		cf->server = strdup(hop + 7);
 	} else if (strncasecmp(hop, "lmtp:unix:", 10) == 0) {
-		opts.lmtp = 1;
-		if (asprintf(&server, "unix:%s", hop + 10) < 0)
-			server = NULL;
+		cf->opts.lmtp = 1;
+		if (asprintf(&cf->server, "unix:%s", hop + 10) < 0)
+			cf->server = NULL;
 	} else {
 		return -1;
 	}
-	return server != NULL && *server != '\0' ? 0 : -1;
+	return cf->server != NULL && *cf->server != '\0' ? 0 : -1;
+}
+
+static const char *
+check_starttls(const void *value)
+{
+	const char *v = *(const char *const *)value;
+
+	return strcasecmp(v, "no") && strcasecmp(v, "may") &&
+	    strcasecmp(v, "must") ? "must be no, may or must" : NULL;
+}
+
+static const char *
+check_next_hop(const void *value)
+{
+	const char *v = *(const char *const *)value;
+
+	return strncasecmp(v, "smtp://", 7) && strncasecmp(v, "lmtp://", 7) &&
+	    strncasecmp(v, "lmtp:unix:", 10) ? "must be smtp://HOST:PORT, "
+	    "lmtp://HOST:PORT or lmtp:unix:/PATH" : NULL;
 }
 
 static int
-parse_starttls(const char *v)
+relay_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
-	if (v == NULL || strcasecmp(v, "no") == 0)
-		opts.starttls = EHLOD_TLS_NO;
-	else if (strcasecmp(v, "may") == 0)
-		opts.starttls = EHLOD_TLS_MAY;
-	else if (strcasecmp(v, "must") == 0)
-		opts.starttls = EHLOD_TLS_MUST;
-	else
-		return -1;
-	return 0;
-}
-
-static char *
-opt_str(cfg_t *section, const char *name)
-{
-	const char *v = cfg_getstr(section, name);
-
-	return v ? strdup(v) : NULL;
-}
-
-static int
-load_domains(cfg_t *section)
-{
-	ndomains = cfg_size(section, "domains");
-	domains = calloc(ndomains + 1, sizeof(*domains));
-	if (domains == NULL)
-		return -1;
-	for (size_t i = 0; i < ndomains; i++)
-		if ((domains[i] = strdup(cfg_getnstr(section, "domains", i))) == NULL)
-			return -1;
-	return 0;
-}
-
-static int
-relay_init(const struct ehlod_host *h, cfg_t *section)
-{
-	const char *hop = cfg_getstr(section, "next_hop");
+	struct relay *cf = h->instance(inst);
 	struct ehlod_client *probe;
 
 	host = h;
 	/* The loop itself may not exist yet (workers make it after init);
 	 * the hooks check it. */
-	if (!EHLOD_HOST_HAS(host, event_base) || host->event_base == NULL) {
-		host->log(NULL, LOG_ERR, "relay needs a host with an event loop");
+	if (host->event_base == NULL) {
+		host->log(inst, LOG_ERR, "relay needs a host with an event "
+		    "loop");
 		return -1;
 	}
-	ehlod_client_opts_init(&opts);
-	if (hop == NULL || parse_next_hop(hop) < 0) {
-		host->log(NULL, LOG_ERR, "next_hop must be smtp://HOST:PORT, "
-		    "lmtp://HOST:PORT or lmtp:unix:/PATH, not \"%s\"",
-		    hop ? hop : "");
+	ehlod_client_opts_init(&cf->opts);
+	if (parse_next_hop(cf, cf->next_hop) < 0) {
+		host->log(inst, LOG_ERR, "bad next_hop \"%s\"", cf->next_hop);
 		return -1;
 	}
-	if (parse_starttls(cfg_getstr(section, "starttls")) < 0) {
-		host->log(NULL, LOG_ERR, "starttls must be no, may or must");
-		return -1;
-	}
-	opts.tls_verify = cfg_getbool(section, "tls_verify");
-	opts.tls_ca_file = opt_str(section, "tls_ca_file");
-	opts.helo_name = opt_str(section, "helo_name");
-	if (cfg_getint(section, "timeout") <= 0) {
-		host->log(NULL, LOG_ERR, "timeout must be a number of seconds "
-		    "greater than 0");
-		return -1;
-	}
-	opts.timeout_sec = (unsigned)cfg_getint(section, "timeout");
-	opts.connect_timeout_sec = opts.timeout_sec;
-	opts.chunking = 1;	/* BDAT whenever the next hop offers it */
-	next_hop = strdup(hop);
-	if (next_hop == NULL || load_domains(section) < 0) {
-		host->log(NULL, LOG_ERR, "out of memory");
-		return -1;
-	}
+	cf->opts.starttls = strcasecmp(cf->starttls, "must") == 0 ?
+	    EHLOD_TLS_MUST : strcasecmp(cf->starttls, "may") == 0 ?
+	    EHLOD_TLS_MAY : EHLOD_TLS_NO;
+	cf->opts.tls_verify = cf->tls_verify;
+	cf->opts.tls_ca_file = cf->tls_ca_file;
+	cf->opts.helo_name = cf->helo_name;
+	cf->opts.timeout_sec = (unsigned)cf->timeout;
+	cf->opts.connect_timeout_sec = cf->opts.timeout_sec;
+	cf->opts.chunking = 1;	/* BDAT whenever the next hop offers it */
 	/* Check the address now, so that a typo is a start-up error. */
-	if ((probe = ehlod_client_new(NULL, server, &opts)) == NULL) {
-		host->log(NULL, LOG_ERR, "bad next_hop \"%s\"", hop);
+	if ((probe = ehlod_client_new(NULL, cf->server, &cf->opts)) == NULL) {
+		host->log(inst, LOG_ERR, "bad next_hop \"%s\"", cf->next_hop);
 		return -1;
 	}
 	ehlod_client_free(probe);
@@ -229,18 +221,12 @@ relay_init(const struct ehlod_host *h, cfg_t *section)
 }
 
 static void
-relay_fini(void)
+relay_fini(ehlod_ctx *inst)
 {
-	free(server);
-	free(next_hop);
-	free((char *)opts.tls_ca_file);
-	free((char *)opts.helo_name);
-	for (size_t i = 0; i < ndomains; i++)
-		free(domains[i]);
-	free(domains);
-	domains = NULL;
-	ndomains = 0;
-	server = next_hop = NULL;
+	struct relay *cf = host->instance(inst);
+
+	free(cf->server);
+	cf->server = NULL;
 }
 
 /* ------------------------------------------------------ the hop state */
@@ -289,10 +275,12 @@ hop_drop(struct hop *h)
 	h->in_txn = 0;
 }
 
+/* The host frees the hop itself; its connection and strings are ours. */
 static void
-hop_free(void *arg)
+hop_cleanup(ehlod_ctx *s, void *arg)
 {
 	struct hop *h = arg;
+	(void)s;
 
 	hop_drop(h);
 	fwd_clear(h);
@@ -301,20 +289,17 @@ hop_free(void *arg)
 	free(h->envid);
 	free(h->rcpt);
 	free(h->data);
-	free(h);
 }
 
 static struct hop *
-hop_get(ehlod_session *s)
+hop_get(ehlod_ctx *s)
 {
 	struct hop *h = host->session_data(s);
 
-	if (h != NULL)
-		return h;
-	if ((h = calloc(1, sizeof(*h))) == NULL)
-		return NULL;
-	h->s = s;
-	host->set_session_data(s, h, hop_free);
+	if (h != NULL && h->s == NULL) {
+		h->s = s;
+		h->cf = host->instance(s);
+	}
 	return h;
 }
 
@@ -322,12 +307,14 @@ hop_get(ehlod_session *s)
  * RSET; one still waiting for a reply is out of step with us and is
  * dropped (the next MAIL opens a new session). */
 static void
-txn_mark_free(void *arg)
+txn_mark_cleanup(ehlod_ctx *s, void *arg)
 {
 	struct txn_mark *m = arg;
 	struct hop *h = m->h;
+	(void)s;
 
-	free(m);
+	if (h == NULL)
+		return;
 	fwd_clear(h);
 	if (h->c == NULL || h->wait == W_RSET)
 		return;
@@ -357,13 +344,13 @@ default_enhanced(int code)
 static ehlod_verdict
 refuse_local(struct hop *h, const struct ehlod_client_reply *r)
 {
-	ehlod_session *s = h->s;
+	ehlod_ctx *s = h->s;
 
 	switch (r->reason) {
 	case EHLOD_REASON_NEEDS_EXTENSION:
 		host->reply(s, strcmp(r->enhanced, "5.3.4") == 0 ? 552 : 554,
 		    *r->enhanced ? r->enhanced : "5.6.0", "next hop %s cannot"
-		    " take this message: %s", next_hop, r->text);
+		    " take this message: %s", h->cf->next_hop, r->text);
 		return EHLOD_REJECT;
 	case EHLOD_REASON_NETWORK:
 	case EHLOD_REASON_PROTOCOL:
@@ -372,20 +359,20 @@ refuse_local(struct hop *h, const struct ehlod_client_reply *r)
 		    strcmp(r->step, "greeting") == 0 || strcmp(r->step, "EHLO") == 0 ||
 		    strcmp(r->step, "STARTTLS") == 0)
 			host->reply(s, 451, "4.4.1", "next hop %s not reachable:"
-			    " %s: %s", next_hop, r->step, r->text);
+			    " %s: %s", h->cf->next_hop, r->step, r->text);
 		else
 			host->reply(s, 451, "4.4.2", "lost the session with next"
-			    " hop %s at %s: %s", next_hop, r->step, r->text);
+			    " hop %s at %s: %s", h->cf->next_hop, r->step, r->text);
 		return EHLOD_TEMPFAIL;
 	default:
 		break;
 	}
 	if (r->status == EHLOD_CLIENT_TEMPFAIL) {
-		host->reply(s, 451, "4.3.0", "next hop %s: %s: %s", next_hop,
+		host->reply(s, 451, "4.3.0", "next hop %s: %s: %s", h->cf->next_hop,
 		    r->step, r->text);
 		return EHLOD_TEMPFAIL;
 	}
-	host->reply(s, 554, "5.3.0", "next hop %s: %s: %s", next_hop, r->step,
+	host->reply(s, 554, "5.3.0", "next hop %s: %s: %s", h->cf->next_hop, r->step,
 	    r->text);
 	return EHLOD_REJECT;
 }
@@ -431,7 +418,7 @@ pass_on(struct hop *h, const struct ehlod_client_reply *r)
 		return refuse_local(h, r);
 	if (r->code == 421) {
 		host->reply(h->s, 451, "4.4.2", "next hop %s closed the session:"
-		    " %s", next_hop, r->text);
+		    " %s", h->cf->next_hop, r->text);
 		return EHLOD_TEMPFAIL;
 	}
 	if (*enh == '\0') {
@@ -465,16 +452,43 @@ lmtp_verdict(struct hop *h, const struct ehlod_client_reply *r)
 	}
 	if (bad == NULL) {
 		host->reply(h->s, 250, "2.0.0", "Ok: delivered by %s to %zu"
-		    " recipient(s): %s", next_hop, ok, r->text);
+		    " recipient(s): %s", h->cf->next_hop, ok, r->text);
 		return EHLOD_ACCEPT;
 	}
 	if (ok == 0 && !temp)
 		return pass_on(h, r);
 	host->reply(h->s, 451, ok > 0 ? "4.3.0" : "4.0.0", "next hop %s %s"
-	    " <%s>: %d %s%s", next_hop, ok > 0 ? "delivered to some recipients"
+	    " <%s>: %d %s%s", h->cf->next_hop, ok > 0 ? "delivered to some recipients"
 	    " but refused" : "refused", bad->address, bad->code, bad->text,
 	    ok > 0 ? "; try again (the others may get a duplicate)" : "");
 	return EHLOD_TEMPFAIL;
+}
+
+/* A recipient another relay instance forwarded is not ours to send. */
+static int
+mine(ehlod_ctx *s, size_t i)
+{
+	const char *by = host->rcpt_get(s, i, EHLOD_KEY_RELAY);
+
+	return by == NULL || strcmp(by, host->get(s, EHLOD_ITEM_INSTANCE)) == 0;
+}
+
+/* Our share is delivered: marked "" (delivered), so that a later
+ * instance does not wait for it.  Returns 1 when another instance still
+ * has recipients to deliver itself, after us. */
+static int
+shared(ehlod_ctx *s)
+{
+	int others = 0;
+
+	for (size_t i = 0; i < host->rcpt_count(s); i++) {
+		const char *by = host->rcpt_get(s, i, EHLOD_KEY_RELAY);
+		if (mine(s, i))
+			host->rcpt_set(s, i, EHLOD_KEY_RELAY, "");
+		else if (by[0] != '\0')
+			others = 1;
+	}
+	return others;
 }
 
 static ehlod_verdict
@@ -487,8 +501,11 @@ data_verdict(struct hop *h, const struct ehlod_client_reply *r)
 	if (r->status != EHLOD_CLIENT_OK)
 		return pass_on(h, r);
 	v = pass_on(h, r);
+	/* Our share is delivered; the other relay delivers the rest. */
+	if (v == EHLOD_ACCEPT && shared(h->s))
+		return EHLOD_CONTINUE;
 	host->reply(h->s, r->code, *r->enhanced ? r->enhanced : "2.0.0",
-	    "Ok: relayed to %s: %s", next_hop, r->text);
+	    "Ok: relayed to %s: %s", h->cf->next_hop, r->text);
 	return v;
 }
 
@@ -509,13 +526,14 @@ send_mail(struct hop *h)
 static void
 open_hop(struct hop *h)
 {
-	h->c = ehlod_client_new(host->event_base(), server, &opts);
+	h->c = ehlod_client_new(host->event_base(), h->cf->server,
+	    &h->cf->opts);
 	h->wait = W_OPEN;
 	if (h->c != NULL && ehlod_client_open(h->c, &h->mail, hop_cb, h) == 0)
 		return;
 	h->wait = W_NONE;
 	host->reply(h->s, 451, "4.3.0", "relay: cannot start a session with %s",
-	    next_hop);
+	    h->cf->next_hop);
 	host->resume(h->s, EHLOD_TEMPFAIL);
 }
 
@@ -540,7 +558,7 @@ on_late_reply(struct hop *h, const struct ehlod_client_reply *r)
 	/* DATA refused: the client keeps the whole transaction. */
 	host->reply(h->s, r->status == EHLOD_CLIENT_TEMPFAIL ? 451 : 554,
 	    r->status == EHLOD_CLIENT_TEMPFAIL ? "4.0.0" : "5.0.0",
-	    "next hop %s refused <%s>: %d %s", next_hop, h->rcpt, r->code,
+	    "next hop %s refused <%s>: %d %s", h->cf->next_hop, h->rcpt, r->code,
 	    r->text);
 	host->resume(h->s, r->status == EHLOD_CLIENT_TEMPFAIL ?
 	    EHLOD_TEMPFAIL : EHLOD_REJECT);
@@ -566,7 +584,8 @@ hop_cb(struct ehlod_client *c, const struct ehlod_client_reply *r, void *arg)
 	case W_MAIL:
 		v = pass_on(h, r);
 		h->in_txn = v == EHLOD_ACCEPT;
-		host->resume(h->s, v);
+		/* Later plugins (another relay instance) see MAIL too. */
+		host->resume(h->s, v == EHLOD_ACCEPT ? EHLOD_CONTINUE : v);
 		break;
 	case W_RCPT:
 		v = pass_on(h, r);
@@ -575,7 +594,7 @@ hop_cb(struct ehlod_client *c, const struct ehlod_client_reply *r, void *arg)
 			v = EHLOD_TEMPFAIL;	/* the next hop has it: see DATA */
 		}
 		host->log(h->s, LOG_INFO, "relay=%s, to=<%s>, next hop said %d",
-		    next_hop, h->rcpt, r->code);
+		    h->cf->next_hop, h->rcpt, r->code);
 		host->resume(h->s, v);
 		break;
 	case W_LATE_RCPT:
@@ -585,7 +604,7 @@ hop_cb(struct ehlod_client *c, const struct ehlod_client_reply *r, void *arg)
 		h->in_txn = 0;
 		v = data_verdict(h, r);
 		host->log(h->s, v == EHLOD_ACCEPT ? LOG_INFO : LOG_NOTICE,
-		    "relay=%s, status=%s, next hop said %d %s", next_hop,
+		    "relay=%s, status=%s, next hop said %d %s", h->cf->next_hop,
 		    ehlod_client_status_name(r->status), r->code, r->text);
 		host->resume(h->s, v);
 		break;
@@ -611,7 +630,7 @@ hop_cb(struct ehlod_client *c, const struct ehlod_client_reply *r, void *arg)
 /* ------------------------------------------------------------ the hooks */
 
 static int
-no_loop(ehlod_session *s)
+no_loop(ehlod_ctx *s)
 {
 	if (host->event_base() != NULL)
 		return 0;
@@ -620,10 +639,12 @@ no_loop(ehlod_session *s)
 }
 
 static enum ehlod_client_body
-body_of(ehlod_session *s)
+body_of(ehlod_ctx *s)
 {
-	const char *b = host->txn_get(s, "body");
+	const char *b = host->txn_get(s, EHLOD_KEY_BODY);
 
+	if (b != NULL && strcasecmp(b, "BINARYMIME") == 0)
+		return EHLOD_BODY_BINARYMIME;
 	if (host->flag(s, EHLOD_FLAG_8BITMIME) ||
 	    (b != NULL && strcasecmp(b, "8BITMIME") == 0))
 		return EHLOD_BODY_8BITMIME;
@@ -641,16 +662,16 @@ dup_or_null(const char *v)
 /* The envelope as the client declared it; the host's strings may not
  * live as long as an RSET we wait behind, so they are copied. */
 static int
-take_mail(ehlod_session *s, struct hop *h, const char *from)
+take_mail(ehlod_ctx *s, struct hop *h, const char *from)
 {
-	const char *size = host->txn_get(s, "size");
+	const char *size = host->txn_get(s, EHLOD_KEY_SIZE);
 
 	free(h->from);
 	free(h->ret);
 	free(h->envid);
 	h->from = strdup(from ? from : "");
-	h->ret = dup_or_null(host->txn_get(s, "dsn.ret"));
-	h->envid = dup_or_null(host->txn_get(s, "dsn.envid"));
+	h->ret = dup_or_null(host->txn_get(s, EHLOD_KEY_DSN_RET));
+	h->envid = dup_or_null(host->txn_get(s, EHLOD_KEY_DSN_ENVID));
 	memset(&h->mail, 0, sizeof(h->mail));
 	h->mail.from = h->from;
 	h->mail.body = body_of(s);
@@ -662,29 +683,19 @@ take_mail(ehlod_session *s, struct hop *h, const char *from)
 }
 
 static ehlod_verdict
-relay_on_mail(ehlod_session *s, const char *reverse_path)
+relay_on_mail(ehlod_ctx *s, const char *reverse_path)
 {
 	struct hop *h = hop_get(s);
 	struct txn_mark *m;
 
 	if (no_loop(s))
 		return EHLOD_TEMPFAIL;
-	/* The client library speaks BODY=7BIT/8BITMIME only: binary content
-	 * passed on as 8BITMIME could be damaged, so it is refused here,
-	 * before anything was accepted (RFC 3030 section 3). */
-	const char *body = host->txn_get(s, "body");
-	if (body != NULL && strcasecmp(body, "BINARYMIME") == 0) {
-		host->reply(s, 554, "5.6.3", "relay cannot pass on "
-		    "BODY=BINARYMIME content");
-		return EHLOD_REJECT;
-	}
 	if (h == NULL || take_mail(s, h, reverse_path) < 0 ||
-	    (m = calloc(1, sizeof(*m))) == NULL) {
+	    (m = host->txn_data(s)) == NULL) {
 		host->reply(s, 451, "4.3.0", "out of memory");
 		return EHLOD_TEMPFAIL;
 	}
 	m->h = h;
-	host->set_txn_data(s, m, txn_mark_free);
 	fwd_clear(h);
 	if (h->c != NULL && h->wait == W_RSET) {
 		h->mail_next = 1;	/* hop_cb sends MAIL after the RSET */
@@ -701,16 +712,17 @@ relay_on_mail(ehlod_session *s, const char *reverse_path)
 
 /* Whether this recipient is forwarded at RCPT (see DESCRIPTION). */
 static int
-forwardable(ehlod_session *s, const char *mailbox)
+forwardable(ehlod_ctx *s, const char *mailbox)
 {
 	const char *domain = address_domain(mailbox);
+	const struct relay *cf = host->instance(s);
 	size_t dlen;
 
 	if (host->flag(s, EHLOD_FLAG_RELAY) || domain == NULL)
 		return 1;
 	dlen = strlen(domain);
-	for (size_t i = 0; i < ndomains; i++) {
-		const char *d = domains[i];
+	for (size_t i = 0; i < cf->domains.n; i++) {
+		const char *d = cf->domains.v[i];
 		size_t len = strlen(d);
 
 		if (strcmp(d, "*") == 0 || strcasecmp(domain, d) == 0)
@@ -725,7 +737,7 @@ forwardable(ehlod_session *s, const char *mailbox)
 static ehlod_verdict
 send_rcpt(struct hop *h, size_t idx, const char *mailbox, enum hop_wait w)
 {
-	ehlod_session *s = h->s;
+	ehlod_ctx *s = h->s;
 
 	free(h->rcpt);
 	if ((h->rcpt = strdup(mailbox)) == NULL) {
@@ -734,36 +746,39 @@ send_rcpt(struct hop *h, size_t idx, const char *mailbox, enum hop_wait w)
 	}
 	h->rcpt_idx = idx;
 	h->wait = w;
-	if (ehlod_client_rcpt(h->c, mailbox, host->rcpt_get(s, idx, "dsn.notify"),
-	    host->rcpt_get(s, idx, "dsn.orcpt"), hop_cb, h) == 0)
+	if (ehlod_client_rcpt(h->c, mailbox, host->rcpt_get(s, idx, EHLOD_KEY_DSN_NOTIFY),
+	    host->rcpt_get(s, idx, EHLOD_KEY_DSN_ORCPT), hop_cb, h) == 0)
 		return EHLOD_PENDING;
 	h->wait = W_NONE;
 	host->reply(s, 451, "4.4.2", "lost the session with next hop %s",
-	    next_hop);
+	    h->cf->next_hop);
 	return EHLOD_TEMPFAIL;
 }
 
 /* The next hop must be in our transaction and waiting for a command. */
 static int
-hop_lost(struct hop *h, ehlod_session *s)
+hop_lost(struct hop *h, ehlod_ctx *s)
 {
 	if (h != NULL && h->c != NULL && h->in_txn && h->wait == W_NONE &&
 	    ehlod_client_ready(h->c))
 		return 0;
 	host->reply(s, 451, "4.4.2", "lost the session with next hop %s; "
-	    "start the transaction again", next_hop);
+	    "start the transaction again", h->cf->next_hop);
 	return 1;
 }
 
 static ehlod_verdict
-relay_on_rcpt(ehlod_session *s, const char *forward_path)
+relay_on_rcpt(ehlod_ctx *s, const char *forward_path)
 {
-	struct hop *h = host->session_data(s);
+	struct hop *h = hop_get(s);
 
 	if (hop_lost(h, s))
 		return EHLOD_TEMPFAIL;
 	if (!forwardable(s, forward_path))
 		return EHLOD_CONTINUE;
+	/* Marked as ours, so that another relay instance leaves it alone. */
+	host->rcpt_set(s, host->rcpt_count(s), EHLOD_KEY_RELAY,
+	    host->get(s, EHLOD_ITEM_INSTANCE));
 	return send_rcpt(h, host->rcpt_count(s), forward_path, W_RCPT);
 }
 
@@ -781,10 +796,12 @@ late_step(struct hop *h)
 
 		if (fwd != NULL && strcmp(fwd, addr) == 0)
 			continue;
+		if (!mine(h->s, i))
+			continue;
 		if (fwd != NULL) {
 			/* Our list and the next hop's differ: never guess. */
 			host->reply(h->s, 451, "4.3.0", "relay: recipients out"
-			    " of step with next hop %s", next_hop);
+			    " of step with next hop %s", h->cf->next_hop);
 			return EHLOD_TEMPFAIL;
 		}
 		return send_rcpt(h, i, addr, W_LATE_RCPT);
@@ -802,9 +819,9 @@ forward_late(struct hop *h)
 }
 
 static ehlod_verdict
-relay_on_data(ehlod_session *s)
+relay_on_data(ehlod_ctx *s)
 {
-	struct hop *h = host->session_data(s);
+	struct hop *h = hop_get(s);
 
 	if (hop_lost(h, s))
 		return EHLOD_TEMPFAIL;
@@ -831,13 +848,15 @@ collect(void *arg, const void *data, size_t len)
 }
 
 static ehlod_verdict
-relay_on_eom(ehlod_session *s)
+relay_on_eom(ehlod_ctx *s)
 {
-	struct hop *h = host->session_data(s);
+	struct hop *h = hop_get(s);
 	int rc;
 
 	if (hop_lost(h, s))
 		return EHLOD_TEMPFAIL;
+	if (h->nfwd == 0)
+		return EHLOD_CONTINUE;	/* no recipient of ours */
 	h->len = 0;
 	if (host->message_read(s, collect, h) < 0) {
 		host->reply(s, 451, "4.3.0", "cannot read the message to relay");
@@ -853,19 +872,24 @@ relay_on_eom(ehlod_session *s)
 		return EHLOD_PENDING;
 	h->wait = W_NONE;
 	host->reply(s, 451, "4.4.2", "lost the session with next hop %s",
-	    next_hop);
+	    h->cf->next_hop);
 	return EHLOD_TEMPFAIL;
 }
 
-static cfg_opt_t relay_options[] = {
-	CFG_STR("next_hop", NULL, CFGF_NONE),
-	CFG_STR_LIST("domains", "{\"*\"}", CFGF_NONE),
-	CFG_STR("starttls", "no", CFGF_NONE),
-	CFG_BOOL("tls_verify", cfg_true, CFGF_NONE),
-	CFG_STR("tls_ca_file", NULL, CFGF_NONE),
-	CFG_STR("helo_name", NULL, CFGF_NONE),
-	CFG_INT("timeout", 120, CFGF_NONE),
-	CFG_END()
+#define O(name, type, field, def, flags, min, max, check) \
+	{ name, type, offsetof(struct relay, field), def, flags, min, max, \
+	  check }
+static const struct ehlod_option relay_options[] = {
+	O("next_hop", EHLOD_OPT_STRING, next_hop, NULL, EHLOD_OPT_REQUIRED,
+	    0, 0, check_next_hop),
+	O("domains", EHLOD_OPT_LIST, domains, "*", 0, 0, 0, NULL),
+	O("starttls", EHLOD_OPT_STRING, starttls, "no", 0, 0, 0,
+	    check_starttls),
+	O("tls_verify", EHLOD_OPT_BOOL, tls_verify, "yes", 0, 0, 0, NULL),
+	O("tls_ca_file", EHLOD_OPT_STRING, tls_ca_file, NULL, 0, 0, 0, NULL),
+	O("helo_name", EHLOD_OPT_STRING, helo_name, NULL, 0, 0, 0, NULL),
+	O("timeout", EHLOD_OPT_INT, timeout, "120", 0, 1, 86400, NULL),
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 
 EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
@@ -874,6 +898,11 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	.version = PACKAGE_VERSION,
 	.description = "before-queue proxy: the next hop's verdict per step",
 	.options = relay_options,
+	.instance_size = sizeof(struct relay),
+	.session_data_size = sizeof(struct hop),
+	.session_cleanup = hop_cleanup,
+	.txn_data_size = sizeof(struct txn_mark),
+	.txn_cleanup = txn_mark_cleanup,
 	.init = relay_init,
 	.fini = relay_fini,
 	.on_mail = relay_on_mail,

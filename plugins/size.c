@@ -41,13 +41,17 @@
 static const struct ehlod_host *host;
 static uint64_t limit;
 
-/* Octets of the current message seen so far. */
+/* Octets of the current message seen so far (host-owned txn data). */
 struct size_count {
 	uint64_t octets;
 };
 
+struct size_conf {
+	long long limit;
+};
+
 static int
-size_ehlo_params(ehlod_session *s, char *buf, size_t buflen)
+size_ehlo_params(ehlod_ctx *s, char *buf, size_t buflen)
 {
 	int n;
 
@@ -87,7 +91,7 @@ parse_size(const char *value, uint64_t *out)
 }
 
 static ehlod_verdict
-too_big(ehlod_session *s)
+too_big(ehlod_ctx *s)
 {
 	host->reply(s, 552, "5.3.4",
 	    "Message size exceeds fixed maximum message size");
@@ -95,7 +99,7 @@ too_big(ehlod_session *s)
 }
 
 static ehlod_verdict
-size_mail_param(ehlod_session *s, const char *keyword, const char *value)
+size_mail_param(ehlod_ctx *s, const char *keyword, const char *value)
 {
 	uint64_t declared;
 	char canonical[24];
@@ -111,7 +115,7 @@ size_mail_param(ehlod_session *s, const char *keyword, const char *value)
 	 * that readers can use strtoull() on it without surprises. */
 	snprintf(canonical, sizeof(canonical), "%llu",
 	    (unsigned long long)declared);
-	if (host->txn_set(s, "size", canonical) < 0) {
+	if (host->txn_set(s, EHLOD_KEY_SIZE, canonical) < 0) {
 		host->log(s, LOG_ERR, "cannot store the declared size");
 		host->reply(s, 451, "4.3.0", "Local error in processing");
 		return EHLOD_TEMPFAIL;
@@ -119,29 +123,14 @@ size_mail_param(ehlod_session *s, const char *keyword, const char *value)
 	return EHLOD_CONTINUE;
 }
 
-/* The counter lives as long as the transaction: the host frees it. */
-static struct size_count *
-counter(ehlod_session *s)
-{
-	struct size_count *c = host->txn_data(s);
-
-	if (c != NULL)
-		return c;
-	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return NULL;
-	host->set_txn_data(s, c, free);
-	return c;
-}
-
 static ehlod_verdict
-count(ehlod_session *s, size_t n)
+count(ehlod_ctx *s, size_t n)
 {
 	struct size_count *c;
 
 	if (limit == 0)
 		return EHLOD_CONTINUE;
-	c = counter(s);
+	c = host->txn_data(s);
 	if (c == NULL) {
 		host->log(s, LOG_ERR, "out of memory");
 		host->reply(s, 451, "4.3.0", "Local error in processing");
@@ -157,37 +146,32 @@ count(ehlod_session *s, size_t n)
  * and value apart, so the separator is counted as ": "; a header written
  * "Name:value" is thus counted one octet too long, which is harmless. */
 static ehlod_verdict
-size_on_header(ehlod_session *s, const char *name, const char *value)
+size_on_header(ehlod_ctx *s, const char *name, const char *value)
 {
 	return count(s, strlen(name) + 2 + strlen(value) + 2);
 }
 
 /* The empty line between the headers and the body. */
 static ehlod_verdict
-size_on_eoh(ehlod_session *s)
+size_on_eoh(ehlod_ctx *s)
 {
 	return count(s, 2);
 }
 
 static ehlod_verdict
-size_on_body(ehlod_session *s, const unsigned char *chunk, size_t len)
+size_on_body(ehlod_ctx *s, const unsigned char *chunk, size_t len)
 {
 	return count(s, len);
 }
 
 static int
-size_init(const struct ehlod_host *h, cfg_t *section)
+size_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
-	long n;
+	const struct size_conf *conf;
 
 	host = h;
-	n = cfg_getint(section, "limit");
-	if (n < 0) {
-		host->log(NULL, LOG_ERR, "limit must be 0 (no limit) or more, "
-		    "not %ld", n);
-		return -1;
-	}
-	limit = (uint64_t)n;
+	conf = host->instance(inst);
+	limit = (uint64_t)conf->limit;
 	return 0;
 }
 
@@ -196,9 +180,11 @@ static const struct ehlod_param size_mail_params[] = {
 	{ NULL, 0, NULL }
 };
 
-static cfg_opt_t size_options[] = {
-	CFG_INT("limit", 10240000, CFGF_NONE),
-	CFG_END()
+/* A negative limit is refused by the range. */
+static const struct ehlod_option size_options[] = {
+	{ "limit", EHLOD_OPT_INT, offsetof(struct size_conf, limit),
+	  "10240000", 0, 0, INT64_MAX, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 
 EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
@@ -212,6 +198,8 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	.mail_params = size_mail_params,
 	.line_increment = 26,
 	.options = size_options,
+	.instance_size = sizeof(struct size_conf),
+	.txn_data_size = sizeof(struct size_count),
 	.flags = EHLOD_PLUGIN_MILTER_HOOKS,
 	.init = size_init,
 	.on_header = size_on_header,

@@ -53,7 +53,7 @@
 static const struct ehlod_host *host;
 
 static ehlod_verdict
-smtputf8_param(ehlod_session *s, const char *keyword, const char *value)
+smtputf8_param(ehlod_ctx *s, const char *keyword, const char *value)
 {
 	/* The host has refused SMTPUTF8=x (EHLOD_VALUE_NONE). */
 	if (host->set_flag(s, EHLOD_FLAG_SMTPUTF8, 1) < 0) {
@@ -67,7 +67,7 @@ smtputf8_param(ehlod_session *s, const char *keyword, const char *value)
 /* The core accepts any octet above 127 in a UTF-8 mailbox; RFC 6531
  * section 3.3 asks for UTF-8 strings. */
 static ehlod_verdict
-check_mailbox(ehlod_session *s, const char *mailbox, int rcpt)
+check_mailbox(ehlod_ctx *s, const char *mailbox, int rcpt)
 {
 	if (!host->flag(s, EHLOD_FLAG_SMTPUTF8) ||
 	    utf8_valid(mailbox, strlen(mailbox)))
@@ -78,19 +78,19 @@ check_mailbox(ehlod_session *s, const char *mailbox, int rcpt)
 }
 
 static ehlod_verdict
-smtputf8_on_mail(ehlod_session *s, const char *reverse_path)
+smtputf8_on_mail(ehlod_ctx *s, const char *reverse_path)
 {
 	return check_mailbox(s, reverse_path, 0);
 }
 
 static ehlod_verdict
-smtputf8_on_rcpt(ehlod_session *s, const char *forward_path)
+smtputf8_on_rcpt(ehlod_ctx *s, const char *forward_path)
 {
 	return check_mailbox(s, forward_path, 1);
 }
 
 static ehlod_verdict
-smtputf8_on_header(ehlod_session *s, const char *name, const char *value)
+smtputf8_on_header(ehlod_ctx *s, const char *name, const char *value)
 {
 	/* Only the value can hold 8-bit octets: the server takes a line
 	 * for a header field only when its name is printable ASCII. */
@@ -103,7 +103,7 @@ smtputf8_on_header(ehlod_session *s, const char *name, const char *value)
 }
 
 static int
-smtputf8_init(const struct ehlod_host *h, cfg_t *section)
+smtputf8_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
 	host = h;
 	return 0;

@@ -58,6 +58,7 @@
 #define PROTOCOLS_DEFAULT "TLSv1.2 TLSv1.3"
 
 static const struct ehlod_host *host;
+static ehlod_ctx *self;		/* the one instance: a keyword allows no more */
 static SSL_CTX *ctx;
 
 /* The TLS versions in order, so that a set of them is a range. */
@@ -116,7 +117,7 @@ parse_protocols(const char *list, int *min, int *max)
 			continue;
 		}
 		if ((i = version_index(p, len)) < 0) {
-			host->log(NULL, LOG_ERR, "protocols: unknown TLS "
+			host->log(self, LOG_ERR, "protocols: unknown TLS "
 			    "version '%.*s' (use TLSv1, TLSv1.1, TLSv1.2, "
 			    "TLSv1.3)", (int)len, p);
 			return -1;
@@ -127,12 +128,12 @@ parse_protocols(const char *list, int *min, int *max)
 		p += len;
 	}
 	if (lo < 0) {
-		host->log(NULL, LOG_ERR, "protocols: no TLS version given");
+		host->log(self, LOG_ERR, "protocols: no TLS version given");
 		return -1;
 	}
 	for (int i = lo; i <= hi; i++)
 		if (!seen[i]) {
-			host->log(NULL, LOG_ERR, "protocols: '%s' leaves out "
+			host->log(self, LOG_ERR, "protocols: '%s' leaves out "
 			    "%s; give a contiguous range", list,
 			    versions[i].name);
 			return -1;
@@ -146,7 +147,7 @@ static int
 load_pair(const char *cert, const char *key)
 {
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-		host->log(NULL, LOG_ERR, "cannot load certificate from %s: %s",
+		host->log(self, LOG_ERR, "cannot load certificate from %s: %s",
 		    cert, ssl_error());
 		return -1;
 	}
@@ -154,44 +155,46 @@ load_pair(const char *cert, const char *key)
 		/* OpenSSL checks the pair while loading the key. */
 		if (ERR_GET_REASON(ERR_peek_last_error()) ==
 		    X509_R_KEY_VALUES_MISMATCH)
-			host->log(NULL, LOG_ERR, "private key %s does not "
+			host->log(self, LOG_ERR, "private key %s does not "
 			    "match certificate %s", key, cert);
 		else
-			host->log(NULL, LOG_ERR, "cannot load private key "
+			host->log(self, LOG_ERR, "cannot load private key "
 			    "from %s: %s", key, ssl_error());
 		ERR_clear_error();
 		return -1;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		host->log(NULL, LOG_ERR, "private key %s does not match "
+		host->log(self, LOG_ERR, "private key %s does not match "
 		    "certificate %s: %s", key, cert, ssl_error());
 		return -1;
 	}
 	return 0;
 }
 
+struct starttls_conf {
+	const char *cert;
+	const char *key;
+	const char *protocols;
+	const char *ciphers;
+};
+
 static int
-configure_ctx(cfg_t *section)
+configure_ctx(const struct starttls_conf *conf)
 {
-	const char *cert = cfg_getstr(section, "cert");
-	const char *key = cfg_getstr(section, "key");
-	const char *ciphers = cfg_getstr(section, "ciphers");
+	const char *cert = conf->cert;
+	const char *key = conf->key;
+	const char *ciphers = conf->ciphers;
 	int min, max;
 
-	if (cert == NULL || key == NULL) {
-		host->log(NULL, LOG_ERR, "options 'cert' and 'key' are "
-		    "required");
-		return -1;
-	}
-	if (parse_protocols(cfg_getstr(section, "protocols"), &min, &max) < 0)
+	if (parse_protocols(conf->protocols, &min, &max) < 0)
 		return -1;
 	if (SSL_CTX_set_min_proto_version(ctx, min) != 1 ||
 	    SSL_CTX_set_max_proto_version(ctx, max) != 1) {
-		host->log(NULL, LOG_ERR, "protocols: %s", ssl_error());
+		host->log(self, LOG_ERR, "protocols: %s", ssl_error());
 		return -1;
 	}
 	if (ciphers && SSL_CTX_set_cipher_list(ctx, ciphers) != 1) {
-		host->log(NULL, LOG_ERR, "ciphers: no usable cipher in '%s': "
+		host->log(self, LOG_ERR, "ciphers: no usable cipher in '%s': "
 		    "%s", ciphers, ssl_error());
 		return -1;
 	}
@@ -205,26 +208,28 @@ configure_ctx(cfg_t *section)
 }
 
 static void
-starttls_fini(void)
+starttls_fini(ehlod_ctx *inst)
 {
+	(void)inst;
 	/* Sessions still in TLS hold their own reference to the context. */
 	SSL_CTX_free(ctx);
 	ctx = NULL;
 }
 
 static int
-starttls_init(const struct ehlod_host *h, cfg_t *section)
+starttls_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
 	host = h;
+	self = inst;
 	ERR_clear_error();
 	ctx = SSL_CTX_new(TLS_server_method());
 	if (ctx == NULL) {
-		host->log(NULL, LOG_ERR, "cannot make a TLS context: %s",
+		host->log(self, LOG_ERR, "cannot make a TLS context: %s",
 		    ssl_error());
 		return -1;
 	}
-	if (configure_ctx(section) < 0) {
-		starttls_fini();
+	if (configure_ctx(host->instance(inst)) < 0) {
+		starttls_fini(inst);
 		return -1;
 	}
 	return 0;
@@ -238,7 +243,7 @@ host_can_tls(void)
 
 /* RFC 3207 section 4.2: not offered once the connection is under TLS. */
 static int
-starttls_ehlo_params(ehlod_session *s, char *buf, size_t buflen)
+starttls_ehlo_params(ehlod_ctx *s, char *buf, size_t buflen)
 {
 	if (!host_can_tls() || host->flag(s, EHLOD_FLAG_TLS) ||
 	    host->flag(s, EHLOD_FLAG_AUTH))
@@ -248,7 +253,7 @@ starttls_ehlo_params(ehlod_session *s, char *buf, size_t buflen)
 }
 
 static ehlod_verdict
-starttls_verb(ehlod_session *s, const char *args)
+starttls_verb(ehlod_ctx *s, const char *args)
 {
 	/* The host answers 502 when the keyword was not offered; these
 	 * checks stand for a session that has not said EHLO again. */
@@ -276,12 +281,14 @@ static const struct ehlod_verb starttls_verbs[] = {
 	{ NULL, 0, 0, NULL }
 };
 
-static cfg_opt_t starttls_options[] = {
-	CFG_STR("cert", NULL, CFGF_NONE),
-	CFG_STR("key", NULL, CFGF_NONE),
-	CFG_STR("protocols", PROTOCOLS_DEFAULT, CFGF_NONE),
-	CFG_STR("ciphers", NULL, CFGF_NONE),
-	CFG_END()
+#define OPT(name, def, flags) { #name, EHLOD_OPT_STRING, \
+	offsetof(struct starttls_conf, name), def, flags, 0, 0, NULL }
+static const struct ehlod_option starttls_options[] = {
+	OPT(cert, NULL, EHLOD_OPT_REQUIRED),
+	OPT(key, NULL, EHLOD_OPT_REQUIRED),
+	OPT(protocols, PROTOCOLS_DEFAULT, 0),
+	OPT(ciphers, NULL, 0),
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 
 EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
@@ -293,6 +300,7 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	.ehlo_params = starttls_ehlo_params,
 	.verbs = starttls_verbs,
 	.options = starttls_options,
+	.instance_size = sizeof(struct starttls_conf),
 	.init = starttls_init,
 	.fini = starttls_fini,
 };

@@ -16,6 +16,7 @@
 #define LOCAL_PART_MAX 64
 #define DOMAIN_MAX 255
 #define PATH_MAX_LEN 256
+#define HELO_MAX 255
 
 static int
 is_alpha_digit(unsigned char c)
@@ -126,18 +127,35 @@ address_domain_valid(const char *s, size_t len, int utf8)
 	return 1;
 }
 
-/* "@a,@b:" source routes are obsolete; RFC 5321 says accept and ignore. */
+/* "@a,@b:" source routes are obsolete; RFC 5321 says accept and ignore
+ * them, but only when they have the A-d-l grammar (At-domain *( ","
+ * At-domain ) ":"): a route is text inside the path, and anything else
+ * there (a '>', a space, a line end) would change the command. */
 static const char *
 skip_source_route(const char *p, const char **why)
 {
+	const char *colon;
+
 	if (*p != '@')
 		return p;
-	const char *colon = strchr(p, ':');
-	if (colon == NULL) {
+	if ((colon = strchr(p, ':')) == NULL) {
 		*why = "malformed source route";
 		return NULL;
 	}
-	return colon + 1;
+	for (const char *d = p;; d++) {
+		const char *end = memchr(d, ',', (size_t)(colon - d));
+
+		if (end == NULL)
+			end = colon;
+		if (end == d || *d != '@' || !address_domain_valid(d + 1,
+		    (size_t)(end - d - 1), 0)) {
+			*why = "malformed source route";
+			return NULL;
+		}
+		if (end == colon)
+			return colon + 1;
+		d = end;
+	}
 }
 
 /* The '@' that separates local part and domain: the last one outside a
@@ -221,10 +239,42 @@ address_domain(const char *mailbox)
 }
 
 int
+address_helo_valid(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > HELO_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= 32 || c == 127)
+			return 0;
+	}
+	return 1;
+}
+
+int
 address_has_8bit(const char *s)
 {
 	for (; *s; s++)
 		if ((unsigned char)*s >= 128)
 			return 1;
 	return 0;
+}
+
+const char *
+address_split(const char *mailbox, char *local, size_t localsz)
+{
+	const char *at = mailbox ? find_at(mailbox) : NULL;
+	size_t n;
+
+	if (at == NULL || at[1] == '\0')
+		return NULL;
+	n = (size_t)(at - mailbox);
+	if (n >= localsz)
+		return NULL;
+	memcpy(local, mailbox, n);
+	local[n] = '\0';
+	return at + 1;
 }

@@ -3,7 +3,8 @@
  *	address.h - RFC 5321 path and mailbox syntax
  * DESCRIPTION
  *	Used by the server core to judge the <path> of MAIL FROM and RCPT TO,
- *	and by the client to judge addresses before sending them.
+ *	and by the client to judge addresses and its HELO name before
+ *	sending them: one grammar on both sides.
  */
 #ifndef EHLOD_PROTO_ADDRESS_H
 #define EHLOD_PROTO_ADDRESS_H
@@ -28,8 +29,19 @@ int address_check_path(const char *path, unsigned flags,
 /* The domain part of a mailbox (after the last '@'), or NULL. */
 const char *address_domain(const char *mailbox);
 
+/* The argument of HELO/EHLO/LHLO as the server takes it: 1 to 255
+ * octets, none of them a control, a space or DEL.  The client refuses a
+ * name of its own that fails this, since such a name (a CR, an LF, a
+ * space) would change the command it is sent in. */
+int address_helo_valid(const char *s);
+
 /* 1 when the string holds an octet above 127. */
 int address_has_8bit(const char *s);
+
+/* Copy mailbox's local part (before its last '@' outside quotes) to
+ * local and return the domain after it; NULL without a domain or when
+ * local (localsz octets) is too small. */
+const char *address_split(const char *mailbox, char *local, size_t localsz);
 
 /* RFC 5321 Domain or address-literal ([192.0.2.1], [IPv6:...]). */
 int address_domain_valid(const char *s, size_t len, int utf8);

@@ -57,5 +57,13 @@ enum esmtp_status esmtp_split_command(char *arg, const char *prefix,
 /* xtext (RFC 3461 section 4): decode into out (at most outlen-1 octets).
  * Returns the decoded length, or -1 when the text is not valid xtext. */
 long esmtp_xtext_decode(const char *in, char *out, size_t outlen);
+/* The reverse: "+", "=", controls, space and 8-bit octets as "+HH".
+ * Returns the encoded length, or -1 when out is too small. */
+long esmtp_xtext_encode(const char *in, char *out, size_t outlen);
+
+/* RFC 3463 "class.subject.detail": class 2, 4 or 5, subject and detail
+ * of 1 to 3 digits.  Returns 0 and the numbers, or -1. */
+int esmtp_enhanced_split(const char *text, int *cls, int *subject,
+    int *detail);
 
 #endif

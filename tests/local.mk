@@ -60,6 +60,9 @@ INTEROP_TESTS = \
 	tests/interop/test_pipelining.py \
 	tests/interop/test_timeouts.py \
 	tests/interop/test_session_bounds.py \
+	tests/interop/test_trust.py \
+	tests/interop/test_content_bounds.py \
+	tests/interop/test_maildir_space.py \
 	tests/interop/test_milter_packets.py \
 	tests/interop/test_supervision.py \
 	tests/interop/test_fail2ban.py \
@@ -69,6 +72,10 @@ INTEROP_TESTS = \
 	tests/interop/test_xforward.py \
 	tests/interop/test_shutdown.py \
 	tests/interop/test_pending.py \
+	tests/interop/test_explicit_context.py \
+	tests/interop/test_example_tour.py \
+	tests/interop/test_man_snippets.py \
+	tests/interop/test_reports.py \
 	tests/interop/test_config.py \
 	tests/interop/test_logging.py \
 	tests/interop/test_plugin_api.py \

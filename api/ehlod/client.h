@@ -21,9 +21,10 @@
  *	recipients) or probes a server, the way RFC 1869 asks of an extended
  *	client: EHLO first on every connection and again after STARTTLS; a
  *	fall-back to HELO when EHLO is refused; a second connection with HELO
- *	when the server drops the connection after EHLO and the job can be
- *	done without extensions; an extension is only used when the server
- *	offered it in this session.
+ *	when the server drops the connection right after EHLO (before its
+ *	reply, or after any reply but 421) and the job can be done without
+ *	extensions; an extension is only used when the server offered it in
+ *	this session.
  *
  *	The client runs on a libevent loop.  With base NULL it makes its own
  *	loop and ehlod_client_run() drives it to the end (the blocking
@@ -36,6 +37,19 @@
  *
  *	Server addresses: "host", "host:port", "[ipv6]:port", "unix:/path".
  *	The default port is 25 (24 for LMTP).
+ *
+ *	Every string the caller gives that goes into a command line (the
+ *	HELO name, the sender and recipient addresses, RET, NOTIFY, ORCPT)
+ *	is judged first with the grammar the ehlod server uses: RFC 5321
+ *	paths (source routes included), a HELO name that is a domain or an
+ *	address literal, the RFC 3461 syntax of the DSN values.  A string that fails (a CR, LF, space or '>'
+ *	that would end the command early or add to it) is never sent: a job
+ *	fails at step "start" with reason LOCAL before connecting; a session
+ *	step is refused unsent with reason LOCAL and enhanced code 5.1.7
+ *	(sender), 5.1.3 (recipient) or 5.5.4 (parameter); ehlod_client_open
+ *	with a bad HELO name fails the same way as a job.
+ *
+ *	See ehlod-client(3).
  *
  *	The session API (below the job API) serves a program that must
  *	answer its own client command by command with the server's verdict,
@@ -66,7 +80,10 @@ enum ehlod_client_tls {
 enum ehlod_client_body {
 	EHLOD_BODY_AUTO = 0,	/* 8BITMIME when the message has 8-bit octets */
 	EHLOD_BODY_7BIT,
-	EHLOD_BODY_8BITMIME
+	EHLOD_BODY_8BITMIME,
+	EHLOD_BODY_BINARYMIME	/* RFC 3030: BODY=BINARYMIME, sent with BDAT
+				 * and octet for octet (no line end is
+				 * repaired); needs CHUNKING and BINARYMIME */
 };
 
 struct ehlod_client_opts {
@@ -84,8 +101,10 @@ struct ehlod_client_opts {
 	int chunking;		/* use BDAT when CHUNKING is offered */
 	unsigned timeout_sec;	/* per reply; default 300 (RFC 5321 4.5.3.2) */
 	unsigned connect_timeout_sec;	/* default 30 */
-	/* AUTH is only sent under TLS; 1 allows it on a plain connection
-	 * too (the credentials then cross the network in clear). */
+	/* AUTH is sent only under TLS.  Without TLS (STARTTLS not asked
+	 * for, not offered, or refused) the job or open fails before AUTH,
+	 * unless this is 1: then the credentials may cross the network in
+	 * the clear. */
 	int auth_plaintext;
 };
 
@@ -251,8 +270,9 @@ int ehlod_client_open(struct ehlod_client *c,
 
 /* MAIL FROM with SIZE, BODY, SMTPUTF8, RET, ENVID, each only when the
  * server offered its extension.  Refused unsent (NEEDS_EXTENSION) when
- * the transaction needs 8BITMIME or SMTPUTF8 the server lacks, or its
- * size is over the server's SIZE. */
+ * the transaction needs 8BITMIME, SMTPUTF8, or BINARYMIME with CHUNKING
+ * that the server lacks ("5.6.3", "5.6.7", "5.6.3"), or its size is over
+ * the server's SIZE. */
 int ehlod_client_mail(struct ehlod_client *c,
     const struct ehlod_client_mail *m, ehlod_client_step_cb cb, void *arg);
 
@@ -264,7 +284,9 @@ int ehlod_client_rcpt(struct ehlod_client *c, const char *rcpt,
     void *arg);
 
 /* The message (LF or CRLF line ends; copied) with BDAT when the options
- * ask for chunking and CHUNKING is offered, else DATA, dot-stuffed.  The
+ * ask for chunking and CHUNKING is offered, else DATA, dot-stuffed.  In a
+ * transaction whose MAIL declared EHLOD_BODY_BINARYMIME, always BDAT and
+ * the octets as they are.  The
  * callback gets the reply to DATA when it is not 354, else the final
  * reply(ies).  Refused unsent when the message has 8-bit octets and
  * 8BITMIME is not offered, or is over the server's SIZE. */

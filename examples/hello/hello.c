@@ -25,14 +25,15 @@
  *	RCPT TO
  *		Each recipient waits delay_ms milliseconds before the next
  *		plugin (or the core) decides on it.  The hook sets a timer
- *		with host->timer_add() and returns EHLOD_PENDING; the timer
+ *		with host->timer() and returns EHLOD_PENDING; the timer
  *		calls host->resume().  The worker serves other sessions
  *		meanwhile.
  *	End of headers
  *		Adds the header "X-Hello: <greeting>" to the message.
  *
- *	The plugin keeps no state per session: its settings are read in
- *	init and freed in fini.
+ *	The plugin keeps no state per session: the host fills its
+ *	settings into struct hello_conf (the option table below) and
+ *	hands them back with host->instance().
  * CONFIGURATION
  *	greeting (string, default "Hello")
  *		Printable ASCII, 1 to 200 characters.
@@ -43,10 +44,9 @@
  * BUILDING
  *	make			(uses pkg-config --cflags --libs ehlod-plugin)
  */
-/* strdup() and strcasecmp() are POSIX, not C11. */
+/* strcasecmp() is POSIX, not C11. */
 #define _POSIX_C_SOURCE 200809L
 
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -56,20 +56,26 @@
 #define DELAY_MAX_MS 60000
 
 static const struct ehlod_host *host;
-static char *greeting;
-static char *reject_domain;
-static unsigned delay_ms;
+
+/* The options, filled in by the host before init. */
+struct hello_conf {
+	const char *greeting;
+	const char *reject_domain;
+	long long delay_ms;
+};
+
+#define CONF(s) ((const struct hello_conf *)host->instance(s))
 
 /* ---- the verb ---------------------------------------------------- */
 
 static ehlod_verdict
-hello_verb(ehlod_session *s, const char *args)
+hello_verb(ehlod_ctx *s, const char *args)
 {
 	const char *name = args;
 
 	if (name[0] == '\0')
 		name = host->get(s, EHLOD_ITEM_HELO);
-	host->reply(s, 250, "2.0.0", "%s, %s", greeting,
+	host->reply(s, 250, "2.0.0", "%s, %s", CONF(s)->greeting,
 	    name != NULL ? name : "stranger");
 	return EHLOD_ACCEPT;
 }
@@ -77,12 +83,13 @@ hello_verb(ehlod_session *s, const char *args)
 /* ---- hooks ------------------------------------------------------- */
 
 static ehlod_verdict
-hello_on_mail(ehlod_session *s, const char *reverse_path)
+hello_on_mail(ehlod_ctx *s, const char *reverse_path)
 {
 	const char *at = strrchr(reverse_path, '@');
+	const char *reject_domain = CONF(s)->reject_domain;
 
 	/* The null sender "" has no domain and is never refused here. */
-	if (reject_domain == NULL || at == NULL ||
+	if (reject_domain == NULL || reject_domain[0] == '\0' || at == NULL ||
 	    strcasecmp(at + 1, reject_domain) != 0)
 		return EHLOD_CONTINUE;
 	host->log(s, LOG_INFO, "refusing sender <%s>", reverse_path);
@@ -93,20 +100,22 @@ hello_on_mail(ehlod_session *s, const char *reverse_path)
 
 /* The timer's callback: the wait is over, let the next plugin decide. */
 static void
-hello_wake(ehlod_session *s, void *arg)
+hello_wake(ehlod_ctx *s, void *arg)
 {
 	(void)arg;
 	host->resume(s, EHLOD_CONTINUE);
 }
 
 static ehlod_verdict
-hello_on_rcpt(ehlod_session *s, const char *forward_path)
+hello_on_rcpt(ehlod_ctx *s, const char *forward_path)
 {
+	unsigned delay_ms = (unsigned)CONF(s)->delay_ms;
+
 	(void)forward_path;
 	if (delay_ms == 0)
 		return EHLOD_CONTINUE;
 	/* The host cancels the timer itself if the session ends first. */
-	if (host->timer_add(s, delay_ms, hello_wake, NULL) == NULL) {
+	if (host->timer(s, delay_ms, hello_wake, NULL) == NULL) {
 		host->log(s, LOG_ERR, "cannot set a timer");
 		host->reply(s, 451, "4.3.0", "Local error in processing");
 		return EHLOD_TEMPFAIL;
@@ -115,64 +124,36 @@ hello_on_rcpt(ehlod_session *s, const char *forward_path)
 }
 
 static ehlod_verdict
-hello_on_eoh(ehlod_session *s)
+hello_on_eoh(ehlod_ctx *s)
 {
-	if (host->add_header(s, "X-Hello", greeting) < 0)
+	if (host->add_header(s, "X-Hello", CONF(s)->greeting) < 0)
 		host->log(s, LOG_WARNING, "cannot add the X-Hello header");
 	return EHLOD_CONTINUE;
 }
 
 /* ---- start and stop ---------------------------------------------- */
 
-static int
-greeting_valid(const char *text)
+static const char *
+greeting_valid(const void *value)
 {
+	const char *text = *(const char *const *)value;
 	size_t len = strlen(text);
 
 	if (len == 0 || len > GREETING_MAX)
-		return 0;
+		return "must be 1 to 200 printable ASCII characters";
 	for (size_t i = 0; i < len; i++)
 		if (text[i] < 32 || text[i] > 126)
-			return 0;
-	return 1;
-}
-
-static void
-hello_fini(void)
-{
-	free(greeting);
-	free(reject_domain);
-	greeting = NULL;
-	reject_domain = NULL;
+			return "must be printable ASCII";
+	return NULL;
 }
 
 static int
-hello_init(const struct ehlod_host *h, cfg_t *section)
+hello_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
-	const char *g = cfg_getstr(section, "greeting");
-	const char *d = cfg_getstr(section, "reject_domain");
-	long ms = cfg_getint(section, "delay_ms");
+	const struct hello_conf *conf = h->instance(inst);
 
 	host = h;
-	if (g == NULL || !greeting_valid(g)) {
-		host->log(NULL, LOG_ERR, "greeting must be 1 to %d printable "
-		    "ASCII characters", GREETING_MAX);
-		return -1;
-	}
-	if (ms < 0 || ms > DELAY_MAX_MS) {
-		host->log(NULL, LOG_ERR, "delay_ms must be 0 to %d, not %ld",
-		    DELAY_MAX_MS, ms);
-		return -1;
-	}
-	greeting = strdup(g);
-	reject_domain = d != NULL && d[0] != '\0' ? strdup(d) : NULL;
-	if (greeting == NULL || (d != NULL && d[0] != '\0' &&
-	    reject_domain == NULL)) {
-		host->log(NULL, LOG_ERR, "out of memory");
-		hello_fini();
-		return -1;
-	}
-	delay_ms = (unsigned)ms;
+	host->log(inst, LOG_DEBUG, "greeting is %s", conf->greeting);
 	return 0;
 }
 
@@ -184,11 +165,14 @@ static const struct ehlod_verb hello_verbs[] = {
 	{ NULL, 0, 0, NULL }
 };
 
-static cfg_opt_t hello_options[] = {
-	CFG_STR("greeting", "Hello", CFGF_NONE),
-	CFG_STR("reject_domain", NULL, CFGF_NONE),
-	CFG_INT("delay_ms", 0, CFGF_NONE),
-	CFG_END()
+static const struct ehlod_option hello_options[] = {
+	{ "greeting", EHLOD_OPT_STRING, offsetof(struct hello_conf, greeting),
+	  "Hello", 0, 0, 0, greeting_valid },
+	{ "reject_domain", EHLOD_OPT_STRING,
+	  offsetof(struct hello_conf, reject_domain), NULL, 0, 0, 0, NULL },
+	{ "delay_ms", EHLOD_OPT_INT, offsetof(struct hello_conf, delay_ms),
+	  "0", 0, 0, DELAY_MAX_MS, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 
 EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
@@ -200,8 +184,8 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	.ehlo_keyword = "XHELLO",
 	.verbs = hello_verbs,
 	.options = hello_options,
+	.instance_size = sizeof(struct hello_conf),
 	.init = hello_init,
-	.fini = hello_fini,
 	.on_mail = hello_on_mail,
 	.on_rcpt = hello_on_rcpt,
 	.on_eoh = hello_on_eoh,

@@ -127,9 +127,12 @@ def render_config(core, plugins):
 
 
 def make_tempdir(prefix="ehlod-test-"):
-    """A temporary directory the server can use after dropping root."""
+    """A temporary directory the server can use after dropping root.
+    Sticky, like /tmp: ehlod running as root accepts a root-owned sticky
+    directory above its config file (TRUST in ehlod(8)), a plain 0777 one
+    it refuses."""
     path = tempfile.mkdtemp(prefix=prefix)
-    os.chmod(path, 0o777)
+    os.chmod(path, 0o1777)
     return path
 
 

@@ -8,7 +8,10 @@ DESCRIPTION
     client authenticates only when AUTH is offered, keeps the secret out
     of the transcript, and exits EX_NOPERM (77) when refused.  AUTH goes
     only over TLS unless --auth-plaintext allows it on a plain connection
-    (the plain-connection cases below say so explicitly).
+    (the plain-connection cases below say so explicitly).  A server that
+    offers STARTTLS and refuses it (aiosmtpd made to answer 454) gets no
+    AUTH either: a temporary failure (75), or AUTH in the clear when
+    --auth-plaintext allows it.
 """
 import tempfile
 import shutil
@@ -123,6 +126,61 @@ class PlaintextAuth(unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
         self.assertEqual(rc, 0, err)
         self.assertIn("C: AUTH PLAIN ****", out)
+        self.assertTrue(got[0]["tls"] and got[0]["auth"])
+
+
+class StartTlsRefused(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="ehlod-auth-tls-")
+        cls.cert, cls.key = self_signed(cls.dir)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def run_refused(self, *extra):
+        with Aiosmtpd(user="alice", password="s3cret", cert=self.cert,
+                      key=self.key,
+                      starttls_reply="454 4.7.0 TLS not available") as srv:
+            rc, out, err = send(["--server", srv.server, "--from", "a@x",
+                                 "--to", "b@y", "--starttls=may",
+                                 "--auth-user", "alice",
+                                 "--auth-password", "s3cret", "-v"] +
+                                list(extra), message())
+            return rc, out, err, srv.received()
+
+    def test_refused_starttls_no_auth(self):
+        rc, out, err, got = self.run_refused()
+        self.assertEqual(rc, 75, err)
+        self.assertIn("S: 454 4.7.0 TLS not available", out)
+        self.assertIn("AUTH refused without TLS: STARTTLS was refused", err)
+        self.assertEqual([c.split()[0] for c in client_lines(out)],
+                         ["EHLO", "STARTTLS", "QUIT"])
+        self.assertEqual(got, [])
+
+    def test_refused_starttls_plaintext_allowed(self):
+        rc, out, err, got = self.run_refused("--auth-plaintext")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([c.split()[0] for c in client_lines(out)][:3],
+                         ["EHLO", "STARTTLS", "AUTH"])
+        self.assertTrue(got[0]["auth"])
+        self.assertFalse(got[0]["tls"])
+
+    def test_starttls_may_offered_then_auth(self):
+        with Aiosmtpd(user="alice", password="s3cret", cert=self.cert,
+                      key=self.key) as srv:
+            rc, out, err = send(["--server", srv.server, "--from", "a@x",
+                                 "--to", "b@y", "--starttls=may",
+                                 "--tls-ca-file", self.cert,
+                                 "--tls-server-name", "localhost",
+                                 "--auth-user", "alice",
+                                 "--auth-password", "s3cret", "-v"],
+                                message())
+            got = srv.received()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([c.split()[0] for c in client_lines(out)][:4],
+                         ["EHLO", "STARTTLS", "EHLO", "AUTH"])
         self.assertTrue(got[0]["tls"] and got[0]["auth"])
 
 

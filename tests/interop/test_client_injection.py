@@ -26,6 +26,9 @@ EVIL = [
     ("--helo", "client.example extra"),
     ("--dsn-notify", "NEVER\r\nRSET"),
     ("--dsn-ret", "FULL ENVID=x"),
+    # a source route is text inside the path too
+    ("--to", "@evil.example>\r\nRCPT TO:<inj@evil.example:u@c.example"),
+    ("--to", "@evil.example> NOTIFY=NEVER:u@c.example"),
 ]
 
 

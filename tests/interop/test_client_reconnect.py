@@ -9,8 +9,11 @@ DESCRIPTION
     or after replying.  The client decides whether the job can be done
     without extensions; if so it opens a second connection and uses HELO,
     if not it fails and says what the job needed.  smtp-sink -q EHLO
-    disconnects without replying; a scripted server replies 554 and then
-    closes (smtp-sink cannot do both).
+    disconnects without replying; a scripted server replies (554, 250 or
+    451) and then closes (smtp-sink cannot do both).  Whatever the code,
+    the close is what counts: after a 250 the client has already sent
+    MAIL, and still reconnects with HELO for a 7-bit message and fails
+    clearly for an 8-bit one.
 """
 import unittest
 
@@ -68,6 +71,44 @@ class CloseAfterEhlo(unittest.TestCase):
         self.assertEqual(len(seen), 2)
         self.assertEqual(seen[1][0].split()[0], "HELO")
         self.assertIn("MAIL FROM:<a@x>", seen[1])
+
+    def test_250_then_close_7bit_delivered_with_helo(self):
+        conns = [{"EHLO": ("250-script.example\r\n250 8BITMIME", CLOSE)},
+                 {}]
+        with ScriptServer(conns) as srv:
+            rc, out, err = send(["--server", srv.server, "--from", "a@x",
+                                 "--to", "b@y", "-v"], message())
+            seen = srv.seen
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(seen), 2)
+        self.assertEqual(seen[0][0].split()[0], "EHLO")
+        self.assertEqual(seen[1][0].split()[0], "HELO")
+        self.assertIn("MAIL FROM:<a@x>", seen[1])
+        self.assertIn(".", seen[1])	# the message went on connection 2
+        self.assertIn("reconnecting to use HELO", out)
+
+    def test_250_then_close_8bit_fails_clearly(self):
+        conns = [{"EHLO": ("250-script.example\r\n250 8BITMIME", CLOSE)},
+                 {}]
+        with ScriptServer(conns) as srv:
+            rc, out, err = send(["--server", srv.server, "--from", "a@x",
+                                 "--to", "b@y", "-v"], message("caf\u00e9\n"))
+            seen = srv.seen
+        self.assertEqual(rc, 65, err)
+        self.assertEqual(len(seen), 1)
+        self.assertIn("closed the connection after EHLO", err)
+        self.assertIn("needs 8BITMIME", err)
+
+    def test_451_then_close_reconnects(self):
+        """A code that is no HELO fall-back code, then the close."""
+        conns = [{"EHLO": ("451 4.3.0 try later", CLOSE)}, {}]
+        with ScriptServer(conns) as srv:
+            rc, out, err = send(["--server", srv.server, "--from", "a@x",
+                                 "--to", "b@y", "-v"], message())
+            seen = srv.seen
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(seen), 2)
+        self.assertEqual(seen[1][0].split()[0], "HELO")
 
     def test_only_one_reconnect(self):
         """A server that drops HELO too: a temporary failure, not a loop."""

@@ -184,7 +184,7 @@ class SmtpSink:
 AIOSMTPD_RUNNER = r'''
 import asyncio, base64, json, os, signal, ssl, sys, time
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
+from aiosmtpd.smtp import SMTP, AuthResult, syntax
 
 port, outdir, opts = int(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
 
@@ -229,8 +229,19 @@ if "cert" in opts:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(opts["cert"], opts["key"])
     kw["tls_context"] = ctx
-ctl = Controller(Handler(), hostname="127.0.0.1", port=port,
-                 server_hostname="localhost", **kw)
+class RefusingSMTP(SMTP):
+    # opts["starttls_reply"]: STARTTLS offered but refused with that reply.
+    @syntax("STARTTLS", when="tls_context")
+    async def smtp_STARTTLS(self, arg):
+        await self.push(opts["starttls_reply"])
+
+class Server(Controller):
+    def factory(self):
+        cls = RefusingSMTP if "starttls_reply" in opts else SMTP
+        return cls(self.handler, **self.SMTP_kwargs)
+
+ctl = Server(Handler(), hostname="127.0.0.1", port=port,
+             server_hostname="localhost", **kw)
 ctl.start()
 signal.signal(signal.SIGTERM, lambda *a: (ctl.stop(), os._exit(0)))
 print("ready", flush=True)
@@ -294,8 +305,9 @@ class ScriptServer:
     """A scripted SMTP server in a thread.  conns[i] describes the i-th
     connection: a dict from verb ("greeting", "EHLO", "HELO", "RSET",
     "MAIL", "RCPT", "DATA", ".", "QUIT", ...) to the reply text (lines
-    joined by CRLF), a list of such texts for successive commands, or
-    CLOSE.  Verbs not named get a plain success.
+    joined by CRLF), a list of such texts for successive commands,
+    CLOSE, or (text, CLOSE): that reply, then the close.  Verbs not
+    named get a plain success.
     seen[i] lists the lines received on connection i."""
 
     DEFAULTS = {"greeting": "220 script.example ESMTP",
@@ -327,6 +339,9 @@ class ScriptServer:
         if isinstance(text, list):	# successive replies to that verb
             text = text.pop(0) if len(text) > 1 else text[0]
         if text is CLOSE:
+            return False
+        if isinstance(text, tuple):	# (reply, CLOSE)
+            conn.sendall(text[0].encode() + b"\r\n")
             return False
         conn.sendall(text.encode() + b"\r\n")
         return True

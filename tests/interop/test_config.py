@@ -47,7 +47,7 @@ class ConfigTest(EhlodTestCase):
     def test_version_exit_0(self):
         code, out = run_ehlod(["-V"])
         self.assertEqual(code, 0, out)
-        self.assertIn("0.1.0", out)
+        self.assertIn("1.0.0", out)
         self.assertIn("ehlod", out.lower())
 
     def test_check_lists_plugins_in_order_exit_0(self):

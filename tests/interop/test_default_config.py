@@ -97,6 +97,30 @@ class DefaultConfigTest(EhlodTestCase):
                          list(range(1, len(names) + 1)))
         self.assertIn("%d plugins, in the order" % len(names), out)
 
+    def test_commented_instance_examples_are_valid(self):
+        """The file's examples of two instances of one plugin (dnsbl and
+        dnsbl_rcpt, relay and relay_net), uncommented, pass ehlod -t."""
+        text = rewritten_config(2525, "/tmp/unused-maildir")
+        blocks = []
+        for name in ("dnsbl", "dnsbl_rcpt", "relay", "relay_net"):
+            m = re.search(r"(?ms)^#plugin %s \{\n(.*?)^#\}\n" % name, text)
+            self.assertIsNotNone(m, "no commented section %s" % name)
+            body = re.sub(r"(?m)^#", "", m.group(1))
+            blocks.append("plugin %s {\n%s}\n" % (name, body))
+        server = DefaultConfigServer(plugins=[], start=False)
+        server.port = 2525
+        server.write_config()
+        try:
+            with open(server.conf_path, "a") as f:
+                f.write("".join(blocks))
+            code, out = run_ehlod(["-t", "-c", server.conf_path])
+        finally:
+            server.cleanup()
+        self.assertEqual(code, 0, out)
+        listed = re.findall(r"(?m)^plugin \d+: (\S+) ", out)
+        for name in ("dnsbl", "dnsbl_rcpt", "relay", "relay_net"):
+            self.assertIn(name, listed, out)
+
     def test_accepts_mail_for_local_domain_250(self):
         message = ("From: sender@example.net\r\nTo: %s\r\n"
                    "Subject: default config\r\n\r\nhello\r\n"

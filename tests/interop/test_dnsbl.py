@@ -348,6 +348,33 @@ class Dnsbl(EhlodTestCase):
             self.assertNotIn("DNSBL lookup failed", log,
                              "a finished session was still resumed")
 
+    def test_two_instances_each_with_own_options(self):
+        """Two dnsbl sections: one at connect on a clean zone, one at
+        RCPT on the listing zone with its own message."""
+        with Dnsmasq() as dns:
+            ns = ["127.0.0.1:%d" % dns.port]
+            plugins = [("enhancedstatuscodes", {}),
+                       ("dnsbl", {"zones": ["clean.test"],
+                                  "nameservers": ns}),
+                       ("dnsbl_rcpt", {"path": "dnsbl", "stage": "rcpt",
+                                       "zones": ["bl.test"],
+                                       "nameservers": ns,
+                                       "message": "second: %s on %s"}),
+                       ("maildir", {})]
+            with Ehlod(plugins=plugins) as server, server.raw() as s:
+                self.assertCode(s.greeting, 220)
+                ehlo(s)
+                self.assertCode(s.cmd("MAIL FROM:<s@x.test>"), 250)
+                r = s.cmd("RCPT TO:<u@example.org>")
+                self.assertCode(r, 554)
+                self.assertIn("second: 127.0.0.1 on bl.test", r.text)
+                self.assertCode(s.cmd("QUIT"), 221)
+                log = server.log()
+            self.assertIn("plugin=dnsbl_rcpt: client [127.0.0.1] listed "
+                          "by bl.test", log)
+            self.assertGreaterEqual(dns.queries(CLIENT_NAME + ".clean.test"),
+                                    1)
+
     def check_config(self, options, expect):
         srv = Ehlod(plugins=[("dnsbl", options)], start=False)
         try:
@@ -369,7 +396,10 @@ class Dnsbl(EhlodTestCase):
         self.assertRegex(out, r"hooks\s+connect rcpt close")
         self.check_config({}, "zones")
         self.check_config(dict(ok, zones=["bad zone"]), "zones")
-        self.check_config(dict(ok, stage="data"), "stage")
+        out = self.check_config(dict(ok, stage="data"), "stage")
+        # FILE:LINE, the instance and the option, as for core options.
+        self.assertRegex(out, r"ehlod\.conf:\d+: plugin 'dnsbl': option "
+                         r"'stage': must be")
         self.check_config(dict(ok, on_error="maybe"), "on_error")
         self.check_config(dict(ok, timeout_ms=10), "timeout_ms")
         self.check_config(dict(ok, message="listed: %d"), "message")

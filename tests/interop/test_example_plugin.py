@@ -11,6 +11,11 @@ export ehlod_plugin and nothing else; ehlod -t must list the plugin; and a
 server with the plugin loaded must offer XHELLO, answer the verb, refuse
 the configured sender domain with its 550, make RCPT wait delay_ms, and
 deliver the message with the X-Hello header.
+
+Author mistakes are caught early: with ehlod-plugin.pc's flags, a call to
+a function nothing defines fails at link time; a descriptor built without
+EHLOD_PLUGIN_EXPORT under -fvisibility=hidden is refused by ehlod -t with
+a hint naming both.
 """
 
 import os
@@ -40,7 +45,7 @@ def build_example():
         return _built["so"], _built["out"]
     src = os.path.join(env_path("EHLOD_SRCDIR"), "examples", "hello")
     work = tempfile.mkdtemp(prefix="ehlod-hello-")
-    for name in ("hello.c", "Makefile"):
+    for name in ("hello.c", "tour.c", "Makefile"):
         shutil.copy(os.path.join(src, name), work)
         os.chmod(os.path.join(work, name), 0o644)
     env = dict(os.environ)
@@ -61,6 +66,7 @@ def build_example():
     # readable after the server drops root.
     os.chmod(work, 0o755)
     os.chmod(os.path.join(work, "hello.so"), 0o755)
+    os.chmod(os.path.join(work, "tour.so"), 0o755)
     _built["so"] = os.path.join(work, "hello.so")
     _built["out"] = out
     _built["dir"] = work
@@ -73,6 +79,68 @@ def hello_plugins(so, **options):
     opts.update(options)
     return [("pipelining", {}), ("enhancedstatuscodes", {}),
             ("hello", opts), ("maildir", {})]
+
+
+def pkg_config_flags():
+    env = dict(os.environ)
+    env["PKG_CONFIG_PATH"] = os.path.join(env_path("EHLOD_BUILDDIR"), "api")
+    p = subprocess.run(
+        ["pkg-config", "--define-variable=includedir=%s" %
+         os.path.join(env_path("EHLOD_SRCDIR"), "api"),
+         "--cflags", "--libs", "ehlod-plugin"],
+        env=env, stdout=subprocess.PIPE, check=True, timeout=30)
+    return p.stdout.decode().split()
+
+
+def build_plugin(source):
+    """Build source as an author would; return (returncode, output, .so)."""
+    work = tempfile.mkdtemp(prefix="ehlod-mistake-")
+    os.chmod(work, 0o755)
+    src = os.path.join(work, "p.c")
+    with open(src, "w") as f:
+        f.write(source)
+    so = os.path.join(work, "p.so")
+    p = subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-o", so, src]
+                       + pkg_config_flags(), stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    return p.returncode, p.stdout.decode(errors="replace"), so
+
+
+class AuthorMistakesTest(EhlodTestCase):
+
+    def test_undefined_symbol_is_a_link_error(self):
+        """ehlod-plugin.pc's -z defs: calling a function nothing defines
+        (a host function by name instead of through the table) fails at
+        link time, not when ehlod loads the plugin."""
+        rc, out, _so = build_plugin(
+            "#include <ehlod/plugin.h>\n"
+            "void ehlod_reply(int code);\n"
+            "static ehlod_verdict\n"
+            "on_helo(ehlod_ctx *c, const char *d)\n"
+            "{\n\t(void)c; (void)d;\n\tehlod_reply(550);\n"
+            "\treturn EHLOD_CONTINUE;\n}\n"
+            "EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {\n"
+            "\tEHLOD_PLUGIN_HEADER, .name = \"m\", .on_helo = on_helo };\n")
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn("ehlod_reply", out)
+
+    def test_unexported_descriptor_gets_a_hint(self):
+        rc, out, so = build_plugin(
+            "#include <ehlod/plugin.h>\n"
+            "const struct ehlod_plugin ehlod_plugin = {\n"
+            "\tEHLOD_PLUGIN_HEADER, .name = \"m\" };\n")
+        self.assertEqual(rc, 0, out)
+        srv = Ehlod(plugins=[("m", {"path": so})], start=False)
+        try:
+            srv.port = 2525
+            srv.write_config()
+            code, text = run_ehlod(["-t", "-c", srv.conf_path])
+        finally:
+            srv.cleanup()
+            shutil.rmtree(os.path.dirname(so), True)
+        self.assertEqual(code, 1, text)
+        self.assertIn("EHLOD_PLUGIN_EXPORT", text)
+        self.assertIn("-fvisibility=hidden", text)
 
 
 class ExamplePluginTest(EhlodTestCase):

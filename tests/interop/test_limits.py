@@ -28,6 +28,28 @@ def tearDownModule():
     test_auth.tearDownModule()
 
 
+def wait_quiet(server, timeout=10):
+    """Until every session so far has ended: the harness's start-up probe
+    is a session too, counted until the worker sees it close."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log = server.log()
+        if log.count(": connect from ") == log.count(": disconnect from "):
+            return
+        time.sleep(0.05)
+    raise AssertionError("sessions still open:\n" + server.log())
+
+
+def wait_quiet_except(server, still_open, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log = server.log()
+        if log.count(": connect from ") - log.count(": disconnect from ") \
+                <= still_open:
+            return
+        time.sleep(0.05)
+
+
 class LimitsTest(EhlodTestCase):
 
     def assert_refused(self, server, limit):
@@ -42,6 +64,7 @@ class LimitsTest(EhlodTestCase):
                       server.log())
 
     def open_sessions(self, server, n):
+        wait_quiet(server)
         sessions = [server.raw() for _ in range(n)]
         for s in sessions:
             self.assertEqual(s.greeting.code, 220)
@@ -54,7 +77,7 @@ class LimitsTest(EhlodTestCase):
             self.assert_refused(server, "max_sessions")
             held[0].cmd("QUIT")
             held[0].close()
-            time.sleep(0.3)
+            wait_quiet_except(server, len(held) - 1)
             with server.raw() as s:
                 self.assertEqual(s.greeting.code, 220)
             for s in held[1:]:

@@ -13,6 +13,7 @@ import subprocess
 
 from ehlodtest import (EhlodTestCase, ehlod_bin, main, make_tempdir,
                        plugin_dir, render_config)
+from ehlodtest import fixture_path
 from milterharness import delay_plugin, milter_bin, probe_plugin
 
 
@@ -51,6 +52,16 @@ class MilterCheckTest(EhlodTestCase):
     def tearDown(self):
         super().tearDown()
         subprocess.run(["rm", "-rf", self.tmp])
+
+    def test_messages_name_ehlod_milter(self):
+        """A plugin refused by the shared loader is reported as refused
+        by ehlod-milter, not by ehlod."""
+        conf = write_conf(self.tmp, [("fixture_badmajor", {
+            "path": fixture_path("fixture_badmajor")})])
+        rc, out, err = run([milter_bin(), "-t", "-c", conf])
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("this ehlod-milter has ABI 1.", err)
+        self.assertIn("ehlod-milter[", err)
 
     def test_maildir_refuses_to_start_in_milter_exit_1(self):
         maildir = os.path.join(self.tmp, "Maildir")

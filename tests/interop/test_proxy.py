@@ -138,6 +138,8 @@ class ProxyTest(EhlodTestCase):
             finally:
                 proxy.stop()
             self.assertTrue(wait_for(lambda: server.delivered()))
+            # The disconnect line comes once the worker sees the close.
+            wait_for(lambda: "disconnect from" in server.log())
             log = server.log()
             # The proxy is the peer, the client is who HAProxy says.
             self.assertRegex(log, r"connect from \[127\.0\.0\.1\]:\d+ "

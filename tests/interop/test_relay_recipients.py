@@ -46,7 +46,42 @@ def relay_server(hop_port, domains=("example.org",), **relay_opts):
                           ("relay", relay)])
 
 
+def two_relays(port_org, port_net):
+    """relay for example.org, a second instance of relay.so for
+    example.net, each to its own next hop."""
+    return Ehlod(local_domains=["example.org", "example.net"],
+                 plugins=[("pipelining", {}), ("enhancedstatuscodes", {}),
+                          ("relay", {"next_hop": "smtp://127.0.0.1:%d"
+                                     % port_org, "timeout": 10,
+                                     "domains": ["example.org"]}),
+                          ("relay_net", {"path": "relay",
+                                         "next_hop": "smtp://127.0.0.1:%d"
+                                         % port_net, "timeout": 10,
+                                         "domains": ["example.net"]})])
+
+
 class Recipients(EhlodTestCase):
+    def test_two_relay_instances_one_per_domain(self):
+        with NextHop() as org, NextHop() as net, \
+                two_relays(org.port, net.port) as srv:
+            with smtplib.SMTP("127.0.0.1", srv.port, timeout=15) as c:
+                c.ehlo("client.test")
+                # Mixed: each instance delivers its own share.
+                self.assertEqual(c.sendmail(
+                    "s@x.test", ["a@example.org", "b@example.net"],
+                    sample_message()), {})
+                # One domain: only that instance's next hop.
+                self.assertEqual(c.sendmail(
+                    "s@x.test", ["c@example.net"], sample_message()), {})
+            got_org, got_net = org.received(), net.received()
+            log = srv.log()
+        self.assertEqual([m["rcpt_tos"] for m in got_org],
+                         [["a@example.org"]])
+        self.assertEqual([m["rcpt_tos"] for m in got_net],
+                         [["b@example.net"], ["c@example.net"]])
+        self.assertIn("plugin=relay_net: relay=smtp://127.0.0.1:%d"
+                      % net.port, log)
+
     def test_per_recipient_verdicts(self):
         with NextHop() as hop, relay_server(hop.port) as srv:
             with smtplib.SMTP("127.0.0.1", srv.port, timeout=15) as c:

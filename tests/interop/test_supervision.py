@@ -42,7 +42,7 @@ class SupervisionTest(EhlodTestCase):
             server.signal(signal.SIGUSR1)
             server.signal(signal.SIGUSR2)
             for pid in workers:
-                os.kill(pid, signal.SIGUSR1)
+                os.kill(pid, signal.SIGUSR1)	# started: they exist
             time.sleep(0.5)
             self.assertTrue(server.running(), server.log())
             self.assertEqual(server.workers(), workers)
@@ -79,14 +79,22 @@ class SupervisionTest(EhlodTestCase):
 
     def test_crash_burst_stops_server(self):
         with Ehlod(workers=1) as server:
-            for _ in range(11):
-                workers = []
-                wait_for(lambda: workers.extend(server.workers()) or
-                         workers, 5)
-                if not workers or not server.running():
-                    break
-                os.kill(workers[0], signal.SIGKILL)
-                wait_for(lambda: not alive(workers[0]), 5)
+            killed = set()
+            # Eleven crashes within the window stop it; each time wait for
+            # the replacement before killing it.
+            while len(killed) < 11 and server.running():
+                fresh = []
+                wait_for(lambda: fresh.extend(
+                    p for p in server.workers() if p not in killed) or
+                    fresh, 5)
+                if not fresh:
+                    continue
+                killed.add(fresh[0])
+                try:
+                    os.kill(fresh[0], signal.SIGKILL)
+                except ProcessLookupError:
+                    pass	# already on its way out: still a crash
+                wait_for(lambda: not alive(fresh[0]), 5)
             self.assertIsNotNone(server.wait(15), "still running")
             self.assertIn("workers ended unexpectedly within", server.log())
 

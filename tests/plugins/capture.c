@@ -66,7 +66,7 @@ put(void *arg, const void *data, size_t len)
 }
 
 static ehlod_verdict
-capture_on_eom(ehlod_session *s)
+capture_on_eom(ehlod_ctx *s)
 {
 	char path[PATH_MAX];
 	int fd, rc;
@@ -91,7 +91,7 @@ capture_on_eom(ehlod_session *s)
 }
 
 static ehlod_verdict
-capture_on_data(ehlod_session *s)
+capture_on_data(ehlod_ctx *s)
 {
 	if (!refuse_data)
 		return EHLOD_CONTINUE;
@@ -99,33 +99,42 @@ capture_on_data(ehlod_session *s)
 	return EHLOD_REJECT;
 }
 
+struct capture_conf {
+	const char *directory;
+	int refuse_data;
+};
+
 static void
-capture_fini(void)
+capture_fini(ehlod_ctx *inst)
 {
+	(void)inst;
 	free(directory);
 	directory = NULL;
 }
 
 static int
-capture_init(const struct ehlod_host *h, cfg_t *section)
+capture_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
-	const char *dir = cfg_getstr(section, "directory");
+	const struct capture_conf *conf = h->instance(inst);
+	const char *dir = conf->directory;
 
 	host = h;
 	if (dir == NULL || dir[0] != '/') {
-		host->log(NULL, LOG_ERR, "directory must be an absolute path");
+		host->log(inst, LOG_ERR, "directory must be an absolute path");
 		return -1;
 	}
-	refuse_data = cfg_getbool(section, "refuse_data");
+	refuse_data = conf->refuse_data;
 	free(directory);
 	directory = strdup(dir);
 	return directory != NULL ? 0 : -1;
 }
 
-static cfg_opt_t capture_options[] = {
-	CFG_STR("directory", NULL, CFGF_NONE),
-	CFG_BOOL("refuse_data", cfg_false, CFGF_NONE),
-	CFG_END()
+static const struct ehlod_option capture_options[] = {
+	{ "directory", EHLOD_OPT_STRING, offsetof(struct capture_conf,
+	  directory), NULL, 0, 0, 0, NULL },
+	{ "refuse_data", EHLOD_OPT_BOOL, offsetof(struct capture_conf,
+	  refuse_data), "no", 0, 0, 0, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 
 EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
@@ -135,6 +144,7 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	.description = "test only: deliver the message as the host hands it "
 	    "over",
 	.options = capture_options,
+	.instance_size = sizeof(struct capture_conf),
 	.init = capture_init,
 	.fini = capture_fini,
 	.on_data = capture_on_data,

@@ -14,7 +14,7 @@
  *	serving other sessions, and that pipelined commands after a pending
  *	one are answered in order.
  *
- *	on_rcpt sets a timer with host->timer_add() and returns PENDING; when
+ *	on_rcpt sets a timer with host->timer() and returns PENDING; when
  *	the timer fires it sets the reply that goes with the configured
  *	verdict and calls host->resume().  on_connect does the same when
  *	connect_delay_ms is not 0.  With a delay of 0 the verdict is given at
@@ -61,7 +61,7 @@ static struct step rcpt_step = { "rcpt", 0, EHLOD_CONTINUE, 550, 451 };
 static struct step connect_step = { "connect", 0, EHLOD_CONTINUE, 554, 421 };
 
 static ehlod_verdict
-answer(ehlod_session *s, const struct step *st)
+answer(ehlod_ctx *s, const struct step *st)
 {
 	if (st->verdict == EHLOD_REJECT)
 		host->reply(s, st->reject_code, "5.7.1",
@@ -73,18 +73,18 @@ answer(ehlod_session *s, const struct step *st)
 }
 
 static void
-fire(ehlod_session *s, void *arg)
+fire(ehlod_ctx *s, void *arg)
 {
 	host->resume(s, answer(s, arg));
 }
 
 static ehlod_verdict
-wait_then_answer(ehlod_session *s, struct step *st)
+wait_then_answer(ehlod_ctx *s, struct step *st)
 {
 	if (st->ms == 0)
 		return answer(s, st);
 	/* The host cancels the timer itself if the session ends first. */
-	if (host->timer_add(s, st->ms, fire, st) == NULL) {
+	if (host->timer(s, st->ms, fire, st) == NULL) {
 		host->log(s, LOG_ERR, "cannot set a timer");
 		host->reply(s, 451, "4.3.0", "Local error in processing");
 		return EHLOD_TEMPFAIL;
@@ -93,13 +93,13 @@ wait_then_answer(ehlod_session *s, struct step *st)
 }
 
 static ehlod_verdict
-delay_on_connect(ehlod_session *s)
+delay_on_connect(ehlod_ctx *s)
 {
 	return wait_then_answer(s, &connect_step);
 }
 
 static ehlod_verdict
-delay_on_rcpt(ehlod_session *s, const char *forward_path)
+delay_on_rcpt(ehlod_ctx *s, const char *forward_path)
 {
 	return wait_then_answer(s, &rcpt_step);
 }
@@ -125,48 +125,46 @@ parse_verdict(const char *text, ehlod_verdict *v)
 	return -1;
 }
 
-/* Read "<hook>_delay_ms" and "<hook>_verdict" into st. */
-static int
-configure(cfg_t *section, struct step *st)
-{
-	char delay_opt[32], verdict_opt[32];
-	const char *text;
-	long ms;
+struct delay_conf {
+	long long rcpt_ms;
+	const char *rcpt_verdict;
+	long long connect_ms;
+	const char *connect_verdict;
+};
 
-	snprintf(delay_opt, sizeof(delay_opt), "%s_delay_ms", st->hook);
-	snprintf(verdict_opt, sizeof(verdict_opt), "%s_verdict", st->hook);
-	ms = cfg_getint(section, delay_opt);
-	if (ms < 0 || ms > DELAY_MAX_MS) {
-		host->log(NULL, LOG_ERR, "%s must be 0 to %d, not %ld",
-		    delay_opt, DELAY_MAX_MS, ms);
-		return -1;
-	}
-	text = cfg_getstr(section, verdict_opt);
-	if (text == NULL || parse_verdict(text, &st->verdict) < 0) {
-		host->log(NULL, LOG_ERR, "%s must be continue, reject or "
-		    "tempfail, not %s", verdict_opt, text ? text : "(unset)");
-		return -1;
-	}
-	st->ms = (unsigned)ms;
-	return 0;
+static const char *
+check_verdict(const void *value)
+{
+	ehlod_verdict v;
+
+	return parse_verdict(*(const char *const *)value, &v) < 0 ?
+	    "must be continue, reject or tempfail" : NULL;
 }
 
 static int
-delay_init(const struct ehlod_host *h, cfg_t *section)
+delay_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
+	const struct delay_conf *conf = h->instance(inst);
+
 	host = h;
-	if (configure(section, &rcpt_step) < 0 ||
-	    configure(section, &connect_step) < 0)
-		return -1;
+	rcpt_step.ms = (unsigned)conf->rcpt_ms;
+	connect_step.ms = (unsigned)conf->connect_ms;
+	parse_verdict(conf->rcpt_verdict, &rcpt_step.verdict);
+	parse_verdict(conf->connect_verdict, &connect_step.verdict);
 	return 0;
 }
 
-static cfg_opt_t delay_options[] = {
-	CFG_INT("rcpt_delay_ms", 500, CFGF_NONE),
-	CFG_STR("rcpt_verdict", "continue", CFGF_NONE),
-	CFG_INT("connect_delay_ms", 0, CFGF_NONE),
-	CFG_STR("connect_verdict", "continue", CFGF_NONE),
-	CFG_END()
+#define O(name, type, field, def, max, check) { name, type, \
+	offsetof(struct delay_conf, field), def, 0, 0, max, check }
+static const struct ehlod_option delay_options[] = {
+	O("rcpt_delay_ms", EHLOD_OPT_INT, rcpt_ms, "500", DELAY_MAX_MS, NULL),
+	O("rcpt_verdict", EHLOD_OPT_STRING, rcpt_verdict, "continue", 0,
+	    check_verdict),
+	O("connect_delay_ms", EHLOD_OPT_INT, connect_ms, "0", DELAY_MAX_MS,
+	    NULL),
+	O("connect_verdict", EHLOD_OPT_STRING, connect_verdict, "continue", 0,
+	    check_verdict),
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 
 EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
@@ -176,6 +174,7 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	.description = "test only: answer RCPT TO and the connection late "
 	    "through PENDING and resume",
 	.options = delay_options,
+	.instance_size = sizeof(struct delay_conf),
 	.init = delay_init,
 	.on_connect = delay_on_connect,
 	.on_rcpt = delay_on_rcpt,

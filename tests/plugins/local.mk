@@ -15,3 +15,30 @@ tests_unit_test_maildir_crlf_SOURCES = tests/unit/test_maildir_crlf.c \
 tests_unit_test_maildir_crlf_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins
 tests_unit_test_maildir_crlf_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_maildir_crlf_LDADD = $(CHECK_LIBS)
+
+check_LTLIBRARIES += tests/plugins/ticker.la
+tests_plugins_ticker_la_SOURCES = tests/plugins/ticker.c
+tests_plugins_ticker_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_plugins_ticker_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
+
+# Four copies of the do-nothing plugin for bench/milter (a section is
+# named after its plugin, so each copy has a name of its own).
+check_LTLIBRARIES += tests/plugins/noop1.la tests/plugins/noop2.la \
+	tests/plugins/noop3.la tests/plugins/noop4.la
+tests_plugins_noop1_la_SOURCES = tests/plugins/noop.c
+tests_plugins_noop1_la_CFLAGS = $(PLUGIN_CFLAGS) -DNOOP_NAME='"noop1"'
+tests_plugins_noop1_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
+tests_plugins_noop2_la_SOURCES = tests/plugins/noop.c
+tests_plugins_noop2_la_CFLAGS = $(PLUGIN_CFLAGS) -DNOOP_NAME='"noop2"'
+tests_plugins_noop2_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
+tests_plugins_noop3_la_SOURCES = tests/plugins/noop.c
+tests_plugins_noop3_la_CFLAGS = $(PLUGIN_CFLAGS) -DNOOP_NAME='"noop3"'
+tests_plugins_noop3_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
+tests_plugins_noop4_la_SOURCES = tests/plugins/noop.c
+tests_plugins_noop4_la_CFLAGS = $(PLUGIN_CFLAGS) -DNOOP_NAME='"noop4"'
+tests_plugins_noop4_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
+
+check_LTLIBRARIES += tests/plugins/serial.la
+tests_plugins_serial_la_SOURCES = tests/plugins/serial.c
+tests_plugins_serial_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_plugins_serial_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)

@@ -43,7 +43,27 @@
 #include <ehlod/plugin.h>
 
 static const struct ehlod_host *host;
-static cfg_t *conf;
+
+/* The options; list names index lists[] in this order. */
+static const char *const list_names[] = {
+	"reject_client", "reject_helo", "reject_from", "reject_rcpt",
+	"tempfail_rcpt", "discard_rcpt", "pend_rcpt"
+};
+#define NLISTS (sizeof(list_names) / sizeof(list_names[0]))
+
+struct probe_conf {
+	struct ehlod_list lists[NLISTS];
+	long long pend_ms;
+	const char *reject_header;
+	const char *multiline_marker;
+};
+
+static const struct probe_conf *conf;
+
+/* The recipient a pending RCPT waits for: session data. */
+struct probe_session {
+	char to[512];
+};
 
 /* What the plugin saw of one transaction. */
 struct probe_txn {
@@ -60,29 +80,25 @@ struct probe_txn {
 static int
 listed(const char *option, const char *value)
 {
-	unsigned n = cfg_size(conf, option);
-
-	for (unsigned i = 0; value && i < n; i++)
-		if (strcasecmp(cfg_getnstr(conf, option, i), value) == 0)
-			return 1;
+	for (size_t k = 0; k < NLISTS; k++) {
+		const struct ehlod_list *l = &conf->lists[k];
+		if (strcmp(list_names[k], option) != 0)
+			continue;
+		for (size_t i = 0; value && i < l->n; i++)
+			if (strcasecmp(l->v[i], value) == 0)
+				return 1;
+	}
 	return 0;
 }
 
 static struct probe_txn *
-txn(ehlod_session *s)
+txn(ehlod_ctx *s)
 {
-	struct probe_txn *t = host->txn_data(s);
-
-	if (t)
-		return t;
-	t = calloc(1, sizeof(*t));
-	if (t)
-		host->set_txn_data(s, t, free);
 	return host->txn_data(s);
 }
 
 static ehlod_verdict
-probe_connect(ehlod_session *s)
+probe_connect(ehlod_ctx *s)
 {
 	const char *addr = host->get(s, EHLOD_ITEM_CLIENT_ADDR);
 
@@ -93,7 +109,7 @@ probe_connect(ehlod_session *s)
 }
 
 static ehlod_verdict
-probe_helo(ehlod_session *s, const char *domain)
+probe_helo(ehlod_ctx *s, const char *domain)
 {
 	if (!listed("reject_helo", domain))
 		return EHLOD_CONTINUE;
@@ -102,7 +118,7 @@ probe_helo(ehlod_session *s, const char *domain)
 }
 
 static ehlod_verdict
-probe_mail(ehlod_session *s, const char *reverse_path)
+probe_mail(ehlod_ctx *s, const char *reverse_path)
 {
 	if (!listed("reject_from", reverse_path))
 		return EHLOD_CONTINUE;
@@ -112,7 +128,7 @@ probe_mail(ehlod_session *s, const char *reverse_path)
 }
 
 static ehlod_verdict
-judge_rcpt(ehlod_session *s, const char *to)
+judge_rcpt(ehlod_ctx *s, const char *to)
 {
 	if (listed("reject_rcpt", to)) {
 		host->reply(s, 550, "5.7.1", "milterprobe: <%s> rejected", to);
@@ -131,28 +147,30 @@ judge_rcpt(ehlod_session *s, const char *to)
  * argument: the host frees session data when a session ends, but a timer
  * it cancels takes its argument with it. */
 static void
-pend_fire(ehlod_session *s, void *arg)
+pend_fire(ehlod_ctx *s, void *arg)
 {
-	const char *to = host->session_data(s);
-	ehlod_verdict v = judge_rcpt(s, to ? to : "");
+	struct probe_session *ps = host->session_data(s);
+	const char *to = ps ? ps->to : "";
+	ehlod_verdict v = judge_rcpt(s, to);
 
-	host->log(s, LOG_INFO, "pending verdict for <%s> after %ld ms",
-	    to ? to : "", cfg_getint(conf, "pend_ms"));
+	(void)arg;
+	host->log(s, LOG_INFO, "pending verdict for <%s> after %lld ms",
+	    to, conf->pend_ms);
 	host->resume(s, v);
 }
 
 static ehlod_verdict
-probe_rcpt(ehlod_session *s, const char *forward_path)
+probe_rcpt(ehlod_ctx *s, const char *forward_path)
 {
-	char *to;
+	struct probe_session *ps;
 
 	if (!listed("pend_rcpt", forward_path))
 		return judge_rcpt(s, forward_path);
-	to = strdup(forward_path);
-	if (to)
-		host->set_session_data(s, to, free);
-	if (to == NULL || host->timer_add(s, (unsigned)cfg_getint(conf,
-	    "pend_ms"), pend_fire, NULL) == NULL) {
+	ps = host->session_data(s);
+	if (ps)
+		snprintf(ps->to, sizeof(ps->to), "%s", forward_path);
+	if (ps == NULL || host->timer(s, (unsigned)conf->pend_ms, pend_fire,
+	    NULL) == NULL) {
 		host->reply(s, 451, "4.3.0", "milterprobe: no timer");
 		return EHLOD_TEMPFAIL;
 	}
@@ -160,7 +178,7 @@ probe_rcpt(ehlod_session *s, const char *forward_path)
 }
 
 static ehlod_verdict
-probe_data(ehlod_session *s)
+probe_data(ehlod_ctx *s)
 {
 	struct probe_txn *t = txn(s);
 
@@ -170,11 +188,11 @@ probe_data(ehlod_session *s)
 }
 
 static ehlod_verdict
-probe_header(ehlod_session *s, const char *name, const char *value)
+probe_header(ehlod_ctx *s, const char *name, const char *value)
 {
 	struct probe_txn *t = txn(s);
 
-	if (strcasecmp(name, cfg_getstr(conf, "reject_header")) == 0) {
+	if (strcasecmp(name, conf->reject_header) == 0) {
 		host->reply(s, 554, "5.7.1", "milterprobe: header %s refused",
 		    name);
 		return EHLOD_REJECT;
@@ -192,7 +210,7 @@ probe_header(ehlod_session *s, const char *name, const char *value)
 }
 
 static ehlod_verdict
-probe_eoh(ehlod_session *s)
+probe_eoh(ehlod_ctx *s)
 {
 	struct probe_txn *t = txn(s);
 
@@ -202,10 +220,10 @@ probe_eoh(ehlod_session *s)
 }
 
 static ehlod_verdict
-probe_body(ehlod_session *s, const unsigned char *chunk, size_t len)
+probe_body(ehlod_ctx *s, const unsigned char *chunk, size_t len)
 {
 	struct probe_txn *t = txn(s);
-	const char *marker = cfg_getstr(conf, "multiline_marker");
+	const char *marker = conf->multiline_marker;
 
 	if (t == NULL)
 		return EHLOD_CONTINUE;
@@ -224,14 +242,14 @@ count_sink(void *arg, const void *data, size_t len)
 }
 
 static const char *
-item(ehlod_session *s, enum ehlod_item i)
+item(ehlod_ctx *s, enum ehlod_item i)
 {
 	const char *v = host->get(s, i);
 	return v ? v : "-";
 }
 
 static void
-add_probe_header(ehlod_session *s, struct probe_txn *t)
+add_probe_header(ehlod_ctx *s, struct probe_txn *t)
 {
 	char value[1024];
 	size_t read = 0;
@@ -253,7 +271,7 @@ add_probe_header(ehlod_session *s, struct probe_txn *t)
 }
 
 static ehlod_verdict
-probe_eom(ehlod_session *s)
+probe_eom(ehlod_ctx *s)
 {
 	struct probe_txn *t = txn(s);
 	char subject[600];
@@ -277,47 +295,42 @@ probe_eom(ehlod_session *s)
 }
 
 static ehlod_verdict
-probe_unknown(ehlod_session *s, const char *line)
+probe_unknown(ehlod_ctx *s, const char *line)
 {
 	host->reply(s, 502, "5.5.1", "milterprobe: unknown command");
 	return EHLOD_REJECT;
 }
 
 static void
-probe_rset(ehlod_session *s)
+probe_rset(ehlod_ctx *s)
 {
 	host->log(s, LOG_INFO, "rset hook ran");
 }
 
 static void
-probe_close(ehlod_session *s)
+probe_close(ehlod_ctx *s)
 {
 	host->log(s, LOG_INFO, "close hook ran");
 }
 
 static ehlod_verdict
-probe_verb(ehlod_session *s, const char *args)
+probe_verb(ehlod_ctx *s, const char *args)
 {
 	host->reply(s, 250, "2.0.0", "probe");
 	return EHLOD_ACCEPT;
 }
 
 static ehlod_verdict
-probe_param(ehlod_session *s, const char *keyword, const char *value)
+probe_param(ehlod_ctx *s, const char *keyword, const char *value)
 {
 	return EHLOD_CONTINUE;
 }
 
 static int
-probe_init(const struct ehlod_host *h, cfg_t *section)
+probe_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
 	host = h;
-	conf = section;
-	if (cfg_getint(section, "pend_ms") < 1 ||
-	    cfg_getint(section, "pend_ms") > 600000) {
-		host->log(NULL, LOG_ERR, "pend_ms must be 1 to 600000");
-		return -1;
-	}
+	conf = host->instance(inst);
 	return 0;
 }
 
@@ -331,18 +344,22 @@ static const struct ehlod_param probe_mail_params[] = {
 	{ NULL, 0, NULL }
 };
 
-static cfg_opt_t probe_options[] = {
-	CFG_STR_LIST("reject_client", "{}", CFGF_NONE),
-	CFG_STR_LIST("reject_helo", "{}", CFGF_NONE),
-	CFG_STR_LIST("reject_from", "{}", CFGF_NONE),
-	CFG_STR_LIST("reject_rcpt", "{}", CFGF_NONE),
-	CFG_STR_LIST("tempfail_rcpt", "{}", CFGF_NONE),
-	CFG_STR_LIST("discard_rcpt", "{}", CFGF_NONE),
-	CFG_STR_LIST("pend_rcpt", "{}", CFGF_NONE),
-	CFG_INT("pend_ms", 300, CFGF_NONE),
-	CFG_STR("reject_header", "X-Probe-Reject", CFGF_NONE),
-	CFG_STR("multiline_marker", "PROBE-MULTILINE", CFGF_NONE),
-	CFG_END()
+#define O(name, type, field, def, min, max) { name, type, \
+	offsetof(struct probe_conf, field), def, 0, min, max, NULL }
+static const struct ehlod_option probe_options[] = {
+	O("reject_client", EHLOD_OPT_LIST, lists[0], NULL, 0, 0),
+	O("reject_helo", EHLOD_OPT_LIST, lists[1], NULL, 0, 0),
+	O("reject_from", EHLOD_OPT_LIST, lists[2], NULL, 0, 0),
+	O("reject_rcpt", EHLOD_OPT_LIST, lists[3], NULL, 0, 0),
+	O("tempfail_rcpt", EHLOD_OPT_LIST, lists[4], NULL, 0, 0),
+	O("discard_rcpt", EHLOD_OPT_LIST, lists[5], NULL, 0, 0),
+	O("pend_rcpt", EHLOD_OPT_LIST, lists[6], NULL, 0, 0),
+	O("pend_ms", EHLOD_OPT_INT, pend_ms, "300", 1, 600000),
+	O("reject_header", EHLOD_OPT_STRING, reject_header, "X-Probe-Reject",
+	    0, 0),
+	O("multiline_marker", EHLOD_OPT_STRING, multiline_marker,
+	    "PROBE-MULTILINE", 0, 0),
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 
 EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
@@ -355,6 +372,9 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	.verbs = probe_verbs,
 	.mail_params = probe_mail_params,
 	.options = probe_options,
+	.instance_size = sizeof(struct probe_conf),
+	.session_data_size = sizeof(struct probe_session),
+	.txn_data_size = sizeof(struct probe_txn),
 	.flags = EHLOD_PLUGIN_MILTER_HOOKS,
 	.init = probe_init,
 	.on_connect = probe_connect,

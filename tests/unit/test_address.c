@@ -79,6 +79,30 @@ START_TEST(source_route_skipped)
 	    &why), 0);
 	ck_assert_str_eq(mb, "u@c.test");
 	ck_assert(!ok("@a.test", 0));
+	/* A route is text inside the path: only At-domains may be there. */
+	ck_assert(!ok("@a.test>\r\nRSET\r\n:u@c.test", 0));
+	ck_assert(!ok("@a.test> SIZE=1:u@c.test", 0));
+	ck_assert(!ok("@a.test,:u@c.test", 0));
+	ck_assert(!ok("@:u@c.test", 0));
+	ck_assert(!ok("a.test:u@c.test", 0));
+}
+END_TEST
+
+START_TEST(helo_names)
+{
+	char longname[300];
+
+	ck_assert(address_helo_valid("mx.example"));
+	ck_assert(address_helo_valid("[192.0.2.1]"));
+	ck_assert(!address_helo_valid(""));
+	ck_assert(!address_helo_valid("mx.example\r\nRSET"));
+	ck_assert(!address_helo_valid("mx.example RSET"));
+	ck_assert(!address_helo_valid("mx\texample"));
+	memset(longname, 'a', 256);
+	longname[256] = '\0';
+	ck_assert(!address_helo_valid(longname));
+	longname[255] = '\0';
+	ck_assert(address_helo_valid(longname));
 }
 END_TEST
 
@@ -137,6 +161,24 @@ START_TEST(domain_valid)
 }
 END_TEST
 
+/* host->address_split: the last '@' outside quotes. */
+START_TEST(split_local_domain)
+{
+	char local[16];
+
+	ck_assert_str_eq(address_split("u@example.org", local, sizeof(local)),
+	    "example.org");
+	ck_assert_str_eq(local, "u");
+	ck_assert_str_eq(address_split("\"a@b\"@x.test", local,
+	    sizeof(local)), "x.test");
+	ck_assert_str_eq(local, "\"a@b\"");
+	ck_assert_ptr_null(address_split("nodomain", local, sizeof(local)));
+	ck_assert_ptr_null(address_split("u@", local, sizeof(local)));
+	ck_assert_ptr_null(address_split("averylonglocalpart@x", local,
+	    sizeof(local)));
+}
+END_TEST
+
 static Suite *
 address_suite(void)
 {
@@ -148,10 +190,12 @@ address_suite(void)
 	tcase_add_test(tc, null_path);
 	tcase_add_test(tc, postmaster);
 	tcase_add_test(tc, source_route_skipped);
+	tcase_add_test(tc, helo_names);
 	tcase_add_test(tc, limits);
 	tcase_add_test(tc, utf8_only_when_allowed);
 	tcase_add_test(tc, domain_part);
 	tcase_add_test(tc, domain_valid);
+	tcase_add_test(tc, split_local_domain);
 	suite_add_tcase(s, tc);
 	return s;
 }

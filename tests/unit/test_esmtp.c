@@ -225,6 +225,39 @@ START_TEST(xtext)
 }
 END_TEST
 
+/* The host helpers plugins get (host->xtext_encode, enhanced_split). */
+START_TEST(xtext_encode_round_trip)
+{
+	char enc[64], dec[64];
+
+	ck_assert_int_eq(esmtp_xtext_encode("a+b=c d\x80", enc, sizeof(enc)),
+	    16);
+	ck_assert_str_eq(enc, "a+2Bb+3Dc+20d+80");
+	ck_assert_int_eq(esmtp_xtext_decode(enc, dec, sizeof(dec)), 8);
+	ck_assert_str_eq(dec, "a+b=c d\x80");
+	/* Too small a buffer is an error, never a truncation. */
+	ck_assert_int_eq(esmtp_xtext_encode("a+b", enc, 4), -1);
+}
+END_TEST
+
+START_TEST(enhanced_split)
+{
+	int c, s, d;
+
+	ck_assert_int_eq(esmtp_enhanced_split("5.7.1", &c, &s, &d), 0);
+	ck_assert_int_eq(c, 5);
+	ck_assert_int_eq(s, 7);
+	ck_assert_int_eq(d, 1);
+	ck_assert_int_eq(esmtp_enhanced_split("4.123.999", &c, &s, &d), 0);
+	ck_assert_int_eq(s, 123);
+	ck_assert_int_eq(d, 999);
+	ck_assert_int_eq(esmtp_enhanced_split("3.0.0", &c, &s, &d), -1);
+	ck_assert_int_eq(esmtp_enhanced_split("5.1234.0", &c, &s, &d), -1);
+	ck_assert_int_eq(esmtp_enhanced_split("5.1", &c, &s, &d), -1);
+	ck_assert_int_eq(esmtp_enhanced_split("5.1.1 x", &c, &s, &d), -1);
+}
+END_TEST
+
 static Suite *
 esmtp_suite(void)
 {
@@ -243,6 +276,8 @@ esmtp_suite(void)
 	tcase_add_test(tc, split_max_params_ok);
 	tcase_add_test(tc, split_why_is_set);
 	tcase_add_test(tc, xtext);
+	tcase_add_test(tc, xtext_encode_round_trip);
+	tcase_add_test(tc, enhanced_split);
 	suite_add_tcase(s, tc);
 	return s;
 }

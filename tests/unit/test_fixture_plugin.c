@@ -36,7 +36,7 @@
 static const struct ehlod_host *host;
 
 static ehlod_verdict
-verb_hello(ehlod_session *s, const char *args)
+verb_hello(ehlod_ctx *s, const char *args)
 {
 	host->reply(s, 250, "2.0.0", "hello %s", args[0] ? args : "(none)");
 	return EHLOD_ACCEPT;
@@ -47,19 +47,24 @@ verb_hello(ehlod_session *s, const char *args)
 static int offer = 1;
 static char param[64] = "";
 
+struct fixture_conf {
+	int offer;
+	const char *param;
+};
+
 static int
-fixture_init(const struct ehlod_host *h, cfg_t *section)
+fixture_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
+	const struct fixture_conf *conf = h->instance(inst);
+
 	host = h;
-	offer = section ? cfg_getbool(section, "offer") : 1;
-	snprintf(param, sizeof(param), "%s",
-	    section && cfg_getstr(section, "param") ?
-	    cfg_getstr(section, "param") : "");
+	offer = conf->offer;
+	snprintf(param, sizeof(param), "%s", conf->param ? conf->param : "");
 	return 0;
 }
 
 static int
-fixture_ehlo_params(ehlod_session *s, char *buf, size_t len)
+fixture_ehlo_params(ehlod_ctx *s, char *buf, size_t len)
 {
 	if (!offer)
 		return -1;
@@ -68,7 +73,7 @@ fixture_ehlo_params(ehlod_session *s, char *buf, size_t len)
 }
 
 static ehlod_verdict
-param_xfix(ehlod_session *s, const char *keyword, const char *value)
+param_xfix(ehlod_ctx *s, const char *keyword, const char *value)
 {
 	if (value && strcmp(value, "bad") == 0) {
 		host->reply(s, 501, "5.5.4", "fixture: bad XFIX value");
@@ -79,13 +84,13 @@ param_xfix(ehlod_session *s, const char *keyword, const char *value)
 }
 
 static ehlod_verdict
-param_xflag(ehlod_session *s, const char *keyword, const char *value)
+param_xflag(ehlod_ctx *s, const char *keyword, const char *value)
 {
 	return EHLOD_CONTINUE;
 }
 
 static ehlod_verdict
-fixture_on_rcpt(ehlod_session *s, const char *forward_path)
+fixture_on_rcpt(ehlod_ctx *s, const char *forward_path)
 {
 	if (strncasecmp(forward_path, "reject-me@", 10) == 0) {
 		host->reply(s, 550, "5.1.1", "fixture: no such user");
@@ -99,7 +104,7 @@ fixture_on_rcpt(ehlod_session *s, const char *forward_path)
 }
 
 static ehlod_verdict
-fixture_on_helo(ehlod_session *s, const char *domain)
+fixture_on_helo(ehlod_ctx *s, const char *domain)
 {
 	return EHLOD_CONTINUE;
 }
@@ -121,10 +126,12 @@ static const struct ehlod_param fixture_rcpt_params[] = {
 	{ NULL, 0, NULL }
 };
 
-static cfg_opt_t fixture_options[] = {
-	CFG_BOOL("offer", cfg_true, CFGF_NONE),
-	CFG_STR("param", "", CFGF_NONE),
-	CFG_END()
+static const struct ehlod_option fixture_options[] = {
+	{ "offer", EHLOD_OPT_BOOL, offsetof(struct fixture_conf, offer),
+	  "yes", 0, 0, 0, NULL },
+	{ "param", EHLOD_OPT_STRING, offsetof(struct fixture_conf, param),
+	  "", 0, 0, 0, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 
 EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
@@ -139,6 +146,7 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	.rcpt_params = fixture_rcpt_params,
 	.line_increment = 0,
 	.options = fixture_options,
+	.instance_size = sizeof(struct fixture_conf),
 	.init = fixture_init,
 	.on_helo = fixture_on_helo,
 	.on_rcpt = fixture_on_rcpt,
@@ -180,7 +188,7 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 
 #elif defined(FIXTURE_DUPBODY)
 static ehlod_verdict
-param_any(ehlod_session *s, const char *keyword, const char *value)
+param_any(ehlod_ctx *s, const char *keyword, const char *value)
 {
 	return EHLOD_CONTINUE;
 }

@@ -119,9 +119,12 @@ START_TEST(good_set)
 	ck_assert_ptr_null(plugins_find_param(&l.set, 0, "XFLAG", &param));
 	ck_assert_ptr_null(plugins_find_param(&l.set, 1, "SIZE", &param));
 
-	ck_assert_ptr_nonnull(l.set.v[2].section);
-	ck_assert_str_eq(cfg_getstr(l.set.v[2].section, "param"), "p1");
-	ck_assert_int_eq(cfg_getint(l.set.v[0].section, "limit"), 5);
+	/* Option values land in each instance's struct, at their offsets:
+	 * the fixture's { int offer; const char *param; }, size's limit. */
+	const struct { int offer; const char *param; } *fx = l.set.v[2].conf;
+	ck_assert_int_eq(fx->offer, 1);
+	ck_assert_str_eq(fx->param, "p1");
+	ck_assert_int_eq(*(const long long *)l.set.v[0].conf, 5);
 
 	plugins_hook_names(&l.set.v[2], hooks, sizeof(hooks));
 	ck_assert_ptr_nonnull(strstr(hooks, "helo"));
@@ -164,10 +167,79 @@ START_TEST(missing_file)
 }
 END_TEST
 
-START_TEST(section_name_differs)
+/* A plugin with a keyword can have one instance only. */
+START_TEST(second_instance_with_keyword)
 {
-	expect_refused("plugin other { path = \"" TEST_PLUGIN_DIR
-	    "/size.so\" }\n", "size.so", "other");
+	expect_refused("plugin size {}\nplugin size2 { path = \"size\" }\n",
+	    "size.so", "only one instance");
+}
+END_TEST
+
+/* Hook-only plugins may have many, each with its own values. */
+START_TEST(two_instances)
+{
+	struct loaded l;
+
+	load(&l, "plugin relay { next_hop = \"smtp://127.0.0.1:1\" }\n"
+	    "plugin relay_b {\n  path = \"relay\"\n"
+	    "  next_hop = \"smtp://127.0.0.1:2\"\n}\n");
+	ck_assert_msg(l.rc == 0, "refused: %s", l.log);
+	ck_assert_str_eq(l.set.v[1].name, "relay_b");
+	ck_assert_str_eq(*(const char *const *)l.set.v[0].conf,
+	    "smtp://127.0.0.1:1");
+	ck_assert_str_eq(*(const char *const *)l.set.v[1].conf,
+	    "smtp://127.0.0.1:2");
+	unload(&l);
+}
+END_TEST
+
+/* Each kind of option error names FILE:LINE, the instance and option. */
+static void
+expect_option_error(const char *body, int line, const char *instance,
+    const char *option, const char *why)
+{
+	struct loaded l;
+	char want[400];
+
+	load(&l, body);
+	ck_assert_msg(l.rc < 0, "loaded:\n%s", body);
+	snprintf(want, sizeof(want), "%s:%d: plugin '%s': option '%s'",
+	    l.path, line, instance, option);
+	ck_assert_msg(strstr(l.log, want) != NULL, "'%s' not in: %s", want,
+	    l.log);
+	ck_assert_msg(strstr(l.log, why) != NULL, "'%s' not in: %s", why,
+	    l.log);
+	unload(&l);
+}
+
+START_TEST(option_errors)
+{
+	/* line 1 is plugin_dir */
+	expect_option_error("plugin size {\n  limit = -1\n}\n", 3, "size",
+	    "limit", "out of range");
+	expect_option_error("plugin maildir {\n  directory = \"rel\"\n}\n",
+	    3, "maildir", "directory", "absolute");
+	/* a missing option: libconfuse dates the section by its closing line */
+	expect_option_error("plugin relay {\n  timeout = 5\n}\n", 4, "relay",
+	    "next_hop", "required");
+	expect_option_error("plugin dnsbl {\n  zones = {\"a..b\"}\n}\n", 3,
+	    "dnsbl", "zones", "label");
+}
+END_TEST
+
+/* A value of the wrong type is libconfuse's own error, with FILE:LINE. */
+START_TEST(option_wrong_type)
+{
+	struct loaded l;
+	char want[300];
+
+	load(&l, "plugin size {\n  limit = \"big\"\n}\n");
+	ck_assert_int_lt(l.rc, 0);
+	snprintf(want, sizeof(want), "%s:3", l.path);
+	ck_assert_msg(strstr(l.log, want) != NULL, "'%s' not in: %s", want,
+	    l.log);
+	ck_assert_ptr_nonnull(strstr(l.log, "limit"));
+	unload(&l);
 }
 END_TEST
 
@@ -243,8 +315,8 @@ START_TEST(list_default_of_another_plugin)
 	load(&l, "plugin pipelining {\n  domains = {\"x\"}\n}\n"
 	    "plugin relay { next_hop = \"smtp://127.0.0.1:1\" }\n");
 	ck_assert_int_lt(l.rc, 0);
-	snprintf(want, sizeof(want), "%s:3: plugin 'pipelining' has no "
-	    "option 'domains'", l.path);
+	snprintf(want, sizeof(want), "%s:3: plugin 'pipelining': option "
+	    "'domains': no such option", l.path);
 	ck_assert_msg(strstr(l.log, want) != NULL, "'%s' not in: %s", want,
 	    l.log);
 	unload(&l);
@@ -286,7 +358,10 @@ loader_suite(void)
 	tcase_add_test(tc, short_descriptor);
 	tcase_add_test(tc, missing_symbol);
 	tcase_add_test(tc, missing_file);
-	tcase_add_test(tc, section_name_differs);
+	tcase_add_test(tc, second_instance_with_keyword);
+	tcase_add_test(tc, two_instances);
+	tcase_add_test(tc, option_errors);
+	tcase_add_test(tc, option_wrong_type);
 	tcase_add_test(tc, conflicting_keyword);
 	tcase_add_test(tc, conflicting_param);
 	tcase_add_test(tc, conflicting_verb);

@@ -19,8 +19,8 @@
  *	Kept in a header of its own, like crlf.h, so that the unit test
  *	checks the very code the plugins run.
  */
-#ifndef EHLOD_PLUGINS_UTF8_H
-#define EHLOD_PLUGINS_UTF8_H
+#ifndef EHLOD_PROTO_UTF8_H
+#define EHLOD_PROTO_UTF8_H
 
 #include <stddef.h>
 

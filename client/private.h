@@ -1,0 +1,256 @@
+/*
+ * NAME
+ *	private.h - the client library's one private header
+ * DESCRIPTION
+ *	The client (ehlod/client.h) is built in layers, each in its own
+ *	file, the way Dovecot's lib-smtp client is:
+ *
+ *	  connection.c	connecting, the greeting, EHLO with the RFC 1869
+ *			HELO fall-backs and the one reconnect, STARTTLS
+ *			(starttls.c) and AUTH (login.c), QUIT, the end of a
+ *			connection;
+ *	  command.c	the command queue: every command waits there for its
+ *			reply (or replies), and is sent at once or behind the
+ *			earlier ones as PIPELINING allows;
+ *	  transaction.c	the one transaction state machine: MAIL, RCPT, DATA
+ *			or BDAT, RSET, each answered through a callback;
+ *	  session.c	the public step-by-step API over transaction.c;
+ *	  job.c		the public whole-job API, a driver over
+ *			transaction.c (pipelining what it may);
+ *	  result.c	the transcript, the job's result and the reply
+ *			conversions they share;
+ *	  client.c	the object itself: options, server address, lifetime.
+ *
+ *	Everything here is internal; nothing in it is exported.
+ */
+#ifndef EHLOD_CLIENT_PRIVATE_H
+#define EHLOD_CLIENT_PRIVATE_H
+
+#include <stddef.h>
+
+#include <event2/util.h>
+#include <openssl/ssl.h>
+
+#include "ehlod/client.h"
+#include "ehlo_table.h"
+#include "linereader.h"
+#include "reply.h"
+#include "message.h"
+
+#define CMD_LINE_MAX 2048	/* MAIL/RCPT with every parameter */
+#define QUIT_TIMEOUT_SEC 10
+
+struct client_auth;
+struct bufferevent;
+struct evdns_base;
+struct evbuffer;
+struct event;
+
+/* Where the connection is.  The handshake's commands (EHLO, STARTTLS,
+ * AUTH ...) wait in the command queue like the transaction's; the state
+ * says which layer owns the replies. */
+enum conn_state {
+	CONN_IDLE = 0,		/* nothing started */
+	CONN_CONNECTING,
+	CONN_HANDSHAKE,		/* greeting, EHLO/HELO, STARTTLS, AUTH */
+	CONN_TLS,		/* TLS handshake running */
+	CONN_READY,		/* transactions may run */
+	CONN_QUIT,		/* QUIT sent */
+	CONN_DONE
+};
+
+/* When a command may go out (command.c). */
+enum cmd_pipe {
+	CMD_ALONE = 0,		/* only when nothing is waiting for a reply */
+	CMD_PIPE,		/* behind other CMD_PIPE commands (RFC 2920) */
+	CMD_LAST		/* may end a pipelined group: DATA */
+};
+
+struct cmd;
+typedef void (*cmd_reply_fn)(struct ehlod_client *c, struct cmd *cmd,
+    const struct smtp_reply *r);
+
+/* One command in the queue (command.c).  line NULL: no command line,
+ * only a reply awaited (the greeting) or only octets to send (the
+ * message after 354). */
+struct cmd {
+	struct cmd *next;
+	char *line;
+	char *shown;		/* in the transcript instead of line */
+	char *addr;		/* RCPT: the recipient */
+	const char *name;	/* the step, for errors: "EHLO", "RCPT", ... */
+	const char *data;	/* octets sent after the line (not copied) */
+	size_t data_len;
+	int pipeline;		/* enum cmd_pipe: when it may go out */
+	int sent;
+	unsigned replies;	/* replies still expected */
+	cmd_reply_fn on_reply;
+	/* for the transaction's commands */
+	ehlod_client_step_cb cb;
+	void *arg;
+};
+
+/* The transaction (transaction.c). */
+struct txn {
+	int bdat;		/* the message goes with BDAT */
+	int binary;		/* BODY=BINARYMIME: octets as they are */
+	char **acc;		/* recipients accepted, in order */
+	size_t nacc, cap;
+	struct client_msg msg;
+	struct ehlod_client_rcpt *lmtp;	/* LMTP: a reply per recipient */
+	size_t nlmtp, lmtp_seen;
+};
+
+/* The whole-job driver (job.c). */
+struct job_state {
+	const struct ehlod_client_job *job;
+	int probe;
+	int pipelining;
+	int mail_ok;
+	size_t next_rcpt;	/* without pipelining: the next RCPT to send */
+	size_t waiting;		/* steps sent and not yet answered */
+	size_t accepted;
+	size_t *acc_idx;	/* job index of each accepted recipient */
+	char **orcpt;		/* "rfc822;xtext" per recipient, or NULL */
+	struct ehlod_client_rcpt *rcpts;
+};
+
+struct ehlod_client {
+	struct event_base *base;
+	int own_base;
+	struct evdns_base *dns;
+	struct event *done_ev;
+	ehlod_client_cb cb;
+	void *cb_arg;
+
+	/* where and how */
+	char *host;		/* NULL for unix sockets */
+	char *unix_path;
+	int port;
+	struct ehlod_client_opts o;
+	char *helo_name;
+	int need_8bit, need_utf8, need_binary;	/* what the mail needs */
+
+	/* the connection (connection.c) */
+	enum conn_state st;
+	void (*on_ready)(struct ehlod_client *c);	/* job or session */
+	struct bufferevent *bev;
+	SSL_CTX *ssl_ctx;
+	struct linereader lr;
+	struct reply_parser rp;
+	int closing;		/* 421 seen or fatal: no QUIT */
+	int ehlo_refused;	/* this connection: EHLO got an error */
+	int last_was_ehlo;	/* the last reply was the one to EHLO */
+	int force_helo;		/* reconnected after a close: HELO only */
+	int tls_tried;		/* STARTTLS refused (its code): go on in
+				 * the clear */
+	struct ehlo_table ext;
+	char *greeting;
+	struct client_auth *auth;
+
+	/* the command queue (command.c) */
+	struct cmd *q_head, *q_tail;
+	int pipelining;		/* this session pipelines (RFC 2920) */
+
+	struct txn txn;
+	struct job_state j;
+
+	/* the outcome (result.c) */
+	struct ehlod_client_result res;
+	int failed;		/* res holds a failure */
+	int notified;
+	struct evbuffer *transcript;
+	int transcript_full;
+	char *transcript_str;	/* the last copy handed out */
+
+	/* the session API (session.c) */
+	int session;
+	int opening;		/* ehlod_client_open waits for "open" */
+	int free_when_done;	/* ehlod_client_close: free after QUIT */
+	ehlod_client_step_cb step_cb;
+	void *step_arg;
+	struct event *step_ev;
+	struct ehlod_client_reply sr;	/* the reply handed to step_cb */
+};
+
+/* result.c */
+void note(struct ehlod_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void note_prefixed(struct ehlod_client *c, const char *prefix,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+char *xstrdup(const char *s);
+void set_str(const char **field, const char *value);
+enum ehlod_client_status status_of(int code);
+void reply_parts(struct ehlod_client *c, const struct smtp_reply *r,
+    char *enh, size_t enhlen, char *text, size_t textlen);
+void fail(struct ehlod_client *c, enum ehlod_client_status status,
+    enum ehlod_client_reason reason, const char *step,
+    const struct smtp_reply *r, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+void fail_forget(struct ehlod_client *c);
+void fail_reply(struct ehlod_client *c, const char *step,
+    const struct smtp_reply *r);
+void fail_from(struct ehlod_client *c, const struct ehlod_client_reply *r);
+void rcpt_clear(struct ehlod_client_rcpt *rc);
+void rcpt_from(struct ehlod_client_rcpt *rc, const struct ehlod_client_reply *r);
+void rcpt_copy(struct ehlod_client_rcpt *rc,
+    const struct ehlod_client_rcpt *from);
+const char *shown(const char *s, char *buf, size_t len);
+
+/* connection.c */
+void conn_done_fire(evutil_socket_t fd, short what, void *arg);
+int conn_start(struct ehlod_client *c, void (*on_ready)(struct ehlod_client *));
+void conn_finish(struct ehlod_client *c);
+void conn_done(struct ehlod_client *c);
+void conn_close(struct ehlod_client *c);
+void conn_proceed(struct ehlod_client *c);
+void conn_send_hello(struct ehlod_client *c);
+void conn_set_timeouts(struct ehlod_client *c, struct bufferevent *bev);
+void conn_idle_timeouts(struct ehlod_client *c);
+void conn_read_cb(struct bufferevent *bev, void *arg);
+void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* starttls.c */
+void tls_send_starttls(struct ehlod_client *c);
+void tls_established(struct ehlod_client *c);
+void tls_error_text(struct ehlod_client *c, unsigned long e, char *why,
+    size_t len);
+
+/* login.c */
+void login_start(struct ehlod_client *c);
+void login_in_clear(struct ehlod_client *c);
+
+/* command.c */
+struct cmd *cmd_push(struct ehlod_client *c, char *line, const char *name,
+    int pipeline, cmd_reply_fn on_reply);
+void cmd_pump(struct ehlod_client *c);
+void cmd_dispatch(struct ehlod_client *c, const struct smtp_reply *r);
+struct cmd *cmd_waiting(const struct ehlod_client *c);
+int cmd_idle(const struct ehlod_client *c);
+void cmd_clear(struct ehlod_client *c);
+char *cmd_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* transaction.c */
+void txn_mail(struct ehlod_client *c, const struct ehlod_client_mail *m,
+    ehlod_client_step_cb cb, void *arg);
+void txn_rcpt(struct ehlod_client *c, const char *rcpt, const char *notify,
+    const char *orcpt, ehlod_client_step_cb cb, void *arg);
+void txn_data(struct ehlod_client *c, const void *data, size_t len,
+    ehlod_client_step_cb cb, void *arg);
+void txn_rset(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg);
+void txn_forget(struct ehlod_client *c);
+void txn_free(struct ehlod_client *c);
+void txn_refuse(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg,
+    const char *step, enum ehlod_client_reason reason, const char *enh,
+    const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+/* job.c */
+const char *job_needs(struct ehlod_client *c);
+void job_settle(struct ehlod_client *c);
+void job_free(struct ehlod_client *c);
+
+/* session.c */
+void session_over(struct ehlod_client *c);
+void session_fire(evutil_socket_t fd, short what, void *arg);
+
+#endif

@@ -1,0 +1,163 @@
+/*
+ * NAME
+ *	starttls.c - STARTTLS (RFC 3207) for the client's connection
+ * DESCRIPTION
+ *	Part of the connection (connection.c): sends STARTTLS when the
+ *	options ask for it and the server offers it, runs the handshake on
+ *	an OpenSSL filter over the socket, and starts the session again with
+ *	EHLO, forgetting what was said before (RFC 3207 4.2).  TLS 1.2 at
+ *	least; the certificate and the name (or IP address) are verified
+ *	unless the options say not to.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "private.h"
+
+static int
+is_ip_literal(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static int
+make_ssl_ctx(struct ehlod_client *c)
+{
+	if (c->ssl_ctx)
+		return 0;
+	if ((c->ssl_ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		return -1;
+	SSL_CTX_set_min_proto_version(c->ssl_ctx, TLS1_2_VERSION);
+	if (c->o.tls_ca_file)
+		SSL_CTX_load_verify_locations(c->ssl_ctx, c->o.tls_ca_file, NULL);
+	else
+		SSL_CTX_set_default_verify_paths(c->ssl_ctx);
+	SSL_CTX_set_verify(c->ssl_ctx,
+	    c->o.tls_verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+	return 0;
+}
+
+static SSL *
+make_ssl(struct ehlod_client *c)
+{
+	const char *name = c->o.tls_server_name ? c->o.tls_server_name : c->host;
+	SSL *ssl;
+
+	if (make_ssl_ctx(c) < 0 || (ssl = SSL_new(c->ssl_ctx)) == NULL)
+		return NULL;
+	if (name == NULL)
+		return ssl;
+	if (is_ip_literal(name)) {
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name);
+		return ssl;
+	}
+	SSL_set_tlsext_host_name(ssl, name);
+	SSL_set1_host(ssl, name);
+	return ssl;
+}
+
+static void
+tls_setup_failed(struct ehlod_client *c)
+{
+	fail(c, EHLOD_CLIENT_TEMPFAIL, EHLOD_REASON_TLS, "STARTTLS", NULL,
+	    "cannot set up TLS");
+	conn_finish(c);
+}
+
+static void
+start_tls(struct ehlod_client *c)
+{
+	struct bufferevent *tls;
+	SSL *ssl = make_ssl(c);
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+
+	if (ssl == NULL) {
+		tls_setup_failed(c);
+		return;
+	}
+	/* RFC 3207 5: nothing the server sent before the handshake counts. */
+	evbuffer_drain(in, evbuffer_get_length(in));
+	tls = bufferevent_openssl_filter_new(c->base, c->bev, ssl,
+	    BUFFEREVENT_SSL_CONNECTING,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (tls == NULL) {
+		SSL_free(ssl);
+		tls_setup_failed(c);
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
+	conn_set_timeouts(c, tls);	/* a filter does not inherit them */
+	c->bev = tls;
+	bufferevent_setcb(tls, conn_read_cb, NULL, conn_event_cb, c);
+	bufferevent_enable(tls, EV_READ | EV_WRITE);
+	c->st = CONN_TLS;
+	note(c, "TLS handshake");
+}
+
+static void
+on_starttls(struct ehlod_client *c, struct cmd *cmd, const struct smtp_reply *r)
+{
+	(void)cmd;
+	if (r->code == 220) {
+		start_tls(c);
+		return;
+	}
+	if (c->o.starttls == EHLOD_TLS_MUST) {
+		/* Like an MTA, defer: TLS may work on the next attempt. */
+		fail(c, EHLOD_CLIENT_TEMPFAIL, EHLOD_REASON_TLS, "STARTTLS",
+		    r, NULL);
+		conn_finish(c);
+		return;
+	}
+	note(c, "STARTTLS refused: going on without TLS");
+	c->tls_tried = r->code;
+	conn_proceed(c);
+}
+
+void
+tls_send_starttls(struct ehlod_client *c)
+{
+	cmd_push(c, xstrdup("STARTTLS"), "STARTTLS", CMD_ALONE, on_starttls);
+	cmd_pump(c);
+}
+
+void
+tls_established(struct ehlod_client *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+	c->res.tls = 1;
+	c->st = CONN_HANDSHAKE;
+	note(c, "TLS established: %s %s%s", SSL_get_version(ssl),
+	    SSL_get_cipher_name(ssl),
+	    c->o.tls_verify ? ", certificate verified" : ", not verified");
+	/* RFC 3207 4.2: forget everything and EHLO again. */
+	conn_send_hello(c);
+}
+
+/* The handshake failed: say why, the certificate check first. */
+void
+tls_error_text(struct ehlod_client *c, unsigned long e, char *why, size_t len)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+	char err[200];
+
+	ERR_error_string_n(e, err, sizeof(err));
+	if (v != X509_V_OK)
+		snprintf(why, len, "TLS handshake failed: certificate: %s (%s)",
+		    X509_verify_cert_error_string(v), err);
+	else
+		snprintf(why, len, "TLS handshake failed: %s", err);
+}

@@ -1,0 +1,89 @@
+"""test_maildir_space - the maildir plugin and the disk it writes to.
+
+- Full disk: with the maildir on a small tmpfs filled up to its last
+  ~100 KiB, MAIL FROM with SIZE=1000000 is answered 452 4.3.1 (RFC 1870
+  section 6.1) and logged, while a SIZE that fits and MAIL without SIZE
+  still get 250, and a message that fits is delivered.
+- Stale tmp files: a file in tmp/ older than 36 hours (a delivery killed
+  in the middle) is removed at start-up and logged; a fresh one stays.
+"""
+
+import os
+import subprocess
+import tempfile
+import time
+
+from ehlodtest import Ehlod, EhlodTestCase, main, ehlo, transaction
+
+PLUGINS = [("pipelining", {}), ("size", {"limit": 10240000}),
+           ("enhancedstatuscodes", {}), ("maildir", {})]
+
+
+class MaildirSpaceTest(EhlodTestCase):
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0:
+            self.skipTest("mounting a tmpfs needs root")
+        self.mnt = tempfile.mkdtemp(prefix="ehlod-full-")
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0755",
+                        "tmpfs", self.mnt], check=True)
+
+    def tearDown(self):
+        super().tearDown()
+        subprocess.run(["umount", self.mnt])
+        os.rmdir(self.mnt)
+
+    def fill(self, leave):
+        """Fill the tmpfs until about leave octets are free."""
+        st = os.statvfs(self.mnt)
+        free = st.f_bavail * st.f_frsize
+        with open(os.path.join(self.mnt, "filler"), "wb") as f:
+            f.write(b"\0" * (free - leave))
+        st = os.statvfs(self.mnt)
+        return st.f_bavail * st.f_frsize
+
+    def test_mail_with_size_that_cannot_fit_452(self):
+        maildir = os.path.join(self.mnt, "Maildir")
+        plugins = [(n, dict(o, directory=maildir) if n == "maildir" else o)
+                   for n, o in PLUGINS]
+        with Ehlod(plugins=plugins) as server:
+            free = self.fill(100 * 1024)
+            time.sleep(1.1)	# past the worker's one-second cache
+            with server.raw() as s:
+                ehlo(s)
+                r = s.cmd("MAIL FROM:<a@x.test> SIZE=1000000")
+                self.assertCode(r, 452, "%d octets free: %r" % (free, r))
+                self.assertEnhanced(r, "4.3.1")
+                r = s.cmd("MAIL FROM:<a@x.test> SIZE=1000")
+                self.assertCode(r, 250)
+                s.cmd("RSET")
+                r = transaction(s)
+                self.assertCode(r, 250)
+            self.assertEqual(len(os.listdir(os.path.join(maildir, "new"))),
+                             1)
+            self.assertIn("deferred at MAIL", server.log())
+
+
+class MaildirTidyTest(EhlodTestCase):
+
+    def test_stale_tmp_files_removed_at_start(self):
+        server = Ehlod()	# makes the maildir, as the workers' user
+        server.stop()
+        tmp = os.path.join(server.maildir, "tmp")
+        old = os.path.join(tmp, "1.M1P1Q1.crashed")
+        fresh = os.path.join(tmp, "2.M2P2Q2.inflight")
+        for path in (old, fresh):
+            with open(path, "wb") as f:
+                f.write(b"Subject: partial\n")
+        then = time.time() - 37 * 3600
+        os.utime(old, (then, then))
+        server.start()
+        with server:
+            self.assertFalse(os.path.exists(old), "stale tmp file kept")
+            self.assertTrue(os.path.exists(fresh), "fresh tmp file removed")
+            self.assertIn("removed %s" % old, server.log())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+/*
+ * NAME
+ *	test_client_message - unit tests of the client's message preparation
+ * DESCRIPTION
+ *	client/message.c: the job measures its message before connecting
+ *	(client_msg_measure, for SIZE= and the 8BITMIME decision) and the
+ *	transaction prepares it later (client_msg_prepare); both must agree
+ *	on every shape of line end, or SIZE= would not be the size sent.
+ *	Also the repairs themselves and dot-stuffing.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "message.h"
+
+static void
+agree(const char *data, size_t len)
+{
+	struct client_msg m;
+	size_t size;
+	int has_8bit;
+
+	ck_assert_int_eq(client_msg_prepare(&m, data, len), 0);
+	client_msg_measure(data, len, &size, &has_8bit);
+	ck_assert_uint_eq(size, m.crlf_len);
+	ck_assert_int_eq(has_8bit, m.has_8bit);
+	client_msg_free(&m);
+}
+
+START_TEST(measure_agrees_with_prepare)
+{
+	static const char *const cases[] = {
+		"", "a", "a\n", "a\r\n", "a\r", "\r\n", "\n\n", "\r\r",
+		"line one\nline two", "x\r\ny\rz\n", "caf\xc3\xa9\n",
+		".\r\n..\r\n.", "\r", "\n", "no end\r\n\r",
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		agree(cases[i], strlen(cases[i]));
+	agree("nul\0inside\n", 11);
+}
+END_TEST
+
+START_TEST(line_ends_repaired_and_dots_stuffed)
+{
+	struct client_msg m;
+	const char *in = "a\rb\nc\r\n.d\n..e";
+
+	ck_assert_int_eq(client_msg_prepare(&m, in, strlen(in)), 0);
+	ck_assert_uint_eq(m.crlf_len, strlen("a\r\nb\r\nc\r\n.d\r\n..e\r\n"));
+	ck_assert(memcmp(m.crlf, "a\r\nb\r\nc\r\n.d\r\n..e\r\n", m.crlf_len) == 0);
+	ck_assert_uint_eq(m.stuffed_len,
+	    strlen("a\r\nb\r\nc\r\n..d\r\n...e\r\n"));
+	ck_assert(memcmp(m.stuffed, "a\r\nb\r\nc\r\n..d\r\n...e\r\n",
+	    m.stuffed_len) == 0);
+	ck_assert_int_eq(m.has_8bit, 0);
+	client_msg_free(&m);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("client_message");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, measure_agrees_with_prepare);
+	tcase_add_test(tc, line_ends_repaired_and_dots_stuffed);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
