@@ -51,19 +51,23 @@ enum scan_state { SC_CODE, SC_DQUOTE, SC_SQUOTE, SC_LINE_COMMENT,
  * after a comment name the wrong line.  The parser is therefore given a
  * copy with every comment blanked out (newlines kept).  The same pass
  * finds a section left open at the end of the file, which libconfuse
- * accepts silently.
+ * accepts silently, and a quoted string left open, which it accepts too
+ * but which leaves its scanner inside the string, so that the next
+ * cfg_init() (the strict pass) aborts the process.
  */
 static int
 clean_source(char *text, const char *file)
 {
 	enum scan_state st = SC_CODE;
-	int line = 1, depth = 0, open_line[64] = { 0 };
+	int line = 1, depth = 0, open_line[64] = { 0 }, quote_line = 0;
 
 	for (char *p = text; *p; p++) {
 		if (*p == '\n')
 			line++;
 		switch (st) {
 		case SC_CODE:
+			if (*p == '"' || *p == '\'')
+				quote_line = line;
 			if (*p == '"')
 				st = SC_DQUOTE;
 			else if (*p == '\'')
@@ -104,6 +108,11 @@ clean_source(char *text, const char *file)
 				*p = ' ';
 			break;
 		}
+	}
+	if (st == SC_DQUOTE || st == SC_SQUOTE) {
+		log_msg(LOG_ERR, "%s:%d: quoted string opened here is not "
+		    "closed", file, quote_line);
+		return -1;
 	}
 	if (depth == 0)
 		return 0;

@@ -55,7 +55,9 @@ message_append(struct message *m, const char *p, size_t n)
 	m->total += n;
 	if (m->dropped && m->total > m->limit)
 		m->overflow = 1;
-	if (m->overflow || m->dropped)
+	/* An empty piece (a milter's empty body chunk) may come with no
+	 * buffer at all, and m->buf is NULL until the first octet. */
+	if (m->overflow || m->dropped || n == 0)
 		return;
 	if (m->len + n > m->limit || (m->len + n > m->cap &&
 	    grow(m, m->len + n) < 0)) {

@@ -501,11 +501,15 @@ x_eoh(SMFICTX *ctx)
 	return dispatch(ctx, &j);
 }
 
+/* An empty chunk has nothing to judge, and ehlod never calls on_body
+ * with one: plugins may take chunk to be a real buffer. */
 static sfsistat
 x_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	struct job j;
 
+	if (len == 0)
+		return SMFIS_CONTINUE;
 	job_init(&j, ctx, J_BODY, NULL, NULL);
 	j.data = chunk;
 	j.len = len;

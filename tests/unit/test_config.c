@@ -212,6 +212,25 @@ START_TEST(unclosed_section)
 }
 END_TEST
 
+START_TEST(unclosed_quote)
+{
+	struct config c;
+	char *log, *path;
+
+	/* Found by fuzz/fuzz_config: libconfuse accepted the open string,
+	 * even in an unknown option, and the strict pass then aborted. */
+	expect_error("hostname = \"a\"\nnot_an_option = x\"y\n", 2,
+	    "quoted string");
+	expect_error("hostname = 'a\n\n", 1, "quoted string");
+	/* The parser is still sound for the next file. */
+	ck_assert_int_eq(read_text("hostname = \"b\"\n", &c, &log, &path), 0);
+	config_free(&c);
+	unlink(path);
+	free(path);
+	free(log);
+}
+END_TEST
+
 START_TEST(missing_file)
 {
 	struct config c;
@@ -266,6 +285,7 @@ config_suite(void)
 	tcase_add_test(tc, duplicate_plugin_section);
 	tcase_add_test(tc, syntax_error);
 	tcase_add_test(tc, unclosed_section);
+	tcase_add_test(tc, unclosed_quote);
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, local_domains);
 	suite_add_tcase(s, tc);

@@ -200,6 +200,25 @@ START_TEST(size_limit_counts_past_limit)
 }
 END_TEST
 
+/* Found by fuzz/fuzz_milter: an empty body chunk came as (NULL, 0)
+ * before any content, and the append did arithmetic on the NULL buffer
+ * (UBSan in the sanitizer build). */
+START_TEST(empty_piece_before_content)
+{
+	struct message m;
+
+	message_init(&m, 100);
+	message_append(&m, NULL, 0);
+	message_append(&m, "", 0);
+	ck_assert_uint_eq(m.len, 0);
+	ck_assert_uint_eq(m.total, 0);
+	ck_assert_int_eq(m.overflow, 0);
+	message_append(&m, "ab", 2);
+	ck_assert_uint_eq(m.len, 2);
+	message_free(&m);
+}
+END_TEST
+
 static Suite *
 data_suite(void)
 {
@@ -220,6 +239,7 @@ data_suite(void)
 	tcase_add_test(tc, rest_left_after_end);
 	tcase_add_test(tc, crlf_split_across_reads);
 	tcase_add_test(tc, size_limit_counts_past_limit);
+	tcase_add_test(tc, empty_piece_before_content);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,98 @@
+# fuzz/local.mk - libFuzzer targets, built only by
+# "./configure --enable-fuzzers CC=clang" (see fuzz/README.md).
+# "make fuzz FUZZ_SECONDS=N" runs each target for N seconds, in turn, on
+# its seed corpus (fuzz/corpus/NAME, read only) and a corpus of its own
+# in the build tree (fuzz-corpus/NAME), where new inputs are kept.
+
+FUZZ_TARGETS = command address data bdat proxy reply config milter
+FUZZ_SECONDS = 10
+EXTRA_DIST += fuzz/README.md fuzz/corpus
+
+FUZZ_BINARIES = fuzz/fuzz_command fuzz/fuzz_address fuzz/fuzz_data \
+	fuzz/fuzz_bdat fuzz/fuzz_proxy fuzz/fuzz_reply fuzz/fuzz_config \
+	fuzz/fuzz_milter
+if FUZZERS
+noinst_PROGRAMS += $(FUZZ_BINARIES)
+FUZZ_ENABLED = yes
+else
+FUZZ_ENABLED = no
+endif
+
+# The targets' objects are instrumented by configure's flags; only the
+# link adds libFuzzer's main.
+FUZZ_LINK = -fsanitize=fuzzer
+FUZZ_CORE_CFLAGS = $(AM_CFLAGS) $(CONFUSE_CFLAGS) $(LIBEVENT_CFLAGS)
+FUZZ_CORE_LIBS = core/libcore.la $(CONFUSE_LIBS) $(LIBEVENT_LIBS)
+
+fuzz_fuzz_command_SOURCES = fuzz/fuzz_command.c
+fuzz_fuzz_command_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+fuzz_fuzz_command_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+fuzz_fuzz_command_LDADD = proto/libproto.la $(LIBEVENT_LIBS)
+
+fuzz_fuzz_address_SOURCES = fuzz/fuzz_address.c
+fuzz_fuzz_address_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+fuzz_fuzz_address_LDADD = proto/libproto.la
+
+fuzz_fuzz_data_SOURCES = fuzz/fuzz_data.c
+fuzz_fuzz_data_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core
+fuzz_fuzz_data_CFLAGS = $(FUZZ_CORE_CFLAGS)
+fuzz_fuzz_data_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+fuzz_fuzz_data_LDADD = $(FUZZ_CORE_LIBS)
+
+fuzz_fuzz_bdat_SOURCES = fuzz/fuzz_bdat.c
+fuzz_fuzz_bdat_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+fuzz_fuzz_bdat_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+fuzz_fuzz_bdat_LDADD = proto/libproto.la $(LIBEVENT_LIBS)
+
+fuzz_fuzz_proxy_SOURCES = fuzz/fuzz_proxy.c
+fuzz_fuzz_proxy_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core
+fuzz_fuzz_proxy_CFLAGS = $(FUZZ_CORE_CFLAGS)
+fuzz_fuzz_proxy_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+fuzz_fuzz_proxy_LDADD = $(FUZZ_CORE_LIBS)
+
+fuzz_fuzz_reply_SOURCES = fuzz/fuzz_reply.c
+fuzz_fuzz_reply_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+fuzz_fuzz_reply_LDADD = proto/libproto.la
+
+fuzz_fuzz_config_SOURCES = fuzz/fuzz_config.c
+fuzz_fuzz_config_CFLAGS = $(FUZZ_CORE_CFLAGS)
+fuzz_fuzz_config_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+fuzz_fuzz_config_LDADD = $(FUZZ_CORE_LIBS)
+
+# The milter's callbacks, loop thread and steps, without libmilter (the
+# target stands in for it) and over the milterprobe test plugin.
+fuzz_fuzz_milter_SOURCES = fuzz/fuzz_milter.c milter/callbacks.c \
+	milter/loop.c milter/steps.c milter/hostapi_milter.c
+fuzz_fuzz_milter_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core -I$(top_srcdir)/milter \
+	-DFUZZ_PROBE_DIR='"$(abs_top_builddir)/tests/plugins/.libs"'
+fuzz_fuzz_milter_CFLAGS = $(FUZZ_CORE_CFLAGS) -pthread
+fuzz_fuzz_milter_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK) -pthread
+fuzz_fuzz_milter_LDADD = $(FUZZ_CORE_LIBS) $(EVTHREAD_LIBS)
+EXTRA_fuzz_fuzz_milter_DEPENDENCIES = tests/plugins/milterprobe.la
+
+# -close_fd_mask=2: the targets' own log lines would drown libFuzzer's;
+# its reports and sanitizer reports still come out.  Each run's whole
+# output is kept in fuzz-corpus/NAME.log; a crash prints its tail.
+.PHONY: fuzz fuzz-build
+fuzz-build:
+	@test "$(FUZZ_ENABLED)" = yes || { echo "configure with --enable-fuzzers CC=clang first" >&2; exit 1; }
+	$(MAKE) $(AM_MAKEFLAGS) $(FUZZ_BINARIES) tests/plugins/milterprobe.la
+
+fuzz: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz-corpus/$$t; rc=0; \
+		fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+		    -print_final_stats=1 -close_fd_mask=2 \
+		    -artifact_prefix=fuzz-corpus/crash-$$t- \
+		    fuzz-corpus/$$t $(srcdir)/fuzz/corpus/$$t \
+		    >fuzz-corpus/$$t.log 2>&1 || rc=$$?; \
+		execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' \
+		    fuzz-corpus/$$t.log); \
+		echo "fuzz_$$t: $(FUZZ_SECONDS) s, $${execs:-?} execs, exit $$rc"; \
+		if test $$rc != 0; then tail -n 60 fuzz-corpus/$$t.log; exit 1; fi; \
+	done
+
+clean-local: clean-fuzz
+.PHONY: clean-fuzz
+clean-fuzz:
+	rm -rf fuzz-corpus
