@@ -342,6 +342,7 @@ master_run(const char *file, struct config *c, struct plugin_set *set)
 	char *pid_file = c->pid_file ? strdup(c->pid_file) : NULL;
 	char *status_path = c->status_socket ? strdup(c->status_socket) : NULL;
 
+	worker_master_pid = getpid();
 	anvil_init();
 	stats_init();
 	stats_set_plugins(set);

@@ -35,6 +35,7 @@
 #define ACCEPT_PAUSE_MS 1000
 
 int worker_status_fd = -1;
+pid_t worker_master_pid;
 static struct evconnlistener *status_listener;
 static struct evconnlistener **listeners;
 static size_t nlisteners;
@@ -222,7 +223,6 @@ worker_run(struct config *c, struct plugin_set *set, const int *fds,
     size_t nfds)
 {
 	static struct server srv;
-	pid_t master = getppid();
 	struct event *sigs[3];
 	const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
 
@@ -241,7 +241,8 @@ worker_run(struct config *c, struct plugin_set *set, const int *fds,
 		return WORKER_EXIT_CONFIG;
 	/* A worker must not outlive the master (its SIGTERM drains).  Set
 	 * after the switch of user, which clears it. */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != master)
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 ||
+	    getppid() != worker_master_pid)
 		return 1;
 	/* Nothing a worker or its plugins execute may gain privileges
 	 * (set-user-id programs, file capabilities). */

@@ -6,6 +6,7 @@
 #define EHLOD_CORE_WORKER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "loader.h"
@@ -20,6 +21,9 @@ int worker_run(struct config *c, struct plugin_set *set, const int *fds,
 
 /* The status socket (status.c) the master bound, or -1; workers serve it. */
 extern int worker_status_fd;
+/* The master's pid, set before it forks: a worker whose parent is no
+ * longer that process must not serve. */
+extern pid_t worker_master_pid;
 
 /* Switch to the configured user when running as root. */
 int drop_privileges(const char *user);

@@ -21,7 +21,7 @@ def alive(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
             return f.read().split()[2] != "Z"
-    except FileNotFoundError:
+    except OSError:	# gone, even between the open and the read
         return False
 
 
