@@ -89,8 +89,10 @@ dist_man_MANS += docs/ehlod-plugin-relay.5
 # client against a private Postfix smtpd with and without STARTTLS.
 # postfixtest.py runs the private Postfix instances and is no test.
 TESTS += tests/interop/test_relay_recipients.py \
+	tests/interop/test_relay_hop.py \
 	tests/interop/test_relay_postfix.py \
 	tests/interop/test_client_postfix.py
 EXTRA_DIST += tests/interop/test_relay_recipients.py \
+	tests/interop/test_relay_hop.py \
 	tests/interop/test_relay_postfix.py \
 	tests/interop/test_client_postfix.py tests/interop/postfixtest.py

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "include.h"
 #include "log.h"
 #include "trust.h"
 #include "proxy.h"
@@ -32,10 +33,14 @@ static void
 config_error(cfg_t *cfg, const char *fmt, va_list ap)
 {
 	char msg[512];
+	const char *file;
+	int line;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	log_msg(LOG_ERR, "%s:%d: %s", parsing_file ? parsing_file : "config",
-	    cfg ? cfg->line : 0, msg);
+	/* The parser sees the text with its includes expanded. */
+	include_where(parsing_file ? parsing_file : "config", cfg ? cfg->line :
+	    0, &file, &line);
+	log_msg(LOG_ERR, "%s:%d: %s", file, line, msg);
 }
 
 enum scan_state { SC_CODE, SC_DQUOTE, SC_SQUOTE, SC_LINE_COMMENT,
@@ -398,7 +403,7 @@ parse(const char *file, cfg_opt_t *plugin_opts, int flags)
 	cfg_t *cfg;
 
 	core_options(opts, sizeof(opts) / sizeof(opts[0]), plugin_opts, 0);
-	char *text = read_source(file);
+	char *text = include_expand(file, read_source);
 	if (text == NULL)
 		return NULL;
 	cfg = cfg_init(opts, flags);

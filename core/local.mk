@@ -6,6 +6,7 @@ core_libcore_la_SOURCES = \
 	core/config.c core/config.h \
 	core/loader.c core/loader.h \
 	core/trust.c core/trust.h \
+	core/include.c core/include.h \
 	core/confcheck.c core/confcheck.h \
 	core/message.c core/message.h \
 	core/data.c core/data.h \

@@ -16,6 +16,8 @@
  *		works, new workers start with it and the old ones stop
  *		accepting and finish their sessions, so no session is cut.
  *		If it fails the running workers go on and the log says why.
+ *		Listening sockets stay as bound at start: a changed listen
+ *		is logged as ignored until a restart.
  *	SIGUSR1, SIGUSR2
  *		ignored, with a log line (the log goes to stderr or syslog:
  *		there is no file to reopen).
@@ -255,6 +257,35 @@ reap(struct config *c, struct plugin_set *set, const sigset_t *old,
 	return 0;
 }
 
+static int
+listen_has(const struct config *c, const struct listen_addr *a)
+{
+	for (size_t i = 0; i < c->nlisten; i++)
+		if (strcmp(c->listen[i].host, a->host) == 0 &&
+		    strcmp(c->listen[i].port, a->port) == 0)
+			return 1;
+	return 0;
+}
+
+/* The sockets are bound once, at start (as root, for port 25): a reload
+ * keeps them whatever the new file says, and says so rather than let an
+ * admin believe the new address is served. */
+static void
+warn_listen_change(const struct config *was, const struct config *now)
+{
+	for (size_t i = 0; i < now->nlisten; i++)
+		if (!listen_has(was, &now->listen[i]))
+			log_msg(LOG_WARNING, "reload ignores listen %s:%s, which "
+			    "is new: restart ehlod to listen there",
+			    now->listen[i].host, now->listen[i].port);
+	for (size_t i = 0; i < was->nlisten; i++)
+		if (!listen_has(now, &was->listen[i]))
+			log_msg(LOG_WARNING, "reload ignores the removal of "
+			    "listen %s:%s: still listening there until ehlod "
+			    "restarts", was->listen[i].host,
+			    was->listen[i].port);
+}
+
 static void
 reload(const char *file, struct config **c, struct plugin_set **set,
     const sigset_t *old)
@@ -276,6 +307,7 @@ reload(const char *file, struct config **c, struct plugin_set **set,
 		notify_ready("reload failed; running the previous configuration");
 		return;
 	}
+	warn_listen_change(*c, nc);
 	generation++;
 	for (long i = 0; i < nc->workers; i++)
 		spawn(nc, ns, old);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "include.h"
 #include "loader.h"
 #include "log.h"
 
@@ -51,6 +52,8 @@ option_error(const char *file, int line, const char *instance,
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
+	/* The line of the expanded text: say which included file it is. */
+	include_where(file, line, &file, &line);
 	log_msg(LOG_ERR, "%s:%d: plugin '%s': option '%s': %s", file, line,
 	    instance, option, why);
 	return -1;

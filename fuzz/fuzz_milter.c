@@ -37,7 +37,7 @@ static struct server srv;
 static void *priv;
 static char *macros[MAC_COUNT_];
 static int ctx_dummy;
-#define CTX ((SMFICTX *)(void *)&ctx_dummy)
+#define FUZZ_CTX ((SMFICTX *)(void *)&ctx_dummy)
 
 /* libmilter's side, as far as the callbacks use it. */
 void *
@@ -181,7 +181,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	milter_callbacks_init(5);
 	if (loop_start(&srv) < 0)
 		abort();
-	milter_desc.xxfi_negotiate(CTX, SMFIF_ADDHDRS | SMFIF_CHGHDRS |
+	milter_desc.xxfi_negotiate(FUZZ_CTX, SMFIF_ADDHDRS | SMFIF_CHGHDRS |
 	    SMFIF_SETSYMLIST, 0, 0, 0, &f[0], &f[1], &f[2], &f[3]);
 	return 0;
 }
@@ -199,7 +199,7 @@ envelope(sfsistat (*cb)(SMFICTX *, char **), char *p, size_t len)
 	}
 	argv[n] = NULL;
 	if (n > 0)
-		cb(CTX, argv);
+		cb(FUZZ_CTX, argv);
 }
 
 static void
@@ -215,7 +215,7 @@ connect_packet(char *p, size_t len)
 		sa = (struct sockaddr *)&sin;
 	else if (inet_pton(AF_INET6, addr, &sin6.sin6_addr) == 1)
 		sa = (struct sockaddr *)&sin6;
-	milter_desc.xxfi_connect(CTX, p, sa);
+	milter_desc.xxfi_connect(FUZZ_CTX, p, sa);
 }
 
 static void
@@ -239,7 +239,7 @@ packet(int cmd, char *buf, size_t len)
 		connect_packet(buf, len);
 		break;
 	case SMFIC_HELO:
-		milter_desc.xxfi_helo(CTX, buf);
+		milter_desc.xxfi_helo(FUZZ_CTX, buf);
 		break;
 	case SMFIC_MAIL:
 		envelope(milter_desc.xxfi_envfrom, buf, len);
@@ -248,23 +248,23 @@ packet(int cmd, char *buf, size_t len)
 		envelope(milter_desc.xxfi_envrcpt, buf, len);
 		break;
 	case SMFIC_DATA:
-		milter_desc.xxfi_data(CTX);
+		milter_desc.xxfi_data(FUZZ_CTX);
 		break;
 	case SMFIC_HEADER:
-		milter_desc.xxfi_header(CTX, buf, buf + strlen(buf) +
+		milter_desc.xxfi_header(FUZZ_CTX, buf, buf + strlen(buf) +
 		    (strlen(buf) < len));
 		break;
 	case SMFIC_EOH:
-		milter_desc.xxfi_eoh(CTX);
+		milter_desc.xxfi_eoh(FUZZ_CTX);
 		break;
 	case SMFIC_BODY:
-		milter_desc.xxfi_body(CTX, (unsigned char *)buf, len);
+		milter_desc.xxfi_body(FUZZ_CTX, (unsigned char *)buf, len);
 		break;
 	case SMFIC_BODYEOB:
-		milter_desc.xxfi_eom(CTX);
+		milter_desc.xxfi_eom(FUZZ_CTX);
 		break;
 	case SMFIC_ABORT:
-		milter_desc.xxfi_abort(CTX);
+		milter_desc.xxfi_abort(FUZZ_CTX);
 		break;
 	case SMFIC_UNKNOWN:
 		/* libmilter's own buffer: exactly the packet, no NUL added */
@@ -272,7 +272,7 @@ packet(int cmd, char *buf, size_t len)
 		if (raw == NULL)
 			abort();
 		memcpy(raw, buf, len);
-		milter_desc.xxfi_unknown(CTX, len ? raw : NULL);
+		milter_desc.xxfi_unknown(FUZZ_CTX, len ? raw : NULL);
 		free(raw);
 		break;
 	case SMFIC_MACRO:
@@ -302,7 +302,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(buf);
 		off += len;
 	}
-	milter_desc.xxfi_close(CTX);
+	milter_desc.xxfi_close(FUZZ_CTX);
 	for (int i = 0; i < MAC_COUNT_; i++) {
 		free(macros[i]);
 		macros[i] = NULL;

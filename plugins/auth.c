@@ -39,6 +39,13 @@
  *	AUTH= parameter, which belongs to the keyword, stays usable after
  *	a new EHLO (RFC 1869 section 6).
  *
+ *	SASL opens the sasldb at each login, in the worker, as the worker
+ *	user: init refuses a sasldb_path that user cannot read, so that
+ *	"ehlod -t" says so.  A backend failure during a login (SASL_FAIL,
+ *	which is what an unreadable sasldb gives, or SASL_UNAVAIL, ...) is
+ *	answered 454 4.7.0 and logged as an error: the client is not to
+ *	blame, and 535 is what log watchers count against it.
+ *
  *	SASL itself is configured from this section, under SASL's own
  *	option names, through SASL's option callback: nothing is read
  *	from /etc/sasl2.  SASL's log lines go to the server's log.
@@ -78,6 +85,7 @@
 #include <ehlod/plugin.h>
 
 #include "esmtp.h"
+#include "readable.h"
 
 /* The SMTP service name (RFC 4954 section 4, GSSAPI's "smtp@host"). */
 #define SMTP_SERVICE "smtp"
@@ -455,11 +463,17 @@ step_result(ehlod_ctx *s, struct auth_state *st, int rc,
 	case SASL_NOMECH:
 		return failed(s, st, 504, "5.5.4", "Unrecognized "
 		    "authentication type");
+	case SASL_FAIL:
 	case SASL_TRYAGAIN:
 	case SASL_UNAVAIL:
 	case SASL_NOMEM:
-		host->log(s, LOG_WARNING, "SASL %s: %s", st->mech,
-		    sasl_errdetail(st->conn));
+	case SASL_NOVERIFY:
+		/* The backend failed (an unreadable sasldb is SASL_FAIL, a
+		 * wrong password SASL_BADAUTH, an unknown user SASL_NOUSER):
+		 * not the client's fault, so no 535 for fail2ban to count. */
+		host->log(s, LOG_ERR, "unknown[%s]: SASL %s authentication "
+		    "backend failure: %s", host->get(s, EHLOD_ITEM_CLIENT_ADDR),
+		    st->mech, sasl_errdetail(st->conn));
 		return tempfail(s);
 	case SASL_ENCRYPT:
 		return failed(s, st, 538, "5.7.11", "Encryption required for "
@@ -640,6 +654,22 @@ auth_fini(ehlod_ctx *inst)
 	options_free();
 }
 
+/* SASL opens the sasldb at each login, in the worker, as the worker
+ * user: a file only root can read would turn every login into 454. */
+static int
+sasldb_check(void)
+{
+	const char *path = sasl_values[2];	/* sasldb_path */
+	const char *user = host->get(NULL, EHLOD_ITEM_USER);
+	int err;
+
+	if (path == NULL || (err = user_can_read(path, user)) == 0)
+		return 0;
+	host->log(self, LOG_ERR, "sasldb_path %s: not readable by user %s: "
+	    "%s", path, user && *user ? user : "(current)", strerror(err));
+	return -1;
+}
+
 static int
 auth_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
@@ -647,7 +677,7 @@ auth_init(const struct ehlod_host *h, ehlod_ctx *inst)
 
 	host = h;
 	self = inst;
-	if (options_read(host->instance(inst)) < 0) {
+	if (options_read(host->instance(inst)) < 0 || sasldb_check() < 0) {
 		options_free();
 		return -1;
 	}

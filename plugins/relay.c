@@ -18,13 +18,18 @@
  *	queued and nothing can be lost: the shape Postfix expects of an
  *	smtpd_proxy_filter.
  *
- *	  MAIL	opens a session with the next hop (connect, EHLO by the
+ *	  MAIL	takes the envelope only: the next hop hears nothing until
+ *		a recipient is ours to forward, so a transaction whose
+ *		every recipient is refused before us costs it nothing.
+ *	  first forwarded recipient (at RCPT or DATA)
+ *		opens a session with the next hop (connect, EHLO by the
  *		RFC 1869 rules, STARTTLS when configured) or reuses the one
  *		kept from an earlier transaction, and sends MAIL FROM with
  *		SIZE, BODY, SMTPUTF8, RET and ENVID as the transaction
  *		declared them (EHLOD_KEY_SIZE, _BODY, _DSN_RET, _DSN_ENVID),
- *		each only when the next hop offers it.  The client gets the
- *		next hop's reply.  A next hop lacking what the transaction
+ *		each only when the next hop offers it, then the RCPT.  The
+ *		next hop's refusal of MAIL answers that recipient.  A next
+ *		hop lacking what the transaction
  *		needs gets no MAIL: 554 5.6.3 (8BITMIME, or BINARYMIME with
  *		CHUNKING for BODY=BINARYMIME), 554 5.6.7
  *		(SMTPUTF8), 552 5.3.4 (SIZE).  A next hop that cannot be
@@ -40,8 +45,11 @@
  *		octet, for BODY=BINARYMIME), else DATA; the client
  *		gets the next hop's final reply.
  *	  RSET, a new EHLO, a refused step, the session's end
- *		end the transaction: RSET to the next hop; QUIT when the
- *		client's session ends.
+ *		end the transaction: RSET to the next hop before the next
+ *		MAIL; QUIT when the client's session ends.
+ *
+ *	No reply names the next hop: its address is internal, and only
+ *	the log lines (relay=...) carry it.
  *
  *	Every hook returns PENDING; the client library runs on the host's
  *	event loop (host->event_base), so other sessions go on while the
@@ -89,8 +97,8 @@
 /* What the session with the next hop is waiting for. */
 enum hop_wait {
 	W_NONE = 0,
-	W_OPEN,			/* greeting, EHLO, STARTTLS (on_mail pending) */
-	W_MAIL,			/* MAIL reply (on_mail pending) */
+	W_OPEN,			/* greeting, EHLO, STARTTLS (before MAIL) */
+	W_MAIL,			/* MAIL reply (a recipient waits behind it) */
 	W_RCPT,			/* RCPT reply (on_rcpt pending) */
 	W_LATE_RCPT,		/* RCPT reply of a late recipient (on_data) */
 	W_DATA,			/* final reply (on_eom pending) */
@@ -105,7 +113,11 @@ struct hop {
 	struct ehlod_client *c;
 	enum hop_wait wait;
 	int in_txn;		/* the next hop accepted MAIL, no final reply yet */
-	int mail_next;		/* on_mail is pending behind an RSET */
+	int mail_next;		/* MAIL waits behind an RSET */
+	int mail_due;		/* the client's MAIL is taken, not yet sent */
+	int rset_due;		/* the next hop is in a transaction we ended */
+	enum hop_wait rcpt_wait;	/* W_RCPT or W_LATE_RCPT: the recipient
+				 * to send once the next hop took MAIL */
 	struct ehlod_client_mail mail;	/* strings owned below */
 	char *from, *ret, *envid;
 	char *rcpt;		/* being forwarded */
@@ -273,6 +285,7 @@ hop_drop(struct hop *h)
 	h->c = NULL;
 	h->wait = W_NONE;
 	h->in_txn = 0;
+	h->rset_due = 0;
 }
 
 /* The host frees the hop itself; its connection and strings are ours. */
@@ -304,8 +317,11 @@ hop_get(ehlod_ctx *s)
 }
 
 /* The client's transaction ended.  An idle next hop in a transaction gets
- * RSET; one still waiting for a reply is out of step with us and is
- * dropped (the next MAIL opens a new session). */
+ * RSET before our next MAIL (start_mail), not now: when the client's
+ * session is what ended, the next hop gets a plain QUIT, which a pending
+ * RSET would turn into a dropped connection.  One still waiting for a
+ * reply is out of step with us and is dropped (the next MAIL opens a new
+ * session). */
 static void
 txn_mark_cleanup(ehlod_ctx *s, void *arg)
 {
@@ -316,6 +332,8 @@ txn_mark_cleanup(ehlod_ctx *s, void *arg)
 	if (h == NULL)
 		return;
 	fwd_clear(h);
+	h->mail_due = 0;
+	h->mail_next = 0;
 	if (h->c == NULL || h->wait == W_RSET)
 		return;
 	if (h->wait != W_NONE) {
@@ -325,11 +343,7 @@ txn_mark_cleanup(ehlod_ctx *s, void *arg)
 	if (!h->in_txn)
 		return;
 	h->in_txn = 0;
-	if (ehlod_client_rset(h->c, hop_cb, h) < 0) {
-		hop_drop(h);
-		return;
-	}
-	h->wait = W_RSET;
+	h->rset_due = 1;
 }
 
 /* ------------------------------------------------------ the verdicts */
@@ -346,11 +360,15 @@ refuse_local(struct hop *h, const struct ehlod_client_reply *r)
 {
 	ehlod_ctx *s = h->s;
 
+	/* The details (addresses, system errors) go to the log only: the
+	 * client must not learn where our next hop is. */
+	host->log(s, LOG_WARNING, "relay=%s, %s: %s", h->cf->next_hop,
+	    r->step, r->text);
 	switch (r->reason) {
 	case EHLOD_REASON_NEEDS_EXTENSION:
 		host->reply(s, strcmp(r->enhanced, "5.3.4") == 0 ? 552 : 554,
-		    *r->enhanced ? r->enhanced : "5.6.0", "next hop %s cannot"
-		    " take this message: %s", h->cf->next_hop, r->text);
+		    *r->enhanced ? r->enhanced : "5.6.0", "next hop cannot"
+		    " take this message: %s", r->text);
 		return EHLOD_REJECT;
 	case EHLOD_REASON_NETWORK:
 	case EHLOD_REASON_PROTOCOL:
@@ -358,22 +376,20 @@ refuse_local(struct hop *h, const struct ehlod_client_reply *r)
 		if (strcmp(r->step, "open") == 0 || strcmp(r->step, "connect") == 0 ||
 		    strcmp(r->step, "greeting") == 0 || strcmp(r->step, "EHLO") == 0 ||
 		    strcmp(r->step, "STARTTLS") == 0)
-			host->reply(s, 451, "4.4.1", "next hop %s not reachable:"
-			    " %s: %s", h->cf->next_hop, r->step, r->text);
+			host->reply(s, 451, "4.4.1", "next hop not reachable at "
+			    "%s", r->step);
 		else
-			host->reply(s, 451, "4.4.2", "lost the session with next"
-			    " hop %s at %s: %s", h->cf->next_hop, r->step, r->text);
+			host->reply(s, 451, "4.4.2", "lost the session with the "
+			    "next hop at %s", r->step);
 		return EHLOD_TEMPFAIL;
 	default:
 		break;
 	}
 	if (r->status == EHLOD_CLIENT_TEMPFAIL) {
-		host->reply(s, 451, "4.3.0", "next hop %s: %s: %s", h->cf->next_hop,
-		    r->step, r->text);
+		host->reply(s, 451, "4.3.0", "next hop: %s failed", r->step);
 		return EHLOD_TEMPFAIL;
 	}
-	host->reply(s, 554, "5.3.0", "next hop %s: %s: %s", h->cf->next_hop, r->step,
-	    r->text);
+	host->reply(s, 554, "5.3.0", "next hop: %s failed", r->step);
 	return EHLOD_REJECT;
 }
 
@@ -417,8 +433,10 @@ pass_on(struct hop *h, const struct ehlod_client_reply *r)
 	if (r->reason != EHLOD_REASON_REPLY && r->status != EHLOD_CLIENT_OK)
 		return refuse_local(h, r);
 	if (r->code == 421) {
-		host->reply(h->s, 451, "4.4.2", "next hop %s closed the session:"
-		    " %s", h->cf->next_hop, r->text);
+		host->log(h->s, LOG_NOTICE, "relay=%s, next hop closed the "
+		    "session: %d %s", h->cf->next_hop, r->code, r->text);
+		host->reply(h->s, 451, "4.4.2", "next hop closed the session:"
+		    " %s", r->text);
 		return EHLOD_TEMPFAIL;
 	}
 	if (*enh == '\0') {
@@ -451,14 +469,14 @@ lmtp_verdict(struct hop *h, const struct ehlod_client_reply *r)
 			bad = &r->rcpts[i];
 	}
 	if (bad == NULL) {
-		host->reply(h->s, 250, "2.0.0", "Ok: delivered by %s to %zu"
-		    " recipient(s): %s", h->cf->next_hop, ok, r->text);
+		host->reply(h->s, 250, "2.0.0", "Ok: delivered to %zu"
+		    " recipient(s): %s", ok, r->text);
 		return EHLOD_ACCEPT;
 	}
 	if (ok == 0 && !temp)
 		return pass_on(h, r);
-	host->reply(h->s, 451, ok > 0 ? "4.3.0" : "4.0.0", "next hop %s %s"
-	    " <%s>: %d %s%s", h->cf->next_hop, ok > 0 ? "delivered to some recipients"
+	host->reply(h->s, 451, ok > 0 ? "4.3.0" : "4.0.0", "next hop %s"
+	    " <%s>: %d %s%s", ok > 0 ? "delivered to some recipients"
 	    " but refused" : "refused", bad->address, bad->code, bad->text,
 	    ok > 0 ? "; try again (the others may get a duplicate)" : "");
 	return EHLOD_TEMPFAIL;
@@ -505,7 +523,7 @@ data_verdict(struct hop *h, const struct ehlod_client_reply *r)
 	if (v == EHLOD_ACCEPT && shared(h->s))
 		return EHLOD_CONTINUE;
 	host->reply(h->s, r->code, *r->enhanced ? r->enhanced : "2.0.0",
-	    "Ok: relayed to %s: %s", h->cf->next_hop, r->text);
+	    "Ok: relayed: %s", r->text);
 	return v;
 }
 
@@ -532,12 +550,16 @@ open_hop(struct hop *h)
 	if (h->c != NULL && ehlod_client_open(h->c, &h->mail, hop_cb, h) == 0)
 		return;
 	h->wait = W_NONE;
-	host->reply(h->s, 451, "4.3.0", "relay: cannot start a session with %s",
+	host->log(h->s, LOG_WARNING, "relay=%s, cannot start a session",
 	    h->cf->next_hop);
+	host->reply(h->s, 451, "4.3.0", "relay: cannot start a session with "
+	    "the next hop");
 	host->resume(h->s, EHLOD_TEMPFAIL);
 }
 
 static void forward_late(struct hop *h);
+static void rcpt_resume(struct hop *h);
+static ehlod_verdict rcpt_now(struct hop *h);
 
 static void
 on_late_reply(struct hop *h, const struct ehlod_client_reply *r)
@@ -558,8 +580,7 @@ on_late_reply(struct hop *h, const struct ehlod_client_reply *r)
 	/* DATA refused: the client keeps the whole transaction. */
 	host->reply(h->s, r->status == EHLOD_CLIENT_TEMPFAIL ? 451 : 554,
 	    r->status == EHLOD_CLIENT_TEMPFAIL ? "4.0.0" : "5.0.0",
-	    "next hop %s refused <%s>: %d %s", h->cf->next_hop, h->rcpt, r->code,
-	    r->text);
+	    "next hop refused <%s>: %d %s", h->rcpt, r->code, r->text);
 	host->resume(h->s, r->status == EHLOD_CLIENT_TEMPFAIL ?
 	    EHLOD_TEMPFAIL : EHLOD_REJECT);
 }
@@ -582,10 +603,16 @@ hop_cb(struct ehlod_client *c, const struct ehlod_client_reply *r, void *arg)
 		host->resume(h->s, pass_on(h, r));
 		break;
 	case W_MAIL:
-		v = pass_on(h, r);
-		h->in_txn = v == EHLOD_ACCEPT;
-		/* Later plugins (another relay instance) see MAIL too. */
-		host->resume(h->s, v == EHLOD_ACCEPT ? EHLOD_CONTINUE : v);
+		if (r->status == EHLOD_CLIENT_OK) {
+			/* The client had its 250 at MAIL: the recipient
+			 * waiting behind MAIL gets the next reply. */
+			h->in_txn = 1;
+			h->mail_due = 0;
+			rcpt_resume(h);
+			return;
+		}
+		/* The next hop's refusal of MAIL answers that recipient. */
+		host->resume(h->s, pass_on(h, r));
 		break;
 	case W_RCPT:
 		v = pass_on(h, r);
@@ -682,6 +709,9 @@ take_mail(ehlod_ctx *s, struct hop *h, const char *from)
 	return h->from ? 0 : -1;
 }
 
+/* MAIL only takes the envelope: the next hop hears of the transaction
+ * at its first recipient (start_mail), so a transaction whose every
+ * recipient is refused before this plugin costs the next hop nothing. */
 static ehlod_verdict
 relay_on_mail(ehlod_ctx *s, const char *reverse_path)
 {
@@ -697,17 +727,60 @@ relay_on_mail(ehlod_ctx *s, const char *reverse_path)
 	}
 	m->h = h;
 	fwd_clear(h);
+	h->mail_due = 1;
+	/* Later plugins (another relay instance) see MAIL too. */
+	return EHLOD_CONTINUE;
+}
+
+/* Send the envelope taken at MAIL, over the kept session or a new one;
+ * hop_cb sends the waiting recipient once the next hop took it. */
+static ehlod_verdict
+start_mail(struct hop *h)
+{
 	if (h->c != NULL && h->wait == W_RSET) {
 		h->mail_next = 1;	/* hop_cb sends MAIL after the RSET */
 		return EHLOD_PENDING;
 	}
 	if (h->c != NULL && (!ehlod_client_ready(h->c) || h->in_txn))
 		hop_drop(h);	/* out of step with us: start afresh */
+	if (h->c != NULL && h->rset_due) {
+		h->rset_due = 0;
+		if (ehlod_client_rset(h->c, hop_cb, h) == 0) {
+			h->wait = W_RSET;
+			h->mail_next = 1;
+			return EHLOD_PENDING;
+		}
+		hop_drop(h);
+	}
 	if (h->c == NULL)
 		open_hop(h);
 	else
 		send_mail(h);
 	return EHLOD_PENDING;
+}
+
+static void
+rcpt_resume(struct hop *h)
+{
+	ehlod_verdict v = rcpt_now(h);
+
+	if (v != EHLOD_PENDING)
+		host->resume(h->s, v);
+}
+
+/* Forward a recipient: at once when the next hop has our MAIL, else
+ * after it (w: W_RCPT at RCPT, W_LATE_RCPT at DATA). */
+static ehlod_verdict
+send_rcpt(struct hop *h, size_t idx, const char *mailbox, enum hop_wait w)
+{
+	free(h->rcpt);
+	if ((h->rcpt = strdup(mailbox)) == NULL) {
+		host->reply(h->s, 451, "4.3.0", "out of memory");
+		return EHLOD_TEMPFAIL;
+	}
+	h->rcpt_idx = idx;
+	h->rcpt_wait = w;
+	return h->mail_due ? start_mail(h) : rcpt_now(h);
 }
 
 /* Whether this recipient is forwarded at RCPT (see DESCRIPTION). */
@@ -734,24 +807,20 @@ forwardable(ehlod_ctx *s, const char *mailbox)
 	return 0;
 }
 
+/* RCPT for the recipient send_rcpt() recorded. */
 static ehlod_verdict
-send_rcpt(struct hop *h, size_t idx, const char *mailbox, enum hop_wait w)
+rcpt_now(struct hop *h)
 {
 	ehlod_ctx *s = h->s;
+	size_t idx = h->rcpt_idx;
 
-	free(h->rcpt);
-	if ((h->rcpt = strdup(mailbox)) == NULL) {
-		host->reply(s, 451, "4.3.0", "out of memory");
-		return EHLOD_TEMPFAIL;
-	}
-	h->rcpt_idx = idx;
-	h->wait = w;
-	if (ehlod_client_rcpt(h->c, mailbox, host->rcpt_get(s, idx, EHLOD_KEY_DSN_NOTIFY),
-	    host->rcpt_get(s, idx, EHLOD_KEY_DSN_ORCPT), hop_cb, h) == 0)
+	h->wait = h->rcpt_wait;
+	if (ehlod_client_rcpt(h->c, h->rcpt, host->rcpt_get(s, idx,
+	    EHLOD_KEY_DSN_NOTIFY), host->rcpt_get(s, idx, EHLOD_KEY_DSN_ORCPT),
+	    hop_cb, h) == 0)
 		return EHLOD_PENDING;
 	h->wait = W_NONE;
-	host->reply(s, 451, "4.4.2", "lost the session with next hop %s",
-	    h->cf->next_hop);
+	host->reply(s, 451, "4.4.2", "lost the session with the next hop");
 	return EHLOD_TEMPFAIL;
 }
 
@@ -762,8 +831,8 @@ hop_lost(struct hop *h, ehlod_ctx *s)
 	if (h != NULL && h->c != NULL && h->in_txn && h->wait == W_NONE &&
 	    ehlod_client_ready(h->c))
 		return 0;
-	host->reply(s, 451, "4.4.2", "lost the session with next hop %s; "
-	    "start the transaction again", h->cf->next_hop);
+	host->reply(s, 451, "4.4.2", "lost the session with the next hop; "
+	    "start the transaction again");
 	return 1;
 }
 
@@ -772,10 +841,10 @@ relay_on_rcpt(ehlod_ctx *s, const char *forward_path)
 {
 	struct hop *h = hop_get(s);
 
-	if (hop_lost(h, s))
-		return EHLOD_TEMPFAIL;
 	if (!forwardable(s, forward_path))
 		return EHLOD_CONTINUE;
+	if ((h == NULL || !h->mail_due) && hop_lost(h, s))
+		return EHLOD_TEMPFAIL;
 	/* Marked as ours, so that another relay instance leaves it alone. */
 	host->rcpt_set(s, host->rcpt_count(s), EHLOD_KEY_RELAY,
 	    host->get(s, EHLOD_ITEM_INSTANCE));
@@ -801,7 +870,7 @@ late_step(struct hop *h)
 		if (fwd != NULL) {
 			/* Our list and the next hop's differ: never guess. */
 			host->reply(h->s, 451, "4.3.0", "relay: recipients out"
-			    " of step with next hop %s", h->cf->next_hop);
+			    " of step with the next hop");
 			return EHLOD_TEMPFAIL;
 		}
 		return send_rcpt(h, i, addr, W_LATE_RCPT);
@@ -823,7 +892,7 @@ relay_on_data(ehlod_ctx *s)
 {
 	struct hop *h = hop_get(s);
 
-	if (hop_lost(h, s))
+	if ((h == NULL || !h->mail_due) && hop_lost(h, s))
 		return EHLOD_TEMPFAIL;
 	return late_step(h);
 }
@@ -853,10 +922,10 @@ relay_on_eom(ehlod_ctx *s)
 	struct hop *h = hop_get(s);
 	int rc;
 
+	if (h != NULL && h->nfwd == 0)
+		return EHLOD_CONTINUE;	/* no recipient of ours */
 	if (hop_lost(h, s))
 		return EHLOD_TEMPFAIL;
-	if (h->nfwd == 0)
-		return EHLOD_CONTINUE;	/* no recipient of ours */
 	h->len = 0;
 	if (host->message_read(s, collect, h) < 0) {
 		host->reply(s, 451, "4.3.0", "cannot read the message to relay");
@@ -871,8 +940,7 @@ relay_on_eom(ehlod_ctx *s)
 	if (rc == 0)
 		return EHLOD_PENDING;
 	h->wait = W_NONE;
-	host->reply(s, 451, "4.4.2", "lost the session with next hop %s",
-	    h->cf->next_hop);
+	host->reply(s, 451, "4.4.2", "lost the session with the next hop");
 	return EHLOD_TEMPFAIL;
 }
 

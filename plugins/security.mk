@@ -2,14 +2,16 @@
 # starttls (RFC 3207) links OpenSSL; auth (RFC 4954) links Cyrus SASL.
 
 plugin_LTLIBRARIES += plugins/starttls.la
-plugins_starttls_la_SOURCES = plugins/starttls.c
+plugins_starttls_la_SOURCES = plugins/starttls.c plugins/readable.c \
+	plugins/readable.h
 plugins_starttls_la_CFLAGS = $(PLUGIN_CFLAGS) $(OPENSSL_CFLAGS)
 plugins_starttls_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_starttls_la_LIBADD = $(CONFUSE_LIBS) $(OPENSSL_LIBS)
 
 plugin_LTLIBRARIES += plugins/auth.la
 # proto/esmtp.c is built in for the xtext of AUTH= (the grammar lives once).
-plugins_auth_la_SOURCES = plugins/auth.c proto/esmtp.c proto/esmtp.h
+plugins_auth_la_SOURCES = plugins/auth.c plugins/readable.c \
+	plugins/readable.h proto/esmtp.c proto/esmtp.h
 plugins_auth_la_CFLAGS = $(PLUGIN_CFLAGS) $(SASL_CFLAGS)
 plugins_auth_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_auth_la_LIBADD = $(CONFUSE_LIBS) $(SASL_LIBS)
@@ -19,6 +21,7 @@ plugins_auth_la_LIBADD = $(CONFUSE_LIBS) $(SASL_LIBS)
 check_PROGRAMS += tests/unit/test_auth_parse
 TESTS += tests/unit/test_auth_parse
 tests_unit_test_auth_parse_SOURCES = tests/unit/test_auth_parse.c \
+	plugins/readable.c plugins/readable.h \
 	proto/esmtp.c proto/esmtp.h
 tests_unit_test_auth_parse_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
 	$(CONFUSE_CFLAGS) $(SASL_CFLAGS)

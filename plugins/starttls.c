@@ -55,6 +55,8 @@
 
 #include <ehlod/plugin.h>
 
+#include "readable.h"
+
 #define PROTOCOLS_DEFAULT "TLSv1.2 TLSv1.3"
 
 static const struct ehlod_host *host;
@@ -143,9 +145,28 @@ parse_protocols(const char *list, int *min, int *max)
 	return 0;
 }
 
+/* OpenSSL says "system lib" for a file it cannot open; say why.  The
+ * files are opened here, by the process that runs init (root, before
+ * the workers drop privileges), so it is this process that must read
+ * them, not the worker user. */
+static int
+readable(const char *what, const char *path)
+{
+	int err = user_can_read(path, NULL);
+
+	if (err == 0)
+		return 0;
+	host->log(self, LOG_ERR, "cannot read %s %s: %s", what, path,
+	    strerror(err));
+	return -1;
+}
+
 static int
 load_pair(const char *cert, const char *key)
 {
+	if (readable("certificate", cert) < 0 || readable("private key",
+	    key) < 0)
+		return -1;
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		host->log(self, LOG_ERR, "cannot load certificate from %s: %s",
 		    cert, ssl_error());

@@ -35,7 +35,8 @@ import tempfile
 import unittest
 
 from ehlodtest import (DEFAULT_PLUGINS, Ehlod, EhlodTestCase, HOSTNAME, ehlo,
-                       main, sample_message, transaction, make_tempdir)
+                       main, sample_message, transaction, make_tempdir,
+                       run_ehlod)
 
 SASLPASSWD2 = shutil.which("saslpasswd2") or (
     "/usr/sbin/saslpasswd2" if os.path.exists("/usr/sbin/saslpasswd2")
@@ -379,6 +380,79 @@ class AuthTest(EhlodTestCase):
             self.assertCode(raw.cmd("MAIL FROM:<s@x.test> AUTH=s@x.test"),
                             250)
             self.assertCode(raw.cmd("RCPT TO:<u@other.test>"), 250)
+
+
+def private_sasldb():
+    """A copy of the test sasldb that only root can read (mode 0600)."""
+    db = os.path.join(FILES["dir"], "sasldb-private")
+    shutil.copyfile(FILES["db"], db)
+    os.chmod(db, 0o600)
+    return db
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: the workers switch to "
+                     "nobody, who must be unable to read the sasldb")
+class BackendFailureTest(EhlodTestCase):
+    """A sasldb the worker user cannot read is the server's fault: 454
+    4.7.0 and an error line, never 535 (which fail2ban counts), and
+    "ehlod -t" names the file and the user."""
+
+    def test_unreadable_sasldb_454_and_error_logged(self):
+        db = private_sasldb()
+        # Readable when the server starts; unreadable at the login, as
+        # when an admin re-creates it with saslpasswd2's 0600 mode.
+        os.chmod(db, 0o644)
+        with Ehlod(plugins=auth_plugins(sasldb_path=db)) as server:
+            os.chmod(db, 0o600)
+            for mech in ("PLAIN", "LOGIN"):
+                code, out = swaks_auth(server.port, mech)
+                self.assertNotEqual(code, 0, out)
+                self.assertIn("454 4.7.0 Temporary authentication failure",
+                              out)
+                self.assertNotIn("535", out)
+            log = server.log()
+            self.assertRegex(log, r"error: \S+: plugin=auth: unknown\["
+                             r"127\.0\.0\.1\]: SASL PLAIN authentication "
+                             r"backend failure")
+            self.assertNotIn("authentication failed", log)
+            self.assertNotIn("max_auth_failure_rate", log)
+            # The client may try again once the file is fixed.
+            os.chmod(db, 0o644)
+            code, out = swaks_auth(server.port, "PLAIN")
+            self.assertEqual(code, 0, out)
+
+    def test_wrong_password_still_535_not_454(self):
+        with Ehlod(plugins=auth_plugins()) as server:
+            code, out = swaks_auth(server.port, "PLAIN", "wrong")
+            self.assertIn("535 5.7.8", out)
+            self.assertNotIn("454", out)
+            code, out = swaks_auth(server.port, "PLAIN", PASSWORD, "nouser")
+            self.assertIn("535 5.7.8", out)
+
+    def check_config(self, db):
+        server = Ehlod(start=False, user="nobody",
+                       plugins=auth_plugins(sasldb_path=db))
+        try:
+            server.port = 1
+            server.write_config()
+            return run_ehlod(["-t", "-c", server.conf_path])
+        finally:
+            server.cleanup()
+
+    def test_check_refuses_sasldb_the_user_cannot_read(self):
+        code, out = self.check_config(private_sasldb())
+        self.assertNotEqual(code, 0, out)
+        self.assertRegex(out, r"sasldb_path \S+/sasldb-private: not readable "
+                         r"by user nobody: Permission denied")
+
+    def test_check_refuses_missing_sasldb(self):
+        code, out = self.check_config(os.path.join(FILES["dir"], "none"))
+        self.assertNotEqual(code, 0, out)
+        self.assertIn("none: not readable by user nobody: No such file", out)
+
+    def test_check_accepts_sasldb_the_user_can_read(self):
+        code, out = self.check_config(FILES["db"])
+        self.assertEqual(code, 0, out)
 
 
 def sasl_ready():

@@ -17,7 +17,7 @@ DESCRIPTION
     must pass a BINARYMIME transaction on with BDAT so that it arrives
     byte-identical behind the relay's own Received header.  A next hop
     without BINARYMIME gets nothing: ehlod-send exits 65, the relay
-    answers MAIL with 554 5.6.3.
+    answers the first recipient with 554 5.6.3.
 """
 import os
 import re
@@ -116,21 +116,24 @@ class BinaryMime(EhlodTestCase):
         self.assertEqual(cap.files(), [])
 
     def relay_one(self, next_port):
+        """(reply to RCPT, final reply): the next hop hears of the
+        transaction at its first recipient."""
         with relay(next_port) as front, front.raw() as s:
             ehlo(s)
-            mail = s.cmd("MAIL FROM:<s@x.test> BODY=BINARYMIME")
-            if mail.code != 250:
-                return mail, None
-            self.assertCode(s.cmd("RCPT TO:<u@example.org>"), 250)
+            self.assertCode(s.cmd("MAIL FROM:<s@x.test> BODY=BINARYMIME"),
+                            250)
+            rcpt = s.cmd("RCPT TO:<u@example.org>")
+            if rcpt.code != 250:
+                return rcpt, None
             s.send(b"BDAT %d LAST\r\n" % len(MESSAGE) + MESSAGE)
-            return mail, s.reply()
+            return rcpt, s.reply()
 
     def test_relayed_byte_identical(self):
         cap = Capture()
         with receiver(cap) as hop:
-            mail, final = self.relay_one(hop.port)
+            _rcpt, final = self.relay_one(hop.port)
             self.assertCode(final, 250)
-            self.assertIn("relayed to", final.text)
+            self.assertIn("relayed", final.text)
         files = cap.files()
         self.assertEqual(len(files), 1)
         self.assertTrue(files[0].endswith(MESSAGE), "content changed")
@@ -142,10 +145,10 @@ class BinaryMime(EhlodTestCase):
     def test_relay_next_hop_without_binarymime_554(self):
         cap = Capture()
         with receiver(cap, binarymime=False) as hop:
-            mail, final = self.relay_one(hop.port)
-        self.assertCode(mail, 554)
-        self.assertEnhanced(mail, "5.6.3")
-        self.assertIn("BINARYMIME", mail.text)
+            rcpt, final = self.relay_one(hop.port)
+        self.assertCode(rcpt, 554)
+        self.assertEnhanced(rcpt, "5.6.3")
+        self.assertIn("BINARYMIME", rcpt.text)
         self.assertEqual(cap.files(), [])
 
 

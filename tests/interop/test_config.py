@@ -9,6 +9,7 @@ message; the server itself refuses to start on such a config.
 
 import os
 import re
+import unittest
 
 from ehlodtest import (Ehlod, EhlodTestCase, main, run_ehlod, free_port,
                        render_config, DEFAULT_PLUGINS, plugin_dir)
@@ -263,6 +264,101 @@ class ConfigTest(EhlodTestCase):
             r = s.cmd("EHLO client.test")
             self.assertCode(r, 250)
             self.assertIn("SIZE 4242", r.lines)
+
+
+class IncludeTest(EhlodTestCase):
+    """include "PATTERN": a glob relative to the including file's
+    directory, matches in sorted order, errors naming the included file
+    and its own line, the trust rule for every included file."""
+
+    def setUp(self):
+        self.server = Ehlod(start=False, plugins=[("pipelining", {}),
+                                                  ("maildir", {})])
+        self.server.port = free_port()
+        self.dir = self.server.dir
+        self.confd = os.path.join(self.dir, "conf.d")
+        os.mkdir(self.confd)
+        os.chmod(self.confd, 0o755)
+
+    def tearDown(self):
+        self.server.cleanup()
+
+    def put(self, name, text, mode=0o644):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
+    def check(self, include_line='include "conf.d/*.conf"'):
+        self.server.extra_config = include_line + "\n"
+        self.server.write_config()
+        return run_ehlod(["-t", "-c", self.server.conf_path])
+
+    def test_glob_sorted_and_listed(self):
+        self.put("conf.d/20-size.conf", "plugin size { limit = 4242 }\n")
+        self.put("conf.d/10-8bit.conf", "# a comment\nplugin 8bitmime {}\n")
+        self.put("conf.d/notes.txt", "this is not config\n")
+        code, out = self.check()
+        self.assertEqual(code, 0, out)
+        self.assertIn("4242", out)
+        self.assertLess(out.find("8BITMIME"), out.find("SIZE"), out)
+
+    def test_empty_glob_is_fine_missing_plain_file_is_not(self):
+        code, out = self.check()
+        self.assertEqual(code, 0, out)
+        code, out = self.check('include "conf.d/missing.conf"')
+        self.assertEqual(code, 1, out)
+        with open(self.server.conf_path) as f:
+            line = len(f.read().splitlines())
+        self.assertIn("%s:%d: include \"conf.d/missing.conf\": no such "
+                      "file" % (self.server.conf_path, line), out)
+
+    def test_core_error_names_included_file_and_line(self):
+        path = self.put("conf.d/a.conf", "\n# two\n\nno_such_option = 1\n")
+        code, out = self.check()
+        self.assertEqual(code, 1, out)
+        self.assertIn("%s:4:" % path, out)
+        self.assertIn("no_such_option", out)
+
+    def test_plugin_value_error_names_included_file_and_line(self):
+        path = self.put("conf.d/b.conf",
+                        "/* a\n block */\nplugin size {\n limit = -5\n}\n")
+        code, out = self.check()
+        self.assertEqual(code, 1, out)
+        self.assertRegex(out, r"%s:\d+: plugin 'size': option 'limit'"
+                         % re.escape(path))
+
+    def test_nested_relative_to_the_including_file(self):
+        os.mkdir(os.path.join(self.confd, "sub"))
+        os.chmod(os.path.join(self.confd, "sub"), 0o755)
+        self.put("conf.d/a.conf", 'include "sub/*.conf"\n')
+        self.put("conf.d/sub/x.conf", "plugin size { limit = 777 }\n")
+        code, out = self.check()
+        self.assertEqual(code, 0, out)
+        self.assertIn("777", out)
+
+    def test_self_include_stops_at_depth(self):
+        path = self.put("conf.d/loop.conf", 'include "loop.conf"\n')
+        code, out = self.check()
+        self.assertEqual(code, 1, out)
+        self.assertIn("%s:1: includes nested more than" % path, out)
+
+    @unittest.skipUnless(os.geteuid() == 0, "the trust rule binds root")
+    def test_included_file_writable_by_group_refused(self):
+        path = self.put("conf.d/w.conf", "plugin 8bitmime {}\n", 0o664)
+        code, out = self.check()
+        self.assertEqual(code, 1, out)
+        self.assertIn(path, out)
+        self.assertIn("writable by group", out)
+
+    def test_server_runs_with_included_plugin(self):
+        self.put("conf.d/size.conf", "plugin size { limit = 5000 }\n")
+        self.server.extra_config = 'include "conf.d/*.conf"\n'
+        self.server.start()
+        with self.server.raw() as s:
+            reply = s.cmd("EHLO client.test")
+        self.assertIn("SIZE 5000", reply.text)
 
 
 if __name__ == "__main__":

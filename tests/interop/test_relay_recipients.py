@@ -160,10 +160,13 @@ class Recipients(EhlodTestCase):
         self.assertEqual(got, [])
 
     def test_size_over_next_hop_limit(self):
+        """The next hop hears of the transaction at the first recipient
+        ours to forward, so its SIZE answers that RCPT."""
         with NextHop(size=1000) as hop, relay_server(hop.port) as srv:
             with smtplib.SMTP("127.0.0.1", srv.port, timeout=15) as c:
                 c.ehlo("client.test")
-                code, text = c.mail("s@x.test", ["SIZE=5000"])
+                self.assertEqual(c.mail("s@x.test", ["SIZE=5000"])[0], 250)
+                code, text = c.rcpt("good@example.org")
         self.assertEqual(code, 552, text)
         self.assertIn(b"5.3.4", text)
         self.assertIn(b"SIZE", text)
@@ -172,7 +175,8 @@ class Recipients(EhlodTestCase):
         with relay_server(free_port()) as srv:
             with smtplib.SMTP("127.0.0.1", srv.port, timeout=15) as c:
                 c.ehlo("client.test")
-                code, text = c.mail("s@x.test")
+                self.assertEqual(c.mail("s@x.test")[0], 250)
+                code, text = c.rcpt("good@example.org")
                 self.assertEqual(c.noop()[0], 250)   # our session goes on
         self.assertEqual(code, 451, text)
         self.assertIn(b"4.4.1", text)

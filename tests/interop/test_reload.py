@@ -7,7 +7,8 @@ running one stays in force.
 import signal
 import time
 
-from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, transaction)
+from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, free_port,
+                       transaction)
 
 
 def wait_for_log(server, text, timeout=10):
@@ -81,6 +82,44 @@ class ReloadTest(EhlodTestCase):
             with server.raw() as s:
                 self.assertEqual(size_offered(ehlo(s)), "SIZE 1000000")
                 self.assertCode(transaction(s), 250)
+
+
+class ListenChangeTest(EhlodTestCase):
+    """The sockets are bound at start: a reload that changes listen says
+    it ignores the change, and the old address keeps serving."""
+
+    def test_changed_listen_warned_old_address_still_served(self):
+        with Ehlod() as server:
+            old_port = server.port
+            new_port = free_port()
+            server.extra_listen = ["127.0.0.1:%d" % new_port]
+            server.write_config()
+            server.signal(signal.SIGHUP)
+            self.assertTrue(wait_for_log(server, "reloaded"), server.log())
+            log = server.log()
+            self.assertIn("warning: reload ignores listen 127.0.0.1:%d, which "
+                          "is new: restart ehlod to listen there" % new_port,
+                          log)
+            with server.raw() as s:
+                self.assertCode(s.cmd("NOOP"), 250)
+            self.assertEqual(server.port, old_port)
+
+    def test_removed_listen_warned(self):
+        other = free_port()
+        with Ehlod(extra_listen=["127.0.0.1:%d" % other]) as server:
+            server.extra_listen = []
+            server.write_config()
+            server.signal(signal.SIGHUP)
+            self.assertTrue(wait_for_log(server, "reloaded"), server.log())
+            self.assertIn("warning: reload ignores the removal of listen "
+                          "127.0.0.1:%d" % other, server.log())
+
+    def test_unchanged_listen_no_warning(self):
+        with Ehlod() as server:
+            set_size_limit(server, 3000)
+            server.signal(signal.SIGHUP)
+            self.assertTrue(wait_for_log(server, "reloaded"), server.log())
+            self.assertNotIn("reload ignores", server.log())
 
 
 if __name__ == "__main__":

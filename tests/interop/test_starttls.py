@@ -15,6 +15,7 @@ swaks); skipped (77) when openssl is missing, the swaks test is skipped
 alone when swaks is.
 """
 
+import pwd
 import os
 import re
 import shutil
@@ -28,7 +29,8 @@ import time
 import unittest
 
 from ehlodtest import (DEFAULT_PLUGINS, Ehlod, EhlodTestCase, HOSTNAME, ehlo,
-                       free_port, main, run_ehlod, sample_message, lf)
+                       ehlod_bin, free_port, main, run_ehlod, sample_message,
+                       lf)
 
 OPENSSL = shutil.which("openssl")
 SWAKS = shutil.which("swaks")
@@ -290,6 +292,46 @@ class StartTlsTest(EhlodTestCase):
         code, out = self.check_config(key=missing)
         self.assertEqual(code, 1, out)
         self.assertIn(missing, out)
+
+    def test_missing_cert_plain_language(self):
+        missing = os.path.join(CERTS["dir"], "no-such-cert.pem")
+        code, out = self.check_config(cert=missing)
+        self.assertIn("cannot read certificate %s: No such file or "
+                      "directory" % missing, out)
+        self.assertNotIn("system lib", out)
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to make a key "
+                         "another user cannot read")
+    def test_unreadable_key_says_permission_denied(self):
+        # The folder (mkdtemp: 0700) lets nobody in; the key does not.
+        os.chmod(CERTS["dir"], 0o755)
+        key = os.path.join(CERTS["dir"], "root-only-key.pem")
+        shutil.copyfile(CERTS["key"], key)
+        os.chmod(key, 0o600)
+        cert = os.path.join(CERTS["dir"], "public-cert.pem")
+        shutil.copyfile(CERTS["cert"], cert)
+        os.chmod(cert, 0o644)
+        server = Ehlod(plugins=tls_plugins(cert=cert, key=key), start=False)
+        server.port = free_port()
+        server.write_config()
+        nobody = pwd.getpwnam("nobody")
+
+        def become_nobody():
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+        try:
+            proc = subprocess.run([ehlod_bin(), "-t", "-c", server.conf_path],
+                                  stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, timeout=15,
+                                  preexec_fn=become_nobody)
+        finally:
+            server.cleanup()
+        out = proc.stdout.decode("utf-8", "replace")
+        self.assertEqual(proc.returncode, 1, out)
+        self.assertIn("cannot read private key %s: Permission denied" % key,
+                      out)
 
     def test_key_not_matching_cert_check_exit_1(self):
         code, out = self.check_config(key=CERTS["other_key"])
