@@ -6,7 +6,9 @@
  *	ehlod-milter -t [-c file]
  *	ehlod-milter -V
  * DESCRIPTION
- *	Reads the same configuration file as ehlod (core/config.c) plus
+ *	Reads its configuration (ehlod-milter.conf by default: ehlod's own
+ *	file enables maildir, which the milter refuses) with ehlod's reader
+ *	(core/config.c): the same options plus
  *	milter_socket, milter_timeout and milter_hook_timeout, loads the
  *	plugins in order with the same loader (core/loader.c), starts them
  *	with the milter's host table, opens the socket, drops privileges to
@@ -179,7 +181,7 @@ serve(struct config *c, struct plugin_set *set)
 int
 main(int argc, char **argv)
 {
-	const char *file = SYSCONFDIR "/ehlod/ehlod.conf";
+	const char *file = SYSCONFDIR "/ehlod/ehlod-milter.conf";
 	struct config c;
 	struct plugin_set set;
 	int test = 0, debug = 0, ch, rc;
