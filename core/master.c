@@ -383,6 +383,10 @@ master_run(const char *file, struct config *c, struct plugin_set *set)
 	if (write_pid_file(pid_file) < 0 || bind_all(c) < 0) {
 		if (pid_file && pid_file[0])
 			unlink(pid_file);
+		if (worker_status_fd >= 0) {
+			close(worker_status_fd);
+			unlink(status_path);
+		}
 		master_free(c, set);
 		free(pid_file);
 		free(status_path);
