@@ -379,9 +379,17 @@ master_run(const char *file, struct config *c, struct plugin_set *set)
 	stats_init();
 	stats_set_plugins(set);
 	worker_status_fd = status_listen(c->status_socket);
-	if (bind_all(c) < 0 || write_pid_file(pid_file) < 0) {
+	/* The pid file is there before anyone can connect. */
+	if (write_pid_file(pid_file) < 0 || bind_all(c) < 0) {
+		if (pid_file && pid_file[0])
+			unlink(pid_file);
+		if (worker_status_fd >= 0) {
+			close(worker_status_fd);
+			unlink(status_path);
+		}
 		master_free(c, set);
 		free(pid_file);
+		free(status_path);
 		return 1;
 	}
 	sigemptyset(&mask);

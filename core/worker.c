@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
@@ -41,7 +42,12 @@ static struct evconnlistener **listeners;
 static size_t nlisteners;
 static struct event *grace_ev;
 static struct event *resume_accept_ev;
-static int accept_episode;	/* logged the current shortage already */
+/* At most one log line per ACCEPT_LOG_INTERVAL: at the limit every freed
+ * descriptor lets one accept through before the next failure, so "until
+ * an accept works" would not end a shortage. */
+#define ACCEPT_LOG_INTERVAL 60
+static time_t accept_logged;		/* when the last line was written */
+static unsigned accept_unlogged;	/* pauses since then */
 
 int
 drop_privileges(const char *user)
@@ -72,7 +78,6 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	(void)l;
 	(void)arg;
 
-	accept_episode = 0;
 	bev = bufferevent_socket_new(server->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (bev == NULL) {
@@ -108,8 +113,8 @@ resume_accepting(evutil_socket_t fd, short what, void *arg)
  * accept() failed.  Out of descriptors (or kernel memory) the listening
  * socket stays readable, and retrying at once would spin the loop and
  * flood the log; instead accepting pauses for ACCEPT_PAUSE_MS, and one
- * line is logged per episode (until an accept succeeds again).  The
- * sessions already open go on meanwhile.
+ * line is logged per shortage (at most one per ACCEPT_LOG_INTERVAL,
+ * counting the pauses in between).  The sessions already open go on.
  */
 static void
 accept_error_cb(struct evconnlistener *l, void *arg)
@@ -119,14 +124,19 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 	(void)l;
 	(void)arg;
 
-	if (!accept_episode)
-		stats_add(STAT_ACCEPT_PAUSES, 1);
-	if (!accept_episode)
+	time_t now = time(NULL);
+
+	stats_add(STAT_ACCEPT_PAUSES, 1);
+	if (now - accept_logged >= ACCEPT_LOG_INTERVAL) {
 		log_msg(err == EMFILE || err == ENFILE ? LOG_WARNING : LOG_ERR,
 		    "accept: %s with %zu sessions; not accepting for %d ms "
-		    "at a time until it works again", strerror(err),
-		    server->nsessions, ACCEPT_PAUSE_MS);
-	accept_episode = 1;
+		    "at a time until it works again (%u pauses since the last "
+		    "such line)", strerror(err), server->nsessions,
+		    ACCEPT_PAUSE_MS, accept_unlogged);
+		accept_logged = now;
+		accept_unlogged = 0;
+	} else
+		accept_unlogged++;
 	set_accepting(0);
 	if (resume_accept_ev == NULL)
 		resume_accept_ev = evtimer_new(server->base, resume_accepting,

@@ -1,26 +1,35 @@
 # etc/local.mk - the default configuration.  It is made from ehlod.conf.in
 # with the install paths filled in, and installed only when no ehlod.conf
 # is there yet: an admin's edits are never overwritten.
-EXTRA_DIST += etc/ehlod.conf.in
-noinst_DATA = etc/ehlod.conf
-CLEANFILES += etc/ehlod.conf
+EXTRA_DIST += etc/ehlod.conf.in etc/ehlod-milter.conf.in
+noinst_DATA = etc/ehlod.conf etc/ehlod-milter.conf
+CLEANFILES += etc/ehlod.conf etc/ehlod-milter.conf
 
 etc/ehlod.conf: $(srcdir)/etc/ehlod.conf.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) etc && sed -e 's|@plugindir[@]|$(plugindir)|g' \
 	    -e 's|@localstatedir[@]|$(localstatedir)|g' \
 	    $(srcdir)/etc/ehlod.conf.in > $@
 
-install-data-local: etc/ehlod.conf
+# ehlod-milter's own file: ehlod's enables maildir, which the milter refuses.
+etc/ehlod-milter.conf: $(srcdir)/etc/ehlod-milter.conf.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) etc && sed -e 's|@plugindir[@]|$(plugindir)|g' \
+	    $(srcdir)/etc/ehlod-milter.conf.in > $@
+
+install-data-local: etc/ehlod.conf etc/ehlod-milter.conf
 	$(MKDIR_P) '$(DESTDIR)$(ehlodconfdir)'
-	if test -f '$(DESTDIR)$(ehlodconfdir)/ehlod.conf'; then \
-	    echo "keeping $(DESTDIR)$(ehlodconfdir)/ehlod.conf"; \
-	else \
-	    $(INSTALL_DATA) etc/ehlod.conf '$(DESTDIR)$(ehlodconfdir)/ehlod.conf'; \
-	fi
+	for f in ehlod.conf ehlod-milter.conf; do \
+	    if test -f "$(DESTDIR)$(ehlodconfdir)/$$f"; then \
+	        echo "keeping $(DESTDIR)$(ehlodconfdir)/$$f"; \
+	    else \
+	        $(INSTALL_DATA) "etc/$$f" "$(DESTDIR)$(ehlodconfdir)/$$f"; \
+	    fi; \
+	done
 
 uninstall-local:
-	-cmp -s etc/ehlod.conf '$(DESTDIR)$(ehlodconfdir)/ehlod.conf' && \
-	    rm -f '$(DESTDIR)$(ehlodconfdir)/ehlod.conf'
+	-for f in ehlod.conf ehlod-milter.conf; do \
+	    cmp -s "etc/$$f" "$(DESTDIR)$(ehlodconfdir)/$$f" && \
+	    rm -f "$(DESTDIR)$(ehlodconfdir)/$$f"; \
+	done
 
 # fail2ban filter and jail example, for the admin to copy into
 # /etc/fail2ban (proved by tests/interop/test_fail2ban.py).

@@ -6,24 +6,28 @@
  *	ehlod-milter -t [-c file]
  *	ehlod-milter -V
  * DESCRIPTION
- *	Reads the same configuration file as ehlod (core/config.c) plus
+ *	Reads its configuration (ehlod-milter.conf by default: ehlod's own
+ *	file enables maildir, which the milter refuses) with ehlod's reader
+ *	(core/config.c): the same options plus
  *	milter_socket, milter_timeout and milter_hook_timeout, loads the
  *	plugins in order with the same loader (core/loader.c), starts them
  *	with the milter's host table, opens the socket, drops privileges to
  *	"user" when started as root, and serves the MTA through libmilter
- *	until SIGTERM or SIGINT.  -t prints what runs and what is inert in
+ *	until SIGTERM or SIGINT; SIGHUP is logged and ignored.  -t prints what runs and what is inert in
  *	each plugin and exits.  Logs go to stderr unless "syslog = true".
  *	See ehlod-milter(8).
  */
 #include "autoconfig.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/prctl.h>
 #include <event2/event.h>
@@ -158,28 +162,75 @@ open_socket(const struct config *c)
 	return 0;
 }
 
-static int
-serve(struct config *c, struct plugin_set *set)
+/*
+ * libmilter's signal thread stops the milter on SIGHUP as on SIGTERM,
+ * and then the MTA applies milter_default_action to every message.  So
+ * smfi_main() runs in a thread of its own and the main thread waits for
+ * SIGHUP: Linux hands a signal sent to the process to its main thread
+ * first when that thread takes it, which a thread in sigwait does.
+ */
+static int smfi_rc;
+static volatile sig_atomic_t smfi_done;
+
+static void *
+smfi_thread(void *arg)
 {
-	int rc;
+	(void)arg;
+	smfi_rc = smfi_main();
+	smfi_done = 1;
+	return NULL;
+}
+
+/* The plugin set is not replaced while the milter runs: the core keeps
+ * one set for every session, so a reload needs a restart. */
+static void
+wait_hup(const char *file)
+{
+	sigset_t hup;
+	struct timespec tick = { 1, 0 };
+
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	while (!smfi_done)
+		if (sigtimedwait(&hup, NULL, &tick) == SIGHUP)
+			log_msg(LOG_WARNING, "SIGHUP: ehlod-milter cannot "
+			    "reload %s; restart it to apply a new "
+			    "configuration; the running one stays in force",
+			    file);
+}
+
+static int
+serve(const char *file, struct config *c, struct plugin_set *set)
+{
+	pthread_t t;
+	sigset_t hup;
 
 	if (open_socket(c) < 0 || drop_privileges(c) < 0)
 		return 1;
 	milter_callbacks_init(c->milter_hook_timeout);
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &hup, NULL);
 	if (loop_start(&milter_server) < 0)
 		return 1;
 	log_msg(LOG_INFO, "ready: milter_socket=%s plugins=%zu",
 	    c->milter_socket, set->n);
-	rc = smfi_main();
+	if (pthread_create(&t, NULL, smfi_thread, NULL) != 0) {
+		log_msg(LOG_ERR, "cannot start the libmilter thread");
+		loop_stop();
+		return 1;
+	}
+	wait_hup(file);
+	pthread_join(t, NULL);
 	loop_stop();
 	log_msg(LOG_INFO, "stopped");
-	return rc == MI_SUCCESS ? 0 : 1;
+	return smfi_rc == MI_SUCCESS ? 0 : 1;
 }
 
 int
 main(int argc, char **argv)
 {
-	const char *file = SYSCONFDIR "/ehlod/ehlod.conf";
+	const char *file = SYSCONFDIR "/ehlod/ehlod-milter.conf";
 	struct config c;
 	struct plugin_set set;
 	int test = 0, debug = 0, ch, rc;
@@ -213,7 +264,7 @@ main(int argc, char **argv)
 		if (c.use_syslog)
 			log_open("ehlod-milter", 1, c.syslog_facility);
 		log_set_debug(debug || c.debug);
-		rc = serve(&c, &set);
+		rc = serve(file, &c, &set);
 	}
 	plugins_unload(&set);
 	config_free(&c);
