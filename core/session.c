@@ -238,6 +238,11 @@ session_new_via(struct bufferevent *bev, const struct sockaddr *peer,
 void
 session_free(struct ehlod_session *s)
 {
+	/* Uncounted before the disconnect line: once that is logged the
+	 * client's limits no longer include this session. */
+	if (s->anvil_counted)
+		anvil_disconnect(s->client_addr);
+	s->anvil_counted = 0;
 	if (s->bev) {
 		log_msg(LOG_INFO, "%s: disconnect from [%s]:%s helo=<%s> "
 		    "commands=%u errors=%u messages=%u", s->id, s->client_addr,
@@ -248,8 +253,6 @@ session_free(struct ehlod_session *s)
 		session_call_void_hook(s, STEP_CLOSE_HOOK);
 		report_session(s);
 	}
-	if (s->anvil_counted)
-		anvil_disconnect(s->client_addr);
 	session_cancel_timers(s);
 	if (s->txn.slots)
 		txn_free(s);
