@@ -23,6 +23,7 @@
 #include "ehlo.h"
 #include "log.h"
 #include "session.h"
+#include "smtp_state.h"
 #include "xforward.h"
 #include "stats.h"
 
@@ -46,33 +47,6 @@ syntax_error(struct ehlod_session *s, int code, const char *enh, const char *tex
 	session_count_error(s);
 }
 
-const char *
-session_protocol(const struct ehlod_session *s)
-{
-	static const char *const names[2][2][2][2] = {
-		/* [esmtp][utf8][tls][auth] */
-		{ { { "SMTP", "SMTP" }, { "SMTP", "SMTP" } },
-		  { { "SMTP", "SMTP" }, { "SMTP", "SMTP" } } },
-		{ { { "ESMTP", "ESMTPA" }, { "ESMTPS", "ESMTPSA" } },
-		  { { "UTF8SMTP", "UTF8SMTPA" },
-		    { "UTF8SMTPS", "UTF8SMTPSA" } } },
-	};
-	return names[s->flags[EHLOD_FLAG_ESMTP] != 0]
-	    [s->flags[EHLOD_FLAG_SMTPUTF8] != 0]
-	    [s->flags[EHLOD_FLAG_TLS] != 0][s->flags[EHLOD_FLAG_AUTH] != 0];
-}
-
-void
-session_reset_transaction(struct ehlod_session *s, int call_rset_hook)
-{
-	if (s->state >= S_MAIL) {
-		if (call_rset_hook)
-			session_call_void_hook(s, STEP_RSET_HOOK);
-		txn_free(s);
-	}
-	s->state = s->ehlo_done ? S_GREETED : S_CONNECTED;
-}
-
 /* ---- HELO / EHLO ---- */
 
 static void
@@ -90,10 +64,7 @@ helo_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		return;
 	}
 	pending_reply_clear(&s->reply);
-	free(s->helo);
-	s->helo = strdup(s->chain.arg1);
-	s->ehlo_done = 1;
-	s->state = S_GREETED;
+	smtp_state_greeted(s, s->chain.arg1);
 	s->flags[EHLOD_FLAG_ESMTP] = esmtp;
 	if (!esmtp) {
 		memset(s->offered, 0, server->plugins->n);
@@ -117,8 +88,7 @@ cmd_helo(struct ehlod_session *s, const char *verb, char *arg)
 	}
 	/* RFC 5321 4.1.4: a new EHLO is an implicit RSET.  ESMTP is judged
 	 * by the new greeting (the hooks may ask host->flag). */
-	session_reset_transaction(s, 1);
-	s->flags[EHLOD_FLAG_ESMTP] = strcasecmp(verb, "EHLO") == 0;
+	smtp_state_helo(s, strcasecmp(verb, "EHLO") == 0);
 	chain_start(s, STEP_HELO, arg, s->flags[EHLOD_FLAG_ESMTP] ? "EHLO" :
 	    "HELO", NULL, 0, helo_done);
 }
@@ -257,14 +227,10 @@ mail_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 550 : 451,
 		    v == EHLOD_REJECT ? "5.7.1" : "4.7.1", v == EHLOD_REJECT ?
 		    "Sender rejected" : "Sender temporarily rejected", "MAIL", NULL);
-		txn_free(s);
+		smtp_state_txn_end(s, 0);
 		return;
 	}
-	if (v == EHLOD_DISCARD)
-		s->txn.data_discard = 1;
-	s->state = S_MAIL;
-	log_msg(LOG_INFO, "%s: %s: from=<%s>", s->id, s->txn.id,
-	    s->txn.mail_from);
+	smtp_state_mail_accepted(s, v);
 	session_reply_verdict(s, EHLOD_ACCEPT, p, 250, "2.1.0", "Ok", "MAIL", NULL);
 }
 
@@ -283,11 +249,11 @@ cmd_mail(struct ehlod_session *s, char *arg)
 	}
 	if (split_and_check(s, arg, 0, &path, params, &n) < 0)
 		return;
-	txn_init(s);
+	smtp_state_txn_open(s, NULL);
 	if (run_params(s, 0, params, n) < 0 ||
 	    check_mailbox(s, path, 0, &mailbox) < 0) {
 		session_count_error(s);
-		txn_free(s);
+		smtp_state_txn_end(s, 0);
 		return;
 	}
 	s->txn.mail_from = strdup(mailbox);
@@ -309,37 +275,24 @@ relay_allowed(struct ehlod_session *s, const char *mailbox)
 }
 
 static void
-rcpt_accept(struct ehlod_session *s, struct plugin *p, const char *mailbox)
-{
-	struct transaction *t = &s->txn;
-
-	if (txn_add_rcpt(s, mailbox) < 0) {
-		session_reply(s, 452, "4.3.1", "Insufficient system storage");
-		return;
-	}
-	t->rcpts[t->nrcpts - 1].kv = t->cand_kv;
-	t->cand_kv = NULL;
-	s->state = S_RCPT;
-	log_msg(LOG_INFO, "%s: %s: to=<%s>", s->id, t->id, mailbox);
-	session_reply_verdict(s, EHLOD_ACCEPT, p, 250, "2.1.5", "Ok", "RCPT", NULL);
-}
-
-static void
 rcpt_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 {
 	const char *mailbox = s->chain.arg1;
 
 	if (v == EHLOD_REJECT || v == EHLOD_TEMPFAIL) {
-		kv_free(&s->txn.cand_kv);
+		smtp_state_rcpt_refused(s);
 		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 550 : 450,
 		    v == EHLOD_REJECT ? "5.7.1" : "4.7.1", v == EHLOD_REJECT ?
 		    "Recipient rejected" : "Recipient temporarily rejected",
 		    "RCPT", mailbox);
 		return;
 	}
-	if (v == EHLOD_DISCARD)
-		s->txn.data_discard = 1;
-	rcpt_accept(s, p, mailbox);
+	if (smtp_state_rcpt_accepted(s, v, mailbox) < 0) {
+		session_reply(s, 452, "4.3.1", "Insufficient system storage");
+		return;
+	}
+	session_reply_verdict(s, EHLOD_ACCEPT, p, 250, "2.1.5", "Ok", "RCPT",
+	    NULL);
 }
 
 static void
@@ -397,7 +350,7 @@ data_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		s->txn.data_discard = 1;
 	pending_reply_clear(&s->reply);
 	session_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
-	content_begin(s, 0);
+	content_data_begin(s);
 }
 
 static void
@@ -537,7 +490,7 @@ core_command(struct ehlod_session *s, const char *verb, char *arg)
 			syntax_error(s, 501, "5.5.4", "Syntax: RSET");
 			return 1;
 		}
-		session_reset_transaction(s, 1);
+		smtp_state_txn_end(s, 1);
 		session_reply(s, 250, "2.0.0", "Ok");
 	} else if (!strcasecmp(verb, "NOOP"))
 		session_reply(s, 250, "2.0.0", "Ok");

@@ -19,7 +19,7 @@
 #include "include.h"
 #include "log.h"
 #include "trust.h"
-#include "proxy.h"
+#include "netaddr.h"
 
 #ifndef PLUGINDIR
 #define PLUGINDIR "/usr/local/lib/ehlod/plugins"

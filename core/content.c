@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "session.h"
+#include "smtp_state.h"
 #include "stats.h"
 
 static void finish_message(struct ehlod_session *s);
@@ -33,7 +34,7 @@ set_timeout(struct ehlod_session *s, long seconds)
 		bufferevent_set_timeouts(s->bev, &tv, &tv);
 }
 
-void
+static void
 content_begin(struct ehlod_session *s, int bdat)
 {
 	struct transaction *t = &s->txn;
@@ -48,6 +49,35 @@ content_begin(struct ehlod_session *s, int bdat)
 	data_reader_init(&t->reader);
 	set_timeout(s, server->conf->data_timeout);
 	deadline_content_begin(s);
+}
+
+void
+content_data_begin(struct ehlod_session *s)
+{
+	content_begin(s, 0);
+}
+
+/* host->read_chunk(): the BDAT verb's handler hands the next size octets
+ * to the host.  The first chunk of a transaction with recipients begins
+ * its content. */
+int
+content_chunk_begin(struct ehlod_session *s, size_t size, int last)
+{
+	struct transaction *t = &s->txn;
+
+	if (s->bev == NULL || s->state == S_CONNECTED || s->state == S_DATA)
+		return -1;
+	t->chunk_left = size;
+	t->chunk_size = size;
+	t->chunk_last = last != 0;
+	s->mode = IN_CHUNK;
+	/* Without recipients the chunk is read and dropped, then refused
+	 * (content_read_chunk): RFC 3030 clients send it anyway. */
+	if (s->state != S_RCPT)
+		return 0;
+	if (t->chunks++ == 0)
+		content_begin(s, 1);
+	return 0;
 }
 
 /* Remember the first refusal; it is sent when the content is complete. */
@@ -251,7 +281,7 @@ make_received(struct ehlod_session *s)
 	free(t->msg.received);
 	if (asprintf(&t->msg.received, "Received: from %s (unknown [%s])%s\n"
 	    "\tby %s (ehlod) with %s id %s%s; %s", s->helo ? s->helo : "",
-	    s->client_addr, tls, server->conf->hostname, session_protocol(s),
+	    s->client_addr, tls, server->conf->hostname, smtp_state_protocol(s),
 	    t->id, forpart, date) < 0)
 		t->msg.received = NULL;
 }
@@ -280,7 +310,7 @@ log_outcome(struct ehlod_session *s, const char *status, int code,
 	log_msg(LOG_INFO, "%s: %s: from=<%s>, to=%s, size=%zu, proto=%s, "
 	    "helo=<%s>, status=%s (%d %s), plugin=%s", s->id, t->id,
 	    t->mail_from ? t->mail_from : "", to, t->msg.total,
-	    session_protocol(s), s->helo ? s->helo : "", status, code,
+	    smtp_state_protocol(s), s->helo ? s->helo : "", status, code,
 	    text ? text : "", plugin);
 }
 

@@ -1,19 +1,17 @@
 /*
  * NAME
- *	hooks.c - running a hook over the plugins, with pending and resume
+ *	hooks.c - running a hook over the plugins
  * DESCRIPTION
  *	A chain asks each plugin that has the step's hook, in config order,
  *	until one answers something other than CONTINUE.  A PENDING answer
- *	parks the chain in the session: input processing stops (later
- *	pipelined commands wait their turn) and the command timeout is
- *	suspended, since the client is waiting for us.  host->resume() marks
- *	the verdict and activates an event, so the chain always goes on from
- *	the event loop, never from inside the plugin that called resume.
+ *	parks the chain (pending.c); chain_resume() goes on from the plugin
+ *	after the one that was pending, once its verdict is back.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "pending.h"
 #include "session.h"
 #include "stats.h"
 
@@ -75,50 +73,6 @@ finish(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	done(s, v, p);
 }
 
-/* A plugin that never resumes must not hold a session for ever: after
- * command_timeout the session is closed with 421 (no 250 was given, so
- * nothing is lost). */
-static void
-pending_expired(evutil_socket_t fd, short what, void *arg)
-{
-	struct ehlod_session *s = arg;
-	(void)fd;
-	(void)what;
-
-	log_msg(LOG_ERR, "%s: plugin %s did not answer within %ld seconds; "
-	    "closing the session", s->id, s->pending ? s->pending->name : "?",
-	    server->conf->command_timeout);
-	s->pending = NULL;
-	s->resume_scheduled = 0;
-	event_del(s->resume_ev);
-	session_reply(s, 421, "4.3.0", "%s Error: timeout in a plugin",
-	    server->conf->hostname);
-	session_process(s);
-}
-
-static void
-suspend_timeouts(struct ehlod_session *s, int suspend)
-{
-	if (s->bev == NULL)
-		return;
-	if (suspend) {
-		struct timeval deadline = { server->conf->command_timeout, 0 };
-		bufferevent_set_timeouts(s->bev, NULL, NULL);
-		if (s->pending_timer == NULL)
-			s->pending_timer = evtimer_new(server->base,
-			    pending_expired, s);
-		if (s->pending_timer)
-			evtimer_add(s->pending_timer, &deadline);
-		return;
-	}
-	if (s->pending_timer)
-		evtimer_del(s->pending_timer);
-	struct timeval tv = { server->conf->command_timeout, 0 };
-	if (s->mode == IN_DATA || s->mode == IN_CHUNK)
-		tv.tv_sec = server->conf->data_timeout;
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
-}
-
 static void
 chain_run(struct ehlod_session *s)
 {
@@ -134,10 +88,7 @@ chain_run(struct ehlod_session *s)
 		ehlod_verdict v = call_hook(s, p, c);
 		s->current = NULL;
 		if (v == EHLOD_PENDING) {
-			s->pending = p;
-			/* A plugin reading the client's next line (AUTH)
-			 * waits for the client: its timeout stays. */
-			suspend_timeouts(s, s->mode != IN_PLUGIN_LINE);
+			pending_park(s, p);
 			return;
 		}
 		if (v == EHLOD_CONTINUE && c->step != STEP_VERB) {
@@ -188,10 +139,8 @@ chain_start_verb(struct ehlod_session *s, struct plugin *p,
 void
 chain_resume(struct ehlod_session *s, ehlod_verdict v)
 {
-	struct plugin *p = s->pending;
+	struct plugin *p = pending_take(s);
 
-	s->pending = NULL;
-	suspend_timeouts(s, 0);
 	if (v == EHLOD_PENDING) {
 		log_msg(LOG_WARNING, "%s: plugin %s resumed with PENDING; "
 		    "treated as TEMPFAIL", s->id, p->name);

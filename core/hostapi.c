@@ -17,7 +17,9 @@
 
 #include "helpers.h"
 #include "log.h"
+#include "pending.h"
 #include "session.h"
+#include "smtp_state.h"
 
 struct ehlod_event {
 	struct event *ev;
@@ -116,7 +118,7 @@ h_get(ehlod_ctx *c, enum ehlod_item item)
 	case EHLOD_ITEM_LOCAL_ADDR: return s->local_addr;
 	case EHLOD_ITEM_LOCAL_PORT: return s->local_port;
 	case EHLOD_ITEM_HELO: return s->helo;
-	case EHLOD_ITEM_PROTOCOL: return session_protocol(s);
+	case EHLOD_ITEM_PROTOCOL: return smtp_state_protocol(s);
 	case EHLOD_ITEM_TXN_ID: return s->txn.slots ? s->txn.id : NULL;
 	case EHLOD_ITEM_MAIL_FROM: return s->txn.mail_from;
 	default: return s->items[item];
@@ -448,21 +450,7 @@ host_cancel_events(struct plugin *p)
 static void
 h_resume(ehlod_ctx *c, ehlod_verdict v)
 {
-	struct ehlod_session *s = sess(c);
-
-	if (s == NULL || s->pending == NULL || s->resume_scheduled) {
-		log_msg(LOG_WARNING, "%s: resume without a pending hook "
-		    "ignored", s ? s->id : "-");
-		return;
-	}
-	if (s->pending != c->p) {
-		log_msg(LOG_WARNING, "%s: plugin %s resumed a hook of plugin "
-		    "%s; ignored", s->id, c->p->name, s->pending->name);
-		return;
-	}
-	s->resume_verdict = v;
-	s->resume_scheduled = 1;
-	event_active(s->resume_ev, EV_TIMEOUT, 0);
+	pending_resume(sess(c), c ? c->p : NULL, v);
 }
 
 static struct event_base *
@@ -507,23 +495,8 @@ static int
 h_read_chunk(ehlod_ctx *c, size_t size, int last)
 {
 	struct ehlod_session *s = sess(c);
-	struct transaction *t;
 
-	if (s == NULL || s->bev == NULL || s->state == S_CONNECTED ||
-	    s->state == S_DATA)
-		return -1;
-	t = &s->txn;
-	t->chunk_left = size;
-	t->chunk_size = size;
-	t->chunk_last = last != 0;
-	s->mode = IN_CHUNK;
-	/* Without recipients the chunk is read and dropped, then refused
-	 * (content_read_chunk): RFC 3030 clients send it anyway. */
-	if (s->state != S_RCPT)
-		return 0;
-	if (t->chunks++ == 0)
-		content_begin(s, 1);
-	return 0;
+	return s ? content_chunk_begin(s, size, last) : -1;
 }
 
 static const struct ehlod_host host = {

@@ -12,6 +12,8 @@ core_libcore_la_SOURCES = \
 	core/data.c core/data.h \
 	core/reply.c \
 	core/hooks.c \
+	core/pending.c core/pending.h \
+	core/smtp_state.c core/smtp_state.h \
 	core/txn.c \
 	core/ehlo.c core/ehlo.h \
 	core/commands.c \
@@ -21,6 +23,7 @@ core_libcore_la_SOURCES = \
 	core/optiontab.c \
 	core/report.c \
 	core/session.c core/session.h core/deadline.c \
+	core/netaddr.c core/netaddr.h \
 	core/proxy.c core/proxy.h \
 	core/worker.c core/worker.h \
 	core/master.c core/master.h \

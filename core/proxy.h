@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 #include <event2/bufferevent.h>
 
+#include "netaddr.h"
+
 /* The v1 line is at most 107 octets, CRLF included (the spec's bound). */
 #define PROXY_V1_MAX 107
 /* A v2 header is 16 octets and its length field; 536 is the buffer size
@@ -40,19 +42,6 @@ struct proxy_header {
 /* Parse the octets received so far. */
 enum proxy_result proxy_parse(const unsigned char *buf, size_t len,
     struct proxy_header *h);
-
-/* An address or network, "192.0.2.1", "2001:db8::/32". */
-struct proxy_net {
-	int family;		/* AF_INET or AF_INET6 */
-	unsigned char addr[16];
-	unsigned prefix;	/* bits */
-};
-
-/* 0 and *out filled, or -1 when text is not an address/CIDR. */
-int proxy_net_parse(const char *text, struct proxy_net *out);
-/* 1 when the address is in one of the networks. */
-int proxy_trusted(const struct sockaddr *sa, const struct proxy_net *nets,
-    size_t n);
 
 /* accept_cb's path when proxy_protocol is on: checks the peer, reads the
  * header, then calls session_new() (or closes the connection). */

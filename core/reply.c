@@ -20,6 +20,7 @@
 #include "stats.h"
 #include "log.h"
 #include "session.h"
+#include "smtp_state.h"
 
 int
 session_offers_enhanced(const struct ehlod_session *s)
@@ -161,7 +162,7 @@ session_log_reject(struct ehlod_session *s, const char *verb,
 	    qid[0] ? ": " : "", verb, s->client_addr, code,
 	    enhanced ? enhanced : "", enhanced ? " " : "", flat,
 	    from ? from : "", rcpt ? " to=<" : "", rcpt ? rcpt : "",
-	    rcpt ? ">" : "", session_protocol(s), s->helo ? s->helo : "",
+	    rcpt ? ">" : "", smtp_state_protocol(s), s->helo ? s->helo : "",
 	    plugin);
 }
 

@@ -28,7 +28,9 @@
 #include "anvil.h"
 #include "stats.h"
 #include "log.h"
+#include "pending.h"
 #include "session.h"
+#include "smtp_state.h"
 
 #define INPUT_HIGH_WATER (256 * 1024)
 /* Past this much unsent output no more input is taken; it resumes once
@@ -64,38 +66,45 @@ set_timeouts(struct ehlod_session *s, long seconds)
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 }
 
+/* The front-end's side of pending.c: what follows a resume or a hook
+ * that never answered. */
 static void
-resume_cb(evutil_socket_t fd, short what, void *arg)
+resumed(struct ehlod_session *s, ehlod_verdict v)
 {
-	struct ehlod_session *s = arg;
-	(void)fd;
-	(void)what;
-
-	s->resume_scheduled = 0;
-	chain_resume(s, s->resume_verdict);
+	chain_resume(s, v);
 	session_process(s);
 }
+
+static void
+expired(struct ehlod_session *s)
+{
+	session_reply(s, 421, "4.3.0", "%s Error: timeout in a plugin",
+	    server->conf->hostname);
+	session_process(s);
+}
+
+static const struct pending_ops pending_ops = { resumed, expired };
 
 static struct ehlod_session *
 session_alloc(void)
 {
 	static unsigned long counter;
 	struct ehlod_session *s = calloc(1, sizeof(*s));
-	size_t n = server->plugins->n + 1;
 
 	if (s == NULL)
 		return NULL;
 	snprintf(s->id, sizeof(s->id), "%05X%06lX",
 	    (unsigned)getpid() & 0xfffff, ++counter & 0xffffff);
-	s->offered = calloc(n, 1);
-	if (s->offered == NULL || session_ctx_init(s) < 0 ||
-	    linereader_init(&s->lr, server->plugins->line_limit) < 0) {
-		free(s->offered);
-		session_ctx_free(s);
-		free(s);
-		return NULL;
+	if (smtp_state_init(s) < 0)
+		goto fail;
+	if (linereader_init(&s->lr, server->plugins->line_limit) < 0) {
+		smtp_state_fini(s);
+		goto fail;
 	}
 	return s;
+fail:
+	free(s);
+	return NULL;
 }
 
 struct ehlod_session *
@@ -213,7 +222,7 @@ session_new_via(struct bufferevent *bev, const struct sockaddr *peer,
 		addr_to_text((struct sockaddr *)&local, llen, s->local_addr,
 		    sizeof(s->local_addr), s->local_port,
 		    sizeof(s->local_port));
-	s->resume_ev = event_new(server->base, -1, 0, resume_cb, s);
+	pending_open(s, &pending_ops);
 	s->next = server->sessions;
 	if (server->sessions)
 		server->sessions->prev = s;
@@ -248,21 +257,9 @@ session_free(struct ehlod_session *s)
 		    "commands=%u errors=%u messages=%u", s->id, s->client_addr,
 		    s->client_port, s->helo ? s->helo : "", s->ncommands,
 		    s->errors, s->messages);
-		s->ending = 1;
-		session_reset_transaction(s, 1);
-		session_call_void_hook(s, STEP_CLOSE_HOOK);
-		report_session(s);
+		smtp_state_end(s);
 	}
-	session_cancel_timers(s);
-	if (s->txn.slots)
-		txn_free(s);
-	session_ctx_free(s);
-	chain_clear(&s->chain);
-	pending_reply_clear(&s->reply);
-	if (s->resume_ev)
-		event_free(s->resume_ev);
-	if (s->pending_timer)
-		event_free(s->pending_timer);
+	smtp_state_fini(s);
 	if (s->greet_ev)
 		event_free(s->greet_ev);
 	if (s->bev) {
@@ -277,10 +274,6 @@ session_free(struct ehlod_session *s)
 		stats_add(STAT_SESSIONS, -1);
 	}
 	linereader_free(&s->lr);
-	for (int i = 0; i < EHLOD_ITEM_COUNT_; i++)
-		free(s->items[i]);
-	free(s->helo);
-	free(s->offered);
 	free(s);
 	if (server->draining && server->nsessions == 0 && server->base)
 		event_base_loopexit(server->base, NULL);
@@ -466,13 +459,8 @@ tls_established(struct ehlod_session *s)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
 
-	session_reset_transaction(s, 1);
-	free(s->helo);
-	s->helo = NULL;
-	s->ehlo_done = 0;
-	s->state = S_CONNECTED;
+	smtp_state_restart(s);
 	s->mode = IN_COMMAND;
-	memset(s->offered, 0, server->plugins->n);
 	s->flags[EHLOD_FLAG_TLS] = 1;
 	s->flags[EHLOD_FLAG_ESMTP] = 0;
 	free(s->items[EHLOD_ITEM_TLS_VERSION]);

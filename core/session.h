@@ -155,7 +155,8 @@ struct ehlod_session {
 	struct plugin *current;		/* plugin being called */
 	struct plugin *pending;		/* plugin whose hook is pending */
 	struct chain chain;
-	struct event *resume_ev;
+	struct event *resume_ev;	/* pending.c */
+	const struct pending_ops *pend_ops;
 	struct event *pending_timer;	/* bounds a pending hook */
 	ehlod_verdict resume_verdict;
 
@@ -247,11 +248,12 @@ void session_count_error(struct ehlod_session *s);
 void deadline_after_input(struct ehlod_session *s, size_t got, size_t left);
 void deadline_content_begin(struct ehlod_session *s);
 void deadline_content_end(struct ehlod_session *s);
-void session_reset_transaction(struct ehlod_session *s, int call_rset_hook);
-const char *session_protocol(const struct ehlod_session *s);
 
 /* DATA and BDAT (content.c). */
-void content_begin(struct ehlod_session *s, int bdat);
+/* DATA's 354 is sent: content follows. */
+void content_data_begin(struct ehlod_session *s);
+/* BDAT: the next size octets are a chunk (host->read_chunk). */
+int content_chunk_begin(struct ehlod_session *s, size_t size, int last);
 int content_read(struct ehlod_session *s);
 void content_pump(struct ehlod_session *s);
 int content_read_chunk(struct ehlod_session *s);

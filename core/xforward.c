@@ -23,7 +23,7 @@
 
 #include "esmtp.h"
 #include "log.h"
-#include "proxy.h"
+#include "netaddr.h"
 #include "session.h"
 #include "xforward.h"
 

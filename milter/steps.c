@@ -26,6 +26,8 @@
 
 #include "log.h"
 #include "milter.h"
+#include "pending.h"
+#include "smtp_state.h"
 
 static void
 set_str(char **dst, const char *v)
@@ -34,24 +36,15 @@ set_str(char **dst, const char *v)
 	*dst = v ? strdup(v) : NULL;
 }
 
-static void
-resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct ehlod_session *s = arg;
-	(void)fd;
-	(void)what;
-
-	s->resume_scheduled = 0;
-	if (s->pending)
-		chain_resume(s, s->resume_verdict);
-}
+/* ehlod-milter's side of pending.c: the callback thread bounds the
+ * wait (loop_run), so a resume only runs the chain on. */
+static const struct pending_ops pending_ops = { chain_resume, NULL };
 
 static int
 session_setup(struct mconn *c)
 {
 	static unsigned long counter;
 	struct ehlod_session *s = &c->s;
-	size_t n = server->plugins->n + 1;
 
 	if (c->ready)
 		return 0;
@@ -59,17 +52,14 @@ session_setup(struct mconn *c)
 	    (unsigned)getpid() & 0xffff, ++counter & 0xffffff);
 	snprintf(s->client_addr, sizeof(s->client_addr), "unknown");
 	snprintf(s->client_port, sizeof(s->client_port), "0");
-	s->offered = calloc(n, 1);
-	if (session_ctx_init(s) < 0) {
+	if (smtp_state_init(s) < 0) {
 		log_msg(LOG_ERR, "%s: out of memory", s->id);
 		return -1;
 	}
-	s->resume_ev = event_new(server->base, -1, 0, resume_cb, s);
-	s->state = S_CONNECTED;
 	s->mode = IN_WAIT;
 	c->ops_tail = &c->ops;
 	c->ready = 1;
-	if (s->offered && s->resume_ev)
+	if (pending_open(s, &pending_ops) == 0)
 		return 0;
 	log_msg(LOG_ERR, "%s: out of memory", s->id);
 	return -1;
@@ -80,17 +70,10 @@ session_setup(struct mconn *c)
 static void
 end_txn(struct mconn *c, int rset_hooks)
 {
-	struct ehlod_session *s = &c->s;
-
-	if (s->txn.slots) {
-		if (rset_hooks)
-			session_call_void_hook(s, STEP_RSET_HOOK);
-		txn_free(s);
-	}
+	smtp_state_txn_end(&c->s, rset_hooks);
 	hdr_ops_free(c->ops);
 	c->ops = NULL;
 	c->ops_tail = &c->ops;
-	s->state = s->ehlo_done ? S_GREETED : S_CONNECTED;
 }
 
 /* A step of the message without a transaction (its MAIL job was skipped
@@ -99,7 +82,7 @@ static void
 txn_ensure(struct mconn *c)
 {
 	if (c->s.txn.slots == NULL)
-		txn_init(&c->s);
+		smtp_state_txn_open(&c->s, NULL);
 }
 
 static void
@@ -250,31 +233,20 @@ chain_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	log_refusal(c, v, p);
 	switch (j->kind) {
 	case J_HELO:
-		if (refused(v))
-			break;
-		set_str(&s->helo, j->arg1);
-		s->ehlo_done = 1;
-		s->state = S_GREETED;
+		if (!refused(v))
+			smtp_state_greeted(s, j->arg1);
 		break;
 	case J_MAIL:
-		if (refused(v)) {
+		if (refused(v))
 			end_txn(c, 0);
-			break;
-		}
-		s->state = S_MAIL;
-		log_msg(LOG_INFO, "%s: %s: from=<%s>", s->id, s->txn.id,
-		    s->txn.mail_from);
+		else
+			smtp_state_mail_accepted(s, v);
 		break;
 	case J_RCPT:
-		if (refused(v) || txn_add_rcpt(s, j->arg1) < 0) {
-			kv_free(&s->txn.cand_kv);
-			break;
-		}
-		s->txn.rcpts[s->txn.nrcpts - 1].kv = s->txn.cand_kv;
-		s->txn.cand_kv = NULL;
-		s->state = S_RCPT;
-		log_msg(LOG_INFO, "%s: %s: to=<%s>", s->id, s->txn.id,
-		    j->arg1);
+		if (refused(v))
+			smtp_state_rcpt_refused(s);
+		else
+			smtp_state_rcpt_accepted(s, v, j->arg1);
 		break;
 	case J_EOM:
 		if (!refused(v) && v != EHLOD_DISCARD) {
@@ -288,9 +260,9 @@ chain_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		    v == EHLOD_TEMPFAIL ? "deferred" : v == EHLOD_DISCARD ?
 		    "discarded" : "passed", p ? p->name : "-");
 		/* The message is the MTA's now: the transaction is over. */
-		s->messages++;
 		eom_outcome(s, v, p);
 		step_finish(c, v);
+		smtp_state_txn_done(s);
 		end_txn(c, 0);
 		return;
 	default:
@@ -371,20 +343,9 @@ start_close(struct mconn *c, struct job *j)
 		log_msg(LOG_INFO, "%s: disconnect from [%s]:%s helo=<%s> "
 		    "messages=%u", s->id, s->client_addr, s->client_port,
 		    s->helo ? s->helo : "", s->messages);
-		s->ending = 1;
-		end_txn(c, 1);
-		session_call_void_hook(s, STEP_CLOSE_HOOK);
-		report_session(s);
-		session_cancel_timers(s);
-		session_ctx_free(s);
-		chain_clear(&s->chain);
-		pending_reply_clear(&s->reply);
-		if (s->resume_ev)
-			event_free(s->resume_ev);
-		for (int i = 0; i < EHLOD_ITEM_COUNT_; i++)
-			free(s->items[i]);
-		free(s->helo);
-		free(s->offered);
+		smtp_state_end(s);
+		end_txn(c, 0);
+		smtp_state_fini(s);
 	}
 	free(c->client_name);
 	free(c->hostname);
@@ -403,15 +364,13 @@ prepare(struct mconn *c, struct job *j)
 		start_connect(c, j);
 		break;
 	case J_HELO:
-		/* RFC 5321 4.1.4: a new greeting is an implicit RSET; ESMTP
-		 * is judged anew from what follows. */
-		end_txn(c, 1);
-		s->flags[EHLOD_FLAG_ESMTP] = 0;
+		/* ESMTP is judged anew from what follows. */
+		smtp_state_helo(s, 0);
+		end_txn(c, 0);
 		break;
 	case J_MAIL:
 		end_txn(c, 1);
-		txn_init(s);
-		s->txn.mail_from = strdup(j->arg1);
+		smtp_state_txn_open(s, j->arg1);
 		s->flags[EHLOD_FLAG_8BITMIME] = j->flag_8bit;
 		s->flags[EHLOD_FLAG_SMTPUTF8] = j->flag_utf8;
 		/* Parameters need EHLO: the client speaks ESMTP. */
@@ -500,13 +459,9 @@ step_drop_parked(struct mconn *c)
 	log_msg(LOG_WARNING, "%s: plugin %s did not finish %s within "
 	    "milter_hook_timeout; its pending hook is dropped", s->id,
 	    s->pending ? s->pending->name : "?", step_name(j->kind));
-	if (s->resume_scheduled) {
-		event_del(s->resume_ev);
-		s->resume_scheduled = 0;
-	}
+	pending_drop(s);
 	/* Its timers would resume whatever chain runs next. */
 	session_cancel_timers(s);
-	s->pending = NULL;
 	chain_clear(&s->chain);
 	c->running = NULL;
 	j->verdict = EHLOD_TEMPFAIL;
