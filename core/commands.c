@@ -347,7 +347,7 @@ data_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		return;
 	}
 	if (v == EHLOD_DISCARD)
-		s->txn.data_discard = 1;
+		s->txn.data_verdict = EHLOD_DISCARD;
 	pending_reply_clear(&s->reply);
 	session_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 	content_data_begin(s);

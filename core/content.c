@@ -39,7 +39,7 @@ content_begin(struct ehlod_session *s, int bdat)
 {
 	struct transaction *t = &s->txn;
 
-	t->in_headers = 1;
+	t->content = CONTENT_HEADERS;
 	if (bdat) {
 		t->uses_bdat = 1;
 		return;
@@ -80,24 +80,71 @@ content_chunk_begin(struct ehlod_session *s, size_t size, int last)
 	return 0;
 }
 
+void
+content_arrived(struct transaction *t)
+{
+	switch (t->content) {
+	case CONTENT_HEADERS:
+		t->content = CONTENT_IN_HEADERS;
+		break;
+	case CONTENT_BODY:
+		t->content = CONTENT_IN_BODY;
+		break;
+	case CONTENT_NONE:
+		/* ehlod-milter: its hooks ran step by step as the MTA sent
+		 * the message; there is no walk to catch up. */
+		t->content = CONTENT_DONE;
+		break;
+	default:
+		break;
+	}
+}
+
+int
+content_is_complete(const struct transaction *t)
+{
+	return t->content >= CONTENT_IN_HEADERS;
+}
+
+static int
+refused(const struct transaction *t)
+{
+	return t->data_verdict == EHLOD_REJECT ||
+	    t->data_verdict == EHLOD_TEMPFAIL;
+}
+
+/* Refused or discarded: the rest is only counted, no hook sees it. */
+static int
+dropping(const struct transaction *t)
+{
+	return t->data_verdict != EHLOD_CONTINUE;
+}
+
+/* The header hooks are through: the body's turn. */
+static void
+headers_walked(struct transaction *t)
+{
+	t->content = t->content == CONTENT_IN_HEADERS ? CONTENT_IN_BODY :
+	    CONTENT_BODY;
+}
+
 /* Remember the first refusal; it is sent when the content is complete. */
 static void
 hook_step_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 {
 	struct transaction *t = &s->txn;
 
-	if ((v == EHLOD_REJECT || v == EHLOD_TEMPFAIL) && !t->data_failed) {
-		t->data_failed = 1;
+	if ((v == EHLOD_REJECT || v == EHLOD_TEMPFAIL) && !refused(t)) {
 		t->data_verdict = v;
 		t->data_reply = s->reply;
 		memset(&s->reply, 0, sizeof(s->reply));
 		t->reply_plugin = p;
-	} else if (v == EHLOD_DISCARD) {
-		t->data_discard = 1;
+	} else if (v == EHLOD_DISCARD && !refused(t)) {
+		t->data_verdict = v;
 	}
 	/* Whatever arrives now is only counted: the smallest limit a plugin
 	 * enforces bounds the memory, not message_size_limit. */
-	if ((t->data_failed || t->data_discard) && !t->msg.dropped)
+	if (dropping(t) && !t->msg.dropped)
 		message_drop(&t->msg);
 	pending_reply_clear(&s->reply);
 	if (!s->pumping)
@@ -112,8 +159,9 @@ pump_step(struct ehlod_session *s)
 	struct message *m = &t->msg;
 	size_t idx;
 
-	if (t->in_headers) {
-		int r = message_next_header(m, t->content_complete ||
+	if (t->content == CONTENT_HEADERS ||
+	    t->content == CONTENT_IN_HEADERS) {
+		int r = message_next_header(m, content_is_complete(t) ||
 		    m->overflow, &idx);
 		if (r == 0)
 			return 0;
@@ -123,7 +171,7 @@ pump_step(struct ehlod_session *s)
 			    hook_step_done);
 			return 1;
 		}
-		t->in_headers = 0;
+		headers_walked(t);
 		chain_start(s, STEP_EOH, NULL, NULL, NULL, 0, hook_step_done);
 		return 1;
 	}
@@ -134,8 +182,8 @@ pump_step(struct ehlod_session *s)
 		    m->len - from, hook_step_done);
 		return 1;
 	}
-	if (t->content_complete)
-		t->hooks_done = 1;
+	if (t->content == CONTENT_IN_BODY)
+		t->content = CONTENT_DONE;
 	return 0;
 }
 
@@ -147,17 +195,12 @@ content_pump(struct ehlod_session *s)
 	if (s->pumping)
 		return;
 	s->pumping = 1;
-	while (!s->pending && !t->hooks_done) {
-		if (t->data_failed || t->data_discard) {
-			t->hooks_done = t->content_complete;
-			break;
-		}
+	while (!s->pending && t->content != CONTENT_DONE && !dropping(t))
 		if (!pump_step(s))
 			break;
-	}
 	s->pumping = 0;
-	if (t->content_complete && !s->pending &&
-	    (t->hooks_done || t->data_failed || t->data_discard))
+	if (content_is_complete(t) && !s->pending &&
+	    (t->content == CONTENT_DONE || dropping(t)))
 		finish_message(s);
 }
 
@@ -179,7 +222,7 @@ content_read(struct ehlod_session *s)
 		evbuffer_drain(in, consumed);
 	}
 	if (done) {
-		t->content_complete = 1;
+		content_arrived(t);
 		s->mode = IN_WAIT;
 	}
 	content_pump(s);
@@ -216,7 +259,7 @@ content_read_chunk(struct ehlod_session *s)
 {
 	struct transaction *t = &s->txn;
 	struct evbuffer *in = bufferevent_get_input(s->bev);
-	int keep = s->state == S_RCPT && !t->data_failed;
+	int keep = s->state == S_RCPT && !refused(t);
 
 	while (t->chunk_left > 0 && evbuffer_get_length(in) > 0) {
 		struct evbuffer_iovec vec;
@@ -236,7 +279,7 @@ content_read_chunk(struct ehlod_session *s)
 		return 0;
 	}
 	if (t->chunk_last) {
-		t->content_complete = 1;
+		content_arrived(t);
 		s->mode = IN_WAIT;
 		content_pump(s);
 		return 1;
@@ -248,7 +291,7 @@ content_read_chunk(struct ehlod_session *s)
 	if (t->msg.overflow)
 		session_reply(s, 552, "5.3.4", "Message size exceeds fixed "
 		    "maximum message size");
-	else if (t->data_failed)
+	else if (refused(t))
 		session_reply(s, t->data_reply.code ? t->data_reply.code : 554,
 		    t->data_reply.code ? t->data_reply.enhanced : "5.7.1",
 		    "%s", t->data_reply.text ? t->data_reply.text :
@@ -323,9 +366,7 @@ end_transaction(struct ehlod_session *s)
 	if (t->outcome == 0)
 		t->outcome = s->last_code / 100 == 5 ? EHLOD_TXN_REFUSED :
 		    EHLOD_TXN_TEMPFAILED;
-	txn_free(s);
-	s->messages++;
-	s->state = S_GREETED;
+	smtp_state_txn_done(s);
 	s->mode = IN_COMMAND;
 	set_timeout(s, server->conf->command_timeout);
 	deadline_content_end(s);
@@ -393,7 +434,7 @@ finish_message(struct ehlod_session *s)
 		    "message size");
 		return;
 	}
-	if (t->data_failed) {
+	if (refused(t)) {
 		s->reply = t->data_reply;
 		memset(&t->data_reply, 0, sizeof(t->data_reply));
 		log_outcome(s, t->data_verdict == EHLOD_REJECT ? "rejected" :
@@ -410,7 +451,7 @@ finish_message(struct ehlod_session *s)
 		end_transaction(s);
 		return;
 	}
-	if (t->data_discard) {
+	if (t->data_verdict == EHLOD_DISCARD) {
 		eom_done(s, EHLOD_DISCARD, NULL);
 		return;
 	}

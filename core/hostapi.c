@@ -311,7 +311,7 @@ static int
 h_message_read(ehlod_ctx *c, ehlod_sink sink, void *arg)
 {
 	struct ehlod_session *s = sess(c);
-	if (!in_content(s) || !s->txn.content_complete)
+	if (!in_content(s) || !content_is_complete(&s->txn))
 		return -1;
 	return message_write(&s->txn.msg, sink, arg);
 }

@@ -77,6 +77,17 @@ struct chain {
 	int active;
 };
 
+/* Where a message's content stands: whether all of it has arrived, and
+ * how far the header/body hooks have walked it (content.c). */
+enum content_state {
+	CONTENT_NONE = 0,	/* no DATA/BDAT content yet */
+	CONTENT_HEADERS,	/* arriving; hooks on the headers */
+	CONTENT_BODY,		/* arriving; hooks on the body */
+	CONTENT_IN_HEADERS,	/* all in; hooks still on the headers */
+	CONTENT_IN_BODY,	/* all in; hooks on the body */
+	CONTENT_DONE		/* all in, and every hook has seen it */
+};
+
 struct pending_reply {
 	int set;
 	int code;
@@ -98,14 +109,13 @@ struct transaction {
 	struct message msg;
 	struct data_reader reader;
 	int uses_bdat;
-	int data_failed;	/* a header/body hook refused */
-	int data_discard;
-	ehlod_verdict data_verdict;	/* the refusal to send at the end */
+	enum content_state content;
+	/* CONTINUE; DISCARD (from MAIL on); or the first REJECT/TEMPFAIL
+	 * of a content hook, sent when the content is complete.  Either of
+	 * the last three drops the rest of the content. */
+	ehlod_verdict data_verdict;
 	struct pending_reply data_reply;
 	struct plugin *reply_plugin;
-	int hooks_done;		/* header/body/eoh hooks finished */
-	int in_headers;
-	int content_complete;	/* the last octet of content is in */
 	size_t chunk_left;	/* BDAT octets still to read */
 	size_t chunk_size;
 	int chunk_last;
@@ -254,6 +264,9 @@ void deadline_content_end(struct ehlod_session *s);
 void content_data_begin(struct ehlod_session *s);
 /* BDAT: the next size octets are a chunk (host->read_chunk). */
 int content_chunk_begin(struct ehlod_session *s, size_t size, int last);
+/* The last octet of content is in; and whether it is. */
+void content_arrived(struct transaction *t);
+int content_is_complete(const struct transaction *t);
 int content_read(struct ehlod_session *s);
 void content_pump(struct ehlod_session *s);
 int content_read_chunk(struct ehlod_session *s);

@@ -99,7 +99,7 @@ void
 smtp_state_mail_accepted(struct ehlod_session *s, ehlod_verdict v)
 {
 	if (v == EHLOD_DISCARD)
-		s->txn.data_discard = 1;
+		s->txn.data_verdict = EHLOD_DISCARD;
 	s->state = S_MAIL;
 	log_msg(LOG_INFO, "%s: %s: from=<%s>", s->id, s->txn.id,
 	    s->txn.mail_from);
@@ -112,7 +112,7 @@ smtp_state_rcpt_accepted(struct ehlod_session *s, ehlod_verdict v,
 	struct transaction *t = &s->txn;
 
 	if (v == EHLOD_DISCARD)
-		t->data_discard = 1;
+		t->data_verdict = EHLOD_DISCARD;
 	if (txn_add_rcpt(s, mailbox) < 0) {
 		kv_free(&t->cand_kv);
 		return -1;

@@ -433,7 +433,7 @@ run(struct mconn *c, struct job *j)
 		break;
 	case J_EOM:
 		start_body(c);
-		c->s.txn.content_complete = 1;
+		content_arrived(&c->s.txn);
 		run_chain(c, STEP_EOM, NULL, NULL, NULL, 0);
 		break;
 	case J_UNKNOWN:
