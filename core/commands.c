@@ -18,27 +18,20 @@
 #include <strings.h>
 
 #include "address.h"
+#include "commands.h"
 #include "config.h"
-#include "esmtp.h"
+#include "content.h"
 #include "ehlo.h"
+#include "esmtp.h"
+#include "hooks.h"
 #include "log.h"
-#include "session.h"
+#include "session_reply.h"
 #include "smtp_state.h"
-#include "xforward.h"
+#include "smtpd.h"
 #include "stats.h"
+#include "txn.h"
+#include "xforward.h"
 
-
-/* Counts one client error; at max_errors the session ends with 421. */
-void
-session_count_error(struct ehlod_session *s)
-{
-	if (++s->errors < (unsigned)server->conf->max_errors)
-		return;
-	session_reply(s, 421, "4.7.0", "%s Error: too many errors",
-	    server->conf->hostname);
-	log_msg(LOG_INFO, "%s: too many errors from [%s]:%s", s->id,
-	    s->client_addr, s->client_port);
-}
 
 static void
 syntax_error(struct ehlod_session *s, int code, const char *enh, const char *text)

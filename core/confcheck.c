@@ -16,8 +16,10 @@
 
 #include "confcheck.h"
 #include "ehlo.h"
+#include "hostapi.h"
 #include "log.h"
 #include "session.h"
+#include "smtpd.h"
 
 static struct server check_server;
 

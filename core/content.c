@@ -18,10 +18,15 @@
 #include <time.h>
 #include <event2/buffer.h>
 
+#include "content.h"
+#include "deadline.h"
+#include "hooks.h"
 #include "log.h"
-#include "session.h"
+#include "session_reply.h"
 #include "smtp_state.h"
+#include "smtpd.h"
 #include "stats.h"
+#include "txn.h"
 
 static void finish_message(struct ehlod_session *s);
 

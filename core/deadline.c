@@ -15,13 +15,14 @@
  *
  *	The read timeout is set to the time left, so the expiry is the
  *	bufferevent's own timeout event (session.c logs and answers it).
- *	While a hook is pending the pending machinery (hooks.c) owns the
+ *	While a hook is pending the pending machinery (pending.c) owns the
  *	timeouts, and nothing here runs.
  */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
-#include "session.h"
+#include "deadline.h"
+#include "smtpd.h"
 
 static long
 now_seconds(void)

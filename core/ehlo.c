@@ -13,7 +13,8 @@
 #include "ehlo.h"
 #include "esmtp.h"
 #include "log.h"
-#include "session.h"
+#include "session_reply.h"
+#include "smtpd.h"
 #include "xforward.h"
 
 #define EHLO_REPLY_MAX 4096

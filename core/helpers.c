@@ -9,7 +9,7 @@
 #include "address.h"
 #include "esmtp.h"
 #include "helpers.h"
-#include "session.h"
+#include "smtpd.h"
 #include "utf8.h"
 
 long

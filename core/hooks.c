@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hooks.h"
 #include "log.h"
 #include "pending.h"
-#include "session.h"
+#include "smtpd.h"
 #include "stats.h"
+#include "txn.h"
 
 void
 chain_clear(struct chain *c)

@@ -5,8 +5,7 @@
  *	Implements struct ehlod_host for the server.  Every function gets
  *	the caller's ehlod_ctx, which names the instance and the session
  *	(none for an instance ctx), so per-instance state is found without
- *	guessing who is calling.  Timers and watches are owned by the
- *	session (or the instance) so none can fire after it ends.
+ *	guessing who is calling.  Timers and watches are plugin_events.c's.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,23 +14,16 @@
 #include <strings.h>
 #include <event2/event.h>
 
+#include "content.h"
 #include "helpers.h"
+#include "hostapi.h"
 #include "log.h"
 #include "pending.h"
-#include "session.h"
+#include "plugin_events.h"
+#include "session_reply.h"
 #include "smtp_state.h"
-
-struct ehlod_event {
-	struct event *ev;
-	struct ehlod_ctx *c;
-	ehlod_timer_cb timer_cb;
-	ehlod_watch_cb watch_cb;
-	void *arg;
-	struct ehlod_event *next;
-};
-
-/* Events set with an instance ctx (no session). */
-static struct ehlod_event *instance_events;
+#include "smtpd.h"
+#include "txn.h"
 
 static struct ehlod_session *
 sess(ehlod_ctx *c)
@@ -325,128 +317,6 @@ h_message_size(ehlod_ctx *c)
 	return message_output_size(&s->txn.msg);
 }
 
-static struct ehlod_event **
-event_list(struct ehlod_event *e)
-{
-	return e->c->s ? &e->c->s->events : &instance_events;
-}
-
-static void
-event_unlink(struct ehlod_event *e)
-{
-	for (struct ehlod_event **pp = event_list(e); *pp; pp = &(*pp)->next)
-		if (*pp == e) {
-			*pp = e->next;
-			return;
-		}
-}
-
-static void
-event_fire(evutil_socket_t fd, short what, void *arg)
-{
-	struct ehlod_event *e = arg;
-	unsigned events = 0;
-	(void)fd;
-
-	event_unlink(e);
-	event_free(e->ev);
-	if (what & EV_READ)
-		events |= EHLOD_WATCH_READ;
-	if (what & EV_WRITE)
-		events |= EHLOD_WATCH_WRITE;
-	if (what & EV_TIMEOUT)
-		events |= EHLOD_WATCH_TIMEOUT;
-	/* The callback gets the ctx it was set with: it acts for its own
-	 * instance whatever else is pending on the session. */
-	if (e->timer_cb)
-		e->timer_cb(e->c, e->arg);
-	else
-		e->watch_cb(e->c, e->arg, events);
-	free(e);
-}
-
-static ehlod_event *
-event_make(ehlod_ctx *c, int fd, short what, unsigned msec)
-{
-	struct ehlod_event *e;
-	struct timeval tv = { msec / 1000, (msec % 1000) * 1000 };
-
-	if (server->base == NULL || c == NULL || c->p == NULL ||
-	    (e = calloc(1, sizeof(*e))) == NULL)
-		return NULL;
-	e->ev = event_new(server->base, fd, what, event_fire, e);
-	if (e->ev == NULL) {
-		free(e);
-		return NULL;
-	}
-	e->c = c;
-	e->next = *event_list(e);
-	*event_list(e) = e;
-	event_add(e->ev, msec || fd < 0 ? &tv : NULL);
-	return e;
-}
-
-static ehlod_event *
-h_timer(ehlod_ctx *c, unsigned msec, ehlod_timer_cb cb, void *arg)
-{
-	struct ehlod_event *e;
-
-	if (cb == NULL || (e = event_make(c, -1, 0, msec)) == NULL)
-		return NULL;
-	e->timer_cb = cb;
-	e->arg = arg;
-	return e;
-}
-
-static ehlod_event *
-h_watch(ehlod_ctx *c, int fd, unsigned events, unsigned msec,
-    ehlod_watch_cb cb, void *arg)
-{
-	struct ehlod_event *e;
-	short what = 0;
-
-	if (events & EHLOD_WATCH_READ)
-		what |= EV_READ;
-	if (events & EHLOD_WATCH_WRITE)
-		what |= EV_WRITE;
-	if (cb == NULL || fd < 0 || (what == 0 && msec == 0) ||
-	    (e = event_make(c, fd, what, msec)) == NULL)
-		return NULL;
-	e->watch_cb = cb;
-	e->arg = arg;
-	return e;
-}
-
-static void
-h_cancel(ehlod_event *e)
-{
-	if (e == NULL)
-		return;
-	event_unlink(e);
-	event_free(e->ev);
-	free(e);
-}
-
-void
-session_cancel_timers(struct ehlod_session *s)
-{
-	while (s->events)
-		h_cancel(s->events);
-}
-
-void
-host_cancel_events(struct plugin *p)
-{
-	struct ehlod_event **pp = &instance_events;
-
-	while (*pp) {
-		if ((*pp)->c->p == p)
-			h_cancel(*pp);
-		else
-			pp = &(*pp)->next;
-	}
-}
-
 static void
 h_resume(ehlod_ctx *c, ehlod_verdict v)
 {
@@ -526,9 +396,9 @@ static const struct ehlod_host host = {
 	.change_header = h_change_header,
 	.message_read = h_message_read,
 	.message_size = h_message_size,
-	.timer = h_timer,
-	.watch = h_watch,
-	.cancel = h_cancel,
+	.timer = plugin_events_timer,
+	.watch = plugin_events_watch,
+	.cancel = plugin_events_cancel,
 	.resume = h_resume,
 	.event_base = h_event_base,
 	.read_line = h_read_line,

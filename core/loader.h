@@ -51,7 +51,7 @@ struct plugin_set {
 	cfg_t *tree;		/* the pass 2 parse */
 };
 
-/* hostapi.c: cancel the timers and watches an instance set without a
+/* plugin_events.c: cancel the timers and watches an instance set without a
  * session (before its fini). */
 void host_cancel_events(struct plugin *p);
 

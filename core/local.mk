@@ -10,19 +10,22 @@ core_libcore_la_SOURCES = \
 	core/confcheck.c core/confcheck.h \
 	core/message.c core/message.h \
 	core/data.c core/data.h \
-	core/reply.c \
-	core/hooks.c \
+	core/session_reply.c core/session_reply.h \
+	core/hooks.c core/hooks.h \
 	core/pending.c core/pending.h \
 	core/smtp_state.c core/smtp_state.h \
-	core/txn.c \
+	core/txn.c core/txn.h \
 	core/ehlo.c core/ehlo.h \
-	core/commands.c \
-	core/content.c \
-	core/hostapi.c \
+	core/commands.c core/commands.h \
+	core/content.c core/content.h \
+	core/hostapi.c core/hostapi.h \
+	core/plugin_events.c core/plugin_events.h \
 	core/helpers.c core/helpers.h \
 	core/optiontab.c \
-	core/report.c \
-	core/session.c core/session.h core/deadline.c \
+	core/report.c core/report.h \
+	core/smtpd.h \
+	core/session.c core/session.h \
+	core/deadline.c core/deadline.h \
 	core/netaddr.c core/netaddr.h \
 	core/proxy.c core/proxy.h \
 	core/worker.c core/worker.h \

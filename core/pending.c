@@ -16,7 +16,7 @@
 
 #include "log.h"
 #include "pending.h"
-#include "session.h"
+#include "smtpd.h"
 
 static void
 resume_cb(evutil_socket_t fd, short what, void *arg)

@@ -12,7 +12,8 @@
  */
 #include <string.h>
 
-#include "session.h"
+#include "report.h"
+#include "smtpd.h"
 
 static void
 tell(struct ehlod_session *s, struct ehlod_report *r, struct plugin *by)

@@ -26,11 +26,18 @@
 #include <openssl/ssl.h>
 
 #include "anvil.h"
-#include "stats.h"
+#include "commands.h"
+#include "content.h"
+#include "deadline.h"
+#include "hooks.h"
 #include "log.h"
 #include "pending.h"
 #include "session.h"
+#include "session_reply.h"
 #include "smtp_state.h"
+#include "smtpd.h"
+#include "stats.h"
+#include "txn.h"
 
 #define INPUT_HIGH_WATER (256 * 1024)
 /* Past this much unsent output no more input is taken; it resumes once

@@ -11,10 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hooks.h"
 #include "log.h"
 #include "pending.h"
-#include "session.h"
+#include "plugin_events.h"
+#include "report.h"
 #include "smtp_state.h"
+#include "smtpd.h"
+#include "txn.h"
 
 int
 smtp_state_init(struct ehlod_session *s)
@@ -41,7 +45,7 @@ smtp_state_end(struct ehlod_session *s)
 void
 smtp_state_fini(struct ehlod_session *s)
 {
-	session_cancel_timers(s);
+	plugin_events_end_session(s);
 	if (s->txn.slots)
 		txn_free(s);
 	session_ctx_free(s);

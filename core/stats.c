@@ -14,7 +14,7 @@
 
 #include "loader.h"
 #include "log.h"
-#include "session.h"
+#include "smtpd.h"
 #include "stats.h"
 
 #define STATS_PLUGINS 64

@@ -12,7 +12,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "session.h"
+#include "report.h"
+#include "smtpd.h"
+#include "txn.h"
 
 int
 kv_set(struct kv **list, const char *key, const char *value)
@@ -165,6 +167,17 @@ txn_free(struct ehlod_session *s)
 	memset(t, 0, sizeof(*t));
 	s->flags[EHLOD_FLAG_8BITMIME] = 0;
 	s->flags[EHLOD_FLAG_SMTPUTF8] = 0;
+}
+
+void
+pending_reply_clear(struct pending_reply *r)
+{
+	/* Called around every hook call: a reply nobody set costs nothing.
+	 * Only h_reply fills one, and it always sets the flag. */
+	if (!r->set && r->text == NULL)
+		return;
+	free(r->text);
+	memset(r, 0, sizeof(*r));
 }
 
 int

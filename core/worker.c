@@ -23,9 +23,11 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
+#include "hostapi.h"
 #include "log.h"
 #include "proxy.h"
 #include "session.h"
+#include "smtpd.h"
 #include "stats.h"
 #include "status.h"
 #include "worker.h"

@@ -24,7 +24,8 @@
 #include "esmtp.h"
 #include "log.h"
 #include "netaddr.h"
-#include "session.h"
+#include "session_reply.h"
+#include "smtpd.h"
 #include "xforward.h"
 
 #define XFORWARD_VALUE_MAX 255

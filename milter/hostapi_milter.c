@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hostapi.h"
 #include "log.h"
 #include "milter.h"
 

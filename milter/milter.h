@@ -24,7 +24,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
-#include "session.h"
+#include "smtpd.h"
 
 /* The MTA macros read at each callback (smfi_getsymval). */
 enum macro {

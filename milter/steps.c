@@ -24,10 +24,15 @@
 #include <unistd.h>
 #include <event2/event.h>
 
+#include "content.h"
+#include "hooks.h"
 #include "log.h"
 #include "milter.h"
 #include "pending.h"
+#include "plugin_events.h"
+#include "session_reply.h"
 #include "smtp_state.h"
+#include "txn.h"
 
 static void
 set_str(char **dst, const char *v)
@@ -461,7 +466,7 @@ step_drop_parked(struct mconn *c)
 	    s->pending ? s->pending->name : "?", step_name(j->kind));
 	pending_drop(s);
 	/* Its timers would resume whatever chain runs next. */
-	session_cancel_timers(s);
+	plugin_events_end_session(s);
 	chain_clear(&s->chain);
 	c->running = NULL;
 	j->verdict = EHLOD_TEMPFAIL;

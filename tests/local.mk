@@ -163,3 +163,7 @@ tests_unit_test_commands_LDADD = $(CORE_TEST_LIBS)
 # out-of-tree build "core" is our source directory, that rm fails and
 # confdefs.h stays behind, which distcheck's distcleancheck refuses.
 DISTCLEANFILES = confdefs.h
+
+# core/'s include graph stays layered (tools/include-graph).
+TESTS += tests/tools/test_include_graph.py
+EXTRA_DIST += tests/tools/test_include_graph.py tools/include-graph

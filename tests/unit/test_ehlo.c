@@ -17,6 +17,7 @@
 #include "../../core/config.h"
 #include "../../core/ehlo.h"
 #include "../../core/loader.h"
+#include "../../core/hostapi.h"
 #include "../../core/session.h"
 #include "test_capture.h"
 

@@ -1,6 +1,6 @@
 /*
  * NAME
- *	reply.c - sending SMTP replies
+ *	session_reply.c - sending SMTP replies
  * DESCRIPTION
  *	Every reply the server sends goes through session_reply_text(): it
  *	splits multi-line text, adds the RFC 3463 enhanced code only when the
@@ -17,10 +17,12 @@
 #include <event2/buffer.h>
 
 #include "anvil.h"
-#include "stats.h"
 #include "log.h"
-#include "session.h"
+#include "session_reply.h"
 #include "smtp_state.h"
+#include "smtpd.h"
+#include "stats.h"
+#include "txn.h"
 
 int
 session_offers_enhanced(const struct ehlod_session *s)
@@ -166,17 +168,6 @@ session_log_reject(struct ehlod_session *s, const char *verb,
 	    plugin);
 }
 
-void
-pending_reply_clear(struct pending_reply *r)
-{
-	/* Called around every hook call: a reply nobody set costs nothing.
-	 * Only h_reply fills one, and it always sets the flag. */
-	if (!r->set && r->text == NULL)
-		return;
-	free(r->text);
-	memset(r, 0, sizeof(*r));
-}
-
 static int
 code_fits_verdict(int code, ehlod_verdict v)
 {
@@ -234,4 +225,16 @@ session_reply_verdict(struct ehlod_session *s, ehlod_verdict v,
 	pending_reply_clear(r);
 	if (code == 535 && what && strcmp(what, "AUTH") == 0)
 		auth_failure_limit(s);
+}
+
+/* Counts one client error; at max_errors the session ends with 421. */
+void
+session_count_error(struct ehlod_session *s)
+{
+	if (++s->errors < (unsigned)server->conf->max_errors)
+		return;
+	session_reply(s, 421, "4.7.0", "%s Error: too many errors",
+	    server->conf->hostname);
+	log_msg(LOG_INFO, "%s: too many errors from [%s]:%s", s->id,
+	    s->client_addr, s->client_port);
 }

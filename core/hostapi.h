@@ -1,0 +1,14 @@
+/*
+ * NAME
+ *	hostapi.h - the host function table ehlod hands to its plugins
+ * DESCRIPTION
+ *	ehlod-milter starts its own table as a copy of this one.
+ */
+#ifndef EHLOD_CORE_HOSTAPI_H
+#define EHLOD_CORE_HOSTAPI_H
+
+#include <ehlod/plugin.h>
+
+const struct ehlod_host *host_table(void);
+
+#endif

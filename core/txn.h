@@ -1,0 +1,24 @@
+/*
+ * NAME
+ *	txn.h - the mail transaction, per-plugin state and key/values
+ * DESCRIPTION
+ *	Everything a transaction owns is freed in txn_free().
+ */
+#ifndef EHLOD_CORE_TXN_H
+#define EHLOD_CORE_TXN_H
+
+#include "smtpd.h"
+
+void txn_init(struct ehlod_session *s);
+void txn_free(struct ehlod_session *s);
+int kv_set(struct kv **list, const char *key, const char *value);
+const char *kv_get(const struct kv *list, const char *key);
+void kv_free(struct kv **list);
+int txn_add_rcpt(struct ehlod_session *s, const char *address);
+/* Per-instance ctx and session state of a new session; and their end. */
+int session_ctx_init(struct ehlod_session *s);
+void session_ctx_free(struct ehlod_session *s);
+/* A reply a plugin set (host->reply()) is forgotten. */
+void pending_reply_clear(struct pending_reply *r);
+
+#endif
