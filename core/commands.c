@@ -60,7 +60,7 @@ helo_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	smtp_state_greeted(s, s->chain.arg1);
 	s->flags[EHLOD_FLAG_ESMTP] = esmtp;
 	if (!esmtp) {
-		memset(s->offered, 0, server->plugins->n);
+		memset(s->offered, 0, s->plugins->n);
 		session_reply(s, 250, NULL, "%s", server->conf->hostname);
 		return;
 	}
@@ -109,7 +109,7 @@ run_param(struct ehlod_session *s, int rcpt, const struct esmtp_param *ep)
 		    "after HELO", rcpt ? "RCPT TO" : "MAIL FROM");
 		return -1;
 	}
-	p = plugins_find_param(server->plugins, rcpt, ep->keyword, &def);
+	p = plugins_find_param(s->plugins, rcpt, ep->keyword, &def);
 	if (p == NULL || (p->d.ehlo_keyword && !s->offered[p->index])) {
 		session_reply(s, 555, "5.5.4", "Unsupported parameter %s",
 		    ep->keyword);
@@ -414,7 +414,7 @@ static int
 try_plugin_verb(struct ehlod_session *s, const char *verb, char *arg)
 {
 	const struct ehlod_verb *v;
-	struct plugin *p = plugins_find_verb(server->plugins, verb, &v);
+	struct plugin *p = plugins_find_verb(s->plugins, verb, &v);
 
 	if (p == NULL)
 		return 0;
@@ -458,8 +458,8 @@ cmd_help(struct ehlod_session *s)
 	size_t used = (size_t)snprintf(text, sizeof(text), "Commands: HELO "
 	    "EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP");
 
-	for (size_t i = 0; i < server->plugins->n; i++)
-		for (const struct ehlod_verb *v = server->plugins->v[i].d.verbs;
+	for (size_t i = 0; i < s->plugins->n; i++)
+		for (const struct ehlod_verb *v = s->plugins->v[i].d.verbs;
 		    v && v->name && used < sizeof(text) - 64; v++)
 			used += (size_t)snprintf(text + used,
 			    sizeof(text) - used, " %s", v->name);

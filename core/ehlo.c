@@ -62,7 +62,7 @@ ehlo_plugin_params(struct ehlod_session *s, struct plugin *p, char *buf,
 size_t
 ehlo_build(struct ehlod_session *s, char *buf, size_t len)
 {
-	struct plugin_set *set = server->plugins;
+	struct plugin_set *set = s->plugins;
 	int n;
 	size_t used;
 

@@ -70,7 +70,7 @@ finish(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 {
 	chain_done_fn done = s->chain.done;
 
-	stats_verdict(p ? (int)(p - server->plugins->v) : -1, s->chain.step, v);
+	stats_verdict(p ? (int)(p - s->plugins->v) : -1, s->chain.step, v);
 	s->chain.active = 0;
 	done(s, v, p);
 }
@@ -79,7 +79,7 @@ static void
 chain_run(struct ehlod_session *s)
 {
 	struct chain *c = &s->chain;
-	struct plugin_set *set = server->plugins;
+	struct plugin_set *set = s->plugins;
 
 	for (; c->next < set->n; c->next++) {
 		struct plugin *p = &set->v[c->next];
@@ -160,7 +160,7 @@ chain_resume(struct ehlod_session *s, ehlod_verdict v)
 void
 session_call_void_hook(struct ehlod_session *s, int which)
 {
-	struct plugin_set *set = server->plugins;
+	struct plugin_set *set = s->plugins;
 
 	for (size_t i = 0; i < set->n; i++) {
 		struct plugin *p = &set->v[i];

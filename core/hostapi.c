@@ -160,8 +160,8 @@ h_offered(ehlod_ctx *c, const char *keyword)
 {
 	struct ehlod_session *s = sess(c);
 
-	for (size_t i = 0; s && i < server->plugins->n; i++) {
-		const char *kw = server->plugins->v[i].d.ehlo_keyword;
+	for (size_t i = 0; s && i < s->plugins->n; i++) {
+		const char *kw = s->plugins->v[i].d.ehlo_keyword;
 		if (kw && s->offered[i] && strcasecmp(kw, keyword) == 0)
 			return 1;
 	}

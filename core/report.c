@@ -18,7 +18,7 @@
 static void
 tell(struct ehlod_session *s, struct ehlod_report *r, struct plugin *by)
 {
-	struct plugin_set *set = server->plugins;
+	struct plugin_set *set = s->plugins;
 
 	r->by = by ? by->name : NULL;
 	for (size_t i = 0; i < set->n; i++) {

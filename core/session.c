@@ -104,7 +104,7 @@ session_alloc(void)
 	    (unsigned)getpid() & 0xfffff, ++counter & 0xffffff);
 	if (smtp_state_init(s) < 0)
 		goto fail;
-	if (linereader_init(&s->lr, server->plugins->line_limit) < 0) {
+	if (linereader_init(&s->lr, s->plugins->line_limit) < 0) {
 		smtp_state_fini(s);
 		goto fail;
 	}

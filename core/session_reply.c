@@ -29,8 +29,8 @@ session_offers_enhanced(const struct ehlod_session *s)
 {
 	if (!s->ehlo_done || !s->flags[EHLOD_FLAG_ESMTP])
 		return 0;
-	for (size_t i = 0; i < server->plugins->n; i++) {
-		const char *kw = server->plugins->v[i].d.ehlo_keyword;
+	for (size_t i = 0; i < s->plugins->n; i++) {
+		const char *kw = s->plugins->v[i].d.ehlo_keyword;
 		if (kw && s->offered[i] &&
 		    strcasecmp(kw, "ENHANCEDSTATUSCODES") == 0)
 			return 1;

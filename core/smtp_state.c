@@ -23,7 +23,10 @@
 int
 smtp_state_init(struct ehlod_session *s)
 {
-	s->offered = calloc(server->plugins->n + 1, 1);
+	/* The set the session started with: a reload may swap
+	 * server->plugins, never a session's. */
+	s->plugins = server->plugins;
+	s->offered = calloc(s->plugins->n + 1, 1);
 	if (s->offered == NULL || session_ctx_init(s) < 0) {
 		free(s->offered);
 		s->offered = NULL;
@@ -86,7 +89,7 @@ smtp_state_restart(struct ehlod_session *s)
 	s->helo = NULL;
 	s->ehlo_done = 0;
 	s->state = S_CONNECTED;
-	memset(s->offered, 0, server->plugins->n);
+	memset(s->offered, 0, s->plugins->n);
 }
 
 int

@@ -157,6 +157,7 @@ struct ehlod_session {
 	unsigned char *offered;		/* per plugin: keyword offered */
 	int ehlo_done;
 
+	struct plugin_set *plugins;	/* the set it started with */
 	struct ehlod_ctx *ctx;		/* per instance: what its hooks get */
 	struct plugin_slot *slots;	/* per plugin, session scope */
 	struct transaction txn;

@@ -80,8 +80,8 @@ slots_free(struct ehlod_session *s, struct plugin_slot *slots, int txn)
 {
 	if (slots == NULL)
 		return;
-	for (size_t i = 0; i < server->plugins->n; i++) {
-		struct plugin *p = &server->plugins->v[i];
+	for (size_t i = 0; i < s->plugins->n; i++) {
+		struct plugin *p = &s->plugins->v[i];
 		void (*cleanup)(ehlod_ctx *, void *) = txn ?
 		    p->d.txn_cleanup : p->d.session_cleanup;
 		if (slots[i].data && cleanup)
@@ -94,7 +94,7 @@ slots_free(struct ehlod_session *s, struct plugin_slot *slots, int txn)
 int
 session_ctx_init(struct ehlod_session *s)
 {
-	size_t n = server->plugins->n + 1;
+	size_t n = s->plugins->n + 1;
 
 	s->ctx = calloc(n, sizeof(*s->ctx));
 	s->slots = calloc(n, sizeof(*s->slots));
@@ -103,9 +103,9 @@ session_ctx_init(struct ehlod_session *s)
 		free(s->slots);
 		return -1;
 	}
-	for (size_t i = 0; i < server->plugins->n; i++) {
+	for (size_t i = 0; i < s->plugins->n; i++) {
 		s->ctx[i].s = s;
-		s->ctx[i].p = &server->plugins->v[i];
+		s->ctx[i].p = &s->plugins->v[i];
 	}
 	return 0;
 }
@@ -141,7 +141,7 @@ txn_init(struct ehlod_session *s)
 
 	memset(t, 0, sizeof(*t));
 	make_txn_id(t->id, sizeof(t->id));
-	t->slots = calloc(server->plugins->n + 1, sizeof(*t->slots));
+	t->slots = calloc(s->plugins->n + 1, sizeof(*t->slots));
 	message_init(&t->msg, server->conf->message_size_limit);
 	data_reader_init(&t->reader);
 }
