@@ -18,8 +18,6 @@
  *	See ehlod-milter(8).
  */
 #include "autoconfig.h"
-#include "log.h"
-#include "milter.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -36,6 +34,8 @@
 #include <event2/thread.h>
 #include <libmilter/mfapi.h>
 
+#include "log.h"
+#include "milter.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/usr/local/etc"
