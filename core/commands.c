@@ -81,10 +81,8 @@ helo_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	int esmtp = strcmp(s->chain.arg2, "EHLO") == 0;
 
 	if (v == EHLOD_REJECT || v == EHLOD_TEMPFAIL) {
-		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 550 : 421,
-		    v == EHLOD_REJECT ? "5.7.1" : "4.3.0", v == EHLOD_REJECT ?
-		    "Access denied" : "Service not available, try later",
-		    esmtp ? "EHLO" : "HELO", NULL);
+		step_reply_verdict(s, STEP_HELO, v, p, esmtp ? "EHLO" : "HELO",
+		    NULL);
 		s->flags[EHLOD_FLAG_ESMTP] = s->ehlo_done ?
 		    s->flags[EHLOD_FLAG_ESMTP] : 0;
 		return;
@@ -254,9 +252,7 @@ static void
 mail_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 {
 	if (v == EHLOD_REJECT || v == EHLOD_TEMPFAIL) {
-		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 550 : 451,
-		    v == EHLOD_REJECT ? "5.7.1" : "4.7.1", v == EHLOD_REJECT ?
-		    "Sender rejected" : "Sender temporarily rejected", "MAIL", NULL);
+		step_reply_verdict(s, STEP_MAIL, v, p, "MAIL", NULL);
 		txn_free(s);
 		return;
 	}
@@ -331,10 +327,7 @@ rcpt_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 
 	if (v == EHLOD_REJECT || v == EHLOD_TEMPFAIL) {
 		kv_free(&s->txn.cand_kv);
-		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 550 : 450,
-		    v == EHLOD_REJECT ? "5.7.1" : "4.7.1", v == EHLOD_REJECT ?
-		    "Recipient rejected" : "Recipient temporarily rejected",
-		    "RCPT", mailbox);
+		step_reply_verdict(s, STEP_RCPT, v, p, "RCPT", mailbox);
 		return;
 	}
 	if (v == EHLOD_DISCARD)
@@ -388,9 +381,7 @@ static void
 data_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 {
 	if (v == EHLOD_REJECT || v == EHLOD_TEMPFAIL) {
-		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 554 : 451,
-		    v == EHLOD_REJECT ? "5.7.1" : "4.3.0", v == EHLOD_REJECT ?
-		    "Transaction failed" : "Try again later", "DATA", NULL);
+		step_reply_verdict(s, STEP_DATA, v, p, "DATA", NULL);
 		return;
 	}
 	if (v == EHLOD_DISCARD)
@@ -453,9 +444,7 @@ verb_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	if (s->mode == IN_WAIT)
 		s->mode = IN_COMMAND;
 	if (v == EHLOD_REJECT || v == EHLOD_TEMPFAIL)
-		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 550 : 451,
-		    v == EHLOD_REJECT ? "5.7.1" : "4.3.0", v == EHLOD_REJECT ?
-		    "Command rejected" : "Try again later", name, NULL);
+		step_reply_verdict(s, STEP_VERB, v, p, name, NULL);
 	else
 		session_reply_verdict(s, EHLOD_ACCEPT, p, 250, "2.0.0", "Ok",
 		    name, NULL);
@@ -498,9 +487,7 @@ unknown_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		syntax_error(s, 500, "5.5.1", "Command unrecognized");
 		return;
 	}
-	session_reply_verdict(s, v, p, v == EHLOD_TEMPFAIL ? 451 : 500,
-	    v == EHLOD_TEMPFAIL ? "4.3.0" : "5.5.1", "Command unrecognized",
-	    "unknown command", NULL);
+	step_reply_verdict(s, STEP_UNKNOWN, v, p, "unknown command", NULL);
 }
 
 /* ---- the simple commands ---- */

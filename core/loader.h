@@ -18,6 +18,7 @@
 #include <ehlod/plugin.h>
 
 #include "config.h"
+#include "steps.h"
 
 struct plugin;
 
@@ -49,6 +50,7 @@ struct plugin_set {
 	size_t line_limit;	/* 512 + every plugin's line_increment */
 	cfg_opt_t *options;	/* the union of plugin options (pass 2) */
 	cfg_t *tree;		/* the pass 2 parse */
+	struct chain_table chains;	/* every plugin, by step */
 };
 
 /* hostapi.c: cancel the timers and watches an instance set without a

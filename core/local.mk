@@ -12,6 +12,7 @@ core_libcore_la_SOURCES = \
 	core/data.c core/data.h \
 	core/reply.c \
 	core/hooks.c \
+	core/steps.c core/steps.h \
 	core/txn.c \
 	core/ehlo.c core/ehlo.h \
 	core/commands.c \

@@ -234,3 +234,13 @@ session_reply_verdict(struct ehlod_session *s, ehlod_verdict v,
 	if (code == 535 && what && strcmp(what, "AUTH") == 0)
 		auth_failure_limit(s);
 }
+
+void
+step_reply_verdict(struct ehlod_session *s, enum step st, ehlod_verdict v,
+    struct plugin *decider, const char *what, const char *rcpt)
+{
+	const struct step_reply *d = step_default_reply(st, v);
+
+	session_reply_verdict(s, v, decider, d->code, d->enhanced, d->text,
+	    what, rcpt);
+}

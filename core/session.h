@@ -37,13 +37,6 @@ enum input_mode {
 	IN_WAIT			/* nothing is read until a step finishes */
 };
 
-/* The hook steps, in session order. */
-enum step {
-	STEP_CONNECT = 0, STEP_HELO, STEP_MAIL, STEP_RCPT, STEP_DATA,
-	STEP_HEADER, STEP_EOH, STEP_BODY, STEP_EOM, STEP_UNKNOWN, STEP_VERB,
-	STEP_COUNT_
-};
-
 struct kv {
 	char *key;
 	char *value;
@@ -67,10 +60,14 @@ typedef void (*chain_done_fn)(struct ehlod_session *s, ehlod_verdict v,
 /* A run of one hook over the plugins in order; survives a pending hook. */
 struct chain {
 	enum step step;
-	size_t next;		/* index of the plugin to ask next */
-	char *arg1;		/* owned copies of the hook's arguments */
-	char *arg2;
-	unsigned char *data;
+	size_t next;		/* index into the step's plugin array */
+	const char *arg1;	/* the caller's strings; owned copies (in
+				 * own1, own2) once a hook is pending */
+	const char *arg2;
+	char *own1;
+	char *own2;
+	struct plugin *only;	/* STEP_VERB: the verb's plugin */
+	const unsigned char *data;
 	size_t len;
 	const struct ehlod_verb *verb;
 	chain_done_fn done;
@@ -227,6 +224,10 @@ void session_reply_verdict(struct ehlod_session *s, ehlod_verdict v,
     struct plugin *decider, int def_code, const char *def_enhanced,
     const char *def_text, const char *what, const char *rcpt);
 void pending_reply_clear(struct pending_reply *r);
+/* The same with the step table's default reply for the verdict. */
+void step_reply_verdict(struct ehlod_session *s, enum step st,
+    ehlod_verdict v, struct plugin *decider, const char *what,
+    const char *rcpt);
 int session_offers_enhanced(const struct ehlod_session *s);
 
 /* Hook chains (hooks.c). */
@@ -237,7 +238,6 @@ void chain_start_verb(struct ehlod_session *s, struct plugin *p,
 void chain_resume(struct ehlod_session *s, ehlod_verdict v);
 void chain_clear(struct chain *c);
 void session_call_void_hook(struct ehlod_session *s, int which);
-enum { STEP_RSET_HOOK = 100, STEP_CLOSE_HOOK };
 
 /* Commands (commands.c). */
 void command_dispatch(struct ehlod_session *s, char *line, size_t len);
