@@ -52,17 +52,6 @@ chain_keep_args(struct chain *c)
 	return 0;
 }
 
-static ehlod_verdict
-call_hook(struct ehlod_session *s, struct plugin *p, struct chain *c)
-{
-	ehlod_ctx *x = CTX(s, p);
-
-	if (c->step == STEP_VERB)
-		return c->verb->handler(x, c->arg1);
-	return step_table[c->step].call(&p->d, x, c->arg1, c->arg2, c->data,
-	    c->len);
-}
-
 static void
 finish(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 {
@@ -117,46 +106,73 @@ suspend_timeouts(struct ehlod_session *s, int suspend)
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
 }
 
-/* The plugin to ask next, or NULL at the end of the chain. */
-static struct plugin *
-chain_next(struct ehlod_session *s, const struct chain *c)
+/* A verdict other than CONTINUE from plugin p: park the chain on PENDING,
+ * else end it. */
+static void
+chain_stop(struct ehlod_session *s, struct plugin *p, ehlod_verdict v)
 {
-	if (c->step == STEP_VERB)
-		return c->next == 0 ? c->only : NULL;
-	const struct chain_table *t = session_chains(s);
-	return c->next < t->n[c->step] ? t->by_step[c->step][c->next] : NULL;
+	struct chain *c = &s->chain;
+
+	if (v == EHLOD_PENDING && chain_keep_args(c) < 0) {
+		log_msg(LOG_ERR, "%s: out of memory keeping a pending hook's "
+		    "arguments", s->id);
+		v = EHLOD_TEMPFAIL;
+	}
+	if (v != EHLOD_PENDING) {
+		finish(s, v, p);
+		return;
+	}
+	s->pending = p;
+	/* A plugin reading the client's next line (AUTH) waits for the
+	 * client: its timeout stays. */
+	suspend_timeouts(s, s->mode != IN_PLUGIN_LINE);
 }
 
+/* A plugin's own command: one handler, whose CONTINUE ends it too. */
+static void
+verb_run(struct ehlod_session *s)
+{
+	struct chain *c = &s->chain;
+	struct plugin *p = c->only;
+
+	pending_reply_clear(&s->reply);
+	s->current = p;
+	ehlod_verdict v = c->verb->handler(CTX(s, p), c->arg1);
+	s->current = NULL;
+	chain_stop(s, p, v);
+}
+
+/* The hot path: one indirect call per plugin that has the hook, no
+ * allocation, and a reply cleared only when a hook set one. */
 static void
 chain_run(struct ehlod_session *s)
 {
 	struct chain *c = &s->chain;
-	struct plugin *p;
 
-	for (; (p = chain_next(s, c)) != NULL; c->next++) {
-		pending_reply_clear(&s->reply);
-		s->current = p;
-		ehlod_verdict v = call_hook(s, p, c);
-		s->current = NULL;
-		if (v == EHLOD_PENDING && chain_keep_args(c) < 0) {
-			log_msg(LOG_ERR, "%s: out of memory keeping a pending "
-			    "hook's arguments", s->id);
-			v = EHLOD_TEMPFAIL;
-		}
-		if (v == EHLOD_PENDING) {
-			s->pending = p;
-			/* A plugin reading the client's next line (AUTH)
-			 * waits for the client: its timeout stays. */
-			suspend_timeouts(s, s->mode != IN_PLUGIN_LINE);
-			return;
-		}
-		if (v == EHLOD_CONTINUE && c->step != STEP_VERB) {
-			pending_reply_clear(&s->reply);
-			continue;
-		}
-		finish(s, v, p);
+	if (c->step == STEP_VERB) {
+		verb_run(s);
 		return;
 	}
+	const struct chain_table *t = session_chains(s);
+	struct plugin *const *v = t->by_step[c->step];
+	size_t n = t->n[c->step];
+	step_call_fn call = step_table[c->step].call;
+
+	for (size_t i = c->next; i < n; i++) {
+		struct plugin *p = v[i];
+		pending_reply_clear(&s->reply);
+		s->current = p;
+		ehlod_verdict r = call(&p->d, CTX(s, p), c->arg1, c->arg2,
+		    c->data, c->len);
+		s->current = NULL;
+		if (r == EHLOD_CONTINUE)
+			continue;
+		c->next = i;
+		chain_stop(s, p, r);
+		return;
+	}
+	c->next = n;
+	pending_reply_clear(&s->reply);
 	finish(s, EHLOD_CONTINUE, NULL);
 }
 

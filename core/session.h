@@ -223,7 +223,16 @@ void session_log_reject(struct ehlod_session *s, const char *verb,
 void session_reply_verdict(struct ehlod_session *s, ehlod_verdict v,
     struct plugin *decider, int def_code, const char *def_enhanced,
     const char *def_text, const char *what, const char *rcpt);
-void pending_reply_clear(struct pending_reply *r);
+void pending_reply_free(struct pending_reply *r);
+
+/* Called around every hook call: a reply nobody set costs a test.  Only
+ * h_reply fills one, and it always sets the flag. */
+static inline void
+pending_reply_clear(struct pending_reply *r)
+{
+	if (r->set || r->text != NULL)
+		pending_reply_free(r);
+}
 /* The same with the step table's default reply for the verdict. */
 void step_reply_verdict(struct ehlod_session *s, enum step st,
     ehlod_verdict v, struct plugin *decider, const char *what,
