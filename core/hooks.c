@@ -3,7 +3,9 @@
  *	hooks.c - running a hook over the plugins, with pending and resume
  * DESCRIPTION
  *	A chain asks each plugin that has the step's hook, in config order,
- *	until one answers something other than CONTINUE.  A PENDING answer
+ *	until one answers something other than CONTINUE; it walks the step's
+ *	array of the chain table (steps.h), so plugins without the hook are
+ *	never looked at.  A PENDING answer
  *	parks the chain in the session: input processing stops (later
  *	pipelined commands wait their turn) and the command timeout is
  *	suspended, since the client is waiting for us.  host->resume() marks
