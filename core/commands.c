@@ -48,10 +48,8 @@ helo_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	int esmtp = strcmp(s->chain.arg2, "EHLO") == 0;
 
 	if (v == EHLOD_REJECT || v == EHLOD_TEMPFAIL) {
-		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 550 : 421,
-		    v == EHLOD_REJECT ? "5.7.1" : "4.3.0", v == EHLOD_REJECT ?
-		    "Access denied" : "Service not available, try later",
-		    esmtp ? "EHLO" : "HELO", NULL);
+		step_reply_verdict(s, STEP_HELO, v, p, esmtp ? "EHLO" : "HELO",
+		    NULL);
 		s->flags[EHLOD_FLAG_ESMTP] = s->ehlo_done ?
 		    s->flags[EHLOD_FLAG_ESMTP] : 0;
 		return;
@@ -217,9 +215,7 @@ static void
 mail_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 {
 	if (v == EHLOD_REJECT || v == EHLOD_TEMPFAIL) {
-		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 550 : 451,
-		    v == EHLOD_REJECT ? "5.7.1" : "4.7.1", v == EHLOD_REJECT ?
-		    "Sender rejected" : "Sender temporarily rejected", "MAIL", NULL);
+		step_reply_verdict(s, STEP_MAIL, v, p, "MAIL", NULL);
 		smtp_state_txn_end(s, 0);
 		return;
 	}
@@ -235,11 +231,6 @@ cmd_mail(struct ehlod_session *s, char *arg)
 	char *path;
 	size_t n;
 
-	if (s->state != S_GREETED) {
-		syntax_error(s, 503, "5.5.1", s->state == S_CONNECTED ?
-		    "Send HELO/EHLO first" : "Nested MAIL command");
-		return;
-	}
 	if (split_and_check(s, arg, 0, &path, params, &n) < 0)
 		return;
 	smtp_state_txn_open(s, NULL);
@@ -274,10 +265,7 @@ rcpt_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 
 	if (v == EHLOD_REJECT || v == EHLOD_TEMPFAIL) {
 		smtp_state_rcpt_refused(s);
-		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 550 : 450,
-		    v == EHLOD_REJECT ? "5.7.1" : "4.7.1", v == EHLOD_REJECT ?
-		    "Recipient rejected" : "Recipient temporarily rejected",
-		    "RCPT", mailbox);
+		step_reply_verdict(s, STEP_RCPT, v, p, "RCPT", mailbox);
 		return;
 	}
 	if (smtp_state_rcpt_accepted(s, v, mailbox) < 0) {
@@ -296,10 +284,6 @@ cmd_rcpt(struct ehlod_session *s, char *arg)
 	char *path;
 	size_t n;
 
-	if (s->state != S_MAIL && s->state != S_RCPT) {
-		syntax_error(s, 503, "5.5.1", "Need MAIL before RCPT");
-		return;
-	}
 	if (split_and_check(s, arg, 1, &path, params, &n) < 0)
 		return;
 	if (s->txn.nrcpts >= (size_t)server->conf->max_recipients) {
@@ -334,9 +318,7 @@ static void
 data_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 {
 	if (v == EHLOD_REJECT || v == EHLOD_TEMPFAIL) {
-		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 554 : 451,
-		    v == EHLOD_REJECT ? "5.7.1" : "4.3.0", v == EHLOD_REJECT ?
-		    "Transaction failed" : "Try again later", "DATA", NULL);
+		step_reply_verdict(s, STEP_DATA, v, p, "DATA", NULL);
 		return;
 	}
 	if (v == EHLOD_DISCARD)
@@ -349,12 +331,6 @@ data_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 static void
 cmd_data(struct ehlod_session *s, char *arg)
 {
-	if (s->state != S_RCPT) {
-		syntax_error(s, s->state == S_MAIL ? 554 : 503, "5.5.1",
-		    s->state == S_MAIL ? "No valid recipients" :
-		    "Need RCPT before DATA");
-		return;
-	}
 	if (*arg) {
 		syntax_error(s, 501, "5.5.4", "Syntax: DATA");
 		return;
@@ -399,9 +375,7 @@ verb_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	if (s->mode == IN_WAIT)
 		s->mode = IN_COMMAND;
 	if (v == EHLOD_REJECT || v == EHLOD_TEMPFAIL)
-		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 550 : 451,
-		    v == EHLOD_REJECT ? "5.7.1" : "4.3.0", v == EHLOD_REJECT ?
-		    "Command rejected" : "Try again later", name, NULL);
+		step_reply_verdict(s, STEP_VERB, v, p, name, NULL);
 	else
 		session_reply_verdict(s, EHLOD_ACCEPT, p, 250, "2.0.0", "Ok",
 		    name, NULL);
@@ -444,9 +418,7 @@ unknown_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		syntax_error(s, 500, "5.5.1", "Command unrecognized");
 		return;
 	}
-	session_reply_verdict(s, v, p, v == EHLOD_TEMPFAIL ? 451 : 500,
-	    v == EHLOD_TEMPFAIL ? "4.3.0" : "5.5.1", "Command unrecognized",
-	    "unknown command", NULL);
+	step_reply_verdict(s, STEP_UNKNOWN, v, p, "unknown command", NULL);
 }
 
 /* ---- the simple commands ---- */
@@ -467,46 +439,122 @@ cmd_help(struct ehlod_session *s)
 	session_reply_text(s, 214, "2.0.0", text);
 }
 
+static void
+cmd_rset(struct ehlod_session *s, char *arg)
+{
+	if (*arg) {
+		syntax_error(s, 501, "5.5.4", "Syntax: RSET");
+		return;
+	}
+	smtp_state_txn_end(s, 1);
+	session_reply(s, 250, "2.0.0", "Ok");
+}
+
+static void
+cmd_noop(struct ehlod_session *s, char *arg)
+{
+	(void)arg;
+	session_reply(s, 250, "2.0.0", "Ok");
+}
+
+static void
+cmd_quit(struct ehlod_session *s, char *arg)
+{
+	(void)arg;
+	session_reply(s, 221, "2.0.0", "%s closing connection",
+	    server->conf->hostname);
+	s->closing = 1;
+	s->end_reason = EHLOD_SESSION_QUIT;
+}
+
+static void
+cmd_vrfy(struct ehlod_session *s, char *arg)
+{
+	if (*arg == '\0')
+		syntax_error(s, 501, "5.5.4", "Syntax: VRFY address");
+	else
+		session_reply(s, 252, "2.0.0", "Cannot VRFY user, but "
+		    "will accept message and attempt delivery");
+}
+
+static void
+cmd_expn(struct ehlod_session *s, char *arg)
+{
+	(void)arg;
+	syntax_error(s, 502, "5.5.1", "EXPN not implemented");
+}
+
+static void
+cmd_ehlo(struct ehlod_session *s, char *arg)
+{
+	cmd_helo(s, "EHLO", arg);
+}
+
+static void
+cmd_helo_verb(struct ehlod_session *s, char *arg)
+{
+	cmd_helo(s, "HELO", arg);
+}
+
+static void
+cmd_help_verb(struct ehlod_session *s, char *arg)
+{
+	(void)arg;
+	cmd_help(s);
+}
+
+/* The answer to a command given in a state it is not allowed in. */
+struct out_of_order {
+	int code;		/* 0: allowed */
+	const char *text;
+};
+
+#define NEED_HELO { 503, "Send HELO/EHLO first" }
+#define NESTED_MAIL { 503, "Nested MAIL command" }
+#define NEED_MAIL { 503, "Need MAIL before RCPT" }
+#define NEED_RCPT { 503, "Need RCPT before DATA" }
+
+/* The core's commands (OpenSMTPD's commands[] idea): the verb, what it
+ * answers in each session state where it is not allowed, its handler.
+ * The state check comes before any argument is looked at. */
+static const struct command {
+	const char *verb;
+	struct out_of_order refuse[S_DATA + 1];
+	void (*handler)(struct ehlod_session *s, char *arg);
+} commands[] = {
+	{ "EHLO", { { 0 } }, cmd_ehlo },
+	{ "HELO", { { 0 } }, cmd_helo_verb },
+	{ "MAIL", { [S_CONNECTED] = NEED_HELO, [S_MAIL] = NESTED_MAIL,
+	    [S_RCPT] = NESTED_MAIL, [S_DATA] = NESTED_MAIL }, cmd_mail },
+	{ "RCPT", { [S_CONNECTED] = NEED_MAIL, [S_GREETED] = NEED_MAIL,
+	    [S_DATA] = NEED_MAIL }, cmd_rcpt },
+	{ "DATA", { [S_CONNECTED] = NEED_RCPT, [S_GREETED] = NEED_RCPT,
+	    [S_MAIL] = { 554, "No valid recipients" },
+	    [S_DATA] = NEED_RCPT }, cmd_data },
+	{ "RSET", { { 0 } }, cmd_rset },
+	{ "NOOP", { { 0 } }, cmd_noop },
+	{ "QUIT", { { 0 } }, cmd_quit },
+	{ "VRFY", { { 0 } }, cmd_vrfy },
+	{ "EXPN", { { 0 } }, cmd_expn },
+	{ "HELP", { { 0 } }, cmd_help_verb },
+	{ "XFORWARD", { { 0 } }, xforward_command },
+};
+
 static int
 core_command(struct ehlod_session *s, const char *verb, char *arg)
 {
-	if (!strcasecmp(verb, "EHLO") || !strcasecmp(verb, "HELO"))
-		cmd_helo(s, !strcasecmp(verb, "EHLO") ? "EHLO" : "HELO", arg);
-	else if (!strcasecmp(verb, "MAIL"))
-		cmd_mail(s, arg);
-	else if (!strcasecmp(verb, "RCPT"))
-		cmd_rcpt(s, arg);
-	else if (!strcasecmp(verb, "DATA"))
-		cmd_data(s, arg);
-	else if (!strcasecmp(verb, "RSET")) {
-		if (*arg) {
-			syntax_error(s, 501, "5.5.4", "Syntax: RSET");
-			return 1;
-		}
-		smtp_state_txn_end(s, 1);
-		session_reply(s, 250, "2.0.0", "Ok");
-	} else if (!strcasecmp(verb, "NOOP"))
-		session_reply(s, 250, "2.0.0", "Ok");
-	else if (!strcasecmp(verb, "QUIT")) {
-		session_reply(s, 221, "2.0.0", "%s closing connection",
-		    server->conf->hostname);
-		s->closing = 1;
-		s->end_reason = EHLOD_SESSION_QUIT;
-	} else if (!strcasecmp(verb, "VRFY")) {
-		if (*arg == '\0')
-			syntax_error(s, 501, "5.5.4", "Syntax: VRFY address");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *c = &commands[i];
+		if (strcasecmp(verb, c->verb) != 0)
+			continue;
+		const struct out_of_order *o = &c->refuse[s->state];
+		if (o->code)
+			syntax_error(s, o->code, "5.5.1", o->text);
 		else
-			session_reply(s, 252, "2.0.0", "Cannot VRFY user, but "
-			    "will accept message and attempt delivery");
-	} else if (!strcasecmp(verb, "EXPN"))
-		syntax_error(s, 502, "5.5.1", "EXPN not implemented");
-	else if (!strcasecmp(verb, "HELP"))
-		cmd_help(s);
-	else if (!strcasecmp(verb, "XFORWARD"))
-		xforward_command(s, arg);
-	else
-		return 0;
-	return 1;
+			c->handler(s, arg);
+		return 1;
+	}
+	return 0;
 }
 
 void

@@ -407,9 +407,7 @@ eom_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		log_outcome(s, v == EHLOD_REJECT ? "rejected" : "deferred",
 		    s->reply.set ? s->reply.code : 0,
 		    s->reply.set ? s->reply.text : "", name);
-		session_reply_verdict(s, v, p, v == EHLOD_REJECT ? 554 : 451,
-		    v == EHLOD_REJECT ? "5.7.1" : "4.3.0", v == EHLOD_REJECT ?
-		    "Message rejected" : "Try again later", "end of data", NULL);
+		step_reply_verdict(s, STEP_EOM, v, p, "end of data", NULL);
 		s->txn.outcome_by = p;
 	}
 	end_transaction(s);
@@ -444,15 +442,12 @@ finish_message(struct ehlod_session *s)
 		memset(&t->data_reply, 0, sizeof(t->data_reply));
 		log_outcome(s, t->data_verdict == EHLOD_REJECT ? "rejected" :
 		    "deferred", s->reply.set ? s->reply.code :
-		    t->data_verdict == EHLOD_REJECT ? 554 : 451,
+		    step_default_reply(STEP_EOM, t->data_verdict)->code,
 		    s->reply.set ? s->reply.text : "", t->reply_plugin ?
 		    t->reply_plugin->name : "core");
 		t->outcome_by = t->reply_plugin;
-		session_reply_verdict(s, t->data_verdict, t->reply_plugin,
-		    t->data_verdict == EHLOD_REJECT ? 554 : 451,
-		    t->data_verdict == EHLOD_REJECT ? "5.7.1" : "4.3.0",
-		    t->data_verdict == EHLOD_REJECT ? "Message rejected" :
-		    "Try again later", "end of data", NULL);
+		step_reply_verdict(s, STEP_EOM, t->data_verdict,
+		    t->reply_plugin, "end of data", NULL);
 		end_transaction(s);
 		return;
 	}

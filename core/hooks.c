@@ -3,9 +3,11 @@
  *	hooks.c - running a hook over the plugins
  * DESCRIPTION
  *	A chain asks each plugin that has the step's hook, in config order,
- *	until one answers something other than CONTINUE.  A PENDING answer
- *	parks the chain (pending.c); chain_resume() goes on from the plugin
- *	after the one that was pending, once its verdict is back.
+ *	until one answers something other than CONTINUE; it walks the step's
+ *	array of the chain table (steps.h), so plugins without the hook are
+ *	never looked at.  A PENDING answer parks the chain (pending.c);
+ *	chain_resume() goes on from the plugin after the one that was
+ *	pending, once its verdict is back.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,49 +22,36 @@
 void
 chain_clear(struct chain *c)
 {
-	free(c->arg1);
-	free(c->arg2);
+	free(c->own1);
+	free(c->own2);
 	memset(c, 0, sizeof(*c));
 }
 
-static int
-has_hook(const struct ehlod_plugin *d, enum step step)
+/* The plugins of the session's chain table; one per server today. */
+static const struct chain_table *
+session_chains(const struct ehlod_session *s)
 {
-	switch (step) {
-	case STEP_CONNECT: return d->on_connect != NULL;
-	case STEP_HELO: return d->on_helo != NULL;
-	case STEP_MAIL: return d->on_mail != NULL;
-	case STEP_RCPT: return d->on_rcpt != NULL;
-	case STEP_DATA: return d->on_data != NULL;
-	case STEP_HEADER: return d->on_header != NULL;
-	case STEP_EOH: return d->on_eoh != NULL;
-	case STEP_BODY: return d->on_body != NULL;
-	case STEP_EOM: return d->on_eom != NULL;
-	case STEP_UNKNOWN: return d->on_unknown != NULL;
-	default: return 0;
-	}
+	(void)s;
+	return &s->plugins->chains;
 }
 
-static ehlod_verdict
-call_hook(struct ehlod_session *s, struct plugin *p, struct chain *c)
+/* The caller's strings live only until it returns, which it does while
+ * a hook is pending: keep copies from then on.  The common path (no
+ * hook pending) copies nothing. */
+static int
+chain_keep_args(struct chain *c)
 {
-	const struct ehlod_plugin *d = &p->d;
-	ehlod_ctx *x = CTX(s, p);
-
-	switch (c->step) {
-	case STEP_CONNECT: return d->on_connect(x);
-	case STEP_HELO: return d->on_helo(x, c->arg1);
-	case STEP_MAIL: return d->on_mail(x, c->arg1);
-	case STEP_RCPT: return d->on_rcpt(x, c->arg1);
-	case STEP_DATA: return d->on_data(x);
-	case STEP_HEADER: return d->on_header(x, c->arg1, c->arg2);
-	case STEP_EOH: return d->on_eoh(x);
-	case STEP_BODY: return d->on_body(x, c->data, c->len);
-	case STEP_EOM: return d->on_eom(x);
-	case STEP_UNKNOWN: return d->on_unknown(x, c->arg1);
-	case STEP_VERB: return c->verb->handler(x, c->arg1);
-	default: return EHLOD_CONTINUE;
+	if (c->arg1 && c->own1 == NULL) {
+		if ((c->own1 = strdup(c->arg1)) == NULL)
+			return -1;
+		c->arg1 = c->own1;
 	}
+	if (c->arg2 && c->own2 == NULL) {
+		if ((c->own2 = strdup(c->arg2)) == NULL)
+			return -1;
+		c->arg2 = c->own2;
+	}
+	return 0;
 }
 
 static void
@@ -75,31 +64,70 @@ finish(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	done(s, v, p);
 }
 
+/* A verdict other than CONTINUE from plugin p: park the chain on PENDING,
+ * else end it. */
+static void
+chain_stop(struct ehlod_session *s, struct plugin *p, ehlod_verdict v)
+{
+	struct chain *c = &s->chain;
+
+	if (v == EHLOD_PENDING && chain_keep_args(c) < 0) {
+		log_msg(LOG_ERR, "%s: out of memory keeping a pending hook's "
+		    "arguments", s->id);
+		v = EHLOD_TEMPFAIL;
+	}
+	if (v != EHLOD_PENDING) {
+		finish(s, v, p);
+		return;
+	}
+	pending_park(s, p);
+}
+
+/* A plugin's own command: one handler, whose CONTINUE ends it too. */
+static void
+verb_run(struct ehlod_session *s)
+{
+	struct chain *c = &s->chain;
+	struct plugin *p = c->only;
+
+	pending_reply_clear(&s->reply);
+	s->current = p;
+	ehlod_verdict v = c->verb->handler(CTX(s, p), c->arg1);
+	s->current = NULL;
+	chain_stop(s, p, v);
+}
+
+/* The hot path: one indirect call per plugin that has the hook, no
+ * allocation, and a reply cleared only when a hook set one. */
 static void
 chain_run(struct ehlod_session *s)
 {
 	struct chain *c = &s->chain;
-	struct plugin_set *set = s->plugins;
 
-	for (; c->next < set->n; c->next++) {
-		struct plugin *p = &set->v[c->next];
-		if (c->step != STEP_VERB && !has_hook(&p->d, c->step))
-			continue;
-		pending_reply_clear(&s->reply);
-		s->current = p;
-		ehlod_verdict v = call_hook(s, p, c);
-		s->current = NULL;
-		if (v == EHLOD_PENDING) {
-			pending_park(s, p);
-			return;
-		}
-		if (v == EHLOD_CONTINUE && c->step != STEP_VERB) {
-			pending_reply_clear(&s->reply);
-			continue;
-		}
-		finish(s, v, p);
+	if (c->step == STEP_VERB) {
+		verb_run(s);
 		return;
 	}
+	const struct chain_table *t = session_chains(s);
+	struct plugin *const *v = t->by_step[c->step];
+	size_t n = t->n[c->step];
+	step_call_fn call = step_table[c->step].call;
+
+	for (size_t i = c->next; i < n; i++) {
+		struct plugin *p = v[i];
+		pending_reply_clear(&s->reply);
+		s->current = p;
+		ehlod_verdict r = call(&p->d, CTX(s, p), c->arg1, c->arg2,
+		    c->data, c->len);
+		s->current = NULL;
+		if (r == EHLOD_CONTINUE)
+			continue;
+		c->next = i;
+		chain_stop(s, p, r);
+		return;
+	}
+	c->next = n;
+	pending_reply_clear(&s->reply);
 	finish(s, EHLOD_CONTINUE, NULL);
 }
 
@@ -111,11 +139,11 @@ chain_start(struct ehlod_session *s, enum step step, const char *arg1,
 
 	chain_clear(c);
 	c->step = step;
-	c->arg1 = arg1 ? strdup(arg1) : NULL;
-	c->arg2 = arg2 ? strdup(arg2) : NULL;
+	c->arg1 = arg1;
+	c->arg2 = arg2;
 	/* Body chunks point into the message buffer, which cannot move:
 	 * nothing is read while a chain is pending. */
-	c->data = (unsigned char *)data;
+	c->data = data;
 	c->len = len;
 	c->done = done;
 	c->active = 1;
@@ -130,9 +158,9 @@ chain_start_verb(struct ehlod_session *s, struct plugin *p,
 
 	chain_clear(c);
 	c->step = STEP_VERB;
-	c->arg1 = strdup(args);
+	c->arg1 = args;
 	c->verb = verb;
-	c->next = p->index;
+	c->only = p;
 	c->done = done;
 	c->active = 1;
 	chain_run(s);
@@ -160,16 +188,13 @@ chain_resume(struct ehlod_session *s, ehlod_verdict v)
 void
 session_call_void_hook(struct ehlod_session *s, int which)
 {
-	struct plugin_set *set = s->plugins;
+	const struct chain_table *t = session_chains(s);
+	enum step st = which == STEP_RSET ? STEP_RSET : STEP_CLOSE;
 
-	for (size_t i = 0; i < set->n; i++) {
-		struct plugin *p = &set->v[i];
-		void (*fn)(ehlod_ctx *) = which == STEP_RSET_HOOK ?
-		    p->d.on_rset : p->d.on_close;
-		if (fn == NULL)
-			continue;
+	for (size_t i = 0; i < t->n[st]; i++) {
+		struct plugin *p = t->by_step[st][i];
 		s->current = p;
-		fn(CTX(s, p));
+		step_table[st].call(&p->d, CTX(s, p), NULL, NULL, NULL, 0);
 		s->current = NULL;
 	}
 }

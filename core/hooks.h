@@ -17,6 +17,5 @@ void chain_start_verb(struct ehlod_session *s, struct plugin *p,
 void chain_resume(struct ehlod_session *s, ehlod_verdict v);
 void chain_clear(struct chain *c);
 void session_call_void_hook(struct ehlod_session *s, int which);
-enum { STEP_RSET_HOOK = 100, STEP_CLOSE_HOOK };
 
 #endif

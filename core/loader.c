@@ -329,7 +329,8 @@ plugins_load(struct plugin_set *set, struct config *c)
 			return -1;
 		set->line_limit += p->d.line_increment;
 	}
-	if (check_claims(set) < 0)
+	if (check_claims(set) < 0 ||
+	    chain_table_build(&set->chains, set, NULL, NULL) < 0)
 		return -1;
 	return read_plugin_options(set, c);
 }
@@ -376,6 +377,7 @@ plugins_unload(struct plugin_set *set)
 	}
 	if (set->tree)
 		cfg_free(set->tree);
+	chain_table_free(&set->chains);
 	free(set->v);
 	free(set->options);
 	memset(set, 0, sizeof(*set));
@@ -414,33 +416,51 @@ plugins_find_param(const struct plugin_set *set, int rcpt,
 void
 plugins_hook_names(const struct plugin *p, char *buf, size_t len)
 {
-	const struct { const char *name; int has; } hooks[] = {
-		{ "connect", p->d.on_connect != NULL },
-		{ "helo", p->d.on_helo != NULL },
-		{ "mail", p->d.on_mail != NULL },
-		{ "rcpt", p->d.on_rcpt != NULL },
-		{ "data", p->d.on_data != NULL },
-		{ "header", p->d.on_header != NULL },
-		{ "eoh", p->d.on_eoh != NULL },
-		{ "body", p->d.on_body != NULL },
-		{ "eom", p->d.on_eom != NULL },
-		{ "rset", p->d.on_rset != NULL },
-		{ "close", p->d.on_close != NULL },
-		{ "unknown", p->d.on_unknown != NULL },
-		{ "report", p->d.on_report != NULL },
-	};
 	size_t used = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
-		if (!hooks[i].has)
+	for (int st = 0; st < STEP_VERB; st++) {
+		if (!step_has_hook(&p->d, (enum step)st))
 			continue;
 		int n = snprintf(buf + used, len - used, "%s%s",
-		    used ? " " : "", hooks[i].name);
+		    used ? " " : "", step_table[st].name);
 		if (n < 0 || (size_t)n >= len - used)
 			return;
 		used += (size_t)n;
 	}
 	if (used == 0)
 		snprintf(buf, len, "(none)");
+}
+
+int
+chain_table_build(struct chain_table *t, struct plugin_set *set,
+    int (*enabled)(const struct plugin *p, void *arg), void *arg)
+{
+	memset(t, 0, sizeof(*t));
+	for (int st = 0; st < STEP_VERB; st++) {
+		if (set->n == 0)
+			continue;
+		t->by_step[st] = calloc(set->n, sizeof(*t->by_step[st]));
+		if (t->by_step[st] == NULL) {
+			chain_table_free(t);
+			return -1;
+		}
+		for (size_t i = 0; i < set->n; i++) {
+			struct plugin *p = &set->v[i];
+			if (!step_has_hook(&p->d, (enum step)st))
+				continue;
+			if (enabled && !enabled(p, arg))
+				continue;
+			t->by_step[st][t->n[st]++] = p;
+		}
+	}
+	return 0;
+}
+
+void
+chain_table_free(struct chain_table *t)
+{
+	for (int st = 0; st < STEP_COUNT_; st++)
+		free(t->by_step[st]);
+	memset(t, 0, sizeof(*t));
 }

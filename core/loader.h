@@ -18,6 +18,7 @@
 #include <ehlod/plugin.h>
 
 #include "config.h"
+#include "steps.h"
 
 struct plugin;
 
@@ -49,6 +50,7 @@ struct plugin_set {
 	size_t line_limit;	/* 512 + every plugin's line_increment */
 	cfg_opt_t *options;	/* the union of plugin options (pass 2) */
 	cfg_t *tree;		/* the pass 2 parse */
+	struct chain_table chains;	/* every plugin, by step */
 };
 
 /* plugin_events.c: cancel the timers and watches an instance set without a
@@ -80,6 +82,14 @@ int options_to_confuse(const struct ehlod_option *o, cfg_opt_t *out);
 void options_begin(struct plugin_set *set, const char *file);
 int options_store(struct plugin *p, cfg_t *sec, const char *file);
 void options_free(struct plugin *p);
+
+/* The per-step arrays of a plugin set (steps.h). */
+/* Fill t from the set, in config order, keeping the plugins "enabled"
+ * accepts (all when it is NULL).  Returns 0, or -1 out of memory (t is
+ * then empty). */
+int chain_table_build(struct chain_table *t, struct plugin_set *set,
+    int (*enabled)(const struct plugin *p, void *arg), void *arg);
+void chain_table_free(struct chain_table *t);
 
 /* 1 when the keyword is registered with IANA or begins with X. */
 int keyword_registered(const char *keyword);

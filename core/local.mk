@@ -15,6 +15,7 @@ core_libcore_la_SOURCES = \
 	core/pending.c core/pending.h \
 	core/smtp_state.c core/smtp_state.h \
 	core/txn.c core/txn.h \
+	core/steps.c core/steps.h \
 	core/ehlo.c core/ehlo.h \
 	core/commands.c core/commands.h \
 	core/content.c core/content.h \

@@ -18,13 +18,11 @@
 static void
 tell(struct ehlod_session *s, struct ehlod_report *r, struct plugin *by)
 {
-	struct plugin_set *set = s->plugins;
+	const struct chain_table *t = &s->plugins->chains;
 
 	r->by = by ? by->name : NULL;
-	for (size_t i = 0; i < set->n; i++) {
-		struct plugin *p = &set->v[i];
-		if (p->d.on_report == NULL)
-			continue;
+	for (size_t i = 0; i < t->n[STEP_REPORT]; i++) {
+		struct plugin *p = t->by_step[STEP_REPORT][i];
 		r->by_me = by == p;
 		p->d.on_report(CTX(s, p), r);
 	}

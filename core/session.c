@@ -156,13 +156,11 @@ connect_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 {
 	if (v == EHLOD_REJECT) {
 		s->refused = 1;
-		session_reply_verdict(s, v, p, 554, NULL, "Access denied",
-		    "CONNECT", NULL);
+		step_reply_verdict(s, STEP_CONNECT, v, p, "CONNECT", NULL);
 		return;
 	}
 	if (v == EHLOD_TEMPFAIL) {
-		session_reply_verdict(s, v, p, 421, NULL, "Service not "
-		    "available, try later", "CONNECT", NULL);
+		step_reply_verdict(s, STEP_CONNECT, v, p, "CONNECT", NULL);
 		s->closing = 1;
 		return;
 	}

@@ -238,3 +238,13 @@ session_count_error(struct ehlod_session *s)
 	log_msg(LOG_INFO, "%s: too many errors from [%s]:%s", s->id,
 	    s->client_addr, s->client_port);
 }
+
+void
+step_reply_verdict(struct ehlod_session *s, enum step st, ehlod_verdict v,
+    struct plugin *decider, const char *what, const char *rcpt)
+{
+	const struct step_reply *d = step_default_reply(st, v);
+
+	session_reply_verdict(s, v, decider, d->code, d->enhanced, d->text,
+	    what, rcpt);
+}

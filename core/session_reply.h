@@ -21,6 +21,10 @@ void session_log_reject(struct ehlod_session *s, const char *verb,
 void session_reply_verdict(struct ehlod_session *s, ehlod_verdict v,
     struct plugin *decider, int def_code, const char *def_enhanced,
     const char *def_text, const char *what, const char *rcpt);
+/* The same with the step table's default reply for the verdict. */
+void step_reply_verdict(struct ehlod_session *s, enum step st,
+    ehlod_verdict v, struct plugin *decider, const char *what,
+    const char *rcpt);
 int session_offers_enhanced(const struct ehlod_session *s);
 /* Counts one client error; at max_errors the session ends with 421. */
 void session_count_error(struct ehlod_session *s);

@@ -41,7 +41,7 @@ smtp_state_end(struct ehlod_session *s)
 {
 	s->ending = 1;
 	smtp_state_txn_end(s, 1);
-	session_call_void_hook(s, STEP_CLOSE_HOOK);
+	session_call_void_hook(s, STEP_CLOSE);
 	report_session(s);
 }
 
@@ -145,7 +145,7 @@ smtp_state_txn_end(struct ehlod_session *s, int call_rset_hook)
 {
 	if (s->txn.slots && (s->state >= S_MAIL || s->pending == NULL)) {
 		if (call_rset_hook)
-			session_call_void_hook(s, STEP_RSET_HOOK);
+			session_call_void_hook(s, STEP_RSET);
 		txn_free(s);
 	}
 	s->state = s->ehlo_done ? S_GREETED : S_CONNECTED;

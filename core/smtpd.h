@@ -25,6 +25,7 @@
 #include "linereader.h"
 #include "loader.h"
 #include "message.h"
+#include "steps.h"
 
 enum session_state {
 	S_CONNECTED = 0,	/* greeted by us, no HELO/EHLO yet */
@@ -40,13 +41,6 @@ enum input_mode {
 	IN_CHUNK,		/* BDAT: a counted number of octets */
 	IN_PLUGIN_LINE,		/* the next line belongs to a plugin */
 	IN_WAIT			/* nothing is read until a step finishes */
-};
-
-/* The hook steps, in session order. */
-enum step {
-	STEP_CONNECT = 0, STEP_HELO, STEP_MAIL, STEP_RCPT, STEP_DATA,
-	STEP_HEADER, STEP_EOH, STEP_BODY, STEP_EOM, STEP_UNKNOWN, STEP_VERB,
-	STEP_COUNT_
 };
 
 struct kv {
@@ -72,10 +66,14 @@ typedef void (*chain_done_fn)(struct ehlod_session *s, ehlod_verdict v,
 /* A run of one hook over the plugins in order; survives a pending hook. */
 struct chain {
 	enum step step;
-	size_t next;		/* index of the plugin to ask next */
-	char *arg1;		/* owned copies of the hook's arguments */
-	char *arg2;
-	unsigned char *data;
+	size_t next;		/* index into the step's plugin array */
+	const char *arg1;	/* the caller's strings; owned copies (in
+				 * own1, own2) once a hook is pending */
+	const char *arg2;
+	char *own1;
+	char *own2;
+	struct plugin *only;	/* STEP_VERB: the verb's plugin */
+	const unsigned char *data;
 	size_t len;
 	const struct ehlod_verb *verb;
 	chain_done_fn done;

@@ -67,11 +67,6 @@ static const struct {
 	    "Successful configuration reloads.", "counter", NULL },
 };
 
-static const char *const step_names[STEP_COUNT_] = {
-	"CONNECT", "HELO", "MAIL", "RCPT", "DATA", "HEADER", "EOH", "BODY",
-	"EOM", "UNKNOWN", "VERB"
-};
-
 static const char *const verdict_names[STATS_VERDICTS] = {
 	"continue", "accept", "reject", "tempfail", "discard", "pending"
 };
@@ -152,7 +147,7 @@ write_verdicts(FILE *out)
 				fprintf(out, "ehlod_verdicts_total{plugin=\"%s\","
 				    "step=\"%s\",verdict=\"%s\"} %lu\n",
 				    row == STATS_PLUGINS ? "core" :
-				    table->names[row], step_names[st],
+				    table->names[row], step_table[st].label,
 				    verdict_names[v], n);
 			}
 	}

@@ -170,12 +170,8 @@ txn_free(struct ehlod_session *s)
 }
 
 void
-pending_reply_clear(struct pending_reply *r)
+pending_reply_free(struct pending_reply *r)
 {
-	/* Called around every hook call: a reply nobody set costs nothing.
-	 * Only h_reply fills one, and it always sets the flag. */
-	if (!r->set && r->text == NULL)
-		return;
 	free(r->text);
 	memset(r, 0, sizeof(*r));
 }

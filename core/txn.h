@@ -19,6 +19,15 @@ int txn_add_rcpt(struct ehlod_session *s, const char *address);
 int session_ctx_init(struct ehlod_session *s);
 void session_ctx_free(struct ehlod_session *s);
 /* A reply a plugin set (host->reply()) is forgotten. */
-void pending_reply_clear(struct pending_reply *r);
+void pending_reply_free(struct pending_reply *r);
+
+/* Called around every hook call: a reply nobody set costs a test.  Only
+ * h_reply fills one, and it always sets the flag. */
+static inline void
+pending_reply_clear(struct pending_reply *r)
+{
+	if (r->set || r->text != NULL)
+		pending_reply_free(r);
+}
 
 #endif

@@ -73,22 +73,20 @@ struct hooks_used {
 static void
 hooks_used(const struct plugin_set *set, struct hooks_used *u)
 {
-	memset(u, 0, sizeof(*u));
-	for (size_t i = 0; i < set->n; i++) {
-		const struct ehlod_plugin *d = &set->v[i].d;
-		u->connect |= d->on_connect != NULL;
-		u->helo |= d->on_helo != NULL;
-		u->mail |= d->on_mail != NULL;
-		u->rcpt |= d->on_rcpt != NULL;
-		u->data |= d->on_data != NULL;
-		u->header |= d->on_header != NULL;
-		u->eoh |= d->on_eoh != NULL;
-		u->body |= d->on_body != NULL;
-		u->eom |= d->on_eom != NULL;
-		u->unknown |= d->on_unknown != NULL;
-		u->rset |= d->on_rset != NULL;
-		u->close |= d->on_close != NULL;
-	}
+	const size_t *n = set->chains.n;
+
+	u->connect = n[STEP_CONNECT] > 0;
+	u->helo = n[STEP_HELO] > 0;
+	u->mail = n[STEP_MAIL] > 0;
+	u->rcpt = n[STEP_RCPT] > 0;
+	u->data = n[STEP_DATA] > 0;
+	u->header = n[STEP_HEADER] > 0;
+	u->eoh = n[STEP_EOH] > 0;
+	u->body = n[STEP_BODY] > 0;
+	u->eom = n[STEP_EOM] > 0;
+	u->unknown = n[STEP_UNKNOWN] > 0;
+	u->rset = n[STEP_RSET] > 0;
+	u->close = n[STEP_CLOSE] > 0;
 }
 
 /*
@@ -127,12 +125,12 @@ milter_unneeded_steps(const struct plugin_set *set)
 void
 milter_step_names(unsigned long no_steps, char *buf, size_t len, int wanted)
 {
-	static const struct { unsigned long bit; const char *name; } steps[] = {
-		{ SMFIP_NOCONNECT, "connect" }, { SMFIP_NOHELO, "helo" },
-		{ SMFIP_NOMAIL, "mail" }, { SMFIP_NORCPT, "rcpt" },
-		{ SMFIP_NODATA, "data" }, { SMFIP_NOHDRS, "header" },
-		{ SMFIP_NOEOH, "eoh" }, { SMFIP_NOBODY, "body" },
-		{ SMFIP_NOUNKNOWN, "unknown" },
+	static const struct { unsigned long bit; enum step step; } steps[] = {
+		{ SMFIP_NOCONNECT, STEP_CONNECT }, { SMFIP_NOHELO, STEP_HELO },
+		{ SMFIP_NOMAIL, STEP_MAIL }, { SMFIP_NORCPT, STEP_RCPT },
+		{ SMFIP_NODATA, STEP_DATA }, { SMFIP_NOHDRS, STEP_HEADER },
+		{ SMFIP_NOEOH, STEP_EOH }, { SMFIP_NOBODY, STEP_BODY },
+		{ SMFIP_NOUNKNOWN, STEP_UNKNOWN },
 	};
 	size_t used = 0;
 
@@ -141,7 +139,7 @@ milter_step_names(unsigned long no_steps, char *buf, size_t len, int wanted)
 		if (((no_steps & steps[i].bit) == 0) != wanted)
 			continue;
 		int n = snprintf(buf + used, len - used, "%s%s",
-		    used ? " " : "", steps[i].name);
+		    used ? " " : "", step_table[steps[i].step].name);
 		if (n < 0 || (size_t)n >= len - used)
 			return;
 		used += (size_t)n;

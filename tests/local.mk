@@ -149,6 +149,13 @@ tests_unit_test_data_reader_SOURCES = tests/unit/test_data_reader.c
 tests_unit_test_data_reader_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_test_data_reader_LDADD = $(CORE_TEST_LIBS)
 
+# The step table and the per-step plugin arrays (core/steps.c).
+check_PROGRAMS += tests/unit/test_steps
+TESTS += tests/unit/test_steps
+tests_unit_test_steps_SOURCES = tests/unit/test_steps.c
+tests_unit_test_steps_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_test_steps_LDADD = $(CORE_TEST_LIBS)
+
 # The command and parameter parsers, through a session in the test process.
 check_PROGRAMS += tests/unit/test_commands
 TESTS += tests/unit/test_commands
