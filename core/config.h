@@ -16,10 +16,12 @@
 #include <confuse.h>
 
 struct proxy_net;
+struct listener;
 
 struct listen_addr {
 	char *host;		/* "127.0.0.1", "::1", "*" */
 	char *port;
+	size_t listener;	/* index in config.listeners */
 };
 
 struct plugin_conf {
@@ -35,8 +37,10 @@ enum second_ehlo {
 struct config {
 	char *file;
 	cfg_t *cfg;		/* the parsed tree of the last pass */
-	struct listen_addr *listen;
+	struct listen_addr *listen;	/* every listener's, in order */
 	size_t nlisten;
+	struct listener *listeners;	/* listener.h; "default" first */
+	size_t nlisteners;
 	char *hostname;
 	char **local_domains;
 	size_t nlocal_domains;
@@ -87,6 +91,9 @@ int config_read_plugins(struct config *c, cfg_opt_t *plugin_opts,
     cfg_t **tree);
 
 void config_free(struct config *c);
+
+/* "ADDR:PORT", "[IPV6]:PORT" or "*:PORT" into *out; 0 or -1. */
+int config_split_listen(const char *s, struct listen_addr *out);
 
 /* 1 when the domain is one of local_domains (case-insensitive; an entry
  * ".example.org" matches every subdomain). */

@@ -127,7 +127,8 @@ chain_run(struct ehlod_session *s)
 
 	for (; c->next < set->n; c->next++) {
 		struct plugin *p = &set->v[c->next];
-		if (c->step != STEP_VERB && !has_hook(&p->d, c->step))
+		if (c->step != STEP_VERB && (!has_hook(&p->d, c->step) ||
+		    !PLUGIN_ACTIVE(s, p)))
 			continue;
 		pending_reply_clear(&s->reply);
 		s->current = p;
@@ -215,7 +216,7 @@ session_call_void_hook(struct ehlod_session *s, int which)
 		struct plugin *p = &set->v[i];
 		void (*fn)(ehlod_ctx *) = which == STEP_RSET_HOOK ?
 		    p->d.on_rset : p->d.on_close;
-		if (fn == NULL)
+		if (fn == NULL || !PLUGIN_ACTIVE(s, p))
 			continue;
 		s->current = p;
 		fn(CTX(s, p));

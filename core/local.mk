@@ -21,6 +21,7 @@ core_libcore_la_SOURCES = \
 	core/optiontab.c \
 	core/report.c \
 	core/session.c core/session.h core/deadline.c \
+	core/listener.c core/listener.h \
 	core/proxy.c core/proxy.h \
 	core/worker.c core/worker.h \
 	core/master.c core/master.h \

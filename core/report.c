@@ -22,7 +22,7 @@ tell(struct ehlod_session *s, struct ehlod_report *r, struct plugin *by)
 	r->by = by ? by->name : NULL;
 	for (size_t i = 0; i < set->n; i++) {
 		struct plugin *p = &set->v[i];
-		if (p->d.on_report == NULL)
+		if (p->d.on_report == NULL || !PLUGIN_ACTIVE(s, p))
 			continue;
 		r->by_me = by == p;
 		p->d.on_report(CTX(s, p), r);
