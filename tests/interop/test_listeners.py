@@ -23,6 +23,7 @@ import glob
 import os
 import re
 import shutil
+import signal
 import smtplib
 import socket
 import ssl
@@ -321,6 +322,36 @@ class Listeners(EhlodTestCase):
             self.assertNotEqual(rc, 0, out)
             self.assertIn("554 5.7.1 <%s>: Relay access denied" % REMOTE,
                           out)
+
+
+class ListenerReload(EhlodTestCase):
+    """SIGHUP applies a listener's new policy to new sessions; a listener
+    the new file drops is logged, its socket kept."""
+
+    def test_reload_changes_policy(self):
+        port, gone = free_port(), free_port()
+        before = (listener("sub", port, require_auth=False)
+                  + listener("old", gone))
+        with Ehlod(plugins=plugins(), extra_config=before) as srv:
+            with RawSession(port) as s:
+                ehlo(s)
+                self.assertEqual(s.cmd("MAIL FROM:<s@x.test>").code, 250)
+            srv.extra_config = listener("sub", port, require_auth=True)
+            srv.write_config()
+            srv.signal(signal.SIGHUP)
+            deadline = time.monotonic() + 20
+            while True:
+                # An old worker may take a connection until it has seen
+                # the SIGHUP; the new policy must win within the deadline.
+                with RawSession(port) as s:
+                    ehlo(s)
+                    r = s.cmd("MAIL FROM:<s@x.test>")
+                if r.code == 530:
+                    break
+                self.assertLess(time.monotonic(), deadline, srv.log())
+                time.sleep(0.1)
+            self.assertIn("Authentication required", r.text)
+            self.assertIn("reload: listener old is gone", srv.log())
 
 
 class ListenerConfig(EhlodTestCase):
