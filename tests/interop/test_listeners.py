@@ -208,7 +208,7 @@ class Listeners(EhlodTestCase):
         rc, out = swaks(self.ports["submission"], "--tls", *auth_args(),
                         "--to", REMOTE, "--header", "Subject: sub587")
         self.assertEqual(rc, 0, out)
-        self.assertIn("235", out)
+        self.assertRegex(out, r"(?m)^<~  235 ")
         self.assertRegex(out, r"250 2\.0\.0 Ok: queued as")
         self.assertEqual(self.received_protocol(
             self.delivered_with("sub587")), "ESMTPSA")
