@@ -175,6 +175,11 @@ over_limit(struct ehlod_session *s)
 	log_msg(LOG_WARNING, "%s: limit: %s reached for unknown[%s]:%s; "
 	    "answered 421", s->id, limit, s->client_addr, s->client_port);
 	stats_add(stats_limit_counter(limit), 1);
+	if (s->listener && s->listener->tls == LISTENER_TLS_IMPLICIT) {
+		/* A client waiting for TLS cannot read a plain-text 421. */
+		session_free(s);
+		return 1;
+	}
 	session_reply(s, 421, "4.7.0", "%s %s", c->hostname, why);
 	session_process(s);
 	return 1;
