@@ -354,6 +354,32 @@ class ListenerReload(EhlodTestCase):
             self.assertIn("reload: listener old is gone", srv.log())
 
 
+class ImplicitLimit(EhlodTestCase):
+    """Over a limit, an implicit-TLS connection is logged and closed
+    without a plain-text 421 that its client could not read."""
+
+    def test_over_limit_closed_without_plaintext(self):
+        port = free_port()
+        with Ehlod(plugins=plugins(), max_sessions_per_client=1,
+                   extra_config=listener("smtps", port, tls="implicit")) \
+                as srv:
+            first = client_context().wrap_socket(socket.create_connection(
+                ("127.0.0.1", port), timeout=10))
+            try:
+                self.assertTrue(first.recv(100).startswith(b"220 "))
+                with socket.create_connection(("127.0.0.1", port),
+                                              timeout=10) as s:
+                    try:
+                        data = s.recv(100)
+                    except ConnectionResetError:
+                        data = b""
+                    self.assertEqual(data, b"")
+                self.assertIn("limit: max_sessions_per_client reached",
+                              srv.log())
+            finally:
+                first.close()
+
+
 class ListenerConfig(EhlodTestCase):
     """Bad listener sections: ehlod -t exits 1 naming FILE:LINE."""
 
