@@ -354,6 +354,26 @@ class ListenerReload(EhlodTestCase):
             self.assertIn("reload: listener old is gone", srv.log())
 
 
+class RelayBehindProxy(EhlodTestCase):
+    """relay_networks judge the client XFORWARD names, not the proxy."""
+
+    def test_xforward_client_outside_relay_networks(self):
+        with Ehlod(plugins=plugins(), relay_networks=["127.0.0.1"],
+                   xforward_trusted=["127.0.0.1"]) as srv:
+            with srv.raw() as s:
+                self.assertIn("XFORWARD", keywords(ehlo(s)))
+                self.assertEqual(s.cmd("MAIL FROM:<s@x.test>").code, 250)
+                self.assertEqual(s.cmd("RCPT TO:<%s>" % REMOTE).code, 250)
+            with srv.raw() as s:
+                ehlo(s)
+                r = s.cmd("XFORWARD ADDR=192.0.2.9 NAME=[UNAVAILABLE]")
+                self.assertEqual(r.code, 250, r)
+                self.assertEqual(s.cmd("MAIL FROM:<s@x.test>").code, 250)
+                r = s.cmd("RCPT TO:<%s>" % REMOTE)
+                self.assertEqual(r.code, 554, r)
+                self.assertIn("Relay access denied", r.text)
+
+
 class ImplicitLimit(EhlodTestCase):
     """Over a limit, an implicit-TLS connection is logged and closed
     without a plain-text 421 that its client could not read."""
