@@ -97,10 +97,13 @@ add_addresses(struct config *c, cfg_t *cfg, size_t index)
 	return 0;
 }
 
+/* Each take_* counts its listener first, so that listeners_free frees
+ * what a failed one had already taken. */
 static int
 take_default(struct config *c, cfg_t *cfg)
 {
-	struct listener *l = &c->listeners[c->nlisteners];
+	size_t index = c->nlisteners++;
+	struct listener *l = &c->listeners[index];
 
 	l->name = strdup("default");
 	l->file = strdup(c->file);
@@ -108,13 +111,14 @@ take_default(struct config *c, cfg_t *cfg)
 	l->tls_plugin = -1;
 	if (!l->name || !l->file || take_networks(l, cfg) < 0)
 		return -1;
-	return add_addresses(c, cfg, c->nlisteners++);
+	return add_addresses(c, cfg, index);
 }
 
 static int
 take_section(struct config *c, cfg_t *top, cfg_t *sec)
 {
-	struct listener *l = &c->listeners[c->nlisteners];
+	size_t index = c->nlisteners++;
+	struct listener *l = &c->listeners[index];
 	const char *file;
 	const char *tls = cfg_getstr(sec, "tls");
 
@@ -160,7 +164,7 @@ take_section(struct config *c, cfg_t *top, cfg_t *sec)
 	if (take_networks(l, set_in_file(sec, "relay_networks") ? sec :
 	    top) < 0)
 		return -1;
-	return add_addresses(c, sec, c->nlisteners++);
+	return add_addresses(c, sec, index);
 }
 
 /* One address, one policy: the kernel would refuse the second bind, and
