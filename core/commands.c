@@ -108,7 +108,8 @@ run_param(struct ehlod_session *s, int rcpt, const struct esmtp_param *ep)
 		return -1;
 	}
 	p = plugins_find_param(s->plugins, rcpt, ep->keyword, &def);
-	if (p == NULL || (p->d.ehlo_keyword && !s->offered[p->index])) {
+	if (p == NULL || !PLUGIN_ACTIVE(s, p) ||
+	    (p->d.ehlo_keyword && !s->offered[p->index])) {
 		session_reply(s, 555, "5.5.4", "Unsupported parameter %s",
 		    ep->keyword);
 		return -1;
@@ -211,6 +212,32 @@ check_mailbox(struct ehlod_session *s, const char *path, int rcpt,
 
 /* ---- MAIL ---- */
 
+/*
+ * A listener's requirements (submission, RFC 6409): TLS before MAIL and
+ * AUTH (RFC 3207 section 4), AUTH before MAIL (RFC 4954 section 6).
+ * Returns 1 after answering 530.
+ */
+static int
+listener_refuses(struct ehlod_session *s, const char *verb)
+{
+	const struct listener *l = s->listener;
+	const char *text;
+
+	if (l == NULL)
+		return 0;
+	if (l->require_tls && !s->flags[EHLOD_FLAG_TLS])
+		text = "Must issue a STARTTLS command first";
+	else if (l->require_auth && !s->flags[EHLOD_FLAG_AUTH] &&
+	    !strcasecmp(verb, "MAIL"))
+		text = "Authentication required";
+	else
+		return 0;
+	session_reply_text(s, 530, "5.7.0", text);
+	session_log_reject(s, verb, NULL, 530, "5.7.0", text, "core");
+	session_count_error(s);
+	return 1;
+}
+
 static void
 mail_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 {
@@ -231,6 +258,8 @@ cmd_mail(struct ehlod_session *s, char *arg)
 	char *path;
 	size_t n;
 
+	if (listener_refuses(s, "MAIL"))
+		return;
 	if (split_and_check(s, arg, 0, &path, params, &n) < 0)
 		return;
 	smtp_state_txn_open(s, NULL);
@@ -390,8 +419,10 @@ try_plugin_verb(struct ehlod_session *s, const char *verb, char *arg)
 	const struct ehlod_verb *v;
 	struct plugin *p = plugins_find_verb(s->plugins, verb, &v);
 
-	if (p == NULL)
+	if (p == NULL || !PLUGIN_ACTIVE(s, p))
 		return 0;
+	if (!strcasecmp(verb, "AUTH") && listener_refuses(s, "AUTH"))
+		return 1;
 	if (!(v->states & state_bit(s->state))) {
 		syntax_error(s, 503, "5.5.1", "Bad sequence of commands");
 		return 1;
@@ -432,7 +463,8 @@ cmd_help(struct ehlod_session *s)
 
 	for (size_t i = 0; i < s->plugins->n; i++)
 		for (const struct ehlod_verb *v = s->plugins->v[i].d.verbs;
-		    v && v->name && used < sizeof(text) - 64; v++)
+		    PLUGIN_ACTIVE(s, &s->plugins->v[i]) && v && v->name &&
+		    used < sizeof(text) - 64; v++)
 			used += (size_t)snprintf(text + used,
 			    sizeof(text) - used, " %s", v->name);
 	snprintf(text + used, sizeof(text) - used, "\nEnd of HELP");

@@ -18,6 +18,7 @@
 #include "ehlo.h"
 #include "hostapi.h"
 #include "log.h"
+#include "listener.h"
 #include "session.h"
 #include "smtpd.h"
 
@@ -29,7 +30,7 @@ check_config(const char *file, struct config *c, struct plugin_set *set)
 	memset(set, 0, sizeof(*set));
 	if (config_read(file, c) < 0)
 		return -1;
-	if (plugins_load(set, c) < 0)
+	if (plugins_load(set, c) < 0 || listeners_resolve(c, set) < 0)
 		return -1;
 	/* Only root switches users; then the user must exist, or every
 	 * worker would fail to start. */
@@ -119,6 +120,29 @@ describe_plugin(FILE *out, struct ehlod_session *s, struct plugin *p)
 		    "section 4.2)\n", p->d.ehlo_keyword);
 }
 
+static void
+describe_listener(FILE *out, const struct config *c, size_t k)
+{
+	static const char *const tls[] = { "starttls", "none", "implicit" };
+	const struct listener *l = &c->listeners[k];
+
+	fprintf(out, "listener %s:", l->name);
+	for (size_t i = 0; i < c->nlisten; i++)
+		if (c->listen[i].listener == k)
+			fprintf(out, " %s%s%s:%s", strchr(c->listen[i].host,
+			    ':') ? "[" : "", c->listen[i].host,
+			    strchr(c->listen[i].host, ':') ? "]" : "",
+			    c->listen[i].port);
+	fprintf(out, "; tls %s%s%s; relay_networks %zu; plugins ",
+	    tls[l->tls], l->require_tls ? ", require_tls" : "",
+	    l->require_auth ? ", require_auth" : "", l->nrelay_networks);
+	if (l->plugins == NULL)
+		fprintf(out, "all");
+	for (size_t i = 0; i < l->nplugins; i++)
+		fprintf(out, "%s%s", i ? "," : "", l->plugins[i]);
+	fprintf(out, "\n");
+}
+
 void
 describe_config(FILE *out, const struct config *c, struct plugin_set *set)
 {
@@ -130,7 +154,10 @@ describe_config(FILE *out, const struct config *c, struct plugin_set *set)
 		fprintf(out, " %s%s%s:%s", strchr(c->listen[i].host, ':') ?
 		    "[" : "", c->listen[i].host, strchr(c->listen[i].host,
 		    ':') ? "]" : "", c->listen[i].port);
-	fprintf(out, "\nhostname %s, workers %ld, user %s, command line "
+	fprintf(out, "\n");
+	for (size_t i = 0; i < c->nlisteners; i++)
+		describe_listener(out, c, i);
+	fprintf(out, "hostname %s, workers %ld, user %s, command line "
 	    "limit %zu octets, message_size_limit %zu\n", c->hostname,
 	    c->workers, c->user, set->line_limit, c->message_size_limit);
 	fprintf(out, "%zu plugins, in the order of their hooks and EHLO "

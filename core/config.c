@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "include.h"
+#include "listener.h"
 #include "log.h"
 #include "trust.h"
 #include "netaddr.h"
@@ -223,42 +224,13 @@ check_facility(cfg_t *cfg, cfg_opt_t *opt)
 	return -1;
 }
 
-/* "ADDR:PORT", "[IPV6]:PORT", "*:PORT". */
-static int
-split_listen(const char *s, struct listen_addr *out)
-{
-	const char *colon;
-	const char *host = s;
-	size_t hlen;
-
-	if (*s == '[') {
-		const char *close = strchr(s, ']');
-		if (close == NULL || close[1] != ':')
-			return -1;
-		host = s + 1;
-		hlen = (size_t)(close - host);
-		colon = close + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (colon == NULL)
-			return -1;
-		hlen = (size_t)(colon - s);
-	}
-	const char *port = colon + 1;
-	if (hlen == 0 || *port == '\0' || strspn(port, "0123456789") !=
-	    strlen(port) || atol(port) < 1 || atol(port) > 65535)
-		return -1;
-	out->host = strndup(host, hlen);
-	out->port = strdup(port);
-	return out->host && out->port ? 0 : -1;
-}
 
 static int
 check_listen(cfg_t *cfg, cfg_opt_t *opt)
 {
 	for (unsigned i = 0; i < cfg_opt_size(opt); i++) {
 		struct listen_addr a = { 0 };
-		int bad = split_listen(cfg_opt_getnstr(opt, i), &a);
+		int bad = listen_split(cfg_opt_getnstr(opt, i), &a);
 		free(a.host);
 		free(a.port);
 		if (bad) {
@@ -309,6 +281,32 @@ check_proxy_trusted(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+static int
+check_listener_tls(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (!strcmp(v, "starttls") || !strcmp(v, "implicit") ||
+	    !strcmp(v, "none"))
+		return 0;
+	cfg_error(cfg, "option 'tls' must be \"starttls\", \"implicit\" or "
+	    "\"none\"");
+	return -1;
+}
+
+/* A listener section's values are checked as the top level's are. */
+static void
+listener_checks(cfg_opt_t *o)
+{
+	for (; o && o->name; o++)
+		if (!strcmp(o->name, "listen"))
+			o->validcb = check_listen;
+		else if (!strcmp(o->name, "relay_networks"))
+			o->validcb = check_proxy_trusted;
+		else if (!strcmp(o->name, "tls"))
+			o->validcb = check_listener_tls;
+}
+
 static cfg_opt_t pass1_plugin_opts[] = {
 	CFG_STR("path", NULL, CFGF_NONE),
 	CFG_STR("__unknown", NULL, CFGF_NONE),
@@ -349,6 +347,9 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		CFG_STR_LIST("proxy_trusted", "{\"127.0.0.1\", \"::1\"}",
 		    CFGF_NONE),
 		CFG_STR_LIST("xforward_trusted", "{}", CFGF_NONE),
+		CFG_STR_LIST("relay_networks", "{}", CFGF_NONE),
+		CFG_SEC("listener", listener_options(),
+		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_STR("milter_socket", NULL, CFGF_NONE),
 		CFG_INT("milter_timeout", 7210, CFGF_NONE),
 		CFG_INT("milter_hook_timeout", 25, CFGF_NONE),
@@ -391,8 +392,11 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		else if (!strcmp(o->name, "syslog_facility"))
 			o->validcb = check_facility;
 		else if (!strcmp(o->name, "proxy_trusted") ||
-		    !strcmp(o->name, "xforward_trusted"))
+		    !strcmp(o->name, "xforward_trusted") ||
+		    !strcmp(o->name, "relay_networks"))
 			o->validcb = check_proxy_trusted;
+		else if (!strcmp(o->name, "listener"))
+			listener_checks(o->subopts);
 	}
 }
 
@@ -438,11 +442,6 @@ default_hostname(void)
 static int
 take_core_values(struct config *c, cfg_t *cfg)
 {
-	c->nlisten = cfg_size(cfg, "listen");
-	c->listen = calloc(c->nlisten, sizeof(*c->listen));
-	for (size_t i = 0; c->listen && i < c->nlisten; i++)
-		if (split_listen(cfg_getnstr(cfg, "listen", i), &c->listen[i]))
-			return -1;
 	const char *h = cfg_getstr(cfg, "hostname");
 	c->hostname = h ? strdup(h) : default_hostname();
 	c->nlocal_domains = cfg_size(cfg, "local_domains");
@@ -498,7 +497,7 @@ take_core_values(struct config *c, cfg_t *cfg)
 	c->milter_socket = h ? strdup(h) : NULL;
 	c->milter_timeout = cfg_getint(cfg, "milter_timeout");
 	c->milter_hook_timeout = cfg_getint(cfg, "milter_hook_timeout");
-	if (!c->listen || !c->hostname || !c->local_domains || !c->user ||
+	if (!c->hostname || !c->local_domains || !c->user ||
 	    !c->plugin_dir || !c->proxy_trusted)
 		return -1;
 	return 0;
@@ -537,6 +536,20 @@ take_plugin_names(struct config *c, cfg_t *cfg)
 	return 0;
 }
 
+static int
+take_listeners(struct config *c)
+{
+	struct listener_list l = { .file = c->file,
+	    .proxy_protocol = c->proxy_protocol };
+	int rc = listeners_read(&l, c->cfg);
+
+	c->listen = l.listen;
+	c->nlisten = l.nlisten;
+	c->listeners = l.listeners;
+	c->nlisteners = l.nlisteners;
+	return rc;
+}
+
 int
 config_read(const char *file, struct config *c)
 {
@@ -547,12 +560,17 @@ config_read(const char *file, struct config *c)
 	c->cfg = parse(file, pass1_plugin_opts, CFGF_IGNORE_UNKNOWN);
 	if (c->cfg == NULL)
 		return -1;
-	if (take_core_values(c, c->cfg) < 0 ||
-	    take_plugin_names(c, c->cfg) < 0) {
-		log_msg(LOG_ERR, "%s: out of memory", file);
+	if (take_core_values(c, c->cfg) < 0)
+		goto nomem;
+	if (take_listeners(c) < 0)
 		return -1;
-	}
+	if (
+take_plugin_names(c, c->cfg) < 0)
+		goto nomem;
 	return 0;
+nomem:
+	log_msg(LOG_ERR, "%s: out of memory", file);
+	return -1;
 }
 
 int
@@ -565,11 +583,12 @@ config_read_plugins(struct config *c, cfg_opt_t *plugin_opts, cfg_t **tree)
 void
 config_free(struct config *c)
 {
-	for (size_t i = 0; i < c->nlisten; i++) {
-		free(c->listen[i].host);
-		free(c->listen[i].port);
-	}
-	free(c->listen);
+	struct listener_list l = { .listen = c->listen, .nlisten = c->nlisten,
+	    .listeners = c->listeners, .nlisteners = c->nlisteners };
+
+	listeners_free(&l);
+	c->listen = NULL;
+	c->listeners = NULL;
 	for (size_t i = 0; i < c->nlocal_domains; i++)
 		free(c->local_domains[i]);
 	free(c->local_domains);

@@ -15,12 +15,10 @@
 #include <stddef.h>
 #include <confuse.h>
 
+#include "listener.h"
+
 struct proxy_net;
 
-struct listen_addr {
-	char *host;		/* "127.0.0.1", "::1", "*" */
-	char *port;
-};
 
 struct plugin_conf {
 	char *name;
@@ -35,8 +33,10 @@ enum second_ehlo {
 struct config {
 	char *file;
 	cfg_t *cfg;		/* the parsed tree of the last pass */
-	struct listen_addr *listen;
+	struct listen_addr *listen;	/* every listener's, in order */
 	size_t nlisten;
+	struct listener *listeners;	/* listener.h; "default" first */
+	size_t nlisteners;
 	char *hostname;
 	char **local_domains;
 	size_t nlocal_domains;
@@ -87,6 +87,7 @@ int config_read_plugins(struct config *c, cfg_opt_t *plugin_opts,
     cfg_t **tree);
 
 void config_free(struct config *c);
+
 
 /* 1 when the domain is one of local_domains (case-insensitive; an entry
  * ".example.org" matches every subdomain). */

@@ -73,7 +73,8 @@ ehlo_build(struct ehlod_session *s, char *buf, size_t len)
 		char params[EHLOD_EHLO_PARAMS_MAX];
 		struct plugin *p = &set->v[i];
 		s->offered[i] = 0;
-		if (ehlo_plugin_params(s, p, params, sizeof(params)) < 0)
+		if (!PLUGIN_ACTIVE(s, p) ||
+		    ehlo_plugin_params(s, p, params, sizeof(params)) < 0)
 			continue;
 		n = snprintf(buf + used, len - used, "\n%s%s%s",
 		    p->d.ehlo_keyword, params[0] ? " " : "", params);

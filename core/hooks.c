@@ -115,6 +115,8 @@ chain_run(struct ehlod_session *s)
 
 	for (size_t i = c->next; i < n; i++) {
 		struct plugin *p = v[i];
+		if (!PLUGIN_ACTIVE(s, p))
+			continue;
 		pending_reply_clear(&s->reply);
 		s->current = p;
 		ehlod_verdict r = call(&p->d, CTX(s, p), c->arg1, c->arg2,
@@ -193,6 +195,8 @@ session_call_void_hook(struct ehlod_session *s, int which)
 
 	for (size_t i = 0; i < t->n[st]; i++) {
 		struct plugin *p = t->by_step[st][i];
+		if (!PLUGIN_ACTIVE(s, p))
+			continue;
 		s->current = p;
 		step_table[st].call(&p->d, CTX(s, p), NULL, NULL, NULL, 0);
 		s->current = NULL;

@@ -464,3 +464,71 @@ chain_table_free(struct chain_table *t)
 		free(t->by_step[st]);
 	memset(t, 0, sizeof(*t));
 }
+
+/* Listener plugin subsets are resolved here, once the set is known. */
+static long
+plugin_named(const struct plugin_set *set, const char *name)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (strcmp(set->v[i].name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+static int
+resolve_one(struct listener *l, const struct plugin_set *set)
+{
+	l->enabled = calloc(set->n + 1, 1);
+	if (l->enabled == NULL)
+		return -1;
+	for (size_t i = 0; i < set->n; i++)
+		l->enabled[i] = l->plugins == NULL;
+	for (size_t i = 0; i < l->nplugins; i++) {
+		long k = plugin_named(set, l->plugins[i]);
+		if (k < 0) {
+			listener_error(l, "plugins: no plugin section '%s'",
+			    l->plugins[i]);
+			return -1;
+		}
+		l->enabled[k] = 1;
+	}
+	for (size_t i = 0; i < set->n; i++) {
+		if (!set->v[i].d.tls_context || !l->enabled[i])
+			continue;
+		/* tls = "none": the plugins that bring TLS stay quiet. */
+		if (l->tls == LISTENER_TLS_NONE)
+			l->enabled[i] = 0;
+		else if (l->tls_plugin < 0)
+			l->tls_plugin = (long)i;
+	}
+	if (l->tls_plugin >= 0 || (!l->require_tls &&
+	    l->tls != LISTENER_TLS_IMPLICIT))
+		return 0;
+	listener_error(l, "%s needs an active plugin that provides TLS "
+	    "(starttls)", l->require_tls ? "require_tls" : "tls = \"implicit\"");
+	return -1;
+}
+
+int
+listeners_resolve(struct config *c, const struct plugin_set *set)
+{
+	for (size_t i = 0; i < c->nlisteners; i++) {
+		free(c->listeners[i].enabled);
+		c->listeners[i].enabled = NULL;
+		c->listeners[i].tls_plugin = -1;
+		if (resolve_one(&c->listeners[i], set) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void *
+listener_tls_context(const struct listener *l, const struct plugin_set *set)
+{
+	struct plugin *p;
+
+	if (l == NULL || l->tls_plugin < 0 || (size_t)l->tls_plugin >= set->n)
+		return NULL;
+	p = &set->v[l->tls_plugin];
+	return p->d.tls_context ? p->d.tls_context(&p->ctx) : NULL;
+}

@@ -94,4 +94,13 @@ void chain_table_free(struct chain_table *t);
 /* 1 when the keyword is registered with IANA or begins with X. */
 int keyword_registered(const char *keyword);
 
+/* After the plugins are loaded: check each listener's plugin names and
+ * TLS mode against the set and fill in its enabled and tls_plugin. */
+int listeners_resolve(struct config *c, const struct plugin_set *set);
+
+/* The SSL_CTX (as void *) an implicit-TLS listener's sessions start
+ * with, or NULL. */
+void *listener_tls_context(const struct listener *l,
+    const struct plugin_set *set);
+
 #endif

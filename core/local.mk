@@ -28,6 +28,7 @@ core_libcore_la_SOURCES = \
 	core/session.c core/session.h \
 	core/deadline.c core/deadline.h \
 	core/netaddr.c core/netaddr.h \
+	core/listener.c core/listener.h \
 	core/proxy.c core/proxy.h \
 	core/worker.c core/worker.h \
 	core/master.c core/master.h \

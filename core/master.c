@@ -45,6 +45,7 @@
 
 #include "anvil.h"
 #include "confcheck.h"
+#include "listener.h"
 #include "log.h"
 #include "master.h"
 #include "notify.h"
@@ -66,6 +67,7 @@ static struct worker workers[MAX_WORKERS * 2];
 static size_t nworkers;
 static unsigned generation;
 static int *fds;
+static char **fd_names;		/* the listener each socket serves */
 static size_t nfds;
 static time_t crashes[CRASH_BURST];	/* when the last ones happened */
 static size_t ncrashes;
@@ -171,9 +173,19 @@ bind_one(const struct listen_addr *a, int **out, size_t *n)
 static int
 bind_all(const struct config *c)
 {
-	for (size_t i = 0; i < c->nlisten; i++)
+	for (size_t i = 0; i < c->nlisten; i++) {
+		size_t first = nfds;
 		if (bind_one(&c->listen[i], &fds, &nfds) < 0)
 			return -1;
+		char **nn = realloc(fd_names, (nfds + 1) * sizeof(char *));
+		if (nn == NULL)
+			return -1;
+		fd_names = nn;
+		for (size_t k = first; k < nfds; k++)
+			fd_names[k] = strdup(c->listeners[c->listen[i].listener].
+			    name);
+		fd_names[nfds] = NULL;
+	}
 	return nfds > 0 ? 0 : -1;
 }
 
@@ -191,7 +203,7 @@ spawn(struct config *c, struct plugin_set *set, const sigset_t *old)
 	}
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, old, NULL);
-		_exit(worker_run(c, set, fds, nfds));
+		_exit(worker_run(c, set, fds, fd_names, nfds));
 	}
 	workers[nworkers].pid = pid;
 	workers[nworkers].generation = generation;
@@ -267,6 +279,21 @@ listen_has(const struct config *c, const struct listen_addr *a)
 	return 0;
 }
 
+/* A socket keeps the listener name it was bound for; a reload that
+ * drops that listener leaves the socket with the first listener's
+ * policy (worker_run), which the admin must hear about. */
+static void
+warn_listener_change(const struct config *now)
+{
+	for (size_t i = 0; i < nfds; i++)
+		if (fd_names[i] && listener_find(now->listeners,
+		    now->nlisteners, fd_names[i]) == NULL)
+			log_msg(LOG_WARNING, "reload: listener %s is gone; its "
+			    "sockets serve listener %s's policy until ehlod "
+			    "restarts", fd_names[i], now->nlisteners ?
+			    now->listeners[0].name : "?");
+}
+
 /* The sockets are bound once, at start (as root, for port 25): a reload
  * keeps them whatever the new file says, and says so rather than let an
  * admin believe the new address is served. */
@@ -308,6 +335,7 @@ reload(const char *file, struct config **c, struct plugin_set **set,
 		return;
 	}
 	warn_listen_change(*c, nc);
+	warn_listener_change(nc);
 	generation++;
 	for (long i = 0; i < nc->workers; i++)
 		spawn(nc, ns, old);
@@ -416,6 +444,9 @@ master_run(const char *file, struct config *c, struct plugin_set *set)
 	master_free(c, set);
 	close_listen_sockets();
 	free(fds);
+	for (size_t i = 0; fd_names && fd_names[i]; i++)
+		free(fd_names[i]);
+	free(fd_names);
 	if (pid_file && pid_file[0])
 		unlink(pid_file);
 	if (worker_status_fd >= 0) {

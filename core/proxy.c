@@ -231,6 +231,7 @@ proxy_parse(const unsigned char *buf, size_t len, struct proxy_header *h)
 /* The pre-session reader: the connection until its header is in. */
 struct proxy_conn {
 	struct bufferevent *bev;
+	const struct listener *listener;	/* accepted on */
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
 	char host[64];
@@ -270,12 +271,14 @@ conn_done(struct proxy_conn *c, const struct proxy_header *h)
 	evbuffer_drain(bufferevent_get_input(bev), h->len);
 	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
 	bufferevent_disable(bev, EV_READ);
+	server->accepting = c->listener;
 	if (h->local)
 		session_new_via(bev, (struct sockaddr *)&c->peer, c->peerlen,
 		    NULL, 0);
 	else
 		session_new_via(bev, (struct sockaddr *)&c->peer, c->peerlen,
 		    (const struct sockaddr *)&h->src, h->srclen);
+	server->accepting = NULL;
 	free(c);
 }
 
@@ -327,6 +330,7 @@ proxy_accept(struct bufferevent *bev, const struct sockaddr *peer,
 		return;
 	}
 	c->bev = bev;
+	c->listener = server->accepting;
 	memcpy(&c->peer, peer, peerlen);
 	c->peerlen = peerlen;
 	peer_text(c);

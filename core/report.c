@@ -23,6 +23,8 @@ tell(struct ehlod_session *s, struct ehlod_report *r, struct plugin *by)
 	r->by = by ? by->name : NULL;
 	for (size_t i = 0; i < t->n[STEP_REPORT]; i++) {
 		struct plugin *p = t->by_step[STEP_REPORT][i];
+		if (!PLUGIN_ACTIVE(s, p))
+			continue;
 		r->by_me = by == p;
 		p->d.on_report(CTX(s, p), r);
 	}

@@ -48,6 +48,7 @@
 struct server *server;
 
 static void read_cb(struct bufferevent *bev, void *arg);
+static void tls_begin(struct ehlod_session *s);
 static void write_cb(struct bufferevent *bev, void *arg);
 static void event_cb(struct bufferevent *bev, short what, void *arg);
 
@@ -188,9 +189,31 @@ over_limit(struct ehlod_session *s)
 	log_msg(LOG_WARNING, "%s: limit: %s reached for unknown[%s]:%s; "
 	    "answered 421", s->id, limit, s->client_addr, s->client_port);
 	stats_add(stats_limit_counter(limit), 1);
+	if (s->listener && s->listener->tls == LISTENER_TLS_IMPLICIT) {
+		/* A client waiting for TLS cannot read a plain-text 421. */
+		session_free(s);
+		return 1;
+	}
 	session_reply(s, 421, "4.7.0", "%s %s", c->hostname, why);
 	session_process(s);
 	return 1;
+}
+
+/* RFC 8314 section 3.3: on an implicit-TLS listener the handshake comes
+ * first; the connect hooks and the greeting follow in tls_established(). */
+static struct ehlod_session *
+implicit_tls(struct ehlod_session *s)
+{
+	s->ssl_ctx = listener_tls_context(s->listener, s->plugins);
+	if (s->ssl_ctx == NULL) {
+		log_msg(LOG_ERR, "%s: listener %s: no TLS context for implicit "
+		    "TLS; closing", s->id, s->listener->name);
+		session_free(s);
+		return NULL;
+	}
+	s->tls_on_connect = 1;
+	tls_begin(s);
+	return s;
 }
 
 struct ehlod_session *
@@ -242,8 +265,16 @@ session_new_via(struct bufferevent *bev, const struct sockaddr *peer,
 	/* Behind a proxy the two differ: the peer is the proxy. */
 	log_msg(LOG_INFO, "%s: connect from [%s]:%s client=[%s]:%s", s->id,
 	    peer_addr, peer_port, s->client_addr, s->client_port);
+	s->listener = server->accepting;
+	if (listener_relays(s->listener, s->client_addr)) {
+		s->flags[EHLOD_FLAG_RELAY] = 1;
+		log_msg(LOG_INFO, "%s: client [%s] may relay: relay_networks "
+		    "of listener %s", s->id, s->client_addr, s->listener->name);
+	}
 	if (over_limit(s))
 		return s;
+	if (s->listener && s->listener->tls == LISTENER_TLS_IMPLICIT)
+		return implicit_tls(s);
 	chain_start(s, STEP_CONNECT, NULL, NULL, NULL, 0, connect_done);
 	session_process(s);
 	return s;
@@ -475,6 +506,10 @@ tls_established(struct ehlod_session *s)
 	log_msg(LOG_INFO, "%s: TLS established with [%s]:%s: %s with cipher "
 	    "%s", s->id, s->client_addr, s->client_port,
 	    SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+	if (s->tls_on_connect) {
+		s->tls_on_connect = 0;
+		chain_start(s, STEP_CONNECT, NULL, NULL, NULL, 0, connect_done);
+	}
 	session_process(s);
 }
 

@@ -23,6 +23,7 @@
 
 #include "data.h"
 #include "linereader.h"
+#include "listener.h"
 #include "loader.h"
 #include "message.h"
 #include "steps.h"
@@ -142,6 +143,8 @@ struct ehlod_session {
 	enum input_mode mode;
 	int closing;		/* close once output is flushed */
 	int tls_switch;		/* start TLS once the reply is flushed */
+	int tls_on_connect;	/* implicit TLS: greet once it is up */
+	const struct listener *listener;	/* whose policy applies */
 	void *ssl_ctx;
 
 	char client_addr[64];
@@ -211,7 +214,15 @@ struct server {
 	struct ehlod_session *sessions;
 	size_t nsessions;
 	enum drain draining;
+	const struct listener *accepting;	/* of the connection being
+						 * accepted now */
 };
+
+/* Whether instance p is active on the session's listener (a listener's
+ * plugins = { } subset); every hook, keyword, verb and parameter lookup
+ * asks this. */
+#define PLUGIN_ACTIVE(s, p) ((s)->listener == NULL || \
+	(s)->listener->enabled == NULL || (s)->listener->enabled[(p)->index])
 
 extern struct server *server;
 

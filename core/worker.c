@@ -78,7 +78,6 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 {
 	struct bufferevent *bev;
 	(void)l;
-	(void)arg;
 
 	bev = bufferevent_socket_new(server->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
@@ -86,10 +85,13 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		evutil_closesocket(fd);
 		return;
 	}
+	/* The listener (arg) whose policy the new session takes. */
+	server->accepting = arg;
 	if (server->conf->proxy_protocol)
 		proxy_accept(bev, sa, (socklen_t)salen);
 	else
 		session_new(bev, sa, (socklen_t)salen);
+	server->accepting = NULL;
 }
 
 static void
@@ -207,19 +209,32 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	start_drain(sig != SIGHUP);
 }
 
+/* A socket serves the listener it was bound for; one a reload removed
+ * serves the first listener (the master has logged it). */
+static const struct listener *
+socket_listener(const struct config *c, const char *name)
+{
+	const struct listener *l = name ? listener_find(c->listeners,
+	    c->nlisteners, name) : NULL;
+
+	return l ? l : c->nlisteners ? &c->listeners[0] : NULL;
+}
+
 static int
-listen_all(const int *fds, size_t nfds)
+listen_all(const int *fds, char *const *names, size_t nfds)
 {
 	listeners = calloc(nfds, sizeof(*listeners));
 	if (listeners == NULL)
 		return -1;
 	for (size_t i = 0; i < nfds; i++) {
+		const struct listener *l = socket_listener(server->conf,
+		    names ? names[i] : NULL);
 		evutil_make_socket_nonblocking(fds[i]);
 		/* Closing it on free matters on SIGTERM: once every process
 		 * has closed the socket, connections are refused, not left
 		 * in a backlog that no one will accept from. */
-		listeners[i] = evconnlistener_new(server->base, accept_cb, NULL,
-		    LEV_OPT_CLOSE_ON_FREE, -1, fds[i]);
+		listeners[i] = evconnlistener_new(server->base, accept_cb,
+		    (void *)l, LEV_OPT_CLOSE_ON_FREE, -1, fds[i]);
 		if (listeners[i] == NULL)
 			return -1;
 		evconnlistener_set_error_cb(listeners[i], accept_error_cb);
@@ -232,7 +247,7 @@ listen_all(const int *fds, size_t nfds)
 
 int
 worker_run(struct config *c, struct plugin_set *set, const int *fds,
-    size_t nfds)
+    char *const *names, size_t nfds)
 {
 	static struct server srv;
 	struct event *sigs[3];
@@ -249,7 +264,7 @@ worker_run(struct config *c, struct plugin_set *set, const int *fds,
 		return 1;
 	if (plugins_init(set, host_table()) < 0)
 		return WORKER_EXIT_CONFIG;
-	if (drop_privileges(c->user) < 0 || listen_all(fds, nfds) < 0)
+	if (drop_privileges(c->user) < 0 || listen_all(fds, names, nfds) < 0)
 		return WORKER_EXIT_CONFIG;
 	/* A worker must not outlive the master (its SIGTERM drains).  Set
 	 * after the switch of user, which clears it. */

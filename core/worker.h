@@ -15,9 +15,11 @@
 #define WORKER_EXIT_CONFIG 78
 
 /* Initialise the plugins, drop privileges, serve the listening sockets
- * until told to stop.  Returns the process exit status. */
+ * until told to stop; names[i] is the listener fds[i] was bound for
+ * (its policy is looked up by name in c, so a reload's new policy
+ * applies to the sockets bound at start).  Returns the exit status. */
 int worker_run(struct config *c, struct plugin_set *set, const int *fds,
-    size_t nfds);
+    char *const *names, size_t nfds);
 
 /* The status socket (status.c) the master bound, or -1; workers serve it. */
 extern int worker_status_fd;

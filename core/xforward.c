@@ -94,6 +94,9 @@ apply(struct ehlod_session *s, const char *name, char *value)
 		/* valid_addr keeps it within an IPv6 literal's length */
 		snprintf(s->client_addr, sizeof(s->client_addr), "%.63s",
 		    value);
+		/* relay_networks judge the real client, not the proxy. */
+		s->flags[EHLOD_FLAG_RELAY] = s->flags[EHLOD_FLAG_AUTH] ||
+		    listener_relays(s->listener, s->client_addr);
 	} else if (strcasecmp(name, "PORT") == 0) {
 		if (!valid_port(value))
 			return -1;

@@ -30,6 +30,10 @@
  *	TLS session, which RFC 3207 section 4.2 asks the server to forget.
  *	Inside a host MTA (ehlod-milter) this plugin does nothing: the MTA
  *	owns its own TLS.
+ *
+ *	The same context serves a listener with tls = "implicit" (RFC 8314,
+ *	port 465): ehlod asks for it through the descriptor's tls_context
+ *	(ABI 1.1) and runs the handshake before the greeting.
  * CONFIGURATION
  *	cert (string, required)
  *		PEM file with the server certificate, followed by any
@@ -297,6 +301,15 @@ starttls_verb(ehlod_ctx *s, const char *args)
 	return EHLOD_ACCEPT;
 }
 
+/* ABI 1.1: the context a listener with tls = "implicit" (RFC 8314)
+ * starts its sessions' TLS with, before the greeting. */
+static void *
+starttls_tls_context(ehlod_ctx *inst)
+{
+	(void)inst;
+	return ctx;
+}
+
 static const struct ehlod_verb starttls_verbs[] = {
 	{ "STARTTLS", EHLOD_STATE_GREETED, EHLOD_VERB_NO_ARG, starttls_verb },
 	{ NULL, 0, 0, NULL }
@@ -324,4 +337,5 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	.instance_size = sizeof(struct starttls_conf),
 	.init = starttls_init,
 	.fini = starttls_fini,
+	.tls_context = starttls_tls_context,
 };

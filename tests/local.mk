@@ -69,6 +69,7 @@ INTEROP_TESTS = \
 	tests/interop/test_fail2ban.py \
 	tests/interop/test_packaging.py \
 	tests/interop/test_limits.py \
+	tests/interop/test_listeners.py \
 	tests/interop/test_status.py \
 	tests/interop/test_xforward.py \
 	tests/interop/test_shutdown.py \

@@ -1,6 +1,6 @@
 /*
  * NAME
- *	ehlod/plugin.h - the ehlod plugin ABI, version 1.0
+ *	ehlod/plugin.h - the ehlod plugin ABI, version 1.1
  * SUMMARY
  *	#include <ehlod/plugin.h>
  *
@@ -72,7 +72,7 @@ extern "C" {
 #endif
 
 #define EHLOD_ABI_MAJOR 1
-#define EHLOD_ABI_MINOR 0
+#define EHLOD_ABI_MINOR 1
 
 /* The name of the one symbol every plugin exports. */
 #define EHLOD_PLUGIN_SYMBOL "ehlod_plugin"
@@ -634,6 +634,15 @@ struct ehlod_plugin {
 
 	/* How a transaction or the session ended (struct ehlod_report). */
 	void (*on_report)(ehlod_ctx *c, const struct ehlod_report *r);
+
+	/* Since 1.1.  For a plugin that provides TLS (starttls): return the
+	 * OpenSSL SSL_CTX * its sessions use, or NULL.  Called with the
+	 * instance ctx, after init, when a connection arrives on a listener
+	 * with tls = "implicit" (RFC 8314): the host then runs the handshake
+	 * before the greeting and the session counts as under TLS from the
+	 * start.  A listener with tls = "none" leaves the instances that set
+	 * this inactive.  A 1.0 host never calls it. */
+	void *(*tls_context)(ehlod_ctx *inst);
 };
 
 #ifdef __cplusplus

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../../core/config.h"
+#include "../../core/listener.h"
 #include "../../core/log.h"
 #include "test_capture.h"
 
@@ -271,6 +272,99 @@ START_TEST(local_domains)
 }
 END_TEST
 
+/* listener.c: sections, the default listener and relay_networks. */
+START_TEST(listeners)
+{
+	struct config c;
+	char *log, *path;
+	const char *text =
+	    "relay_networks = {\"127.0.0.1\", \"10.0.0.0/8\", \"::1/128\"}\n"
+	    "listen = {\"127.0.0.1:25\"}\n"
+	    "listener \"sub\" {\n"
+	    "  listen = {\"127.0.0.1:587\", \"[::1]:587\"}\n"
+	    "  require_tls = true\n"
+	    "  require_auth = true\n"
+	    "}\n"
+	    "listener \"smtps\" {\n"
+	    "  listen = {\"*:465\"}\n"
+	    "  tls = \"implicit\"\n"
+	    "  relay_networks = {}\n"
+	    "  plugins = {\"a\", \"b\"}\n"
+	    "}\n";
+
+	ck_assert_int_eq(read_text(text, &c, &log, &path), 0);
+	ck_assert_uint_eq(c.nlisteners, 3);
+	ck_assert_uint_eq(c.nlisten, 4);
+	ck_assert_str_eq(c.listeners[0].name, "default");
+	ck_assert_uint_eq(c.listen[0].listener, 0);
+	ck_assert_uint_eq(c.listen[2].listener, 1);
+	ck_assert_str_eq(c.listen[2].host, "::1");
+	ck_assert_uint_eq(c.listen[3].listener, 2);
+	const struct listener *sub = listener_find(c.listeners, c.nlisteners, "sub");
+	const struct listener *smtps = listener_find(c.listeners, c.nlisteners, "smtps");
+	ck_assert_ptr_nonnull(sub);
+	ck_assert_int_eq(sub->require_tls, 1);
+	ck_assert_int_eq(sub->require_auth, 1);
+	ck_assert_int_eq(sub->tls, LISTENER_TLS_STARTTLS);
+	ck_assert_ptr_null(sub->plugins);
+	ck_assert_int_eq(smtps->tls, LISTENER_TLS_IMPLICIT);
+	ck_assert_uint_eq(smtps->nplugins, 2);
+	/* Inherited by "sub", replaced by an empty list in "smtps". */
+	ck_assert_int_eq(listener_relays(sub, "10.1.2.3"), 1);
+	ck_assert_int_eq(listener_relays(sub, "127.0.0.1"), 1);
+	ck_assert_int_eq(listener_relays(sub, "::1"), 1);
+	ck_assert_int_eq(listener_relays(sub, "::2"), 0);
+	ck_assert_int_eq(listener_relays(sub, "11.0.0.1"), 0);
+	ck_assert_int_eq(listener_relays(sub, "unknown"), 0);
+	ck_assert_int_eq(listener_relays(smtps, "127.0.0.1"), 0);
+	ck_assert_int_eq(listener_relays(&c.listeners[0], "10.0.0.1"), 1);
+	config_free(&c);
+	unlink(path);
+	free(path);
+	free(log);
+}
+END_TEST
+
+/* With sections, an unset top-level listen binds nothing of its own. */
+START_TEST(listeners_no_default)
+{
+	struct config c;
+	char *log, *path;
+
+	ck_assert_int_eq(read_text("listener \"mx\" {\n"
+	    "  listen = {\"*:25\"}\n}\n", &c, &log, &path), 0);
+	ck_assert_uint_eq(c.nlisteners, 1);
+	ck_assert_str_eq(c.listeners[0].name, "mx");
+	ck_assert_uint_eq(c.nlisten, 1);
+	config_free(&c);
+	unlink(path);
+	free(path);
+	free(log);
+}
+END_TEST
+
+START_TEST(listener_errors)
+{
+	expect_error("listener \"a\" {\n  tls = \"none\"\n}\n", 3,
+	    "option 'listen' is required");
+	expect_error("listener \"a\" {\n  listen = {\"*:25\"}\n"
+	    "  tls = \"smtps\"\n}\n", 3, "option 'tls' must be");
+	expect_error("listener \"a\" {\n  listen = {\"*:25\"}\n"
+	    "  tls = \"none\"\n  require_tls = true\n}\n", 5,
+	    "require_tls = true needs");
+	expect_error("listener \"a\" {\n  listen = {\"nope\"}\n}\n", 2,
+	    "is not ADDR:PORT");
+	expect_error("listener \"a\" {\n  listen = {\"*:25\"}\n"
+	    "  relay_networks = {\"1.2.3.4/40\"}\n}\n", 3,
+	    "relay_networks: '1.2.3.4/40' is not");
+	expect_error("listen = {\"*:25\"}\nlistener \"a\" {\n"
+	    "  listen = {\"*:25\"}\n}\n", 4, "already listener 'default''s");
+	expect_error("proxy_protocol = true\nlistener \"a\" {\n"
+	    "  listen = {\"*:465\"}\n  tls = \"implicit\"\n}\n", 5,
+	    "cannot be combined with proxy_protocol");
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -288,6 +382,9 @@ config_suite(void)
 	tcase_add_test(tc, unclosed_quote);
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, local_domains);
+	tcase_add_test(tc, listeners);
+	tcase_add_test(tc, listeners_no_default);
+	tcase_add_test(tc, listener_errors);
 	suite_add_tcase(s, tc);
 	return s;
 }

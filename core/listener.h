@@ -1,0 +1,91 @@
+/*
+ * NAME
+ *	listener.h - listeners: addresses that carry their own policy
+ * DESCRIPTION
+ *	A listener is a set of listen addresses served under one policy:
+ *	how TLS starts (STARTTLS or implicit, RFC 8314), whether MAIL needs
+ *	TLS or AUTH first (RFC 3207 section 4, RFC 4954 section 6), which
+ *	plugin instances are active, and which client networks may relay
+ *	without AUTH.  The top-level "listen" is the listener "default";
+ *	"listener NAME { }" sections add others.  Parsing lives here so
+ *	config.c stays the core options; the plugin subset is resolved once
+ *	the plugins are loaded (listeners_resolve in loader.c, so that this
+ *	module sits below both config and loader).
+ */
+#ifndef EHLOD_CORE_LISTENER_H
+#define EHLOD_CORE_LISTENER_H
+
+#include <stddef.h>
+#include <confuse.h>
+
+struct proxy_net;
+
+/* One "listen" address and the listener it belongs to. */
+struct listen_addr {
+	char *host;		/* "127.0.0.1", "::1", "*" */
+	char *port;
+	size_t listener;	/* index in the listener list */
+};
+
+enum listener_tls {
+	LISTENER_TLS_STARTTLS = 0,	/* offered by a TLS plugin, if any */
+	LISTENER_TLS_NONE,		/* TLS plugins inactive here */
+	LISTENER_TLS_IMPLICIT		/* handshake on connect (RFC 8314) */
+};
+
+struct listener {
+	char *name;
+	char *file;		/* where the section is, for errors */
+	int line;
+	enum listener_tls tls;
+	int require_tls;	/* MAIL and AUTH need STARTTLS first: 530 */
+	int require_auth;	/* MAIL needs AUTH first: 530 */
+	char **plugins;		/* instance names; NULL: every instance */
+	size_t nplugins;
+	struct proxy_net *relay_networks;
+	size_t nrelay_networks;
+	/* Filled by listeners_resolve(): per plugin index, 1 when the
+	 * instance is active here; and the instance whose tls_context the
+	 * implicit handshake uses (-1: none). */
+	unsigned char *enabled;
+	long tls_plugin;
+};
+
+/* What listeners_read fills in: every listener ("default" first) and
+ * every listen address in order.  file and proxy_protocol are read. */
+struct listener_list {
+	const char *file;	/* the configuration file, for errors */
+	int proxy_protocol;	/* implicit TLS cannot be combined with it */
+	struct listen_addr *listen;
+	size_t nlisten;
+	struct listener *listeners;
+	size_t nlisteners;
+};
+
+/* "ADDR:PORT", "[IPV6]:PORT", "*:PORT" into out (host and port
+ * allocated); 0, or -1 when malformed or out of memory. */
+int listen_split(const char *s, struct listen_addr *out);
+
+/* Logs "FILE:LINE: listener 'NAME': why". */
+void listener_error(const struct listener *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The libconfuse options of a "listener" section. */
+cfg_opt_t *listener_options(void);
+
+/* Reads the default listener (top-level listen) and every listener
+ * section into out; 0, or -1 after logging FILE:LINE and why (out then
+ * holds what was taken, for listeners_free). */
+int listeners_read(struct listener_list *out, cfg_t *cfg);
+
+/* Frees the listeners and the listen addresses. */
+void listeners_free(struct listener_list *l);
+
+/* The listener called name among v[0..n), or NULL. */
+const struct listener *listener_find(const struct listener *v, size_t n,
+    const char *name);
+
+/* 1 when the numeric address is in the listener's relay_networks. */
+int listener_relays(const struct listener *l, const char *addr);
+
+#endif
