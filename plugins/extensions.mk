@@ -1,5 +1,5 @@
 # plugins/extensions.mk - build rules for the extensions plugins, included by plugins/local.mk.
-# The service extensions of issue 3 -- dsn (RFC 3461), chunking and
+# The service extensions -- dsn (RFC 3461), chunking and
 # binarymime (RFC 3030), smtputf8 (RFC 6531) -- and the asynchronous
 # dnsbl plugin; the unit tests of their parsers, their interop tests and
 # man pages.  Each plugin's pure parsing is a header (dsn_parse.h,

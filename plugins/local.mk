@@ -41,6 +41,6 @@ plugins_discard_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_discard_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_discard_la_LIBADD = $(CONFUSE_LIBS)
 
-# Plugins of issue 3, each group in its own fragment.
+# The security and service-extension plugins, each group in its own fragment.
 include $(srcdir)/plugins/security.mk
 include $(srcdir)/plugins/extensions.mk

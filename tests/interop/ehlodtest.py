@@ -369,6 +369,10 @@ class Ehlod:
         self.stop()
         report = self.sanitizer_report()
         if exc_type is not None:
+            # The failure first: a CI excerpt that cuts the middle of a
+            # long log still shows what failed.
+            sys.stderr.write("---- failed: %s: %s ----\n"
+                             % (exc_type.__name__, str(exc)[:2000]))
             sys.stderr.write("---- ehlod log (%s) ----\n%s---- end ----\n"
                              % (self.conf_path, self.log()[-8000:]))
         # The directory stays until the test program ends, so a test can
