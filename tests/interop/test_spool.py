@@ -2,8 +2,9 @@
 
 With spool_threshold at 4096 octets, messages of about 1 MiB go through
 the unlinked spool file:
-- by DATA and by BDAT, the maildir copy is byte-identical (sha256, LF line
-  ends as maildir writes them) to what was sent;
+- by DATA and by BDAT, the maildir copy's body is byte-identical (sha256,
+  LF line ends as maildir writes them) to what was sent, and the header a
+  plugin added at the end of the headers (ticker's X-Ticks) is there;
 - the spool directory is empty afterwards (the file never had a name, or
   lost it at once);
 - a spool directory that cannot be written gives 452 4.3.1 for a large
@@ -14,10 +15,18 @@ import hashlib
 import os
 import shutil
 
-from ehlodtest import Ehlod, EhlodTestCase, main, ehlo, make_tempdir
+from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, make_tempdir,
+                       test_plugin_dir)
 
 PLUGINS = [("size", {}), ("enhancedstatuscodes", {}), ("chunking", {}),
            ("maildir", {})]
+
+
+def with_ticker():
+    ticker = ("ticker", {"path": os.path.join(test_plugin_dir(),
+                                              "ticker.so"),
+                         "interval_ms": 1000})
+    return PLUGINS[:-1] + [ticker] + PLUGINS[-1:]
 
 
 def big_body(mib=1):
@@ -56,13 +65,11 @@ def send_bdat(test, server, content):
         return s.reply(timeout=120)
 
 
-def delivered_body(data):
-    """The maildir file minus the headers ehlod put on top."""
-    head = b"Subject: spool\n"
-    at = data.find(head)
-    if at < 0:
-        raise AssertionError("the message's own headers are missing")
-    return data[at:]
+def split(data, eol):
+    head, sep, body = data.partition(eol + eol)
+    if not sep:
+        raise AssertionError("no end of the headers")
+    return head, body
 
 
 class SpoolTest(EhlodTestCase):
@@ -77,14 +84,19 @@ class SpoolTest(EhlodTestCase):
     def run_one(self, send):
         spool = self.spool_dir()
         content = big_body()
-        with Ehlod(plugins=PLUGINS, spool_threshold=4096,
+        with Ehlod(plugins=with_ticker(), spool_threshold=4096,
                    spool_directory=spool) as server:
             self.assertCode(send(self, server, content), 250)
             files = server.delivered()
             self.assertEqual(len(files), 1)
-            self.assertEqual(sha(delivered_body(files[0])),
-                             sha(content.replace(b"\r\n", b"\n")),
-                             "the delivered copy differs from what was sent")
+            head, body = split(files[0], b"\n")
+            self.assertIn(b"\nSubject: spool\n", head)
+            self.assertIn(b"\nX-Ticks: ", head,
+                          "the header a plugin added is missing")
+            sent = split(content, b"\r\n")[1].replace(b"\r\n", b"\n")
+            self.assertEqual(len(body), len(sent))
+            self.assertEqual(sha(body), sha(sent),
+                             "the delivered body differs from what was sent")
             self.assertEqual(os.listdir(spool), [],
                              "a spool file was left behind")
 
