@@ -328,6 +328,8 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		CFG_STR("status_socket", "", CFGF_NONE),
 		CFG_STR("plugin_dir", PLUGINDIR, CFGF_NONE),
 		CFG_INT("message_size_limit", 52428800, CFGF_NONE),
+		CFG_INT("spool_threshold", 262144, CFGF_NONE),
+		CFG_STR("spool_directory", "/var/tmp", CFGF_NONE),
 		CFG_STR("second_ehlo", "reset", CFGF_NONE),
 		CFG_INT("command_timeout", 300, CFGF_NONE),
 		CFG_INT("data_timeout", 300, CFGF_NONE),
@@ -366,6 +368,7 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 			o->validcb = check_listen;
 		else if (!strcmp(o->name, "max_recipients") ||
 		    !strcmp(o->name, "message_size_limit") ||
+		    !strcmp(o->name, "spool_threshold") ||
 		    !strcmp(o->name, "command_timeout") ||
 		    !strcmp(o->name, "data_timeout") ||
 		    !strcmp(o->name, "min_data_rate") ||
@@ -459,6 +462,8 @@ take_core_values(struct config *c, cfg_t *cfg)
 	c->status_socket = strdup(cfg_getstr(cfg, "status_socket"));
 	c->plugin_dir = strdup(cfg_getstr(cfg, "plugin_dir"));
 	c->message_size_limit = (size_t)cfg_getint(cfg, "message_size_limit");
+	c->spool_threshold = (size_t)cfg_getint(cfg, "spool_threshold");
+	c->spool_directory = strdup(cfg_getstr(cfg, "spool_directory"));
 	c->second_ehlo = strcmp(cfg_getstr(cfg, "second_ehlo"), "refuse") ?
 	    SECOND_EHLO_RESET : SECOND_EHLO_REFUSE;
 	c->command_timeout = cfg_getint(cfg, "command_timeout");
@@ -600,6 +605,7 @@ config_free(struct config *c)
 	free(c->hostname);
 	free(c->user);
 	free(c->pid_file);
+	free(c->spool_directory);
 	free(c->status_socket);
 	free(c->plugin_dir);
 	free(c->syslog_name);

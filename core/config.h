@@ -45,6 +45,8 @@ struct config {
 	char *user;
 	char *plugin_dir;
 	size_t message_size_limit;
+	size_t spool_threshold;	/* body octets kept in memory before a file */
+	char *spool_directory;	/* where those unlinked files live */
 	enum second_ehlo second_ehlo;
 	long command_timeout;
 	long data_timeout;

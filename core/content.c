@@ -180,6 +180,8 @@ pump_step(struct ehlod_session *s)
 		chain_start(s, STEP_EOH, NULL, NULL, NULL, 0, hook_step_done);
 		return 1;
 	}
+	/* A failed write drops the content; the 452 comes at the end. */
+	message_spool(m);
 	if (m->cursor < m->len) {
 		size_t from = m->cursor;
 		m->cursor = m->len;
@@ -430,6 +432,10 @@ finish_message(struct ehlod_session *s)
 	if (!t->uses_bdat && (t->reader.bare_cr || t->reader.bare_lf)) {
 		refuse(s, 550, "5.6.0", "Message refused: bare CR or LF in "
 		    "the content (RFC 5321 section 2.3.8)");
+		return;
+	}
+	if (t->msg.spool_failed) {
+		refuse(s, 452, "4.3.1", "Insufficient system storage");
 		return;
 	}
 	if (t->msg.overflow) {

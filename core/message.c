@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "message.h"
 
@@ -29,7 +32,77 @@ message_free(struct message *m)
 	free(m->hdrs);
 	free(m->buf);
 	free(m->received);
+	if (m->spool_open)
+		close(m->spool_fd);
 	memset(m, 0, sizeof(*m));
+}
+
+void
+message_spool_setup(struct message *m, size_t threshold, const char *dir)
+{
+	m->spool_threshold = threshold;
+	m->spool_dir = dir;
+}
+
+/* An unlinked file: nothing to clean up after a crash. */
+static int
+spool_create(struct message *m)
+{
+	int fd = -1;
+
+#ifdef O_TMPFILE
+	fd = open(m->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+#endif
+	if (fd < 0) {
+		char path[4096];
+		if ((size_t)snprintf(path, sizeof(path), "%s/ehlod.XXXXXX",
+		    m->spool_dir) >= sizeof(path))
+			return -1;
+		fd = mkstemp(path);
+		if (fd < 0)
+			return -1;
+		unlink(path);
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	m->spool_fd = fd;
+	m->spool_open = 1;
+	return 0;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+message_spool(struct message *m)
+{
+	if (m->spool_threshold == 0 || !m->body_started || m->dropped ||
+	    m->len <= m->spool_threshold || m->cursor <= m->body_offset)
+		return 0;
+	size_t n = m->cursor - m->body_offset;
+	if ((!m->spool_open && spool_create(m) < 0) ||
+	    write_all(m->spool_fd, m->buf + m->body_offset, n) < 0) {
+		m->spool_failed = 1;
+		message_drop(m);
+		return -1;
+	}
+	m->spooled += n;
+	memmove(m->buf + m->body_offset, m->buf + m->cursor,
+	    m->len - m->cursor);
+	m->len -= n;
+	m->cursor = m->scanned = m->body_offset;
+	return 0;
 }
 
 static int
@@ -59,7 +132,7 @@ message_append(struct message *m, const char *p, size_t n)
 	 * buffer at all, and m->buf is NULL until the first octet. */
 	if (m->overflow || m->dropped || n == 0)
 		return;
-	if (m->len + n > m->limit || (m->len + n > m->cap &&
+	if (m->spooled + m->len + n > m->limit || (m->len + n > m->cap &&
 	    grow(m, m->len + n) < 0)) {
 		m->overflow = 1;
 		return;
@@ -73,6 +146,10 @@ message_drop(struct message *m)
 {
 	free(m->buf);
 	m->buf = NULL;
+	if (m->spool_open)
+		close(m->spool_fd);
+	m->spool_open = 0;
+	m->spooled = 0;
 	m->len = m->cap = m->cursor = m->scanned = 0;
 	m->field_end = 0;
 	m->dropped = 1;
@@ -281,8 +358,29 @@ write_crlf(const char *p, size_t len, ehlod_sink sink, void *arg)
 	return sink(arg, p + start, len - start);
 }
 
-int
-message_write(const struct message *m, ehlod_sink sink, void *arg)
+static int
+write_spooled(const struct message *m, ehlod_sink sink, void *arg)
+{
+	char chunk[65536];
+	off_t off = 0;
+
+	while ((size_t)off < m->spooled) {
+		size_t want = m->spooled - (size_t)off;
+		if (want > sizeof(chunk))
+			want = sizeof(chunk);
+		ssize_t r = pread(m->spool_fd, chunk, want, off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || sink(arg, chunk, (size_t)r) < 0)
+			return -1;
+		off += r;
+	}
+	return 0;
+}
+
+/* Received header, the header fields and the blank line. */
+static int
+write_head(const struct message *m, ehlod_sink sink, void *arg)
 {
 	if (m->received && (write_crlf(m->received, strlen(m->received),
 	    sink, arg) < 0 || sink(arg, "\r\n", 2) < 0))
@@ -295,10 +393,26 @@ message_write(const struct message *m, ehlod_sink sink, void *arg)
 		    sink(arg, "\r\n", 2) < 0)
 			return -1;
 	}
-	if (sink(arg, "\r\n", 2) < 0)
-		return -1;
+	return sink(arg, "\r\n", 2);
+}
+
+static size_t
+body_in_buf(const struct message *m)
+{
 	size_t body = m->body_started ? m->body_offset : m->len;
-	if (m->len > body && sink(arg, m->buf + body, m->len - body) < 0)
+
+	return m->len - body;
+}
+
+int
+message_write(const struct message *m, ehlod_sink sink, void *arg)
+{
+	if (write_head(m, sink, arg) < 0)
+		return -1;
+	if (m->spool_open && write_spooled(m, sink, arg) < 0)
+		return -1;
+	size_t n = body_in_buf(m);
+	if (n > 0 && sink(arg, m->buf + m->len - n, n) < 0)
 		return -1;
 	return 0;
 }
@@ -316,6 +430,6 @@ message_output_size(const struct message *m)
 {
 	size_t n = 0;
 
-	message_write(m, count_sink, &n);
-	return n;
+	write_head(m, count_sink, &n);
+	return n + m->spooled + body_in_buf(m);
 }

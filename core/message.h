@@ -39,10 +39,28 @@ struct message {
 	size_t nhdrs;
 	size_t hcap;
 	char *received;		/* "Received: ..." without CRLF */
+	/* Body octets the hooks have seen go, past spool_threshold, to an
+	 * unlinked file: buf then holds the header text and the body not
+	 * yet seen, and the file the body before it. */
+	size_t spool_threshold;	/* 0: never */
+	const char *spool_dir;
+	int spool_fd;		/* valid only when spool_open */
+	int spool_open;
+	int spool_failed;	/* a write failed: the message is dropped */
+	size_t spooled;		/* body octets in the file */
 };
 
 void message_init(struct message *m, size_t limit);
 void message_free(struct message *m);
+void message_spool_setup(struct message *m, size_t threshold,
+    const char *dir);
+
+/* Move the body the hooks have seen (before the cursor) to the spool file
+ * once the buffer holds more than the threshold.  Page-cache writes, never
+ * synced: the file dies with the transaction.  -1 when the write failed
+ * (the message is then dropped and spool_failed set). */
+int message_spool(struct message *m);
+
 void message_append(struct message *m, const char *p, size_t n);
 
 /* The message is refused or discarded whatever follows: free the content

@@ -143,6 +143,8 @@ txn_init(struct ehlod_session *s)
 	make_txn_id(t->id, sizeof(t->id));
 	t->slots = calloc(s->plugins->n + 1, sizeof(*t->slots));
 	message_init(&t->msg, server->conf->message_size_limit);
+	message_spool_setup(&t->msg, server->conf->spool_threshold,
+	    server->conf->spool_directory);
 	data_reader_init(&t->reader);
 }
 

@@ -1,0 +1,122 @@
+"""test_spool - message content past spool_threshold goes to a file.
+
+With spool_threshold at 4096 octets, messages of about 1 MiB go through
+the unlinked spool file:
+- by DATA and by BDAT, the maildir copy's body is byte-identical (sha256,
+  LF line ends as maildir writes them) to what was sent, and the header a
+  plugin added at the end of the headers (ticker's X-Ticks) is there;
+- the spool directory is empty afterwards (the file never had a name, or
+  lost it at once);
+- a spool directory that cannot be written gives 452 4.3.1 for a large
+  message, while a small one (below the threshold) is still taken, 250.
+"""
+
+import hashlib
+import os
+import shutil
+
+from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, make_tempdir,
+                       test_plugin_dir)
+
+PLUGINS = [("size", {}), ("enhancedstatuscodes", {}), ("chunking", {}),
+           ("maildir", {})]
+
+
+def with_ticker():
+    ticker = ("ticker", {"path": os.path.join(test_plugin_dir(),
+                                              "ticker.so"),
+                         "interval_ms": 1000})
+    return PLUGINS[:-1] + [ticker] + PLUGINS[-1:]
+
+
+def big_body(mib=1):
+    line = b"0123456789abcdefghijklmnopqrstuvwxyz" * 2 + b"\r\n"
+    n = mib * 1024 * 1024 // len(line)
+    return b"Subject: spool\r\nFrom: <s@x.test>\r\n\r\n" + b"".join(
+        b"%08d " % i + line for i in range(n))
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def envelope(test, s):
+    ehlo(s)
+    test.assertCode(s.cmd("MAIL FROM:<s@x.test>"), 250)
+    test.assertCode(s.cmd("RCPT TO:<u@example.org>"), 250)
+
+
+def send_data(test, server, content):
+    with server.raw(timeout=120) as s:
+        envelope(test, s)
+        test.assertCode(s.cmd("DATA"), 354)
+        s.send(content + b".\r\n")
+        return s.reply(timeout=120)
+
+
+def send_bdat(test, server, content):
+    with server.raw(timeout=120) as s:
+        envelope(test, s)
+        half = len(content) // 2
+        s.send(b"BDAT %d\r\n" % half + content[:half])
+        test.assertCode(s.reply(timeout=120), 250)
+        rest = content[half:]
+        s.send(b"BDAT %d LAST\r\n" % len(rest) + rest)
+        return s.reply(timeout=120)
+
+
+def split(data, eol):
+    head, sep, body = data.partition(eol + eol)
+    if not sep:
+        raise AssertionError("no end of the headers")
+    return head, body
+
+
+class SpoolTest(EhlodTestCase):
+
+    timeout = 240
+
+    def spool_dir(self):
+        d = make_tempdir("ehlod-spool-")
+        self.addCleanup(shutil.rmtree, d, True)
+        return d
+
+    def run_one(self, send):
+        spool = self.spool_dir()
+        content = big_body()
+        with Ehlod(plugins=with_ticker(), spool_threshold=4096,
+                   spool_directory=spool) as server:
+            self.assertCode(send(self, server, content), 250)
+            files = server.delivered()
+            self.assertEqual(len(files), 1)
+            head, body = split(files[0], b"\n")
+            self.assertIn(b"\nSubject: spool\n", head)
+            self.assertIn(b"\nX-Ticks: ", head,
+                          "the header a plugin added is missing")
+            sent = split(content, b"\r\n")[1].replace(b"\r\n", b"\n")
+            self.assertEqual(len(body), len(sent))
+            self.assertEqual(sha(body), sha(sent),
+                             "the delivered body differs from what was sent")
+            self.assertEqual(os.listdir(spool), [],
+                             "a spool file was left behind")
+
+    def test_data_large_message_identical_250(self):
+        self.run_one(send_data)
+
+    def test_bdat_large_message_identical_250(self):
+        self.run_one(send_bdat)
+
+    def test_unwritable_spool_452(self):
+        spool = os.path.join(self.spool_dir(), "missing")
+        with Ehlod(plugins=PLUGINS, spool_threshold=4096,
+                   spool_directory=spool) as server:
+            r = send_data(self, server, big_body())
+            self.assertCode(r, 452)
+            self.assertIn("4.3.1", r.text)
+            small = b"Subject: small\r\n\r\nhello\r\n"
+            self.assertCode(send_data(self, server, small), 250)
+            self.assertEqual(len(server.delivered()), 1)
+
+
+if __name__ == "__main__":
+    main()
