@@ -35,7 +35,8 @@ client_libclient_la_SOURCES = client/private.h client/client.c \
 	client/command.c client/transaction.c \
 	client/session.c client/job.c client/result.c \
 	client/safety.c client/safety.h \
-	client/auth.c client/auth.h client/message.c client/message.h
+	client/auth.c client/auth.h client/message.c client/message.h \
+	core/linereader.c core/linereader.h
 client_libclient_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(OPENSSL_CFLAGS) $(SASL_CFLAGS)
 client_libclient_la_LIBADD = proto/libproto.la $(LIBEVENT_LIBS) \

@@ -33,7 +33,7 @@
 
 #include "ehlod/client.h"
 #include "ehlo_table.h"
-#include "linereader.h"
+#include "../core/linereader.h"
 #include "reply.h"
 #include "message.h"
 

@@ -14,7 +14,7 @@
 #include <strings.h>
 #include <event2/buffer.h>
 
-#include "linereader.h"
+#include "../core/linereader.h"
 #include "../plugins/bdat_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -14,7 +14,7 @@
 
 #include "address.h"
 #include "esmtp.h"
-#include "linereader.h"
+#include "../core/linereader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

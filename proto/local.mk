@@ -4,6 +4,4 @@ noinst_LTLIBRARIES += proto/libproto.la
 proto_libproto_la_SOURCES = \
 	proto/esmtp.c proto/esmtp.h \
 	proto/address.c proto/address.h \
-	proto/linereader.c proto/linereader.h \
 	proto/utf8.h
-proto_libproto_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)

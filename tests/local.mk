@@ -33,13 +33,8 @@ EXTRA_DIST += tests/preflight
 PROTO_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS)
 PROTO_TEST_LIBS = proto/libproto.la $(CHECK_LIBS) $(LIBEVENT_LIBS)
 
-check_PROGRAMS += tests/unit/test_linereader tests/unit/test_esmtp \
-	tests/unit/test_address
-TESTS += tests/unit/test_linereader tests/unit/test_esmtp \
-	tests/unit/test_address
-tests_unit_test_linereader_SOURCES = tests/unit/test_linereader.c
-tests_unit_test_linereader_CFLAGS = $(PROTO_TEST_CFLAGS)
-tests_unit_test_linereader_LDADD = $(PROTO_TEST_LIBS)
+check_PROGRAMS += tests/unit/test_esmtp tests/unit/test_address
+TESTS += tests/unit/test_esmtp tests/unit/test_address
 tests_unit_test_esmtp_SOURCES = tests/unit/test_esmtp.c
 tests_unit_test_esmtp_CFLAGS = $(PROTO_TEST_CFLAGS)
 tests_unit_test_esmtp_LDADD = $(PROTO_TEST_LIBS)
@@ -151,6 +146,13 @@ tests_unit_test_loader_LDADD = $(CORE_TEST_LIBS)
 tests_unit_test_data_reader_SOURCES = tests/unit/test_data_reader.c
 tests_unit_test_data_reader_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_test_data_reader_LDADD = $(CORE_TEST_LIBS)
+
+# The bounded line reader (core/linereader.c).
+check_PROGRAMS += tests/unit/test_linereader
+TESTS += tests/unit/test_linereader
+tests_unit_test_linereader_SOURCES = tests/unit/test_linereader.c
+tests_unit_test_linereader_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_test_linereader_LDADD = $(CORE_TEST_LIBS)
 
 # The step table and the per-step plugin arrays (core/steps.c).
 check_PROGRAMS += tests/unit/test_steps
