@@ -1,11 +1,7 @@
 # client/local.mk - build rules for client/, included by the top Makefile.am:
-# the RFC 1869 client library, ehlod-send, the reply and EHLO-table parts of
-# the shared proto library, and the client's tests.
-
-# Reply parsing and the EHLO keyword table live in proto/ because the
-# grammar is shared; the client owns these two modules.
-proto_libproto_la_SOURCES += proto/reply.c proto/reply.h \
-	proto/ehlo_table.c proto/ehlo_table.h
+# the RFC 1869 client library, ehlod-send and the client's tests.  Reply
+# parsing and the EHLO keyword table are the client's grammar; they live
+# in proto/ (see proto/local.mk) with the rest of it.
 
 # Unit tests of the client's grammar modules.
 CLIENT_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS)
