@@ -6,7 +6,6 @@
  *	2.3.8 forbids them on the wire, and servers such as ours refuse
  *	them, so the client repairs them rather than have the message bounce.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,27 +107,4 @@ client_msg_free(struct client_msg *m)
 	free(m->crlf);
 	free(m->stuffed);
 	memset(m, 0, sizeof(*m));
-}
-
-int
-client_xtext_encode(const char *in, char *out, size_t outlen)
-{
-	size_t o = 0;
-
-	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
-		/* xchar = "!".."~" except "+" and "="; the rest as "+HH" */
-		int plain = *p >= 33 && *p <= 126 && *p != '+' && *p != '=';
-		size_t need = plain ? 1 : 3;
-
-		if (o + need >= outlen)
-			return -1;
-		if (plain)
-			out[o++] = (char)*p;
-		else
-			o += (size_t)snprintf(out + o, outlen - o, "+%02X", *p);
-	}
-	if (outlen == 0)
-		return -1;
-	out[o] = '\0';
-	return 0;
 }

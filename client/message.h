@@ -6,8 +6,8 @@
  *	in two forms: CRLF-normalised for BDAT (RFC 3030 sends octets as
  *	they are) and additionally dot-stuffed for DATA (RFC 5321 4.5.2).
  *	It also needs to know the size for SIZE= (RFC 1870) and whether the
- *	body has 8-bit octets (RFC 6152).  xtext encoding (RFC 3461 4) is
- *	here too because the client must build ENVID= and ORCPT= values.
+ *	body has 8-bit octets (RFC 6152).  The xtext of ENVID= and ORCPT=
+ *	(RFC 3461 4) is proto/esmtp.c's.
  */
 #ifndef EHLOD_CLIENT_MESSAGE_H
 #define EHLOD_CLIENT_MESSAGE_H
@@ -30,9 +30,5 @@ void client_msg_free(struct client_msg *m);
  * making a copy: the job judges its message before connecting. */
 void client_msg_measure(const void *data, size_t len, size_t *crlf_len,
     int *has_8bit);
-
-/* xtext-encode in into out (NUL-terminated).  Returns 0, or -1 when out
- * is too small. */
-int client_xtext_encode(const char *in, char *out, size_t outlen);
 
 #endif

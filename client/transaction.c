@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "esmtp.h"
 #include "private.h"
 
 /* --------------------------------------------------------- the replies */
@@ -159,7 +160,7 @@ add_xtext(char *line, size_t len, const char *key, const char *value)
 	char x[CMD_LINE_MAX];
 	size_t used = strlen(line);
 
-	if (client_xtext_encode(value, x, sizeof(x)) < 0)
+	if (esmtp_xtext_encode(value, x, sizeof(x)) < 0)
 		return;
 	if (used + strlen(key) + strlen(x) + 2 >= len)
 		return;		/* too long: leave the optional parameter out */

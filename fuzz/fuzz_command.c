@@ -14,6 +14,7 @@
 
 #include "address.h"
 #include "esmtp.h"
+#include "utf8.h"
 #include "../core/linereader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -60,7 +61,7 @@ split_line(const char *line, size_t len, const char *prefix, unsigned flags)
 		check_params(params, n);
 		if (address_check_path(path, flags, &mailbox, &why) == 0) {
 			address_domain(mailbox);
-			address_has_8bit(mailbox);
+			utf8_has_8bit(mailbox, strlen(mailbox));
 		}
 	}
 	free(arg);

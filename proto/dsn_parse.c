@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "address.h"
 #include "dsn_parse.h"
 #include "esmtp.h"
 #include "utf8.h"
@@ -147,27 +148,6 @@ dsn_parse_notify(const char *value, char *out, size_t outlen,
 	return 0;
 }
 
-/* RFC 5322 atext. */
-static int
-dsn_atext(unsigned char c)
-{
-	if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9'))
-		return 1;
-	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
-static int
-dsn_atom(const char *p, size_t len)
-{
-	if (len == 0)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (!dsn_atext((unsigned char)p[i]))
-			return 0;
-	return 1;
-}
-
 /* RFC 6533 utf-8-addr-unitext: UTF-8 as it is, no controls, and none of
  * the characters xtext reserves ("+", "="). */
 static int
@@ -198,7 +178,7 @@ dsn_parse_orcpt(const char *value, int smtputf8, char *out, size_t outlen,
 	if (semi == NULL)
 		return dsn_fail(why, "ORCPT must be addr-type;address");
 	tlen = (size_t)(semi - value);
-	if (!dsn_atom(value, tlen))
+	if (!address_atom_valid(value, tlen, 0))
 		return dsn_fail(why, "ORCPT addr-type must be an atom");
 	addr = semi + 1;
 	alen = strlen(addr);

@@ -6,6 +6,7 @@
 # descriptor.
 PROTO_SOURCES = \
 	proto/esmtp.c proto/esmtp.h \
+	proto/enhanced_code.c proto/enhanced_code.h \
 	proto/address.c proto/address.h \
 	proto/utf8.c proto/utf8.h \
 	proto/reply.c proto/reply.h \

@@ -30,11 +30,16 @@ $(TEST_LOGS): check-preflight
 EXTRA_DIST += tests/preflight
 
 # Unit tests of the shared grammar (proto/).
-PROTO_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS)
-PROTO_TEST_LIBS = proto/libproto.la $(CHECK_LIBS) $(LIBEVENT_LIBS)
+PROTO_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+PROTO_TEST_LIBS = proto/libproto.la $(CHECK_LIBS)
 
-check_PROGRAMS += tests/unit/test_esmtp tests/unit/test_address
-TESTS += tests/unit/test_esmtp tests/unit/test_address
+check_PROGRAMS += tests/unit/test_esmtp tests/unit/test_address \
+	tests/unit/test_enhanced_code
+TESTS += tests/unit/test_esmtp tests/unit/test_address \
+	tests/unit/test_enhanced_code
+tests_unit_test_enhanced_code_SOURCES = tests/unit/test_enhanced_code.c
+tests_unit_test_enhanced_code_CFLAGS = $(PROTO_TEST_CFLAGS)
+tests_unit_test_enhanced_code_LDADD = $(PROTO_TEST_LIBS)
 tests_unit_test_esmtp_SOURCES = tests/unit/test_esmtp.c
 tests_unit_test_esmtp_CFLAGS = $(PROTO_TEST_CFLAGS)
 tests_unit_test_esmtp_LDADD = $(PROTO_TEST_LIBS)
