@@ -7,7 +7,7 @@
  *	handshake that makes a connection ready for transactions: the
  *	greeting, EHLO (LHLO) with the RFC 1869 rules, then STARTTLS
  *	(starttls.c) and AUTH (login.c).  When ready it calls on_ready: the
- *	job driver (job.c) or the session API (session.c).
+ *	job driver (job.c) or the session API (client_session.c).
  *
  *	The RFC 1869 rules, and where they live:
  *	  - EHLO first, on every connection and again after STARTTLS; the
@@ -38,7 +38,7 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 
-#include "auth.h"
+#include "client_auth.h"
 #include "private.h"
 
 static int connect_server(struct ehlod_client *c);

@@ -155,7 +155,8 @@ job_size(struct ehlod_client *c)
 
 	if (c->need_binary)
 		return j->len;
-	client_msg_measure(j->data ? j->data : "", j->len, &size, &has_8bit);
+	client_message_measure(j->data ? j->data : "", j->len, &size,
+	    &has_8bit);
 	return size;
 }
 
@@ -402,7 +403,8 @@ setup_job(struct ehlod_client *c, const struct ehlod_client_job *j)
 		if (js->orcpt)
 			js->orcpt[i] = orcpt_of(j->rcpts[i]);
 	}
-	client_msg_measure(j->data ? j->data : "", j->len, &size, &has_8bit);
+	client_message_measure(j->data ? j->data : "", j->len, &size,
+	    &has_8bit);
 	c->need_binary = j->body == EHLOD_BODY_BINARYMIME;
 	c->need_8bit = !c->need_binary && (j->body == EHLOD_BODY_8BITMIME ||
 	    (j->body == EHLOD_BODY_AUTO && has_8bit));

@@ -29,9 +29,10 @@ noinst_LTLIBRARIES += client/libclient.la
 client_libclient_la_SOURCES = client/private.h client/client.c \
 	client/connection.c client/starttls.c client/login.c \
 	client/command.c client/transaction.c \
-	client/session.c client/job.c client/result.c \
+	client/client_session.c client/job.c client/result.c \
 	client/safety.c client/safety.h \
-	client/auth.c client/auth.h client/message.c client/message.h \
+	client/client_auth.c client/client_auth.h \
+	client/client_message.c client/client_message.h \
 	core/linereader.c core/linereader.h
 client_libclient_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(OPENSSL_CFLAGS) $(SASL_CFLAGS)

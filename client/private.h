@@ -14,7 +14,8 @@
  *			earlier ones as PIPELINING allows;
  *	  transaction.c	the one transaction state machine: MAIL, RCPT, DATA
  *			or BDAT, RSET, each answered through a callback;
- *	  session.c	the public step-by-step API over transaction.c;
+ *	  client_session.c
+ *			the public step-by-step API over transaction.c;
  *	  job.c		the public whole-job API, a driver over
  *			transaction.c (pipelining what it may);
  *	  result.c	the transcript, the job's result and the reply
@@ -34,8 +35,8 @@
 #include "ehlod/client.h"
 #include "ehlo_table.h"
 #include "../core/linereader.h"
-#include "reply.h"
-#include "message.h"
+#include "reply_parser.h"
+#include "client_message.h"
 
 #define CMD_LINE_MAX 2048	/* MAIL/RCPT with every parameter */
 #define QUIT_TIMEOUT_SEC 10
@@ -96,7 +97,7 @@ struct txn {
 	int binary;		/* BODY=BINARYMIME: octets as they are */
 	char **acc;		/* recipients accepted, in order */
 	size_t nacc, cap;
-	struct client_msg msg;
+	struct client_message msg;
 	struct ehlod_client_rcpt *lmtp;	/* LMTP: a reply per recipient */
 	size_t nlmtp, lmtp_seen;
 };
@@ -163,7 +164,7 @@ struct ehlod_client {
 	int transcript_full;
 	char *transcript_str;	/* the last copy handed out */
 
-	/* the session API (session.c) */
+	/* the session API (client_session.c) */
 	int session;
 	int opening;		/* ehlod_client_open waits for "open" */
 	int free_when_done;	/* ehlod_client_close: free after QUIT */
@@ -249,7 +250,7 @@ const char *job_needs(struct ehlod_client *c);
 void job_settle(struct ehlod_client *c);
 void job_free(struct ehlod_client *c);
 
-/* session.c */
+/* client_session.c */
 void session_over(struct ehlod_client *c);
 void session_fire(evutil_socket_t fd, short what, void *arg);
 

@@ -2,7 +2,7 @@
  * fuzz_command - libFuzzer target: command lines as the server reads them
  * DESCRIPTION
  *	The input is the client's byte stream.  The bounded line reader cuts
- *	it into lines (proto/linereader.c); each line's argument goes through
+ *	it into lines (core/linereader.c); each line's argument goes through
  *	the MAIL/RCPT splitter and the esmtp-param grammar (proto/esmtp.c),
  *	then its path through the address checker and its values through the
  *	xtext decoder, as the core does before any plugin sees them.

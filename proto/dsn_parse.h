@@ -54,7 +54,8 @@
 #define DSN_NOTIFY_OUT 32
 #define DSN_ORCPT_OUT (DSN_ORCPT_VALUE_MAX + 1)
 
-int dsn_parse_ret(const char *value, char *out, size_t outlen, const char **why);
+int dsn_parse_ret(const char *value, char *out, size_t outlen,
+    const char **why);
 
 int dsn_parse_envid(const char *value, char *out, size_t outlen,
     const char **why);

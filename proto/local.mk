@@ -9,7 +9,7 @@ PROTO_SOURCES = \
 	proto/enhanced_code.c proto/enhanced_code.h \
 	proto/address.c proto/address.h \
 	proto/utf8.c proto/utf8.h \
-	proto/reply.c proto/reply.h \
+	proto/reply_parser.c proto/reply_parser.h \
 	proto/ehlo_table.c proto/ehlo_table.h \
 	proto/bdat_parse.c proto/bdat_parse.h \
 	proto/dsn_parse.c proto/dsn_parse.h \

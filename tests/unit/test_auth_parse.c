@@ -81,8 +81,8 @@ END_TEST
 static enum auth_response
 decode(const char *text, int initial, char *out, unsigned *len)
 {
-	return auth_parse_response(text, initial, out, auth_parse_decoded_max(strlen(text)),
-	    len);
+	return auth_parse_response(text, initial, out,
+	    auth_parse_decoded_max(strlen(text)), len);
 }
 
 START_TEST(decode_base64)

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "enhanced_code.h"
-#include "reply.h"
+#include "reply_parser.h"
 
 START_TEST(scan_lengths_and_numbers)
 {

@@ -1,8 +1,8 @@
 /*
  * NAME
- *	reply.c - incremental parser of SMTP replies
+ *	reply_parser.c - incremental parser of SMTP replies
  * DESCRIPTION
- *	See reply.h.  Each line is judged on its own (three digits, then
+ *	See reply_parser.h.  Each line is judged on its own (three digits, then
  *	"-", " " or the end of the line) and against the lines before it
  *	(same code).  A bare "ddd" with no text is accepted as a final line:
  *	RFC 5321 4.2 makes the text optional.
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "enhanced_code.h"
-#include "reply.h"
+#include "reply_parser.h"
 
 void
 reply_parser_init(struct reply_parser *p, size_t max_lines, size_t max_len)

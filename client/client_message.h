@@ -1,6 +1,6 @@
 /*
  * NAME
- *	message.h - a message made ready for the wire (client side)
+ *	client_message.h - a message made ready for the wire (client side)
  * DESCRIPTION
  *	The client takes a message with LF or CRLF line ends and needs it
  *	in two forms: CRLF-normalised for BDAT (RFC 3030 sends octets as
@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-struct client_msg {
+struct client_message {
 	char *crlf;		/* CRLF line ends, ends with CRLF */
 	size_t crlf_len;	/* also the SIZE= value */
 	char *stuffed;		/* crlf, dot-stuffed, without the final "." */
@@ -23,12 +23,13 @@ struct client_msg {
 };
 
 /* Returns 0, or -1 when out of memory. */
-int client_msg_prepare(struct client_msg *m, const void *data, size_t len);
-void client_msg_free(struct client_msg *m);
+int client_message_prepare(struct client_message *m, const void *data,
+    size_t len);
+void client_message_free(struct client_message *m);
 
-/* What client_msg_prepare would give for crlf_len and has_8bit, without
- * making a copy: the job judges its message before connecting. */
-void client_msg_measure(const void *data, size_t len, size_t *crlf_len,
-    int *has_8bit);
+/* What client_message_prepare would give for crlf_len and has_8bit,
+ * without making a copy: the job judges its message before connecting. */
+void client_message_measure(const void *data, size_t len,
+    size_t *crlf_len, int *has_8bit);
 
 #endif
