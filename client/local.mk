@@ -27,7 +27,7 @@ tests_unit_test_client_message_LDADD = client/libclient.la $(CLIENT_TEST_LIBS)
 # libehlod-client at dlopen time) link.
 noinst_LTLIBRARIES += client/libclient.la
 client_libclient_la_SOURCES = client/private.h client/client.c \
-	client/connection.c client/starttls.c client/login.c \
+	client/connection.c client/client_starttls.c client/login.c \
 	client/command.c client/transaction.c \
 	client/client_session.c client/job.c client/result.c \
 	client/safety.c client/safety.h \

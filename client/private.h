@@ -7,8 +7,8 @@
  *
  *	  connection.c	connecting, the greeting, EHLO with the RFC 1869
  *			HELO fall-backs and the one reconnect, STARTTLS
- *			(starttls.c) and AUTH (login.c), QUIT, the end of a
- *			connection;
+ *			(client_starttls.c) and AUTH (login.c), QUIT, the
+ *			end of a connection;
  *	  command.c	the command queue: every command waits there for its
  *			reply (or replies), and is sent at once or behind the
  *			earlier ones as PIPELINING allows;
@@ -211,7 +211,7 @@ void conn_idle_timeouts(struct ehlod_client *c);
 void conn_read_cb(struct bufferevent *bev, void *arg);
 void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 
-/* starttls.c */
+/* client_starttls.c */
 void tls_send_starttls(struct ehlod_client *c);
 void tls_established(struct ehlod_client *c);
 void tls_error_text(struct ehlod_client *c, unsigned long e, char *why,
