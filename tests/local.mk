@@ -184,3 +184,7 @@ DISTCLEANFILES = confdefs.h
 # core/'s include graph stays layered (tools/include-graph).
 TESTS += tests/tools/test_include_graph.py
 EXTRA_DIST += tests/tools/test_include_graph.py tools/include-graph
+# proto/ holds the grammar: no bodies in headers, plugins export only
+# their descriptor although proto/ is linked into them.
+TESTS += tests/tools/test_proto_layout.py
+EXTRA_DIST += tests/tools/test_proto_layout.py
