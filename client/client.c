@@ -18,7 +18,7 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 
-#include "auth.h"
+#include "client_auth.h"
 #include "private.h"
 
 void

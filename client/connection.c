@@ -6,8 +6,9 @@
  *	parser) and hands each to the command queue, and runs the
  *	handshake that makes a connection ready for transactions: the
  *	greeting, EHLO (LHLO) with the RFC 1869 rules, then STARTTLS
- *	(starttls.c) and AUTH (login.c).  When ready it calls on_ready: the
- *	job driver (job.c) or the session API (session.c).
+ *	(client_starttls.c) and AUTH (login.c).  When ready it calls
+ *	on_ready: the job driver (job.c) or the session API
+ *	(client_session.c).
  *
  *	The RFC 1869 rules, and where they live:
  *	  - EHLO first, on every connection and again after STARTTLS; the
@@ -38,7 +39,7 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 
-#include "auth.h"
+#include "client_auth.h"
 #include "private.h"
 
 static int connect_server(struct ehlod_client *c);

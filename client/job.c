@@ -24,8 +24,10 @@
 #include <event2/event.h>
 
 #include "address.h"
+#include "esmtp.h"
 #include "safety.h"
 #include "private.h"
+#include "utf8.h"
 
 /* What the job cannot do without, given nothing is offered (HELO); NULL
  * when it can be done without any extension.  RFC 1869 4.5 / 4.7. */
@@ -153,7 +155,8 @@ job_size(struct ehlod_client *c)
 
 	if (c->need_binary)
 		return j->len;
-	client_msg_measure(j->data ? j->data : "", j->len, &size, &has_8bit);
+	client_message_measure(j->data ? j->data : "", j->len, &size,
+	    &has_8bit);
 	return size;
 }
 
@@ -360,10 +363,10 @@ check_job(struct ehlod_client *c, const struct ehlod_client_job *j)
 static int
 addresses_have_utf8(const struct ehlod_client_job *j)
 {
-	if (j->from && address_has_8bit(j->from))
+	if (j->from && utf8_has_8bit(j->from, strlen(j->from)))
 		return 1;
 	for (size_t i = 0; i < j->nrcpts; i++)
-		if (address_has_8bit(j->rcpts[i]))
+		if (utf8_has_8bit(j->rcpts[i], strlen(j->rcpts[i])))
 			return 1;
 	return 0;
 }
@@ -374,7 +377,7 @@ orcpt_of(const char *rcpt)
 {
 	char x[CMD_LINE_MAX - 16], line[CMD_LINE_MAX];
 
-	if (client_xtext_encode(rcpt, x, sizeof(x)) < 0)
+	if (esmtp_xtext_encode(rcpt, x, sizeof(x)) < 0)
 		return NULL;	/* too long: leave the optional parameter out */
 	snprintf(line, sizeof(line), "rfc822;%s", x);
 	return xstrdup(line);
@@ -400,7 +403,8 @@ setup_job(struct ehlod_client *c, const struct ehlod_client_job *j)
 		if (js->orcpt)
 			js->orcpt[i] = orcpt_of(j->rcpts[i]);
 	}
-	client_msg_measure(j->data ? j->data : "", j->len, &size, &has_8bit);
+	client_message_measure(j->data ? j->data : "", j->len, &size,
+	    &has_8bit);
 	c->need_binary = j->body == EHLOD_BODY_BINARYMIME;
 	c->need_8bit = !c->need_binary && (j->body == EHLOD_BODY_8BITMIME ||
 	    (j->body == EHLOD_BODY_AUTO && has_8bit));

@@ -1,11 +1,7 @@
 # client/local.mk - build rules for client/, included by the top Makefile.am:
-# the RFC 1869 client library, ehlod-send, the reply and EHLO-table parts of
-# the shared proto library, and the client's tests.
-
-# Reply parsing and the EHLO keyword table live in proto/ because the
-# grammar is shared; the client owns these two modules.
-proto_libproto_la_SOURCES += proto/reply.c proto/reply.h \
-	proto/ehlo_table.c proto/ehlo_table.h
+# the RFC 1869 client library, ehlod-send and the client's tests.  Reply
+# parsing and the EHLO keyword table are the client's grammar; they live
+# in proto/ (see proto/local.mk) with the rest of it.
 
 # Unit tests of the client's grammar modules.
 CLIENT_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBEVENT_CFLAGS)
@@ -31,11 +27,13 @@ tests_unit_test_client_message_LDADD = client/libclient.la $(CLIENT_TEST_LIBS)
 # libehlod-client at dlopen time) link.
 noinst_LTLIBRARIES += client/libclient.la
 client_libclient_la_SOURCES = client/private.h client/client.c \
-	client/connection.c client/starttls.c client/login.c \
+	client/connection.c client/client_starttls.c client/login.c \
 	client/command.c client/transaction.c \
-	client/session.c client/job.c client/result.c \
+	client/client_session.c client/job.c client/result.c \
 	client/safety.c client/safety.h \
-	client/auth.c client/auth.h client/message.c client/message.h
+	client/client_auth.c client/client_auth.h \
+	client/client_message.c client/client_message.h \
+	core/linereader.c core/linereader.h
 client_libclient_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(OPENSSL_CFLAGS) $(SASL_CFLAGS)
 client_libclient_la_LIBADD = proto/libproto.la $(LIBEVENT_LIBS) \

@@ -3,17 +3,17 @@
  *	login.c - AUTH (RFC 4954) for the client's connection
  * DESCRIPTION
  *	Part of the connection (connection.c): after EHLO (and STARTTLS),
- *	when the options give a user, AUTH runs through auth.c (Cyrus SASL)
- *	and every 334 challenge is answered as a command of its own in the
- *	queue.  Secrets never reach the transcript.  Credentials are sent
- *	only under TLS, unless the caller allowed the clear
- *	(auth_plaintext).
+ *	when the options give a user, AUTH runs through client_auth.c
+ *	(Cyrus SASL) and every 334 challenge is answered as a command of
+ *	its own in the queue.  Secrets never reach the transcript.
+ *	Credentials are sent only under TLS, unless the caller allowed the
+ *	clear (auth_plaintext).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
+#include "client_auth.h"
 #include "private.h"
 
 static void on_auth(struct ehlod_client *c, struct cmd *cmd,

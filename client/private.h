@@ -7,14 +7,15 @@
  *
  *	  connection.c	connecting, the greeting, EHLO with the RFC 1869
  *			HELO fall-backs and the one reconnect, STARTTLS
- *			(starttls.c) and AUTH (login.c), QUIT, the end of a
- *			connection;
+ *			(client_starttls.c) and AUTH (login.c), QUIT, the
+ *			end of a connection;
  *	  command.c	the command queue: every command waits there for its
  *			reply (or replies), and is sent at once or behind the
  *			earlier ones as PIPELINING allows;
  *	  transaction.c	the one transaction state machine: MAIL, RCPT, DATA
  *			or BDAT, RSET, each answered through a callback;
- *	  session.c	the public step-by-step API over transaction.c;
+ *	  client_session.c
+ *			the public step-by-step API over transaction.c;
  *	  job.c		the public whole-job API, a driver over
  *			transaction.c (pipelining what it may);
  *	  result.c	the transcript, the job's result and the reply
@@ -33,9 +34,9 @@
 
 #include "ehlod/client.h"
 #include "ehlo_table.h"
-#include "linereader.h"
-#include "reply.h"
-#include "message.h"
+#include "../core/linereader.h"
+#include "reply_parser.h"
+#include "client_message.h"
 
 #define CMD_LINE_MAX 2048	/* MAIL/RCPT with every parameter */
 #define QUIT_TIMEOUT_SEC 10
@@ -96,7 +97,7 @@ struct txn {
 	int binary;		/* BODY=BINARYMIME: octets as they are */
 	char **acc;		/* recipients accepted, in order */
 	size_t nacc, cap;
-	struct client_msg msg;
+	struct client_message msg;
 	struct ehlod_client_rcpt *lmtp;	/* LMTP: a reply per recipient */
 	size_t nlmtp, lmtp_seen;
 };
@@ -163,7 +164,7 @@ struct ehlod_client {
 	int transcript_full;
 	char *transcript_str;	/* the last copy handed out */
 
-	/* the session API (session.c) */
+	/* the session API (client_session.c) */
 	int session;
 	int opening;		/* ehlod_client_open waits for "open" */
 	int free_when_done;	/* ehlod_client_close: free after QUIT */
@@ -210,7 +211,7 @@ void conn_idle_timeouts(struct ehlod_client *c);
 void conn_read_cb(struct bufferevent *bev, void *arg);
 void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 
-/* starttls.c */
+/* client_starttls.c */
 void tls_send_starttls(struct ehlod_client *c);
 void tls_established(struct ehlod_client *c);
 void tls_error_text(struct ehlod_client *c, unsigned long e, char *why,
@@ -249,7 +250,7 @@ const char *job_needs(struct ehlod_client *c);
 void job_settle(struct ehlod_client *c);
 void job_free(struct ehlod_client *c);
 
-/* session.c */
+/* client_session.c */
 void session_over(struct ehlod_client *c);
 void session_fire(evutil_socket_t fd, short what, void *arg);
 

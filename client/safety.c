@@ -6,12 +6,13 @@
  *	otherwise become a second command, and "a@b.example> SIZE=1" a
  *	parameter.  Paths are judged with the server's own grammar
  *	(address_check_path), HELO names as RFC 5321 Domains or address
- *	literals, DSN values by their RFC 3461 syntax.
+ *	literals, DSN values by the parser of the server's dsn plugin
+ *	(proto/dsn_parse.c).
  */
 #include <string.h>
-#include <strings.h>
 
 #include "address.h"
+#include "dsn_parse.h"
 #include "safety.h"
 
 static const char *
@@ -52,54 +53,18 @@ client_refuse_helo(const char *name)
 	return "the HELO name is not a domain or address literal";
 }
 
-/* RFC 3461 4.1: NOTIFY=NEVER or a comma list of SUCCESS, FAILURE, DELAY. */
-static int
-notify_valid(const char *notify)
-{
-	static const char *const words[] = { "SUCCESS", "FAILURE", "DELAY" };
-	const char *p = notify;
-
-	if (strcasecmp(notify, "NEVER") == 0)
-		return 1;
-	while (*p) {
-		size_t len = strcspn(p, ",");
-		int known = 0;
-		for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-			known |= len == strlen(words[i]) &&
-			    strncasecmp(p, words[i], len) == 0;
-		if (!known)
-			return 0;
-		p += len;
-		if (*p == ',' && *++p == '\0')
-			return 0;
-	}
-	return p != notify;
-}
-
-/* RFC 3461 4.2: ORCPT=addr-type ";" xtext: printable ASCII, no space
- * and no "=" (RFC 3461 4: xtext has no '+' or '=' unencoded). */
-static int
-orcpt_valid(const char *orcpt)
-{
-	const char *semi = strchr(orcpt, ';');
-
-	if (semi == NULL || semi == orcpt || semi[1] == '\0')
-		return 0;
-	for (const char *p = orcpt; *p; p++)
-		if (*p <= ' ' || *p >= 127 || *p == '=')
-			return 0;
-	return 1;
-}
-
 const char *
 client_refuse_dsn(const char *ret, const char *notify, const char *orcpt)
 {
-	if (ret && strcasecmp(ret, "FULL") && strcasecmp(ret, "HDRS"))
+	char out[DSN_ORCPT_OUT];
+	const char *why;
+
+	if (ret && dsn_parse_ret(ret, out, sizeof(out), &why) < 0)
 		return "DSN RET must be FULL or HDRS";
-	if (notify && !notify_valid(notify))
+	if (notify && dsn_parse_notify(notify, out, sizeof(out), &why) < 0)
 		return "DSN NOTIFY must be NEVER or a list of SUCCESS, "
 		    "FAILURE and DELAY";
-	if (orcpt && !orcpt_valid(orcpt))
+	if (orcpt && dsn_parse_orcpt(orcpt, 0, out, sizeof(out), &why) < 0)
 		return "DSN ORCPT must be addr-type;xtext";
 	return NULL;
 }

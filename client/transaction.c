@@ -5,8 +5,8 @@
  *	MAIL, RCPT, DATA (or BDAT) and RSET, each a command in the queue
  *	(command.c) whose reply is handed to the caller's callback as a
  *	struct ehlod_client_reply.  Both public APIs run on this: the
- *	session API (session.c) one step at a time, the job driver (job.c)
- *	pipelining MAIL, RCPT and DATA when the server allows it.
+ *	session API (client_session.c) one step at a time, the job driver
+ *	(job.c) pipelining MAIL, RCPT and DATA when the server allows it.
  *
  *	What is decided here, from what this session's EHLO offered: the
  *	MAIL parameters (SIZE, BODY, SMTPUTF8, RET, ENVID) and the RCPT ones
@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "esmtp.h"
 #include "private.h"
 
 /* --------------------------------------------------------- the replies */
@@ -147,7 +148,7 @@ txn_free(struct ehlod_client *c)
 	c->txn.acc = NULL;
 	c->txn.cap = 0;
 	lmtp_reset(c, 0);
-	client_msg_free(&c->txn.msg);
+	client_message_free(&c->txn.msg);
 }
 
 /* -------------------------------------------------------------- MAIL */
@@ -159,7 +160,7 @@ add_xtext(char *line, size_t len, const char *key, const char *value)
 	char x[CMD_LINE_MAX];
 	size_t used = strlen(line);
 
-	if (client_xtext_encode(value, x, sizeof(x)) < 0)
+	if (esmtp_xtext_encode(value, x, sizeof(x)) < 0)
 		return;
 	if (used + strlen(key) + strlen(x) + 2 >= len)
 		return;		/* too long: leave the optional parameter out */
@@ -390,11 +391,11 @@ on_data(struct ehlod_client *c, struct cmd *cmd, const struct smtp_reply *r)
 static int
 prepare(struct ehlod_client *c, const void *data, size_t len)
 {
-	struct client_msg *m = &c->txn.msg;
+	struct client_message *m = &c->txn.msg;
 
-	client_msg_free(m);
+	client_message_free(m);
 	if (!c->txn.binary)
-		return client_msg_prepare(m, data ? data : "", len);
+		return client_message_prepare(m, data ? data : "", len);
 	if ((m->crlf = malloc(len ? len : 1)) == NULL)
 		return -1;
 	if (len > 0)

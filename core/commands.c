@@ -30,6 +30,7 @@
 #include "smtpd.h"
 #include "stats.h"
 #include "txn.h"
+#include "utf8.h"
 #include "xforward.h"
 
 
@@ -198,7 +199,8 @@ check_mailbox(struct ehlod_session *s, const char *path, int rcpt,
 		return 0;
 	/* RFC 6531 section 3.5: 553 ("mailbox name not allowed") for RCPT,
 	 * 550 ("mailbox unavailable") for MAIL, both with X.6.7. */
-	if (address_has_8bit(path) && !s->flags[EHLOD_FLAG_SMTPUTF8] &&
+	if (utf8_has_8bit(path, strlen(path)) &&
+	    !s->flags[EHLOD_FLAG_SMTPUTF8] &&
 	    address_check_path(path, flags | ADDRESS_ALLOW_UTF8, mailbox,
 	    &why) == 0) {
 		session_reply(s, rcpt ? 553 : 550, "5.6.7", "Non-ASCII address "

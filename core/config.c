@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "config.h"
 #include "include.h"
 #include "listener.h"
@@ -621,16 +622,8 @@ config_free(struct config *c)
 int
 config_is_local_domain(const struct config *c, const char *domain)
 {
-	size_t dlen = strlen(domain);
-
-	for (size_t i = 0; i < c->nlocal_domains; i++) {
-		const char *d = c->local_domains[i];
-		size_t len = strlen(d);
-		if (d[0] == '.' && dlen > len &&
-		    strcasecmp(domain + dlen - len, d) == 0)
+	for (size_t i = 0; i < c->nlocal_domains; i++)
+		if (address_domain_matches(domain, c->local_domains[i]))
 			return 1;
-		if (strcasecmp(domain, d) == 0)
-			return 1;
-	}
 	return 0;
 }

@@ -7,6 +7,7 @@
  *	server's.
  */
 #include "address.h"
+#include "enhanced_code.h"
 #include "esmtp.h"
 #include "helpers.h"
 #include "smtpd.h"
@@ -47,16 +48,16 @@ help_is_local_domain(const char *domain)
 int
 help_enhanced_split(const char *text, int *cls, int *subject, int *detail)
 {
-	int a, b, d;
+	struct enhanced_code ec;
 
-	if (esmtp_enhanced_split(text, &a, &b, &d) < 0)
+	if (enhanced_code_split(text, &ec) < 0)
 		return -1;
 	if (cls)
-		*cls = a;
+		*cls = ec.cls;
 	if (subject)
-		*subject = b;
+		*subject = ec.subject;
 	if (detail)
-		*detail = d;
+		*detail = ec.detail;
 	return 0;
 }
 

@@ -3,6 +3,7 @@
 noinst_LTLIBRARIES += core/libcore.la
 core_libcore_la_SOURCES = \
 	core/log.c core/log.h \
+	core/linereader.c core/linereader.h \
 	core/config.c core/config.h \
 	core/loader.c core/loader.h \
 	core/trust.c core/trust.h \

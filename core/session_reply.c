@@ -17,6 +17,7 @@
 #include <event2/buffer.h>
 
 #include "anvil.h"
+#include "enhanced_code.h"
 #include "log.h"
 #include "session_reply.h"
 #include "smtp_state.h"
@@ -36,31 +37,6 @@ session_offers_enhanced(const struct ehlod_session *s)
 			return 1;
 	}
 	return 0;
-}
-
-/* 1 to 3 digits, then the character stop; returns past stop or NULL. */
-static const char *
-digits(const char *p, char stop)
-{
-	int n = 0;
-
-	while (*p >= '0' && *p <= '9' && n < 4) {
-		p++;
-		n++;
-	}
-	if (n == 0 || n > 3 || *p != stop)
-		return NULL;
-	return p + (stop != '\0');
-}
-
-/* RFC 3463 "class.subject.detail" whose class matches the reply code. */
-static int
-enhanced_fits(const char *e, int code)
-{
-	if (e == NULL || e[0] != '0' + code / 100 || e[1] != '.')
-		return 0;
-	const char *p = digits(e + 2, '.');
-	return p != NULL && digits(p, '\0') != NULL;
 }
 
 static void
@@ -86,7 +62,7 @@ remember_reply(struct ehlod_session *s, int code, const char *enhanced,
 {
 	s->last_code = code;
 	snprintf(s->last_enhanced, sizeof(s->last_enhanced), "%s",
-	    enhanced_fits(enhanced, code) ? enhanced : "");
+	    enhanced_code_fits(enhanced, code) ? enhanced : "");
 	free(s->last_text);
 	s->last_text = strdup(text ? text : "");
 }
@@ -105,7 +81,7 @@ session_reply_text(struct ehlod_session *s, int code, const char *enhanced,
 	remember_reply(s, code, enhanced, text);
 	if (s->bev == NULL)
 		return;
-	if (enhanced_fits(enhanced, code) && session_offers_enhanced(s))
+	if (enhanced_code_fits(enhanced, code) && session_offers_enhanced(s))
 		enh = enhanced;
 	struct evbuffer *out = bufferevent_get_output(s->bev);
 	const char *p = text ? text : "";

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "address.h"
+#include "utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -42,7 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			address_domain_valid(domain, strlen(domain),
 			    (flags & ADDRESS_ALLOW_UTF8) != 0);
 	}
-	address_has_8bit(text);
+	utf8_has_8bit(text, strlen(text));
 	address_domain_valid(exact, size, 0);
 	address_domain_valid(exact, size, 1);
 	free(text);

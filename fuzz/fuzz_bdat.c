@@ -3,7 +3,7 @@
  * DESCRIPTION
  *	The input is a client's stream of "BDAT size [LAST]" commands, each
  *	followed by its chunk.  Lines are cut by the bounded line reader,
- *	the argument read by bdat_parse() (plugins/bdat_parse.h, the code the
+ *	the argument read by bdat_parse() (proto/bdat_parse.c, the code the
  *	chunking plugin runs), and exactly the declared number of octets is
  *	taken as content before the next command is read.  The framing must
  *	never take more octets than arrived, nor lose count of them.
@@ -14,8 +14,8 @@
 #include <strings.h>
 #include <event2/buffer.h>
 
-#include "linereader.h"
-#include "../plugins/bdat_parse.h"
+#include "../core/linereader.h"
+#include "bdat_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

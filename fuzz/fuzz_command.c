@@ -2,7 +2,7 @@
  * fuzz_command - libFuzzer target: command lines as the server reads them
  * DESCRIPTION
  *	The input is the client's byte stream.  The bounded line reader cuts
- *	it into lines (proto/linereader.c); each line's argument goes through
+ *	it into lines (core/linereader.c); each line's argument goes through
  *	the MAIL/RCPT splitter and the esmtp-param grammar (proto/esmtp.c),
  *	then its path through the address checker and its values through the
  *	xtext decoder, as the core does before any plugin sees them.
@@ -14,7 +14,8 @@
 
 #include "address.h"
 #include "esmtp.h"
-#include "linereader.h"
+#include "utf8.h"
+#include "../core/linereader.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -60,7 +61,7 @@ split_line(const char *line, size_t len, const char *prefix, unsigned flags)
 		check_params(params, n);
 		if (address_check_path(path, flags, &mailbox, &why) == 0) {
 			address_domain(mailbox);
-			address_has_8bit(mailbox);
+			utf8_has_8bit(mailbox, strlen(mailbox));
 		}
 	}
 	free(arg);

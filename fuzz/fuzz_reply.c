@@ -3,7 +3,7 @@
  * DESCRIPTION
  *	The input is what a hostile server sends.  It is cut into lines at
  *	LF (a CR before it dropped), and each line, an exact-size copy, goes
- *	to the incremental reply parser (proto/reply.c) with the client's
+ *	to the incremental reply parser (proto/reply_parser.c) with the client's
  *	bounds.  Every complete reply is read the ways the client reads it:
  *	enhanced code, joined text, and as an EHLO reply into the keyword
  *	table (proto/ehlo_table.c) with the lookups the client makes.
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "ehlo_table.h"
-#include "reply.h"
+#include "reply_parser.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

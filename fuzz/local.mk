@@ -24,7 +24,7 @@ FUZZ_LINK = -fsanitize=fuzzer
 FUZZ_CORE_CFLAGS = $(AM_CFLAGS) $(CONFUSE_CFLAGS) $(LIBEVENT_CFLAGS)
 FUZZ_CORE_LIBS = core/libcore.la $(CONFUSE_LIBS) $(LIBEVENT_LIBS)
 
-fuzz_fuzz_command_SOURCES = fuzz/fuzz_command.c
+fuzz_fuzz_command_SOURCES = fuzz/fuzz_command.c core/linereader.c
 fuzz_fuzz_command_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 fuzz_fuzz_command_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 fuzz_fuzz_command_LDADD = proto/libproto.la $(LIBEVENT_LIBS)
@@ -39,7 +39,7 @@ fuzz_fuzz_data_CFLAGS = $(FUZZ_CORE_CFLAGS)
 fuzz_fuzz_data_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 fuzz_fuzz_data_LDADD = $(FUZZ_CORE_LIBS)
 
-fuzz_fuzz_bdat_SOURCES = fuzz/fuzz_bdat.c
+fuzz_fuzz_bdat_SOURCES = fuzz/fuzz_bdat.c core/linereader.c
 fuzz_fuzz_bdat_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 fuzz_fuzz_bdat_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 fuzz_fuzz_bdat_LDADD = proto/libproto.la $(LIBEVENT_LIBS)

@@ -75,7 +75,6 @@
  */
 #include "autoconfig.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +83,7 @@
 
 #include <ehlod/plugin.h>
 
-#include "esmtp.h"
+#include "auth_parse.h"
 #include "readable.h"
 
 /* The SMTP service name (RFC 4954 section 4, GSSAPI's "smtp@host"). */
@@ -95,13 +94,6 @@
 /* sasl_callback_t stores every callback as int (*)(void); the detour
  * through void (*)(void) tells the compiler the cast is meant. */
 #define SASL_FN(f) ((int (*)(void))(void (*)(void))(f))
-
-/* decode_response() outcomes. */
-enum response {
-	RESPONSE_OK = 0,
-	RESPONSE_CANCEL = -1,	/* the client sent "*" */
-	RESPONSE_BAD = -2	/* not base64 */
-};
 
 /* What one session knows. */
 struct auth_state {
@@ -133,96 +125,6 @@ struct auth_conf {
 	const char *realm;
 	const char *sasl[NSASL];	/* in sasl_names' order */
 };
-
-/* ---- parsing (pure; tests/unit/test_auth_parse.c) ---- */
-
-/* RFC 4422 section 3.1: sasl-mech = 1*20(UPPER-ALPHA / DIGIT / "-" /
- * "_").  Clients may write it in lower case. */
-static int
-mech_char(int c)
-{
-	return isascii(c) && (isalnum(c) || c == '-' || c == '_');
-}
-
-/*
- * Split the AUTH argument "mechanism [SP initial-response]".  The
- * mechanism is copied in upper case into mech (mechlen octets with the
- * NUL); *initial is the response text or NULL.  Returns -1 for a bad
- * mechanism name or anything beyond one response.
- */
-static int
-auth_split_args(const char *args, char *mech, size_t mechlen,
-    const char **initial)
-{
-	size_t n = strcspn(args, " ");
-	const char *rest;
-
-	if (n == 0 || n >= mechlen)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (!mech_char((unsigned char)args[i]))
-			return -1;
-		mech[i] = (char)toupper((unsigned char)args[i]);
-	}
-	mech[n] = '\0';
-	*initial = NULL;
-	if (args[n] == '\0')
-		return 0;
-	rest = args + n + 1;
-	if (*rest == '\0' || strchr(rest, ' ') != NULL)
-		return -1;
-	*initial = rest;
-	return 0;
-}
-
-/* Octets decode_response() may write for text of len octets. */
-static size_t
-decoded_max(size_t len)
-{
-	return len / 4 * 3 + 3;
-}
-
-/*
- * Decode one client response.  An initial response (on the AUTH line)
- * of "=" is the empty response (RFC 4954 section 4); in the exchange an
- * empty line is, and "*" cancels.  Base64 is taken only with its
- * padding.  out holds decoded_max(strlen(text)) octets.
- */
-static enum response
-decode_response(const char *text, int initial, char *out, size_t outmax,
-    unsigned *outlen)
-{
-	size_t len = strlen(text);
-
-	*outlen = 0;
-	out[0] = '\0';
-	if (!initial && strcmp(text, "*") == 0)
-		return RESPONSE_CANCEL;
-	if ((initial && strcmp(text, "=") == 0) || (!initial && len == 0))
-		return RESPONSE_OK;
-	if (len == 0 || len % 4 != 0 || outmax < decoded_max(len))
-		return RESPONSE_BAD;
-	if (sasl_decode64(text, (unsigned)len, out, (unsigned)outmax,
-	    outlen) != SASL_OK)
-		return RESPONSE_BAD;
-	return RESPONSE_OK;
-}
-
-/* RFC 3461 section 4 xtext, checked by the grammar module the server
- * uses for every parameter.  An empty value says nothing: refused. */
-static int
-xtext_valid(const char *v)
-{
-	size_t len = strlen(v);
-	char *decoded;
-	long n;
-
-	if (len == 0 || (decoded = malloc(len + 1)) == NULL)
-		return 0;
-	n = esmtp_xtext_decode(v, decoded, len + 1);
-	free(decoded);
-	return n >= 0;
-}
 
 /* ---- SASL callbacks ---- */
 
@@ -493,21 +395,21 @@ static ehlod_verdict
 respond(ehlod_ctx *s, struct auth_state *st, const char *text,
     int first)
 {
-	size_t max = decoded_max(strlen(text));
+	size_t max = auth_parse_decoded_max(strlen(text));
 	char *in = malloc(max);
 	const char *out = NULL;
 	unsigned inlen, outlen = 0;
-	enum response r;
+	enum auth_response r;
 	int rc;
 
 	if (in == NULL)
 		return tempfail(s);
-	r = decode_response(text, first, in, max, &inlen);
-	if (r == RESPONSE_CANCEL) {
+	r = auth_parse_response(text, first, in, max, &inlen);
+	if (r == AUTH_RESPONSE_CANCEL) {
 		free(in);
 		return failed(s, st, 501, "5.0.0", "Authentication cancelled");
 	}
-	if (r == RESPONSE_BAD) {
+	if (r == AUTH_RESPONSE_BAD) {
 		free(in);
 		return failed(s, st, 501, "5.5.2", "Cannot decode response: "
 		    "not base64");
@@ -575,7 +477,7 @@ auth_verb(ehlod_ctx *s, const char *args)
 		return not_offered(s);
 	if ((st = state_get(s)) == NULL)
 		return tempfail(s);
-	if (auth_split_args(args, st->mech, sizeof(st->mech), &initial) < 0) {
+	if (auth_parse_args(args, st->mech, sizeof(st->mech), &initial) < 0) {
 		st->mech[0] = '\0';
 		return failed(s, st, 501, "5.5.4", "Syntax: AUTH mechanism "
 		    "[initial-response]");
@@ -590,7 +492,7 @@ auth_mail_param(ehlod_ctx *s, const char *keyword, const char *value)
 {
 	const char *stored;
 
-	if (!xtext_valid(value)) {
+	if (!auth_parse_xtext_valid(value)) {
 		host->reply(s, 501, "5.5.4", "Bad AUTH= value: not xtext");
 		return EHLOD_REJECT;
 	}

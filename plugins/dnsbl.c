@@ -75,6 +75,7 @@
 #include "autoconfig.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

@@ -2,27 +2,22 @@
 # The service extensions -- dsn (RFC 3461), chunking and
 # binarymime (RFC 3030), smtputf8 (RFC 6531) -- and the asynchronous
 # dnsbl plugin; the unit tests of their parsers, their interop tests and
-# man pages.  Each plugin's pure parsing is a header (dsn_parse.h,
-# bdat_parse.h, utf8.h, dnsbl_query.h) compiled into the plugin and into
-# its unit test, as crlf.h is for maildir.
+# man pages.  Each plugin's pure parsing is in proto/ (dsn_parse.c,
+# bdat_parse.c, utf8.c, dnsbl_query.c): the plugin links it through
+# proto/libproto_plugin.la (hidden visibility), its unit test through
+# proto/libproto.la.
 
-# dsn needs the xtext decoder of proto/esmtp.c.  That one file is built
-# into the plugin with the plugin's flags (-fvisibility=hidden) rather
-# than linking proto/libproto.la: the convenience library would bring
-# every proto object (the line reader needs libevent) and, built without
-# hidden visibility, export their symbols from dsn.so.
 plugin_LTLIBRARIES += plugins/dsn.la
-plugins_dsn_la_SOURCES = plugins/dsn.c plugins/dsn_parse.h proto/utf8.h \
-	proto/esmtp.c proto/esmtp.h
+plugins_dsn_la_SOURCES = plugins/dsn.c
 plugins_dsn_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_dsn_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_dsn_la_LIBADD = $(CONFUSE_LIBS)
+plugins_dsn_la_LIBADD = proto/libproto_plugin.la $(CONFUSE_LIBS)
 
 plugin_LTLIBRARIES += plugins/chunking.la
-plugins_chunking_la_SOURCES = plugins/chunking.c plugins/bdat_parse.h
+plugins_chunking_la_SOURCES = plugins/chunking.c
 plugins_chunking_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_chunking_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_chunking_la_LIBADD = $(CONFUSE_LIBS)
+plugins_chunking_la_LIBADD = proto/libproto_plugin.la $(CONFUSE_LIBS)
 
 plugin_LTLIBRARIES += plugins/binarymime.la
 plugins_binarymime_la_SOURCES = plugins/binarymime.c
@@ -31,52 +26,44 @@ plugins_binarymime_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_binarymime_la_LIBADD = $(CONFUSE_LIBS)
 
 plugin_LTLIBRARIES += plugins/smtputf8.la
-plugins_smtputf8_la_SOURCES = plugins/smtputf8.c proto/utf8.h
+plugins_smtputf8_la_SOURCES = plugins/smtputf8.c
 plugins_smtputf8_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_smtputf8_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_smtputf8_la_LIBADD = $(CONFUSE_LIBS)
+plugins_smtputf8_la_LIBADD = proto/libproto_plugin.la $(CONFUSE_LIBS)
 
 plugin_LTLIBRARIES += plugins/dnsbl.la
-plugins_dnsbl_la_SOURCES = plugins/dnsbl.c plugins/dnsbl_query.h
+plugins_dnsbl_la_SOURCES = plugins/dnsbl.c
 plugins_dnsbl_la_CFLAGS = $(PLUGIN_CFLAGS) $(LIBEVENT_CFLAGS)
 plugins_dnsbl_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_dnsbl_la_LIBADD = $(CONFUSE_LIBS) $(LIBEVENT_LIBS)
+plugins_dnsbl_la_LIBADD = proto/libproto_plugin.la $(CONFUSE_LIBS) \
+	$(LIBEVENT_LIBS)
 
 dist_man_MANS += docs/ehlod-plugin-dsn.5 docs/ehlod-plugin-chunking.5 \
 	docs/ehlod-plugin-binarymime.5 docs/ehlod-plugin-smtputf8.5 \
 	docs/ehlod-plugin-dnsbl.5
 
-# Unit tests of the parsers (check), built from the plugins' headers.
-EXT_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins
+# Unit tests of the parsers (check), linked with proto/libproto.la.
 EXT_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 EXT_UNIT_TESTS = tests/unit/test_dsn_parse tests/unit/test_bdat_parse \
 	tests/unit/test_utf8 tests/unit/test_dnsbl_query
 check_PROGRAMS += $(EXT_UNIT_TESTS)
 TESTS += $(EXT_UNIT_TESTS)
 
-tests_unit_test_dsn_parse_SOURCES = tests/unit/test_dsn_parse.c \
-	plugins/dsn_parse.h proto/utf8.h
-tests_unit_test_dsn_parse_CPPFLAGS = $(EXT_TEST_CPPFLAGS)
+tests_unit_test_dsn_parse_SOURCES = tests/unit/test_dsn_parse.c
 tests_unit_test_dsn_parse_CFLAGS = $(EXT_TEST_CFLAGS)
-tests_unit_test_dsn_parse_LDADD = proto/libproto.la $(CHECK_LIBS) \
-	$(LIBEVENT_LIBS)
+tests_unit_test_dsn_parse_LDADD = proto/libproto.la $(CHECK_LIBS)
 
-tests_unit_test_bdat_parse_SOURCES = tests/unit/test_bdat_parse.c \
-	plugins/bdat_parse.h
-tests_unit_test_bdat_parse_CPPFLAGS = $(EXT_TEST_CPPFLAGS)
+tests_unit_test_bdat_parse_SOURCES = tests/unit/test_bdat_parse.c
 tests_unit_test_bdat_parse_CFLAGS = $(EXT_TEST_CFLAGS)
-tests_unit_test_bdat_parse_LDADD = $(CHECK_LIBS)
+tests_unit_test_bdat_parse_LDADD = proto/libproto.la $(CHECK_LIBS)
 
-tests_unit_test_utf8_SOURCES = tests/unit/test_utf8.c proto/utf8.h
-tests_unit_test_utf8_CPPFLAGS = $(EXT_TEST_CPPFLAGS)
+tests_unit_test_utf8_SOURCES = tests/unit/test_utf8.c
 tests_unit_test_utf8_CFLAGS = $(EXT_TEST_CFLAGS)
-tests_unit_test_utf8_LDADD = $(CHECK_LIBS)
+tests_unit_test_utf8_LDADD = proto/libproto.la $(CHECK_LIBS)
 
-tests_unit_test_dnsbl_query_SOURCES = tests/unit/test_dnsbl_query.c \
-	plugins/dnsbl_query.h
-tests_unit_test_dnsbl_query_CPPFLAGS = $(EXT_TEST_CPPFLAGS)
+tests_unit_test_dnsbl_query_SOURCES = tests/unit/test_dnsbl_query.c
 tests_unit_test_dnsbl_query_CFLAGS = $(EXT_TEST_CFLAGS)
-tests_unit_test_dnsbl_query_LDADD = $(CHECK_LIBS)
+tests_unit_test_dnsbl_query_LDADD = proto/libproto.la $(CHECK_LIBS)
 
 # A delivery step for the tests only: writes the message exactly as the
 # host hands it over (test_chunking proves BDAT content byte for byte).

@@ -1,6 +1,8 @@
 # plugins/local.mk - build rules for plugins/, included by the top Makefile.am.
 # Each plugin is one file built as a libtool module NAME.la -> NAME.so that
 # exports only its descriptor (PLUGIN_CFLAGS has -fvisibility=hidden).
+# A plugin that needs the SMTP grammar links proto/libproto_plugin.la,
+# built with hidden visibility too (proto/local.mk).
 
 plugin_LTLIBRARIES += plugins/size.la
 plugins_size_la_SOURCES = plugins/size.c
@@ -26,14 +28,14 @@ plugins_enhancedstatuscodes_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_enhancedstatuscodes_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_enhancedstatuscodes_la_LIBADD = $(CONFUSE_LIBS)
 
-# crlf.h holds the CRLF -> LF step, shared with tests/unit/test_maildir_crlf.
+# proto/crlf.c holds the CRLF -> LF step (tests/unit/test_maildir_crlf).
 plugin_LTLIBRARIES += plugins/maildir.la
-plugins_maildir_la_SOURCES = plugins/maildir.c plugins/crlf.h \
+plugins_maildir_la_SOURCES = plugins/maildir.c \
 	plugins/maildir.h plugins/maildir_space.c plugins/maildir_tidy.c \
 	plugins/maildir_flush.c
 plugins_maildir_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_maildir_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_maildir_la_LIBADD = $(CONFUSE_LIBS) -lpthread
+plugins_maildir_la_LIBADD = proto/libproto_plugin.la $(CONFUSE_LIBS) -lpthread
 
 plugin_LTLIBRARIES += plugins/discard.la
 plugins_discard_la_SOURCES = plugins/discard.c

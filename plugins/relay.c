@@ -93,6 +93,7 @@
 #include <ehlod/plugin.h>
 
 #include "address.h"
+#include "enhanced_code.h"
 
 /* What the session with the next hop is waiting for. */
 enum hop_wait {
@@ -401,24 +402,14 @@ refuse_local(struct hop *h, const struct ehlod_client_reply *r)
 static const char *
 split_enhanced(int code, const char *text, char *enh, size_t len)
 {
-	const char *p = text;
-	size_t n;
+	struct enhanced_code ec;
+	size_t n = enhanced_code_scan(text, &ec);
 
-	if (p[0] != '0' + code / 100 || p[1] != '.')
-		return text;
-	for (int part = 0; part < 2; part++) {
-		p += 2;
-		n = strspn(p, "0123456789");
-		if (n == 0 || n > 3 || p[n] != (part == 0 ? '.' : ' '))
-			return text;
-		p += n - 1;
-	}
-	n = (size_t)(p + 1 - text);
-	if (n >= len)
+	if (n == 0 || ec.cls != code / 100 || text[n] != ' ' || n >= len)
 		return text;
 	memcpy(enh, text, n);
 	enh[n] = '\0';
-	return p + 2;
+	return text + n + 1;
 }
 
 /* The next hop's reply becomes ours: same code, enhanced code and text.
@@ -789,19 +780,13 @@ forwardable(ehlod_ctx *s, const char *mailbox)
 {
 	const char *domain = address_domain(mailbox);
 	const struct relay *cf = host->instance(s);
-	size_t dlen;
 
 	if (host->flag(s, EHLOD_FLAG_RELAY) || domain == NULL)
 		return 1;
-	dlen = strlen(domain);
 	for (size_t i = 0; i < cf->domains.n; i++) {
 		const char *d = cf->domains.v[i];
-		size_t len = strlen(d);
 
-		if (strcmp(d, "*") == 0 || strcasecmp(domain, d) == 0)
-			return 1;
-		if (d[0] == '.' && dlen > len &&
-		    strcasecmp(domain + dlen - len, d) == 0)
+		if (strcmp(d, "*") == 0 || address_domain_matches(domain, d))
 			return 1;
 	}
 	return 0;

@@ -9,23 +9,23 @@ plugins_starttls_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_starttls_la_LIBADD = $(CONFUSE_LIBS) $(OPENSSL_LIBS)
 
 plugin_LTLIBRARIES += plugins/auth.la
-# proto/esmtp.c is built in for the xtext of AUTH= (the grammar lives once).
-plugins_auth_la_SOURCES = plugins/auth.c plugins/readable.c \
-	plugins/readable.h proto/esmtp.c proto/esmtp.h
+# The xtext of AUTH= is proto/esmtp.c's (the grammar lives once).
+plugins_auth_la_SOURCES = plugins/auth.c plugins/auth_parse.c \
+	plugins/auth_parse.h plugins/readable.c plugins/readable.h
 plugins_auth_la_CFLAGS = $(PLUGIN_CFLAGS) $(SASL_CFLAGS)
 plugins_auth_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_auth_la_LIBADD = $(CONFUSE_LIBS) $(SASL_LIBS)
+plugins_auth_la_LIBADD = proto/libproto_plugin.la $(CONFUSE_LIBS) $(SASL_LIBS)
 
 # The parsers of the auth plugin (AUTH argument, base64 responses,
-# xtext), tested on the plugin's own source: it includes plugins/auth.c.
+# xtext): plugins/auth_parse.c, compiled into the test as into the plugin.
 check_PROGRAMS += tests/unit/test_auth_parse
 TESTS += tests/unit/test_auth_parse
 tests_unit_test_auth_parse_SOURCES = tests/unit/test_auth_parse.c \
-	plugins/readable.c plugins/readable.h \
-	proto/esmtp.c proto/esmtp.h
+	plugins/auth_parse.c plugins/auth_parse.h
 tests_unit_test_auth_parse_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) \
-	$(CONFUSE_CFLAGS) $(SASL_CFLAGS)
-tests_unit_test_auth_parse_LDADD = $(CHECK_LIBS) $(CONFUSE_LIBS) $(SASL_LIBS)
+	$(SASL_CFLAGS)
+tests_unit_test_auth_parse_LDADD = proto/libproto.la $(CHECK_LIBS) \
+	$(SASL_LIBS)
 
 SECURITY_INTEROP_TESTS = tests/interop/test_starttls.py \
 	tests/interop/test_auth.py

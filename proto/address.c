@@ -33,6 +33,17 @@ is_atext(unsigned char c, int utf8)
 	return is_alpha_digit(c) || (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
 }
 
+int
+address_atom_valid(const char *s, size_t len, int utf8)
+{
+	if (len == 0)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!is_atext((unsigned char)s[i], utf8))
+			return 0;
+	return 1;
+}
+
 static int
 dot_string_valid(const char *s, size_t len, int utf8)
 {
@@ -255,12 +266,14 @@ address_helo_valid(const char *s)
 }
 
 int
-address_has_8bit(const char *s)
+address_domain_matches(const char *domain, const char *pattern)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s >= 128)
-			return 1;
-	return 0;
+	size_t dlen = strlen(domain), plen = strlen(pattern);
+
+	if (strcasecmp(domain, pattern) == 0)
+		return 1;
+	return pattern[0] == '.' && dlen > plen &&
+	    strcasecmp(domain + dlen - plen, pattern) == 0;
 }
 
 const char *

@@ -35,13 +35,20 @@ const char *address_domain(const char *mailbox);
  * space) would change the command it is sent in. */
 int address_helo_valid(const char *s);
 
-/* 1 when the string holds an octet above 127. */
-int address_has_8bit(const char *s);
+/* 1 when s (len octets) is an RFC 5322 atom: one or more atext, which
+ * RFC 6531 widens to UTF-8 octets when utf8 is set.  The 8-bit check
+ * itself is utf8_has_8bit() (utf8.h). */
+int address_atom_valid(const char *s, size_t len, int utf8);
 
 /* Copy mailbox's local part (before its last '@' outside quotes) to
  * local and return the domain after it; NULL without a domain or when
  * local (localsz octets) is too small. */
 const char *address_split(const char *mailbox, char *local, size_t localsz);
+
+/* Whether domain matches pattern, as local_domains and the relay's
+ * domains list match: "example.org" is that domain, in any case;
+ * ".example.org" is every domain below it, not example.org itself. */
+int address_domain_matches(const char *domain, const char *pattern);
 
 /* RFC 5321 Domain or address-literal ([192.0.2.1], [IPv6:...]). */
 int address_domain_valid(const char *s, size_t len, int utf8);

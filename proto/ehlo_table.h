@@ -27,7 +27,7 @@
 
 #include <stddef.h>
 
-#include "reply.h"
+#include "reply_parser.h"
 
 #define EHLO_MAX_KEYWORDS 64
 #define EHLO_KEYWORD_MAX 64

@@ -210,34 +210,3 @@ esmtp_xtext_encode(const char *in, char *out, size_t outlen)
 	out[n] = '\0';
 	return (long)n;
 }
-
-/* 1 to 3 digits ending at stop; returns past stop, or NULL. */
-static const char *
-enhanced_part(const char *p, char stop, int *out)
-{
-	int n = 0, v = 0;
-
-	while (*p >= '0' && *p <= '9' && n < 4) {
-		v = v * 10 + (*p++ - '0');
-		n++;
-	}
-	if (n == 0 || n > 3 || *p != stop)
-		return NULL;
-	*out = v;
-	return p + (stop != '\0');
-}
-
-int
-esmtp_enhanced_split(const char *text, int *cls, int *subject, int *detail)
-{
-	const char *p;
-
-	if (text == NULL || (text[0] != '2' && text[0] != '4' &&
-	    text[0] != '5') || text[1] != '.')
-		return -1;
-	*cls = text[0] - '0';
-	if ((p = enhanced_part(text + 2, '.', subject)) == NULL ||
-	    enhanced_part(p, '\0', detail) == NULL)
-		return -1;
-	return 0;
-}

@@ -61,9 +61,4 @@ long esmtp_xtext_decode(const char *in, char *out, size_t outlen);
  * Returns the encoded length, or -1 when out is too small. */
 long esmtp_xtext_encode(const char *in, char *out, size_t outlen);
 
-/* RFC 3463 "class.subject.detail": class 2, 4 or 5, subject and detail
- * of 1 to 3 digits.  Returns 0 and the numbers, or -1. */
-int esmtp_enhanced_split(const char *text, int *cls, int *subject,
-    int *detail);
-
 #endif

@@ -1,5 +1,5 @@
 # tests/plugins/local.mk - plugins that exist only for tests, and the unit
-# test of the maildir plugin's CRLF step.  Included from tests/local.mk.
+# test of the maildir plugin's CRLF step (proto/crlf.c).  Included from tests/local.mk.
 # check_LTLIBRARIES: built by "make check", never installed.
 
 check_LTLIBRARIES += tests/plugins/delay.la
@@ -10,11 +10,9 @@ tests_plugins_delay_la_LIBADD = $(CONFUSE_LIBS)
 
 check_PROGRAMS += tests/unit/test_maildir_crlf
 TESTS += tests/unit/test_maildir_crlf
-tests_unit_test_maildir_crlf_SOURCES = tests/unit/test_maildir_crlf.c \
-	plugins/crlf.h
-tests_unit_test_maildir_crlf_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins
+tests_unit_test_maildir_crlf_SOURCES = tests/unit/test_maildir_crlf.c
 tests_unit_test_maildir_crlf_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_maildir_crlf_LDADD = $(CHECK_LIBS)
+tests_unit_test_maildir_crlf_LDADD = proto/libproto.la $(CHECK_LIBS)
 
 check_LTLIBRARIES += tests/plugins/ticker.la
 tests_plugins_ticker_la_SOURCES = tests/plugins/ticker.c

@@ -139,8 +139,36 @@ START_TEST(utf8_only_when_allowed)
 {
 	ck_assert(!ok("j\xc3\xb6rg@x.test", 0));
 	ck_assert(ok("j\xc3\xb6rg@x.test", ADDRESS_ALLOW_UTF8));
-	ck_assert(address_has_8bit("j\xc3\xb6rg"));
-	ck_assert(!address_has_8bit("jorg"));
+}
+END_TEST
+
+/* local_domains and the relay's domains list match this way. */
+START_TEST(domain_matches)
+{
+	ck_assert(address_domain_matches("example.org", "example.org"));
+	ck_assert(address_domain_matches("Example.ORG", "example.org"));
+	ck_assert(!address_domain_matches("mx.example.org", "example.org"));
+	ck_assert(!address_domain_matches("badexample.org", "example.org"));
+	ck_assert(address_domain_matches("mx.example.org", ".example.org"));
+	ck_assert(address_domain_matches("a.b.EXAMPLE.org", ".example.org"));
+	ck_assert(!address_domain_matches("example.org", ".example.org"));
+	ck_assert(!address_domain_matches("badexample.org", ".example.org"));
+	ck_assert(!address_domain_matches("org", ".example.org"));
+}
+END_TEST
+
+START_TEST(atoms)
+{
+	ck_assert(address_atom_valid("rfc822", 6, 0));
+	ck_assert(address_atom_valid("utf-8", 5, 0));
+	ck_assert(address_atom_valid("!#$%&'*+-/=?^_`{|}~", 19, 0));
+	ck_assert(!address_atom_valid("", 0, 0));
+	ck_assert(!address_atom_valid("a.b", 3, 0));
+	ck_assert(!address_atom_valid("a b", 3, 0));
+	ck_assert(!address_atom_valid("a;b", 3, 0));
+	ck_assert(!address_atom_valid("a\0b", 3, 0));
+	ck_assert(!address_atom_valid("j\xc3\xb6rg", 5, 0));
+	ck_assert(address_atom_valid("j\xc3\xb6rg", 5, 1));
 }
 END_TEST
 
@@ -193,6 +221,8 @@ address_suite(void)
 	tcase_add_test(tc, helo_names);
 	tcase_add_test(tc, limits);
 	tcase_add_test(tc, utf8_only_when_allowed);
+	tcase_add_test(tc, domain_matches);
+	tcase_add_test(tc, atoms);
 	tcase_add_test(tc, domain_part);
 	tcase_add_test(tc, domain_valid);
 	tcase_add_test(tc, split_local_domain);

@@ -2,10 +2,10 @@
  * NAME
  *	test_auth_parse - unit tests of the auth plugin's parsers
  * DESCRIPTION
- *	The pure parts of plugins/auth.c, tested on the plugin's own
- *	source (included below, so its static functions are in reach):
- *	the AUTH argument "mechanism [initial-response]" (RFC 4954
- *	section 4, RFC 4422 section 3.1 for the mechanism name), the
+ *	The pure parts of the auth plugin (plugins/auth_parse.c, linked
+ *	here as into the plugin): the AUTH argument "mechanism
+ *	[initial-response]" (RFC 4954 section 4, RFC 4422 section 3.1 for
+ *	the mechanism name), the
  *	decoding of a client response (base64, "=" for an empty initial
  *	response, "*" to cancel) and the xtext check of AUTH= (RFC 3461
  *	section 4).  No SASL connection is made: sasl_decode64 needs none.
@@ -14,12 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../plugins/auth.c"
+#include <sasl/sasl.h>
+
+#include "../../plugins/auth_parse.h"
 
 static int
 split(const char *args, char *mech, const char **initial)
 {
-	return auth_split_args(args, mech, SASL_MECHNAMEMAX + 1, initial);
+	return auth_parse_args(args, mech, SASL_MECHNAMEMAX + 1, initial);
 }
 
 START_TEST(split_mech_only)
@@ -76,11 +78,11 @@ START_TEST(split_refuses_bad_input)
 }
 END_TEST
 
-static enum response
+static enum auth_response
 decode(const char *text, int initial, char *out, unsigned *len)
 {
-	return decode_response(text, initial, out, decoded_max(strlen(text)),
-	    len);
+	return auth_parse_response(text, initial, out,
+	    auth_parse_decoded_max(strlen(text)), len);
 }
 
 START_TEST(decode_base64)
@@ -89,10 +91,10 @@ START_TEST(decode_base64)
 	unsigned len;
 
 	ck_assert_int_eq(decode("AHVzZXIAc2VjcmV0", 1, out, &len),
-	    RESPONSE_OK);
+	    AUTH_RESPONSE_OK);
 	ck_assert_uint_eq(len, 12);
 	ck_assert_mem_eq(out, "\0user\0secret", 12);
-	ck_assert_int_eq(decode("dXNlcg==", 0, out, &len), RESPONSE_OK);
+	ck_assert_int_eq(decode("dXNlcg==", 0, out, &len), AUTH_RESPONSE_OK);
 	ck_assert_uint_eq(len, 4);
 	ck_assert_mem_eq(out, "user", 4);
 }
@@ -104,13 +106,13 @@ START_TEST(decode_empty_responses)
 	unsigned len = 99;
 
 	/* "=" on the AUTH line, an empty line in the exchange. */
-	ck_assert_int_eq(decode("=", 1, out, &len), RESPONSE_OK);
+	ck_assert_int_eq(decode("=", 1, out, &len), AUTH_RESPONSE_OK);
 	ck_assert_uint_eq(len, 0);
 	len = 99;
-	ck_assert_int_eq(decode("", 0, out, &len), RESPONSE_OK);
+	ck_assert_int_eq(decode("", 0, out, &len), AUTH_RESPONSE_OK);
 	ck_assert_uint_eq(len, 0);
 	/* "=" is no empty response inside the exchange. */
-	ck_assert_int_eq(decode("=", 0, out, &len), RESPONSE_BAD);
+	ck_assert_int_eq(decode("=", 0, out, &len), AUTH_RESPONSE_BAD);
 }
 END_TEST
 
@@ -119,9 +121,9 @@ START_TEST(decode_cancel)
 	char out[8];
 	unsigned len;
 
-	ck_assert_int_eq(decode("*", 0, out, &len), RESPONSE_CANCEL);
+	ck_assert_int_eq(decode("*", 0, out, &len), AUTH_RESPONSE_CANCEL);
 	/* Not on the AUTH line: there it is just not base64. */
-	ck_assert_int_eq(decode("*", 1, out, &len), RESPONSE_BAD);
+	ck_assert_int_eq(decode("*", 1, out, &len), AUTH_RESPONSE_BAD);
 }
 END_TEST
 
@@ -130,11 +132,11 @@ START_TEST(decode_refuses_bad_base64)
 	char out[64];
 	unsigned len;
 
-	ck_assert_int_eq(decode("dXNlcg", 0, out, &len), RESPONSE_BAD);
-	ck_assert_int_eq(decode("dXNl!g==", 0, out, &len), RESPONSE_BAD);
-	ck_assert_int_eq(decode("dX Nlcg=", 0, out, &len), RESPONSE_BAD);
-	ck_assert_int_eq(decode("====", 0, out, &len), RESPONSE_BAD);
-	ck_assert_int_eq(decode("dXNlcg==dXNl", 0, out, &len), RESPONSE_BAD);
+	ck_assert_int_eq(decode("dXNlcg", 0, out, &len), AUTH_RESPONSE_BAD);
+	ck_assert_int_eq(decode("dXNl!g==", 0, out, &len), AUTH_RESPONSE_BAD);
+	ck_assert_int_eq(decode("dX Nlcg=", 0, out, &len), AUTH_RESPONSE_BAD);
+	ck_assert_int_eq(decode("====", 0, out, &len), AUTH_RESPONSE_BAD);
+	ck_assert_int_eq(decode("dXNlcg==dXNl", 0, out, &len), AUTH_RESPONSE_BAD);
 }
 END_TEST
 
@@ -143,22 +145,22 @@ START_TEST(decode_respects_outmax)
 	char out[64];
 	unsigned len;
 
-	ck_assert_int_eq(decode_response("dXNlcg==", 0, out, 3, &len),
-	    RESPONSE_BAD);
+	ck_assert_int_eq(auth_parse_response("dXNlcg==", 0, out, 3, &len),
+	    AUTH_RESPONSE_BAD);
 }
 END_TEST
 
 START_TEST(xtext)
 {
-	ck_assert(xtext_valid("user@example.org"));
-	ck_assert(xtext_valid("<>"));
-	ck_assert(xtext_valid("us+2Ber@example.org"));
-	ck_assert(!xtext_valid(""));
-	ck_assert(!xtext_valid("a=b"));
-	ck_assert(!xtext_valid("a b"));
-	ck_assert(!xtext_valid("a+2"));
-	ck_assert(!xtext_valid("a+ZZ"));
-	ck_assert(!xtext_valid("caf\xc3\xa9"));
+	ck_assert(auth_parse_xtext_valid("user@example.org"));
+	ck_assert(auth_parse_xtext_valid("<>"));
+	ck_assert(auth_parse_xtext_valid("us+2Ber@example.org"));
+	ck_assert(!auth_parse_xtext_valid(""));
+	ck_assert(!auth_parse_xtext_valid("a=b"));
+	ck_assert(!auth_parse_xtext_valid("a b"));
+	ck_assert(!auth_parse_xtext_valid("a+2"));
+	ck_assert(!auth_parse_xtext_valid("a+ZZ"));
+	ck_assert(!auth_parse_xtext_valid("caf\xc3\xa9"));
 }
 END_TEST
 

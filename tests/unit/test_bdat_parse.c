@@ -2,7 +2,7 @@
  * NAME
  *	test_bdat_parse - unit tests of the BDAT argument parser
  * DESCRIPTION
- *	Checks plugins/bdat_parse.h, the code the chunking plugin runs:
+ *	Checks proto/bdat_parse.c, the code the chunking plugin runs:
  *	"size" and "size LAST" (any case) are taken, sizes up to 20 digits
  *	that fit in 64 bits; everything else -- signs, spaces, other words,
  *	overflow, a 21st digit -- is refused with a reason for the 501.

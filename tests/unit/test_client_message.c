@@ -2,30 +2,31 @@
  * NAME
  *	test_client_message - unit tests of the client's message preparation
  * DESCRIPTION
- *	client/message.c: the job measures its message before connecting
- *	(client_msg_measure, for SIZE= and the 8BITMIME decision) and the
- *	transaction prepares it later (client_msg_prepare); both must agree
- *	on every shape of line end, or SIZE= would not be the size sent.
+ *	client/client_message.c: the job measures its message before
+ *	connecting (client_message_measure, for SIZE= and the 8BITMIME
+ *	decision) and the transaction prepares it later
+ *	(client_message_prepare); both must agree on every shape of line
+ *	end, or SIZE= would not be the size sent.
  *	Also the repairs themselves and dot-stuffing.
  */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "message.h"
+#include "client_message.h"
 
 static void
 agree(const char *data, size_t len)
 {
-	struct client_msg m;
+	struct client_message m;
 	size_t size;
 	int has_8bit;
 
-	ck_assert_int_eq(client_msg_prepare(&m, data, len), 0);
-	client_msg_measure(data, len, &size, &has_8bit);
+	ck_assert_int_eq(client_message_prepare(&m, data, len), 0);
+	client_message_measure(data, len, &size, &has_8bit);
 	ck_assert_uint_eq(size, m.crlf_len);
 	ck_assert_int_eq(has_8bit, m.has_8bit);
-	client_msg_free(&m);
+	client_message_free(&m);
 }
 
 START_TEST(measure_agrees_with_prepare)
@@ -44,10 +45,10 @@ END_TEST
 
 START_TEST(line_ends_repaired_and_dots_stuffed)
 {
-	struct client_msg m;
+	struct client_message m;
 	const char *in = "a\rb\nc\r\n.d\n..e";
 
-	ck_assert_int_eq(client_msg_prepare(&m, in, strlen(in)), 0);
+	ck_assert_int_eq(client_message_prepare(&m, in, strlen(in)), 0);
 	ck_assert_uint_eq(m.crlf_len, strlen("a\r\nb\r\nc\r\n.d\r\n..e\r\n"));
 	ck_assert(memcmp(m.crlf, "a\r\nb\r\nc\r\n.d\r\n..e\r\n", m.crlf_len) == 0);
 	ck_assert_uint_eq(m.stuffed_len,
@@ -55,7 +56,7 @@ START_TEST(line_ends_repaired_and_dots_stuffed)
 	ck_assert(memcmp(m.stuffed, "a\r\nb\r\nc\r\n..d\r\n...e\r\n",
 	    m.stuffed_len) == 0);
 	ck_assert_int_eq(m.has_8bit, 0);
-	client_msg_free(&m);
+	client_message_free(&m);
 }
 END_TEST
 

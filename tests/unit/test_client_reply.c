@@ -1,6 +1,7 @@
 /*
  * NAME
- *	test_client_reply - unit tests of the SMTP reply parser (proto/reply.c)
+ *	test_client_reply - unit tests of the SMTP reply parser
+ *	(proto/reply_parser.c)
  * DESCRIPTION
  *	Feeds the parser the lines real servers send and the lines broken
  *	or hostile servers send, and checks what comes out: the code, the
@@ -10,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reply.h"
+#include "reply_parser.h"
 
 static enum reply_status
 feed(struct reply_parser *p, const char *line)

@@ -2,7 +2,7 @@
  * NAME
  *	test_dnsbl_query - unit tests of the dnsbl plugin's pure parts
  * DESCRIPTION
- *	Checks plugins/dnsbl_query.h: query names for IPv4 and IPv6 clients
+ *	Checks proto/dnsbl_query.c: query names for IPv4 and IPv6 clients
  *	(RFC 5782), zone syntax and the length that keeps every query name
  *	within 253 characters, how A records are judged (127/8 lists,
  *	127.255.255.x is an error, the rest lists nobody), and the reply

@@ -2,7 +2,7 @@
  * NAME
  *	test_dsn_parse - unit tests of the dsn plugin's parameter grammar
  * DESCRIPTION
- *	Checks plugins/dsn_parse.h, the code the dsn plugin runs: RET,
+ *	Checks proto/dsn_parse.c, the code the dsn plugin runs: RET,
  *	ENVID (xtext, 100 characters, printable once decoded), NOTIFY (NEVER
  *	alone, no duplicates, canonical order) and ORCPT (atom addr-type,
  *	xtext, 500 characters, the RFC 6533 utf-8 form only in SMTPUTF8

@@ -2,7 +2,7 @@
  * NAME
  *	test_linereader - unit tests of the bounded line reader
  * DESCRIPTION
- *	Checks proto/linereader.c: CRLF and bare LF line ends, lines split
+ *	Checks core/linereader.c: CRLF and bare LF line ends, lines split
  *	across reads, the length limit (CRLF included) with exactly one
  *	LINE_TOO_LONG per overlong line and the reader back in sync after
  *	it, an overlong line whose end arrives much later, and a limit change.
@@ -13,7 +13,7 @@
 
 #include <event2/buffer.h>
 
-#include "linereader.h"
+#include "../../core/linereader.h"
 
 static struct evbuffer *in;
 static struct linereader lr;

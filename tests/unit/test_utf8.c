@@ -2,7 +2,7 @@
  * NAME
  *	test_utf8 - unit tests of the UTF-8 checks of smtputf8 and dsn
  * DESCRIPTION
- *	Checks proto/utf8.h: 8-bit detection, and well-formed UTF-8 as
+ *	Checks proto/utf8.c: 8-bit detection, and well-formed UTF-8 as
  *	RFC 3629 defines it -- every sequence length at its smallest and
  *	largest code point, and the forms it forbids: overlong encodings,
  *	surrogates, code points above U+10FFFF, stray continuation octets,

@@ -1,21 +1,21 @@
 /*
  * NAME
- *	message.c - a message made ready for the wire (client side)
+ *	client_message.c - a message made ready for the wire (client side)
  * DESCRIPTION
- *	See message.h.  A bare CR or a bare LF both become CRLF: RFC 5321
- *	2.3.8 forbids them on the wire, and servers such as ours refuse
- *	them, so the client repairs them rather than have the message bounce.
+ *	See client_message.h.  A bare CR or a bare LF both become CRLF:
+ *	RFC 5321 2.3.8 forbids them on the wire, and servers such as ours
+ *	refuse them, so the client repairs them rather than have the
+ *	message bounce.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "message.h"
+#include "client_message.h"
 
 /* CRLF-normalise; the result always ends in CRLF (an empty message stays
  * empty).  The worst case doubles the size. */
 static int
-normalise(struct client_msg *m, const unsigned char *in, size_t len)
+normalise(struct client_message *m, const unsigned char *in, size_t len)
 {
 	size_t o = 0;
 
@@ -47,7 +47,7 @@ normalise(struct client_msg *m, const unsigned char *in, size_t len)
 }
 
 void
-client_msg_measure(const void *data, size_t len, size_t *crlf_len,
+client_message_measure(const void *data, size_t len, size_t *crlf_len,
     int *has_8bit)
 {
 	const unsigned char *in = data;
@@ -68,7 +68,7 @@ client_msg_measure(const void *data, size_t len, size_t *crlf_len,
 
 /* Double a "." at the start of every line (RFC 5321 4.5.2). */
 static int
-stuff(struct client_msg *m)
+stuff(struct client_message *m)
 {
 	size_t dots = 0, o = 0;
 	int bol = 1;
@@ -92,43 +92,21 @@ stuff(struct client_msg *m)
 }
 
 int
-client_msg_prepare(struct client_msg *m, const void *data, size_t len)
+client_message_prepare(struct client_message *m, const void *data,
+    size_t len)
 {
 	memset(m, 0, sizeof(*m));
 	if (normalise(m, data, len) < 0 || stuff(m) < 0) {
-		client_msg_free(m);
+		client_message_free(m);
 		return -1;
 	}
 	return 0;
 }
 
 void
-client_msg_free(struct client_msg *m)
+client_message_free(struct client_message *m)
 {
 	free(m->crlf);
 	free(m->stuffed);
 	memset(m, 0, sizeof(*m));
-}
-
-int
-client_xtext_encode(const char *in, char *out, size_t outlen)
-{
-	size_t o = 0;
-
-	for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
-		/* xchar = "!".."~" except "+" and "="; the rest as "+HH" */
-		int plain = *p >= 33 && *p <= 126 && *p != '+' && *p != '=';
-		size_t need = plain ? 1 : 3;
-
-		if (o + need >= outlen)
-			return -1;
-		if (plain)
-			out[o++] = (char)*p;
-		else
-			o += (size_t)snprintf(out + o, outlen - o, "+%02X", *p);
-	}
-	if (outlen == 0)
-		return -1;
-	out[o] = '\0';
-	return 0;
 }

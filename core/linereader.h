@@ -8,9 +8,13 @@
  *	next LF, is thrown away so the session stays in sync.  A bare LF ends
  *	a line too (reported through the bare_lf flag) because real clients
  *	send them in commands; DATA is read by its own stricter code.
+ *
+ *	It lives in core/ because it reads a libevent buffer and proto/ is
+ *	plain C; the client library compiles this same file for the replies
+ *	it reads.
  */
-#ifndef EHLOD_PROTO_LINEREADER_H
-#define EHLOD_PROTO_LINEREADER_H
+#ifndef EHLOD_CORE_LINEREADER_H
+#define EHLOD_CORE_LINEREADER_H
 
 #include <stddef.h>
 #include <event2/buffer.h>

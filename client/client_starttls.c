@@ -1,6 +1,6 @@
 /*
  * NAME
- *	starttls.c - STARTTLS (RFC 3207) for the client's connection
+ *	client_starttls.c - STARTTLS (RFC 3207) for the client's connection
  * DESCRIPTION
  *	Part of the connection (connection.c): sends STARTTLS when the
  *	options ask for it and the server offers it, runs the handshake on

@@ -1,66 +1,21 @@
 /*
  * NAME
- *	dsn_parse.h - the DSN parameters of RFC 3461: RET, ENVID, NOTIFY,
- *	ORCPT
- * SUMMARY
- *	#include "dsn_parse.h"
- *
- *	const char *why;
- *	char out[DSN_ORCPT_OUT];
- *
- *	dsn_parse_ret(value, out, sizeof(out), &why)
- *	dsn_parse_envid(value, out, sizeof(out), &why)
- *	dsn_parse_notify(value, out, sizeof(out), &why)
- *	dsn_parse_orcpt(value, smtputf8, out, sizeof(out), &why)
+ *	dsn_parse.c - the DSN parameters of RFC 3461: RET, ENVID, NOTIFY, ORCPT
  * DESCRIPTION
- *	Each function checks one parameter value as the client sent it and
- *	writes its canonical form into out: what the dsn plugin stores for
- *	delivery plugins.  It returns 0, or -1 with why pointing at a short
- *	static explanation for the 501 reply (out is then undefined).
- *
- *	RET (RFC 3461 section 4.3): FULL or HDRS in any case; out is the
- *	upper-case word.
- *
- *	ENVID (section 4.4): xtext of at most 100 characters; out is the
- *	decoded text, which must be printable US-ASCII (graphic characters,
- *	space and tab), so no NUL, CR or LF can hide in it.
- *
- *	NOTIFY (section 4.1): NEVER alone, or a comma-separated list of
- *	SUCCESS, FAILURE and DELAY, each at most once, in any case; out is
- *	"NEVER" or the list in the order SUCCESS,FAILURE,DELAY.
- *
- *	ORCPT (section 4.2): addr-type ";" xtext, at most 500 characters
- *	with the "ORCPT=" keyword; addr-type is an RFC 5322 atom (rfc822,
- *	utf-8, ...).  The xtext is decoded and must be printable US-ASCII and
- *	not empty.  In an SMTPUTF8 transaction an ORCPT of type utf-8 may
- *	instead carry UTF-8 as it is (RFC 6533 utf-8-addr-unitext); it must
- *	then be well-formed, without controls, "+" or "=", and it is kept
- *	as sent (its \x{HEX} escapes, if any, included).  out is
- *	"addr-type;address", decoded; the value itself, once accepted, is
- *	the form to pass on to another server.
- *
- *	The xtext decoding is the shared one of proto/esmtp.h.  Kept in a
- *	header, like crlf.h, so the unit test checks the very code the
- *	plugin runs.
+ *	Implements dsn_parse.h.  Plain C with no dependency beyond libc, so
+ *	that plugins link it (built with hidden visibility) as well as the
+ *	programs and the unit tests.
  */
-#ifndef EHLOD_PLUGINS_DSN_PARSE_H
-#define EHLOD_PLUGINS_DSN_PARSE_H
-
 #include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
+#include "address.h"
+#include "dsn_parse.h"
 #include "esmtp.h"
 #include "utf8.h"
 
-#define DSN_ENVID_MAX 100	/* RFC 3461 section 4.4 */
-#define DSN_ORCPT_MAX 500	/* section 4.2, "ORCPT=" included */
-#define DSN_ORCPT_VALUE_MAX (DSN_ORCPT_MAX - 6)
-#define DSN_ENVID_OUT (DSN_ENVID_MAX + 1)
-#define DSN_NOTIFY_OUT 32
-#define DSN_ORCPT_OUT (DSN_ORCPT_VALUE_MAX + 1)
-
-static inline int
+static int
 dsn_fail(const char **why, const char *text)
 {
 	*why = text;
@@ -69,7 +24,7 @@ dsn_fail(const char **why, const char *text)
 
 /* Graphic characters, space and tab: RFC 3461's "printable (graphic and
  * white space) characters from the US-ASCII repertoire". */
-static inline int
+static int
 dsn_printable(const char *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
@@ -81,7 +36,7 @@ dsn_printable(const char *p, size_t len)
 	return 1;
 }
 
-static inline int
+int
 dsn_parse_ret(const char *value, char *out, size_t outlen, const char **why)
 {
 	const char *word;
@@ -99,7 +54,7 @@ dsn_parse_ret(const char *value, char *out, size_t outlen, const char **why)
 }
 
 /* Decode xtext into out; the decoded text must be printable. */
-static inline int
+static int
 dsn_xtext(const char *xtext, char *out, size_t outlen, const char **why)
 {
 	long n = esmtp_xtext_decode(xtext, out, outlen);
@@ -112,7 +67,7 @@ dsn_xtext(const char *xtext, char *out, size_t outlen, const char **why)
 	return 0;
 }
 
-static inline int
+int
 dsn_parse_envid(const char *value, char *out, size_t outlen,
     const char **why)
 {
@@ -121,13 +76,7 @@ dsn_parse_envid(const char *value, char *out, size_t outlen,
 	return dsn_xtext(value, out, outlen, why);
 }
 
-/* NOTIFY keywords and the bit each one sets. */
-#define DSN_NOTIFY_NEVER 1u
-#define DSN_NOTIFY_SUCCESS 2u
-#define DSN_NOTIFY_FAILURE 4u
-#define DSN_NOTIFY_DELAY 8u
-
-static inline unsigned
+static unsigned
 dsn_notify_word(const char *p, size_t len)
 {
 	static const struct {
@@ -148,7 +97,7 @@ dsn_notify_word(const char *p, size_t len)
 }
 
 /* The set of words in a NOTIFY value, or 0 after setting why. */
-static inline unsigned
+static unsigned
 dsn_notify_bits(const char *value, const char **why)
 {
 	unsigned bits = 0;
@@ -175,7 +124,7 @@ dsn_notify_bits(const char *value, const char **why)
 	}
 }
 
-static inline int
+int
 dsn_parse_notify(const char *value, char *out, size_t outlen,
     const char **why)
 {
@@ -199,30 +148,9 @@ dsn_parse_notify(const char *value, char *out, size_t outlen,
 	return 0;
 }
 
-/* RFC 5322 atext. */
-static inline int
-dsn_atext(unsigned char c)
-{
-	if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9'))
-		return 1;
-	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
-static inline int
-dsn_atom(const char *p, size_t len)
-{
-	if (len == 0)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (!dsn_atext((unsigned char)p[i]))
-			return 0;
-	return 1;
-}
-
 /* RFC 6533 utf-8-addr-unitext: UTF-8 as it is, no controls, and none of
  * the characters xtext reserves ("+", "="). */
-static inline int
+static int
 dsn_unitext(const char *p, size_t len, const char **why)
 {
 	if (!utf8_valid(p, len))
@@ -237,7 +165,7 @@ dsn_unitext(const char *p, size_t len, const char **why)
 	return 0;
 }
 
-static inline int
+int
 dsn_parse_orcpt(const char *value, int smtputf8, char *out, size_t outlen,
     const char **why)
 {
@@ -250,7 +178,7 @@ dsn_parse_orcpt(const char *value, int smtputf8, char *out, size_t outlen,
 	if (semi == NULL)
 		return dsn_fail(why, "ORCPT must be addr-type;address");
 	tlen = (size_t)(semi - value);
-	if (!dsn_atom(value, tlen))
+	if (!address_atom_valid(value, tlen, 0))
 		return dsn_fail(why, "ORCPT addr-type must be an atom");
 	addr = semi + 1;
 	alen = strlen(addr);
@@ -271,5 +199,3 @@ dsn_parse_orcpt(const char *value, int smtputf8, char *out, size_t outlen,
 	memcpy(out + tlen + 1, addr, alen + 1);
 	return 0;
 }
-
-#endif

@@ -1,8 +1,9 @@
 /*
  * NAME
- *	auth.c - the client's side of SMTP AUTH (RFC 4954) over Cyrus SASL
+ *	client_auth.c - the client's side of SMTP AUTH (RFC 4954) over
+ *	Cyrus SASL
  * DESCRIPTION
- *	See auth.h.  sasl_client_init() is process-wide; it runs once, the
+ *	See client_auth.h.  sasl_client_init() is process-wide; it runs once, the
  *	first time any client authenticates.  Credentials reach SASL through
  *	callbacks that read them from this module's state; they are never
  *	copied into the transcript (login.c masks the lines).
@@ -15,7 +16,7 @@
 #include <sasl/sasl.h>
 #include <sasl/saslutil.h>
 
-#include "auth.h"
+#include "client_auth.h"
 
 #define AUTH_LINE_MAX 12288	/* RFC 4954 4: 12288 octets per line */
 

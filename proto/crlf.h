@@ -21,11 +21,11 @@
  *	then the octets of this one).  crlf_finish() writes the CR still held
  *	at the end of the message, if any, and returns 0 or 1.
  *
- *	Kept in a header of its own so that the unit test checks the very
- *	code the maildir plugin runs.
+ *	Used by the maildir plugin; in proto/ with the rest of the wire
+ *	format so that plugin and unit test link one compiled copy.
  */
-#ifndef EHLOD_PLUGINS_CRLF_H
-#define EHLOD_PLUGINS_CRLF_H
+#ifndef EHLOD_PROTO_CRLF_H
+#define EHLOD_PROTO_CRLF_H
 
 #include <stddef.h>
 
@@ -33,35 +33,9 @@ struct crlf {
 	int held_cr;		/* a CR was seen and not yet written */
 };
 
-static inline size_t
-crlf_to_lf(struct crlf *st, const unsigned char *in, size_t len,
-    unsigned char *out)
-{
-	size_t n = 0;
+size_t crlf_to_lf(struct crlf *st, const unsigned char *in, size_t len,
+    unsigned char *out);
 
-	for (size_t i = 0; i < len; i++) {
-		if (st->held_cr) {
-			st->held_cr = 0;
-			if (in[i] != '\n')
-				out[n++] = '\r';
-		}
-		if (in[i] == '\r') {
-			st->held_cr = 1;
-			continue;
-		}
-		out[n++] = in[i];
-	}
-	return n;
-}
-
-static inline size_t
-crlf_finish(struct crlf *st, unsigned char *out)
-{
-	if (!st->held_cr)
-		return 0;
-	st->held_cr = 0;
-	out[0] = '\r';
-	return 1;
-}
+size_t crlf_finish(struct crlf *st, unsigned char *out);
 
 #endif

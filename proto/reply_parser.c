@@ -1,8 +1,8 @@
 /*
  * NAME
- *	reply.c - incremental parser of SMTP replies
+ *	reply_parser.c - incremental parser of SMTP replies
  * DESCRIPTION
- *	See reply.h.  Each line is judged on its own (three digits, then
+ *	See reply_parser.h.  Each line is judged on its own (three digits, then
  *	"-", " " or the end of the line) and against the lines before it
  *	(same code).  A bare "ddd" with no text is accepted as a final line:
  *	RFC 5321 4.2 makes the text optional.
@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reply.h"
+#include "enhanced_code.h"
+#include "reply_parser.h"
 
 void
 reply_parser_init(struct reply_parser *p, size_t max_lines, size_t max_len)
@@ -110,36 +111,20 @@ reply_parser_take(struct reply_parser *p, struct smtp_reply *out)
 	memset(&p->cur, 0, sizeof(p->cur));
 }
 
-/* 1 to 3 digits: the length taken, or 0. */
-static size_t
-digits(const char *s, size_t max)
-{
-	size_t n = 0;
-
-	while (n < max && isdigit((unsigned char)s[n]))
-		n++;
-	return n;
-}
-
 size_t
 reply_enhanced(const struct smtp_reply *r, char *out, size_t outlen)
 {
+	struct enhanced_code ec;
 	const char *s;
-	size_t n, pos;
+	size_t pos;
 
 	if (r->nlines == 0 || outlen == 0)
 		return 0;
 	s = r->lines[0];
 	/* class: 2, 4 or 5 and the same as the reply's (RFC 3463 2) */
-	if (s[0] != '0' + REPLY_CLASS(r->code) || s[0] == '3' || s[1] != '.')
+	if ((pos = enhanced_code_scan(s, &ec)) == 0 ||
+	    ec.cls != REPLY_CLASS(r->code) || ec.cls == 3)
 		return 0;
-	pos = 2;
-	if ((n = digits(s + pos, 3)) == 0 || s[pos + n] != '.')
-		return 0;
-	pos += n + 1;
-	if ((n = digits(s + pos, 3)) == 0)
-		return 0;
-	pos += n;
 	if (s[pos] != '\0' && s[pos] != ' ')
 		return 0;
 	if (pos >= outlen)

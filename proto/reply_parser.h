@@ -1,8 +1,8 @@
 /*
  * NAME
- *	reply.h - incremental parser of SMTP replies
+ *	reply_parser.h - incremental parser of SMTP replies
  * SUMMARY
- *	#include "reply.h"
+ *	#include "reply_parser.h"
  * DESCRIPTION
  *	A reply is one or more lines "ddd-text" ending with one "ddd text"
  *	(RFC 5321 section 4.2).  The client feeds the parser one line at a
@@ -17,8 +17,8 @@
  *	offered ENHANCEDSTATUSCODES (RFC 2034), because otherwise text that
  *	merely looks like a code must not be read as one.
  */
-#ifndef EHLOD_PROTO_REPLY_H
-#define EHLOD_PROTO_REPLY_H
+#ifndef EHLOD_PROTO_REPLY_PARSER_H
+#define EHLOD_PROTO_REPLY_PARSER_H
 
 #include <stddef.h>
 

@@ -1,6 +1,6 @@
 /*
  * NAME
- *	session.c - the client's step-by-step API (ehlod/client.h)
+ *	client_session.c - the client's step-by-step API (ehlod/client.h)
  * DESCRIPTION
  *	ehlod_client_open, _mail, _rcpt, _data, _rset, _ready and _close:
  *	one step at a time over the transaction state machine

@@ -1,6 +1,7 @@
 /*
  * NAME
- *	auth.h - the client's side of SMTP AUTH (RFC 4954) over Cyrus SASL
+ *	client_auth.h - the client's side of SMTP AUTH (RFC 4954) over
+ *	Cyrus SASL
  * DESCRIPTION
  *	The connection (login.c) sends the lines this module builds and
  *	hands it the server's 334 challenges; Cyrus SASL does the mechanism
