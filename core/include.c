@@ -17,6 +17,7 @@
 #include "include.h"
 #include "log.h"
 #include "trust.h"
+#include "xmalloc.h"
 
 struct origin {
 	const char *file;	/* one of files[] */
@@ -49,13 +50,8 @@ map_reset(void)
 static const char *
 file_keep(const char *name)
 {
-	char **p = realloc(files, (nfiles + 1) * sizeof(*p));
-
-	if (p == NULL)
-		return NULL;
-	files = p;
-	if ((files[nfiles] = strdup(name)) == NULL)
-		return NULL;
+	files = xreallocarray(files, nfiles + 1, sizeof(*files));
+	files[nfiles] = xstrdup(name);
 	return files[nfiles++];
 }
 
@@ -64,11 +60,7 @@ map_add(const char *file, int line)
 {
 	if (nmap == capmap) {
 		size_t cap = capmap ? capmap * 2 : 64;
-		struct origin *p = realloc(map, cap * sizeof(*p));
-
-		if (p == NULL)
-			return -1;
-		map = p;
+		map = xreallocarray(map, cap, sizeof(*map));
 		capmap = cap;
 	}
 	map[nmap++] = (struct origin){ file, line };
@@ -103,14 +95,10 @@ static char *
 relative_to(const char *file, const char *pattern)
 {
 	const char *slash = strrchr(file, '/');
-	char *path;
 
 	if (pattern[0] == '/' || slash == NULL)
-		return strdup(pattern);
-	if (asprintf(&path, "%.*s/%s", (int)(slash - file), file,
-	    pattern) < 0)
-		return NULL;
-	return path;
+		return xstrdup(pattern);
+	return xasprintf("%.*s/%s", (int)(slash - file), file, pattern);
 }
 
 static int expand_file(struct expansion *x, const char *file, int depth,

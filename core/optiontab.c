@@ -20,6 +20,7 @@
 #include "include.h"
 #include "loader.h"
 #include "log.h"
+#include "xmalloc.h"
 
 static struct plugin_set *checking;
 static const char *checking_file;
@@ -68,18 +69,11 @@ union value {
 };
 
 /* Memory the instance's values point into, freed after fini. */
-static int
+static void
 keep(struct plugin *p, void *mem)
 {
-	void **more = realloc(p->lists, (p->nlists + 1) * sizeof(*more));
-
-	if (more == NULL) {
-		free(mem);
-		return -1;
-	}
-	p->lists = more;
+	p->lists = xreallocarray(p->lists, p->nlists + 1, sizeof(*p->lists));
 	p->lists[p->nlists++] = mem;
-	return 0;
 }
 
 static int
@@ -107,10 +101,9 @@ static int
 take_list(struct plugin *p, cfg_opt_t *opt, struct ehlod_list *out)
 {
 	size_t n = cfg_opt_size(opt);
-	const char **v = calloc(n + 1, sizeof(*v));
+	const char **v = xcalloc(n + 1, sizeof(*v));
 
-	if (v == NULL || keep(p, v) < 0)
-		return -1;
+	keep(p, v);
 	for (size_t i = 0; i < n; i++)
 		v[i] = cfg_opt_getnstr(opt, i);
 	out->n = n;
@@ -187,15 +180,12 @@ options_begin(struct plugin_set *set, const char *file)
 static int
 parse_default_list(struct plugin *p, const char *d, struct ehlod_list *out)
 {
-	char *copy = strdup(d);
-	const char **v;
+	char *copy = xstrdup(d);
+	const char **v = xcalloc(strlen(d) + 2, sizeof(*v));
 	size_t n = 0;
 
-	if (copy == NULL || keep(p, copy) < 0)
-		return -1;
-	v = calloc(strlen(d) + 2, sizeof(*v));
-	if (v == NULL || keep(p, v) < 0)
-		return -1;
+	keep(p, copy);
+	keep(p, v);
 	for (char *save = NULL, *t = strtok_r(copy, ",", &save); t;
 	    t = strtok_r(NULL, ",", &save)) {
 		t += strspn(t, " \t");
@@ -315,9 +305,7 @@ int
 options_store(struct plugin *p, cfg_t *sec, const char *file)
 {
 	free(p->conf);
-	p->conf = calloc(1, p->d.instance_size ? p->d.instance_size : 1);
-	if (p->conf == NULL)
-		return -1;
+	p->conf = xcalloc(1, p->d.instance_size ? p->d.instance_size : 1);
 	for (const struct ehlod_option *o = p->d.options; o && o->name; o++)
 		if (store_one(p, o, sec, file) < 0)
 			return -1;

@@ -39,6 +39,7 @@
 
 #include "log.h"
 #include "milter.h"
+#include "xmalloc.h"
 
 #define REPLY_LINES 32
 
@@ -155,9 +156,7 @@ conn_get(SMFICTX *ctx)
 
 	if (c)
 		return c;
-	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return NULL;
+	c = xcalloc(1, sizeof(*c));
 	if (loop_conn_init(c) < 0) {
 		free(c);
 		return NULL;
@@ -357,7 +356,7 @@ strip_path(const char *path, char *buf, size_t len, char **copy)
 		buf[n] = '\0';
 		return buf;
 	}
-	*copy = strndup(path + 1, n);
+	*copy = xstrndup(path + 1, n);
 	return *copy;
 }
 

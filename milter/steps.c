@@ -33,12 +33,13 @@
 #include "session_reply.h"
 #include "smtp_state.h"
 #include "txn.h"
+#include "xmalloc.h"
 
 static void
 set_str(char **dst, const char *v)
 {
 	free(*dst);
-	*dst = v ? strdup(v) : NULL;
+	*dst = v ? xstrdup(v) : NULL;
 }
 
 /* ehlod-milter's side of pending.c: the callback thread bounds the
@@ -224,7 +225,7 @@ eom_outcome(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	    s->reply.set ? s->reply.enhanced : "");
 	free(s->last_text);
 	s->last_text = s->reply.set && s->reply.text ?
-	    strdup(s->reply.text) : NULL;
+	    xstrdup(s->reply.text) : NULL;
 }
 
 /* What a finished chain changes in the model, as ehlod's *_done
@@ -296,10 +297,8 @@ static void
 take_header(struct mconn *c, const char *name, const char *value)
 {
 	struct message *m = &c->s.txn.msg;
-	char *clean = strdup(value);
+	char *clean = xstrdup(value);
 
-	if (clean == NULL)
-		return;
 	/* The model keeps line ends as bare LF; the MTA sends them so. */
 	char *w = clean;
 	for (const char *r = value; *r; r++)

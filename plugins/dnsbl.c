@@ -87,6 +87,7 @@
 #include <ehlod/plugin.h>
 
 #include "dnsbl_query.h"
+#include "xmalloc.h"
 
 #define ZONES_MAX 16
 #define TIMEOUT_MIN 100
@@ -345,10 +346,8 @@ static struct run *
 run_new(ehlod_ctx *s, struct client *c)
 {
 	struct dnsbl *d = host->instance(s);
-	struct run *r = calloc(1, sizeof(*r) + d->nzones * sizeof(r->q[0]));
+	struct run *r = xcalloc(1, sizeof(*r) + d->nzones * sizeof(r->q[0]));
 
-	if (r == NULL)
-		return NULL;
 	r->d = d;
 	r->client = c;
 	r->s = s;
@@ -550,10 +549,8 @@ config_read(struct dnsbl *d)
 
 	for (size_t i = 0; i < d->zone_list.n; i++) {
 		int len = dnsbl_zone_check(d->zone_list.v[i], &why);
-		d->zones[i] = strndup(d->zone_list.v[i], (size_t)(len < 0 ?
+		d->zones[i] = xstrndup(d->zone_list.v[i], (size_t)(len < 0 ?
 		    0 : len));
-		if (d->zones[i] == NULL)
-			return -1;
 		d->nzones = i + 1;
 	}
 	d->stage = strcasecmp(d->stage_name, "rcpt") == 0 ? STAGE_RCPT :

@@ -85,6 +85,7 @@
 
 #include "crlf.h"
 #include "maildir.h"
+#include "xmalloc.h"
 
 /* Room for a host name of HOST_NAME_MAX octets, each possibly escaped as
  * a four-octet "\057". */
@@ -547,11 +548,7 @@ maildir_init(const struct ehlod_host *h, ehlod_ctx *inst)
 		    dir);
 		return -1;
 	}
-	maildir = strdup(dir);
-	if (maildir == NULL) {
-		host->log(self, LOG_ERR, "out of memory");
-		return -1;
-	}
+	maildir = xstrdup(dir);
 	trim_slashes(maildir);
 	do_fsync = conf->fsync;
 	init_hostpart();
