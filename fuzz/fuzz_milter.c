@@ -6,7 +6,7 @@
  *	MTA's packets (NUL-separated strings; SMFIC_UNKNOWN's data handed
  *	over as received, terminated or not) and given to ehlod-milter's
  *	callbacks (milter/callbacks.c) through milter_desc, which build jobs
- *	and run them on the real loop thread (milter/loop.c, steps.c) over
+ *	and run them on the real loop thread (milter/loop.c, milter_steps.c) over
  *	the milterprobe test plugin, which has a hook at every step and
  *	changes headers.  libmilter's side (smfi_*) is replaced here by
  *	functions that keep the macros and check what comes back.
@@ -171,7 +171,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	unlink(file);
 	srv.conf = &conf;
 	srv.plugins = &set;
-	/* As ehlod-milter's main.c: the base is shared between threads. */
+	/* As milter/milter_main.c: the base is shared between threads. */
 	if (evthread_use_pthreads() < 0)
 		abort();
 	srv.base = event_base_new();

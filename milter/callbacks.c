@@ -37,6 +37,7 @@
 #include <sys/socket.h>
 #include <libmilter/mfapi.h>
 
+#include "enhanced_code.h"
 #include "log.h"
 #include "milter.h"
 #include "xmalloc.h"
@@ -220,8 +221,10 @@ send_reply(SMFICTX *ctx, int code, const char *enhanced, const char *text)
 
 	snprintf(rcode, sizeof(rcode), "%03d", code);
 	escape_percent(text ? text : "", buf, sizeof(buf));
-	const char *xcode = enhanced && enhanced[0] == rcode[0] ? enhanced :
-	    NULL;
+	/* Only a whole RFC 3463 code of the reply's class goes with it;
+	 * libmilter refuses a reply whose code does not match. */
+	const char *xcode = enhanced && enhanced_code_fits(enhanced, code) ?
+	    enhanced : NULL;
 	if (set_reply(ctx, rcode, xcode, buf) == MI_SUCCESS)
 		return;
 	/* A text libmilter refuses still leaves the code. */
