@@ -5,6 +5,8 @@
  *	Implements config.h.  Every value is checked here, once, so the rest
  *	of the server can trust struct config; every error names the file
  *	and the line, through libconfuse's error function.
+ * SEE ALSO
+ *	ehlod.conf(5), every option and its default
  */
 #include <ctype.h>
 #include <errno.h>

@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "milter.h"
+#include "xmalloc.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -225,7 +226,7 @@ set_macro(const char *p, size_t len)
 		return;
 	int i = (unsigned char)p[0] % MAC_COUNT_;
 	free(macros[i]);
-	macros[i] = strdup(p + 1);
+	macros[i] = xstrdup(p + 1);
 }
 
 /* One packet; buf holds len octets and a NUL after them. */

@@ -72,6 +72,8 @@
  *		Handed to Cyrus SASL as its options of the same names (see
  *		the Cyrus SASL documentation, "options.html").  An unset
  *		option takes SASL's default.  log_level 7 logs passwords.
+ * SEE ALSO
+ *	ehlod-plugin-auth(5), the plugin's manual
  */
 #include "autoconfig.h"
 

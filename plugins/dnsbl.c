@@ -71,6 +71,8 @@
  *		The text after 554 5.7.1 for a listed client: the first %s
  *		is the client's address, the second the zone, %% a percent
  *		sign; nothing else may follow a %.
+ * SEE ALSO
+ *	ehlod-plugin-dnsbl(5), the plugin's manual
  */
 #include "autoconfig.h"
 

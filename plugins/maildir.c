@@ -67,6 +67,8 @@
  *		may then lose mail that the client was told is delivered.
  *	threads (integer, 1 to 64, default 4)
  *		Threads per worker process that write and flush messages.
+ * SEE ALSO
+ *	ehlod-plugin-maildir(5), the plugin's manual
  */
 #include "autoconfig.h"
 

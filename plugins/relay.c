@@ -81,6 +81,8 @@
  *	responsibility for) makes the lesser harm.  A 250 would lose the
  *	refused recipients, since we queue nothing and bounce nothing; a 5xx
  *	would bounce mail that was delivered.
+ * SEE ALSO
+ *	ehlod-plugin-relay(5), the plugin's manual
  */
 #include "autoconfig.h"
 

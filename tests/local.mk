@@ -188,3 +188,7 @@ EXTRA_DIST += tests/tools/test_include_graph.py tools/include-graph
 # their descriptor although proto/ is linked into them.
 TESTS += tests/tools/test_proto_layout.py
 EXTRA_DIST += tests/tools/test_proto_layout.py
+# Hygiene: every C file opens with its purpose (naming its manual page
+# where one exists), no two C files share a name, no bug-database numbers.
+TESTS += tests/tools/test_source_headers.py
+EXTRA_DIST += tests/tools/test_source_headers.py
