@@ -516,7 +516,7 @@ plugin_name_only(const char *path)
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == strlen(path);
 }
 
-static int
+static void
 take_plugin_names(struct config *c, cfg_t *cfg)
 {
 	c->nplugins = cfg_size(cfg, "plugin");
@@ -534,7 +534,6 @@ take_plugin_names(struct config *c, cfg_t *cfg)
 			p->path = xasprintf("%s/%s.so", c->plugin_dir,
 			    path ? path : p->name);
 	}
-	return 0;
 }
 
 static int
@@ -561,17 +560,15 @@ config_read(const char *file, struct config *c)
 	c->cfg = parse(file, pass1_plugin_opts, CFGF_IGNORE_UNKNOWN);
 	if (c->cfg == NULL)
 		return -1;
-	if (take_core_values(c, c->cfg) < 0)
-		goto nomem;
+	if (take_core_values(c, c->cfg) < 0) {
+		/* The networks were checked while parsing: not reached. */
+		log_msg(LOG_ERR, "%s: cannot take a trusted network list", file);
+		return -1;
+	}
 	if (take_listeners(c) < 0)
 		return -1;
-	if (
-take_plugin_names(c, c->cfg) < 0)
-		goto nomem;
+	take_plugin_names(c, c->cfg);
 	return 0;
-nomem:
-	log_msg(LOG_ERR, "%s: out of memory", file);
-	return -1;
 }
 
 int

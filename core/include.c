@@ -55,7 +55,7 @@ file_keep(const char *name)
 	return files[nfiles++];
 }
 
-static int
+static void
 map_add(const char *file, int line)
 {
 	if (nmap == capmap) {
@@ -64,7 +64,6 @@ map_add(const char *file, int line)
 		capmap = cap;
 	}
 	map[nmap++] = (struct origin){ file, line };
-	return 0;
 }
 
 /* The pattern of an include line (in place, in the cleaned text), or
@@ -112,10 +111,6 @@ expand_include(struct expansion *x, const char *file, int line,
 	glob_t g;
 	int rc, wild;
 
-	if (path == NULL) {
-		log_msg(LOG_ERR, "%s:%d: out of memory", file, line);
-		return -1;
-	}
 	wild = strpbrk(pattern, "*?[") != NULL;
 	rc = glob(path, GLOB_ERR, NULL, &g);
 	if (rc == GLOB_NOMATCH && wild) {
@@ -155,10 +150,11 @@ expand_text(struct expansion *x, const char *file, char *text, int depth)
 				return -1;
 			continue;
 		}
-		if (fprintf(x->out, "%s\n", p) < 0 || map_add(file, line) < 0) {
+		if (fprintf(x->out, "%s\n", p) < 0) {
 			log_msg(LOG_ERR, "%s: out of memory", file);
 			return -1;
 		}
+		map_add(file, line);
 	}
 	return 0;
 }
@@ -179,10 +175,7 @@ expand_file(struct expansion *x, const char *file, int depth,
 	}
 	if (depth > 0 && trust_file(file, "included configuration file") < 0)
 		return -1;
-	if ((kept = file_keep(file)) == NULL) {
-		log_msg(LOG_ERR, "%s: out of memory", file);
-		return -1;
-	}
+	kept = file_keep(file);
 	if ((text = x->read(kept)) == NULL)
 		return -1;
 	rc = expand_text(x, kept, text, depth);

@@ -97,7 +97,7 @@ judge(const struct ehlod_option *o, const union value *v, char *buf,
 }
 
 /* The list value of opt: an array the plugin keeps until fini. */
-static int
+static void
 take_list(struct plugin *p, cfg_opt_t *opt, struct ehlod_list *out)
 {
 	size_t n = cfg_opt_size(opt);
@@ -108,7 +108,6 @@ take_list(struct plugin *p, cfg_opt_t *opt, struct ehlod_list *out)
 		v[i] = cfg_opt_getnstr(opt, i);
 	out->n = n;
 	out->v = v;
-	return 0;
 }
 
 static int
@@ -120,7 +119,7 @@ from_confuse(struct plugin *p, const struct ehlod_option *o, cfg_opt_t *opt,
 	case EHLOD_OPT_BOOL: v->b = cfg_opt_getnbool(opt, 0) != 0; return 0;
 	case EHLOD_OPT_INT: v->i = cfg_opt_getnint(opt, 0); return 0;
 	case EHLOD_OPT_STRING: v->s = cfg_opt_getnstr(opt, 0); return 0;
-	case EHLOD_OPT_LIST: return take_list(p, opt, &v->l);
+	case EHLOD_OPT_LIST: take_list(p, opt, &v->l); return 0;
 	}
 	return -1;
 }
@@ -142,7 +141,7 @@ validate(cfg_t *sec, cfg_opt_t *opt)
 		    "no such option for plugin %s", p ? p->d.name : "?");
 	if (from_confuse(p, o, opt, &v) < 0)
 		return option_error(file, sec->line, p->name, o->name,
-		    "out of memory");
+		    "unknown option type %d", (int)o->type);
 	why = judge(o, &v, buf, sizeof(buf));
 	if (why)
 		return option_error(file, sec->line, p->name, o->name, "%s",
@@ -177,7 +176,7 @@ options_begin(struct plugin_set *set, const char *file)
 }
 
 /* "a, b,c" as a list; the copy and the array live until fini. */
-static int
+static void
 parse_default_list(struct plugin *p, const char *d, struct ehlod_list *out)
 {
 	char *copy = xstrdup(d);
@@ -197,7 +196,6 @@ parse_default_list(struct plugin *p, const char *d, struct ehlod_list *out)
 	}
 	out->n = n;
 	out->v = v;
-	return 0;
 }
 
 /* The default's text as a value of the option's type. */
@@ -227,7 +225,8 @@ parse_default(struct plugin *p, const struct ehlod_option *o, union value *v)
 		v->s = d;
 		return 0;
 	case EHLOD_OPT_LIST:
-		return parse_default_list(p, d, &v->l);
+		parse_default_list(p, d, &v->l);
+		return 0;
 	}
 	return -1;
 }

@@ -102,16 +102,9 @@ session_alloc(void)
 
 	snprintf(s->id, sizeof(s->id), "%05X%06lX",
 	    (unsigned)getpid() & 0xfffff, ++counter & 0xffffff);
-	if (smtp_state_init(s) < 0)
-		goto fail;
-	if (linereader_init(&s->lr, s->plugins->line_limit) < 0) {
-		smtp_state_fini(s);
-		goto fail;
-	}
+	smtp_state_init(s);
+	linereader_init(&s->lr, s->plugins->line_limit);
 	return s;
-fail:
-	free(s);
-	return NULL;
 }
 
 struct ehlod_session *

@@ -21,20 +21,15 @@
 #include "txn.h"
 #include "xmalloc.h"
 
-int
+void
 smtp_state_init(struct ehlod_session *s)
 {
 	/* The set the session started with: a reload may swap
 	 * server->plugins, never a session's. */
 	s->plugins = server->plugins;
 	s->offered = xcalloc(s->plugins->n + 1, 1);
-	if (session_ctx_init(s) < 0) {
-		free(s->offered);
-		s->offered = NULL;
-		return -1;
-	}
+	session_ctx_init(s);
 	s->state = S_CONNECTED;
-	return 0;
 }
 
 void

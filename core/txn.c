@@ -86,7 +86,7 @@ slots_free(struct ehlod_session *s, struct plugin_slot *slots, int txn)
 	free(slots);
 }
 
-int
+void
 session_ctx_init(struct ehlod_session *s)
 {
 	size_t n = s->plugins->n + 1;
@@ -97,7 +97,6 @@ session_ctx_init(struct ehlod_session *s)
 		s->ctx[i].s = s;
 		s->ctx[i].p = &s->plugins->v[i];
 	}
-	return 0;
 }
 
 void

@@ -450,10 +450,6 @@ envelope(SMFICTX *ctx, enum job_kind kind, char **argv)
 	struct job j;
 	sfsistat rc;
 
-	if (path == NULL) {
-		log_msg(LOG_ERR, "out of memory");
-		return SMFIS_TEMPFAIL;
-	}
 	job_init(&j, ctx, kind, path, NULL);
 	if (kind == J_MAIL)
 		note_params(&j, argv);

@@ -58,10 +58,7 @@ session_setup(struct mconn *c)
 	    (unsigned)getpid() & 0xffff, ++counter & 0xffffff);
 	snprintf(s->client_addr, sizeof(s->client_addr), "unknown");
 	snprintf(s->client_port, sizeof(s->client_port), "0");
-	if (smtp_state_init(s) < 0) {
-		log_msg(LOG_ERR, "%s: out of memory", s->id);
-		return -1;
-	}
+	smtp_state_init(s);
 	s->mode = IN_WAIT;
 	c->ops_tail = &c->ops;
 	c->ready = 1;

@@ -391,8 +391,6 @@ run_start(ehlod_ctx *s, struct client *c, const char *addr)
 	struct run *r = run_new(s, c);
 	ehlod_verdict v;
 
-	if (r == NULL)
-		return error_verdict(s, "out of memory");
 	r->in_hook = 1;
 	for (size_t i = 0; i < d->nzones && r->client != NULL; i++)
 		run_ask(r, i, addr);
@@ -544,7 +542,7 @@ check_message(const void *value)
 	    why : NULL;
 }
 
-static int
+static void
 config_read(struct dnsbl *d)
 {
 	const char *why;
@@ -559,7 +557,6 @@ config_read(struct dnsbl *d)
 	    STAGE_CONNECT;
 	d->tempfail_on_error = strcasecmp(d->on_error, "tempfail") == 0;
 	d->timeout_ms = (unsigned)d->timeout;
-	return 0;
 }
 
 /* The resolver of this worker: the configured name servers or the
@@ -624,11 +621,7 @@ dnsbl_init(const struct ehlod_host *h, ehlod_ctx *inst)
 
 	host = h;
 	d = host->instance(inst);
-	if (config_read(d) < 0) {
-		host->log(inst, LOG_ERR, "out of memory");
-		dnsbl_fini(inst);
-		return -1;
-	}
+	config_read(d);
 	/* Only the workers resolve: init runs where sessions are served. */
 	base = host->event_base ? host->event_base() : NULL;
 	if (base != NULL && make_resolver(inst, d, base) < 0) {
