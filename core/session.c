@@ -112,10 +112,8 @@ session_detached(void)
 {
 	struct ehlod_session *s = session_alloc();
 
-	if (s) {
-		snprintf(s->client_addr, sizeof(s->client_addr), "127.0.0.1");
-		s->flags[EHLOD_FLAG_ESMTP] = 1;
-	}
+	snprintf(s->client_addr, sizeof(s->client_addr), "127.0.0.1");
+	s->flags[EHLOD_FLAG_ESMTP] = 1;
 	return s;
 }
 
@@ -224,10 +222,6 @@ session_new_via(struct bufferevent *bev, const struct sockaddr *peer,
 	socklen_t llen = sizeof(local);
 	struct ehlod_session *s = session_alloc();
 
-	if (s == NULL) {
-		bufferevent_free(bev);
-		return NULL;
-	}
 	s->bev = bev;
 	addr_to_text(peer, peerlen, peer_addr, sizeof(peer_addr), peer_port,
 	    sizeof(peer_port));
