@@ -34,9 +34,12 @@ PROTO_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 PROTO_TEST_LIBS = proto/libproto.la $(CHECK_LIBS)
 
 check_PROGRAMS += tests/unit/test_esmtp tests/unit/test_address \
-	tests/unit/test_enhanced_code
+	tests/unit/test_enhanced_code tests/unit/test_xmalloc
 TESTS += tests/unit/test_esmtp tests/unit/test_address \
-	tests/unit/test_enhanced_code
+	tests/unit/test_enhanced_code tests/unit/test_xmalloc
+tests_unit_test_xmalloc_SOURCES = tests/unit/test_xmalloc.c
+tests_unit_test_xmalloc_CFLAGS = $(PROTO_TEST_CFLAGS)
+tests_unit_test_xmalloc_LDADD = $(PROTO_TEST_LIBS)
 tests_unit_test_enhanced_code_SOURCES = tests/unit/test_enhanced_code.c
 tests_unit_test_enhanced_code_CFLAGS = $(PROTO_TEST_CFLAGS)
 tests_unit_test_enhanced_code_LDADD = $(PROTO_TEST_LIBS)
