@@ -562,7 +562,8 @@ config_read(const char *file, struct config *c)
 		return -1;
 	if (take_core_values(c, c->cfg) < 0) {
 		/* The networks were checked while parsing: not reached. */
-		log_msg(LOG_ERR, "%s: cannot take a trusted network list", file);
+		log_msg(LOG_ERR, "%s: cannot take a trusted network list",
+		    file);
 		return -1;
 	}
 	if (take_listeners(c) < 0)

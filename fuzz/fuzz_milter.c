@@ -6,10 +6,11 @@
  *	MTA's packets (NUL-separated strings; SMFIC_UNKNOWN's data handed
  *	over as received, terminated or not) and given to ehlod-milter's
  *	callbacks (milter/callbacks.c) through milter_desc, which build jobs
- *	and run them on the real loop thread (milter/loop.c, milter_steps.c) over
- *	the milterprobe test plugin, which has a hook at every step and
- *	changes headers.  libmilter's side (smfi_*) is replaced here by
- *	functions that keep the macros and check what comes back.
+ *	and run them on the real loop thread (milter/loop.c,
+ *	milter_steps.c) over the milterprobe test plugin, which has a hook
+ *	at every step and changes headers.  libmilter's side (smfi_*) is
+ *	replaced here by functions that keep the macros and check what
+ *	comes back.
  */
 #include <stdarg.h>
 #include <stdint.h>

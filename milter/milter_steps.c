@@ -1,6 +1,7 @@
 /*
  * NAME
- *	milter_steps.c - each milter step on the shared session model (plugin lock held)
+ *	milter_steps.c - each milter step on the shared session model
+ *	(plugin lock held)
  * DESCRIPTION
  *	The mapping from libmilter's protocol steps to plugin hooks, in one
  *	place.  Each job first brings the core's session and transaction up
