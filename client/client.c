@@ -49,7 +49,7 @@ parse_server(struct ehlod_client *c, const char *spec)
 
 		if (rb == NULL)
 			return -1;
-		c->host = strndup(spec + 1, (size_t)(rb - spec - 1));
+		c->host = xstrndup(spec + 1, (size_t)(rb - spec - 1));
 		colon = rb[1] == ':' ? rb + 1 : NULL;
 		if (rb[1] != '\0' && colon == NULL)
 			return -1;
@@ -57,9 +57,10 @@ parse_server(struct ehlod_client *c, const char *spec)
 		c->host = xstrdup(spec);	/* a bare IPv6 address */
 		colon = NULL;
 	} else {
-		c->host = colon ? strndup(spec, (size_t)(colon - spec)) : xstrdup(spec);
+		c->host = colon ? xstrndup(spec, (size_t)(colon - spec)) :
+		    xstrdup(spec);
 	}
-	if (c->host == NULL || *c->host == '\0')
+	if (*c->host == '\0')
 		return -1;
 	if (colon == NULL)
 		return 0;
@@ -109,11 +110,9 @@ struct ehlod_client *
 ehlod_client_new(struct event_base *base, const char *server,
     const struct ehlod_client_opts *opts)
 {
-	struct ehlod_client *c = calloc(1, sizeof(*c));
+	struct ehlod_client *c = xcalloc(1, sizeof(*c));
 	struct ehlod_client_opts defaults;
 
-	if (c == NULL)
-		return NULL;
 	if (opts == NULL) {
 		ehlod_client_opts_init(&defaults);
 		opts = &defaults;

@@ -17,6 +17,7 @@
 #include <sasl/saslutil.h>
 
 #include "client_auth.h"
+#include "xmalloc.h"
 
 #define AUTH_LINE_MAX 12288	/* RFC 4954 4: 12288 octets per line */
 
@@ -58,12 +59,9 @@ get_secret(sasl_conn_t *conn, void *ctx, int id, sasl_secret_t **psecret)
 static char *
 pick_mechs(const char *server, const char *allowed)
 {
-	char *out = calloc(1, strlen(server) + 1), *copy, *save = NULL;
+	char *out = xcalloc(1, strlen(server) + 1), *copy = xstrdup(server);
+	char *save = NULL;
 
-	if (out == NULL || (copy = strdup(server)) == NULL) {
-		free(out);
-		return NULL;
-	}
 	for (char *m = strtok_r(copy, " ", &save); m; m = strtok_r(NULL, " ", &save)) {
 		if (allowed != NULL && strcasestr(allowed, m) == NULL)
 			continue;
@@ -107,16 +105,12 @@ struct client_auth *
 client_auth_new(const char *host, const char *user, const char *password,
     const char *server_mechs, const char *allowed, const char **err)
 {
-	struct client_auth *a = calloc(1, sizeof(*a));
+	struct client_auth *a = xcalloc(1, sizeof(*a));
 	size_t plen = strlen(password ? password : "");
 
-	if (a == NULL || (a->user = strdup(user)) == NULL ||
-	    (a->secret = calloc(1, sizeof(sasl_secret_t) + plen + 1)) == NULL ||
-	    (a->mechs = pick_mechs(server_mechs, allowed)) == NULL) {
-		*err = "out of memory";
-		client_auth_free(a);
-		return NULL;
-	}
+	a->user = xstrdup(user);
+	a->secret = xcalloc(1, sizeof(sasl_secret_t) + plen + 1);
+	a->mechs = pick_mechs(server_mechs, allowed);
 	a->secret->len = plen;
 	memcpy(a->secret->data, password ? password : "", plen);
 	if (*a->mechs == '\0') {
@@ -152,13 +146,9 @@ static char *
 encode(const char *out, unsigned outlen, const char *prefix, const char **err)
 {
 	size_t plen = strlen(prefix);
-	char *line = malloc(plen + AUTH_LINE_MAX + 1);
+	char *line = xmalloc(plen + AUTH_LINE_MAX + 1);
 	unsigned n = 0;
 
-	if (line == NULL) {
-		*err = "out of memory";
-		return NULL;
-	}
 	memcpy(line, prefix, plen);
 	if (outlen == 0) {
 		strcpy(line + plen, "=");
@@ -189,9 +179,7 @@ client_auth_start(struct client_auth *a, const char **mech, const char **err)
 	/* Without an initial response the mechanism waits for a 334. */
 	if (out == NULL) {
 		snprintf(prefix, sizeof(prefix), "AUTH %s", *mech);
-		if ((out = strdup(prefix)) == NULL)
-			*err = "out of memory";
-		return (char *)out;
+		return xstrdup(prefix);
 	}
 	snprintf(prefix, sizeof(prefix), "AUTH %s ", *mech);
 	return encode(out, outlen, prefix, err);
@@ -218,12 +206,7 @@ client_auth_step(struct client_auth *a, const char *challenge,
 	}
 	/* An empty answer to a 334 is an empty line ("=" is only for the
 	 * initial response, RFC 4954 4). */
-	if (out == NULL || outlen == 0) {
-		char *empty = strdup("");
-
-		if (empty == NULL)
-			*err = "out of memory";
-		return empty;
-	}
+	if (out == NULL || outlen == 0)
+		return xstrdup("");
 	return encode(out, outlen, "", err);
 }

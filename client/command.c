@@ -52,10 +52,8 @@ struct cmd *
 cmd_push(struct ehlod_client *c, char *line, const char *name, int pipeline,
     cmd_reply_fn on_reply)
 {
-	struct cmd *p = calloc(1, sizeof(*p));
+	struct cmd *p = xcalloc(1, sizeof(*p));
 
-	if (p == NULL)
-		abort();	/* as xstrdup: the session cannot go on */
 	p->line = line;
 	p->name = name;
 	p->pipeline = pipeline;

@@ -383,19 +383,17 @@ orcpt_of(const char *rcpt)
 	return xstrdup(line);
 }
 
-static int
+static void
 setup_job(struct ehlod_client *c, const struct ehlod_client_job *j)
 {
 	struct job_state *js = &c->j;
 	size_t n = j->nrcpts ? j->nrcpts : 1, size;
 	int has_8bit;
 
-	js->rcpts = calloc(n, sizeof(*js->rcpts));
-	js->acc_idx = calloc(n, sizeof(*js->acc_idx));
+	js->rcpts = xcalloc(n, sizeof(*js->rcpts));
+	js->acc_idx = xcalloc(n, sizeof(*js->acc_idx));
 	if (j->dsn_orcpt)
-		js->orcpt = calloc(n, sizeof(*js->orcpt));
-	if (!js->rcpts || !js->acc_idx || (j->dsn_orcpt && !js->orcpt))
-		return -1;
+		js->orcpt = xcalloc(n, sizeof(*js->orcpt));
 	c->res.nrcpts = j->nrcpts;
 	c->res.rcpts = js->rcpts;
 	for (size_t i = 0; i < j->nrcpts; i++) {
@@ -409,7 +407,6 @@ setup_job(struct ehlod_client *c, const struct ehlod_client_job *j)
 	c->need_8bit = !c->need_binary && (j->body == EHLOD_BODY_8BITMIME ||
 	    (j->body == EHLOD_BODY_AUTO && has_8bit));
 	c->need_utf8 = j->smtputf8 > 0 || (j->smtputf8 < 0 && addresses_have_utf8(j));
-	return 0;
 }
 
 int
@@ -425,12 +422,8 @@ ehlod_client_start(struct ehlod_client *c, const struct ehlod_client_job *job,
 	c->cb_arg = arg;
 	c->j.job = job;
 	c->j.probe = job == NULL;
-	if (job != NULL && setup_job(c, job) < 0) {
-		fail(c, EHLOD_CLIENT_TEMPFAIL, EHLOD_REASON_LOCAL, "start",
-		    NULL, "out of memory");
-		conn_done(c);
-		return 0;
-	}
+	if (job != NULL)
+		setup_job(c, job);
 	if (job != NULL && job->nrcpts == 0) {
 		fail(c, EHLOD_CLIENT_PERMFAIL, EHLOD_REASON_LOCAL, "start",
 		    NULL, "no recipients");

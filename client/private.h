@@ -36,6 +36,7 @@
 #include "ehlo_table.h"
 #include "../core/linereader.h"
 #include "reply_parser.h"
+#include "xmalloc.h"
 #include "client_message.h"
 
 #define CMD_LINE_MAX 2048	/* MAIL/RCPT with every parameter */
@@ -179,7 +180,6 @@ void note(struct ehlod_client *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void note_prefixed(struct ehlod_client *c, const char *prefix,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-char *xstrdup(const char *s);
 void set_str(const char **field, const char *value);
 enum ehlod_client_status status_of(int code);
 void reply_parts(struct ehlod_client *c, const struct smtp_reply *r,

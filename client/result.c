@@ -53,16 +53,6 @@ note_prefixed(struct ehlod_client *c, const char *prefix, const char *fmt, ...)
 	va_end(ap);
 }
 
-char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s ? s : "");
-
-	if (d == NULL)
-		abort();	/* the transcript and results cannot go on */
-	return d;
-}
-
 void
 set_str(const char **field, const char *value)
 {
@@ -219,10 +209,8 @@ ehlod_client_transcript(const struct ehlod_client *cc)
 {
 	struct ehlod_client *c = (struct ehlod_client *)cc;
 	size_t n = evbuffer_get_length(c->transcript);
-	char *p = malloc(n + 1);
+	char *p = xmalloc(n + 1);
 
-	if (p == NULL)
-		return "";
 	evbuffer_copyout(c->transcript, p, n);
 	p[n] = '\0';
 	free(c->transcript_str);

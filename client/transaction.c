@@ -111,11 +111,7 @@ remember(struct ehlod_client *c, const char *rcpt)
 
 	if (t->nacc == t->cap) {
 		size_t cap = t->cap ? 2 * t->cap : 16;
-		char **p = realloc(t->acc, cap * sizeof(*p));
-
-		if (p == NULL)
-			abort();	/* as xstrdup: results cannot go on */
-		t->acc = p;
+		t->acc = xreallocarray(t->acc, cap, sizeof(*t->acc));
 		t->cap = cap;
 	}
 	t->acc[t->nacc++] = xstrdup(rcpt);
@@ -133,8 +129,7 @@ lmtp_reset(struct ehlod_client *c, size_t n)
 	t->nlmtp = t->lmtp_seen = 0;
 	if (n == 0)
 		return;
-	if ((t->lmtp = calloc(n, sizeof(*t->lmtp))) == NULL)
-		abort();
+	t->lmtp = xcalloc(n, sizeof(*t->lmtp));
 	t->nlmtp = n;
 	for (size_t i = 0; i < n; i++)
 		t->lmtp[i].address = xstrdup(t->acc[i]);

@@ -32,6 +32,7 @@
 #include "txn.h"
 #include "utf8.h"
 #include "xforward.h"
+#include "xmalloc.h"
 
 
 static void
@@ -271,7 +272,7 @@ cmd_mail(struct ehlod_session *s, char *arg)
 		smtp_state_txn_end(s, 0);
 		return;
 	}
-	s->txn.mail_from = strdup(mailbox);
+	s->txn.mail_from = xstrdup(mailbox);
 	chain_start(s, STEP_MAIL, mailbox, NULL, NULL, 0, mail_done);
 }
 

@@ -5,6 +5,8 @@
  *	Implements config.h.  Every value is checked here, once, so the rest
  *	of the server can trust struct config; every error names the file
  *	and the line, through libconfuse's error function.
+ * SEE ALSO
+ *	ehlod.conf(5), every option and its default
  */
 #include <ctype.h>
 #include <errno.h>
@@ -22,6 +24,7 @@
 #include "log.h"
 #include "trust.h"
 #include "netaddr.h"
+#include "xmalloc.h"
 
 #ifndef PLUGINDIR
 #define PLUGINDIR "/usr/local/lib/ehlod/plugins"
@@ -438,33 +441,33 @@ default_hostname(void)
 	char name[256];
 
 	if (gethostname(name, sizeof(name) - 1) < 0)
-		return strdup("localhost");
+		return xstrdup("localhost");
 	name[sizeof(name) - 1] = '\0';
-	return strdup(name);
+	return xstrdup(name);
 }
 
 static int
 take_core_values(struct config *c, cfg_t *cfg)
 {
 	const char *h = cfg_getstr(cfg, "hostname");
-	c->hostname = h ? strdup(h) : default_hostname();
+	c->hostname = h ? xstrdup(h) : default_hostname();
 	c->nlocal_domains = cfg_size(cfg, "local_domains");
-	c->local_domains = calloc(c->nlocal_domains + 1, sizeof(char *));
-	for (size_t i = 0; c->local_domains && i < c->nlocal_domains; i++)
-		c->local_domains[i] = strdup(cfg_getnstr(cfg, "local_domains",
+	c->local_domains = xcalloc(c->nlocal_domains + 1, sizeof(char *));
+	for (size_t i = 0; i < c->nlocal_domains; i++)
+		c->local_domains[i] = xstrdup(cfg_getnstr(cfg, "local_domains",
 		    i));
 	c->max_recipients = cfg_getint(cfg, "max_recipients");
 	c->workers = cfg_getint(cfg, "workers");
 	if (c->workers == 0)
 		c->workers = sysconf(_SC_NPROCESSORS_ONLN) > 0 ?
 		    sysconf(_SC_NPROCESSORS_ONLN) : 1;
-	c->user = strdup(cfg_getstr(cfg, "user"));
-	c->pid_file = strdup(cfg_getstr(cfg, "pid_file"));
-	c->status_socket = strdup(cfg_getstr(cfg, "status_socket"));
-	c->plugin_dir = strdup(cfg_getstr(cfg, "plugin_dir"));
+	c->user = xstrdup(cfg_getstr(cfg, "user"));
+	c->pid_file = xstrdup(cfg_getstr(cfg, "pid_file"));
+	c->status_socket = xstrdup(cfg_getstr(cfg, "status_socket"));
+	c->plugin_dir = xstrdup(cfg_getstr(cfg, "plugin_dir"));
 	c->message_size_limit = (size_t)cfg_getint(cfg, "message_size_limit");
 	c->spool_threshold = (size_t)cfg_getint(cfg, "spool_threshold");
-	c->spool_directory = strdup(cfg_getstr(cfg, "spool_directory"));
+	c->spool_directory = xstrdup(cfg_getstr(cfg, "spool_directory"));
 	c->second_ehlo = strcmp(cfg_getstr(cfg, "second_ehlo"), "refuse") ?
 	    SECOND_EHLO_RESET : SECOND_EHLO_REFUSE;
 	c->command_timeout = cfg_getint(cfg, "command_timeout");
@@ -481,31 +484,27 @@ take_core_values(struct config *c, cfg_t *cfg)
 	c->max_auth_failure_rate = cfg_getint(cfg, "max_auth_failure_rate");
 	c->use_syslog = cfg_getbool(cfg, "syslog");
 	c->syslog_facility = log_facility(cfg_getstr(cfg, "syslog_facility"));
-	c->syslog_name = strdup(cfg_getstr(cfg, "syslog_name"));
+	c->syslog_name = xstrdup(cfg_getstr(cfg, "syslog_name"));
 	c->debug = cfg_getbool(cfg, "debug");
 	c->proxy_protocol = cfg_getbool(cfg, "proxy_protocol");
 	c->nxforward_trusted = cfg_size(cfg, "xforward_trusted");
-	c->xforward_trusted = calloc(c->nxforward_trusted + 1,
+	c->xforward_trusted = xcalloc(c->nxforward_trusted + 1,
 	    sizeof(*c->xforward_trusted));
-	for (size_t i = 0; c->xforward_trusted && i < c->nxforward_trusted;
-	    i++)
+	for (size_t i = 0; i < c->nxforward_trusted; i++)
 		if (proxy_net_parse(cfg_getnstr(cfg, "xforward_trusted", i),
 		    &c->xforward_trusted[i]) < 0)
 			return -1;
 	c->nproxy_trusted = cfg_size(cfg, "proxy_trusted");
-	c->proxy_trusted = calloc(c->nproxy_trusted + 1,
+	c->proxy_trusted = xcalloc(c->nproxy_trusted + 1,
 	    sizeof(*c->proxy_trusted));
-	for (size_t i = 0; c->proxy_trusted && i < c->nproxy_trusted; i++)
+	for (size_t i = 0; i < c->nproxy_trusted; i++)
 		if (proxy_net_parse(cfg_getnstr(cfg, "proxy_trusted", i),
 		    &c->proxy_trusted[i]) < 0)
 			return -1;
 	h = cfg_getstr(cfg, "milter_socket");
-	c->milter_socket = h ? strdup(h) : NULL;
+	c->milter_socket = h ? xstrdup(h) : NULL;
 	c->milter_timeout = cfg_getint(cfg, "milter_timeout");
 	c->milter_hook_timeout = cfg_getint(cfg, "milter_hook_timeout");
-	if (!c->hostname || !c->local_domains || !c->user ||
-	    !c->plugin_dir || !c->proxy_trusted)
-		return -1;
 	return 0;
 }
 
@@ -517,29 +516,24 @@ plugin_name_only(const char *path)
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == strlen(path);
 }
 
-static int
+static void
 take_plugin_names(struct config *c, cfg_t *cfg)
 {
 	c->nplugins = cfg_size(cfg, "plugin");
-	c->plugins = calloc(c->nplugins + 1, sizeof(*c->plugins));
-	if (c->plugins == NULL)
-		return -1;
+	c->plugins = xcalloc(c->nplugins + 1, sizeof(*c->plugins));
 	for (size_t i = 0; i < c->nplugins; i++) {
 		cfg_t *sec = cfg_getnsec(cfg, "plugin", i);
 		const char *path = cfg_getstr(sec, "path");
 		struct plugin_conf *p = &c->plugins[i];
-		p->name = strdup(cfg_title(sec));
+		p->name = xstrdup(cfg_title(sec));
 		/* Without a '/', path names a plugin of plugin_dir: the way
 		 * to configure one plugin as several instances. */
 		if (path && !plugin_name_only(path))
-			p->path = strdup(path);
-		else if (asprintf(&p->path, "%s/%s.so", c->plugin_dir,
-		    path ? path : p->name) < 0)
-			p->path = NULL;
-		if (!p->name || !p->path)
-			return -1;
+			p->path = xstrdup(path);
+		else
+			p->path = xasprintf("%s/%s.so", c->plugin_dir,
+			    path ? path : p->name);
 	}
-	return 0;
 }
 
 static int
@@ -560,23 +554,22 @@ int
 config_read(const char *file, struct config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->file = strdup(file);
+	c->file = xstrdup(file);
 	if (trust_file(file, "configuration file") < 0)
 		return -1;
 	c->cfg = parse(file, pass1_plugin_opts, CFGF_IGNORE_UNKNOWN);
 	if (c->cfg == NULL)
 		return -1;
-	if (take_core_values(c, c->cfg) < 0)
-		goto nomem;
+	if (take_core_values(c, c->cfg) < 0) {
+		/* The networks were checked while parsing: not reached. */
+		log_msg(LOG_ERR, "%s: cannot take a trusted network list",
+		    file);
+		return -1;
+	}
 	if (take_listeners(c) < 0)
 		return -1;
-	if (
-take_plugin_names(c, c->cfg) < 0)
-		goto nomem;
+	take_plugin_names(c, c->cfg);
 	return 0;
-nomem:
-	log_msg(LOG_ERR, "%s: out of memory", file);
-	return -1;
 }
 
 int

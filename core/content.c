@@ -27,6 +27,7 @@
 #include "smtpd.h"
 #include "stats.h"
 #include "txn.h"
+#include "xmalloc.h"
 
 static void finish_message(struct ehlod_session *s);
 
@@ -329,11 +330,10 @@ make_received(struct ehlod_session *s)
 		snprintf(forpart, sizeof(forpart), "\n\tfor <%s>",
 		    t->rcpts[0].address);
 	free(t->msg.received);
-	if (asprintf(&t->msg.received, "Received: from %s (unknown [%s])%s\n"
+	t->msg.received = xasprintf("Received: from %s (unknown [%s])%s\n"
 	    "\tby %s (ehlod) with %s id %s%s; %s", s->helo ? s->helo : "",
 	    s->client_addr, tls, server->conf->hostname, smtp_state_protocol(s),
-	    t->id, forpart, date) < 0)
-		t->msg.received = NULL;
+	    t->id, forpart, date);
 }
 
 static void

@@ -18,6 +18,7 @@
 #include "smtpd.h"
 #include "stats.h"
 #include "txn.h"
+#include "xmalloc.h"
 
 void
 chain_clear(struct chain *c)
@@ -42,13 +43,11 @@ static int
 chain_keep_args(struct chain *c)
 {
 	if (c->arg1 && c->own1 == NULL) {
-		if ((c->own1 = strdup(c->arg1)) == NULL)
-			return -1;
+		c->own1 = xstrdup(c->arg1);
 		c->arg1 = c->own1;
 	}
 	if (c->arg2 && c->own2 == NULL) {
-		if ((c->own2 = strdup(c->arg2)) == NULL)
-			return -1;
+		c->own2 = xstrdup(c->arg2);
 		c->arg2 = c->own2;
 	}
 	return 0;

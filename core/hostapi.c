@@ -24,6 +24,7 @@
 #include "smtp_state.h"
 #include "smtpd.h"
 #include "txn.h"
+#include "xmalloc.h"
 
 static struct ehlod_session *
 sess(ehlod_ctx *c)
@@ -86,7 +87,7 @@ h_reply(ehlod_ctx *c, int code, const char *enhanced, const char *fmt,
 	if (enhanced)
 		snprintf(s->reply.enhanced, sizeof(s->reply.enhanced), "%s",
 		    enhanced);
-	s->reply.text = strdup(text);
+	s->reply.text = xstrdup(text);
 }
 
 static const char *
@@ -125,9 +126,7 @@ h_set(ehlod_ctx *c, enum ehlod_item item, const char *value)
 	if (s == NULL || (item != EHLOD_ITEM_AUTH_USER &&
 	    item != EHLOD_ITEM_AUTH_MECH))
 		return -1;
-	char *v = value ? strdup(value) : NULL;
-	if (value && v == NULL)
-		return -1;
+	char *v = value ? xstrdup(value) : NULL;
 	free(s->items[item]);
 	s->items[item] = v;
 	return 0;
@@ -184,7 +183,7 @@ slot_data(struct plugin_slot *slots, ehlod_ctx *c, size_t size)
 		return NULL;
 	sl = &slots[c->p->index];
 	if (sl->data == NULL)
-		sl->data = calloc(1, size);
+		sl->data = xcalloc(1, size);
 	return sl->data;
 }
 

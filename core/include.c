@@ -17,6 +17,7 @@
 #include "include.h"
 #include "log.h"
 #include "trust.h"
+#include "xmalloc.h"
 
 struct origin {
 	const char *file;	/* one of files[] */
@@ -49,30 +50,20 @@ map_reset(void)
 static const char *
 file_keep(const char *name)
 {
-	char **p = realloc(files, (nfiles + 1) * sizeof(*p));
-
-	if (p == NULL)
-		return NULL;
-	files = p;
-	if ((files[nfiles] = strdup(name)) == NULL)
-		return NULL;
+	files = xreallocarray(files, nfiles + 1, sizeof(*files));
+	files[nfiles] = xstrdup(name);
 	return files[nfiles++];
 }
 
-static int
+static void
 map_add(const char *file, int line)
 {
 	if (nmap == capmap) {
 		size_t cap = capmap ? capmap * 2 : 64;
-		struct origin *p = realloc(map, cap * sizeof(*p));
-
-		if (p == NULL)
-			return -1;
-		map = p;
+		map = xreallocarray(map, cap, sizeof(*map));
 		capmap = cap;
 	}
 	map[nmap++] = (struct origin){ file, line };
-	return 0;
 }
 
 /* The pattern of an include line (in place, in the cleaned text), or
@@ -103,14 +94,10 @@ static char *
 relative_to(const char *file, const char *pattern)
 {
 	const char *slash = strrchr(file, '/');
-	char *path;
 
 	if (pattern[0] == '/' || slash == NULL)
-		return strdup(pattern);
-	if (asprintf(&path, "%.*s/%s", (int)(slash - file), file,
-	    pattern) < 0)
-		return NULL;
-	return path;
+		return xstrdup(pattern);
+	return xasprintf("%.*s/%s", (int)(slash - file), file, pattern);
 }
 
 static int expand_file(struct expansion *x, const char *file, int depth,
@@ -124,10 +111,6 @@ expand_include(struct expansion *x, const char *file, int line,
 	glob_t g;
 	int rc, wild;
 
-	if (path == NULL) {
-		log_msg(LOG_ERR, "%s:%d: out of memory", file, line);
-		return -1;
-	}
 	wild = strpbrk(pattern, "*?[") != NULL;
 	rc = glob(path, GLOB_ERR, NULL, &g);
 	if (rc == GLOB_NOMATCH && wild) {
@@ -167,10 +150,11 @@ expand_text(struct expansion *x, const char *file, char *text, int depth)
 				return -1;
 			continue;
 		}
-		if (fprintf(x->out, "%s\n", p) < 0 || map_add(file, line) < 0) {
+		if (fprintf(x->out, "%s\n", p) < 0) {
 			log_msg(LOG_ERR, "%s: out of memory", file);
 			return -1;
 		}
+		map_add(file, line);
 	}
 	return 0;
 }
@@ -191,10 +175,7 @@ expand_file(struct expansion *x, const char *file, int depth,
 	}
 	if (depth > 0 && trust_file(file, "included configuration file") < 0)
 		return -1;
-	if ((kept = file_keep(file)) == NULL) {
-		log_msg(LOG_ERR, "%s: out of memory", file);
-		return -1;
-	}
+	kept = file_keep(file);
 	if ((text = x->read(kept)) == NULL)
 		return -1;
 	rc = expand_text(x, kept, text, depth);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "linereader.h"
+#include "xmalloc.h"
 
 int
 linereader_init(struct linereader *lr, size_t limit)
@@ -29,10 +30,7 @@ linereader_free(struct linereader *lr)
 int
 linereader_set_limit(struct linereader *lr, size_t limit)
 {
-	char *nb = realloc(lr->buf, limit + 1);
-	if (nb == NULL)
-		return -1;
-	lr->buf = nb;
+	lr->buf = xrealloc(lr->buf, limit + 1);
 	lr->limit = limit;
 	return 0;
 }

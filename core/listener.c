@@ -20,6 +20,7 @@
 #include "listener.h"
 #include "log.h"
 #include "netaddr.h"
+#include "xmalloc.h"
 
 static cfg_opt_t opts[] = {
 	CFG_STR_LIST("listen", NULL, CFGF_NODEFAULT),
@@ -61,9 +62,9 @@ listen_split(const char *s, struct listen_addr *out)
 	if (hlen == 0 || *port == '\0' || strspn(port, "0123456789") !=
 	    strlen(port) || atol(port) < 1 || atol(port) > 65535)
 		return -1;
-	out->host = strndup(host, hlen);
-	out->port = strdup(port);
-	return out->host && out->port ? 0 : -1;
+	out->host = xstrndup(host, hlen);
+	out->port = xstrdup(port);
+	return 0;
 }
 
 void
@@ -92,10 +93,8 @@ static int
 take_networks(struct listener *l, cfg_t *cfg)
 {
 	l->nrelay_networks = cfg_size(cfg, "relay_networks");
-	l->relay_networks = calloc(l->nrelay_networks + 1,
+	l->relay_networks = xcalloc(l->nrelay_networks + 1,
 	    sizeof(*l->relay_networks));
-	if (l->relay_networks == NULL)
-		return -1;
 	for (size_t i = 0; i < l->nrelay_networks; i++)
 		if (proxy_net_parse(cfg_getnstr(cfg, "relay_networks", i),
 		    &l->relay_networks[i]) < 0)
@@ -107,12 +106,9 @@ static int
 add_addresses(struct listener_list *c, cfg_t *cfg, size_t index)
 {
 	size_t n = cfg_size(cfg, "listen");
-	struct listen_addr *v = realloc(c->listen, (c->nlisten + n) *
-	    sizeof(*v));
 
-	if (v == NULL)
-		return -1;
-	c->listen = v;
+	c->listen = xreallocarray(c->listen, c->nlisten + n,
+	    sizeof(*c->listen));
 	for (size_t i = 0; i < n; i++) {
 		struct listen_addr *a = &c->listen[c->nlisten];
 		memset(a, 0, sizeof(*a));
@@ -132,11 +128,11 @@ take_default(struct listener_list *c, cfg_t *cfg)
 	size_t index = c->nlisteners++;
 	struct listener *l = &c->listeners[index];
 
-	l->name = strdup("default");
-	l->file = strdup(c->file);
+	l->name = xstrdup("default");
+	l->file = xstrdup(c->file);
 	l->line = 1;
 	l->tls_plugin = -1;
-	if (!l->name || !l->file || take_networks(l, cfg) < 0)
+	if (take_networks(l, cfg) < 0)
 		return -1;
 	return add_addresses(c, cfg, index);
 }
@@ -150,11 +146,9 @@ take_section(struct listener_list *c, cfg_t *top, cfg_t *sec)
 	const char *tls = cfg_getstr(sec, "tls");
 
 	include_where(c->file, sec->line, &file, &l->line);
-	l->name = strdup(cfg_title(sec));
-	l->file = strdup(file);
+	l->name = xstrdup(cfg_title(sec));
+	l->file = xstrdup(file);
 	l->tls_plugin = -1;
-	if (!l->name || !l->file)
-		return -1;
 	l->tls = !strcmp(tls, "implicit") ? LISTENER_TLS_IMPLICIT :
 	    !strcmp(tls, "none") ? LISTENER_TLS_NONE : LISTENER_TLS_STARTTLS;
 	l->require_tls = cfg_getbool(sec, "require_tls");
@@ -179,13 +173,9 @@ take_section(struct listener_list *c, cfg_t *top, cfg_t *sec)
 	}
 	l->nplugins = cfg_size(sec, "plugins");
 	if (l->nplugins > 0) {
-		l->plugins = calloc(l->nplugins, sizeof(char *));
-		for (size_t i = 0; l->plugins && i < l->nplugins; i++)
-			if ((l->plugins[i] = strdup(cfg_getnstr(sec, "plugins",
-			    i))) == NULL)
-				return -1;
-		if (l->plugins == NULL)
-			return -1;
+		l->plugins = xcalloc(l->nplugins, sizeof(char *));
+		for (size_t i = 0; i < l->nplugins; i++)
+			l->plugins[i] = xstrdup(cfg_getnstr(sec, "plugins", i));
 	}
 	/* Unset, the section inherits the top-level relay_networks. */
 	if (take_networks(l, set_in_file(sec, "relay_networks") ? sec :
@@ -218,9 +208,7 @@ listeners_read(struct listener_list *c, cfg_t *cfg)
 {
 	size_t nsec = cfg_size(cfg, "listener");
 
-	c->listeners = calloc(nsec + 1, sizeof(*c->listeners));
-	if (c->listeners == NULL)
-		return -1;
+	c->listeners = xcalloc(nsec + 1, sizeof(*c->listeners));
 	/* With listener sections, the top-level listen (default
 	 * 127.0.0.1:2525) is served only when the file sets it. */
 	if ((nsec == 0 || set_in_file(cfg, "listen")) &&

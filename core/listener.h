@@ -63,7 +63,7 @@ struct listener_list {
 };
 
 /* "ADDR:PORT", "[IPV6]:PORT", "*:PORT" into out (host and port
- * allocated); 0, or -1 when malformed or out of memory. */
+ * allocated); 0, or -1 when malformed. */
 int listen_split(const char *s, struct listen_addr *out);
 
 /* Logs "FILE:LINE: listener 'NAME': why". */

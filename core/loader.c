@@ -17,6 +17,7 @@
 #include "loader.h"
 #include "log.h"
 #include "trust.h"
+#include "xmalloc.h"
 
 /* The descriptor size of ABI 1.0: every field up to on_report. */
 #define DESCRIPTOR_MIN_SIZE \
@@ -273,9 +274,7 @@ build_union_options(struct plugin_set *set)
 		for (const struct ehlod_option *o = set->v[i].d.options;
 		    o && o->name; o++)
 			cap++;
-	set->options = calloc(cap, sizeof(cfg_opt_t));
-	if (set->options == NULL)
-		return -1;
+	set->options = xcalloc(cap, sizeof(cfg_opt_t));
 	cfg_opt_t path = CFG_STR("path", NULL, CFGF_NONE);
 	set->options[n++] = path;
 	for (size_t i = 0; i < set->n; i++)
@@ -316,9 +315,7 @@ int
 plugins_load(struct plugin_set *set, struct config *c)
 {
 	memset(set, 0, sizeof(*set));
-	set->v = calloc(c->nplugins + 1, sizeof(*set->v));
-	if (set->v == NULL)
-		return -1;
+	set->v = xcalloc(c->nplugins + 1, sizeof(*set->v));
 	set->line_limit = 512;
 	for (size_t i = 0; i < c->nplugins; i++) {
 		struct plugin *p = &set->v[i];
@@ -440,11 +437,7 @@ chain_table_build(struct chain_table *t, struct plugin_set *set,
 	for (int st = 0; st < STEP_VERB; st++) {
 		if (set->n == 0)
 			continue;
-		t->by_step[st] = calloc(set->n, sizeof(*t->by_step[st]));
-		if (t->by_step[st] == NULL) {
-			chain_table_free(t);
-			return -1;
-		}
+		t->by_step[st] = xcalloc(set->n, sizeof(*t->by_step[st]));
 		for (size_t i = 0; i < set->n; i++) {
 			struct plugin *p = &set->v[i];
 			if (!step_has_hook(&p->d, (enum step)st))
@@ -478,9 +471,7 @@ plugin_named(const struct plugin_set *set, const char *name)
 static int
 resolve_one(struct listener *l, const struct plugin_set *set)
 {
-	l->enabled = calloc(set->n + 1, 1);
-	if (l->enabled == NULL)
-		return -1;
+	l->enabled = xcalloc(set->n + 1, 1);
 	for (size_t i = 0; i < set->n; i++)
 		l->enabled[i] = l->plugins == NULL;
 	for (size_t i = 0; i < l->nplugins; i++) {

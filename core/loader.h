@@ -85,8 +85,7 @@ void options_free(struct plugin *p);
 
 /* The per-step arrays of a plugin set (steps.h). */
 /* Fill t from the set, in config order, keeping the plugins "enabled"
- * accepts (all when it is NULL).  Returns 0, or -1 out of memory (t is
- * then empty). */
+ * accepts (all when it is NULL).  Returns 0. */
 int chain_table_build(struct chain_table *t, struct plugin_set *set,
     int (*enabled)(const struct plugin *p, void *arg), void *arg);
 void chain_table_free(struct chain_table *t);

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "master.h"
 #include "status.h"
+#include "xmalloc.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/usr/local/etc"
@@ -66,10 +67,8 @@ main(int argc, char **argv)
 		usage();
 	log_open("ehlod", 0, 0);
 	log_set_debug(debug);
-	c = calloc(1, sizeof(*c));
-	set = calloc(1, sizeof(*set));
-	if (c == NULL || set == NULL)
-		return 1;
+	c = xcalloc(1, sizeof(*c));
+	set = xcalloc(1, sizeof(*set));
 	if (show) {
 		/* Only the file is read: no plugin is loaded or started. */
 		int rc = config_read(file, c) < 0 ||

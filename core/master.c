@@ -52,6 +52,7 @@
 #include "stats.h"
 #include "status.h"
 #include "worker.h"
+#include "xmalloc.h"
 
 #define MAX_WORKERS 256
 /* More unexpected worker ends than this within the window: stop. */
@@ -157,13 +158,7 @@ bind_one(const struct listen_addr *a, int **out, size_t *n)
 			freeaddrinfo(res);
 			return -1;
 		}
-		int *nf = realloc(*out, (*n + 1) * sizeof(int));
-		if (nf == NULL) {
-			close(fd);
-			freeaddrinfo(res);
-			return -1;
-		}
-		*out = nf;
+		*out = xreallocarray(*out, *n + 1, sizeof(int));
 		(*out)[(*n)++] = fd;
 	}
 	freeaddrinfo(res);
@@ -177,13 +172,10 @@ bind_all(const struct config *c)
 		size_t first = nfds;
 		if (bind_one(&c->listen[i], &fds, &nfds) < 0)
 			return -1;
-		char **nn = realloc(fd_names, (nfds + 1) * sizeof(char *));
-		if (nn == NULL)
-			return -1;
-		fd_names = nn;
+		fd_names = xreallocarray(fd_names, nfds + 1, sizeof(char *));
 		for (size_t k = first; k < nfds; k++)
-			fd_names[k] = strdup(c->listeners[c->listen[i].listener].
-			    name);
+			fd_names[k] = xstrdup(c->listeners[c->listen[i].
+			    listener].name);
 		fd_names[nfds] = NULL;
 	}
 	return nfds > 0 ? 0 : -1;
@@ -317,18 +309,16 @@ static void
 reload(const char *file, struct config **c, struct plugin_set **set,
     const sigset_t *old)
 {
-	struct config *nc = calloc(1, sizeof(*nc));
-	struct plugin_set *ns = calloc(1, sizeof(*ns));
+	struct config *nc = xcalloc(1, sizeof(*nc));
+	struct plugin_set *ns = xcalloc(1, sizeof(*ns));
 
 	log_msg(LOG_INFO, "reloading %s", file);
 	notify_reloading();
-	if (nc == NULL || ns == NULL || check_config(file, nc, ns) < 0) {
+	if (check_config(file, nc, ns) < 0) {
 		log_msg(LOG_ERR, "reload failed; the running configuration "
 		    "stays in force");
-		if (ns)
-			plugins_unload(ns);
-		if (nc)
-			config_free(nc);
+		plugins_unload(ns);
+		config_free(nc);
 		free(nc);
 		free(ns);
 		notify_ready("reload failed; running the previous configuration");
@@ -399,8 +389,8 @@ master_run(const char *file, struct config *c, struct plugin_set *set)
 {
 	sigset_t mask, old;
 
-	char *pid_file = c->pid_file ? strdup(c->pid_file) : NULL;
-	char *status_path = c->status_socket ? strdup(c->status_socket) : NULL;
+	char *pid_file = c->pid_file ? xstrdup(c->pid_file) : NULL;
+	char *status_path = c->status_socket ? xstrdup(c->status_socket) : NULL;
 
 	worker_master_pid = getpid();
 	anvil_init();

@@ -20,6 +20,7 @@
 #include "include.h"
 #include "loader.h"
 #include "log.h"
+#include "xmalloc.h"
 
 static struct plugin_set *checking;
 static const char *checking_file;
@@ -68,18 +69,11 @@ union value {
 };
 
 /* Memory the instance's values point into, freed after fini. */
-static int
+static void
 keep(struct plugin *p, void *mem)
 {
-	void **more = realloc(p->lists, (p->nlists + 1) * sizeof(*more));
-
-	if (more == NULL) {
-		free(mem);
-		return -1;
-	}
-	p->lists = more;
+	p->lists = xreallocarray(p->lists, p->nlists + 1, sizeof(*p->lists));
 	p->lists[p->nlists++] = mem;
-	return 0;
 }
 
 static int
@@ -103,19 +97,17 @@ judge(const struct ehlod_option *o, const union value *v, char *buf,
 }
 
 /* The list value of opt: an array the plugin keeps until fini. */
-static int
+static void
 take_list(struct plugin *p, cfg_opt_t *opt, struct ehlod_list *out)
 {
 	size_t n = cfg_opt_size(opt);
-	const char **v = calloc(n + 1, sizeof(*v));
+	const char **v = xcalloc(n + 1, sizeof(*v));
 
-	if (v == NULL || keep(p, v) < 0)
-		return -1;
+	keep(p, v);
 	for (size_t i = 0; i < n; i++)
 		v[i] = cfg_opt_getnstr(opt, i);
 	out->n = n;
 	out->v = v;
-	return 0;
 }
 
 static int
@@ -127,7 +119,7 @@ from_confuse(struct plugin *p, const struct ehlod_option *o, cfg_opt_t *opt,
 	case EHLOD_OPT_BOOL: v->b = cfg_opt_getnbool(opt, 0) != 0; return 0;
 	case EHLOD_OPT_INT: v->i = cfg_opt_getnint(opt, 0); return 0;
 	case EHLOD_OPT_STRING: v->s = cfg_opt_getnstr(opt, 0); return 0;
-	case EHLOD_OPT_LIST: return take_list(p, opt, &v->l);
+	case EHLOD_OPT_LIST: take_list(p, opt, &v->l); return 0;
 	}
 	return -1;
 }
@@ -149,7 +141,7 @@ validate(cfg_t *sec, cfg_opt_t *opt)
 		    "no such option for plugin %s", p ? p->d.name : "?");
 	if (from_confuse(p, o, opt, &v) < 0)
 		return option_error(file, sec->line, p->name, o->name,
-		    "out of memory");
+		    "unknown option type %d", (int)o->type);
 	why = judge(o, &v, buf, sizeof(buf));
 	if (why)
 		return option_error(file, sec->line, p->name, o->name, "%s",
@@ -184,18 +176,15 @@ options_begin(struct plugin_set *set, const char *file)
 }
 
 /* "a, b,c" as a list; the copy and the array live until fini. */
-static int
+static void
 parse_default_list(struct plugin *p, const char *d, struct ehlod_list *out)
 {
-	char *copy = strdup(d);
-	const char **v;
+	char *copy = xstrdup(d);
+	const char **v = xcalloc(strlen(d) + 2, sizeof(*v));
 	size_t n = 0;
 
-	if (copy == NULL || keep(p, copy) < 0)
-		return -1;
-	v = calloc(strlen(d) + 2, sizeof(*v));
-	if (v == NULL || keep(p, v) < 0)
-		return -1;
+	keep(p, copy);
+	keep(p, v);
 	for (char *save = NULL, *t = strtok_r(copy, ",", &save); t;
 	    t = strtok_r(NULL, ",", &save)) {
 		t += strspn(t, " \t");
@@ -207,7 +196,6 @@ parse_default_list(struct plugin *p, const char *d, struct ehlod_list *out)
 	}
 	out->n = n;
 	out->v = v;
-	return 0;
 }
 
 /* The default's text as a value of the option's type. */
@@ -237,7 +225,8 @@ parse_default(struct plugin *p, const struct ehlod_option *o, union value *v)
 		v->s = d;
 		return 0;
 	case EHLOD_OPT_LIST:
-		return parse_default_list(p, d, &v->l);
+		parse_default_list(p, d, &v->l);
+		return 0;
 	}
 	return -1;
 }
@@ -315,9 +304,7 @@ int
 options_store(struct plugin *p, cfg_t *sec, const char *file)
 {
 	free(p->conf);
-	p->conf = calloc(1, p->d.instance_size ? p->d.instance_size : 1);
-	if (p->conf == NULL)
-		return -1;
+	p->conf = xcalloc(1, p->d.instance_size ? p->d.instance_size : 1);
 	for (const struct ehlod_option *o = p->d.options; o && o->name; o++)
 		if (store_one(p, o, sec, file) < 0)
 			return -1;

@@ -14,6 +14,7 @@
 #include "loader.h"
 #include "plugin_events.h"
 #include "smtpd.h"
+#include "xmalloc.h"
 
 struct ehlod_event {
 	struct event *ev;
@@ -73,9 +74,9 @@ event_make(ehlod_ctx *c, int fd, short what, unsigned msec)
 	struct ehlod_event *e;
 	struct timeval tv = { msec / 1000, (msec % 1000) * 1000 };
 
-	if (server->base == NULL || c == NULL || c->p == NULL ||
-	    (e = calloc(1, sizeof(*e))) == NULL)
+	if (server->base == NULL || c == NULL || c->p == NULL)
 		return NULL;
+	e = xcalloc(1, sizeof(*e));
 	e->ev = event_new(server->base, fd, what, event_fire, e);
 	if (e->ev == NULL) {
 		free(e);

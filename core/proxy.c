@@ -30,6 +30,7 @@
 #include "proxy.h"
 #include "session.h"
 #include "smtpd.h"
+#include "xmalloc.h"
 
 static const unsigned char v2_sig[12] = {
 	0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a
@@ -321,14 +322,14 @@ void
 proxy_accept(struct bufferevent *bev, const struct sockaddr *peer,
     socklen_t peerlen)
 {
-	struct proxy_conn *c = calloc(1, sizeof(*c));
+	struct proxy_conn *c;
 	struct timeval tv = { server->conf->command_timeout, 0 };
 
-	if (c == NULL || peerlen > sizeof(c->peer)) {
-		free(c);
+	if (peerlen > sizeof(c->peer)) {
 		bufferevent_free(bev);
 		return;
 	}
+	c = xcalloc(1, sizeof(*c));
 	c->bev = bev;
 	c->listener = server->accepting;
 	memcpy(&c->peer, peer, peerlen);

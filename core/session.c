@@ -38,6 +38,7 @@
 #include "smtpd.h"
 #include "stats.h"
 #include "txn.h"
+#include "xmalloc.h"
 
 #define INPUT_HIGH_WATER (256 * 1024)
 /* Past this much unsent output no more input is taken; it resumes once
@@ -97,22 +98,13 @@ static struct ehlod_session *
 session_alloc(void)
 {
 	static unsigned long counter;
-	struct ehlod_session *s = calloc(1, sizeof(*s));
+	struct ehlod_session *s = xcalloc(1, sizeof(*s));
 
-	if (s == NULL)
-		return NULL;
 	snprintf(s->id, sizeof(s->id), "%05X%06lX",
 	    (unsigned)getpid() & 0xfffff, ++counter & 0xffffff);
-	if (smtp_state_init(s) < 0)
-		goto fail;
-	if (linereader_init(&s->lr, s->plugins->line_limit) < 0) {
-		smtp_state_fini(s);
-		goto fail;
-	}
+	smtp_state_init(s);
+	linereader_init(&s->lr, s->plugins->line_limit);
 	return s;
-fail:
-	free(s);
-	return NULL;
 }
 
 struct ehlod_session *
@@ -120,10 +112,8 @@ session_detached(void)
 {
 	struct ehlod_session *s = session_alloc();
 
-	if (s) {
-		snprintf(s->client_addr, sizeof(s->client_addr), "127.0.0.1");
-		s->flags[EHLOD_FLAG_ESMTP] = 1;
-	}
+	snprintf(s->client_addr, sizeof(s->client_addr), "127.0.0.1");
+	s->flags[EHLOD_FLAG_ESMTP] = 1;
 	return s;
 }
 
@@ -232,10 +222,6 @@ session_new_via(struct bufferevent *bev, const struct sockaddr *peer,
 	socklen_t llen = sizeof(local);
 	struct ehlod_session *s = session_alloc();
 
-	if (s == NULL) {
-		bufferevent_free(bev);
-		return NULL;
-	}
 	s->bev = bev;
 	addr_to_text(peer, peerlen, peer_addr, sizeof(peer_addr), peer_port,
 	    sizeof(peer_port));
@@ -351,7 +337,7 @@ take_line(struct ehlod_session *s, struct evbuffer *in)
 			s->reply.code = 500;
 			snprintf(s->reply.enhanced, sizeof(s->reply.enhanced),
 			    "5.5.6");
-			s->reply.text = strdup("Line too long");
+			s->reply.text = xstrdup("Line too long");
 			chain_resume(s, EHLOD_REJECT);
 			return 1;
 		}
@@ -501,8 +487,8 @@ tls_established(struct ehlod_session *s)
 	s->flags[EHLOD_FLAG_ESMTP] = 0;
 	free(s->items[EHLOD_ITEM_TLS_VERSION]);
 	free(s->items[EHLOD_ITEM_TLS_CIPHER]);
-	s->items[EHLOD_ITEM_TLS_VERSION] = strdup(SSL_get_version(ssl));
-	s->items[EHLOD_ITEM_TLS_CIPHER] = strdup(SSL_get_cipher_name(ssl));
+	s->items[EHLOD_ITEM_TLS_VERSION] = xstrdup(SSL_get_version(ssl));
+	s->items[EHLOD_ITEM_TLS_CIPHER] = xstrdup(SSL_get_cipher_name(ssl));
 	log_msg(LOG_INFO, "%s: TLS established with [%s]:%s: %s with cipher "
 	    "%s", s->id, s->client_addr, s->client_port,
 	    SSL_get_version(ssl), SSL_get_cipher_name(ssl));

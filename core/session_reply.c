@@ -24,6 +24,7 @@
 #include "smtpd.h"
 #include "stats.h"
 #include "txn.h"
+#include "xmalloc.h"
 
 int
 session_offers_enhanced(const struct ehlod_session *s)
@@ -64,7 +65,7 @@ remember_reply(struct ehlod_session *s, int code, const char *enhanced,
 	snprintf(s->last_enhanced, sizeof(s->last_enhanced), "%s",
 	    enhanced_code_fits(enhanced, code) ? enhanced : "");
 	free(s->last_text);
-	s->last_text = strdup(text ? text : "");
+	s->last_text = xstrdup(text);
 }
 
 void

@@ -19,21 +19,17 @@
 #include "smtp_state.h"
 #include "smtpd.h"
 #include "txn.h"
+#include "xmalloc.h"
 
-int
+void
 smtp_state_init(struct ehlod_session *s)
 {
 	/* The set the session started with: a reload may swap
 	 * server->plugins, never a session's. */
 	s->plugins = server->plugins;
-	s->offered = calloc(s->plugins->n + 1, 1);
-	if (s->offered == NULL || session_ctx_init(s) < 0) {
-		free(s->offered);
-		s->offered = NULL;
-		return -1;
-	}
+	s->offered = xcalloc(s->plugins->n + 1, 1);
+	session_ctx_init(s);
 	s->state = S_CONNECTED;
-	return 0;
 }
 
 void
@@ -76,7 +72,7 @@ void
 smtp_state_greeted(struct ehlod_session *s, const char *name)
 {
 	free(s->helo);
-	s->helo = name ? strdup(name) : NULL;
+	s->helo = name ? xstrdup(name) : NULL;
 	s->ehlo_done = 1;
 	s->state = S_GREETED;
 }
@@ -98,8 +94,8 @@ smtp_state_txn_open(struct ehlod_session *s, const char *mail_from)
 	txn_init(s);
 	if (mail_from == NULL)
 		return 0;
-	s->txn.mail_from = strdup(mail_from);
-	return s->txn.mail_from ? 0 : -1;
+	s->txn.mail_from = xstrdup(mail_from);
+	return 0;
 }
 
 void

@@ -15,9 +15,8 @@
 
 struct ehlod_session;
 
-/* A new session's plugin state (its id and addresses are the caller's);
- * -1 when out of memory, after undoing what was done. */
-int smtp_state_init(struct ehlod_session *s);
+/* A new session's plugin state (its id and addresses are the caller's). */
+void smtp_state_init(struct ehlod_session *s);
 /* The session ends: an open transaction is aborted (rset hooks, its
  * report), then the close hooks and the session's report. */
 void smtp_state_end(struct ehlod_session *s);

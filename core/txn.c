@@ -15,6 +15,7 @@
 #include "report.h"
 #include "smtpd.h"
 #include "txn.h"
+#include "xmalloc.h"
 
 int
 kv_set(struct kv **list, const char *key, const char *value)
@@ -34,20 +35,14 @@ kv_set(struct kv **list, const char *key, const char *value)
 		}
 		return 0;
 	}
-	char *v = strdup(value);
-	if (v == NULL)
-		return -1;
+	char *v = xstrdup(value);
 	if (*pp) {
 		free((*pp)->value);
 		(*pp)->value = v;
 		return 0;
 	}
-	struct kv *n = calloc(1, sizeof(*n));
-	if (n == NULL || (n->key = strdup(key)) == NULL) {
-		free(n);
-		free(v);
-		return -1;
-	}
+	struct kv *n = xcalloc(1, sizeof(*n));
+	n->key = xstrdup(key);
 	n->value = v;
 	*pp = n;
 	return 0;
@@ -91,23 +86,17 @@ slots_free(struct ehlod_session *s, struct plugin_slot *slots, int txn)
 	free(slots);
 }
 
-int
+void
 session_ctx_init(struct ehlod_session *s)
 {
 	size_t n = s->plugins->n + 1;
 
-	s->ctx = calloc(n, sizeof(*s->ctx));
-	s->slots = calloc(n, sizeof(*s->slots));
-	if (s->ctx == NULL || s->slots == NULL) {
-		free(s->ctx);
-		free(s->slots);
-		return -1;
-	}
+	s->ctx = xcalloc(n, sizeof(*s->ctx));
+	s->slots = xcalloc(n, sizeof(*s->slots));
 	for (size_t i = 0; i < s->plugins->n; i++) {
 		s->ctx[i].s = s;
 		s->ctx[i].p = &s->plugins->v[i];
 	}
-	return 0;
 }
 
 void
@@ -141,7 +130,7 @@ txn_init(struct ehlod_session *s)
 
 	memset(t, 0, sizeof(*t));
 	make_txn_id(t->id, sizeof(t->id));
-	t->slots = calloc(s->plugins->n + 1, sizeof(*t->slots));
+	t->slots = xcalloc(s->plugins->n + 1, sizeof(*t->slots));
 	message_init(&t->msg, server->conf->message_size_limit);
 	message_spool_setup(&t->msg, server->conf->spool_threshold,
 	    server->conf->spool_directory);
@@ -185,16 +174,10 @@ txn_add_rcpt(struct ehlod_session *s, const char *address)
 
 	if (t->nrcpts == t->rcpts_cap) {
 		size_t cap = t->rcpts_cap ? t->rcpts_cap * 2 : 8;
-		struct rcpt *nr = realloc(t->rcpts, cap * sizeof(*nr));
-		if (nr == NULL)
-			return -1;
-		t->rcpts = nr;
+		t->rcpts = xreallocarray(t->rcpts, cap, sizeof(*t->rcpts));
 		t->rcpts_cap = cap;
 	}
-	char *a = strdup(address);
-	if (a == NULL)
-		return -1;
-	t->rcpts[t->nrcpts].address = a;
+	t->rcpts[t->nrcpts].address = xstrdup(address);
 	t->rcpts[t->nrcpts].kv = NULL;
 	t->nrcpts++;
 	return 0;

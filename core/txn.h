@@ -16,7 +16,7 @@ const char *kv_get(const struct kv *list, const char *key);
 void kv_free(struct kv **list);
 int txn_add_rcpt(struct ehlod_session *s, const char *address);
 /* Per-instance ctx and session state of a new session; and their end. */
-int session_ctx_init(struct ehlod_session *s);
+void session_ctx_init(struct ehlod_session *s);
 void session_ctx_free(struct ehlod_session *s);
 /* A reply a plugin set (host->reply()) is forgotten. */
 void pending_reply_free(struct pending_reply *r);

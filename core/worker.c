@@ -31,6 +31,7 @@
 #include "stats.h"
 #include "status.h"
 #include "worker.h"
+#include "xmalloc.h"
 
 #define DRAIN_GRACE_SECONDS 30
 
@@ -223,9 +224,7 @@ socket_listener(const struct config *c, const char *name)
 static int
 listen_all(const int *fds, char *const *names, size_t nfds)
 {
-	listeners = calloc(nfds, sizeof(*listeners));
-	if (listeners == NULL)
-		return -1;
+	listeners = xcalloc(nfds, sizeof(*listeners));
 	for (size_t i = 0; i < nfds; i++) {
 		const struct listener *l = socket_listener(server->conf,
 		    names ? names[i] : NULL);

@@ -27,6 +27,7 @@
 #include "session_reply.h"
 #include "smtpd.h"
 #include "xforward.h"
+#include "xmalloc.h"
 
 #define XFORWARD_VALUE_MAX 255
 
@@ -103,11 +104,8 @@ apply(struct ehlod_session *s, const char *name, char *value)
 		snprintf(s->client_port, sizeof(s->client_port), "%.7s",
 		    value);
 	} else if (strcasecmp(name, "HELO") == 0) {
-		char *copy = strdup(value);
-		if (copy == NULL)
-			return -1;
 		free(s->helo);
-		s->helo = copy;
+		s->helo = xstrdup(value);
 	} else if (strcasecmp(name, "NAME") && strcasecmp(name, "PROTO") &&
 	    strcasecmp(name, "IDENT") && strcasecmp(name, "SOURCE"))
 		return -1;

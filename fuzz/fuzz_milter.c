@@ -6,10 +6,11 @@
  *	MTA's packets (NUL-separated strings; SMFIC_UNKNOWN's data handed
  *	over as received, terminated or not) and given to ehlod-milter's
  *	callbacks (milter/callbacks.c) through milter_desc, which build jobs
- *	and run them on the real loop thread (milter/loop.c, steps.c) over
- *	the milterprobe test plugin, which has a hook at every step and
- *	changes headers.  libmilter's side (smfi_*) is replaced here by
- *	functions that keep the macros and check what comes back.
+ *	and run them on the real loop thread (milter/loop.c,
+ *	milter_steps.c) over the milterprobe test plugin, which has a hook
+ *	at every step and changes headers.  libmilter's side (smfi_*) is
+ *	replaced here by functions that keep the macros and check what
+ *	comes back.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -25,6 +26,7 @@
 
 #include "log.h"
 #include "milter.h"
+#include "xmalloc.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -171,7 +173,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	unlink(file);
 	srv.conf = &conf;
 	srv.plugins = &set;
-	/* As ehlod-milter's main.c: the base is shared between threads. */
+	/* As milter/milter_main.c: the base is shared between threads. */
 	if (evthread_use_pthreads() < 0)
 		abort();
 	srv.base = event_base_new();
@@ -225,7 +227,7 @@ set_macro(const char *p, size_t len)
 		return;
 	int i = (unsigned char)p[0] % MAC_COUNT_;
 	free(macros[i]);
-	macros[i] = strdup(p + 1);
+	macros[i] = xstrdup(p + 1);
 }
 
 /* One packet; buf holds len octets and a NUL after them. */

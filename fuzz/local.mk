@@ -62,7 +62,7 @@ fuzz_fuzz_config_LDADD = $(FUZZ_CORE_LIBS)
 # The milter's callbacks, loop thread and steps, without libmilter (the
 # target stands in for it) and over the milterprobe test plugin.
 fuzz_fuzz_milter_SOURCES = fuzz/fuzz_milter.c milter/callbacks.c \
-	milter/loop.c milter/steps.c milter/hostapi_milter.c
+	milter/loop.c milter/milter_steps.c milter/hostapi_milter.c
 fuzz_fuzz_milter_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core -I$(top_srcdir)/milter \
 	-DFUZZ_PROBE_DIR='"$(abs_top_builddir)/tests/plugins/.libs"'
 fuzz_fuzz_milter_CFLAGS = $(FUZZ_CORE_CFLAGS) -pthread

@@ -37,8 +37,10 @@
 #include <sys/socket.h>
 #include <libmilter/mfapi.h>
 
+#include "enhanced_code.h"
 #include "log.h"
 #include "milter.h"
+#include "xmalloc.h"
 
 #define REPLY_LINES 32
 
@@ -155,9 +157,7 @@ conn_get(SMFICTX *ctx)
 
 	if (c)
 		return c;
-	c = calloc(1, sizeof(*c));
-	if (c == NULL)
-		return NULL;
+	c = xcalloc(1, sizeof(*c));
 	if (loop_conn_init(c) < 0) {
 		free(c);
 		return NULL;
@@ -221,8 +221,10 @@ send_reply(SMFICTX *ctx, int code, const char *enhanced, const char *text)
 
 	snprintf(rcode, sizeof(rcode), "%03d", code);
 	escape_percent(text ? text : "", buf, sizeof(buf));
-	const char *xcode = enhanced && enhanced[0] == rcode[0] ? enhanced :
-	    NULL;
+	/* Only a whole RFC 3463 code of the reply's class goes with it;
+	 * libmilter refuses a reply whose code does not match. */
+	const char *xcode = enhanced && enhanced_code_fits(enhanced, code) ?
+	    enhanced : NULL;
 	if (set_reply(ctx, rcode, xcode, buf) == MI_SUCCESS)
 		return;
 	/* A text libmilter refuses still leaves the code. */
@@ -357,7 +359,7 @@ strip_path(const char *path, char *buf, size_t len, char **copy)
 		buf[n] = '\0';
 		return buf;
 	}
-	*copy = strndup(path + 1, n);
+	*copy = xstrndup(path + 1, n);
 	return *copy;
 }
 
@@ -448,10 +450,6 @@ envelope(SMFICTX *ctx, enum job_kind kind, char **argv)
 	struct job j;
 	sfsistat rc;
 
-	if (path == NULL) {
-		log_msg(LOG_ERR, "out of memory");
-		return SMFIS_TEMPFAIL;
-	}
 	job_init(&j, ctx, kind, path, NULL);
 	if (kind == J_MAIL)
 		note_params(&j, argv);

@@ -33,6 +33,7 @@
 #include "hostapi.h"
 #include "log.h"
 #include "milter.h"
+#include "xmalloc.h"
 
 static struct ehlod_host table;
 static const struct ehlod_host *core;
@@ -62,18 +63,12 @@ queue_op(ehlod_ctx *s, enum hdr_op_kind kind, size_t index,
     const char *name, const char *value)
 {
 	struct mconn *c = conn_of(s);
-	struct hdr_op *op = calloc(1, sizeof(*op));
+	struct hdr_op *op = xcalloc(1, sizeof(*op));
 
-	if (op == NULL)
-		return -1;
 	op->kind = kind;
 	op->index = index;
-	op->name = strdup(name);
-	op->value = value ? strdup(value) : NULL;
-	if (op->name == NULL || (value && op->value == NULL)) {
-		hdr_ops_free(op);
-		return -1;
-	}
+	op->name = xstrdup(name);
+	op->value = value ? xstrdup(value) : NULL;
 	*c->ops_tail = op;
 	c->ops_tail = &op->next;
 	return 0;

@@ -1,14 +1,14 @@
 # milter/local.mk - build rules for milter/, included by the top Makefile.am.
 # ehlod-milter links the server's convenience library (everything of ehlod
-# but main.c): the same config reader, loader, session model and host table.
+# but core/main.c): the same config reader, loader, session model and host table.
 
 sbin_PROGRAMS += milter/ehlod-milter
 milter_ehlod_milter_SOURCES = \
 	milter/milter.h \
-	milter/main.c \
+	milter/milter_main.c \
 	milter/callbacks.c \
 	milter/loop.c \
-	milter/steps.c \
+	milter/milter_steps.c \
 	milter/hostapi_milter.c \
 	milter/describe.c
 milter_ehlod_milter_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core

@@ -18,9 +18,9 @@
  *	lets go of the lock around the real wait only.  loop_start() proves
  *	it at start-up, on a base that must use epoll.
  *
- *	libevent's own locking (evthread_use_pthreads(), main.c) wakes the
- *	loop thread when a callback thread adds a timer that is due sooner
- *	than the loop's current sleep.
+ *	libevent's own locking (evthread_use_pthreads(), milter_main.c)
+ *	wakes the loop thread when a callback thread adds a timer that is
+ *	due sooner than the loop's current sleep.
  *
  *	A hook that goes PENDING leaves its callback thread waiting on the
  *	connection's condition variable, which releases the lock, so other

@@ -120,7 +120,8 @@ void hdr_ops_free(struct hdr_op *op);
 /* The chain of j finished (under the lock): wake its waiter. */
 void loop_job_done(struct job *j);
 
-/* steps.c: a job's step on the shared session model (plugin lock held). */
+/* milter_steps.c: a job's step on the shared session model (plugin lock
+ * held). */
 void step_start(struct job *j);
 /* The job's chain finished: hand the verdict over. */
 void step_finish(struct mconn *c, ehlod_verdict v);

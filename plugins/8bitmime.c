@@ -18,6 +18,8 @@
  *	octets through unchanged, which ehlod always does.
  * CONFIGURATION
  *	None.
+ * SEE ALSO
+ *	ehlod-plugin-8bitmime(5), the plugin's manual
  */
 #include "autoconfig.h"
 

@@ -72,6 +72,8 @@
  *		Handed to Cyrus SASL as its options of the same names (see
  *		the Cyrus SASL documentation, "options.html").  An unset
  *		option takes SASL's default.  log_level 7 logs passwords.
+ * SEE ALSO
+ *	ehlod-plugin-auth(5), the plugin's manual
  */
 #include "autoconfig.h"
 
@@ -85,6 +87,7 @@
 
 #include "auth_parse.h"
 #include "readable.h"
+#include "xmalloc.h"
 
 /* The SMTP service name (RFC 4954 section 4, GSSAPI's "smtp@host"). */
 #define SMTP_SERVICE "smtp"
@@ -396,14 +399,12 @@ respond(ehlod_ctx *s, struct auth_state *st, const char *text,
     int first)
 {
 	size_t max = auth_parse_decoded_max(strlen(text));
-	char *in = malloc(max);
+	char *in = xmalloc(max);
 	const char *out = NULL;
 	unsigned inlen, outlen = 0;
 	enum auth_response r;
 	int rc;
 
-	if (in == NULL)
-		return tempfail(s);
 	r = auth_parse_response(text, first, in, max, &inlen);
 	if (r == AUTH_RESPONSE_CANCEL) {
 		free(in);
@@ -526,10 +527,7 @@ copy_option(const char *v, char **to)
 	*to = NULL;
 	if (v == NULL)
 		return 0;
-	if ((*to = strdup(v)) == NULL) {
-		host->log(self, LOG_ERR, "out of memory");
-		return -1;
-	}
+	*to = xstrdup(v);
 	return 0;
 }
 

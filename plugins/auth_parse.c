@@ -14,6 +14,7 @@
 
 #include "auth_parse.h"
 #include "esmtp.h"
+#include "xmalloc.h"
 
 /* RFC 4422 section 3.1: sasl-mech = 1*20(UPPER-ALPHA / DIGIT / "-" /
  * "_").  Clients may write it in lower case. */
@@ -81,8 +82,9 @@ auth_parse_xtext_valid(const char *v)
 	char *decoded;
 	long n;
 
-	if (len == 0 || (decoded = malloc(len + 1)) == NULL)
+	if (len == 0)
 		return 0;
+	decoded = xmalloc(len + 1);
 	n = esmtp_xtext_decode(v, decoded, len + 1);
 	free(decoded);
 	return n >= 0;

@@ -31,6 +31,8 @@
  *	only.
  * CONFIGURATION
  *	None.
+ * SEE ALSO
+ *	ehlod-plugin-binarymime(5), the plugin's manual
  */
 #include "autoconfig.h"
 

@@ -38,6 +38,8 @@
  *	ehlod-milter.
  * CONFIGURATION
  *	None.
+ * SEE ALSO
+ *	ehlod-plugin-chunking(5), the plugin's manual
  */
 #include "autoconfig.h"
 

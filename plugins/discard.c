@@ -15,6 +15,8 @@
  *	enabled by mistake does not lose mail silently.
  * CONFIGURATION
  *	None.
+ * SEE ALSO
+ *	ehlod-plugin-discard(5), the plugin's manual
  */
 #include "autoconfig.h"
 

@@ -71,6 +71,8 @@
  *		The text after 554 5.7.1 for a listed client: the first %s
  *		is the client's address, the second the zone, %% a percent
  *		sign; nothing else may follow a %.
+ * SEE ALSO
+ *	ehlod-plugin-dnsbl(5), the plugin's manual
  */
 #include "autoconfig.h"
 
@@ -87,6 +89,7 @@
 #include <ehlod/plugin.h>
 
 #include "dnsbl_query.h"
+#include "xmalloc.h"
 
 #define ZONES_MAX 16
 #define TIMEOUT_MIN 100
@@ -345,10 +348,8 @@ static struct run *
 run_new(ehlod_ctx *s, struct client *c)
 {
 	struct dnsbl *d = host->instance(s);
-	struct run *r = calloc(1, sizeof(*r) + d->nzones * sizeof(r->q[0]));
+	struct run *r = xcalloc(1, sizeof(*r) + d->nzones * sizeof(r->q[0]));
 
-	if (r == NULL)
-		return NULL;
 	r->d = d;
 	r->client = c;
 	r->s = s;
@@ -390,8 +391,6 @@ run_start(ehlod_ctx *s, struct client *c, const char *addr)
 	struct run *r = run_new(s, c);
 	ehlod_verdict v;
 
-	if (r == NULL)
-		return error_verdict(s, "out of memory");
 	r->in_hook = 1;
 	for (size_t i = 0; i < d->nzones && r->client != NULL; i++)
 		run_ask(r, i, addr);
@@ -543,24 +542,21 @@ check_message(const void *value)
 	    why : NULL;
 }
 
-static int
+static void
 config_read(struct dnsbl *d)
 {
 	const char *why;
 
 	for (size_t i = 0; i < d->zone_list.n; i++) {
 		int len = dnsbl_zone_check(d->zone_list.v[i], &why);
-		d->zones[i] = strndup(d->zone_list.v[i], (size_t)(len < 0 ?
+		d->zones[i] = xstrndup(d->zone_list.v[i], (size_t)(len < 0 ?
 		    0 : len));
-		if (d->zones[i] == NULL)
-			return -1;
 		d->nzones = i + 1;
 	}
 	d->stage = strcasecmp(d->stage_name, "rcpt") == 0 ? STAGE_RCPT :
 	    STAGE_CONNECT;
 	d->tempfail_on_error = strcasecmp(d->on_error, "tempfail") == 0;
 	d->timeout_ms = (unsigned)d->timeout;
-	return 0;
 }
 
 /* The resolver of this worker: the configured name servers or the
@@ -625,11 +621,7 @@ dnsbl_init(const struct ehlod_host *h, ehlod_ctx *inst)
 
 	host = h;
 	d = host->instance(inst);
-	if (config_read(d) < 0) {
-		host->log(inst, LOG_ERR, "out of memory");
-		dnsbl_fini(inst);
-		return -1;
-	}
+	config_read(d);
 	/* Only the workers resolve: init runs where sessions are served. */
 	base = host->event_base ? host->event_base() : NULL;
 	if (base != NULL && make_resolver(inst, d, base) < 0) {

@@ -35,6 +35,8 @@
  *	inside a host MTA through ehlod-milter: the MTA owns DSN there.
  * CONFIGURATION
  *	None.
+ * SEE ALSO
+ *	ehlod-plugin-dsn(5), the plugin's manual
  */
 #include "autoconfig.h"
 

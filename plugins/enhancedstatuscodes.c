@@ -11,6 +11,8 @@
  *	asks, so loading this plugin is what turns the codes on.
  * CONFIGURATION
  *	None.
+ * SEE ALSO
+ *	ehlod-plugin-enhancedstatuscodes(5), the plugin's manual
  */
 #include "autoconfig.h"
 

@@ -67,6 +67,8 @@
  *		may then lose mail that the client was told is delivered.
  *	threads (integer, 1 to 64, default 4)
  *		Threads per worker process that write and flush messages.
+ * SEE ALSO
+ *	ehlod-plugin-maildir(5), the plugin's manual
  */
 #include "autoconfig.h"
 
@@ -85,6 +87,7 @@
 
 #include "crlf.h"
 #include "maildir.h"
+#include "xmalloc.h"
 
 /* Room for a host name of HOST_NAME_MAX octets, each possibly escaped as
  * a four-octet "\057". */
@@ -547,11 +550,7 @@ maildir_init(const struct ehlod_host *h, ehlod_ctx *inst)
 		    dir);
 		return -1;
 	}
-	maildir = strdup(dir);
-	if (maildir == NULL) {
-		host->log(self, LOG_ERR, "out of memory");
-		return -1;
-	}
+	maildir = xstrdup(dir);
 	trim_slashes(maildir);
 	do_fsync = conf->fsync;
 	init_hostpart();

@@ -12,6 +12,8 @@
  *	that they may rely on it.
  * CONFIGURATION
  *	None.
+ * SEE ALSO
+ *	ehlod-plugin-pipelining(5), the plugin's manual
  */
 #include "autoconfig.h"
 

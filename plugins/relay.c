@@ -81,6 +81,8 @@
  *	responsibility for) makes the lesser harm.  A 250 would lose the
  *	refused recipients, since we queue nothing and bounce nothing; a 5xx
  *	would bounce mail that was delivered.
+ * SEE ALSO
+ *	ehlod-plugin-relay(5), the plugin's manual
  */
 #include "autoconfig.h"
 
@@ -94,6 +96,7 @@
 
 #include "address.h"
 #include "enhanced_code.h"
+#include "xmalloc.h"
 
 /* What the session with the next hop is waiting for. */
 enum hop_wait {
@@ -163,14 +166,13 @@ parse_next_hop(struct relay *cf, const char *hop)
 {
 	if (strncasecmp(hop, "smtp://", 7) == 0) {
 		cf->opts.lmtp = 0;
-		cf->server = strdup(hop + 7);
+		cf->server = xstrdup(hop + 7);
 	} else if (strncasecmp(hop, "lmtp://", 7) == 0) {
 		cf->opts.lmtp = 1;
-		cf->server = strdup(hop + 7);
+		cf->server = xstrdup(hop + 7);
 	} else if (strncasecmp(hop, "lmtp:unix:", 10) == 0) {
 		cf->opts.lmtp = 1;
-		if (asprintf(&cf->server, "unix:%s", hop + 10) < 0)
-			cf->server = NULL;
+		cf->server = xasprintf("unix:%s", hop + 10);
 	} else {
 		return -1;
 	}
@@ -259,17 +261,15 @@ static int
 fwd_set(struct hop *h, size_t i, const char *addr)
 {
 	if (i >= h->nfwd) {
-		char **p = realloc(h->fwd, (i + 1) * sizeof(*p));
+		char **p = xreallocarray(h->fwd, i + 1, sizeof(*p));
 
-		if (p == NULL)
-			return -1;
 		memset(p + h->nfwd, 0, (i + 1 - h->nfwd) * sizeof(*p));
 		h->fwd = p;
 		h->nfwd = i + 1;
 	}
 	free(h->fwd[i]);
-	h->fwd[i] = strdup(addr);
-	return h->fwd[i] ? 0 : -1;
+	h->fwd[i] = xstrdup(addr);
+	return 0;
 }
 
 static const char *
@@ -674,7 +674,7 @@ body_of(ehlod_ctx *s)
 static char *
 dup_or_null(const char *v)
 {
-	return v ? strdup(v) : NULL;
+	return v ? xstrdup(v) : NULL;
 }
 
 /* The envelope as the client declared it; the host's strings may not
@@ -687,7 +687,7 @@ take_mail(ehlod_ctx *s, struct hop *h, const char *from)
 	free(h->from);
 	free(h->ret);
 	free(h->envid);
-	h->from = strdup(from ? from : "");
+	h->from = xstrdup(from);
 	h->ret = dup_or_null(host->txn_get(s, EHLOD_KEY_DSN_RET));
 	h->envid = dup_or_null(host->txn_get(s, EHLOD_KEY_DSN_ENVID));
 	memset(&h->mail, 0, sizeof(h->mail));
@@ -765,10 +765,7 @@ static ehlod_verdict
 send_rcpt(struct hop *h, size_t idx, const char *mailbox, enum hop_wait w)
 {
 	free(h->rcpt);
-	if ((h->rcpt = strdup(mailbox)) == NULL) {
-		host->reply(h->s, 451, "4.3.0", "out of memory");
-		return EHLOD_TEMPFAIL;
-	}
+	h->rcpt = xstrdup(mailbox);
 	h->rcpt_idx = idx;
 	h->rcpt_wait = w;
 	return h->mail_due ? start_mail(h) : rcpt_now(h);

@@ -28,6 +28,8 @@
  *		no fixed limit: the keyword is then offered as "SIZE 0",
  *		which RFC 1870 defines as exactly that, and no size is
  *		refused.  A negative value is a configuration error.
+ * SEE ALSO
+ *	ehlod-plugin-size(5), the plugin's manual
  */
 #include "autoconfig.h"
 

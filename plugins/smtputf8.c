@@ -40,6 +40,8 @@
  *	through ehlod-milter.
  * CONFIGURATION
  *	None.
+ * SEE ALSO
+ *	ehlod-plugin-smtputf8(5), the plugin's manual
  */
 #include "autoconfig.h"
 

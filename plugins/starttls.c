@@ -47,6 +47,8 @@
  *	ciphers (string, default: OpenSSL's)
  *		OpenSSL cipher list for TLS 1.2 and below (ciphers(1)).
  *		TLS 1.3 suites are OpenSSL's defaults.
+ * SEE ALSO
+ *	ehlod-plugin-starttls(5), the plugin's manual
  */
 #include "autoconfig.h"
 

@@ -16,6 +16,7 @@
 
 #include "esmtp.h"
 #include "ehlo_table.h"
+#include "xmalloc.h"
 
 void
 ehlo_table_init(struct ehlo_table *t)
@@ -100,22 +101,20 @@ ehlo_table_has_param(const struct ehlo_table *t, const char *keyword,
 }
 
 /* Append one word to an entry's parameters unless already there. */
-static int
+static void
 add_word(struct ehlo_entry *e, const char *w, size_t n)
 {
 	size_t have = strlen(e->params);
 	char *p;
 
 	if (list_has(e->params, w, n))
-		return 0;
-	if ((p = realloc(e->params, have + n + 2)) == NULL)
-		return -1;
+		return;
+	p = xrealloc(e->params, have + n + 2);
 	if (have > 0)
 		p[have++] = ' ';
 	memcpy(p + have, w, n);
 	p[have + n] = '\0';
 	e->params = p;
-	return 0;
 }
 
 /* The entry for keyword, made when new; NULL when the table is full. */
@@ -133,16 +132,15 @@ entry_for(struct ehlo_table *t, const char *kw, size_t n)
 	if (t->n >= EHLO_MAX_KEYWORDS)
 		return NULL;
 	e = &t->e[t->n];
-	if ((e->params = strdup("")) == NULL)
-		return NULL;
+	e->params = xstrdup("");
 	memcpy(e->keyword, upper, n + 1);
 	t->n++;
 	return e;
 }
 
-/* One extension line.  Returns -1 only when memory ran out: a line we
- * cannot read is skipped, as a tolerant client must. */
-static int
+/* One extension line; a line we cannot read is skipped, as a tolerant
+ * client must. */
+static void
 parse_line(struct ehlo_table *t, const char *line)
 {
 	const char *s = skip_blanks(line), *p;
@@ -152,30 +150,26 @@ parse_line(struct ehlo_table *t, const char *line)
 	while (s[n] != '\0' && !is_blank(s[n]) && s[n] != '=')
 		n++;
 	if (n == 0 || n > EHLO_KEYWORD_MAX || !esmtp_keyword_valid(s, n))
-		return 0;
+		return;
 	if ((e = entry_for(t, s, n)) == NULL)
-		return 0;
+		return;
 	p = s + n;
 	if (*p == '=')
 		p++;
 	for (p = skip_blanks(p); *p != '\0'; p = skip_blanks(p + n)) {
 		n = word_len(p);
-		if (add_word(e, p, n) < 0)
-			return -1;
+		add_word(e, p, n);
 	}
-	return 0;
 }
 
-static int
+static void
 parse_first(struct ehlo_table *t, const char *line)
 {
 	const char *s = skip_blanks(line);
 	size_t n = word_len(s);
 
-	if ((t->domain = strndup(s, n)) == NULL)
-		return -1;
-	t->greeting = strdup(skip_blanks(s + n));
-	return t->greeting ? 0 : -1;
+	t->domain = xstrndup(s, n);
+	t->greeting = xstrdup(skip_blanks(s + n));
 }
 
 int
@@ -184,11 +178,9 @@ ehlo_table_parse(struct ehlo_table *t, const struct smtp_reply *r)
 	ehlo_table_free(t);
 	if (REPLY_CLASS(r->code) != 2 || r->nlines == 0)
 		return -1;
-	if (parse_first(t, r->lines[0]) < 0)
-		return -1;
+	parse_first(t, r->lines[0]);
 	for (size_t i = 1; i < r->nlines; i++)
-		if (parse_line(t, r->lines[i]) < 0)
-			return -1;
+		parse_line(t, r->lines[i]);
 	return 0;
 }
 

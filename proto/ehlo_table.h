@@ -48,7 +48,7 @@ void ehlo_table_init(struct ehlo_table *t);
 void ehlo_table_free(struct ehlo_table *t);
 
 /* Fill the table from a 250 reply.  Returns 0, or -1 when the reply is
- * not a 2xx or memory ran out.  The table is cleared first. */
+ * not a 2xx.  The table is cleared first. */
 int ehlo_table_parse(struct ehlo_table *t, const struct smtp_reply *r);
 
 /* The entry for keyword (any case), or NULL when not offered. */

@@ -14,7 +14,8 @@ PROTO_SOURCES = \
 	proto/bdat_parse.c proto/bdat_parse.h \
 	proto/dsn_parse.c proto/dsn_parse.h \
 	proto/dnsbl_query.c proto/dnsbl_query.h \
-	proto/crlf.c proto/crlf.h
+	proto/crlf.c proto/crlf.h \
+	proto/xmalloc.c proto/xmalloc.h
 
 noinst_LTLIBRARIES += proto/libproto.la proto/libproto_plugin.la
 proto_libproto_la_SOURCES = $(PROTO_SOURCES)

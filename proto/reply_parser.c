@@ -13,6 +13,7 @@
 
 #include "enhanced_code.h"
 #include "reply_parser.h"
+#include "xmalloc.h"
 
 void
 reply_parser_init(struct reply_parser *p, size_t max_lines, size_t max_len)
@@ -62,20 +63,11 @@ fail(struct reply_parser *p, const char **why, const char *text)
 	return REPLY_ERROR;
 }
 
-static int
+static void
 append_line(struct smtp_reply *r, const char *text, size_t len)
 {
-	char **lines = realloc(r->lines, (r->nlines + 1) * sizeof(*lines));
-
-	if (lines == NULL)
-		return -1;
-	r->lines = lines;
-	if ((lines[r->nlines] = malloc(len + 1)) == NULL)
-		return -1;
-	memcpy(lines[r->nlines], text, len);
-	lines[r->nlines][len] = '\0';
-	r->nlines++;
-	return 0;
+	r->lines = xreallocarray(r->lines, r->nlines + 1, sizeof(*r->lines));
+	r->lines[r->nlines++] = xstrndup(text, len);
 }
 
 enum reply_status
@@ -99,8 +91,7 @@ reply_parser_feed(struct reply_parser *p, const char *line, size_t len,
 	if (p->cur.nlines >= p->max_lines)
 		return fail(p, why, "too many lines in one reply");
 	p->cur.code = code;
-	if (append_line(&p->cur, len > 4 ? line + 4 : "", len > 4 ? len - 4 : 0) < 0)
-		return fail(p, why, "out of memory");
+	append_line(&p->cur, len > 4 ? line + 4 : "", len > 4 ? len - 4 : 0);
 	return last ? REPLY_DONE : REPLY_MORE;
 }
 

@@ -34,9 +34,12 @@ PROTO_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 PROTO_TEST_LIBS = proto/libproto.la $(CHECK_LIBS)
 
 check_PROGRAMS += tests/unit/test_esmtp tests/unit/test_address \
-	tests/unit/test_enhanced_code
+	tests/unit/test_enhanced_code tests/unit/test_xmalloc
 TESTS += tests/unit/test_esmtp tests/unit/test_address \
-	tests/unit/test_enhanced_code
+	tests/unit/test_enhanced_code tests/unit/test_xmalloc
+tests_unit_test_xmalloc_SOURCES = tests/unit/test_xmalloc.c
+tests_unit_test_xmalloc_CFLAGS = $(PROTO_TEST_CFLAGS)
+tests_unit_test_xmalloc_LDADD = $(PROTO_TEST_LIBS)
 tests_unit_test_enhanced_code_SOURCES = tests/unit/test_enhanced_code.c
 tests_unit_test_enhanced_code_CFLAGS = $(PROTO_TEST_CFLAGS)
 tests_unit_test_enhanced_code_LDADD = $(PROTO_TEST_LIBS)
@@ -188,3 +191,7 @@ EXTRA_DIST += tests/tools/test_include_graph.py tools/include-graph
 # their descriptor although proto/ is linked into them.
 TESTS += tests/tools/test_proto_layout.py
 EXTRA_DIST += tests/tools/test_proto_layout.py
+# Hygiene: every C file opens with its purpose (naming its manual page
+# where one exists), no two C files share a name, no bug-database numbers.
+TESTS += tests/tools/test_source_headers.py
+EXTRA_DIST += tests/tools/test_source_headers.py

@@ -178,7 +178,8 @@ void ehlod_client_opts_init(struct ehlod_client_opts *opts);
 
 /* base NULL: the client makes and owns a loop (see ehlod_client_run).
  * The options are copied.  Returns NULL on a bad server address (errno
- * EINVAL) or when out of memory. */
+ * EINVAL) or when libevent cannot make its objects; the client's own
+ * allocations abort the process when memory runs out. */
 struct ehlod_client *ehlod_client_new(struct event_base *base,
     const char *server, const struct ehlod_client_opts *opts);
 void ehlod_client_free(struct ehlod_client *c);

@@ -59,6 +59,8 @@
  *	Build plugins with -fvisibility=hidden and EHLOD_PLUGIN_EXPORT on the
  *	descriptor; "pkg-config --cflags --libs ehlod-plugin" gives the flags,
  *	including one that makes an undefined symbol a link error.
+ * SEE ALSO
+ *	ehlod-plugin(3), the same ABI for plugin writers
  */
 #ifndef EHLOD_PLUGIN_H
 #define EHLOD_PLUGIN_H

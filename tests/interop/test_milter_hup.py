@@ -2,7 +2,7 @@
 
 libmilter's own signal thread stops a milter on SIGHUP as on SIGTERM,
 after which the MTA applies milter_default_action to every message.
-ehlod-milter waits for SIGHUP itself (milter/main.c): it logs that it
+ehlod-milter waits for SIGHUP itself (milter/milter_main.c): it logs that it
 cannot reload and goes on serving with the configuration it started
 with.  Checked with miltertest and the milterprobe plugin: the probe
 rejects a client address; the file is changed to reject another one and

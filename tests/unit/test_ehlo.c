@@ -20,6 +20,7 @@
 #include "../../core/hostapi.h"
 #include "../../core/session.h"
 #include "test_capture.h"
+#include "xmalloc.h"
 
 static struct config conf;
 static struct plugin_set set;
@@ -73,7 +74,7 @@ build(struct ehlod_session **out)
 	struct ehlod_session *s = session_detached();
 
 	ck_assert_ptr_nonnull(s);
-	s->helo = strdup("client.test");
+	s->helo = xstrdup("client.test");
 	ehlo_build(s, text, sizeof(text));
 	*out = s;
 	return text;

@@ -1,6 +1,7 @@
 /*
  * NAME
- *	steps.c - each milter step on the shared session model (plugin lock held)
+ *	milter_steps.c - each milter step on the shared session model
+ *	(plugin lock held)
  * DESCRIPTION
  *	The mapping from libmilter's protocol steps to plugin hooks, in one
  *	place.  Each job first brings the core's session and transaction up
@@ -33,12 +34,13 @@
 #include "session_reply.h"
 #include "smtp_state.h"
 #include "txn.h"
+#include "xmalloc.h"
 
 static void
 set_str(char **dst, const char *v)
 {
 	free(*dst);
-	*dst = v ? strdup(v) : NULL;
+	*dst = v ? xstrdup(v) : NULL;
 }
 
 /* ehlod-milter's side of pending.c: the callback thread bounds the
@@ -57,10 +59,7 @@ session_setup(struct mconn *c)
 	    (unsigned)getpid() & 0xffff, ++counter & 0xffffff);
 	snprintf(s->client_addr, sizeof(s->client_addr), "unknown");
 	snprintf(s->client_port, sizeof(s->client_port), "0");
-	if (smtp_state_init(s) < 0) {
-		log_msg(LOG_ERR, "%s: out of memory", s->id);
-		return -1;
-	}
+	smtp_state_init(s);
 	s->mode = IN_WAIT;
 	c->ops_tail = &c->ops;
 	c->ready = 1;
@@ -224,7 +223,7 @@ eom_outcome(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	    s->reply.set ? s->reply.enhanced : "");
 	free(s->last_text);
 	s->last_text = s->reply.set && s->reply.text ?
-	    strdup(s->reply.text) : NULL;
+	    xstrdup(s->reply.text) : NULL;
 }
 
 /* What a finished chain changes in the model, as ehlod's *_done
@@ -296,10 +295,8 @@ static void
 take_header(struct mconn *c, const char *name, const char *value)
 {
 	struct message *m = &c->s.txn.msg;
-	char *clean = strdup(value);
+	char *clean = xstrdup(value);
 
-	if (clean == NULL)
-		return;
 	/* The model keeps line ends as bare LF; the MTA sends them so. */
 	char *w = clean;
 	for (const char *r = value; *r; r++)
