@@ -368,6 +368,20 @@ h_read_chunk(ehlod_ctx *c, size_t size, int last)
 	return s ? content_chunk_begin(s, size, last) : -1;
 }
 
+static int checking_only;
+
+void
+hostapi_set_checking(int on)
+{
+	checking_only = on;
+}
+
+static int
+h_checking(void)
+{
+	return checking_only;
+}
+
 static const struct ehlod_host host = {
 	.abi_major = EHLOD_ABI_MAJOR,
 	.abi_minor = EHLOD_ABI_MINOR,
@@ -410,6 +424,7 @@ static const struct ehlod_host host = {
 	.enhanced_split = help_enhanced_split,
 	.utf8_valid = help_utf8_valid,
 	.has_8bit = help_has_8bit,
+	.checking = h_checking,
 };
 
 const struct ehlod_host *

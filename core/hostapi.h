@@ -11,4 +11,7 @@
 
 const struct ehlod_host *host_table(void);
 
+/* Set by "ehlod -t": plugins see it through the table's checking(). */
+void hostapi_set_checking(int on);
+
 #endif

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "confcheck.h"
+#include "hostapi.h"
 #include "log.h"
 #include "master.h"
 #include "status.h"
@@ -78,6 +79,9 @@ main(int argc, char **argv)
 		free(set);
 		return rc;
 	}
+	/* Under -t the plugins check and change nothing (no folder made,
+	 * nothing chowned); a real start's check prepares what it needs. */
+	hostapi_set_checking(test);
 	int checked = check_config(file, c, set) == 0;
 	if (!checked || test) {
 		int ok = checked;

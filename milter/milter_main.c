@@ -34,6 +34,7 @@
 #include <event2/thread.h>
 #include <libmilter/mfapi.h>
 
+#include "hostapi.h"
 #include "log.h"
 #include "milter.h"
 
@@ -252,6 +253,7 @@ main(int argc, char **argv)
 	log_open("ehlod-milter", 0, 0);
 	log_set_debug(debug);
 	signal(SIGPIPE, SIG_IGN);
+	hostapi_set_checking(test);	/* -t changes nothing */
 	if (setup(file, &c, &set) < 0) {
 		fprintf(stderr, "ehlod-milter: %s: configuration not usable\n",
 		    file);

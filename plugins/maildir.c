@@ -481,6 +481,74 @@ make_parents(void)
 	return 0;
 }
 
+/* "ehlod -t": the folders that exist must be folders (and tmp/, new/
+ * the run user's); a missing one is made at start, so its nearest
+ * existing parent must be a folder.  Nothing is created or chowned. */
+static int
+check_missing(const char *path)
+{
+	char up[PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	if (strlen(path) >= sizeof(up))
+		return -1;
+	strcpy(up, path);
+	while ((slash = strrchr(up, '/')) != NULL && slash != up) {
+		*slash = '\0';
+		if (stat(up, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		host->log(self, LOG_ERR, "%s: not a directory, so %s cannot "
+		    "be created", up, path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_maildir(void)
+{
+	static const struct folder folders[] = {
+		{ "", 0 }, { "tmp", 1 }, { "new", 1 }, { "cur", 0 }
+	};
+	uid_t uid = 0;
+	gid_t gid = 0;
+	int have_user = run_user(&uid, &gid) == 0;
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(folders) / sizeof(folders[0]); i++) {
+		const struct folder *f = &folders[i];
+		struct stat st;
+
+		if (join(path, sizeof(path), f->sub) < 0) {
+			host->log(self, LOG_ERR, "path too long: %s", maildir);
+			return -1;
+		}
+		if (stat(path, &st) == 0) {
+			if (check_existing(path, have_user && f->written,
+			    uid) < 0)
+				return -1;
+			continue;
+		}
+		if (errno != ENOENT) {
+			host->log(self, LOG_ERR, "%s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		return check_missing(path);
+	}
+	return 0;
+}
+
+static int
+only_checking(void)
+{
+	return EHLOD_HOST_HAS(host, checking) && host->checking != NULL &&
+	    host->checking();
+}
+
 static int
 make_maildir(void)
 {
@@ -554,6 +622,8 @@ maildir_init(const struct ehlod_host *h, ehlod_ctx *inst)
 	trim_slashes(maildir);
 	do_fsync = conf->fsync;
 	init_hostpart();
+	if (only_checking())
+		return check_maildir();
 	if (make_maildir() < 0)
 		return -1;
 	maildir_tidy_tmp(host, maildir);

@@ -541,6 +541,12 @@ struct ehlod_host {
 	 * octet >= 0x80. */
 	int (*utf8_valid)(const char *s, size_t len);
 	int (*has_8bit)(const char *s, size_t len);
+
+	/* Since 1.1.  1 while the host only checks the configuration
+	 * ("ehlod -t"): init should verify what it would create or change
+	 * (folders, files, ownership) and leave it as it is.  1.0 hosts lack
+	 * it: test with EHLOD_HOST_HAS(host, checking) first. */
+	int (*checking)(void);
 };
 
 /* True when the host table has the named field (hosts of older minor

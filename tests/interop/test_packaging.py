@@ -126,6 +126,34 @@ class PackagingTest(EhlodTestCase):
         finally:
             server.cleanup()
 
+    def test_check_creates_nothing(self):
+        """ehlod -t checks the maildir without making it (no side
+        effects); a real start then makes it; a file in the way of a
+        folder is an error naming it."""
+        server = Ehlod(start=False)
+        try:
+            server.port = 2525
+            server.maildir = os.path.join(server.dir, "deep", "Maildir")
+            server.plugins = [(n, dict(o, directory=server.maildir)
+                               if n == "maildir" else o)
+                              for n, o in server.plugins]
+            server.write_config()
+            code, out = run_ehlod(["-t", "-q", "-c", server.conf_path])
+            self.assertEqual((code, out.strip()), (0, ""))
+            self.assertFalse(os.path.exists(os.path.join(server.dir,
+                                                         "deep")))
+            with open(os.path.join(server.dir, "deep"), "w") as f:
+                f.write("in the way\n")
+            code, out = run_ehlod(["-t", "-q", "-c", server.conf_path])
+            self.assertEqual(code, 1, out)
+            self.assertRegex(out, r"(?i)/deep\S*: not a directory")
+            os.unlink(os.path.join(server.dir, "deep"))
+            server.start()
+            self.assertTrue(os.path.isdir(os.path.join(server.maildir,
+                                                       "new")))
+        finally:
+            server.cleanup()
+
     def test_pid_file_while_running(self):
         tmp = tempfile.mkdtemp(prefix="ehlod-pid-")
         path = os.path.join(tmp, "ehlod.pid")
