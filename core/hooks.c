@@ -28,11 +28,13 @@ chain_clear(struct chain *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* The plugins of the session's chain table; one per server today. */
+/* The chain table of the session's listener (only its active plugins),
+ * else the whole set's. */
 static const struct chain_table *
 session_chains(const struct ehlod_session *s)
 {
-	(void)s;
+	if (s->listener && s->listener->enabled)
+		return &s->listener->chains;
 	return &s->plugins->chains;
 }
 
@@ -96,8 +98,22 @@ verb_run(struct ehlod_session *s)
 	chain_stop(s, p, v);
 }
 
-/* The hot path: one indirect call per plugin that has the hook, no
- * allocation, and a reply cleared only when a hook set one. */
+/* Walk plugins i..n-1 calling CALL (an expression of p and i), until
+ * one answers other than CONTINUE: i is then its index.  s->current
+ * names the plugin being called and is cleared once after the walk. */
+#define CHAIN_WALK(CALL) \
+	for (; i < n; i++) { \
+		struct plugin *p = v[i]; \
+		pending_reply_clear(&s->reply); \
+		s->current = p; \
+		r = (CALL); \
+		if (r != EHLOD_CONTINUE) \
+			break; \
+	}
+
+/* The hot path: one direct call of the hook function per plugin that has
+ * it on this listener (the table holds the functions, one loop per call
+ * shape), no allocation, and a reply cleared only when a hook set one. */
 static void
 chain_run(struct ehlod_session *s)
 {
@@ -109,22 +125,29 @@ chain_run(struct ehlod_session *s)
 	}
 	const struct chain_table *t = session_chains(s);
 	struct plugin *const *v = t->by_step[c->step];
-	size_t n = t->n[c->step];
-	step_call_fn call = step_table[c->step].call;
+	const union step_hook *h = t->hook[c->step];
+	size_t n = t->n[c->step], i = c->next;
+	const char *a1 = c->arg1, *a2 = c->arg2;
+	ehlod_verdict r = EHLOD_CONTINUE;
 
-	for (size_t i = c->next; i < n; i++) {
-		struct plugin *p = v[i];
-		if (!PLUGIN_ACTIVE(s, p))
-			continue;
-		pending_reply_clear(&s->reply);
-		s->current = p;
-		ehlod_verdict r = call(&p->d, CTX(s, p), c->arg1, c->arg2,
-		    c->data, c->len);
-		s->current = NULL;
-		if (r == EHLOD_CONTINUE)
-			continue;
+	switch (step_table[c->step].shape) {
+	case SHAPE_ARG1:
+		CHAIN_WALK(h[i].arg1(CTX(s, p), a1));
+		break;
+	case SHAPE_ARG2:
+		CHAIN_WALK(h[i].arg2(CTX(s, p), a1, a2));
+		break;
+	case SHAPE_DATA:
+		CHAIN_WALK(h[i].data(CTX(s, p), c->data, c->len));
+		break;
+	default:
+		CHAIN_WALK(h[i].none(CTX(s, p)));
+		break;
+	}
+	s->current = NULL;
+	if (i < n) {
 		c->next = i;
-		chain_stop(s, p, r);
+		chain_stop(s, v[i], r);
 		return;
 	}
 	c->next = n;
@@ -194,8 +217,6 @@ session_call_void_hook(struct ehlod_session *s, int which)
 
 	for (size_t i = 0; i < t->n[st]; i++) {
 		struct plugin *p = t->by_step[st][i];
-		if (!PLUGIN_ACTIVE(s, p))
-			continue;
 		s->current = p;
 		step_table[st].call(&p->d, CTX(s, p), NULL, NULL, NULL, 0);
 		s->current = NULL;

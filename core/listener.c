@@ -233,6 +233,7 @@ listeners_free(struct listener_list *c)
 		free(l->file);
 		free(l->relay_networks);
 		free(l->enabled);
+		chain_table_free(&l->chains);
 	}
 	free(c->listeners);
 	c->listeners = NULL;

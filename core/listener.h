@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <confuse.h>
 
+#include "steps.h"
+
 struct proxy_net;
 
 /* One "listen" address and the listener it belongs to. */
@@ -49,6 +51,10 @@ struct listener {
 	 * implicit handshake uses (-1: none). */
 	unsigned char *enabled;
 	long tls_plugin;
+	/* Also filled then: the active instances by step, which the chain
+	 * runner walks, so that a plugin left out here costs nothing per
+	 * hook call. */
+	struct chain_table chains;
 };
 
 /* What listeners_read fills in: every listener ("default" first) and

@@ -438,24 +438,17 @@ chain_table_build(struct chain_table *t, struct plugin_set *set,
 		if (set->n == 0)
 			continue;
 		t->by_step[st] = xcalloc(set->n, sizeof(*t->by_step[st]));
+		t->hook[st] = xcalloc(set->n, sizeof(*t->hook[st]));
 		for (size_t i = 0; i < set->n; i++) {
 			struct plugin *p = &set->v[i];
 			if (!step_has_hook(&p->d, (enum step)st))
 				continue;
 			if (enabled && !enabled(p, arg))
 				continue;
-			t->by_step[st][t->n[st]++] = p;
+			chain_table_add(t, (enum step)st, p, &p->d);
 		}
 	}
 	return 0;
-}
-
-void
-chain_table_free(struct chain_table *t)
-{
-	for (int st = 0; st < STEP_COUNT_; st++)
-		free(t->by_step[st]);
-	memset(t, 0, sizeof(*t));
 }
 
 /* Listener plugin subsets are resolved here, once the set is known. */
@@ -500,15 +493,27 @@ resolve_one(struct listener *l, const struct plugin_set *set)
 	return -1;
 }
 
+static int
+active_on_listener(const struct plugin *p, void *arg)
+{
+	const struct listener *l = arg;
+
+	return l->enabled[p->index];
+}
+
 int
-listeners_resolve(struct config *c, const struct plugin_set *set)
+listeners_resolve(struct config *c, struct plugin_set *set)
 {
 	for (size_t i = 0; i < c->nlisteners; i++) {
-		free(c->listeners[i].enabled);
-		c->listeners[i].enabled = NULL;
-		c->listeners[i].tls_plugin = -1;
-		if (resolve_one(&c->listeners[i], set) < 0)
+		struct listener *l = &c->listeners[i];
+
+		free(l->enabled);
+		l->enabled = NULL;
+		chain_table_free(&l->chains);
+		l->tls_plugin = -1;
+		if (resolve_one(l, set) < 0)
 			return -1;
+		chain_table_build(&l->chains, set, active_on_listener, l);
 	}
 	return 0;
 }

@@ -88,14 +88,13 @@ void options_free(struct plugin *p);
  * accepts (all when it is NULL).  Returns 0. */
 int chain_table_build(struct chain_table *t, struct plugin_set *set,
     int (*enabled)(const struct plugin *p, void *arg), void *arg);
-void chain_table_free(struct chain_table *t);
 
 /* 1 when the keyword is registered with IANA or begins with X. */
 int keyword_registered(const char *keyword);
 
 /* After the plugins are loaded: check each listener's plugin names and
  * TLS mode against the set and fill in its enabled and tls_plugin. */
-int listeners_resolve(struct config *c, const struct plugin_set *set);
+int listeners_resolve(struct config *c, struct plugin_set *set);
 
 /* The SSL_CTX (as void *) an implicit-TLS listener's sessions start
  * with, or NULL. */

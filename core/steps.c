@@ -45,11 +45,12 @@ STEP_TABLE(STEP_CALLER_)
 
 #define STEP_ROW_(id, hook, shape, rc, re, rt, tc, te, tt) \
 	[STEP_##id] = { #hook, #id, offsetof(struct ehlod_plugin, on_##hook), \
-	    HAS_CALL_##shape ? call_##hook : NULL, CHAINED_##shape, \
+	    HAS_CALL_##shape ? call_##hook : NULL, SHAPE_##shape, \
+	    CHAINED_##shape, \
 	    { rc, re, rt }, { tc, te, tt } },
 const struct step_info step_table[STEP_COUNT_] = {
 	STEP_TABLE(STEP_ROW_)
-	[STEP_VERB] = { "verb", "VERB", 0, NULL, 1,
+	[STEP_VERB] = { "verb", "VERB", 0, NULL, SHAPE_NONE, 1,
 	    { 550, "5.7.1", "Command rejected" },
 	    { 451, "4.3.0", "Try again later" } },
 };
@@ -71,4 +72,27 @@ step_default_reply(enum step st, ehlod_verdict v)
 {
 	return v == EHLOD_TEMPFAIL ? &step_table[st].tempfail :
 	    &step_table[st].reject;
+}
+
+/* The arrays are sized for every plugin of the set by the caller
+ * (chain_table_build), so this only fills the next entry. */
+void
+chain_table_add(struct chain_table *t, enum step st, struct plugin *p,
+    const struct ehlod_plugin *d)
+{
+	size_t i = t->n[st]++;
+
+	t->by_step[st][i] = p;
+	memcpy(&t->hook[st][i], (const char *)d + step_table[st].slot,
+	    sizeof(t->hook[st][i].none));
+}
+
+void
+chain_table_free(struct chain_table *t)
+{
+	for (int st = 0; st < STEP_COUNT_; st++) {
+		free(t->by_step[st]);
+		free(t->hook[st]);
+	}
+	memset(t, 0, sizeof(*t));
 }

@@ -59,6 +59,21 @@ enum step {
 };
 #undef STEP_ENUM_
 
+/* How a step's hook is called (the "call" column of STEP_TABLE). */
+enum step_shape { SHAPE_NONE, SHAPE_ARG1, SHAPE_ARG2, SHAPE_DATA,
+	SHAPE_VOID, SHAPE_NOTE };
+
+/* A hook function of any shape, read once from its descriptor slot so
+ * that the chain runner calls it directly. */
+union step_hook {
+	ehlod_verdict (*none)(ehlod_ctx *c);
+	ehlod_verdict (*arg1)(ehlod_ctx *c, const char *a);
+	ehlod_verdict (*arg2)(ehlod_ctx *c, const char *a, const char *b);
+	ehlod_verdict (*data)(ehlod_ctx *c, const unsigned char *d,
+	    size_t len);
+	void (*vd)(ehlod_ctx *c);
+};
+
 struct step_reply {
 	int code;
 	const char *enhanced;	/* NULL: none (before EHLO, CONNECT) */
@@ -74,6 +89,7 @@ struct step_info {
 	const char *label;	/* "HELO": statistics */
 	size_t slot;		/* offset of the hook in struct ehlod_plugin */
 	step_call_fn call;	/* NULL for NOTE and STEP_VERB */
+	enum step_shape shape;
 	int chained;		/* answers a verdict: run by chain_start */
 	struct step_reply reject;
 	struct step_reply tempfail;
@@ -92,8 +108,14 @@ struct plugin;
 
 struct chain_table {
 	struct plugin **by_step[STEP_COUNT_];
+	union step_hook *hook[STEP_COUNT_];	/* by_step's hook functions */
 	size_t n[STEP_COUNT_];
 };
+
+/* Append plugin d's hook for a step (which it must have). */
+void chain_table_add(struct chain_table *t, enum step st, struct plugin *p,
+    const struct ehlod_plugin *d);
+void chain_table_free(struct chain_table *t);
 
 
 #endif

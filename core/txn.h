@@ -21,12 +21,13 @@ void session_ctx_free(struct ehlod_session *s);
 /* A reply a plugin set (host->reply()) is forgotten. */
 void pending_reply_free(struct pending_reply *r);
 
-/* Called around every hook call: a reply nobody set costs a test.  Only
- * h_reply fills one, and it always sets the flag. */
+/* Called around every hook call: a reply nobody set costs one test.
+ * Whoever fills a reply (h_reply, the verb's overlong line) sets the
+ * flag with the text, and pending_reply_free clears both together. */
 static inline void
 pending_reply_clear(struct pending_reply *r)
 {
-	if (r->set || r->text != NULL)
+	if (r->set)
 		pending_reply_free(r);
 }
 
