@@ -23,7 +23,7 @@
 #include "content.h"
 #include "ehlo.h"
 #include "esmtp.h"
-#include "hooks.h"
+#include "chain.h"
 #include "log.h"
 #include "session_reply.h"
 #include "smtp_state.h"
@@ -322,10 +322,10 @@ cmd_rcpt(struct ehlod_session *s, char *arg)
 		session_reply(s, 452, "4.5.3", "Too many recipients");
 		return;
 	}
-	kv_free(&s->txn.cand_kv);
+	txn_kv_free(&s->txn.cand_kv);
 	if (run_params(s, 1, params, n) < 0 ||
 	    check_mailbox(s, path, 1, &mailbox) < 0) {
-		kv_free(&s->txn.cand_kv);
+		txn_kv_free(&s->txn.cand_kv);
 		session_count_error(s);
 		return;
 	}
@@ -333,7 +333,7 @@ cmd_rcpt(struct ehlod_session *s, char *arg)
 	 * no plugin's ACCEPT can open a relay by accident. */
 	if (!relay_allowed(s, mailbox)) {
 		char text[300];
-		kv_free(&s->txn.cand_kv);
+		txn_kv_free(&s->txn.cand_kv);
 		snprintf(text, sizeof(text), "<%s>: Relay access denied",
 		    mailbox);
 		session_reply_text(s, 554, "5.7.1", text);

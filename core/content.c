@@ -20,7 +20,7 @@
 
 #include "content.h"
 #include "deadline.h"
-#include "hooks.h"
+#include "chain.h"
 #include "log.h"
 #include "session_reply.h"
 #include "smtp_state.h"

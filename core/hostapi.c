@@ -209,7 +209,7 @@ h_txn_set(ehlod_ctx *c, const char *key, const char *value)
 	struct ehlod_session *s = sess(c);
 	if (s == NULL || s->txn.slots == NULL || key == NULL)
 		return -1;
-	return kv_set(&s->txn.kv, key, value);
+	return txn_kv_set(&s->txn.kv, key, value);
 }
 
 static const char *
@@ -218,7 +218,7 @@ h_txn_get(ehlod_ctx *c, const char *key)
 	struct ehlod_session *s = sess(c);
 	if (s == NULL || s->txn.slots == NULL || key == NULL)
 		return NULL;
-	return kv_get(s->txn.kv, key);
+	return txn_kv_get(s->txn.kv, key);
 }
 
 static size_t
@@ -253,14 +253,14 @@ static int
 h_rcpt_set(ehlod_ctx *c, size_t index, const char *key, const char *value)
 {
 	struct kv **kv = rcpt_kv(sess(c), index);
-	return kv && key ? kv_set(kv, key, value) : -1;
+	return kv && key ? txn_kv_set(kv, key, value) : -1;
 }
 
 static const char *
 h_rcpt_get(ehlod_ctx *c, size_t index, const char *key)
 {
 	struct kv **kv = rcpt_kv(sess(c), index);
-	return kv && key ? kv_get(*kv, key) : NULL;
+	return kv && key ? txn_kv_get(*kv, key) : NULL;
 }
 
 static int

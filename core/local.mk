@@ -12,7 +12,7 @@ core_libcore_la_SOURCES = \
 	core/message.c core/message.h \
 	core/data.c core/data.h \
 	core/session_reply.c core/session_reply.h \
-	core/hooks.c core/hooks.h \
+	core/chain.c core/chain.h \
 	core/pending.c core/pending.h \
 	core/smtp_state.c core/smtp_state.h \
 	core/txn.c core/txn.h \

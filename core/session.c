@@ -29,7 +29,7 @@
 #include "commands.h"
 #include "content.h"
 #include "deadline.h"
-#include "hooks.h"
+#include "chain.h"
 #include "log.h"
 #include "pending.h"
 #include "session.h"

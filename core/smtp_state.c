@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hooks.h"
+#include "chain.h"
 #include "log.h"
 #include "pending.h"
 #include "plugin_events.h"
@@ -117,7 +117,7 @@ smtp_state_rcpt_accepted(struct ehlod_session *s, ehlod_verdict v,
 	if (v == EHLOD_DISCARD)
 		t->data_verdict = EHLOD_DISCARD;
 	if (txn_add_rcpt(s, mailbox) < 0) {
-		kv_free(&t->cand_kv);
+		txn_kv_free(&t->cand_kv);
 		return -1;
 	}
 	t->rcpts[t->nrcpts - 1].kv = t->cand_kv;
@@ -130,7 +130,7 @@ smtp_state_rcpt_accepted(struct ehlod_session *s, ehlod_verdict v,
 void
 smtp_state_rcpt_refused(struct ehlod_session *s)
 {
-	kv_free(&s->txn.cand_kv);
+	txn_kv_free(&s->txn.cand_kv);
 }
 
 /* A transaction whose MAIL hook is still pending has not begun (the

@@ -4,7 +4,7 @@
  * DESCRIPTION
  *	The public-to-core part of the session: its structures and the
  *	worker's context.  Each module's functions are declared in the
- *	module's own header (session.h, smtp_state.h, hooks.h, content.h,
+ *	module's own header (session.h, smtp_state.h, chain.h, content.h,
  *	...); tools/include-graph checks those headers stay layered.
  *
  *	The session is an explicit state machine.  "state" is where the SMTP

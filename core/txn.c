@@ -18,7 +18,7 @@
 #include "xmalloc.h"
 
 int
-kv_set(struct kv **list, const char *key, const char *value)
+txn_kv_set(struct kv **list, const char *key, const char *value)
 {
 	struct kv **pp;
 
@@ -49,7 +49,7 @@ kv_set(struct kv **list, const char *key, const char *value)
 }
 
 const char *
-kv_get(const struct kv *list, const char *key)
+txn_kv_get(const struct kv *list, const char *key)
 {
 	for (; list; list = list->next)
 		if (strcmp(list->key, key) == 0)
@@ -58,7 +58,7 @@ kv_get(const struct kv *list, const char *key)
 }
 
 void
-kv_free(struct kv **list)
+txn_kv_free(struct kv **list)
 {
 	while (*list) {
 		struct kv *n = (*list)->next;
@@ -147,11 +147,11 @@ txn_free(struct ehlod_session *s)
 	slots_free(s, t->slots, 1);
 	for (size_t i = 0; i < t->nrcpts; i++) {
 		free(t->rcpts[i].address);
-		kv_free(&t->rcpts[i].kv);
+		txn_kv_free(&t->rcpts[i].kv);
 	}
 	free(t->rcpts);
-	kv_free(&t->kv);
-	kv_free(&t->cand_kv);
+	txn_kv_free(&t->kv);
+	txn_kv_free(&t->cand_kv);
 	free(t->mail_from);
 	pending_reply_clear(&t->data_reply);
 	message_free(&t->msg);

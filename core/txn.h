@@ -11,9 +11,9 @@
 
 void txn_init(struct ehlod_session *s);
 void txn_free(struct ehlod_session *s);
-int kv_set(struct kv **list, const char *key, const char *value);
-const char *kv_get(const struct kv *list, const char *key);
-void kv_free(struct kv **list);
+int txn_kv_set(struct kv **list, const char *key, const char *value);
+const char *txn_kv_get(const struct kv *list, const char *key);
+void txn_kv_free(struct kv **list);
 int txn_add_rcpt(struct ehlod_session *s, const char *address);
 /* Per-instance ctx and session state of a new session; and their end. */
 void session_ctx_init(struct ehlod_session *s);

@@ -26,7 +26,7 @@
 #include <event2/event.h>
 
 #include "content.h"
-#include "hooks.h"
+#include "chain.h"
 #include "log.h"
 #include "milter.h"
 #include "pending.h"
@@ -381,7 +381,7 @@ prepare(struct mconn *c, struct job *j)
 		break;
 	case J_RCPT:
 		txn_ensure(c);
-		kv_free(&s->txn.cand_kv);
+		txn_kv_free(&s->txn.cand_kv);
 		break;
 	case J_DATA:
 	case J_HEADER:

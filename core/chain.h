@@ -1,12 +1,12 @@
 /*
  * NAME
- *	hooks.h - running a hook over the plugins (the chain runner)
+ *	chain.h - running a hook over the plugins (the chain runner)
  * DESCRIPTION
  *	A chain survives a pending hook; its done callback runs once a
  *	plugin decides or all said CONTINUE.
  */
-#ifndef EHLOD_CORE_HOOKS_H
-#define EHLOD_CORE_HOOKS_H
+#ifndef EHLOD_CORE_CHAIN_H
+#define EHLOD_CORE_CHAIN_H
 
 #include "smtpd.h"
 

@@ -1,6 +1,6 @@
 /*
  * NAME
- *	hooks.c - running a hook over the plugins
+ *	chain.c - running a hook over the plugins
  * DESCRIPTION
  *	A chain asks each plugin that has the step's hook, in config order,
  *	until one answers something other than CONTINUE; it walks the step's
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hooks.h"
+#include "chain.h"
 #include "log.h"
 #include "pending.h"
 #include "smtpd.h"
