@@ -155,22 +155,33 @@ chain_run(struct ehlod_session *s)
 	finish(s, EHLOD_CONTINUE, NULL);
 }
 
-void
-chain_start(struct ehlod_session *s, enum step step, const char *arg1,
-    const char *arg2, const void *data, size_t len, chain_done_fn done)
+/* What every chain starts with; the caller adds its step's own fields
+ * and then runs it. */
+static struct chain *
+chain_begin(struct ehlod_session *s, enum step step, const char *arg1,
+    chain_done_fn done)
 {
 	struct chain *c = &s->chain;
 
 	chain_clear(c);
 	c->step = step;
 	c->arg1 = arg1;
+	c->done = done;
+	c->active = 1;
+	return c;
+}
+
+void
+chain_start(struct ehlod_session *s, enum step step, const char *arg1,
+    const char *arg2, const void *data, size_t len, chain_done_fn done)
+{
+	struct chain *c = chain_begin(s, step, arg1, done);
+
 	c->arg2 = arg2;
 	/* Body chunks point into the message buffer, which cannot move:
 	 * nothing is read while a chain is pending. */
 	c->data = data;
 	c->len = len;
-	c->done = done;
-	c->active = 1;
 	chain_run(s);
 }
 
@@ -178,15 +189,10 @@ void
 chain_start_verb(struct ehlod_session *s, struct plugin *p,
     const struct ehlod_verb *verb, const char *args, chain_done_fn done)
 {
-	struct chain *c = &s->chain;
+	struct chain *c = chain_begin(s, STEP_VERB, args, done);
 
-	chain_clear(c);
-	c->step = STEP_VERB;
-	c->arg1 = args;
 	c->verb = verb;
 	c->only = p;
-	c->done = done;
-	c->active = 1;
 	chain_run(s);
 }
 

@@ -429,6 +429,11 @@ struct folder {
 	int written;		/* the workers create files in it */
 };
 
+/* The maildir itself first: the others go inside it. */
+static const struct folder folders[] = {
+	{ "", 0 }, { "tmp", 1 }, { "new", 1 }, { "cur", 0 }
+};
+
 static int
 make_folder(const struct folder *f, int have_user, uid_t uid, gid_t gid)
 {
@@ -510,9 +515,6 @@ check_missing(const char *path)
 static int
 check_maildir(void)
 {
-	static const struct folder folders[] = {
-		{ "", 0 }, { "tmp", 1 }, { "new", 1 }, { "cur", 0 }
-	};
 	uid_t uid = 0;
 	gid_t gid = 0;
 	int have_user = run_user(&uid, &gid) == 0;
@@ -552,10 +554,6 @@ only_checking(void)
 static int
 make_maildir(void)
 {
-	/* The maildir itself first: the others go inside it. */
-	static const struct folder folders[] = {
-		{ "", 0 }, { "tmp", 1 }, { "new", 1 }, { "cur", 0 }
-	};
 	uid_t uid = 0;
 	gid_t gid = 0;
 	int have_user = run_user(&uid, &gid) == 0;
