@@ -17,8 +17,8 @@ import shutil
 import subprocess
 import tempfile
 
-from ehlodtest import (Ehlod, EhlodTestCase, ehlod_bin, main, plugin_dir,
-                       render_config, LOCAL_DOMAIN)
+from ehlodtest import (Ehlod, EhlodTestCase, RawSession, ehlod_bin, main,
+                       plugin_dir, render_config, LOCAL_DOMAIN)
 from milterharness import milter_bin
 
 NOBODY = pwd.getpwnam("nobody").pw_uid
@@ -193,14 +193,21 @@ class TrustTest(EhlodTestCase):
 class NoNewPrivsTest(EhlodTestCase):
 
     def test_workers_run_with_no_new_privs(self):
+        # The master's listening socket accepts before a freshly forked
+        # worker has finished its setup (user switch, no_new_privs, then
+        # the event loop), so the worker is read only once it has greeted
+        # a client (the test server runs one worker): a worker serving
+        # sessions without the flag fails.
         with Ehlod() as server:
+            client = RawSession(server.port)
+            self.assertEqual(client.greeting.code, 220)
             workers = server.workers()
-            self.assertTrue(workers)
-            for pid in workers:
-                with open("/proc/%d/status" % pid) as f:
-                    status = f.read()
-                self.assertRegex(status, r"(?m)^NoNewPrivs:\s+1$",
-                                 "worker %d" % pid)
+            self.assertEqual(len(workers), 1)
+            with open("/proc/%d/status" % workers[0]) as f:
+                status = f.read()
+            client.close()
+            self.assertRegex(status, r"(?m)^NoNewPrivs:\s+1$",
+                             "worker %d" % workers[0])
 
 
 if __name__ == "__main__":
