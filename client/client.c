@@ -157,6 +157,7 @@ ehlod_client_free(struct ehlod_client *c)
 	free((char *)c->sr.enhanced);
 	free((char *)c->sr.text);
 	txn_free(c);
+	xforward_clear(c);
 	job_free(c);
 	free((char *)c->res.step);
 	free((char *)c->res.enhanced);

@@ -28,7 +28,7 @@ tests_unit_test_client_message_LDADD = client/libclient.la $(CLIENT_TEST_LIBS)
 noinst_LTLIBRARIES += client/libclient.la
 client_libclient_la_SOURCES = client/private.h client/client.c \
 	client/connection.c client/client_starttls.c client/login.c \
-	client/command.c client/transaction.c \
+	client/command.c client/transaction.c client/client_xforward.c \
 	client/client_session.c client/job.c client/result.c \
 	client/safety.c client/safety.h \
 	client/client_auth.c client/client_auth.h \
@@ -84,13 +84,16 @@ dist_man_MANS += docs/ehlod-plugin-relay.5
 
 # The relay as a before-queue proxy: per-recipient verdicts from aiosmtpd,
 # and ehlod as a private Postfix's smtpd_proxy_filter end to end; the
-# client against a private Postfix smtpd with and without STARTTLS.
+# client against a private Postfix smtpd with and without STARTTLS; the
+# relay's XFORWARD to a private Postfix that offers it, and not otherwise.
 # postfixtest.py runs the private Postfix instances and is no test.
 TESTS += tests/interop/test_relay_recipients.py \
 	tests/interop/test_relay_hop.py \
 	tests/interop/test_relay_postfix.py \
+	tests/interop/test_relay_xforward.py \
 	tests/interop/test_client_postfix.py
 EXTRA_DIST += tests/interop/test_relay_recipients.py \
 	tests/interop/test_relay_hop.py \
 	tests/interop/test_relay_postfix.py \
+	tests/interop/test_relay_xforward.py \
 	tests/interop/test_client_postfix.py tests/interop/postfixtest.py

@@ -92,6 +92,8 @@ struct cmd {
 	void *arg;
 };
 
+#define XF_ATTRS 6		/* XFORWARD attributes sent (client_xforward.c) */
+
 /* The transaction (transaction.c). */
 struct txn {
 	int bdat;		/* the message goes with BDAT */
@@ -101,6 +103,10 @@ struct txn {
 	struct client_message msg;
 	struct ehlod_client_rcpt *lmtp;	/* LMTP: a reply per recipient */
 	size_t nlmtp, lmtp_seen;
+	/* XFORWARD lines still to send before MAIL, then MAIL itself */
+	char *xf_lines[XF_ATTRS];
+	size_t xf_n, xf_next;
+	char *xf_mail;
 };
 
 /* The whole-job driver (job.c). */
@@ -156,6 +162,10 @@ struct ehlod_client {
 
 	struct txn txn;
 	struct job_state j;
+
+	/* XFORWARD attributes (client_xforward.c), by XF_ATTRS index */
+	char *xf[XF_ATTRS];
+	int xf_set;
 
 	/* the outcome (result.c) */
 	struct ehlod_client_result res;
@@ -244,6 +254,10 @@ void txn_free(struct ehlod_client *c);
 void txn_refuse(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg,
     const char *step, enum ehlod_client_reason reason, const char *enh,
     const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+/* client_xforward.c */
+void xforward_clear(struct ehlod_client *c);
+size_t xforward_lines(const struct ehlod_client *c, char *lines[XF_ATTRS]);
 
 /* job.c */
 const char *job_needs(struct ehlod_client *c);

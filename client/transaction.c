@@ -94,6 +94,8 @@ push_step(struct ehlod_client *c, char *line, const char *name, int pipeline,
 	return p;
 }
 
+static void xforward_drop(struct txn *t);
+
 /* ---------------------------------------------------- accepted rcpts */
 
 void
@@ -139,6 +141,7 @@ void
 txn_free(struct ehlod_client *c)
 {
 	txn_forget(c);
+	xforward_drop(&c->txn);
 	free(c->txn.acc);
 	c->txn.acc = NULL;
 	c->txn.cap = 0;
@@ -234,14 +237,69 @@ on_mail(struct ehlod_client *c, struct cmd *cmd, const struct smtp_reply *r)
 	answer(c, cmd, "MAIL", r);
 }
 
+/* XFORWARD before MAIL (ehlod_client_xforward): one line at a time, MAIL
+ * only after the last 250, so that a refusal leaves no transaction open
+ * at the next hop and nothing is judged by the proxy's own address. */
+static void
+xforward_drop(struct txn *t)
+{
+	for (size_t i = 0; i < t->xf_n; i++)
+		free(t->xf_lines[i]);
+	free(t->xf_mail);
+	t->xf_mail = NULL;
+	t->xf_n = t->xf_next = 0;
+}
+
+static void xforward_next(struct ehlod_client *c, ehlod_client_step_cb cb,
+    void *arg);
+
+static void
+on_xforward(struct ehlod_client *c, struct cmd *cmd, const struct smtp_reply *r)
+{
+	if (REPLY_CLASS(r->code) != 2) {
+		xforward_drop(&c->txn);
+		answer(c, cmd, "XFORWARD", r);
+		return;
+	}
+	xforward_next(c, cmd->cb, cmd->arg);
+}
+
+static void
+xforward_next(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg)
+{
+	struct txn *t = &c->txn;
+	char *line;
+
+	if (t->xf_next < t->xf_n) {
+		line = t->xf_lines[t->xf_next];
+		t->xf_lines[t->xf_next++] = NULL;
+		push_step(c, line, "XFORWARD", CMD_ALONE, on_xforward, cb, arg);
+	} else {
+		line = t->xf_mail;
+		t->xf_mail = NULL;
+		xforward_drop(t);
+		push_step(c, line, "MAIL", CMD_PIPE, on_mail, cb, arg);
+	}
+	cmd_pump(c);
+}
+
 void
 txn_mail(struct ehlod_client *c, const struct ehlod_client_mail *m,
     ehlod_client_step_cb cb, void *arg)
 {
+	struct txn *t = &c->txn;
+
 	if (!mail_fits(c, m, cb, arg))
 		return;
 	txn_forget(c);
-	c->txn.binary = m->body == EHLOD_BODY_BINARYMIME;
+	xforward_drop(t);
+	t->binary = m->body == EHLOD_BODY_BINARYMIME;
+	/* Only the session API: the job driver pipelines RCPT behind MAIL. */
+	if (c->session && (t->xf_n = xforward_lines(c, t->xf_lines)) > 0) {
+		t->xf_mail = build_mail(c, m);
+		xforward_next(c, cb, arg);
+		return;
+	}
 	push_step(c, build_mail(c, m), "MAIL", CMD_PIPE, on_mail, cb, arg);
 	cmd_pump(c);
 }

@@ -11,6 +11,7 @@
  *		tls_ca_file = "/etc/ssl/certs/ca.pem"
  *		helo_name = "relay.example"
  *		timeout = 120
+ *		xforward = yes
  *	}
  * DESCRIPTION
  *	Relays each transaction to next_hop during the client's own session
@@ -27,7 +28,12 @@
  *		kept from an earlier transaction, and sends MAIL FROM with
  *		SIZE, BODY, SMTPUTF8, RET and ENVID as the transaction
  *		declared them (EHLOD_KEY_SIZE, _BODY, _DSN_RET, _DSN_ENVID),
- *		each only when the next hop offers it, then the RCPT.  The
+ *		each only when the next hop offers it, then the RCPT.
+ *		Before MAIL, when the next hop offers XFORWARD (Postfix
+ *		offers it to smtpd_authorized_xforward_hosts), who the
+ *		client is: its address, port, name, HELO and protocol, so
+ *		that the next hop's log and Received header name the
+ *		client, not us ("xforward = no" keeps it to ourselves).  The
  *		next hop's refusal of MAIL answers that recipient.  A next
  *		hop lacking what the transaction
  *		needs gets no MAIL: 554 5.6.3 (8BITMIME, or BINARYMIME with
@@ -150,6 +156,7 @@ struct relay {
 	const char *tls_ca_file;
 	const char *helo_name;
 	long long timeout;
+	int xforward;
 	/* from init */
 	struct ehlod_client_opts opts;
 	char *server;		/* next_hop in the client's notation */
@@ -520,9 +527,31 @@ data_verdict(struct hop *h, const struct ehlod_client_reply *r)
 
 /* ------------------------------------------------- the next hop's steps */
 
+/* Who the client is, for a next hop that offers XFORWARD: its IP
+ * policies and Received header then see the client, not us. */
+static void
+tell_client(struct hop *h)
+{
+	ehlod_ctx *s = h->s;
+	const char *name = host->get(s, EHLOD_ITEM_CLIENT_NAME);
+	const char *proto = host->get(s, EHLOD_ITEM_PROTOCOL);
+	struct ehlod_client_xforward xf = {
+		.name = name != NULL && strcmp(name, "unknown") ? name : NULL,
+		.addr = host->get(s, EHLOD_ITEM_CLIENT_ADDR),
+		.port = host->get(s, EHLOD_ITEM_CLIENT_PORT),
+		.proto = proto != NULL && strncasecmp(proto, "ESMTP", 5) == 0 ?
+		    "ESMTP" : "SMTP",
+		.helo = host->get(s, EHLOD_ITEM_HELO),
+		.source = "REMOTE",
+	};
+
+	ehlod_client_xforward(h->c, h->cf->xforward ? &xf : NULL);
+}
+
 static void
 send_mail(struct hop *h)
 {
+	tell_client(h);
 	h->wait = W_MAIL;
 	if (ehlod_client_mail(h->c, &h->mail, hop_cb, h) == 0)
 		return;
@@ -939,6 +968,7 @@ static const struct ehlod_option relay_options[] = {
 	O("tls_ca_file", EHLOD_OPT_STRING, tls_ca_file, NULL, 0, 0, 0, NULL),
 	O("helo_name", EHLOD_OPT_STRING, helo_name, NULL, 0, 0, 0, NULL),
 	O("timeout", EHLOD_OPT_INT, timeout, "120", 0, 1, 86400, NULL),
+	O("xforward", EHLOD_OPT_BOOL, xforward, "yes", 0, 0, 0, NULL),
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 

@@ -297,6 +297,32 @@ int ehlod_client_data(struct ehlod_client *c, const void *data, size_t len,
 int ehlod_client_rset(struct ehlod_client *c, ehlod_client_step_cb cb,
     void *arg);
 
+/* Who the client being relayed is, for a server that offers XFORWARD
+ * (Postfix's XFORWARD_README): a before-queue proxy tells its next hop so
+ * that the next hop's IP policies judge the client, not the proxy.  Each
+ * field NULL when not known. */
+struct ehlod_client_xforward {
+	const char *name;	/* the client's verified host name */
+	const char *addr;	/* "192.0.2.1", "2001:db8::1" (no brackets) */
+	const char *port;	/* "49152" */
+	const char *proto;	/* "SMTP" or "ESMTP" */
+	const char *helo;	/* the client's HELO/EHLO argument */
+	const char *source;	/* "LOCAL" or "REMOTE" */
+};
+
+/* Remember (copied) who the client is; NULL forgets it.  Before each
+ * later MAIL of the session API, when the server offers XFORWARD, the
+ * attributes it lists in its EHLO reply are sent, xtext-encoded (values
+ * cut at 255 octets), unknown ones as "[UNAVAILABLE]", in as many
+ * XFORWARD lines as keep each under 512 octets.  Each line waits for its
+ * reply and MAIL goes only after the last 250: a refusal answers the
+ * MAIL step (step "XFORWARD", the server's reply) and MAIL is not sent,
+ * so the next hop never judges the transaction by the proxy's address.
+ * A server that does not offer XFORWARD hears none of it.  Not used by
+ * the whole-job API (ehlod_client_start). */
+void ehlod_client_xforward(struct ehlod_client *c,
+    const struct ehlod_client_xforward *xf);
+
 /* 1 when the session is open and no step is waiting. */
 int ehlod_client_ready(const struct ehlod_client *c);
 
