@@ -23,6 +23,7 @@
 #include "session_reply.h"
 #include "smtp_state.h"
 #include "smtpd.h"
+#include "stats.h"
 #include "txn.h"
 #include "xmalloc.h"
 
@@ -368,6 +369,13 @@ h_read_chunk(ehlod_ctx *c, size_t size, int last)
 	return s ? content_chunk_begin(s, size, last) : -1;
 }
 
+static void
+h_count(ehlod_ctx *c, unsigned counter, unsigned long n)
+{
+	if (c != NULL && c->p != NULL)
+		stats_plugin_count(c->p->index, counter, n);
+}
+
 static int checking_only;
 
 void
@@ -425,6 +433,7 @@ static const struct ehlod_host host = {
 	.utf8_valid = help_utf8_valid,
 	.has_8bit = help_has_8bit,
 	.checking = h_checking,
+	.count = h_count,
 };
 
 const struct ehlod_host *

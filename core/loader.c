@@ -141,6 +141,33 @@ check_keyword(const struct plugin *p)
 	return -1;
 }
 
+/* Counter names become Prometheus metric names (stats.c). */
+static int
+check_counters(const struct plugin *p)
+{
+	const struct ehlod_counter *k = p->d.counters;
+	size_t n = 0;
+
+	for (; k != NULL && k->name != NULL; k++, n++) {
+		size_t len = strlen(k->name);
+
+		if (n == EHLOD_COUNTERS_MAX) {
+			log_msg(LOG_ERR, "%s: more than %d counters", p->path,
+			    EHLOD_COUNTERS_MAX);
+			return -1;
+		}
+		if (len == 0 || len > 40 || strspn(k->name, "abcdefghijklmnop"
+		    "qrstuvwxyz0123456789_") != len || len < 6 ||
+		    strcmp(k->name + len - 6, "_total") != 0) {
+			log_msg(LOG_ERR, "%s: counter name '%s' must be lower-case"
+			    " letters, digits and '_', at most 40 octets, ending "
+			    "in _total", p->path, k->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 conflict(const struct plugin *a, const struct plugin *b, const char *what,
     const char *name)
@@ -322,7 +349,7 @@ plugins_load(struct plugin_set *set, struct config *c)
 		p->index = i;
 		p->ctx.p = p;
 		set->n = i + 1;
-		if (load_one(p, &c->plugins[i]) < 0)
+		if (load_one(p, &c->plugins[i]) < 0 || check_counters(p) < 0)
 			return -1;
 		set->line_limit += p->d.line_increment;
 	}

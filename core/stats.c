@@ -20,11 +20,19 @@
 #define STATS_PLUGINS 64
 #define STATS_VERDICTS 6	/* CONTINUE .. PENDING */
 
+/* A plugin's own counter (struct ehlod_counter), copied by the master. */
+struct plugin_counter {
+	char name[48];
+	char help[120];
+	unsigned long value;
+};
+
 struct stats_table {
 	unsigned long counters[STAT_COUNT_];
 	unsigned nplugins;
 	char names[STATS_PLUGINS][32];
 	unsigned long verdicts[STATS_PLUGINS + 1][STEP_COUNT_][STATS_VERDICTS];
+	struct plugin_counter own[STATS_PLUGINS][EHLOD_COUNTERS_MAX];
 };
 
 static struct stats_table *table;
@@ -91,10 +99,34 @@ stats_set_plugins(const struct plugin_set *set)
 	if (table == NULL)
 		return;
 	memset(table->verdicts, 0, sizeof(table->verdicts));
+	memset(table->own, 0, sizeof(table->own));
 	table->nplugins = set->n < STATS_PLUGINS ? set->n : STATS_PLUGINS;
-	for (unsigned i = 0; i < table->nplugins; i++)
+	for (unsigned i = 0; i < table->nplugins; i++) {
+		const struct ehlod_counter *k = set->v[i].d.counters;
+
 		snprintf(table->names[i], sizeof(table->names[i]), "%s",
 		    set->v[i].name);
+		for (unsigned j = 0; k != NULL && k[j].name != NULL &&
+		    j < EHLOD_COUNTERS_MAX; j++) {
+			struct plugin_counter *pc = &table->own[i][j];
+
+			snprintf(pc->name, sizeof(pc->name), "ehlod_%s",
+			    k[j].name);
+			snprintf(pc->help, sizeof(pc->help), "%s",
+			    k[j].help ? k[j].help : "");
+		}
+	}
+}
+
+void
+stats_plugin_count(size_t plugin, unsigned counter, unsigned long n)
+{
+	if (table == NULL || plugin >= table->nplugins ||
+	    counter >= EHLOD_COUNTERS_MAX ||
+	    table->own[plugin][counter].name[0] == '\0')
+		return;
+	__atomic_add_fetch(&table->own[plugin][counter].value, n,
+	    __ATOMIC_RELAXED);
 }
 
 void
@@ -153,6 +185,44 @@ write_verdicts(FILE *out)
 	}
 }
 
+/* Whether an earlier slot already printed the metric of own[row][k]:
+ * Prometheus wants every sample of a metric in one group. */
+static int
+printed_before(unsigned row, unsigned k)
+{
+	const char *name = table->own[row][k].name;
+
+	for (unsigned r = 0; r <= row; r++)
+		for (unsigned j = 0; j < (r == row ? k : EHLOD_COUNTERS_MAX); j++)
+			if (strcmp(table->own[r][j].name, name) == 0)
+				return 1;
+	return 0;
+}
+
+static void
+write_plugin_counters(FILE *out)
+{
+	for (unsigned row = 0; row < table->nplugins; row++)
+		for (unsigned k = 0; k < EHLOD_COUNTERS_MAX; k++) {
+			const struct plugin_counter *pc = &table->own[row][k];
+
+			if (pc->name[0] == '\0' || printed_before(row, k))
+				continue;
+			fprintf(out, "# HELP %s %s\n# TYPE %s counter\n",
+			    pc->name, pc->help, pc->name);
+			for (unsigned r = row; r < table->nplugins; r++)
+				for (unsigned j = 0; j < EHLOD_COUNTERS_MAX; j++)
+					if (strcmp(table->own[r][j].name,
+					    pc->name) == 0)
+						fprintf(out, "%s{plugin=\"%s\"} "
+						    "%lu\n", pc->name,
+						    table->names[r],
+						    __atomic_load_n(
+						    &table->own[r][j].value,
+						    __ATOMIC_RELAXED));
+		}
+}
+
 void
 stats_write(FILE *out)
 {
@@ -171,4 +241,5 @@ stats_write(FILE *out)
 		    counters[i].label ? "}" : "", n);
 	}
 	write_verdicts(out);
+	write_plugin_counters(out);
 }

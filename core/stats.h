@@ -42,6 +42,8 @@ void stats_set_plugins(const struct plugin_set *set);
 void stats_add(enum stat_counter which, long delta);
 /* A chain ended: plugin index (or -1 for the core), step, verdict. */
 void stats_verdict(int plugin, int step, int verdict);
+/* Add n to a plugin's own counter (host->count). */
+void stats_plugin_count(size_t plugin, unsigned counter, unsigned long n);
 /* The counter for a limit option's name; STAT_COUNT_ for none. */
 enum stat_counter stats_limit_counter(const char *option);
 /* Prometheus text exposition format (version 0.0.4). */

@@ -96,6 +96,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <ehlod/client.h>
 #include <ehlod/plugin.h>
@@ -136,6 +137,7 @@ struct hop {
 	size_t nfwd;
 	char *data;		/* the message at end of data */
 	size_t len, cap;
+	struct timespec asked;	/* when the awaited step was sent */
 };
 
 /* Transaction data: its free function tells the hop the transaction is
@@ -145,6 +147,16 @@ struct txn_mark {
 };
 
 static const struct ehlod_host *host;
+
+/* What "ehlod -s" shows of the next hop (relay_counters below). */
+enum relay_counter {
+	RC_SESSIONS,		/* next-hop sessions opened */
+	RC_FAILURES,		/* not reachable, or lost (network, TLS) */
+	RC_REPLIES,		/* steps the next hop answered */
+	RC_WAIT_US,		/* time waiting for those answers */
+	RC_REFUSALS,		/* steps it refused (4xx, 5xx) */
+	RC_MESSAGES		/* messages it accepted */
+};
 
 /* One instance: its options (filled in by the host), then what init
  * makes of them. */
@@ -354,6 +366,45 @@ txn_mark_cleanup(ehlod_ctx *s, void *arg)
 	h->rset_due = 1;
 }
 
+/* ------------------------------------------------------ the counters */
+
+static void
+count(struct hop *h, enum relay_counter which, unsigned long n)
+{
+	if (EHLOD_HOST_HAS(host, count))
+		host->count(h->s, which, n);
+}
+
+/* A step goes to the next hop: its reply is awaited from now. */
+static void
+await(struct hop *h, enum hop_wait w)
+{
+	h->wait = w;
+	clock_gettime(CLOCK_MONOTONIC, &h->asked);
+}
+
+/* The next hop answered (or failed to): how long it took, what it was. */
+static void
+count_reply(struct hop *h, const struct ehlod_client_reply *r)
+{
+	struct timespec now;
+	long long us;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	us = (now.tv_sec - h->asked.tv_sec) * 1000000LL +
+	    (now.tv_nsec - h->asked.tv_nsec) / 1000;
+	if (r->reason != EHLOD_REASON_REPLY && r->reason != EHLOD_REASON_NONE) {
+		if (r->reason != EHLOD_REASON_NEEDS_EXTENSION &&
+		    r->reason != EHLOD_REASON_LOCAL)
+			count(h, RC_FAILURES, 1);
+		return;
+	}
+	count(h, RC_REPLIES, 1);
+	count(h, RC_WAIT_US, us > 0 ? (unsigned long)us : 0);
+	if (r->status != EHLOD_CLIENT_OK)
+		count(h, RC_REFUSALS, 1);
+}
+
 /* ------------------------------------------------------ the verdicts */
 
 static const char *
@@ -552,7 +603,7 @@ static void
 send_mail(struct hop *h)
 {
 	tell_client(h);
-	h->wait = W_MAIL;
+	await(h, W_MAIL);
 	if (ehlod_client_mail(h->c, &h->mail, hop_cb, h) == 0)
 		return;
 	/* Cannot happen with a ready session; answer rather than hang. */
@@ -566,10 +617,11 @@ open_hop(struct hop *h)
 {
 	h->c = ehlod_client_new(host->event_base(), h->cf->server,
 	    &h->cf->opts);
-	h->wait = W_OPEN;
+	await(h, W_OPEN);
 	if (h->c != NULL && ehlod_client_open(h->c, &h->mail, hop_cb, h) == 0)
 		return;
 	h->wait = W_NONE;
+	count(h, RC_FAILURES, 1);
 	host->log(h->s, LOG_WARNING, "relay=%s, cannot start a session",
 	    h->cf->next_hop);
 	host->reply(h->s, 451, "4.3.0", "relay: cannot start a session with "
@@ -614,9 +666,12 @@ hop_cb(struct ehlod_client *c, const struct ehlod_client_reply *r, void *arg)
 
 	(void)c;
 	h->wait = W_NONE;
+	if (w != W_NONE)
+		count_reply(h, r);
 	switch (w) {
 	case W_OPEN:
 		if (r->status == EHLOD_CLIENT_OK) {
+			count(h, RC_SESSIONS, 1);
 			send_mail(h);
 			return;
 		}
@@ -650,6 +705,8 @@ hop_cb(struct ehlod_client *c, const struct ehlod_client_reply *r, void *arg)
 	case W_DATA:
 		h->in_txn = 0;
 		v = data_verdict(h, r);
+		if (r->status == EHLOD_CLIENT_OK)
+			count(h, RC_MESSAGES, 1);
 		host->log(h->s, v == EHLOD_ACCEPT ? LOG_INFO : LOG_NOTICE,
 		    "relay=%s, status=%s, next hop said %d %s", h->cf->next_hop,
 		    ehlod_client_status_name(r->status), r->code, r->text);
@@ -766,7 +823,7 @@ start_mail(struct hop *h)
 	if (h->c != NULL && h->rset_due) {
 		h->rset_due = 0;
 		if (ehlod_client_rset(h->c, hop_cb, h) == 0) {
-			h->wait = W_RSET;
+			await(h, W_RSET);
 			h->mail_next = 1;
 			return EHLOD_PENDING;
 		}
@@ -825,7 +882,7 @@ rcpt_now(struct hop *h)
 	ehlod_ctx *s = h->s;
 	size_t idx = h->rcpt_idx;
 
-	h->wait = h->rcpt_wait;
+	await(h, h->rcpt_wait);
 	if (ehlod_client_rcpt(h->c, h->rcpt, host->rcpt_get(s, idx,
 	    EHLOD_KEY_DSN_NOTIFY), host->rcpt_get(s, idx, EHLOD_KEY_DSN_ORCPT),
 	    hop_cb, h) == 0)
@@ -942,7 +999,7 @@ relay_on_eom(ehlod_ctx *s)
 		host->reply(s, 451, "4.3.0", "cannot read the message to relay");
 		return EHLOD_TEMPFAIL;
 	}
-	h->wait = W_DATA;
+	await(h, W_DATA);
 	rc = ehlod_client_data(h->c, h->data, h->len, hop_cb, h);
 	/* The library copied the message: our buffer can go. */
 	free(h->data);
@@ -972,6 +1029,20 @@ static const struct ehlod_option relay_options[] = {
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 
+/* Indexed by enum relay_counter. */
+static const struct ehlod_counter relay_counters[] = {
+	{ "relay_hop_sessions_total", "Sessions opened with the next hop." },
+	{ "relay_hop_failures_total", "Next hop not reachable, or the session"
+	    " with it lost (network, TLS, protocol)." },
+	{ "relay_hop_replies_total", "Steps the next hop answered." },
+	{ "relay_hop_wait_microseconds_total", "Time waiting for those "
+	    "answers; divided by relay_hop_replies_total, the mean latency." },
+	{ "relay_hop_refusals_total", "Steps the next hop refused (4xx, "
+	    "5xx)." },
+	{ "relay_messages_total", "Messages the next hop accepted." },
+	{ NULL, NULL }
+};
+
 EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	EHLOD_PLUGIN_HEADER,
 	.name = "relay",
@@ -989,4 +1060,5 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	.on_rcpt = relay_on_rcpt,
 	.on_data = relay_on_data,
 	.on_eom = relay_on_eom,
+	.counters = relay_counters,
 };

@@ -547,12 +547,33 @@ struct ehlod_host {
 	 * (folders, files, ownership) and leave it as it is.  1.0 hosts lack
 	 * it: test with EHLOD_HOST_HAS(host, checking) first. */
 	int (*checking)(void);
+
+	/* Since 1.1.  Add n to counter number "counter" (an index into the
+	 * descriptor's counters) of the calling instance; any ctx of the
+	 * instance will do.  Shown live by "ehlod -s".  Does nothing in a
+	 * host without counters (ehlod-milter, "ehlod -t") or for an index
+	 * past the table.  1.0 hosts lack it: test with
+	 * EHLOD_HOST_HAS(host, count) first. */
+	void (*count)(ehlod_ctx *c, unsigned counter, unsigned long n);
 };
 
 /* True when the host table has the named field (hosts of older minor
  * versions are shorter). */
 #define EHLOD_HOST_HAS(host, field) \
 	(offsetof(struct ehlod_host, field) < (host)->size)
+
+/* A counter of the plugin's own, for operators (since 1.1): "ehlod -s"
+ * shows it, summed over the workers, as a Prometheus counter
+ * "ehlod_NAME{plugin="INSTANCE"} VALUE" with "# HELP ehlod_NAME HELP".
+ * name: lower-case letters, digits and '_', at most 40 octets, ending in
+ * "_total" (say "relay_hop_sessions_total"); help: one line.  The loader
+ * refuses a plugin with a bad name or more than EHLOD_COUNTERS_MAX. */
+struct ehlod_counter {
+	const char *name;
+	const char *help;
+};
+
+#define EHLOD_COUNTERS_MAX 8
 
 /* The size of the buffer ehlo_params gets. (1.0) */
 #define EHLOD_EHLO_PARAMS_MAX 512
@@ -651,6 +672,12 @@ struct ehlod_plugin {
 	 * start.  A listener with tls = "none" leaves the instances that set
 	 * this inactive.  A 1.0 host never calls it. */
 	void *(*tls_context)(ehlod_ctx *inst);
+
+	/* Since 1.1.  Counters this plugin keeps for operators (see struct
+	 * ehlod_counter), ended by an entry with a NULL name; at most
+	 * EHLOD_COUNTERS_MAX.  host->count adds to them by index.  NULL:
+	 * none. */
+	const struct ehlod_counter *counters;
 };
 
 #ifdef __cplusplus

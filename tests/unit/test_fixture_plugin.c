@@ -225,6 +225,20 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	.verbs = dup_verbs,
 };
 
+#elif defined(FIXTURE_BADCOUNTER)
+/* A counter name Prometheus would not take. */
+static const struct ehlod_counter bad_counters[] = {
+	{ "good_total", "Fine." },
+	{ "Bad-Name", "Capitals and a dash." },
+	{ NULL, NULL }
+};
+
+EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
+	EHLOD_PLUGIN_HEADER,
+	.name = "fixture_badcounter",
+	.counters = bad_counters,
+};
+
 #else
 #error "build with one FIXTURE_* macro"
 #endif

@@ -271,6 +271,13 @@ START_TEST(core_verb)
 }
 END_TEST
 
+START_TEST(bad_counter_name)
+{
+	expect_refused(FIXTURE("fixture_badcounter", ""),
+	    "fixture_badcounter.so", "counter name 'Bad-Name'");
+}
+END_TEST
+
 START_TEST(misspelled_plugin_option)
 {
 	struct loaded l;
@@ -366,6 +373,7 @@ loader_suite(void)
 	tcase_add_test(tc, conflicting_param);
 	tcase_add_test(tc, conflicting_verb);
 	tcase_add_test(tc, core_verb);
+	tcase_add_test(tc, bad_counter_name);
 	tcase_add_test(tc, misspelled_plugin_option);
 	tcase_add_test(tc, option_of_another_plugin);
 	tcase_add_test(tc, list_default_of_another_plugin);
