@@ -30,6 +30,7 @@
 #include <ctype.h>
 #include <netdb.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <malloc.h>
 #include <string.h>
@@ -150,6 +151,9 @@ milter_step_names(unsigned long no_steps, char *buf, size_t len, int wanted)
 		snprintf(buf, len, "-");
 }
 
+/* MTA connections with state here: a draining process waits for 0. */
+static atomic_int connections_open;
+
 static struct mconn *
 conn_get(SMFICTX *ctx)
 {
@@ -167,7 +171,14 @@ conn_get(SMFICTX *ctx)
 		free(c);
 		return NULL;
 	}
+	atomic_fetch_add(&connections_open, 1);
 	return c;
+}
+
+int
+milter_connections_open(void)
+{
+	return atomic_load(&connections_open);
 }
 
 /* libmilter keeps the values until the callback returns. */
@@ -577,6 +588,7 @@ x_close(SMFICTX *ctx)
 	/* Nobody waits on it any more: the steps are over. */
 	pthread_cond_destroy(&c->cond);
 	loop_run(&j, 0);
+	atomic_fetch_sub(&connections_open, 1);
 	return SMFIS_CONTINUE;
 }
 

@@ -6,6 +6,7 @@ sbin_PROGRAMS += milter/ehlod-milter
 milter_ehlod_milter_SOURCES = \
 	milter/milter.h \
 	milter/milter_main.c \
+	milter/milter_master.c \
 	milter/callbacks.c \
 	milter/loop.c \
 	milter/milter_steps.c \

@@ -139,6 +139,22 @@ unsigned long milter_unneeded_steps(const struct plugin_set *set);
 void milter_step_names(unsigned long no_steps, char *buf, size_t len,
     int wanted);
 
+/* MTA connections this process holds state for (a draining process
+ * exits when none is left). */
+int milter_connections_open(void);
+
+/* milter_main.c: one generation, in a child of the master: load and start
+ * the plugins of file, serve the MTA on the inherited socket; write one
+ * byte to ready_fd once serving; on SIGUSR1 stop taking connections
+ * (listen_fd), finish the open ones, exit.  Returns the exit code. */
+int milter_generation(const char *file, int debug, int ready_fd,
+    int listen_fd);
+
+/* milter_master.c: check file, open the MTA's socket, run one generation
+ * after another (SIGHUP: a new one from the file as it is now, then the
+ * old one drains); SIGTERM or SIGINT stop them all. */
+int milter_master(const char *file, int debug);
+
 /* describe.c: ehlod-milter -t */
 void milter_describe(FILE *out, const struct config *c,
     struct plugin_set *set);

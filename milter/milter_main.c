@@ -8,14 +8,18 @@
  * DESCRIPTION
  *	Reads its configuration (ehlod-milter.conf by default: ehlod's own
  *	file enables maildir, which the milter refuses) with ehlod's reader
- *	(core/config.c): the same options plus
- *	milter_socket, milter_timeout and milter_hook_timeout, loads the
- *	plugins in order with the same loader (core/loader.c), starts them
- *	with the milter's host table, opens the socket, drops privileges to
- *	"user" when started as root, and serves the MTA through libmilter
- *	until SIGTERM or SIGINT; SIGHUP is logged and ignored.  -t prints what runs and what is inert in
- *	each plugin and exits.  Logs go to stderr unless "syslog = true".
- *	See ehlod-milter(8).
+ *	(core/config.c): the same options plus milter_socket, milter_timeout
+ *	and milter_hook_timeout.  -t loads and starts the plugins with the
+ *	same loader (core/loader.c) and the milter's host table, prints what
+ *	runs and what is inert in each plugin and exits, changing nothing.
+ *
+ *	Otherwise the master (milter_master.c) opens the socket and runs the
+ *	configuration in a child, a generation, which is this file's other
+ *	half: it loads and starts the plugins, drops privileges to "user"
+ *	when started as root, and serves the MTA through libmilter until
+ *	SIGTERM or SIGINT, or until SIGUSR1 tells it that a newer generation
+ *	serves (after a SIGHUP to the master): then it drains.  Logs go to
+ *	stderr unless "syslog = true".  See ehlod-milter(8).
  */
 #include "autoconfig.h"
 
@@ -41,6 +45,8 @@
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/usr/local/etc"
 #endif
+
+#define MILTER_DRAIN_SECONDS 600	/* an old generation's last sessions */
 
 static struct server milter_server;
 
@@ -142,33 +148,12 @@ drop_privileges(const struct config *c)
 	return 0;
 }
 
-static int
-open_socket(const struct config *c)
-{
-	if (c->milter_socket == NULL) {
-		log_msg(LOG_ERR, "%s: milter_socket is not set (for instance "
-		    "milter_socket = \"inet:8891@127.0.0.1\")", c->file);
-		return -1;
-	}
-	if (smfi_setconn(c->milter_socket) != MI_SUCCESS ||
-	    smfi_settimeout((int)c->milter_timeout) != MI_SUCCESS ||
-	    smfi_register(milter_desc) != MI_SUCCESS) {
-		log_msg(LOG_ERR, "libmilter refused the settings");
-		return -1;
-	}
-	if (smfi_opensocket(1) != MI_SUCCESS) {
-		log_msg(LOG_ERR, "cannot listen on %s", c->milter_socket);
-		return -1;
-	}
-	return 0;
-}
-
 /*
- * libmilter's signal thread stops the milter on SIGHUP as on SIGTERM,
- * and then the MTA applies milter_default_action to every message.  So
+ * libmilter's signal thread stops the milter on SIGHUP as on SIGTERM.  So
  * smfi_main() runs in a thread of its own and the main thread waits for
- * SIGHUP: Linux hands a signal sent to the process to its main thread
- * first when that thread takes it, which a thread in sigwait does.
+ * SIGHUP and SIGUSR1 itself: Linux hands a signal sent to the process to
+ * a thread that waits for it in sigwait.  SIGTERM and SIGINT stay
+ * libmilter's: its orderly stop.
  */
 static int smfi_rc;
 static volatile sig_atomic_t smfi_done;
@@ -182,50 +167,115 @@ smfi_thread(void *arg)
 	return NULL;
 }
 
-/* The plugin set is not replaced while the milter runs: the core keeps
- * one set for every session, so a reload needs a restart. */
+/* SIGUSR1 from the master: a newer generation serves.  libmilter's
+ * listener is given a pipe nobody writes in place of the socket, so it
+ * takes no more connections (the master and the new generation keep the
+ * socket open); the open ones finish, for MILTER_DRAIN_SECONDS at most.
+ * smfi_stop() is not used: it would remove a unix socket's path, which
+ * the new generation listens on. */
 static void
-wait_hup(const char *file)
+drain(int listen_fd)
 {
-	sigset_t hup;
-	struct timespec tick = { 1, 0 };
+	time_t end = time(NULL) + MILTER_DRAIN_SECONDS;
+	int p[2];
 
-	sigemptyset(&hup);
-	sigaddset(&hup, SIGHUP);
-	while (!smfi_done)
-		if (sigtimedwait(&hup, NULL, &tick) == SIGHUP)
-			log_msg(LOG_WARNING, "SIGHUP: ehlod-milter cannot "
-			    "reload %s; restart it to apply a new "
-			    "configuration; the running one stays in force",
-			    file);
+	if (pipe(p) == 0) {
+		dup2(p[0], listen_fd);
+		close(p[0]);	/* p[1] stays open: the pipe never reads EOF */
+	}
+	log_msg(LOG_INFO, "draining: a newer generation serves; %d "
+	    "connection(s) to finish", milter_connections_open());
+	/* A connection accepted just before has reached its first step. */
+	sleep(1);
+	while (milter_connections_open() > 0 && !smfi_done &&
+	    time(NULL) < end)
+		usleep(100 * 1000);
+	if (milter_connections_open() > 0)
+		log_msg(LOG_WARNING, "drained after %d s with %d connection(s) "
+		    "still open", MILTER_DRAIN_SECONDS,
+		    milter_connections_open());
+	else
+		log_msg(LOG_INFO, "drained");
+}
+
+/* 1 when the generation is to drain and exit, 0 when libmilter stopped. */
+static int
+wait_signals(void)
+{
+	sigset_t set;
+	struct timespec tick = { 1, 0 };
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	while (!smfi_done) {
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig == SIGUSR1)
+			return 1;
+		if (sig == SIGHUP)
+			log_msg(LOG_WARNING, "SIGHUP reached a generation (pid "
+			    "%ld); send it to the master (pid %ld) to reload",
+			    (long)getpid(), (long)getppid());
+	}
+	return 0;
 }
 
 static int
-serve(const char *file, struct config *c, struct plugin_set *set)
+serve(struct config *c, struct plugin_set *set, int ready_fd, int listen_fd)
 {
 	pthread_t t;
-	sigset_t hup;
 
-	if (open_socket(c) < 0 || drop_privileges(c) < 0)
+	if (drop_privileges(c) < 0)
 		return 1;
 	milter_callbacks_init(c->milter_hook_timeout);
-	sigemptyset(&hup);
-	sigaddset(&hup, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &hup, NULL);
 	if (loop_start(&milter_server) < 0)
 		return 1;
-	log_msg(LOG_INFO, "ready: milter_socket=%s plugins=%zu",
-	    c->milter_socket, set->n);
 	if (pthread_create(&t, NULL, smfi_thread, NULL) != 0) {
 		log_msg(LOG_ERR, "cannot start the libmilter thread");
 		loop_stop();
 		return 1;
 	}
-	wait_hup(file);
+	log_msg(LOG_INFO, "ready: milter_socket=%s plugins=%zu",
+	    c->milter_socket, set->n);
+	if (write(ready_fd, "r", 1) != 1)
+		log_msg(LOG_WARNING, "cannot tell the master we serve: %s",
+		    strerror(errno));
+	close(ready_fd);
+	if (wait_signals()) {
+		drain(listen_fd);
+		loop_stop();	/* libmilter's thread waits on the pipe */
+		return 0;
+	}
 	pthread_join(t, NULL);
 	loop_stop();
 	log_msg(LOG_INFO, "stopped");
 	return smfi_rc == MI_SUCCESS ? 0 : 1;
+}
+
+int
+milter_generation(const char *file, int debug, int ready_fd, int listen_fd)
+{
+	struct config c;
+	struct plugin_set set;
+	sigset_t chld;
+	int rc;
+
+	/* The master's mask stays (SIGHUP, SIGUSR1 for us; SIGTERM, SIGINT
+	 * for libmilter's thread) but for SIGCHLD, which plugins may use. */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_UNBLOCK, &chld, NULL);
+	if (setup(file, &c, &set) < 0) {
+		log_msg(LOG_ERR, "%s: configuration not usable", file);
+		plugins_unload(&set);
+		return 1;
+	}
+	log_set_debug(debug || c.debug);
+	rc = serve(&c, &set, ready_fd, listen_fd);
+	plugins_unload(&set);
+	config_free(&c);
+	return rc;
 }
 
 int
@@ -234,7 +284,7 @@ main(int argc, char **argv)
 	const char *file = SYSCONFDIR "/ehlod/ehlod-milter.conf";
 	struct config c;
 	struct plugin_set set;
-	int test = 0, debug = 0, ch, rc;
+	int test = 0, debug = 0, ch;
 
 	while ((ch = getopt(argc, argv, "c:dtVh")) != -1) {
 		switch (ch) {
@@ -253,22 +303,16 @@ main(int argc, char **argv)
 	log_open("ehlod-milter", 0, 0);
 	log_set_debug(debug);
 	signal(SIGPIPE, SIG_IGN);
-	hostapi_set_checking(test);	/* -t changes nothing */
+	if (!test)
+		return milter_master(file, debug);
+	hostapi_set_checking(1);	/* -t changes nothing */
 	if (setup(file, &c, &set) < 0) {
 		fprintf(stderr, "ehlod-milter: %s: configuration not usable\n",
 		    file);
 		return 1;
 	}
-	if (test) {
-		milter_describe(stdout, &c, &set);
-		rc = 0;
-	} else {
-		if (c.use_syslog)
-			log_open("ehlod-milter", 1, c.syslog_facility);
-		log_set_debug(debug || c.debug);
-		rc = serve(file, &c, &set);
-	}
+	milter_describe(stdout, &c, &set);
 	plugins_unload(&set);
 	config_free(&c);
-	return rc;
+	return 0;
 }

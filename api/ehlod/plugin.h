@@ -45,7 +45,9 @@
  *	the plugins, and more than once in all: in "ehlod -t", in the
  *	master at start and at each SIGHUP reload (to check that the plugin
  *	can start), in every worker as it starts (as root when ehlod was
- *	started as root, before switching user), and once in ehlod-milter.
+ *	started as root, before switching user), and in ehlod-milter's
+ *	master at start and at each reload (to check) and in each of its
+ *	generations (child processes) as it starts.
  *	fini always follows in the same process before the next init.
  *
  *	Compatibility.  The loader refuses a plugin whose abi_major differs

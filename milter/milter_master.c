@@ -1,0 +1,297 @@
+/*
+ * NAME
+ *	milter_master.c - ehlod-milter's master: the socket, generations,
+ *	reload
+ * DESCRIPTION
+ *	Plugins are promised that fini runs before the next init in the same
+ *	process, and many keep their settings in process-wide state, so a
+ *	new configuration cannot start beside the running one in one
+ *	process.  As ehlod does with workers, the master opens the MTA's
+ *	socket once, as root, and runs each configuration in a child of its
+ *	own, a generation (milter_main.c), which inherits the socket.
+ *
+ *	SIGHUP: the file is checked here first (loaded and started in
+ *	checking mode, as "ehlod-milter -t" does, then let go); a bad file
+ *	is logged and the running generation stays.  A good one starts a new
+ *	generation; once it serves (a byte on a pipe), the old one gets
+ *	SIGUSR1: it stops taking connections, finishes the open ones (at
+ *	most MILTER_DRAIN_SECONDS) and exits.  The MTA sees no gap: the
+ *	socket never closes, and both accept from it meanwhile.
+ *
+ *	A generation that dies unasked is replaced, unless ten have died
+ *	within a minute.  SIGTERM or SIGINT stop every generation (libmilter's
+ *	orderly stop) and then the master.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <event2/event.h>
+#include <libmilter/mfapi.h>
+
+#include "hostapi.h"
+#include "log.h"
+#include "milter.h"
+
+#define READY_SECONDS 60	/* a new generation's start-up, at most */
+#define CRASH_BUDGET 10		/* deaths in CRASH_WINDOW stop the master */
+#define CRASH_WINDOW 60
+
+#define MAX_DRAINING 16		/* older generations still finishing */
+
+static pid_t current;		/* the generation serving */
+static pid_t draining[MAX_DRAINING];
+static time_t crashes[CRASH_BUDGET];
+static int ncrashes;
+
+/* The file as a generation would run it, without side effects: a
+ * plugin's init may look at the host's loop, so there is one, briefly. */
+static int
+check_file(const char *file, struct config *c)
+{
+	struct server check;
+	struct plugin_set set;
+	int rc = -1;
+
+	memset(&check, 0, sizeof(check));
+	memset(&set, 0, sizeof(set));
+	hostapi_set_checking(1);
+	check.conf = c;
+	check.plugins = &set;
+	check.base = event_base_new();
+	server = &check;
+	if (check.base != NULL && config_read(file, c) == 0 &&
+	    plugins_load(&set, c) == 0 &&
+	    plugins_init(&set, milter_host_table()) == 0)
+		rc = 0;
+	plugins_unload(&set);
+	if (check.base != NULL)
+		event_base_free(check.base);
+	server = NULL;
+	hostapi_set_checking(0);
+	return rc;
+}
+
+static int
+open_socket(const struct config *c)
+{
+	if (c->milter_socket == NULL) {
+		log_msg(LOG_ERR, "%s: milter_socket is not set (for instance "
+		    "milter_socket = \"inet:8891@127.0.0.1\")", c->file);
+		return -1;
+	}
+	if (smfi_setconn(c->milter_socket) != MI_SUCCESS ||
+	    smfi_settimeout((int)c->milter_timeout) != MI_SUCCESS ||
+	    smfi_register(milter_desc) != MI_SUCCESS) {
+		log_msg(LOG_ERR, "libmilter refused the settings");
+		return -1;
+	}
+	if (smfi_opensocket(1) != MI_SUCCESS) {
+		log_msg(LOG_ERR, "cannot listen on %s", c->milter_socket);
+		return -1;
+	}
+	return 0;
+}
+
+/* libmilter keeps its socket to itself; it is this process's only
+ * listening one. */
+static int
+listening_fd(void)
+{
+	for (int fd = 3; fd < 1024; fd++) {
+		int on = 0;
+		socklen_t len = sizeof(on);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 &&
+		    on)
+			return fd;
+	}
+	return -1;
+}
+
+/* Start a generation; its pid once it serves, -1 when it could not. */
+static pid_t
+spawn(const char *file, int debug, int listen_fd)
+{
+	struct pollfd pfd;
+	int p[2];
+	char b;
+	pid_t pid;
+
+	if (pipe(p) < 0) {
+		log_msg(LOG_ERR, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_msg(LOG_ERR, "fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		_exit(milter_generation(file, debug, p[1], listen_fd));
+	}
+	close(p[1]);
+	pfd.fd = p[0];
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, READY_SECONDS * 1000) == 1 && read(p[0], &b, 1) == 1) {
+		close(p[0]);
+		return pid;
+	}
+	close(p[0]);
+	log_msg(LOG_ERR, "a new generation (pid %ld) did not start",
+	    (long)pid);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+static void
+reload(const char *file, int debug, int listen_fd, const struct config *run)
+{
+	struct config c;
+	pid_t pid, old = current;
+
+	log_msg(LOG_INFO, "SIGHUP: reloading %s", file);
+	if (check_file(file, &c) < 0) {
+		log_msg(LOG_ERR, "%s: configuration not usable; the running one"
+		    " stays in force", file);
+		config_free(&c);
+		return;
+	}
+	if (strcmp(c.milter_socket, run->milter_socket) != 0 ||
+	    c.milter_timeout != run->milter_timeout)
+		log_msg(LOG_WARNING, "%s: milter_socket and milter_timeout "
+		    "take effect at restart only", file);
+	config_free(&c);
+	pid = spawn(file, debug, listen_fd);
+	if (pid < 0) {
+		log_msg(LOG_ERR, "reload failed; the running configuration "
+		    "stays in force");
+		return;
+	}
+	current = pid;
+	for (int i = 0; i < MAX_DRAINING; i++)
+		if (draining[i] == 0) {
+			draining[i] = old;
+			break;
+		}
+	kill(old, SIGUSR1);
+	log_msg(LOG_INFO, "reloaded: generation %ld serves, %ld drains",
+	    (long)pid, (long)old);
+}
+
+/* A reaped generation that was draining; 1 when pid was one. */
+static int
+drained(pid_t pid)
+{
+	for (int i = 0; i < MAX_DRAINING; i++)
+		if (draining[i] == pid) {
+			draining[i] = 0;
+			return 1;
+		}
+	return 0;
+}
+
+/* Too many deaths in the window: a crash loop, not bad luck. */
+static int
+crash_loop(void)
+{
+	time_t now = time(NULL);
+	int recent = 0;
+
+	crashes[ncrashes++ % CRASH_BUDGET] = now;
+	for (int i = 0; i < CRASH_BUDGET && i < ncrashes; i++)
+		recent += now - crashes[i] < CRASH_WINDOW;
+	return recent >= CRASH_BUDGET;
+}
+
+/* Reap children; 1 when the serving one is gone and cannot be
+ * replaced. */
+static int
+reap(const char *file, int debug, int listen_fd)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (drained(pid) || pid != current)
+			continue;
+		log_msg(LOG_ERR, "generation %ld ended unasked (%s %d)",
+		    (long)pid, WIFSIGNALED(status) ? "signal" : "status",
+		    WIFSIGNALED(status) ? WTERMSIG(status) :
+		    WEXITSTATUS(status));
+		if (crash_loop()) {
+			log_msg(LOG_ERR, "generations keep failing; stopping");
+			return 1;
+		}
+		current = spawn(file, debug, listen_fd);
+		if (current < 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* libmilter's orderly stop in every generation, then wait for them. */
+static void
+stop_all(void)
+{
+	if (current > 0)
+		kill(current, SIGTERM);
+	for (int i = 0; i < MAX_DRAINING; i++)
+		if (draining[i] > 0)
+			kill(draining[i], SIGTERM);
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+}
+
+int
+milter_master(const char *file, int debug)
+{
+	struct config c;
+	sigset_t set;
+	int sig, listen_fd, rc = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	if (check_file(file, &c) < 0) {
+		log_msg(LOG_ERR, "%s: configuration not usable", file);
+		config_free(&c);
+		return 1;
+	}
+	if (c.use_syslog)
+		log_open("ehlod-milter", 1, c.syslog_facility);
+	log_set_debug(debug || c.debug);
+	if (open_socket(&c) < 0 || (listen_fd = listening_fd()) < 0 ||
+	    (current = spawn(file, debug, listen_fd)) < 0) {
+		config_free(&c);
+		return 1;
+	}
+	for (;;) {
+		sig = sigwaitinfo(&set, NULL);
+		if (sig == SIGHUP)
+			reload(file, debug, listen_fd, &c);
+		else if (sig == SIGCHLD && reap(file, debug, listen_fd))
+			rc = 1;
+		else if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (rc)
+			break;
+	}
+	stop_all();
+	log_msg(LOG_INFO, "stopped");
+	config_free(&c);
+	return rc;
+}
