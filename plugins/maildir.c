@@ -105,12 +105,16 @@ struct maildir_conf {
 };
 static char hostpart[HOSTPART_MAX];
 
-/* One message being put together in memory, the whole file as the
- * threads will write it: the loop may call the host, they may not. */
+/* One message being put together, the file as the threads will flush
+ * it: the loop may call the host, they may not.  In memory (fd -1, buf
+ * grows to the whole file), or for a large message written to tmp/ as
+ * it comes (buf is a MAILDIR_STREAM_BUFFER, written out when full). */
 struct delivery {
 	struct crlf crlf;
 	unsigned char *buf;
 	size_t used, size;
+	int fd;
+	int err;		/* errno of a failed write, or 0 */
 };
 
 /* ---- the file's content --------------------------------------------- */
@@ -131,14 +135,39 @@ grow(struct delivery *d, size_t more)
 	return 0;
 }
 
+/* A written delivery's full buffer goes to its file. */
+static int
+write_out(struct delivery *d)
+{
+	d->err = maildir_write_all(d->fd, d->buf, d->used);
+	d->used = 0;
+	return d->err == 0 ? 0 : -1;
+}
+
+/* Room for at least one octet: more memory, or an emptied buffer. */
+static int
+make_room(struct delivery *d, size_t want)
+{
+	if (d->fd < 0)
+		return d->size - d->used < want ? grow(d, want) : 0;
+	return d->used == d->size ? write_out(d) : 0;
+}
+
 /* Append octets as they are, without CRLF conversion. */
 static int
 put_raw(struct delivery *d, const unsigned char *p, size_t len)
 {
-	if (d->size - d->used < len && grow(d, len) < 0)
-		return -1;
-	memcpy(d->buf + d->used, p, len);
-	d->used += len;
+	while (len > 0) {
+		size_t n;
+
+		if (make_room(d, len) < 0)
+			return -1;
+		n = d->size - d->used < len ? d->size - d->used : len;
+		memcpy(d->buf + d->used, p, n);
+		d->used += n;
+		p += n;
+		len -= n;
+	}
 	return 0;
 }
 
@@ -155,10 +184,18 @@ static int
 sink(void *arg, const void *data, size_t len)
 {
 	struct delivery *d = arg;
+	const unsigned char *p = data;
 
-	if (d->size - d->used < len && grow(d, len) < 0)
-		return -1;
-	d->used += crlf_to_lf(&d->crlf, data, len, d->buf + d->used);
+	while (len > 0) {
+		size_t n;
+
+		if (make_room(d, len) < 0)
+			return -1;
+		n = d->size - d->used < len ? d->size - d->used : len;
+		d->used += crlf_to_lf(&d->crlf, p, n, d->buf + d->used);
+		p += n;
+		len -= n;
+	}
 	return 0;
 }
 
@@ -201,40 +238,78 @@ put_envelope(struct delivery *d, ehlod_ctx *s)
 	return put_orcpt(d, s);
 }
 
+/* A job whose file the threads never took is removed with it. */
 void
 maildir_job_free(struct maildir_job *j)
 {
+	if (j->fd >= 0) {
+		close(j->fd);
+		unlink(j->tmp);
+	}
 	free(j->data);
 	free(j);
 }
 
-/* The whole file in memory: a job for the threads, or NULL. */
+/* Start a delivery: in memory for a small message, or for a large one
+ * (MAILDIR_STREAM_MIN) into tmp/NAME, which j then owns. */
+static int
+start_delivery(struct delivery *d, struct maildir_job *j, size_t size)
+{
+	d->fd = -1;
+	if (size < MAILDIR_STREAM_MIN) {
+		d->size = size + 4096;
+		d->buf = malloc(d->size);
+		return d->buf != NULL ? 0 : (d->err = ENOMEM, -1);
+	}
+	d->size = MAILDIR_STREAM_BUFFER;
+	d->buf = malloc(d->size);
+	if (d->buf == NULL)
+		return d->err = ENOMEM, -1;
+	if ((d->fd = maildir_job_create(j)) < 0)
+		return d->err = errno, -1;
+	j->fd = d->fd;
+	return 0;
+}
+
+/* The whole file in memory, or written to tmp/: a job for the threads,
+ * or NULL with *err (and nothing left in tmp/). */
 static struct maildir_job *
-make_job(ehlod_ctx *s)
+make_job(ehlod_ctx *s, int *err)
 {
 	struct maildir_job *j = calloc(1, sizeof(*j));
-	struct delivery d = { .size = host->message_size(s) + 4096 };
+	struct delivery d = { .fd = -1 };
 	unsigned char tail[1];
 
-	d.buf = malloc(d.size);
-	if (j == NULL || d.buf == NULL)
-		goto fail;
-	if (put_envelope(&d, s) < 0)
+	if (j == NULL) {
+		*err = ENOMEM;
+		return NULL;
+	}
+	j->fd = -1;
+	if (start_delivery(&d, j, host->message_size(s)) < 0 ||
+	    put_envelope(&d, s) < 0)
 		goto fail;
 	if (host->message_read(s, sink, &d) < 0) {
-		host->log(s, LOG_ERR, "cannot read the message from the host");
+		if (d.err == 0)
+			host->log(s, LOG_ERR, "cannot read the message from "
+			    "the host");
 		goto fail;
 	}
 	/* A CR ending the message was held back; it is content. */
-	if (put_raw(&d, tail, crlf_finish(&d.crlf, tail)) < 0)
+	if (put_raw(&d, tail, crlf_finish(&d.crlf, tail)) < 0 ||
+	    (d.fd >= 0 && d.used > 0 && write_out(&d) < 0))
 		goto fail;
 	j->s = s;
+	if (d.fd >= 0) {
+		free(d.buf);	/* the file has it all */
+		return j;
+	}
 	j->data = d.buf;
 	j->len = d.used;
 	return j;
 fail:
+	*err = d.err != 0 ? d.err : ENOMEM;
 	free(d.buf);
-	free(j);
+	maildir_job_free(j);
 	return NULL;
 }
 
@@ -300,15 +375,16 @@ maildir_on_eom(ehlod_ctx *s)
 {
 	struct maildir_job **pending = slot(s);
 	struct maildir_job *j;
+	int err;
 
 	if (pending == NULL)
 		return failed(s, ENOMEM, "prepare", "message");
-	j = make_job(s);
+	j = make_job(s, &err);
 	if (j == NULL)
-		return failed(s, ENOMEM, "prepare", "message");
+		return failed(s, err, err == ENOMEM ? "prepare" : "write",
+		    err == ENOMEM ? "message" : "in tmp/");
 	if (maildir_flush_submit(j) < 0) {
-		int err = errno;
-
+		err = errno;
 		maildir_job_free(j);
 		return failed(s, err, "start", "delivery threads");
 	}

@@ -33,14 +33,23 @@ ehlod_verdict maildir_space_check(const struct ehlod_host *host,
  * logging each; returns how many were removed. */
 int maildir_tidy_tmp(const struct ehlod_host *host, const char *dir);
 
+/* Messages at least this large are written to tmp/ by the loop as they
+ * are read from the host, in MAILDIR_STREAM_BUFFER pieces, instead of
+ * being copied whole into memory for the threads: like the core's spool,
+ * page-cache writes, never synced there; the threads flush them. */
+#define MAILDIR_STREAM_MIN (256 * 1024)
+#define MAILDIR_STREAM_BUFFER (64 * 1024)
+
 /* One message on its way to disk (maildir_flush.c).  The loop fills in
- * s and data; a thread fills in the rest. */
+ * s and either data or fd (with name, tmp and dst); a thread fills in
+ * the rest. */
 struct maildir_job {
 	struct maildir_job *next;	/* in whichever list holds it */
 	ehlod_ctx *s;		/* the session waiting; NULL once it ended
 				 * (read and written in the loop only) */
-	unsigned char *data;	/* the whole file */
+	unsigned char *data;	/* the whole file, or NULL when written */
 	size_t len;
+	int fd;			/* tmp/NAME already written, or -1 */
 	int err;		/* errno of the step that failed, or 0 */
 	const char *what;	/* that step: "create", "write", ... */
 	char name[NAME_MAX + 1];
@@ -49,6 +58,13 @@ struct maildir_job {
 };
 
 void maildir_job_free(struct maildir_job *j);
+
+/* For the loop's own writing: create tmp/NAME under a fresh name (j's
+ * name, tmp and dst): the descriptor, or -1 with errno. */
+int maildir_job_create(struct maildir_job *j);
+
+/* write(2) until all is written; 0 or an errno value. */
+int maildir_write_all(int fd, const unsigned char *p, size_t len);
 
 /* Remember where and how to deliver; finished is called in the event
  * loop with each job once it is done (err 0: durable in new/). */

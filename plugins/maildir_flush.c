@@ -3,7 +3,8 @@
  *	maildir_flush.c - the maildir plugin's disk work, off the event loop
  * DESCRIPTION
  *	Implements maildir_flush_*() (maildir.h).  A few threads per worker
- *	process create each message's file in tmp/, write it, fsync it,
+ *	process create each message's file in tmp/, write it (unless the
+ *	loop wrote a large one already, see MAILDIR_STREAM_MIN), fsync it,
  *	close it and rename it into new/, so that the event loop never waits
  *	for the disk and several flushes are in flight at once.
  *
@@ -76,8 +77,8 @@ static atomic_ulong deliveries;	/* the Q part of the names */
 
 /* write(2) until all is written: regular files may still write short
  * when a signal arrives or the disk fills up. */
-static int
-write_all(int fd, const unsigned char *p, size_t len)
+int
+maildir_write_all(int fd, const unsigned char *p, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
@@ -122,9 +123,10 @@ make_name(char *buf, size_t len)
 	return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
 
-/* Create tmp/NAME under a fresh name: the descriptor, or -1 with errno. */
-static int
-open_unique(struct maildir_job *j)
+/* Create tmp/NAME under a fresh name: the descriptor, or -1 with errno.
+ * Called by the threads, and by the loop for a message it writes itself. */
+int
+maildir_job_create(struct maildir_job *j)
 {
 	for (int i = 0; i < NAME_TRIES; i++) {
 		int fd;
@@ -156,14 +158,16 @@ fail(struct maildir_job *j, const char *what, int err)
 static int
 write_file(struct maildir_job *j)
 {
-	int fd = open_unique(j);
+	int fd = j->fd;
 
-	if (fd < 0) {
+	j->fd = -1;	/* closed below, whatever happens */
+	if (fd < 0 && (fd = maildir_job_create(j)) < 0) {
 		snprintf(j->tmp, sizeof(j->tmp), "%s/tmp/", pool.dir);
 		return fail(j, "create", errno);
 	}
-	j->err = write_all(fd, j->data, j->len);
 	j->what = "write";
+	if (j->data != NULL)
+		j->err = maildir_write_all(fd, j->data, j->len);
 	if (j->err == 0 && pool.do_fsync && fsync(fd) < 0)
 		fail(j, "fsync", errno);
 	/* close() reports late write errors (NFS), so it is checked too. */

@@ -7,7 +7,9 @@
 - ENOSPC in the middle of a batch: six sessions deliver 200 KiB each at
   once into about 600 KiB of room (the threads write and flush them
   together): some get 452 4.3.1, every 250 is in new/ byte for byte,
-  nothing else is in new/ and nothing is left in tmp/.
+  nothing else is in new/ and nothing is left in tmp/.  The same with
+  400 KiB each, which the event loop writes to tmp/ itself as it reads
+  them (maildir.h, MAILDIR_STREAM_MIN).
 - Stale tmp files: a file in tmp/ older than 36 hours (a delivery killed
   in the middle) is removed at start-up and logged; a fresh one stays.
 """
@@ -72,6 +74,16 @@ class MaildirSpaceTest(EhlodTestCase):
 
 
     def test_disk_full_during_batch_only_durable_acknowledged(self):
+        self.disk_full_batch(2600)
+
+    def test_disk_full_while_loop_writes_large_messages(self):
+        # 400 KiB: past MAILDIR_STREAM_MIN, so the loop writes each file
+        # to tmp/ as it reads the message and ENOSPC comes from there.
+        log = self.disk_full_batch(5200)
+        self.assertIn("delivery failed: write in tmp/: No space left on "
+                      "device", log)
+
+    def disk_full_batch(self, nlines):
         maildir = os.path.join(self.mnt, "Maildir")
         plugins = [(n, dict(o, directory=maildir) if n == "maildir" else o)
                    for n, o in PLUGINS]
@@ -80,7 +92,7 @@ class MaildirSpaceTest(EhlodTestCase):
         lock = threading.Lock()
 
         def client(n):
-            message = sample_message("big %d" % n, line * 2600)
+            message = sample_message("big %d" % n, line * nlines)
             with server.raw() as s:
                 ehlo(s)
                 r = transaction(s, message=message)
@@ -112,6 +124,7 @@ class MaildirSpaceTest(EhlodTestCase):
             for m in acked:
                 self.assertTrue(any(d.endswith(m) for d in delivered))
             self.assertEqual(os.listdir(os.path.join(maildir, "tmp")), [])
+            return server.log()
 
 
 class MaildirTidyTest(EhlodTestCase):
