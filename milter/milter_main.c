@@ -228,6 +228,13 @@ serve(struct config *c, struct plugin_set *set, int ready_fd, int listen_fd)
 
 	if (drop_privileges(c) < 0)
 		return 1;
+	/* A generation must not outlive the master (it would keep the socket
+	 * and a new master could not listen): SIGTERM, libmilter's orderly
+	 * stop.  Set after the switch of user, which clears it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() == 1) {
+		log_msg(LOG_ERR, "the master is gone");
+		return 1;
+	}
 	milter_callbacks_init(c->milter_hook_timeout);
 	if (loop_start(&milter_server) < 0)
 		return 1;

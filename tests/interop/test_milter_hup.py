@@ -13,7 +13,9 @@ miltertest and the milterprobe plugin, which rejects a client address:
     keeps the configuration it started with and finishes (the drain
     waits for it); the next one has the new pend_ms;
   - a broken file on SIGHUP is refused with a log line and the running
-    configuration stays in force.
+    configuration stays in force;
+  - a generation does not outlive a master killed with SIGKILL (it would
+    keep the socket from the next master).
 """
 
 import os
@@ -125,6 +127,17 @@ class MilterHupTest(EhlodTestCase):
             self.assertEqual(generations(m), first, m.log())
             self.connect_verdict(m, "192.0.2.9", "replycode")
             self.assertTrue(m.running(), m.log())
+
+    def test_generation_ends_when_the_master_dies(self):
+        with Milter([probe_plugin({})]) as m:
+            kids = generations(m)
+            self.assertEqual(len(kids), 1, m.log())
+            os.kill(m.proc.pid, signal.SIGKILL)
+            m.proc.wait()
+
+            def gone():
+                return not os.path.exists("/proc/%d" % kids[0])
+            self.assertTrue(wait_for(gone, timeout=20), m.log())
 
 
 if __name__ == "__main__":
