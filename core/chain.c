@@ -104,7 +104,6 @@ verb_run(struct ehlod_session *s)
 #define CHAIN_WALK(CALL) \
 	for (; i < n; i++) { \
 		struct plugin *p = v[i]; \
-		pending_reply_clear(&s->reply); \
 		s->current = p; \
 		r = (CALL); \
 		if (r != EHLOD_CONTINUE) \
@@ -113,7 +112,10 @@ verb_run(struct ehlod_session *s)
 
 /* The hot path: one direct call of the hook function per plugin that has
  * it on this listener (the table holds the functions, one loop per call
- * shape), no allocation, and a reply cleared only when a hook set one. */
+ * shape), no allocation, and nothing else per call.  A reply a plugin
+ * set and then went on (CONTINUE) from is not looked for after each
+ * call: the reply records who set it (reply_by), and the plugin that
+ * decides keeps only its own. */
 static void
 chain_run(struct ehlod_session *s)
 {
@@ -130,6 +132,7 @@ chain_run(struct ehlod_session *s)
 	const char *a1 = c->arg1, *a2 = c->arg2;
 	ehlod_verdict r = EHLOD_CONTINUE;
 
+	pending_reply_clear(&s->reply);
 	switch (step_table[c->step].shape) {
 	case SHAPE_ARG1:
 		CHAIN_WALK(h[i].arg1(CTX(s, p), a1));
@@ -146,6 +149,8 @@ chain_run(struct ehlod_session *s)
 	}
 	s->current = NULL;
 	if (i < n) {
+		if (s->reply_by != v[i])
+			pending_reply_clear(&s->reply);
 		c->next = i;
 		chain_stop(s, v[i], r);
 		return;

@@ -83,6 +83,7 @@ h_reply(ehlod_ctx *c, int code, const char *enhanced, const char *fmt,
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	pending_reply_clear(&s->reply);
+	s->reply_by = c->p;
 	s->reply.set = 1;
 	s->reply.code = code;
 	if (enhanced)

@@ -333,6 +333,7 @@ take_line(struct ehlod_session *s, struct evbuffer *in)
 			s->line_cb = NULL;
 			s->mode = IN_WAIT;
 			pending_reply_clear(&s->reply);
+			s->reply_by = s->pending;
 			s->reply.set = 1;
 			s->reply.code = 500;
 			snprintf(s->reply.enhanced, sizeof(s->reply.enhanced),

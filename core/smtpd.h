@@ -169,6 +169,8 @@ struct ehlod_session {
 	char *last_text;
 
 	struct pending_reply reply;	/* set by host->reply() */
+	struct plugin *reply_by;	/* whose it is (chain.c keeps it
+					 * only for the deciding plugin) */
 	struct plugin *current;		/* plugin being called */
 	struct plugin *pending;		/* plugin whose hook is pending */
 	struct chain chain;

@@ -7,9 +7,13 @@ with the argument rules (501); a parameter's value rule (501) checked by
 the host before its handler, the handler's own 501, 555 when the keyword
 was not offered or after HELO; a hook's REJECT (550 5.1.1) and TEMPFAIL
 (450) with the reply the plugin set, and the plugin named in the log.
+With the replier test plugin: a reply a plugin set before answering
+CONTINUE is neither a later plugin's REJECT reply nor the final 250.
 """
 
-from ehlodtest import Ehlod, EhlodTestCase, main, ehlo
+import os
+
+from ehlodtest import Ehlod, EhlodTestCase, main, ehlo, test_plugin_dir
 
 
 def fixture(**options):
@@ -117,6 +121,34 @@ class PluginApiTest(EhlodTestCase):
             r = s.cmd("RCPT TO:<tempfail-me@example.org>")
             self.assertCode(r, 450)
             self.assertEnhanced(r, "4.2.0")
+
+
+    def repliers(self, second_verdict):
+        path = os.path.join(test_plugin_dir(), "replier.so")
+        return [("enhancedstatuscodes", {}),
+                ("replier_a", {"path": path, "rcpt_reply": True,
+                               "rcpt_verdict": "continue"}),
+                ("replier_b", {"path": path, "rcpt_verdict": second_verdict}),
+                ("maildir", {})]
+
+    def test_reply_left_by_a_continue_is_not_a_later_reject(self):
+        with Ehlod(plugins=self.repliers("reject")) as server, \
+                server.raw() as s:
+            ehlo(s)
+            self.assertCode(s.cmd("MAIL FROM:<s@x.test>"), 250)
+            r = s.cmd("RCPT TO:<u@example.org>")
+        self.assertCode(r, 550)
+        self.assertNotIn("left behind", r.text)
+        self.assertIn("Recipient rejected", r.text)	# the step's default
+
+    def test_reply_left_by_a_continue_is_not_the_final_250(self):
+        with Ehlod(plugins=self.repliers("continue")) as server, \
+                server.raw() as s:
+            ehlo(s)
+            self.assertCode(s.cmd("MAIL FROM:<s@x.test>"), 250)
+            r = s.cmd("RCPT TO:<u@example.org>")
+        self.assertCode(r, 250)
+        self.assertNotIn("left behind", r.text)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,11 @@ tests_unit_test_maildir_crlf_SOURCES = tests/unit/test_maildir_crlf.c
 tests_unit_test_maildir_crlf_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_maildir_crlf_LDADD = proto/libproto.la $(CHECK_LIBS)
 
+check_LTLIBRARIES += tests/plugins/replier.la
+tests_plugins_replier_la_SOURCES = tests/plugins/replier.c
+tests_plugins_replier_la_CFLAGS = $(PLUGIN_CFLAGS)
+tests_plugins_replier_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
+
 check_LTLIBRARIES += tests/plugins/ticker.la
 tests_plugins_ticker_la_SOURCES = tests/plugins/ticker.c
 tests_plugins_ticker_la_CFLAGS = $(PLUGIN_CFLAGS)
