@@ -33,7 +33,8 @@ MILTER_TESTS = \
 	tests/interop/test_milter_postfix.py \
 	tests/interop/test_milter_check.py \
 	tests/interop/test_milter_serial.py \
-	tests/interop/test_milter_hup.py
+	tests/interop/test_milter_hup.py \
+	tests/interop/test_milter_postfix_reload.py
 TESTS += $(MILTER_TESTS)
 EXTRA_DIST += $(MILTER_TESTS) tests/interop/milterharness.py \
 	tests/interop/milter_steps.lua tests/interop/milter_negotiate.lua \
