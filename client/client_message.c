@@ -5,45 +5,157 @@
  *	See client_message.h.  A bare CR or a bare LF both become CRLF:
  *	RFC 5321 2.3.8 forbids them on the wire, and servers such as ours
  *	refuse them, so the client repairs them rather than have the
- *	message bounce.
+ *	message bounce.  The repair and the dot-stuffing run on each piece
+ *	as it comes, with the state that crosses pieces (a CR whose LF may
+ *	be in the next piece, the start of a line) kept in the message.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "client_message.h"
 
-/* CRLF-normalise; the result always ends in CRLF (an empty message stays
- * empty).  The worst case doubles the size. */
-static int
-normalise(struct client_message *m, const unsigned char *in, size_t len)
+void
+client_message_begin(struct client_message *m, enum message_form form,
+    size_t size_hint)
 {
-	size_t o = 0;
+	memset(m, 0, sizeof(*m));
+	m->form = form;
+	m->bol = 1;
+	if (size_hint == 0)
+		return;
+	/* A few per cent for repaired line ends and stuffed dots; more is
+	 * grown into. */
+	m->out_cap = size_hint + size_hint / 32 + 64;
+	m->out = malloc(m->out_cap);
+	if (m->out == NULL)
+		m->out_cap = 0;
+}
 
-	if ((m->crlf = malloc(2 * len + 3)) == NULL)
+/* Room for at least want more octets. */
+static int
+reserve(struct client_message *m, size_t want)
+{
+	size_t cap = m->out_cap ? m->out_cap : 4096;
+	char *p;
+
+	if (m->out_cap - m->out_len >= want)
+		return 0;
+	while (cap - m->out_len < want)
+		cap *= 2;
+	if ((p = realloc(m->out, cap)) == NULL) {
+		m->failed = 1;
+		return -1;
+	}
+	m->out = p;
+	m->out_cap = cap;
+	return 0;
+}
+
+static void
+put_eol(struct client_message *m)
+{
+	m->out[m->out_len++] = '\r';
+	m->out[m->out_len++] = '\n';
+	m->crlf_len += 2;
+	m->bol = 1;
+}
+
+static void
+put_char(struct client_message *m, char ch)
+{
+	if (m->bol && ch == '.' && m->form == FORM_STUFFED)
+		m->out[m->out_len++] = '.';
+	m->out[m->out_len++] = ch;
+	m->crlf_len++;
+	m->bol = 0;
+}
+
+int
+client_message_add(struct client_message *m, const void *data, size_t len)
+{
+	const unsigned char *in = data;
+
+	if (m->failed)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		if (in[i] > 127) {
+			m->has_8bit = 1;
+			break;
+		}
+	if (m->form == FORM_RAW) {
+		if (reserve(m, len) < 0)
+			return -1;
+		memcpy(m->out + m->out_len, in, len);
+		m->out_len += len;
+		m->crlf_len += len;
+		return 0;
+	}
+	/* Worst case: every octet a bare line end, or a stuffed dot. */
+	if (reserve(m, 2 * len + 2) < 0)
 		return -1;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = in[i];
 
-		if (ch > 127)
-			m->has_8bit = 1;
-		if (ch == '\r') {
-			if (i + 1 < len && in[i + 1] == '\n')
-				i++;
-			m->crlf[o++] = '\r';
-			m->crlf[o++] = '\n';
-		} else if (ch == '\n') {
-			m->crlf[o++] = '\r';
-			m->crlf[o++] = '\n';
-		} else {
-			m->crlf[o++] = (char)ch;
+		if (m->held_cr) {
+			m->held_cr = 0;
+			put_eol(m);
+			if (ch == '\n')
+				continue;	/* it was CRLF */
 		}
+		if (ch == '\r')
+			m->held_cr = 1;
+		else if (ch == '\n')
+			put_eol(m);
+		else
+			put_char(m, (char)ch);
 	}
-	if (o > 0 && m->crlf[o - 1] != '\n') {
-		m->crlf[o++] = '\r';
-		m->crlf[o++] = '\n';
-	}
-	m->crlf_len = o;
 	return 0;
+}
+
+int
+client_message_finish(struct client_message *m)
+{
+	if (m->failed || reserve(m, 2) < 0)
+		return -1;
+	if (m->form == FORM_RAW)
+		return 0;
+	if (m->held_cr) {
+		m->held_cr = 0;
+		put_eol(m);
+	}
+	if (!m->bol)
+		put_eol(m);
+	return 0;
+}
+
+int
+client_message_prepare(struct client_message *m, enum message_form form,
+    const void *data, size_t len)
+{
+	client_message_begin(m, form, len);
+	if (client_message_add(m, data, len) < 0 ||
+	    client_message_finish(m) < 0) {
+		client_message_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+char *
+client_message_take(struct client_message *m)
+{
+	char *out = m->out;
+
+	m->out = NULL;
+	m->out_cap = 0;
+	return out;
+}
+
+void
+client_message_free(struct client_message *m)
+{
+	free(m->out);
+	memset(m, 0, sizeof(*m));
 }
 
 void
@@ -64,49 +176,4 @@ client_message_measure(const void *data, size_t len, size_t *crlf_len,
 	if (len > 0 && in[len - 1] != '\n' && in[len - 1] != '\r')
 		o += 2;
 	*crlf_len = o;
-}
-
-/* Double a "." at the start of every line (RFC 5321 4.5.2). */
-static int
-stuff(struct client_message *m)
-{
-	size_t dots = 0, o = 0;
-	int bol = 1;
-
-	for (size_t i = 0; i < m->crlf_len; i++) {
-		if (bol && m->crlf[i] == '.')
-			dots++;
-		bol = m->crlf[i] == '\n';
-	}
-	if ((m->stuffed = malloc(m->crlf_len + dots + 1)) == NULL)
-		return -1;
-	bol = 1;
-	for (size_t i = 0; i < m->crlf_len; i++) {
-		if (bol && m->crlf[i] == '.')
-			m->stuffed[o++] = '.';
-		m->stuffed[o++] = m->crlf[i];
-		bol = m->crlf[i] == '\n';
-	}
-	m->stuffed_len = o;
-	return 0;
-}
-
-int
-client_message_prepare(struct client_message *m, const void *data,
-    size_t len)
-{
-	memset(m, 0, sizeof(*m));
-	if (normalise(m, data, len) < 0 || stuff(m) < 0) {
-		client_message_free(m);
-		return -1;
-	}
-	return 0;
-}
-
-void
-client_message_free(struct client_message *m)
-{
-	free(m->crlf);
-	free(m->stuffed);
-	memset(m, 0, sizeof(*m));
 }

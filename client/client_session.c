@@ -209,20 +209,59 @@ ehlod_client_rcpt(struct ehlod_client *c, const char *rcpt, const char *notify,
 }
 
 int
-ehlod_client_data(struct ehlod_client *c, const void *data, size_t len,
-    ehlod_client_step_cb cb, void *arg)
+ehlod_client_data_begin(struct ehlod_client *c, size_t size_hint)
+{
+	if (!ehlod_client_ready(c))
+		return -1;
+	txn_data_begin(c, size_hint);
+	c->data_open = 1;
+	return 0;
+}
+
+int
+ehlod_client_data_add(struct ehlod_client *c, const void *data, size_t len)
+{
+	if (!c->data_open)
+		return -1;
+	return txn_data_add(c, data, len);
+}
+
+void
+ehlod_client_data_cancel(struct ehlod_client *c)
+{
+	if (!c->data_open)
+		return;
+	c->data_open = 0;
+	txn_data_cancel(c);
+}
+
+int
+ehlod_client_data_end(struct ehlod_client *c, ehlod_client_step_cb cb,
+    void *arg)
 {
 	int bdat = c->txn.binary || (c->o.chunking &&
 	    ehlo_table_has(&c->ext, "CHUNKING"));
 
-	if (step_begin(c, cb, arg) < 0)
+	if (!c->data_open || step_begin(c, cb, arg) < 0)
 		return -1;
+	c->data_open = 0;
 	if (c->o.lmtp && c->txn.nacc == 0)
 		txn_refuse(c, step_got, NULL, bdat ? "BDAT" : "DATA",
 		    EHLOD_REASON_LOCAL, "", "no recipient was accepted");
 	else
-		txn_data(c, data, len, step_got, NULL);
+		txn_data_end(c, step_got, NULL);
 	return 0;
+}
+
+int
+ehlod_client_data(struct ehlod_client *c, const void *data, size_t len,
+    ehlod_client_step_cb cb, void *arg)
+{
+	if (ehlod_client_data_begin(c, len) < 0)
+		return -1;
+	/* Out of memory here is answered by end, as a failed step. */
+	ehlod_client_data_add(c, data ? data : "", len);
+	return ehlod_client_data_end(c, cb, arg);
 }
 
 int

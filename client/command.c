@@ -45,7 +45,16 @@ cmd_free(struct cmd *p)
 	free(p->line);
 	free(p->shown);
 	free(p->addr);
+	free(p->data_owned);
 	free(p);
+}
+
+static void
+free_sent(const void *data, size_t len, void *arg)
+{
+	(void)data;
+	(void)len;
+	free(arg);
 }
 
 struct cmd *
@@ -77,10 +86,20 @@ write_line(struct ehlod_client *c, const char *line, const char *shown_as)
 	note_prefixed(c, "C: ", "%s", shown_as ? shown_as : line);
 }
 
+/* A message the command owns goes by reference: the output buffer frees
+ * it once written (or when the connection goes), so a large message is
+ * never held twice. */
 static void
-write_data(struct ehlod_client *c, const struct cmd *p)
+write_data(struct ehlod_client *c, struct cmd *p)
 {
-	evbuffer_add(bufferevent_get_output(c->bev), p->data, p->data_len);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (p->data_owned != NULL && p->data_len > 0 &&
+	    evbuffer_add_reference(out, p->data, p->data_len, free_sent,
+	    p->data_owned) == 0)
+		p->data_owned = NULL;
+	else
+		evbuffer_add(out, p->data, p->data_len);
 	note(c, "%zu octets of message sent%s", p->data_len,
 	    p->line == NULL ? " (dot-stuffed)" : "");
 }

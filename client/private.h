@@ -83,6 +83,8 @@ struct cmd {
 	const char *name;	/* the step, for errors: "EHLO", "RCPT", ... */
 	const char *data;	/* octets sent after the line (not copied) */
 	size_t data_len;
+	char *data_owned;	/* data, when the command owns it: handed to
+				 * the output buffer when sent, else freed */
 	int pipeline;		/* enum cmd_pipe: when it may go out */
 	int sent;
 	unsigned replies;	/* replies still expected */
@@ -181,6 +183,7 @@ struct ehlod_client {
 	int free_when_done;	/* ehlod_client_close: free after QUIT */
 	ehlod_client_step_cb step_cb;
 	void *step_arg;
+	int data_open;		/* ehlod_client_data_begin, no end yet */
 	struct event *step_ev;
 	struct ehlod_client_reply sr;	/* the reply handed to step_cb */
 };
@@ -249,6 +252,12 @@ void txn_rcpt(struct ehlod_client *c, const char *rcpt, const char *notify,
 void txn_data(struct ehlod_client *c, const void *data, size_t len,
     ehlod_client_step_cb cb, void *arg);
 void txn_rset(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg);
+/* The message in pieces: begin, add (-1 when out of memory), end. */
+void txn_data_begin(struct ehlod_client *c, size_t size_hint);
+int txn_data_add(struct ehlod_client *c, const void *data, size_t len);
+void txn_data_cancel(struct ehlod_client *c);
+void txn_data_end(struct ehlod_client *c, ehlod_client_step_cb cb,
+    void *arg);
 void txn_forget(struct ehlod_client *c);
 void txn_free(struct ehlod_client *c);
 void txn_refuse(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg,

@@ -397,16 +397,16 @@ push_content(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg)
 	struct cmd *p;
 
 	lmtp_reset(c, c->o.lmtp ? t->nacc : 0);
-	if (t->bdat) {
-		p = push_step(c, cmd_line("BDAT %zu LAST", t->msg.crlf_len),
+	if (t->bdat)
+		p = push_step(c, cmd_line("BDAT %zu LAST", t->msg.out_len),
 		    "BDAT", CMD_ALONE, on_eom, cb, arg);
-		p->data = t->msg.crlf;
-		p->data_len = t->msg.crlf_len;
-	} else {
+	else
 		p = push_step(c, NULL, "end of data", CMD_ALONE, on_eom, cb, arg);
-		p->data = t->msg.stuffed;
-		p->data_len = t->msg.stuffed_len;
-	}
+	/* The command owns the octets now; the output buffer takes them
+	 * without a copy when they go (command.c). */
+	p->data_len = t->msg.out_len;
+	p->data_owned = client_message_take(&t->msg);
+	p->data = p->data_owned;
 	if (c->o.lmtp && t->nacc > 0)
 		p->replies = (unsigned)t->nacc;
 	cmd_pump(c);
@@ -440,33 +440,48 @@ on_data(struct ehlod_client *c, struct cmd *cmd, const struct smtp_reply *r)
 	answer(c, cmd, "DATA", r);
 }
 
-/* BINARYMIME content goes as it is: no line end is repaired. */
-static int
-prepare(struct ehlod_client *c, const void *data, size_t len)
+/* The form the message goes in: BINARYMIME octets as they are (BDAT),
+ * else line ends repaired, and dot-stuffed for DATA. */
+static enum message_form
+form_for(struct ehlod_client *c)
 {
-	struct client_message *m = &c->txn.msg;
+	struct txn *t = &c->txn;
 
-	client_message_free(m);
-	if (!c->txn.binary)
-		return client_message_prepare(m, data ? data : "", len);
-	if ((m->crlf = malloc(len ? len : 1)) == NULL)
-		return -1;
-	if (len > 0)
-		memcpy(m->crlf, data, len);
-	m->crlf_len = len;
-	return 0;
+	t->bdat = t->binary || (c->o.chunking &&
+	    ehlo_table_has(&c->ext, "CHUNKING"));
+	return t->binary ? FORM_RAW : t->bdat ? FORM_CRLF : FORM_STUFFED;
 }
 
 void
-txn_data(struct ehlod_client *c, const void *data, size_t len,
-    ehlod_client_step_cb cb, void *arg)
+txn_data_begin(struct ehlod_client *c, size_t size_hint)
+{
+	enum message_form form = form_for(c);
+
+	client_message_free(&c->txn.msg);
+	client_message_begin(&c->txn.msg, form, size_hint);
+}
+
+int
+txn_data_add(struct ehlod_client *c, const void *data, size_t len)
+{
+	return client_message_add(&c->txn.msg, data, len);
+}
+
+void
+txn_data_cancel(struct ehlod_client *c)
+{
+	client_message_free(&c->txn.msg);
+}
+
+/* The message is whole in t->msg: judge it, then DATA or BDAT. */
+void
+txn_data_end(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg)
 {
 	struct txn *t = &c->txn;
 	long long limit = ehlo_table_size_limit(&c->ext);
 
-	t->bdat = t->binary || (c->o.chunking &&
-	    ehlo_table_has(&c->ext, "CHUNKING"));
-	if (prepare(c, data, len) < 0) {
+	if (client_message_finish(&t->msg) < 0) {
+		client_message_free(&t->msg);
 		txn_refuse(c, cb, arg, "DATA", EHLOD_REASON_LOCAL, "",
 		    "out of memory");
 		return;
@@ -489,6 +504,15 @@ txn_data(struct ehlod_client *c, const void *data, size_t len,
 	}
 	push_step(c, xstrdup("DATA"), "DATA", CMD_LAST, on_data, cb, arg);
 	cmd_pump(c);
+}
+
+void
+txn_data(struct ehlod_client *c, const void *data, size_t len,
+    ehlod_client_step_cb cb, void *arg)
+{
+	txn_data_begin(c, len);
+	txn_data_add(c, data ? data : "", len);
+	txn_data_end(c, cb, arg);
 }
 
 /* -------------------------------------------------------------- RSET */

@@ -47,9 +47,11 @@
  *		refuses DATA, so the client keeps every recipient.
  *	  end of data
  *		the message as the host delivers it (host->message_read),
- *		with BDAT when CHUNKING is offered (always, octet for
- *		octet, for BODY=BINARYMIME), else DATA; the client
- *		gets the next hop's final reply.
+ *		piece by piece into the client library (which holds the
+ *		one copy, in the form it sends), with BDAT when CHUNKING
+ *		is offered (always, octet for octet, for
+ *		BODY=BINARYMIME), else DATA; the client gets the next
+ *		hop's final reply.
  *	  RSET, a new EHLO, a refused step, the session's end
  *		end the transaction: RSET to the next hop before the next
  *		MAIL; QUIT when the client's session ends.
@@ -135,8 +137,6 @@ struct hop {
 	size_t rcpt_idx;	/* its host index */
 	char **fwd;		/* host index -> address the next hop accepted */
 	size_t nfwd;
-	char *data;		/* the message at end of data */
-	size_t len, cap;
 	struct timespec asked;	/* when the awaited step was sent */
 };
 
@@ -321,7 +321,6 @@ hop_cleanup(ehlod_ctx *s, void *arg)
 	free(h->ret);
 	free(h->envid);
 	free(h->rcpt);
-	free(h->data);
 }
 
 static struct hop *
@@ -965,47 +964,40 @@ relay_on_data(ehlod_ctx *s)
 	return late_step(h);
 }
 
+/* host->message_read's sink: each piece straight into the client
+ * library, which makes it ready for the wire as it comes. */
 static int
-collect(void *arg, const void *data, size_t len)
+hand_over(void *arg, const void *data, size_t len)
 {
 	struct hop *h = arg;
 
-	if (h->len + len > h->cap) {
-		size_t cap = (h->len + len) * 2;
-		char *p = realloc(h->data, cap);
-
-		if (p == NULL)
-			return -1;
-		h->data = p;
-		h->cap = cap;
-	}
-	memcpy(h->data + h->len, data, len);
-	h->len += len;
-	return 0;
+	return ehlod_client_data_add(h->c, data, len);
 }
 
 static ehlod_verdict
 relay_on_eom(ehlod_ctx *s)
 {
 	struct hop *h = hop_get(s);
-	int rc;
 
 	if (h != NULL && h->nfwd == 0)
 		return EHLOD_CONTINUE;	/* no recipient of ours */
 	if (hop_lost(h, s))
 		return EHLOD_TEMPFAIL;
-	h->len = 0;
-	if (host->message_read(s, collect, h) < 0) {
+	/* The message is never whole here: one copy, the library's, made
+	 * ready for the wire and let go of as it is written. */
+	if (ehlod_client_data_begin(h->c, host->message_size(s)) < 0) {
+		host->reply(s, 451, "4.4.2", "lost the session with the next "
+		    "hop");
+		return EHLOD_TEMPFAIL;
+	}
+	if (host->message_read(s, hand_over, h) < 0) {
+		/* Nothing of a message we could not read whole goes out. */
+		ehlod_client_data_cancel(h->c);
 		host->reply(s, 451, "4.3.0", "cannot read the message to relay");
 		return EHLOD_TEMPFAIL;
 	}
 	await(h, W_DATA);
-	rc = ehlod_client_data(h->c, h->data, h->len, hop_cb, h);
-	/* The library copied the message: our buffer can go. */
-	free(h->data);
-	h->data = NULL;
-	h->len = h->cap = 0;
-	if (rc == 0)
+	if (ehlod_client_data_end(h->c, hop_cb, h) == 0)
 		return EHLOD_PENDING;
 	h->wait = W_NONE;
 	host->reply(s, 451, "4.4.2", "lost the session with the next hop");

@@ -294,6 +294,24 @@ int ehlod_client_rcpt(struct ehlod_client *c, const char *rcpt,
 int ehlod_client_data(struct ehlod_client *c, const void *data, size_t len,
     ehlod_client_step_cb cb, void *arg);
 
+/* The same message in pieces, for a caller that reads it from elsewhere
+ * (a relay reading the message it received): begin (size_hint, the
+ * expected size or 0, reserves room), add each piece, then end, which
+ * sends it as ehlod_client_data() would and calls cb.  Each piece is put
+ * in the form that will be sent as it comes (line ends repaired,
+ * dot-stuffed for DATA), so the library holds one copy, which it lets go
+ * of as it is written, and the caller need hold none.  begin returns -1
+ * when the session is not ready for a step; add -1 when out of memory
+ * (end then answers the step with reason LOCAL) or without begin; end -1
+ * without begin.  cancel drops what was added, nothing sent: for a
+ * message the caller could not read whole. */
+int ehlod_client_data_begin(struct ehlod_client *c, size_t size_hint);
+int ehlod_client_data_add(struct ehlod_client *c, const void *data,
+    size_t len);
+int ehlod_client_data_end(struct ehlod_client *c, ehlod_client_step_cb cb,
+    void *arg);
+void ehlod_client_data_cancel(struct ehlod_client *c);
+
 int ehlod_client_rset(struct ehlod_client *c, ehlod_client_step_cb cb,
     void *arg);
 
