@@ -41,7 +41,7 @@ session_chains(const struct ehlod_session *s)
 /* The caller's strings live only until it returns, which it does while
  * a hook is pending: keep copies from then on.  The common path (no
  * hook pending) copies nothing. */
-static int
+static void
 chain_keep_args(struct chain *c)
 {
 	if (c->arg1 && c->own1 == NULL) {
@@ -52,7 +52,6 @@ chain_keep_args(struct chain *c)
 		c->own2 = xstrdup(c->arg2);
 		c->arg2 = c->own2;
 	}
-	return 0;
 }
 
 static void
@@ -72,11 +71,8 @@ chain_stop(struct ehlod_session *s, struct plugin *p, ehlod_verdict v)
 {
 	struct chain *c = &s->chain;
 
-	if (v == EHLOD_PENDING && chain_keep_args(c) < 0) {
-		log_msg(LOG_ERR, "%s: out of memory keeping a pending hook's "
-		    "arguments", s->id);
-		v = EHLOD_TEMPFAIL;
-	}
+	if (v == EHLOD_PENDING)
+		chain_keep_args(c);
 	if (v != EHLOD_PENDING) {
 		finish(s, v, p);
 		return;

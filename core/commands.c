@@ -300,10 +300,7 @@ rcpt_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		step_reply_verdict(s, STEP_RCPT, v, p, "RCPT", mailbox);
 		return;
 	}
-	if (smtp_state_rcpt_accepted(s, v, mailbox) < 0) {
-		session_reply(s, 452, "4.3.1", "Insufficient system storage");
-		return;
-	}
+	smtp_state_rcpt_accepted(s, v, mailbox);
 	session_reply_verdict(s, EHLOD_ACCEPT, p, 250, "2.1.5", "Ok", "RCPT",
 	    NULL);
 }

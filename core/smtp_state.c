@@ -108,7 +108,7 @@ smtp_state_mail_accepted(struct ehlod_session *s, ehlod_verdict v)
 	    s->txn.mail_from);
 }
 
-int
+void
 smtp_state_rcpt_accepted(struct ehlod_session *s, ehlod_verdict v,
     const char *mailbox)
 {
@@ -116,15 +116,11 @@ smtp_state_rcpt_accepted(struct ehlod_session *s, ehlod_verdict v,
 
 	if (v == EHLOD_DISCARD)
 		t->data_verdict = EHLOD_DISCARD;
-	if (txn_add_rcpt(s, mailbox) < 0) {
-		txn_kv_free(&t->cand_kv);
-		return -1;
-	}
+	txn_add_rcpt(s, mailbox);
 	t->rcpts[t->nrcpts - 1].kv = t->cand_kv;
 	t->cand_kv = NULL;
 	s->state = S_RCPT;
 	log_msg(LOG_INFO, "%s: %s: to=<%s>", s->id, t->id, mailbox);
-	return 0;
 }
 
 void

@@ -36,8 +36,8 @@ void smtp_state_restart(struct ehlod_session *s);
 int smtp_state_txn_open(struct ehlod_session *s, const char *mail_from);
 /* MAIL accepted with verdict v (DISCARD marks the message). */
 void smtp_state_mail_accepted(struct ehlod_session *s, ehlod_verdict v);
-/* RCPT accepted with verdict v; -1 when it could not be stored. */
-int smtp_state_rcpt_accepted(struct ehlod_session *s, ehlod_verdict v,
+/* RCPT accepted with verdict v. */
+void smtp_state_rcpt_accepted(struct ehlod_session *s, ehlod_verdict v,
     const char *mailbox);
 /* RCPT refused: the values set for it go. */
 void smtp_state_rcpt_refused(struct ehlod_session *s);

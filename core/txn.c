@@ -167,7 +167,7 @@ pending_reply_free(struct pending_reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
-int
+void
 txn_add_rcpt(struct ehlod_session *s, const char *address)
 {
 	struct transaction *t = &s->txn;
@@ -180,5 +180,4 @@ txn_add_rcpt(struct ehlod_session *s, const char *address)
 	t->rcpts[t->nrcpts].address = xstrdup(address);
 	t->rcpts[t->nrcpts].kv = NULL;
 	t->nrcpts++;
-	return 0;
 }

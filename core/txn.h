@@ -14,7 +14,7 @@ void txn_free(struct ehlod_session *s);
 int txn_kv_set(struct kv **list, const char *key, const char *value);
 const char *txn_kv_get(const struct kv *list, const char *key);
 void txn_kv_free(struct kv **list);
-int txn_add_rcpt(struct ehlod_session *s, const char *address);
+void txn_add_rcpt(struct ehlod_session *s, const char *address);
 /* Per-instance ctx and session state of a new session; and their end. */
 void session_ctx_init(struct ehlod_session *s);
 void session_ctx_free(struct ehlod_session *s);

@@ -276,7 +276,7 @@ fwd_clear(struct hop *h)
 }
 
 /* Remember that the next hop accepted the recipient with host index i. */
-static int
+static void
 fwd_set(struct hop *h, size_t i, const char *addr)
 {
 	if (i >= h->nfwd) {
@@ -288,7 +288,6 @@ fwd_set(struct hop *h, size_t i, const char *addr)
 	}
 	free(h->fwd[i]);
 	h->fwd[i] = xstrdup(addr);
-	return 0;
 }
 
 static const char *
@@ -636,11 +635,7 @@ static void
 on_late_reply(struct hop *h, const struct ehlod_client_reply *r)
 {
 	if (r->status == EHLOD_CLIENT_OK) {
-		if (fwd_set(h, h->rcpt_idx, h->rcpt) < 0) {
-			host->reply(h->s, 451, "4.3.0", "out of memory");
-			host->resume(h->s, EHLOD_TEMPFAIL);
-			return;
-		}
+		fwd_set(h, h->rcpt_idx, h->rcpt);
 		forward_late(h);
 		return;
 	}
@@ -690,10 +685,8 @@ hop_cb(struct ehlod_client *c, const struct ehlod_client_reply *r, void *arg)
 		break;
 	case W_RCPT:
 		v = pass_on(h, r);
-		if (v == EHLOD_ACCEPT && fwd_set(h, h->rcpt_idx, h->rcpt) < 0) {
-			host->reply(h->s, 451, "4.3.0", "out of memory");
-			v = EHLOD_TEMPFAIL;	/* the next hop has it: see DATA */
-		}
+		if (v == EHLOD_ACCEPT)
+			fwd_set(h, h->rcpt_idx, h->rcpt);
 		host->log(h->s, LOG_INFO, "relay=%s, to=<%s>, next hop said %d",
 		    h->cf->next_hop, h->rcpt, r->code);
 		host->resume(h->s, v);
