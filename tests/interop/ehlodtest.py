@@ -136,6 +136,25 @@ def make_tempdir(prefix="ehlod-test-"):
     return path
 
 
+def children_of(pid):
+    """PIDs of pid's live child processes (from /proc; zombies left out)."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/status" % entry) as f:
+                status = f.read()
+        except OSError:
+            continue
+        ppid = re.search(r"^PPid:\s+(\d+)", status, re.M)
+        state = re.search(r"^State:\s+(\S)", status, re.M)
+        if ppid and int(ppid.group(1)) == pid and \
+                not (state and state.group(1) == "Z"):
+            children.append(int(entry))
+    return sorted(children)
+
+
 class Ehlod:
     """One ehlod process with its own config, port, Maildir and log."""
 
@@ -249,19 +268,7 @@ class Ehlod:
 
     def workers(self):
         """PIDs of the master's child processes (from /proc)."""
-        children = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open("/proc/%s/status" % entry) as f:
-                    status = f.read()
-            except OSError:
-                continue
-            m = re.search(r"^PPid:\s+(\d+)", status, re.M)
-            if m and int(m.group(1)) == self.proc.pid:
-                children.append(int(entry))
-        return sorted(children)
+        return children_of(self.proc.pid)
 
     @property
     def pid(self):

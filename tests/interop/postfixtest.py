@@ -92,6 +92,31 @@ def need_postfix():
         skip("a private Postfix must be started as root")
 
 
+class Parts:
+    """Processes a test starts in order (_add) and stops in reverse
+    (close), whichever of close() or cleanup() each has."""
+
+    def __init__(self):
+        self.parts = []
+
+    def _add(self, part):
+        self.parts.append(part)
+        return part
+
+    def close(self):
+        for p in reversed(self.parts):
+            try:
+                p.close() if hasattr(p, "close") else p.cleanup()
+            except Exception:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 class Postfix:
     """One private Postfix instance."""
 

@@ -23,7 +23,7 @@ import signal
 import subprocess
 import time
 
-from ehlodtest import EhlodTestCase, main
+from ehlodtest import EhlodTestCase, children_of, main
 from milterharness import Milter, miltertest, miltertest_cmd, probe_plugin
 
 
@@ -38,18 +38,7 @@ def wait_for(cond, timeout=15):
 
 def generations(m):
     """PIDs of the master's children (the generations)."""
-    kids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == m.proc.pid and fields[0] != "Z":
-            kids.append(int(entry))
-    return kids
+    return children_of(m.proc.pid)
 
 
 class MilterHupTest(EhlodTestCase):

@@ -22,7 +22,7 @@ import time
 import unittest
 
 from ehlodtest import Ehlod, EhlodTestCase
-from postfixtest import Postfix, free_port
+from postfixtest import Parts, Postfix, free_port
 from test_client_support import SmtpSink
 
 SWAKS = "/usr/bin/swaks"
@@ -47,11 +47,11 @@ def swaks(port, rcpts, body="hello through the proxy"):
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=45)
 
 
-class Chain:
+class Chain(Parts):
     """Start sink, ehlod and Postfix in order; stop all in reverse."""
 
     def __init__(self):
-        self.parts = []
+        super().__init__()
         try:
             self.sink = self._add(SmtpSink())
             self.port_a, self.port_c = free_port(), free_port()
@@ -87,27 +87,10 @@ class Chain:
             self.close()
             raise
 
-    def _add(self, part):
-        self.parts.append(part)
-        return part
-
-    def close(self):
-        for p in reversed(self.parts):
-            try:
-                p.close() if hasattr(p, "close") else p.cleanup()
-            except Exception:
-                pass
-
     def diagnostics(self):
         return "--- postfix\n%s\n--- ehlod\n%s" % (
             self.postfix.log()[-4000:] if hasattr(self, "postfix") else "",
             self.ehlod.log()[-4000:] if hasattr(self, "ehlod") else "")
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 class ProxyFilter(EhlodTestCase):

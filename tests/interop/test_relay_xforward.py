@@ -23,7 +23,7 @@ import os
 import subprocess
 
 from ehlodtest import Ehlod, EhlodTestCase, main
-from postfixtest import Postfix, free_port
+from postfixtest import Parts, Postfix, free_port
 from test_client_support import SmtpSink
 
 SWAKS = "/usr/bin/swaks"
@@ -38,12 +38,12 @@ if not os.path.exists(SWAKS):
     raise SystemExit(77)
 
 
-class Chain:
+class Chain(Parts):
     """smtp-sink <- Postfix <- ehlod (relay); started in order, stopped in
     reverse."""
 
     def __init__(self, authorized, xforward=True):
-        self.parts = []
+        super().__init__()
         try:
             self.sink = self._add(SmtpSink())
             self.port = free_port()
@@ -67,10 +67,6 @@ class Chain:
             self.close()
             raise
 
-    def _add(self, part):
-        self.parts.append(part)
-        return part
-
     def swaks(self):
         return subprocess.run(
             [SWAKS, "--server", "127.0.0.1", "--port", str(self.ehlod.port),
@@ -85,13 +81,6 @@ class Chain:
         out = self.swaks()
         dump = self.sink.dumped(timeout=20)
         return out, dump, self.postfix.log(), self.ehlod.log()
-
-    def close(self):
-        for p in reversed(self.parts):
-            try:
-                p.close() if hasattr(p, "close") else p.cleanup()
-            except Exception:
-                pass
 
 
 class RelayXforward(EhlodTestCase):

@@ -20,7 +20,7 @@ DESCRIPTION
 import subprocess
 
 from ehlodtest import Ehlod, EhlodTestCase, main, ehlo
-from postfixtest import Postfix, free_port
+from postfixtest import Parts, Postfix, free_port
 from test_client_support import SmtpSink
 from test_dnsbl import Dnsmasq
 
@@ -67,11 +67,11 @@ class XforwardDirect(EhlodTestCase):
             self.assertIn("5.7.0", r.text)
 
 
-class Chain:
+class Chain(Parts):
     """smtp-sink <- ehlod (dnsbl at rcpt, relay) <- Postfix smtpd."""
 
     def __init__(self, dns_port, trusted):
-        self.parts = []
+        super().__init__()
         try:
             self.sink = self._add(SmtpSink())
             self.port = free_port()
@@ -98,10 +98,6 @@ class Chain:
             self.close()
             raise
 
-    def _add(self, part):
-        self.parts.append(part)
-        return part
-
     def swaks(self):
         return subprocess.run(
             [SWAKS, "--server", "127.0.0.1", "--port", str(self.port),
@@ -110,13 +106,6 @@ class Chain:
              "--timeout", "20"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             timeout=45).stdout.decode(errors="replace")
-
-    def close(self):
-        for p in reversed(self.parts):
-            try:
-                p.close() if hasattr(p, "close") else p.cleanup()
-            except Exception:
-                pass
 
 
 class XforwardThroughPostfix(EhlodTestCase):
