@@ -77,6 +77,8 @@ client_message_add(struct client_message *m, const void *data, size_t len)
 
 	if (m->failed)
 		return -1;
+	if (len == 0)
+		return 0;
 	for (size_t i = 0; i < len; i++)
 		if (in[i] > 127) {
 			m->has_8bit = 1;
