@@ -239,14 +239,12 @@ int
 ehlod_client_data_end(struct ehlod_client *c, ehlod_client_step_cb cb,
     void *arg)
 {
-	int bdat = c->txn.binary || (c->o.chunking &&
-	    ehlo_table_has(&c->ext, "CHUNKING"));
-
 	if (!c->data_open || step_begin(c, cb, arg) < 0)
 		return -1;
 	c->data_open = 0;
+	/* txn.bdat was decided at begin. */
 	if (c->o.lmtp && c->txn.nacc == 0)
-		txn_refuse(c, step_got, NULL, bdat ? "BDAT" : "DATA",
+		txn_refuse(c, step_got, NULL, c->txn.bdat ? "BDAT" : "DATA",
 		    EHLOD_REASON_LOCAL, "", "no recipient was accepted");
 	else
 		txn_data_end(c, step_got, NULL);

@@ -153,9 +153,10 @@ make_room(struct delivery *d, size_t want)
 	return d->used == d->size ? write_out(d) : 0;
 }
 
-/* Append octets as they are, without CRLF conversion. */
+/* Append octets, as they are or with CRLF turned into LF (which is
+ * never longer than what comes in), in pieces that fit the buffer. */
 static int
-put_raw(struct delivery *d, const unsigned char *p, size_t len)
+append(struct delivery *d, const unsigned char *p, size_t len, int to_lf)
 {
 	while (len > 0) {
 		size_t n;
@@ -163,12 +164,23 @@ put_raw(struct delivery *d, const unsigned char *p, size_t len)
 		if (make_room(d, len) < 0)
 			return -1;
 		n = d->size - d->used < len ? d->size - d->used : len;
-		memcpy(d->buf + d->used, p, n);
-		d->used += n;
+		if (to_lf) {
+			d->used += crlf_to_lf(&d->crlf, p, n, d->buf + d->used);
+		} else {
+			memcpy(d->buf + d->used, p, n);
+			d->used += n;
+		}
 		p += n;
 		len -= n;
 	}
 	return 0;
+}
+
+/* Append octets as they are, without CRLF conversion. */
+static int
+put_raw(struct delivery *d, const unsigned char *p, size_t len)
+{
+	return append(d, p, len, 0);
 }
 
 /* The lines this plugin writes itself already end in LF. */
@@ -183,20 +195,7 @@ put(struct delivery *d, const char *s)
 static int
 sink(void *arg, const void *data, size_t len)
 {
-	struct delivery *d = arg;
-	const unsigned char *p = data;
-
-	while (len > 0) {
-		size_t n;
-
-		if (make_room(d, len) < 0)
-			return -1;
-		n = d->size - d->used < len ? d->size - d->used : len;
-		d->used += crlf_to_lf(&d->crlf, p, n, d->buf + d->used);
-		p += n;
-		len -= n;
-	}
-	return 0;
+	return append(arg, data, len, 1);
 }
 
 /* The ORCPT of the one recipient.  The dsn plugin stores it checked
@@ -255,18 +254,21 @@ maildir_job_free(struct maildir_job *j)
 static int
 start_delivery(struct delivery *d, struct maildir_job *j, size_t size)
 {
+	int streamed = size >= MAILDIR_STREAM_MIN;
+
 	d->fd = -1;
-	if (size < MAILDIR_STREAM_MIN) {
-		d->size = size + 4096;
-		d->buf = malloc(d->size);
-		return d->buf != NULL ? 0 : (d->err = ENOMEM, -1);
-	}
-	d->size = MAILDIR_STREAM_BUFFER;
+	d->size = streamed ? MAILDIR_STREAM_BUFFER : size + 4096;
 	d->buf = malloc(d->size);
-	if (d->buf == NULL)
-		return d->err = ENOMEM, -1;
-	if ((d->fd = maildir_job_create(j)) < 0)
-		return d->err = errno, -1;
+	if (d->buf == NULL) {
+		d->err = ENOMEM;
+		return -1;
+	}
+	if (!streamed)
+		return 0;
+	if ((d->fd = maildir_job_create(j)) < 0) {
+		d->err = errno;
+		return -1;
+	}
 	j->fd = d->fd;
 	return 0;
 }
