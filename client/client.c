@@ -128,7 +128,8 @@ ehlod_client_new(struct event_base *base, const char *server,
 		goto fail;
 	c->done_ev = evtimer_new(c->base, conn_done_fire, c);
 	c->step_ev = evtimer_new(c->base, session_fire, c);
-	if (c->done_ev == NULL || c->step_ev == NULL)
+	c->stream_ev = evtimer_new(c->base, client_stream_fire, c);
+	if (c->done_ev == NULL || c->step_ev == NULL || c->stream_ev == NULL)
 		goto fail;
 	if (parse_server(c, server) < 0) {
 		ehlod_client_free(c);
@@ -153,6 +154,8 @@ ehlod_client_free(struct ehlod_client *c)
 		event_free(c->done_ev);
 	if (c->step_ev)
 		event_free(c->step_ev);
+	if (c->stream_ev)
+		event_free(c->stream_ev);
 	free((char *)c->sr.step);
 	free((char *)c->sr.enhanced);
 	free((char *)c->sr.text);

@@ -153,6 +153,23 @@ client_message_take(struct client_message *m)
 	return out;
 }
 
+char *
+client_message_take_built(struct client_message *m, size_t *len)
+{
+	char *out = m->out;
+
+	*len = m->out_len;
+	m->out = NULL;
+	m->out_len = m->out_cap = 0;
+	return out;
+}
+
+void
+client_message_drop_built(struct client_message *m)
+{
+	m->out_len = 0;
+}
+
 void
 client_message_free(struct client_message *m)
 {

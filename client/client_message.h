@@ -49,6 +49,12 @@ int client_message_finish(struct client_message *m);
 /* begin, add and finish in one: returns 0, or -1 when out of memory. */
 int client_message_prepare(struct client_message *m, enum message_form form,
     const void *data, size_t len);
+/* What add and finish have built since the last call, for a message sent
+ * a piece at a time (client_stream.c): take_built hands it over (the
+ * caller frees it; *len its size), drop_built forgets it (measuring
+ * only).  The sizes, the 8-bit flag and the line state carry on. */
+char *client_message_take_built(struct client_message *m, size_t *len);
+void client_message_drop_built(struct client_message *m);
 /* Hand the built form over (the caller frees it); m keeps its sizes. */
 char *client_message_take(struct client_message *m);
 void client_message_free(struct client_message *m);

@@ -252,6 +252,20 @@ ehlod_client_data_end(struct ehlod_client *c, ehlod_client_step_cb cb,
 }
 
 int
+ehlod_client_data_stream(struct ehlod_client *c, ehlod_client_read_cb read,
+    void *read_arg, ehlod_client_step_cb cb, void *arg)
+{
+	if (c->data_open || read == NULL || step_begin(c, cb, arg) < 0)
+		return -1;
+	if (c->o.lmtp && c->txn.nacc == 0)
+		txn_refuse(c, step_got, NULL, "DATA", EHLOD_REASON_LOCAL, "",
+		    "no recipient was accepted");
+	else
+		txn_data_stream(c, read, read_arg, step_got, NULL);
+	return 0;
+}
+
+int
 ehlod_client_data(struct ehlod_client *c, const void *data, size_t len,
     ehlod_client_step_cb cb, void *arg)
 {

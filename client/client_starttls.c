@@ -99,7 +99,8 @@ start_tls(struct ehlod_client *c)
 	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
 	conn_set_timeouts(c, tls);	/* a filter does not inherit them */
 	c->bev = tls;
-	bufferevent_setcb(tls, conn_read_cb, NULL, conn_event_cb, c);
+	bufferevent_setcb(tls, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	client_stream_watch(tls);
 	bufferevent_enable(tls, EV_READ | EV_WRITE);
 	c->st = CONN_TLS;
 	note(c, "TLS handshake");

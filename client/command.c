@@ -46,6 +46,7 @@ cmd_free(struct cmd *p)
 	free(p->shown);
 	free(p->addr);
 	free(p->data_owned);
+	client_stream_free(p->stream);
 	free(p);
 }
 
@@ -110,6 +111,8 @@ send_one(struct ehlod_client *c, struct cmd *p)
 	p->sent = 1;
 	if (p->line != NULL)
 		write_line(c, p->line, p->shown);
+	if (p->stream != NULL)
+		client_stream_start(c);	/* from the loop: it may fail */
 	if (p->data != NULL)
 		write_data(c, p);
 	if (p->line == NULL && p->data != NULL)

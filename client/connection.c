@@ -456,6 +456,16 @@ on_close(struct ehlod_client *c, short what)
 	conn_done(c);
 }
 
+/* The output drained below the watermark: a streamed message goes on. */
+void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct ehlod_client *c = arg;
+
+	if (bev == c->bev)
+		client_stream_more(c);
+}
+
 void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -533,7 +543,9 @@ connect_server(struct ehlod_client *c)
 		    NULL, "out of memory");
 		return -1;
 	}
-	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	client_stream_watch(c->bev);
 	conn_set_timeouts(c, c->bev);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->st = CONN_CONNECTING;

@@ -22,6 +22,14 @@ tests_unit_test_client_message_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/client
 tests_unit_test_client_message_CFLAGS = $(CLIENT_TEST_CFLAGS)
 tests_unit_test_client_message_LDADD = client/libclient.la $(CLIENT_TEST_LIBS)
 
+# ehlod_client_data_stream driven against real servers: the program, run
+# by tests/interop/test_client_stream.py.
+check_PROGRAMS += tests/unit/client_stream_send
+tests_unit_client_stream_send_SOURCES = tests/unit/client_stream_send.c
+tests_unit_client_stream_send_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+tests_unit_client_stream_send_LDADD = client/libclient.la \
+	proto/libproto.la $(LIBEVENT_LIBS)
+
 # The client code, once: a convenience library that both the installed
 # library and the relay plugin (which must not depend on an installed
 # libehlod-client at dlopen time) link.
@@ -33,6 +41,7 @@ client_libclient_la_SOURCES = client/private.h client/client.c \
 	client/safety.c client/safety.h \
 	client/client_auth.c client/client_auth.h \
 	client/client_message.c client/client_message.h \
+	client/client_stream.c \
 	core/linereader.c core/linereader.h
 client_libclient_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(OPENSSL_CFLAGS) $(SASL_CFLAGS)
@@ -69,7 +78,8 @@ CLIENT_INTEROP_TESTS = \
 	tests/interop/test_client_lmtp.py \
 	tests/interop/test_client_delivery.py \
 	tests/interop/test_client_relay.py \
-	tests/interop/test_client_binarymime.py
+	tests/interop/test_client_binarymime.py \
+	tests/interop/test_client_stream.py
 TESTS += $(CLIENT_INTEROP_TESTS)
 EXTRA_DIST += $(CLIENT_INTEROP_TESTS) tests/interop/test_client_support.py
 

@@ -85,6 +85,8 @@ struct cmd {
 	size_t data_len;
 	char *data_owned;	/* data, when the command owns it: handed to
 				 * the output buffer when sent, else freed */
+	struct cmd_stream *stream;	/* instead of data: pulled from the
+				 * caller as it goes (client_stream.c) */
 	int pipeline;		/* enum cmd_pipe: when it may go out */
 	int sent;
 	unsigned replies;	/* replies still expected */
@@ -103,6 +105,7 @@ struct txn {
 	char **acc;		/* recipients accepted, in order */
 	size_t nacc, cap;
 	struct client_message msg;
+	struct cmd_stream *stream;	/* measured, waiting for DATA's 354 */
 	struct ehlod_client_rcpt *lmtp;	/* LMTP: a reply per recipient */
 	size_t nlmtp, lmtp_seen;
 	/* XFORWARD lines still to send before MAIL, then MAIL itself */
@@ -185,6 +188,7 @@ struct ehlod_client {
 	void *step_arg;
 	int data_open;		/* ehlod_client_data_begin, no end yet */
 	struct event *step_ev;
+	struct event *stream_ev;	/* client_stream_start's kick */
 	struct ehlod_client_reply sr;	/* the reply handed to step_cb */
 };
 
@@ -222,7 +226,20 @@ void conn_send_hello(struct ehlod_client *c);
 void conn_set_timeouts(struct ehlod_client *c, struct bufferevent *bev);
 void conn_idle_timeouts(struct ehlod_client *c);
 void conn_read_cb(struct bufferevent *bev, void *arg);
+void conn_write_cb(struct bufferevent *bev, void *arg);
 void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+
+/* client_stream.c */
+struct cmd_stream;
+struct cmd_stream *client_stream_open(enum message_form form,
+    ehlod_client_read_cb read, void *arg);
+size_t client_stream_size(const struct cmd_stream *st);
+int client_stream_has_8bit(const struct cmd_stream *st);
+void client_stream_free(struct cmd_stream *st);
+void client_stream_start(struct ehlod_client *c);
+void client_stream_more(struct ehlod_client *c);
+void client_stream_fire(evutil_socket_t fd, short what, void *arg);
+void client_stream_watch(struct bufferevent *bev);
 
 /* client_starttls.c */
 void tls_send_starttls(struct ehlod_client *c);
@@ -258,6 +275,8 @@ int txn_data_add(struct ehlod_client *c, const void *data, size_t len);
 void txn_data_cancel(struct ehlod_client *c);
 void txn_data_end(struct ehlod_client *c, ehlod_client_step_cb cb,
     void *arg);
+void txn_data_stream(struct ehlod_client *c, ehlod_client_read_cb read,
+    void *read_arg, ehlod_client_step_cb cb, void *arg);
 void txn_forget(struct ehlod_client *c);
 void txn_free(struct ehlod_client *c);
 void txn_refuse(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg,

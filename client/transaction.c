@@ -104,6 +104,8 @@ txn_forget(struct ehlod_client *c)
 	for (size_t i = 0; i < c->txn.nacc; i++)
 		free(c->txn.acc[i]);
 	c->txn.nacc = 0;
+	client_stream_free(c->txn.stream);
+	c->txn.stream = NULL;
 }
 
 static void
@@ -396,17 +398,25 @@ push_content(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg)
 	struct txn *t = &c->txn;
 	struct cmd *p;
 
+	size_t size = t->stream ? client_stream_size(t->stream) :
+	    t->msg.out_len;
+
 	lmtp_reset(c, c->o.lmtp ? t->nacc : 0);
 	if (t->bdat)
-		p = push_step(c, cmd_line("BDAT %zu LAST", t->msg.out_len),
+		p = push_step(c, cmd_line("BDAT %zu LAST", size),
 		    "BDAT", CMD_ALONE, on_eom, cb, arg);
 	else
 		p = push_step(c, NULL, "end of data", CMD_ALONE, on_eom, cb, arg);
-	/* The command owns the octets now; the output buffer takes them
-	 * without a copy when they go (command.c). */
-	p->data_len = t->msg.out_len;
-	p->data_owned = client_message_take(&t->msg);
-	p->data = p->data_owned;
+	/* The command owns the octets (or their source) now; the output
+	 * buffer takes them without a copy when they go (command.c). */
+	if (t->stream != NULL) {
+		p->stream = t->stream;
+		t->stream = NULL;
+	} else {
+		p->data_len = t->msg.out_len;
+		p->data_owned = client_message_take(&t->msg);
+		p->data = p->data_owned;
+	}
 	if (c->o.lmtp && t->nacc > 0)
 		p->replies = (unsigned)t->nacc;
 	cmd_pump(c);
@@ -473,12 +483,46 @@ txn_data_cancel(struct ehlod_client *c)
 	client_message_free(&c->txn.msg);
 }
 
+/* What the server would refuse goes nowhere: 0 when the message may go,
+ * else -1 with the step answered. */
+static int
+judge(struct ehlod_client *c, int has_8bit, size_t crlf_len,
+    ehlod_client_step_cb cb, void *arg)
+{
+	long long limit = ehlo_table_size_limit(&c->ext);
+
+	if (!c->txn.binary && has_8bit && !ehlo_table_has(&c->ext, "8BITMIME")) {
+		txn_refuse(c, cb, arg, "DATA", EHLOD_REASON_NEEDS_EXTENSION,
+		    "5.6.3", "the message has 8-bit octets but the server does"
+		    " not offer 8BITMIME");
+		return -1;
+	}
+	if (limit > 0 && (long long)crlf_len > limit) {
+		txn_refuse(c, cb, arg, "DATA", EHLOD_REASON_NEEDS_EXTENSION,
+		    "5.3.4", "message size %zu exceeds the server's SIZE limit"
+		    " %lld", crlf_len, limit);
+		return -1;
+	}
+	return 0;
+}
+
+/* Judged: BDAT with the octets, or DATA and the octets after 354. */
+static void
+send_message(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg)
+{
+	if (c->txn.bdat) {
+		push_content(c, cb, arg);
+		return;
+	}
+	push_step(c, xstrdup("DATA"), "DATA", CMD_LAST, on_data, cb, arg);
+	cmd_pump(c);
+}
+
 /* The message is whole in t->msg: judge it, then DATA or BDAT. */
 void
 txn_data_end(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg)
 {
 	struct txn *t = &c->txn;
-	long long limit = ehlo_table_size_limit(&c->ext);
 
 	if (client_message_finish(&t->msg) < 0) {
 		client_message_free(&t->msg);
@@ -486,24 +530,37 @@ txn_data_end(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg)
 		    "out of memory");
 		return;
 	}
-	if (!t->binary && t->msg.has_8bit && !ehlo_table_has(&c->ext, "8BITMIME")) {
-		txn_refuse(c, cb, arg, "DATA", EHLOD_REASON_NEEDS_EXTENSION,
-		    "5.6.3", "the message has 8-bit octets but the server does"
-		    " not offer 8BITMIME");
+	if (judge(c, t->msg.has_8bit, t->msg.crlf_len, cb, arg) < 0)
+		return;
+	send_message(c, cb, arg);
+}
+
+/* The message read from the caller as it goes (client_stream.c). */
+void
+txn_data_stream(struct ehlod_client *c, ehlod_client_read_cb read,
+    void *read_arg, ehlod_client_step_cb cb, void *arg)
+{
+	struct txn *t = &c->txn;
+	enum message_form form = form_for(c);
+	struct cmd_stream *st;
+
+	client_message_free(&t->msg);
+	client_stream_free(t->stream);
+	t->stream = NULL;
+	st = client_stream_open(form, read, read_arg);
+	if (st == NULL) {
+		txn_refuse(c, cb, arg, "DATA", EHLOD_REASON_LOCAL, "",
+		    "cannot read the message to send");
 		return;
 	}
-	if (limit > 0 && (long long)t->msg.crlf_len > limit) {
-		txn_refuse(c, cb, arg, "DATA", EHLOD_REASON_NEEDS_EXTENSION,
-		    "5.3.4", "message size %zu exceeds the server's SIZE limit"
-		    " %lld", t->msg.crlf_len, limit);
+	/* BDAT's size is the form's; SIZE= and this check count CRLF. */
+	if (judge(c, client_stream_has_8bit(st), client_stream_size(st),
+	    cb, arg) < 0) {
+		client_stream_free(st);
 		return;
 	}
-	if (t->bdat) {
-		push_content(c, cb, arg);
-		return;
-	}
-	push_step(c, xstrdup("DATA"), "DATA", CMD_LAST, on_data, cb, arg);
-	cmd_pump(c);
+	t->stream = st;
+	send_message(c, cb, arg);
 }
 
 void

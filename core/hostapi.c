@@ -309,6 +309,15 @@ h_message_read(ehlod_ctx *c, ehlod_sink sink, void *arg)
 	return message_write(&s->txn.msg, sink, arg);
 }
 
+static long
+h_message_pread(ehlod_ctx *c, void *buf, size_t len, size_t offset)
+{
+	struct ehlod_session *s = sess(c);
+	if (!in_content(s) || !content_is_complete(&s->txn) || buf == NULL)
+		return -1;
+	return message_pread(&s->txn.msg, buf, len, offset);
+}
+
 static size_t
 h_message_size(ehlod_ctx *c)
 {
@@ -435,6 +444,7 @@ static const struct ehlod_host host = {
 	.has_8bit = help_has_8bit,
 	.checking = h_checking,
 	.count = h_count,
+	.message_pread = h_message_pread,
 };
 
 const struct ehlod_host *

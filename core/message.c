@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -432,4 +433,73 @@ message_output_size(const struct message *m)
 
 	write_head(m, count_sink, &n);
 	return n + m->spooled + body_in_buf(m);
+}
+
+/* message_pread's view of the head: the octets from off on, into buf. */
+struct window {
+	size_t pos;		/* head octets gone by */
+	size_t off;
+	char *buf;
+	size_t len, got;
+};
+
+static int
+window_sink(void *arg, const void *data, size_t len)
+{
+	struct window *w = arg;
+	size_t skip = 0, n;
+
+	if (w->pos + len <= w->off) {
+		w->pos += len;
+		return 0;
+	}
+	if (w->pos < w->off)
+		skip = w->off - w->pos;
+	n = len - skip;
+	if (n > w->len - w->got)
+		n = w->len - w->got;
+	memcpy(w->buf + w->got, (const char *)data + skip, n);
+	w->got += n;
+	w->pos += skip + n;
+	return w->got == w->len ? -1 : 0;	/* full: stop early */
+}
+
+static long
+pread_spool(const struct message *m, char *buf, size_t len, size_t off)
+{
+	for (;;) {
+		ssize_t r = pread(m->spool_fd, buf, len, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		return r <= 0 ? -1 : (long)r;	/* 0: the file shrank */
+	}
+}
+
+long
+message_pread(const struct message *m, void *buf, size_t len, size_t offset)
+{
+	struct window w = { 0, offset, buf, len, 0 };
+	size_t spooled = m->spool_open ? m->spooled : 0, inbuf;
+
+	if (len > LONG_MAX)
+		len = w.len = LONG_MAX;
+	/* A read that ends within the head, or at its end, is short: the
+	 * caller asks again from where it got to. */
+	if (len == 0 || write_head(m, window_sink, &w) < 0 || w.got > 0)
+		return (long)w.got;
+	offset -= w.pos;	/* into the body */
+	if (offset < spooled) {
+		size_t want = spooled - offset;
+
+		return pread_spool(m, buf, want < len ? want : len, offset);
+	}
+	offset -= spooled;
+	inbuf = body_in_buf(m);
+	if (offset >= inbuf)
+		return 0;
+	if (len > inbuf - offset)
+		len = inbuf - offset;
+	memcpy(buf, m->buf + m->len - inbuf + offset, len);
+	return (long)len;
 }

@@ -85,5 +85,11 @@ int message_change_header(struct message *m, const char *name, size_t nth,
 /* Received header, headers, blank line, body; CRLF line ends. */
 int message_write(const struct message *m, ehlod_sink sink, void *arg);
 size_t message_output_size(const struct message *m);
+/* Up to len octets of what message_write gives, from offset on, into buf:
+ * the number copied, 0 at the end, -1 when the spool cannot be read.
+ * The head is made again on each call (it is small); the body is read
+ * where it is, so no call holds more than len octets. */
+long message_pread(const struct message *m, void *buf, size_t len,
+    size_t offset);
 
 #endif

@@ -46,9 +46,10 @@
  *		(see below) are forwarded now; a refusal of one of them
  *		refuses DATA, so the client keeps every recipient.
  *	  end of data
- *		the message as the host delivers it (host->message_read),
- *		piece by piece into the client library (which holds the
- *		one copy, in the form it sends), with BDAT when CHUNKING
+ *		the message as the host delivers it, pulled by the client
+ *		library from the host's spool (host->message_pread) only
+ *		as fast as the next hop takes it, so that no copy of it is
+ *		held, with BDAT when CHUNKING
  *		is offered (always, octet for octet, for
  *		BODY=BINARYMIME), else DATA; the client gets the next
  *		hop's final reply.
@@ -957,14 +958,27 @@ relay_on_data(ehlod_ctx *s)
 	return late_step(h);
 }
 
-/* host->message_read's sink: each piece straight into the client
- * library, which makes it ready for the wire as it comes. */
-static int
-hand_over(void *arg, const void *data, size_t len)
+/* The client library pulls the message as the next hop takes it: from
+ * the host's spool, so a message of any size costs a few hundred KiB. */
+static long
+pull(void *arg, void *buf, size_t len, size_t offset)
 {
 	struct hop *h = arg;
 
-	return ehlod_client_data_add(h->c, data, len);
+	return host->message_pread(h->s, buf, len, offset);
+}
+
+/* 0 when the message is on its way (hop_cb answers), -1 with the reply
+ * set when nothing went. */
+static int
+send_message(struct hop *h, ehlod_ctx *s)
+{
+	await(h, W_DATA);
+	if (ehlod_client_data_stream(h->c, pull, h, hop_cb, h) == 0)
+		return 0;
+	h->wait = W_NONE;
+	host->reply(s, 451, "4.4.2", "lost the session with the next hop");
+	return -1;
 }
 
 static ehlod_verdict
@@ -976,25 +990,7 @@ relay_on_eom(ehlod_ctx *s)
 		return EHLOD_CONTINUE;	/* no recipient of ours */
 	if (hop_lost(h, s))
 		return EHLOD_TEMPFAIL;
-	/* The message is never whole here: one copy, the library's, made
-	 * ready for the wire and let go of as it is written. */
-	if (ehlod_client_data_begin(h->c, host->message_size(s)) < 0) {
-		host->reply(s, 451, "4.4.2", "lost the session with the next "
-		    "hop");
-		return EHLOD_TEMPFAIL;
-	}
-	if (host->message_read(s, hand_over, h) < 0) {
-		/* Nothing of a message we could not read whole goes out. */
-		ehlod_client_data_cancel(h->c);
-		host->reply(s, 451, "4.3.0", "cannot read the message to relay");
-		return EHLOD_TEMPFAIL;
-	}
-	await(h, W_DATA);
-	if (ehlod_client_data_end(h->c, hop_cb, h) == 0)
-		return EHLOD_PENDING;
-	h->wait = W_NONE;
-	host->reply(s, 451, "4.4.2", "lost the session with the next hop");
-	return EHLOD_TEMPFAIL;
+	return send_message(h, s) == 0 ? EHLOD_PENDING : EHLOD_TEMPFAIL;
 }
 
 #define O(name, type, field, def, flags, min, max, check) \

@@ -159,6 +159,13 @@ tests_unit_test_data_reader_SOURCES = tests/unit/test_data_reader.c
 tests_unit_test_data_reader_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_test_data_reader_LDADD = $(CORE_TEST_LIBS)
 
+# host->message_pread against message_write (core/message.c).
+check_PROGRAMS += tests/unit/test_message_pread
+TESTS += tests/unit/test_message_pread
+tests_unit_test_message_pread_SOURCES = tests/unit/test_message_pread.c
+tests_unit_test_message_pread_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_test_message_pread_LDADD = $(CORE_TEST_LIBS)
+
 # The bounded line reader (core/linereader.c).
 check_PROGRAMS += tests/unit/test_linereader
 TESTS += tests/unit/test_linereader

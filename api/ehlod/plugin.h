@@ -1,6 +1,6 @@
 /*
  * NAME
- *	ehlod/plugin.h - the ehlod plugin ABI, version 1.1
+ *	ehlod/plugin.h - the ehlod plugin ABI, version 1.2
  * SUMMARY
  *	#include <ehlod/plugin.h>
  *
@@ -76,7 +76,7 @@ extern "C" {
 #endif
 
 #define EHLOD_ABI_MAJOR 1
-#define EHLOD_ABI_MINOR 1
+#define EHLOD_ABI_MINOR 2
 
 /* The name of the one symbol every plugin exports. */
 #define EHLOD_PLUGIN_SYMBOL "ehlod_plugin"
@@ -557,6 +557,18 @@ struct ehlod_host {
 	 * past the table.  1.0 hosts lack it: test with
 	 * EHLOD_HOST_HAS(host, count) first. */
 	void (*count)(ehlod_ctx *c, unsigned counter, unsigned long n);
+
+	/* Since 1.2.  Copy up to len octets of the message as
+	 * host->message_read() would feed it, starting offset octets in, to
+	 * buf; returns the number copied, 0 at the end, -1 when there is no
+	 * message (no EHLOD_HOST_MESSAGE, or outside the window below).  For
+	 * a plugin that passes the message on bit by bit as its peer takes
+	 * it (relay), so that no copy of a large message is held: the host
+	 * keeps the body in its spool file.  From on_eom until the session's
+	 * end-of-data reply; the octets do not change in that time.  1.1
+	 * hosts lack it: test with EHLOD_HOST_HAS(host, message_pread). */
+	long (*message_pread)(ehlod_ctx *c, void *buf, size_t len,
+	    size_t offset);
 };
 
 /* True when the host table has the named field (hosts of older minor

@@ -1,0 +1,225 @@
+/*
+ * NAME
+ *	client_stream.c - a message pulled from the caller as it is sent
+ * DESCRIPTION
+ *	ehlod_client_data_stream(): the caller's message stays where it is
+ *	(a relay's spool file) and is read twice.  Once at once, to judge it
+ *	(8-bit octets, the server's SIZE) and to count the octets BDAT
+ *	announces; then from the start again, piece by piece, only as fast
+ *	as the connection takes it: the output buffer is filled up to
+ *	STREAM_AHEAD and refilled when it drains below STREAM_LOW (the
+ *	bufferevent's write watermark calls client_stream_more).  Each piece
+ *	is made ready for the wire (client_message.c) and handed to the
+ *	output buffer by reference, so the library holds a few hundred KiB
+ *	of any message, whatever its size.
+ *
+ *	Nothing may reach the server that it would take for something else,
+ *	and no message other than the one judged: when the second read
+ *	comes out longer or shorter than the first (the caller's octets
+ *	changed) or fails, the connection is dropped before BDAT's last
+ *	octet or DATA's final dot, so the server throws the message away,
+ *	and the step fails with reason LOCAL.  The filling runs from the loop (a zero timer, or the write
+ *	callback), never inside cmd_pump, because a failure clears the
+ *	command queue.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "private.h"
+
+#define STREAM_CHUNK (64 * 1024)	/* one read of the caller's octets */
+#define STREAM_AHEAD (256 * 1024)	/* output buffered before the socket */
+
+struct cmd_stream {
+	ehlod_client_read_cb read;
+	void *arg;
+	enum message_form form;
+	size_t offset;		/* the next octet of the caller's to read */
+	size_t size;		/* CRLF octets as measured: SIZE's, and
+				 * BDAT's (whose form has no stuffing) */
+	size_t sent;		/* octets of the form handed to the output */
+	int has_8bit;
+	int done;		/* all sent (DATA: with the final dot) */
+	struct client_message msg;	/* the form, a piece at a time */
+	char *chunk;
+};
+
+/* The whole message read once; -1 when the caller's read failed. */
+static int
+measure(struct cmd_stream *st)
+{
+	size_t off = 0;
+
+	client_message_begin(&st->msg, st->form, 0);
+	for (;;) {
+		long r = st->read(st->arg, st->chunk, STREAM_CHUNK, off);
+
+		if (r < 0 || (size_t)r > STREAM_CHUNK)
+			return -1;
+		if (r == 0)
+			break;
+		off += (size_t)r;
+		client_message_add(&st->msg, st->chunk, (size_t)r);
+		client_message_drop_built(&st->msg);
+	}
+	client_message_finish(&st->msg);
+	st->size = st->msg.crlf_len;
+	st->has_8bit = st->msg.has_8bit;
+	client_message_free(&st->msg);
+	return 0;
+}
+
+struct cmd_stream *
+client_stream_open(enum message_form form, ehlod_client_read_cb read,
+    void *arg)
+{
+	struct cmd_stream *st = xcalloc(1, sizeof(*st));
+
+	st->read = read;
+	st->arg = arg;
+	st->form = form;
+	st->chunk = xmalloc(STREAM_CHUNK);
+	if (measure(st) < 0) {
+		client_stream_free(st);
+		return NULL;
+	}
+	client_message_begin(&st->msg, form, 0);
+	return st;
+}
+
+size_t
+client_stream_size(const struct cmd_stream *st)
+{
+	return st->size;
+}
+
+int
+client_stream_has_8bit(const struct cmd_stream *st)
+{
+	return st->has_8bit;
+}
+
+void
+client_stream_free(struct cmd_stream *st)
+{
+	if (st == NULL)
+		return;
+	client_message_free(&st->msg);
+	free(st->chunk);
+	free(st);
+}
+
+static void
+free_piece(const void *data, size_t len, void *arg)
+{
+	(void)data;
+	(void)len;
+	free(arg);
+}
+
+/* The next piece into out: 1 for more to come, 0 at the end, -1 with why
+ * set when the connection must be dropped. */
+static int
+next_piece(struct cmd_stream *st, struct evbuffer *out, const char **why)
+{
+	long r = st->read(st->arg, st->chunk, STREAM_CHUNK, st->offset);
+	size_t n;
+	char *piece;
+
+	if (r < 0 || (size_t)r > STREAM_CHUNK) {
+		*why = "cannot read the message to send";
+		return -1;
+	}
+	if (r > 0) {
+		st->offset += (size_t)r;
+		client_message_add(&st->msg, st->chunk, (size_t)r);
+	} else {
+		client_message_finish(&st->msg);
+	}
+	piece = client_message_take_built(&st->msg, &n);
+	/* The CRLF count is the measured one in every form; BDAT's octets
+	 * are checked too, as they are what the server counts. */
+	if (st->msg.crlf_len > st->size ||
+	    (st->form != FORM_STUFFED && st->sent + n > st->size)) {
+		free(piece);
+		*why = "the message grew while it was being sent";
+		return -1;
+	}
+	if (n > 0 && evbuffer_add_reference(out, piece, n, free_piece,
+	    piece) < 0) {
+		evbuffer_add(out, piece, n);
+		free(piece);
+	} else if (n == 0) {
+		free(piece);
+	}
+	st->sent += n;
+	if (r > 0)
+		return 1;
+	if (st->msg.crlf_len != st->size ||
+	    (st->form != FORM_STUFFED && st->sent != st->size)) {
+		*why = "the message shrank while it was being sent";
+		return -1;
+	}
+	return 0;
+}
+
+/* Fill the output of the command being sent, if it streams. */
+void
+client_stream_more(struct ehlod_client *c)
+{
+	struct cmd *p = cmd_waiting(c);
+	struct evbuffer *out;
+	const char *why = NULL;
+	int more = 1;
+
+	if (p == NULL || p->stream == NULL || p->stream->done ||
+	    c->bev == NULL)
+		return;
+	out = bufferevent_get_output(c->bev);
+	while (more > 0 && evbuffer_get_length(out) < STREAM_AHEAD)
+		more = next_piece(p->stream, out, &why);
+	if (more > 0)
+		return;		/* the write callback asks for more */
+	if (more < 0) {
+		note(c, "%s: dropping the connection", why);
+		fail(c, EHLOD_CLIENT_TEMPFAIL, EHLOD_REASON_LOCAL, p->name,
+		    NULL, "%s", why);
+		conn_done(c);
+		return;
+	}
+	p->stream->done = 1;
+	note(c, "%zu octets of message sent%s", p->stream->sent,
+	    p->line == NULL ? " (dot-stuffed)" : "");
+	if (p->line != NULL)
+		return;
+	evbuffer_add(out, ".\r\n", 3);	/* the end of DATA's message */
+	note_prefixed(c, "C: ", ".");
+}
+
+void
+client_stream_fire(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	client_stream_more(arg);
+}
+
+void
+client_stream_start(struct ehlod_client *c)
+{
+	static const struct timeval now = { 0, 0 };
+
+	event_add(c->stream_ev, &now);
+}
+
+/* The watermark that calls client_stream_more (through the write
+ * callback) while a quarter of the window is still queued. */
+void
+client_stream_watch(struct bufferevent *bev)
+{
+	bufferevent_setwatermark(bev, EV_WRITE, STREAM_AHEAD / 4, 0);
+}

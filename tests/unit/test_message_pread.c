@@ -1,0 +1,160 @@
+/*
+ * NAME
+ *	test_message_pread - unit tests of message_pread (core/message.c)
+ * DESCRIPTION
+ *	host->message_pread must give exactly what host->message_read feeds,
+ *	from any offset: the Received header, the header fields with the
+ *	plugins' changes, the blank line, then the body from the spool file
+ *	and from memory.  Each case reads the message back in pieces of
+ *	several sizes (1 octet, odd sizes across every boundary, 64 KiB) and
+ *	at every offset near the boundaries, spooled and not, and compares
+ *	with message_write's output.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../core/message.h"
+
+struct out {
+	char *p;
+	size_t len;
+};
+
+static int
+collect(void *arg, const void *data, size_t len)
+{
+	struct out *o = arg;
+
+	o->p = realloc(o->p, o->len + len + 1);
+	memcpy(o->p + o->len, data, len);
+	o->len += len;
+	return 0;
+}
+
+/* A message as the core builds it: headers split off as they come, the
+ * body spooled past threshold (0: never), then header changes. */
+static void
+build(struct message *m, size_t threshold, size_t body_lines)
+{
+	static const char head[] = "Subject: pread\r\nX-Folded: one\r\n"
+	    "\ttwo\r\nFrom: <s@x.test>\r\n\r\n";
+	size_t idx;
+
+	message_init(m, 1 << 24);
+	message_spool_setup(m, threshold, getenv("TMPDIR") ?
+	    getenv("TMPDIR") : "/tmp");
+	m->received = strdup("Received: from client.test\n\tby ehlod");
+	message_append(m, head, strlen(head));
+	while (message_next_header(m, 0, &idx) == 1)
+		;
+	for (size_t i = 0; i < body_lines; i++) {
+		char line[80];
+		int n = snprintf(line, sizeof(line), "%s%06zu body line\r\n",
+		    i % 5 == 0 ? "." : "", i);
+
+		message_append(m, line, (size_t)n);
+		ck_assert_int_eq(message_spool(m), 0);
+		m->cursor = m->len;	/* the body hooks have seen it */
+	}
+	ck_assert_int_eq(message_add_header(m, "X-Added", "yes"), 0);
+	ck_assert_int_eq(message_change_header(m, "Subject", 1,
+	    "changed\n\tover two lines"), 0);
+}
+
+static struct out
+whole(const struct message *m)
+{
+	struct out o = { NULL, 0 };
+
+	ck_assert_int_eq(message_write(m, collect, &o), 0);
+	return o;
+}
+
+/* Read it all back in pieces of step octets. */
+static void
+read_back(const struct message *m, const struct out *want, size_t step)
+{
+	char *buf = malloc(step);
+	struct out got = { NULL, 0 };
+
+	for (;;) {
+		long n = message_pread(m, buf, step, got.len);
+
+		ck_assert_int_ge(n, 0);
+		ck_assert_int_le(n, (long)step);
+		if (n == 0)
+			break;
+		collect(&got, buf, (size_t)n);
+	}
+	ck_assert_uint_eq(got.len, want->len);
+	ck_assert(memcmp(got.p, want->p, want->len) == 0);
+	free(got.p);
+	free(buf);
+}
+
+static void
+check_message(size_t threshold, size_t body_lines)
+{
+	struct message m;
+	struct out want;
+	size_t steps[] = { 1, 3, 17, 100, 4096, 65536 };
+
+	build(&m, threshold, body_lines);
+	if (threshold > 0 && body_lines > 0)
+		ck_assert(m.spooled > 0);	/* the file is read too */
+	want = whole(&m);
+	ck_assert_uint_eq(want.len, message_output_size(&m));
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		read_back(&m, &want, steps[i]);
+	/* Every offset up to a little past the head, one octet each. */
+	for (size_t off = 0; off < 300 && off < want.len; off++) {
+		char ch;
+
+		ck_assert_int_eq(message_pread(&m, &ch, 1, off), 1);
+		ck_assert_int_eq(ch, want.p[off]);
+	}
+	ck_assert_int_eq(message_pread(&m, want.p, 10, want.len), 0);
+	ck_assert_int_eq(message_pread(&m, want.p, 10, want.len + 5), 0);
+	free(want.p);
+	message_free(&m);
+}
+
+START_TEST(in_memory)
+{
+	check_message(0, 2000);
+}
+END_TEST
+
+START_TEST(spooled)
+{
+	check_message(1024, 5000);
+}
+END_TEST
+
+START_TEST(empty_body)
+{
+	check_message(1024, 0);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("message_pread");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, in_memory);
+	tcase_add_test(tc, spooled);
+	tcase_add_test(tc, empty_body);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
