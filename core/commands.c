@@ -493,10 +493,12 @@ static void
 cmd_quit(struct ehlod_session *s, char *arg)
 {
 	(void)arg;
-	session_reply(s, 221, "2.0.0", "%s closing connection",
-	    server->conf->hostname);
+	/* closing first: the reply then goes by write_cb, which ends the
+	 * session once it is out (session_reply_flush). */
 	s->closing = 1;
 	s->end_reason = EHLOD_SESSION_QUIT;
+	session_reply(s, 221, "2.0.0", "%s closing connection",
+	    server->conf->hostname);
 }
 
 static void

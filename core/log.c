@@ -8,6 +8,7 @@
  *	one); syslog adds its own.  libevent's own messages come through
  *	here too, marked "libevent:".
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -21,6 +22,29 @@
 static const char *log_ident = "ehlod";
 static int log_to_syslog;
 static int log_debug;
+static pid_t cached_pid;	/* 0: ask the kernel again */
+
+static void
+forget_pid(void)
+{
+	cached_pid = 0;
+}
+
+/* getpid() is a system call; a log line or an id needs it several times
+ * per message.  A forked child forgets the parent's. */
+pid_t
+log_pid(void)
+{
+	static int registered;
+
+	if (!registered) {
+		registered = 1;
+		pthread_atfork(NULL, NULL, forget_pid);
+	}
+	if (cached_pid == 0)
+		cached_pid = getpid();
+	return cached_pid;
+}
 
 static void
 libevent_log(int severity, const char *msg)
@@ -108,7 +132,7 @@ log_vmsg(int priority, const char *fmt, va_list ap)
 	if (n < 0 || (size_t)n >= sizeof(line))
 		n = 0;
 	n += snprintf(line + n, sizeof(line) - (size_t)n, "%s[%ld]: %s",
-	    log_ident, (long)getpid(), level_name(priority));
+	    log_ident, (long)log_pid(), level_name(priority));
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;
 	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);

@@ -10,11 +10,15 @@
 
 #include <stdarg.h>
 #include <syslog.h>
+#include <sys/types.h>
 
 void log_open(const char *ident, int use_syslog, int facility);
 void log_set_debug(int on);
 /* The program logging: "ehlod" or "ehlod-milter", for messages. */
 const char *log_program(void);
+/* This process's id, as its log lines show it (cached, forgotten at
+ * fork): also for ids made from it. */
+pid_t log_pid(void);
 void log_msg(int priority, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void log_vmsg(int priority, const char *fmt, va_list ap);

@@ -101,7 +101,7 @@ session_alloc(void)
 	struct ehlod_session *s = xcalloc(1, sizeof(*s));
 
 	snprintf(s->id, sizeof(s->id), "%05X%06lX",
-	    (unsigned)getpid() & 0xfffff, ++counter & 0xffffff);
+	    (unsigned)log_pid() & 0xfffff, ++counter & 0xffffff);
 	smtp_state_init(s);
 	linereader_init(&s->lr, s->plugins->line_limit);
 	return s;
@@ -151,8 +151,8 @@ connect_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		return;
 	}
 	if (v == EHLOD_TEMPFAIL) {
+		s->closing = 1;	/* before the reply: see cmd_quit */
 		step_reply_verdict(s, STEP_CONNECT, v, p, "CONNECT", NULL);
-		s->closing = 1;
 		return;
 	}
 	pending_reply_clear(&s->reply);
@@ -247,7 +247,10 @@ session_new_via(struct bufferevent *bev, const struct sockaddr *peer,
 	bufferevent_setcb(bev, read_cb, write_cb, event_cb, s);
 	bufferevent_setwatermark(bev, EV_READ, 0, INPUT_HIGH_WATER);
 	set_timeouts(s, server->conf->command_timeout);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	/* Writing is write-through, the event only for a backlog
+	 * (session_reply_flush); a new bufferevent has it on. */
+	bufferevent_disable(bev, EV_WRITE);
+	bufferevent_enable(bev, EV_READ);
 	/* Behind a proxy the two differ: the peer is the proxy. */
 	log_msg(LOG_INFO, "%s: connect from [%s]:%s client=[%s]:%s", s->id,
 	    peer_addr, peer_port, s->client_addr, s->client_port);
@@ -411,6 +414,7 @@ session_process(struct ehlod_session *s)
 	s->in_process = 0;
 	if (s->bev == NULL)
 		return;
+	session_reply_flush_batch(s);
 	s->in_left = evbuffer_get_length(in);
 	if (!s->closing && output_length(s) > OUTPUT_HIGH_WATER) {
 		/* Held until write_cb sees the output drained. */
@@ -509,8 +513,8 @@ early_talker(struct ehlod_session *s)
 	evtimer_del(s->greet_ev);
 	log_msg(LOG_INFO, "%s: early talker: [%s]:%s sent a command before "
 	    "the greeting", s->id, s->client_addr, s->client_port);
+	s->closing = 1;	/* before the reply: see cmd_quit */
 	session_reply(s, 554, "5.5.1", "Error: talked before the greeting");
-	s->closing = 1;
 	bufferevent_disable(s->bev, EV_READ);
 }
 
@@ -553,6 +557,7 @@ write_cb(struct bufferevent *bev, void *arg)
 	 * callback that has just queued a reply: wait for that to go out. */
 	if (output_length(s) > 0)
 		return;
+	session_reply_drained(s);
 	if (s->closing) {
 		tls_close_notify(s);
 		session_free(s);

@@ -26,6 +26,14 @@ void step_reply_verdict(struct ehlod_session *s, enum step st,
     ehlod_verdict v, struct plugin *decider, const char *what,
     const char *rcpt);
 int session_offers_enhanced(const struct ehlod_session *s);
+/* Write what is queued now on a plain connection, else (or for what the
+ * socket did not take) let libevent write it; nothing inside
+ * session_process(), which calls the batch form once at its end (and
+ * then frees a closing session whose output is gone). */
+void session_reply_flush(struct ehlod_session *s);
+void session_reply_flush_batch(struct ehlod_session *s);
+/* The output drained: a plain connection's write event goes off again. */
+void session_reply_drained(struct ehlod_session *s);
 /* Counts one client error; at max_errors the session ends with 421. */
 void session_count_error(struct ehlod_session *s);
 

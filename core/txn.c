@@ -12,6 +12,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "report.h"
 #include "smtpd.h"
 #include "txn.h"
@@ -119,7 +120,7 @@ make_txn_id(char *buf, size_t len)
 
 	gettimeofday(&tv, NULL);
 	snprintf(buf, len, "%08lX%05lX%04X", (unsigned long)tv.tv_sec,
-	    (unsigned long)tv.tv_usec, (unsigned)(getpid() ^ counter++) &
+	    (unsigned long)tv.tv_usec, (unsigned)(log_pid() ^ counter++) &
 	    0xffff);
 }
 

@@ -11,8 +11,10 @@
  *	storing mail.  Put it last among the delivery plugins: a plugin
  *	before it that answers ACCEPT has already delivered the message.
  *
- *	Every discarded message is logged, so that a server with this plugin
- *	enabled by mistake does not lose mail silently.
+ *	Every discarded message keeps its status=discarded line (the core
+ *	writes it, naming plugin=discard), so that a server with this plugin
+ *	enabled by mistake does not lose mail silently; the plugin's own
+ *	line, which said the same, is for debug logging only.
  * CONFIGURATION
  *	None.
  * SEE ALSO
@@ -29,7 +31,7 @@ discard_on_eom(ehlod_ctx *s)
 {
 	const char *from = host->get(s, EHLOD_ITEM_MAIL_FROM);
 
-	host->log(s, LOG_INFO, "discarded: from=<%s>, nrcpt=%zu",
+	host->log(s, LOG_DEBUG, "discarded: from=<%s>, nrcpt=%zu",
 	    from != NULL ? from : "", host->rcpt_count(s));
 	host->reply(s, 250, "2.0.0", "Ok: discarded");
 	return EHLOD_DISCARD;
