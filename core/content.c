@@ -310,16 +310,29 @@ content_read_chunk(struct ehlod_session *s)
 	return 1;
 }
 
+/* RFC 5322 date of now, made once a second (per thread: ehlod-milter). */
+static const char *
+date_now(void)
+{
+	static _Thread_local time_t made_for = (time_t)-1;
+	static _Thread_local char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (now == made_for)
+		return date;
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	made_for = now;
+	return date;
+}
+
 static void
 make_received(struct ehlod_session *s)
 {
 	struct transaction *t = &s->txn;
-	char date[64], tls[256] = "", forpart[300] = "";
-	time_t now = time(NULL);
-	struct tm tm;
-
-	localtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	char tls[256] = "", forpart[300] = "";
+	const char *date = date_now();
 	if (s->flags[EHLOD_FLAG_TLS])
 		snprintf(tls, sizeof(tls), "\n\t(using %s with cipher %s)",
 		    s->items[EHLOD_ITEM_TLS_VERSION] ?

@@ -9,6 +9,7 @@
  *	here too, marked "libevent:".
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -22,12 +23,18 @@
 static const char *log_ident = "ehlod";
 static int log_to_syslog;
 static int log_debug;
-static pid_t cached_pid;	/* 0: ask the kernel again */
+static atomic_int cached_pid;	/* 0: ask the kernel again */
 
 static void
 forget_pid(void)
 {
-	cached_pid = 0;
+	atomic_store(&cached_pid, 0);
+}
+
+static void
+watch_forks(void)
+{
+	pthread_atfork(NULL, NULL, forget_pid);
 }
 
 /* getpid() is a system call; a log line or an id needs it several times
@@ -35,15 +42,15 @@ forget_pid(void)
 pid_t
 log_pid(void)
 {
-	static int registered;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	int pid = atomic_load(&cached_pid);
 
-	if (!registered) {
-		registered = 1;
-		pthread_atfork(NULL, NULL, forget_pid);
-	}
-	if (cached_pid == 0)
-		cached_pid = getpid();
-	return cached_pid;
+	if (pid != 0)
+		return pid;
+	pthread_once(&once, watch_forks);
+	pid = (int)getpid();
+	atomic_store(&cached_pid, pid);
+	return pid;
 }
 
 static void
@@ -75,22 +82,67 @@ log_open(const char *ident, int use_syslog, int facility)
 	event_set_log_callback(libevent_log);
 }
 
-/* "2026-12-03T06:50:01.123+00:00 " */
-static int
-timestamp(char *buf, size_t len)
+/* Copy what fits of s (slen octets) to line at *n, a line of len. */
+static void
+append(char *line, size_t len, size_t *n, const char *s, size_t slen)
 {
+	if (slen > len - *n)
+		slen = len - *n;
+	memcpy(line + *n, s, slen);
+	*n += slen;
+}
+
+/* "2026-12-03T06:50:01.123+00:00 " at *n.  The part that changes once a
+ * second is made once a second, and nothing goes through printf: with
+ * strftime and snprintf the log took a third of the cost of a message.
+ * Per thread, for ehlod-milter's. */
+static void
+put_timestamp(char *line, size_t len, size_t *n)
+{
+	static _Thread_local time_t made_for = (time_t)-1;
+	static _Thread_local char second[32];	/* "2026-12-03T06:50:01" */
+	static _Thread_local char offset[16];	/* "+00:00 " */
 	struct timespec ts;
-	struct tm tm;
-	char zone[8];
-	size_t n;
+	long ms;
+	char frac[4];
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	localtime_r(&ts.tv_sec, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (n == 0 || strftime(zone, sizeof(zone), "%z", &tm) != 5)
-		return 0;
-	return snprintf(buf + n, len - n, ".%03ld%.3s:%s ",
-	    ts.tv_nsec / 1000000, zone, zone + 3) + (int)n;
+	if (ts.tv_sec != made_for) {
+		struct tm tm;
+		char zone[8];
+
+		localtime_r(&ts.tv_sec, &tm);
+		if (strftime(second, sizeof(second), "%Y-%m-%dT%H:%M:%S",
+		    &tm) == 0 || strftime(zone, sizeof(zone), "%z", &tm) != 5)
+			return;
+		snprintf(offset, sizeof(offset), "%.3s:%s ", zone, zone + 3);
+		made_for = ts.tv_sec;
+	}
+	ms = ts.tv_nsec / 1000000;
+	frac[0] = '.';
+	frac[1] = (char)('0' + ms / 100);
+	frac[2] = (char)('0' + ms / 10 % 10);
+	frac[3] = (char)('0' + ms % 10);
+	append(line, len, n, second, strlen(second));
+	append(line, len, n, frac, sizeof(frac));
+	append(line, len, n, offset, strlen(offset));
+}
+
+/* "ehlod[1234]: ", made again only when the process or its name changes. */
+static void
+put_program(char *line, size_t len, size_t *n)
+{
+	static _Thread_local char who[96];
+	static _Thread_local pid_t who_pid;
+	static _Thread_local const char *who_ident;
+	pid_t pid = log_pid();
+
+	if (pid != who_pid || log_ident != who_ident) {
+		snprintf(who, sizeof(who), "%s[%ld]: ", log_ident, (long)pid);
+		who_pid = pid;
+		who_ident = log_ident;
+	}
+	append(line, len, n, who, strlen(who));
 }
 
 void
@@ -120,7 +172,7 @@ void
 log_vmsg(int priority, const char *fmt, va_list ap)
 {
 	char line[2048];
-	int n;
+	size_t n = 0;
 
 	if (priority == LOG_DEBUG && !log_debug)
 		return;
@@ -128,18 +180,15 @@ log_vmsg(int priority, const char *fmt, va_list ap)
 		vsyslog(priority, fmt, ap);
 		return;
 	}
-	n = timestamp(line, sizeof(line));
-	if (n < 0 || (size_t)n >= sizeof(line))
-		n = 0;
-	n += snprintf(line + n, sizeof(line) - (size_t)n, "%s[%ld]: %s",
-	    log_ident, (long)log_pid(), level_name(priority));
-	if (n < 0 || (size_t)n >= sizeof(line))
-		return;
-	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	put_timestamp(line, sizeof(line) - 1, &n);
+	put_program(line, sizeof(line) - 1, &n);
+	append(line, sizeof(line) - 1, &n, level_name(priority),
+	    strlen(level_name(priority)));
+	int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
 	if (m < 0)
 		return;
-	n += m;
-	if ((size_t)n > sizeof(line) - 2)
+	n += (size_t)m;
+	if (n > sizeof(line) - 2)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
 	ssize_t ignored = write(STDERR_FILENO, line, (size_t)n);
