@@ -9,6 +9,7 @@
  *	its keyword, EHLO parameters (as a fresh session would get them),
  *	verbs, MAIL/RCPT parameters and hooks.
  */
+#include <errno.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,28 @@
 #include "listener.h"
 #include "session.h"
 #include "smtpd.h"
+#include "user_access.h"
 
 static struct server check_server;
+
+/* The workers create their spool files there as their user (message.c):
+ * it must let them, or every large message would get 452. */
+static int
+check_spool(const char *file, const struct config *c)
+{
+	int err;
+
+	if (c->spool_threshold == 0)
+		return 0;
+	err = user_access(c->spool_directory, geteuid() == 0 ? c->user : NULL,
+	    W_OK | X_OK);
+	if (err == 0)
+		return 0;
+	log_msg(LOG_ERR, "%s: spool_directory %s: user %s cannot create "
+	    "files there: %s", file, c->spool_directory,
+	    geteuid() == 0 ? c->user : "(this one)", strerror(err));
+	return -1;
+}
 
 int
 check_config(const char *file, struct config *c, struct plugin_set *set)
@@ -38,6 +59,8 @@ check_config(const char *file, struct config *c, struct plugin_set *set)
 		log_msg(LOG_ERR, "%s: user '%s' does not exist", file, c->user);
 		return -1;
 	}
+	if (check_spool(file, c) < 0)
+		return -1;
 	check_server.conf = c;
 	check_server.plugins = set;
 	if (server == NULL || server == &check_server)

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "address.h"
@@ -192,6 +193,33 @@ check_absolute(cfg_t *cfg, cfg_opt_t *opt)
 		return 0;
 	cfg_error(cfg, "option '%s' must be an absolute path", opt->name);
 	return -1;
+}
+
+/* Large messages go there (message.c): a directory that is missing or
+ * is not one would refuse every one of them with 452 at run time. */
+static int
+check_spool_directory(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+	struct stat st;
+
+	if (check_absolute(cfg, opt) < 0)
+		return -1;
+	if (v == NULL || v[0] == '\0') {
+		cfg_error(cfg, "option 'spool_directory' must not be empty");
+		return -1;
+	}
+	if (stat(v, &st) < 0) {
+		cfg_error(cfg, "option 'spool_directory': %s: %s", v,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		cfg_error(cfg, "option 'spool_directory': %s is not a "
+		    "directory", v);
+		return -1;
+	}
+	return 0;
 }
 
 /* Workers parse what every client sends: never as root (uid 0). */
@@ -398,6 +426,8 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 			o->validcb = check_absolute;
 		else if (!strcmp(o->name, "syslog_facility"))
 			o->validcb = check_facility;
+		else if (!strcmp(o->name, "spool_directory"))
+			o->validcb = check_spool_directory;
 		else if (!strcmp(o->name, "proxy_trusted") ||
 		    !strcmp(o->name, "xforward_trusted") ||
 		    !strcmp(o->name, "relay_networks"))

@@ -86,7 +86,7 @@
 #include <ehlod/plugin.h>
 
 #include "auth_parse.h"
-#include "readable.h"
+#include "user_access.h"
 #include "xmalloc.h"
 
 /* The SMTP service name (RFC 4954 section 4, GSSAPI's "smtp@host"). */

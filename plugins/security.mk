@@ -2,16 +2,16 @@
 # starttls (RFC 3207) links OpenSSL; auth (RFC 4954) links Cyrus SASL.
 
 plugin_LTLIBRARIES += plugins/starttls.la
-plugins_starttls_la_SOURCES = plugins/starttls.c plugins/readable.c \
-	plugins/readable.h
+plugins_starttls_la_SOURCES = plugins/starttls.c
 plugins_starttls_la_CFLAGS = $(PLUGIN_CFLAGS) $(OPENSSL_CFLAGS)
 plugins_starttls_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_starttls_la_LIBADD = $(CONFUSE_LIBS) $(OPENSSL_LIBS)
+plugins_starttls_la_LIBADD = proto/libproto_plugin.la $(CONFUSE_LIBS) \
+	$(OPENSSL_LIBS)
 
 plugin_LTLIBRARIES += plugins/auth.la
 # The xtext of AUTH= is proto/esmtp.c's (the grammar lives once).
 plugins_auth_la_SOURCES = plugins/auth.c plugins/auth_parse.c \
-	plugins/auth_parse.h plugins/readable.c plugins/readable.h
+	plugins/auth_parse.h
 plugins_auth_la_CFLAGS = $(PLUGIN_CFLAGS) $(SASL_CFLAGS)
 plugins_auth_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_auth_la_LIBADD = proto/libproto_plugin.la $(CONFUSE_LIBS) $(SASL_LIBS)

@@ -61,7 +61,7 @@
 
 #include <ehlod/plugin.h>
 
-#include "readable.h"
+#include "user_access.h"
 
 #define PROTOCOLS_DEFAULT "TLSv1.2 TLSv1.3"
 

@@ -15,7 +15,8 @@ PROTO_SOURCES = \
 	proto/dsn_parse.c proto/dsn_parse.h \
 	proto/dnsbl_query.c proto/dnsbl_query.h \
 	proto/crlf.c proto/crlf.h \
-	proto/xmalloc.c proto/xmalloc.h
+	proto/xmalloc.c proto/xmalloc.h \
+	proto/user_access.c proto/user_access.h
 
 noinst_LTLIBRARIES += proto/libproto.la proto/libproto_plugin.la
 proto_libproto_la_SOURCES = $(PROTO_SOURCES)

@@ -7,16 +7,22 @@ the unlinked spool file:
   plugin added at the end of the headers (ticker's X-Ticks) is there;
 - the spool directory is empty afterwards (the file never had a name, or
   lost it at once);
-- a spool directory that cannot be written gives 452 4.3.1 for a large
-  message, while a small one (below the threshold) is still taken, 250.
+- a spool directory that goes away while the server runs gives 452 4.3.1
+  for a large message, while a small one (below the threshold) is still
+  taken, 250;
+- at start ("ehlod -t"), a spool directory that is missing is refused
+  naming the file, the line and the path, and (as root) one the workers'
+  user cannot create files in is refused naming the user.
 """
 
 import hashlib
 import os
+import re
 import shutil
+import unittest
 
 from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, make_tempdir,
-                       test_plugin_dir)
+                       run_ehlod, test_plugin_dir)
 
 PLUGINS = [("size", {}), ("enhancedstatuscodes", {}), ("chunking", {}),
            ("maildir", {})]
@@ -107,15 +113,46 @@ class SpoolTest(EhlodTestCase):
         self.run_one(send_bdat)
 
     def test_unwritable_spool_452(self):
-        spool = os.path.join(self.spool_dir(), "missing")
+        spool = os.path.join(self.spool_dir(), "goes-away")
+        os.mkdir(spool)
+        os.chmod(spool, 0o1777)
         with Ehlod(plugins=PLUGINS, spool_threshold=4096,
                    spool_directory=spool) as server:
+            os.rmdir(spool)
             r = send_data(self, server, big_body())
             self.assertCode(r, 452)
             self.assertIn("4.3.1", r.text)
             small = b"Subject: small\r\n\r\nhello\r\n"
             self.assertCode(send_data(self, server, small), 250)
             self.assertEqual(len(server.delivered()), 1)
+
+    def check(self, spool, **opts):
+        server = Ehlod(start=False, plugins=PLUGINS, spool_threshold=4096,
+                       spool_directory=spool, **opts)
+        self.addCleanup(server.cleanup)
+        server.port = 1
+        server.write_config()
+        return run_ehlod(["-t", "-c", server.conf_path])
+
+    def test_missing_spool_refused_at_start(self):
+        spool = os.path.join(self.spool_dir(), "missing")
+        code, out = self.check(spool)
+        self.assertEqual(code, 1, out)
+        self.assertRegex(out, re.escape(
+            os.path.basename(spool)) + r".*No such file or directory")
+        self.assertRegex(out, r"ehlod\.conf:\d+")
+        self.assertIn("spool_directory", out)
+
+    @unittest.skipUnless(os.geteuid() == 0, "only root switches users")
+    def test_spool_the_workers_cannot_write_refused_at_start(self):
+        spool = os.path.join(self.spool_dir(), "root-only")
+        os.mkdir(spool, 0o755)		# root's: nobody cannot create files
+        code, out = self.check(spool, user="nobody")
+        self.assertEqual(code, 1, out)
+        self.assertIn("user nobody cannot create files there", out)
+        os.chmod(spool, 0o1777)
+        code, out = self.check(spool, user="nobody")
+        self.assertEqual(code, 0, out)
 
 
 if __name__ == "__main__":
