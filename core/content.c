@@ -34,10 +34,7 @@ static void finish_message(struct ehlod_session *s);
 static void
 set_timeout(struct ehlod_session *s, long seconds)
 {
-	struct timeval tv = { seconds, 0 };
-
-	if (s->bev)
-		bufferevent_set_timeouts(s->bev, &tv, &tv);
+	deadline_timeouts(s, seconds, seconds);
 }
 
 static void

@@ -33,26 +33,50 @@ now_seconds(void)
 	return (long)tv.tv_sec;
 }
 
+void
+deadline_timeouts(struct ehlod_session *s, long rd, long wr)
+{
+	struct timeval rtv = { rd, rd == 0 ? 1 : 0 };	/* 0: at once */
+	struct timeval wtv = { wr, 0 };
+
+	if (s->bev == NULL || (s->timeouts_known && s->timeouts_rd == rd &&
+	    s->timeouts_wr == wr))
+		return;
+	bufferevent_set_timeouts(s->bev, &rtv, &wtv);
+	s->timeouts_rd = rd;
+	s->timeouts_wr = wr;
+	s->timeouts_known = 1;
+}
+
+void
+deadline_timeouts_off(struct ehlod_session *s)
+{
+	if (s->bev != NULL)
+		bufferevent_set_timeouts(s->bev, NULL, NULL);
+	s->timeouts_known = 0;
+}
+
+void
+deadline_timeouts_forget(struct ehlod_session *s)
+{
+	s->timeouts_known = 0;
+}
+
 static void
 arm(struct ehlod_session *s, long now)
 {
-	struct timeval rd = { s->deadline > now ? s->deadline - now : 0, 0 };
-	struct timeval wr = { server->conf->command_timeout, 0 };
-
-	if (rd.tv_sec == 0)
-		rd.tv_usec = 1;	/* already past: expire at once */
-	bufferevent_set_timeouts(s->bev, &rd, &wr);
+	deadline_timeouts(s, s->deadline > now ? s->deadline - now : 0,
+	    server->conf->command_timeout);
 }
 
 /* Back to the plain idle timeout once no line is half-way in. */
 static void
 disarm(struct ehlod_session *s)
 {
-	struct timeval tv = { server->conf->command_timeout, 0 };
-
 	s->deadline_kind = DEADLINE_NONE;
 	s->deadline = 0;
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	deadline_timeouts(s, server->conf->command_timeout,
+	    server->conf->command_timeout);
 }
 
 void

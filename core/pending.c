@@ -14,6 +14,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "deadline.h"
 #include "log.h"
 #include "pending.h"
 #include "smtpd.h"
@@ -80,7 +81,7 @@ suspend_timeouts(struct ehlod_session *s)
 {
 	struct timeval deadline = { server->conf->command_timeout, 0 };
 
-	bufferevent_set_timeouts(s->bev, NULL, NULL);
+	deadline_timeouts_off(s);
 	if (s->pending_timer == NULL)
 		s->pending_timer = evtimer_new(server->base, expired_cb, s);
 	if (s->pending_timer)
@@ -96,7 +97,7 @@ restore_timeouts(struct ehlod_session *s)
 		evtimer_del(s->pending_timer);
 	if (s->mode == IN_DATA || s->mode == IN_CHUNK)
 		tv.tv_sec = server->conf->data_timeout;
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	deadline_timeouts(s, tv.tv_sec, tv.tv_sec);
 }
 
 void

@@ -70,9 +70,8 @@ addr_to_text(const struct sockaddr *sa, socklen_t len, char *host,
 static void
 set_timeouts(struct ehlod_session *s, long seconds)
 {
-	struct timeval tv = { seconds, 0 };
-
-	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	deadline_timeouts_forget(s);	/* a new bufferevent */
+	deadline_timeouts(s, seconds, seconds);
 }
 
 /* The front-end's side of pending.c: what follows a resume or a hook

@@ -193,6 +193,8 @@ struct ehlod_session {
 	struct event *greet_ev;
 	enum deadline_kind deadline_kind;
 	long deadline;		/* seconds, the event base's clock */
+	long timeouts_rd, timeouts_wr;	/* as last set (deadline.c) */
+	int timeouts_known;	/* ... and set on this bufferevent */
 	size_t in_left;		/* input octets left after the last pass */
 	char last_verb[16];	/* for "timeout after VERB" */
 	unsigned ncommands;
