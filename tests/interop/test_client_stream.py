@@ -8,26 +8,29 @@ DESCRIPTION
     tests/unit/client_stream_send sends one generated message (lines of
     which every third starts with a dot) that the library pulls from a
     read callback as the connection drains.  With DATA (aiosmtpd) the
-    message arrives byte-identical, dot-stuffing undone by the server;
-    with BDAT (a private Postfix smtpd, CHUNKING on by default, relaying
+    message arrives byte-identical, dot-stuffing undone by the server, in
+    the clear and under STARTTLS (where the TLS bufferevent drives the
+    pulling); with BDAT (a private Postfix smtpd, CHUNKING on by default, relaying
     to smtp-sink) every line arrives.
 
     What the callback gives on its second pass, the one that sends, may
     go wrong: it fails halfway, it ends halfway (fewer octets than
-    measured, and than BDAT announced), or it gives one line more.  Each time the client must
-    drop the connection before the message ends, so that the server
-    keeps nothing (aiosmtpd stores nothing; Postfix queues nothing and
+    measured, and than BDAT announced), or it gives one line more.  Each
+    time the client must drop the connection before the message ends, so
+    that the server keeps nothing (aiosmtpd stores nothing; Postfix queues nothing and
     smtp-sink gets nothing), and report reason "local".
 """
 import base64
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 import time
 
 from ehlodtest import EhlodTestCase, env_path, main
 from postfixtest import Parts, Postfix, free_port
-from test_client_support import Aiosmtpd, SmtpSink
+from test_client_support import Aiosmtpd, SmtpSink, self_signed
 
 HEAD = b"Subject: stream\r\n\r\n"
 LINE_LEN = 22
@@ -39,11 +42,11 @@ def message(kib):
         b"." if i % 3 == 0 else b"x", i) for i in range(lines))
 
 
-def send(server, mode, kib, chunking=False):
+def send(server, mode, kib, chunking=False, tls=False):
     prog = os.path.join(env_path("EHLOD_BUILDDIR"), "tests", "unit",
                         "client_stream_send")
-    args = [prog, server, mode, str(kib)] + (["chunking"] if chunking
-                                             else [])
+    args = [prog, server, mode, str(kib)]
+    args += (["chunking"] if chunking else []) + (["tls"] if tls else [])
     return subprocess.run(args, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, timeout=120)
 
@@ -62,6 +65,23 @@ class DataStreamTest(EhlodTestCase):
         self.assertEqual(len(got), 1)
         content = base64.b64decode(got[0]["content"])
         self.assertEqual(content, message(4096))
+
+    def test_under_starttls_byte_identical(self):
+        if shutil.which("openssl") is None:
+            self.skipTest("openssl is not installed")
+        tmp = tempfile.mkdtemp(prefix="ehlod-tls-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        cert, key = self_signed(tmp)
+        with Aiosmtpd(cert=cert, key=key, size=20000000) as hop:
+            r = send(hop.server, "ok", 4096, tls=True)
+            bad = send(hop.server, "fail", 2048, tls=True)
+            got = hop.received()
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertEqual(bad.returncode, 1, bad.stdout)
+        self.assertRegex(bad.stdout, rb"^end of data deferred local 0 ")
+        self.assertEqual(len(got), 1, "a message cut short was kept")
+        self.assertTrue(got[0]["tls"])
+        self.assertEqual(base64.b64decode(got[0]["content"]), message(4096))
 
     def assert_dropped(self, mode):
         with Aiosmtpd(size=20000000) as hop:

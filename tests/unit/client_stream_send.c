@@ -2,7 +2,7 @@
  * NAME
  *	client_stream_send - drive ehlod_client_data_stream for the tests
  * SYNOPSIS
- *	client_stream_send HOST:PORT MODE KIB [chunking]
+ *	client_stream_send HOST:PORT MODE KIB [chunking] [tls]
  * DESCRIPTION
  *	Sends one generated message of about KIB KiB (a Subject header,
  *	then 22-octet lines, every third starting with a dot) from
@@ -12,8 +12,10 @@
  *	octets, "fail" fails halfway, "shrink" ends halfway, "grow" adds a
  *	line at the end.  Prints the outcome of the end of data as "STEP
  *	STATUS REASON CODE TEXT" and exits 0 when the server accepted the
- *	message.  tests/interop/test_client_stream.py runs it against
- *	aiosmtpd (DATA) and Postfix's smtpd (BDAT).
+ *	message.  "chunking" lets it use BDAT, "tls" makes STARTTLS a must
+ *	(the certificate unverified: the tests' is self-signed).
+ *	tests/interop/test_client_stream.py runs it against aiosmtpd (DATA,
+ *	also under TLS) and Postfix's smtpd (BDAT).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,8 +161,8 @@ main(int argc, char **argv)
 	size_t lines;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: %s HOST:PORT MODE KIB [chunking]\n",
-		    argv[0]);
+		fprintf(stderr, "usage: %s HOST:PORT MODE KIB [chunking] "
+		    "[tls]\n", argv[0]);
 		return 2;
 	}
 	src.mode = argv[2];
@@ -169,7 +171,14 @@ main(int argc, char **argv)
 	ehlod_client_opts_init(&opts);
 	opts.helo_name = "client.test";
 	opts.starttls = EHLOD_TLS_NO;
-	opts.chunking = argc > 4 && strcmp(argv[4], "chunking") == 0;
+	for (int i = 4; i < argc; i++) {
+		if (strcmp(argv[i], "chunking") == 0)
+			opts.chunking = 1;
+		if (strcmp(argv[i], "tls") == 0) {
+			opts.starttls = EHLOD_TLS_MUST;
+			opts.tls_verify = 0;
+		}
+	}
 	base = event_base_new();
 	c = ehlod_client_new(base, argv[1], &opts);
 	if (base == NULL || c == NULL ||
