@@ -27,6 +27,11 @@ def vm_rss_kb(pid):
     raise AssertionError("no VmRSS for %d" % pid)
 
 
+def under_asan(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        return "libasan" in f.read()
+
+
 def send_without_reading(port, payload, seconds):
     """Send payload on a socket that never reads, for at most seconds;
     returns (socket, octets the kernel took)."""
@@ -62,9 +67,13 @@ class SessionBoundsTest(EhlodTestCase):
                       "without reading" % (growth, sent))
                 # Unbounded, 20 MB of HELP cost hundreds of MB.  The
                 # session's buffers are bounded at about 320 KiB; the
-                # margin is for the allocator and the sanitizers' own
-                # bookkeeping (ASan keeps freed memory in quarantine).
-                self.assertLess(growth, 8192,
+                # margin is for the allocator.  Under AddressSanitizer
+                # RSS also holds its quarantine of freed memory, which
+                # grows with the replies written (each one freed as the
+                # socket takes it), not with what the session holds: a
+                # looser bound there, still far below unbounded.
+                limit = 32768 if under_asan(worker) else 8192
+                self.assertLess(growth, limit,
                                 "worker grew %d KiB after %d octets"
                                 % (growth, sent))
                 self.assertLess(sent, len(payload),
