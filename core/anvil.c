@@ -183,19 +183,6 @@ anvil_connect(const struct config *c, const char *addr, const char **limit)
 	return why;
 }
 
-unsigned
-anvil_sessions(void)
-{
-	unsigned n;
-
-	if (table == NULL)
-		return 0;
-	lock();
-	n = table->sessions;
-	unlock();
-	return n;
-}
-
 void
 anvil_disconnect(const char *addr)
 {

@@ -24,8 +24,6 @@ int anvil_init(void);
 const char *anvil_connect(const struct config *c, const char *addr,
     const char **limit);
 void anvil_disconnect(const char *addr);
-/* Sessions open in the whole server, all workers together. */
-unsigned anvil_sessions(void);
 /* Counts a failed AUTH; returns the client's failures in this window. */
 unsigned anvil_auth_failed(const char *addr);
 

@@ -23,7 +23,6 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
-#include "anvil.h"
 #include "hostapi.h"
 #include "log.h"
 #include "proxy.h"
@@ -74,8 +73,6 @@ drop_privileges(const char *user)
 	return 0;
 }
 
-static void balance_accepting(void);
-
 static void
 accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
@@ -96,7 +93,6 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	else
 		session_new(bev, sa, (socklen_t)salen);
 	server->accepting = NULL;
-	balance_accepting();
 }
 
 static void
@@ -116,44 +112,6 @@ resume_accepting(evutil_socket_t fd, short what, void *arg)
 	(void)arg;
 	if (!server->draining)
 		set_accepting(1);
-}
-
-/* Stop accepting for delay, then resume_accepting; an earlier pause that
- * is still on is kept. */
-static void
-pause_accepting(const struct timeval *delay)
-{
-	if (resume_accept_ev == NULL)
-		resume_accept_ev = evtimer_new(server->base, resume_accepting,
-		    NULL);
-	if (resume_accept_ev == NULL ||
-	    evtimer_pending(resume_accept_ev, NULL))
-		return;
-	set_accepting(0);
-	evtimer_add(resume_accept_ev, delay);
-}
-
-/*
- * The listener takes every pending connection in one go, so the worker
- * that wakes first got a burst of them all (4 clients connecting at once
- * landed 4 to 0 or 3 to 1), leaving the other cores idle.  A worker above
- * its share of the server's sessions leaves the backlog to the others for
- * a millisecond (one turn of its loop was too short: the others had not
- * been scheduled yet), the idea of nginx's accept balancing, with the
- * session count the limits table already shares.  A worker at or below
- * its share pays nothing, and one that is alone takes everything after
- * the pause.
- */
-static void
-balance_accepting(void)
-{
-	static const struct timeval a_while = { 0, 1000 };
-	unsigned long workers = (unsigned long)server->conf->workers;
-
-	if (workers < 2 || (unsigned long)server->nsessions * workers <=
-	    anvil_sessions())
-		return;
-	pause_accepting(&a_while);
 }
 
 /*
@@ -184,7 +142,12 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 		accept_unlogged = 0;
 	} else
 		accept_unlogged++;
-	pause_accepting(&pause);
+	set_accepting(0);
+	if (resume_accept_ev == NULL)
+		resume_accept_ev = evtimer_new(server->base, resume_accepting,
+		    NULL);
+	if (resume_accept_ev)
+		evtimer_add(resume_accept_ev, &pause);
 }
 
 static void
