@@ -113,14 +113,6 @@ client_stream_free(struct cmd_stream *st)
 	free(st);
 }
 
-static void
-free_piece(const void *data, size_t len, void *arg)
-{
-	(void)data;
-	(void)len;
-	free(arg);
-}
-
 /* The next piece into out: 1 for more to come, 0 at the end, -1 with why
  * set when the connection must be dropped. */
 static int
@@ -149,7 +141,7 @@ next_piece(struct cmd_stream *st, struct evbuffer *out, const char **why)
 		*why = "the message grew while it was being sent";
 		return -1;
 	}
-	if (n > 0 && evbuffer_add_reference(out, piece, n, free_piece,
+	if (n > 0 && evbuffer_add_reference(out, piece, n, cmd_free_sent,
 	    piece) < 0) {
 		evbuffer_add(out, piece, n);
 		free(piece);

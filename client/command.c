@@ -50,8 +50,8 @@ cmd_free(struct cmd *p)
 	free(p);
 }
 
-static void
-free_sent(const void *data, size_t len, void *arg)
+void
+cmd_free_sent(const void *data, size_t len, void *arg)
 {
 	(void)data;
 	(void)len;
@@ -96,7 +96,7 @@ write_data(struct ehlod_client *c, struct cmd *p)
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 
 	if (p->data_owned != NULL && p->data_len > 0 &&
-	    evbuffer_add_reference(out, p->data, p->data_len, free_sent,
+	    evbuffer_add_reference(out, p->data, p->data_len, cmd_free_sent,
 	    p->data_owned) == 0)
 		p->data_owned = NULL;
 	else

@@ -260,6 +260,8 @@ struct cmd *cmd_waiting(const struct ehlod_client *c);
 int cmd_idle(const struct ehlod_client *c);
 void cmd_clear(struct ehlod_client *c);
 char *cmd_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An evbuffer_add_reference cleanup: frees arg, the octets handed over. */
+void cmd_free_sent(const void *data, size_t len, void *arg);
 
 /* transaction.c */
 void txn_mail(struct ehlod_client *c, const struct ehlod_client_mail *m,
