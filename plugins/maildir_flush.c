@@ -6,7 +6,10 @@
  *	process create each message's file in tmp/, write it (unless the
  *	loop wrote a large one already, see MAILDIR_STREAM_MIN), fsync it,
  *	close it and rename it into new/, so that the event loop never waits
- *	for the disk and several flushes are in flight at once.
+ *	for the disk and several flushes are in flight at once.  A thread
+ *	takes every message queued since it last looked (up to BATCH_MAX)
+ *	and writes them all before it flushes any, so that under load the
+ *	disk gets a batch at once; each file still gets its own fsync.
  *
  *	Group commit: a rename is durable only once new/ itself is flushed.
  *	One thread at a time (the committer) flushes new/; renames that
@@ -43,6 +46,7 @@
 
 #define NAME_TRIES 5
 #define THREADS_MAX 64
+#define BATCH_MAX 64	/* jobs one thread takes at once */
 
 struct pool {
 	pthread_mutex_t lock;
@@ -51,6 +55,7 @@ struct pool {
 	struct maildir_job *renamed;	/* in new/, waiting for its flush */
 	struct maildir_job *done;	/* for the loop */
 	int syncing;		/* a committer is flushing new/ */
+	unsigned idle;		/* threads waiting for work */
 	int stopping;
 	int efd;		/* eventfd: done is not empty */
 	pid_t pid;		/* the process the threads run in */
@@ -153,22 +158,40 @@ fail(struct maildir_job *j, const char *what, int err)
 	return -1;
 }
 
-/* tmp/NAME written, flushed and renamed into new/; 0, or -1 with the
- * job's err and what set and nothing left behind. */
+/* Step one of a batch: tmp/NAME created (unless the loop wrote it
+ * already) and written; 0, or -1 with the job's err and what set and
+ * nothing left behind. */
 static int
 write_file(struct maildir_job *j)
+{
+	if (j->fd < 0 && (j->fd = maildir_job_create(j)) < 0) {
+		snprintf(j->tmp, sizeof(j->tmp), "%s/tmp/", pool.dir);
+		return fail(j, "create", errno);
+	}
+	if (j->data == NULL)
+		return 0;
+	j->err = maildir_write_all(j->fd, j->data, j->len);
+	if (j->err == 0)
+		return 0;
+	j->what = "write";
+	close(j->fd);
+	j->fd = -1;
+	unlink(j->tmp);
+	return -1;
+}
+
+/* Step two: each file flushed, closed and renamed into new/.  Every file
+ * gets its own fsync, which is all POSIX promises; telling the kernel
+ * first to start writing them all lets the disk take the batch at once,
+ * and on a journalling file system the first fsync's commit then covers
+ * the others, so a batch waits for the disk about once, not once a file. */
+static int
+flush_file(struct maildir_job *j)
 {
 	int fd = j->fd;
 
 	j->fd = -1;	/* closed below, whatever happens */
-	if (fd < 0 && (fd = maildir_job_create(j)) < 0) {
-		snprintf(j->tmp, sizeof(j->tmp), "%s/tmp/", pool.dir);
-		return fail(j, "create", errno);
-	}
-	j->what = "write";
-	if (j->data != NULL)
-		j->err = maildir_write_all(fd, j->data, j->len);
-	if (j->err == 0 && pool.do_fsync && fsync(fd) < 0)
+	if (pool.do_fsync && fsync(fd) < 0)
 		fail(j, "fsync", errno);
 	/* close() reports late write errors (NFS), so it is checked too. */
 	if (close(fd) < 0 && j->err == 0)
@@ -180,6 +203,55 @@ write_file(struct maildir_job *j)
 		return -1;
 	}
 	return 0;
+}
+
+static void
+start_writeback(const struct maildir_job *j)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+	/* Only a hint: the fsync that follows is what counts. */
+	(void)sync_file_range(j->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#else
+	(void)j;
+#endif
+}
+
+/* Write and flush a batch of jobs; the ones renamed into new/ come back,
+ * the failed ones go on *failed. */
+static struct maildir_job *
+write_batch(struct maildir_job *batch, struct maildir_job **failed)
+{
+	struct maildir_job *ok = NULL, **ok_tail = &ok, *j, *next;
+
+	for (j = batch; j != NULL; j = next) {
+		next = j->next;
+		if (write_file(j) == 0) {
+			*ok_tail = j;
+			ok_tail = &j->next;
+			continue;
+		}
+		j->next = *failed;
+		*failed = j;
+	}
+	*ok_tail = NULL;
+	if (pool.do_fsync && ok != NULL && ok->next != NULL)
+		for (j = ok; j != NULL; j = j->next)
+			start_writeback(j);
+	batch = ok;
+	ok = NULL;
+	ok_tail = &ok;
+	for (j = batch; j != NULL; j = next) {
+		next = j->next;
+		if (flush_file(j) == 0) {
+			*ok_tail = j;
+			ok_tail = &j->next;
+			continue;
+		}
+		j->next = *failed;
+		*failed = j;
+	}
+	*ok_tail = NULL;
+	return ok;
 }
 
 /* Flush new/ so that the renames into it are on disk. */
@@ -205,12 +277,14 @@ static void
 finish_locked(struct maildir_job *j)
 {
 	uint64_t one = 1;
+	int was_empty = pool.done == NULL;
 
 	j->next = pool.done;
 	pool.done = j;
-	/* The counter cannot overflow here; a failed write leaves it
-	 * non-zero, which is all the loop needs to wake. */
-	if (write(pool.efd, &one, sizeof(one)) < 0)
+	/* The loop takes the whole list when it wakes, so only the first
+	 * job needs to wake it.  The counter cannot overflow here; a failed
+	 * write leaves it non-zero, which is all the loop needs to wake. */
+	if (was_empty && write(pool.efd, &one, sizeof(one)) < 0)
 		return;
 }
 
@@ -246,32 +320,66 @@ commit_locked(void)
 	pool.syncing = 0;
 }
 
+/* With the lock held: up to BATCH_MAX jobs off the queue. */
+static struct maildir_job *
+take_batch_locked(void)
+{
+	struct maildir_job *batch = pool.queue, **end = &pool.queue;
+
+	for (unsigned n = 0; *end != NULL && n < BATCH_MAX; n++)
+		end = &(*end)->next;
+	pool.queue = *end;
+	*end = NULL;
+	if (pool.queue == NULL)
+		pool.queue_tail = &pool.queue;
+	else if (pool.idle > 0)
+		pthread_cond_signal(&pool.work);	/* the rest */
+	return batch;
+}
+
+static void
+finish_list_locked(struct maildir_job *list)
+{
+	for (struct maildir_job *next; list != NULL; list = next) {
+		next = list->next;
+		finish_locked(list);
+	}
+}
+
+/* A thread takes what has queued up since it last looked, as one batch,
+ * so that under load the disk is asked to wait once for many messages;
+ * when the server is quiet a batch is one message and waits for nobody. */
 static void *
 run(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
-		struct maildir_job *j = pool.queue;
+		struct maildir_job *batch, *failed = NULL, *last;
 
-		if (j == NULL) {
+		if (pool.queue == NULL) {
 			if (pool.stopping)
 				break;
+			pool.idle++;
 			pthread_cond_wait(&pool.work, &pool.lock);
+			pool.idle--;
 			continue;
 		}
-		pool.queue = j->next;
-		if (pool.queue == NULL)
-			pool.queue_tail = &pool.queue;
+		batch = take_batch_locked();
 		pthread_mutex_unlock(&pool.lock);
-		int ok = write_file(j) == 0;
+		batch = write_batch(batch, &failed);
 		pthread_mutex_lock(&pool.lock);
-		if (!ok || !pool.do_fsync) {
-			finish_locked(j);
+		finish_list_locked(failed);
+		if (batch == NULL)
+			continue;
+		if (!pool.do_fsync) {
+			finish_list_locked(batch);
 			continue;
 		}
-		j->next = pool.renamed;
-		pool.renamed = j;
+		for (last = batch; last->next != NULL; last = last->next)
+			;
+		last->next = pool.renamed;
+		pool.renamed = batch;
 		if (!pool.syncing)
 			commit_locked();
 	}
@@ -368,9 +476,11 @@ maildir_flush_submit(struct maildir_job *j)
 		return -1;
 	j->next = NULL;
 	pthread_mutex_lock(&pool.lock);
+	/* A thread woken for an earlier job takes this one along. */
+	if (pool.queue == NULL && pool.idle > 0)
+		pthread_cond_signal(&pool.work);
 	*pool.queue_tail = j;
 	pool.queue_tail = &j->next;
-	pthread_cond_signal(&pool.work);
 	pthread_mutex_unlock(&pool.lock);
 	return 0;
 }
