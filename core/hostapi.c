@@ -318,6 +318,16 @@ h_message_pread(ehlod_ctx *c, void *buf, size_t len, size_t offset)
 	return message_pread(&s->txn.msg, buf, len, offset);
 }
 
+static int
+h_message_spool(ehlod_ctx *c, size_t *offset, size_t *len)
+{
+	struct ehlod_session *s = sess(c);
+	if (!in_content(s) || !content_is_complete(&s->txn) ||
+	    offset == NULL || len == NULL)
+		return -1;
+	return message_spool_fd(&s->txn.msg, offset, len);
+}
+
 static size_t
 h_message_size(ehlod_ctx *c)
 {
@@ -445,6 +455,7 @@ static const struct ehlod_host host = {
 	.checking = h_checking,
 	.count = h_count,
 	.message_pread = h_message_pread,
+	.message_spool = h_message_spool,
 };
 
 const struct ehlod_host *

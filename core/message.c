@@ -435,6 +435,19 @@ message_output_size(const struct message *m)
 	return n + m->spooled + body_in_buf(m);
 }
 
+int
+message_spool_fd(const struct message *m, size_t *offset, size_t *len)
+{
+	size_t head = 0;
+
+	if (!m->spool_open || m->spooled == 0)
+		return -1;
+	write_head(m, count_sink, &head);
+	*offset = head;
+	*len = m->spooled;
+	return m->spool_fd;
+}
+
 /* message_pread's view of the head: the octets from off on, into buf. */
 struct window {
 	size_t pos;		/* head octets gone by */

@@ -91,5 +91,8 @@ size_t message_output_size(const struct message *m);
  * where it is, so no call holds more than len octets. */
 long message_pread(const struct message *m, void *buf, size_t len,
     size_t offset);
+/* The spool file, whose octets 0 to *len are message_write's octets
+ * *offset on; -1 when nothing is spooled. */
+int message_spool_fd(const struct message *m, size_t *offset, size_t *len);
 
 #endif

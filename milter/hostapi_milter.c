@@ -21,8 +21,8 @@
  *	where the queue is replayed in order with smfi_addheader,
  *	smfi_insheader and smfi_chgheader.
  *
- *	message_read, message_pread: -1 when the message outgrew
- *	message_size_limit, since only its beginning was kept.
+ *	message_read, message_pread, message_spool: -1 when the message
+ *	outgrew message_size_limit, since only its beginning was kept.
  *
  *	read_line, start_tls, read_chunk: -1, as the core's own do for a
  *	session without a connection (bev NULL).
@@ -116,6 +116,14 @@ m_message_pread(ehlod_ctx *s, void *buf, size_t len, size_t offset)
 	return core->message_pread(s, buf, len, offset);
 }
 
+static int
+m_message_spool(ehlod_ctx *s, size_t *offset, size_t *len)
+{
+	if (s == NULL || s->s == NULL || s->s->txn.msg.overflow)
+		return -1;
+	return core->message_spool(s, offset, len);
+}
+
 const struct ehlod_host *
 milter_host_table(void)
 {
@@ -131,5 +139,6 @@ milter_host_table(void)
 	table.change_header = m_change_header;
 	table.message_read = m_message_read;
 	table.message_pread = m_message_pread;
+	table.message_spool = m_message_spool;
 	return &table;
 }

@@ -36,6 +36,9 @@
  *	together in memory (the threads may not call the host), hands it
  *	over and answers PENDING; the session resumes with 250 once the
  *	flush of new/ that covers its rename has returned (group commit).
+ *	When the host keeps the body in its spool file (message_spool, ABI
+ *	1.3), on_eom copies only the head and what follows the spooled part,
+ *	and the thread reads the body from a dup of the spool file itself.
  *
  *	When anything fails the file in tmp/ is removed, the cause is
  *	logged, and the client is told to try again later: 452 4.3.1 when
@@ -245,8 +248,91 @@ maildir_job_free(struct maildir_job *j)
 		close(j->fd);
 		unlink(j->tmp);
 	}
+	if (j->spool_fd >= 0)
+		close(j->spool_fd);
 	free(j->data);
+	free(j->tail);
 	free(j);
+}
+
+/* Octets from..to of the message, as the host has them, into memory. */
+static unsigned char *
+read_range(ehlod_ctx *s, size_t from, size_t to)
+{
+	unsigned char *buf = malloc(to > from ? to - from : 1);
+	size_t got = 0;
+
+	while (buf != NULL && from + got < to) {
+		long n = host->message_pread(s, buf + got, to - from - got,
+		    from + got);
+
+		if (n <= 0) {
+			free(buf);
+			return NULL;
+		}
+		got += (size_t)n;
+	}
+	return buf;
+}
+
+/* The message's length as message_pread gives it (the tail's end). */
+static size_t
+message_end(ehlod_ctx *s, size_t from)
+{
+	unsigned char probe[4096];
+	long n;
+
+	while ((n = host->message_pread(s, probe, sizeof(probe), from)) > 0)
+		from += (size_t)n;
+	return n < 0 ? (size_t)-1 : from;
+}
+
+/* When the host has the body in its spool file: the envelope and the
+ * head go into memory, converted; the tail (what the host still has in
+ * memory) is kept as it is; a thread copies the spooled part itself from
+ * a dup of the file.  1 when j is set up that way, 0 when the body is
+ * not spooled, -1 with d->err on failure. */
+static int
+spool_job(struct delivery *d, struct maildir_job *j, ehlod_ctx *s)
+{
+	size_t offset, len, end;
+	unsigned char *head;
+	int fd;
+
+	if (!EHLOD_HOST_HAS(host, message_spool) ||
+	    (fd = host->message_spool(s, &offset, &len)) < 0)
+		return 0;
+	d->size = offset + 4096;
+	if ((d->buf = malloc(d->size)) == NULL || put_envelope(d, s) < 0)
+		goto nomem;
+	if ((head = read_range(s, 0, offset)) == NULL)
+		goto io;
+	if (sink(d, head, offset) < 0) {
+		free(head);
+		goto nomem;
+	}
+	free(head);
+	if ((end = message_end(s, offset + len)) == (size_t)-1 ||
+	    (j->tail = read_range(s, offset + len, end)) == NULL)
+		goto io;
+	j->tail_len = end - offset - len;
+	if ((j->spool_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		d->err = errno;
+		return -1;
+	}
+	j->spool_len = len;
+	j->crlf = d->crlf;
+	j->data = d->buf;
+	j->len = d->used;
+	d->buf = NULL;
+	return 1;
+nomem:
+	d->err = ENOMEM;
+	return -1;
+io:
+	d->err = EIO;
+	host->log(s, LOG_ERR, "cannot read the message from the host");
+	return -1;
 }
 
 /* Start a delivery: in memory for a small message, or for a large one
@@ -287,6 +373,14 @@ make_job(ehlod_ctx *s, int *err)
 		return NULL;
 	}
 	j->fd = -1;
+	j->spool_fd = -1;
+	switch (spool_job(&d, j, s)) {
+	case 1:
+		j->s = s;
+		return j;
+	case -1:
+		goto fail;
+	}
 	if (start_delivery(&d, j, host->message_size(s)) < 0 ||
 	    put_envelope(&d, s) < 0)
 		goto fail;

@@ -15,6 +15,8 @@
 
 #include <ehlod/plugin.h>
 
+#include "crlf.h"
+
 /* Octets kept free beyond the declared size: the headers the server and
  * the plugin add, and room for the files' blocks. */
 #define MAILDIR_SPACE_RESERVE (64 * 1024)
@@ -33,10 +35,12 @@ ehlod_verdict maildir_space_check(const struct ehlod_host *host,
  * logging each; returns how many were removed. */
 int maildir_tidy_tmp(const struct ehlod_host *host, const char *dir);
 
-/* Messages at least this large are written to tmp/ by the loop as they
- * are read from the host, in MAILDIR_STREAM_BUFFER pieces, instead of
- * being copied whole into memory for the threads: like the core's spool,
- * page-cache writes, never synced there; the threads flush them. */
+/* When the host keeps the body in its spool file (host->message_spool,
+ * ABI 1.3), a thread copies it from there and the loop touches neither
+ * the body nor the disk.  Otherwise messages at least this large are
+ * written to tmp/ by the loop as they are read from the host, in
+ * MAILDIR_STREAM_BUFFER pieces, instead of being copied whole into
+ * memory for the threads: page-cache writes, never synced there. */
 #define MAILDIR_STREAM_MIN (256 * 1024)
 #define MAILDIR_STREAM_BUFFER (64 * 1024)
 
@@ -47,8 +51,18 @@ struct maildir_job {
 	struct maildir_job *next;	/* in whichever list holds it */
 	ehlod_ctx *s;		/* the session waiting; NULL once it ended
 				 * (read and written in the loop only) */
-	unsigned char *data;	/* the whole file, or NULL when written */
+	unsigned char *data;	/* the whole file, or its start when the
+				 * body is copied from the spool; NULL when
+				 * the loop wrote the file */
 	size_t len;
+	/* A spooled body, copied by a thread: spool_len octets from a dup
+	 * of the host's spool file, then the rest of the message (tail), both
+	 * as the host has them (CRLF), turned into LF on the way. */
+	int spool_fd;		/* or -1 */
+	size_t spool_len;
+	unsigned char *tail;
+	size_t tail_len;
+	struct crlf crlf;	/* the conversion's state after data */
 	int fd;			/* tmp/NAME already written, or -1 */
 	int err;		/* errno of the step that failed, or 0 */
 	const char *what;	/* that step: "create", "write", ... */

@@ -158,6 +158,54 @@ fail(struct maildir_job *j, const char *what, int err)
 	return -1;
 }
 
+/* Convert CRLF to LF and write; 0 or an errno value. */
+static int
+write_lf(struct maildir_job *j, const unsigned char *in, size_t len,
+    unsigned char *out)
+{
+	return maildir_write_all(j->fd, out, crlf_to_lf(&j->crlf, in, len,
+	    out));
+}
+
+/* The spooled body from the dup of the host's file, then the tail; both
+ * turned into LF.  0 or an errno value ("read" or "write" in j->what). */
+static int
+copy_spool(struct maildir_job *j)
+{
+	enum { CHUNK = 64 * 1024 };
+	unsigned char *in = malloc(2 * CHUNK), *out = in + CHUNK;
+	unsigned char cr[1];
+	size_t off = 0;
+	int err = 0;
+
+	if (in == NULL)
+		return ENOMEM;
+	while (err == 0 && off < j->spool_len) {
+		size_t want = j->spool_len - off < CHUNK ?
+		    j->spool_len - off : CHUNK;
+		ssize_t n = pread(j->spool_fd, in, want, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			j->what = "read";
+			err = n < 0 ? errno : EIO;	/* 0: it shrank */
+			break;
+		}
+		err = write_lf(j, in, (size_t)n, out);
+		off += (size_t)n;
+	}
+	for (size_t t = 0; err == 0 && t < j->tail_len; t += CHUNK) {
+		size_t n = j->tail_len - t < CHUNK ? j->tail_len - t : CHUNK;
+
+		err = write_lf(j, j->tail + t, n, out);
+	}
+	if (err == 0)
+		err = maildir_write_all(j->fd, cr, crlf_finish(&j->crlf, cr));
+	free(in);
+	return err;
+}
+
 /* Step one of a batch: tmp/NAME created (unless the loop wrote it
  * already) and written; 0, or -1 with the job's err and what set and
  * nothing left behind. */
@@ -168,12 +216,13 @@ write_file(struct maildir_job *j)
 		snprintf(j->tmp, sizeof(j->tmp), "%s/tmp/", pool.dir);
 		return fail(j, "create", errno);
 	}
-	if (j->data == NULL)
-		return 0;
-	j->err = maildir_write_all(j->fd, j->data, j->len);
+	j->what = "write";
+	if (j->data != NULL)
+		j->err = maildir_write_all(j->fd, j->data, j->len);
+	if (j->err == 0 && j->spool_fd >= 0)
+		j->err = copy_spool(j);
 	if (j->err == 0)
 		return 0;
-	j->what = "write";
 	close(j->fd);
 	j->fd = -1;
 	unlink(j->tmp);

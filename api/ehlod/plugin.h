@@ -1,6 +1,6 @@
 /*
  * NAME
- *	ehlod/plugin.h - the ehlod plugin ABI, version 1.2
+ *	ehlod/plugin.h - the ehlod plugin ABI, version 1.3
  * SUMMARY
  *	#include <ehlod/plugin.h>
  *
@@ -76,7 +76,7 @@ extern "C" {
 #endif
 
 #define EHLOD_ABI_MAJOR 1
-#define EHLOD_ABI_MINOR 2
+#define EHLOD_ABI_MINOR 3
 
 /* The name of the one symbol every plugin exports. */
 #define EHLOD_PLUGIN_SYMBOL "ehlod_plugin"
@@ -569,6 +569,22 @@ struct ehlod_host {
 	 * hosts lack it: test with EHLOD_HOST_HAS(host, message_pread). */
 	long (*message_pread)(ehlod_ctx *c, void *buf, size_t len,
 	    size_t offset);
+
+	/* Since 1.3.  Where the host keeps the message's body in a file:
+	 * returns a descriptor open for reading whose octets 0 to *len are
+	 * the message's octets *offset to *offset + *len, as message_read()
+	 * would feed them; the octets before and after are read with
+	 * message_pread().  Returns -1, setting neither, when no part of
+	 * the message is in a file (a small message, a host that keeps
+	 * everything in memory) or outside message_pread's window.  The
+	 * descriptor stays the host's and closes with the transaction: a
+	 * plugin that reads it later, or from a thread of its own (threads
+	 * may not call the host), reads a dup(2) of it made before the
+	 * hook returns, with pread(2) only.  For a plugin that copies a
+	 * large message in a thread (maildir), so that neither the copy
+	 * nor the wait for the disk happens in the event loop.  1.2 hosts
+	 * lack it: test with EHLOD_HOST_HAS(host, message_spool). */
+	int (*message_spool)(ehlod_ctx *c, size_t *offset, size_t *len);
 };
 
 /* True when the host table has the named field (hosts of older minor

@@ -8,8 +8,11 @@
   once into about 600 KiB of room (the threads write and flush them
   together): some get 452 4.3.1, every 250 is in new/ byte for byte,
   nothing else is in new/ and nothing is left in tmp/.  The same with
-  400 KiB each, which the event loop writes to tmp/ itself as it reads
-  them (maildir.h, MAILDIR_STREAM_MIN).
+  400 KiB each, whose body the server keeps in its spool file: the
+  threads copy it from there (host->message_spool) and ENOSPC comes from
+  them.  And the same with 400 KiB each kept in memory (spool_threshold
+  above their size), which the event loop writes to tmp/ itself as it
+  reads them (maildir.h, MAILDIR_STREAM_MIN).
 - Stale tmp files: a file in tmp/ older than 36 hours (a delivery killed
   in the middle) is removed at start-up and logged; a fresh one stays.
 """
@@ -76,14 +79,22 @@ class MaildirSpaceTest(EhlodTestCase):
     def test_disk_full_during_batch_only_durable_acknowledged(self):
         self.disk_full_batch(2600)
 
-    def test_disk_full_while_loop_writes_large_messages(self):
-        # 400 KiB: past MAILDIR_STREAM_MIN, so the loop writes each file
-        # to tmp/ as it reads the message and ENOSPC comes from there.
+    def test_disk_full_while_threads_copy_from_spool(self):
+        # 400 KiB: past the default spool_threshold, so the body is in
+        # the server's spool file and a thread copies it to tmp/NAME.
         log = self.disk_full_batch(5200)
+        self.assertRegex(log, r"delivery failed: write \S+/Maildir/tmp/"
+                         r"\S+: No space left on device")
+
+    def test_disk_full_while_loop_writes_large_messages(self):
+        # 400 KiB kept in memory: past MAILDIR_STREAM_MIN, so the loop
+        # writes each file to tmp/ as it reads the message and ENOSPC
+        # comes from there.
+        log = self.disk_full_batch(5200, spool_threshold=1048576)
         self.assertIn("delivery failed: write in tmp/: No space left on "
                       "device", log)
 
-    def disk_full_batch(self, nlines):
+    def disk_full_batch(self, nlines, **core):
         maildir = os.path.join(self.mnt, "Maildir")
         plugins = [(n, dict(o, directory=maildir) if n == "maildir" else o)
                    for n, o in PLUGINS]
@@ -99,7 +110,7 @@ class MaildirSpaceTest(EhlodTestCase):
             with lock:
                 results.append((r, lf(message)))
 
-        with Ehlod(plugins=plugins) as server:
+        with Ehlod(plugins=plugins, **core) as server:
             self.fill(600 * 1024)
             time.sleep(1.1)	# past the worker's one-second cache
             threads = [threading.Thread(target=client, args=(n,))

@@ -7,6 +7,11 @@ the unlinked spool file:
   plugin added at the end of the headers (ticker's X-Ticks) is there;
 - the spool directory is empty afterwards (the file never had a name, or
   lost it at once);
+- maildir's threads copy a spooled message, not the event loop: for an
+  8 MiB message the worker's main thread reads and writes each octet
+  about once (the client's socket, the spool file), while its other
+  threads write the whole maildir file (per-thread /proc/PID/task/TID/io
+  counters);
 - a spool directory that goes away while the server runs gives 452 4.3.1
   for a large message, while a small one (below the threshold) is still
   taken, 250;
@@ -22,7 +27,7 @@ import shutil
 import unittest
 
 from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, make_tempdir,
-                       run_ehlod, test_plugin_dir)
+                       run_ehlod, test_plugin_dir, children_of)
 
 PLUGINS = [("size", {}), ("enhancedstatuscodes", {}), ("chunking", {}),
            ("maildir", {})]
@@ -71,6 +76,20 @@ def send_bdat(test, server, content):
         return s.reply(timeout=120)
 
 
+def thread_io(pid):
+    """{tid: {"rchar": n, "wchar": n}} for every thread of pid."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/io" % (pid, tid)) as f:
+                fields = dict(line.split(": ") for line in f.read().split(
+                    "\n") if line)
+        except OSError:
+            continue
+        out[int(tid)] = {k: int(fields[k]) for k in ("rchar", "wchar")}
+    return out
+
+
 def split(data, eol):
     head, sep, body = data.partition(eol + eol)
     if not sep:
@@ -111,6 +130,26 @@ class SpoolTest(EhlodTestCase):
 
     def test_bdat_large_message_identical_250(self):
         self.run_one(send_bdat)
+
+    def test_threads_copy_spooled_message_not_the_loop(self):
+        content = big_body(8)
+        with Ehlod(plugins=PLUGINS, workers=1) as server:
+            worker = children_of(server.proc.pid)[0]
+            before = thread_io(worker)
+            self.assertCode(send_data(self, server, content), 250)
+            after = thread_io(worker)
+            self.assertEqual(len(server.delivered()), 1)
+        main_thread = {k: after[worker][k] - before.get(worker, {}).get(k, 0)
+                       for k in ("rchar", "wchar")}
+        others = sum(io["wchar"] - before.get(tid, {}).get("wchar", 0)
+                     for tid, io in after.items() if tid != worker)
+        size = len(content)
+        # The loop: the client's octets in, the spool file out; before
+        # ABI 1.3 it also read the spool back and wrote the maildir file.
+        self.assertLess(main_thread["rchar"], 1.25 * size, main_thread)
+        self.assertLess(main_thread["wchar"], 1.25 * size, main_thread)
+        self.assertGreater(others, 0.9 * size,
+                           "the threads did not write the file")
 
     def test_unwritable_spool_452(self):
         spool = os.path.join(self.spool_dir(), "goes-away")

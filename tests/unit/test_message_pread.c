@@ -8,9 +8,12 @@
  *	and from memory.  Each case reads the message back in pieces of
  *	several sizes (1 octet, odd sizes across every boundary, 64 KiB) and
  *	at every offset near the boundaries, spooled and not, and compares
- *	with message_write's output.
+ *	with message_write's output.  message_spool_fd (host->message_spool)
+ *	must point at the same octets: the file's 0..len are the output's
+ *	offset..offset+len, and -1 when nothing is spooled.
  */
 #include <check.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +97,32 @@ read_back(const struct message *m, const struct out *want, size_t step)
 	free(buf);
 }
 
+/* The spool file holds exactly the octets it says it holds. */
+static void
+check_spool_fd(const struct message *m, const struct out *want)
+{
+	size_t offset = 7, len = 7;
+	int fd = message_spool_fd(m, &offset, &len);
+	char *buf;
+
+	if (m->spooled == 0) {
+		ck_assert_int_eq(fd, -1);
+		ck_assert_uint_eq(offset, 7);	/* left alone */
+		return;
+	}
+	ck_assert_int_ge(fd, 0);
+	ck_assert_uint_eq(len, m->spooled);
+	ck_assert_uint_lt(offset + len, want->len + 1);
+	buf = malloc(len);
+	ck_assert_int_eq(pread(fd, buf, len, 0), (ssize_t)len);
+	ck_assert(memcmp(buf, want->p + offset, len) == 0);
+	/* What is not in the file is the head before it and the part of
+	 * the body still in memory after it. */
+	ck_assert_uint_eq(offset + len + (m->len - m->body_offset),
+	    want->len);
+	free(buf);
+}
+
 static void
 check_message(size_t threshold, size_t body_lines)
 {
@@ -117,6 +146,7 @@ check_message(size_t threshold, size_t body_lines)
 	}
 	ck_assert_int_eq(message_pread(&m, want.p, 10, want.len), 0);
 	ck_assert_int_eq(message_pread(&m, want.p, 10, want.len + 5), 0);
+	check_spool_fd(&m, &want);
 	free(want.p);
 	message_free(&m);
 }
