@@ -3,9 +3,11 @@
  *	client_stream.c - a message pulled from the caller as it is sent
  * DESCRIPTION
  *	ehlod_client_data_stream(): the caller's message stays where it is
- *	(a relay's spool file) and is read twice.  Once at once, to judge it
- *	(8-bit octets, the server's SIZE) and to count the octets BDAT
- *	announces; then from the start again, piece by piece, only as fast
+ *	(a relay's spool file) and is read twice.  First to judge it (8-bit
+ *	octets, the server's SIZE) and to count the octets BDAT announces,
+ *	MEASURE_TURN octets per turn of the event loop (a zero timer), so
+ *	that a large message does not hold up the caller's other work; then
+ *	from the start again, piece by piece, only as fast
  *	as the connection takes it: the output buffer is filled up to
  *	STREAM_AHEAD and refilled when it drains below STREAM_LOW (the
  *	bufferevent's write watermark calls client_stream_more).  Each piece
@@ -33,6 +35,7 @@
 
 #define STREAM_CHUNK (64 * 1024)	/* one read of the caller's octets */
 #define STREAM_AHEAD (256 * 1024)	/* output buffered before the socket */
+#define MEASURE_TURN (16 * STREAM_CHUNK)	/* measured per loop turn */
 
 struct cmd_stream {
 	ehlod_client_read_cb read;
@@ -43,39 +46,47 @@ struct cmd_stream {
 				 * BDAT's (whose form has no stuffing) */
 	size_t sent;		/* octets of the form handed to the output */
 	int has_8bit;
+	int measuring;		/* the first read is still going */
+	size_t measured;	/* octets it has read */
+	ehlod_client_step_cb cb;	/* the step, once measured */
+	void *cbarg;
 	int done;		/* all sent (DATA: with the final dot) */
 	struct client_message msg;	/* the form, a piece at a time */
 	char *chunk;
 };
 
-/* The whole message read once; -1 when the caller's read failed. */
+/* One loop turn of the first read: 1 while there is more, 0 when the
+ * whole message is measured, -1 when the caller's read failed. */
 static int
-measure(struct cmd_stream *st)
+measure_some(struct cmd_stream *st)
 {
-	size_t off = 0;
-
-	client_message_begin(&st->msg, st->form, 0);
-	for (;;) {
-		long r = st->read(st->arg, st->chunk, STREAM_CHUNK, off);
+	for (size_t turn = 0; turn < MEASURE_TURN; ) {
+		long r = st->read(st->arg, st->chunk, STREAM_CHUNK,
+		    st->measured);
 
 		if (r < 0 || (size_t)r > STREAM_CHUNK)
 			return -1;
 		if (r == 0)
 			break;
-		off += (size_t)r;
+		st->measured += (size_t)r;
+		turn += (size_t)r;
 		client_message_add(&st->msg, st->chunk, (size_t)r);
 		client_message_drop_built(&st->msg);
+		if (turn >= MEASURE_TURN)
+			return 1;
 	}
 	client_message_finish(&st->msg);
 	st->size = st->msg.crlf_len;
 	st->has_8bit = st->msg.has_8bit;
 	client_message_free(&st->msg);
+	client_message_begin(&st->msg, st->form, 0);
+	st->measuring = 0;
 	return 0;
 }
 
 struct cmd_stream *
 client_stream_open(enum message_form form, ehlod_client_read_cb read,
-    void *arg)
+    void *arg, ehlod_client_step_cb cb, void *cbarg)
 {
 	struct cmd_stream *st = xcalloc(1, sizeof(*st));
 
@@ -83,12 +94,38 @@ client_stream_open(enum message_form form, ehlod_client_read_cb read,
 	st->arg = arg;
 	st->form = form;
 	st->chunk = xmalloc(STREAM_CHUNK);
-	if (measure(st) < 0) {
-		client_stream_free(st);
-		return NULL;
-	}
+	st->cb = cb;
+	st->cbarg = cbarg;
+	st->measuring = 1;
 	client_message_begin(&st->msg, form, 0);
 	return st;
+}
+
+ehlod_client_step_cb
+client_stream_step(const struct cmd_stream *st, void **cbarg)
+{
+	*cbarg = st->cbarg;
+	return st->cb;
+}
+
+/* From the loop: the transaction's stream measures on, or is judged. */
+static void
+measure_turn(struct ehlod_client *c)
+{
+	struct cmd_stream *st = c->txn.stream;
+	int r;
+
+	if (c->st != CONN_READY) {
+		/* The session ended: its step has heard (session_over). */
+		client_stream_free(st);
+		c->txn.stream = NULL;
+		return;
+	}
+	r = measure_some(st);
+	if (r > 0)
+		client_stream_start(c);
+	else
+		txn_stream_measured(c, r == 0);
 }
 
 size_t
@@ -195,9 +232,14 @@ client_stream_more(struct ehlod_client *c)
 void
 client_stream_fire(evutil_socket_t fd, short what, void *arg)
 {
+	struct ehlod_client *c = arg;
+
 	(void)fd;
 	(void)what;
-	client_stream_more(arg);
+	if (c->txn.stream != NULL && c->txn.stream->measuring)
+		measure_turn(c);
+	else
+		client_stream_more(c);
 }
 
 void

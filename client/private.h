@@ -229,10 +229,14 @@ void conn_read_cb(struct bufferevent *bev, void *arg);
 void conn_write_cb(struct bufferevent *bev, void *arg);
 void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 
-/* client_stream.c */
+/* client_stream.c: open starts the measuring read, which goes on from
+ * the loop (client_stream_start) and ends in txn_stream_measured. */
 struct cmd_stream;
 struct cmd_stream *client_stream_open(enum message_form form,
-    ehlod_client_read_cb read, void *arg);
+    ehlod_client_read_cb read, void *arg, ehlod_client_step_cb cb,
+    void *cbarg);
+ehlod_client_step_cb client_stream_step(const struct cmd_stream *st,
+    void **cbarg);
 size_t client_stream_size(const struct cmd_stream *st);
 int client_stream_has_8bit(const struct cmd_stream *st);
 void client_stream_free(struct cmd_stream *st);
@@ -279,6 +283,7 @@ void txn_data_end(struct ehlod_client *c, ehlod_client_step_cb cb,
     void *arg);
 void txn_data_stream(struct ehlod_client *c, ehlod_client_read_cb read,
     void *read_arg, ehlod_client_step_cb cb, void *arg);
+void txn_stream_measured(struct ehlod_client *c, int ok);
 void txn_forget(struct ehlod_client *c);
 void txn_free(struct ehlod_client *c);
 void txn_refuse(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg,

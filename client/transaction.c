@@ -61,26 +61,51 @@ answer(struct ehlod_client *c, struct cmd *cmd, const char *step,
 
 /* A step answered by the library itself, nothing sent: the callback is
  * called at once. */
-void
-txn_refuse(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg,
-    const char *step, enum ehlod_client_reason reason, const char *enh,
-    const char *fmt, ...)
+static void
+refuse_with(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg,
+    enum ehlod_client_status status, const char *step,
+    enum ehlod_client_reason reason, const char *enh, const char *fmt,
+    va_list ap)
 {
 	struct answer a;
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(a.text, sizeof(a.text), fmt, ap);
-	va_end(ap);
 	memset(&a.r, 0, sizeof(a.r));
 	snprintf(a.enh, sizeof(a.enh), "%s", enh);
-	a.r.status = EHLOD_CLIENT_PERMFAIL;
+	a.r.status = status;
 	a.r.reason = reason;
 	a.r.step = step;
 	a.r.enhanced = a.enh;
 	a.r.text = a.text;
 	note(c, "%s not sent: %s", step, a.text);
 	cb(c, &a.r, arg);
+}
+
+/* Refused for good: the same request would be refused again. */
+void
+txn_refuse(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg,
+    const char *step, enum ehlod_client_reason reason, const char *enh,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	refuse_with(c, cb, arg, EHLOD_CLIENT_PERMFAIL, step, reason, enh,
+	    fmt, ap);
+	va_end(ap);
+}
+
+/* Not sent for a local trouble that may pass (a read that failed). */
+static void
+txn_defer(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg,
+    const char *step, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	refuse_with(c, cb, arg, EHLOD_CLIENT_TEMPFAIL, step,
+	    EHLOD_REASON_LOCAL, "", fmt, ap);
+	va_end(ap);
 }
 
 static struct cmd *
@@ -535,31 +560,42 @@ txn_data_end(struct ehlod_client *c, ehlod_client_step_cb cb, void *arg)
 	send_message(c, cb, arg);
 }
 
-/* The message read from the caller as it goes (client_stream.c). */
+/* The message read from the caller as it goes (client_stream.c): it is
+ * measured from the loop first, then judged (txn_stream_measured). */
 void
 txn_data_stream(struct ehlod_client *c, ehlod_client_read_cb read,
     void *read_arg, ehlod_client_step_cb cb, void *arg)
 {
 	struct txn *t = &c->txn;
-	enum message_form form = form_for(c);
-	struct cmd_stream *st;
 
 	client_message_free(&t->msg);
 	client_stream_free(t->stream);
-	t->stream = NULL;
-	st = client_stream_open(form, read, read_arg);
-	if (st == NULL) {
-		txn_refuse(c, cb, arg, "DATA", EHLOD_REASON_LOCAL, "",
+	t->stream = client_stream_open(form_for(c), read, read_arg, cb, arg);
+	client_stream_start(c);
+}
+
+/* The stream is measured (ok), or the caller's read failed. */
+void
+txn_stream_measured(struct ehlod_client *c, int ok)
+{
+	struct txn *t = &c->txn;
+	void *arg;
+	ehlod_client_step_cb cb = client_stream_step(t->stream, &arg);
+
+	if (!ok) {
+		client_stream_free(t->stream);
+		t->stream = NULL;
+		txn_defer(c, cb, arg, "DATA",
 		    "cannot read the message to send");
 		return;
 	}
 	/* BDAT's size is the form's; SIZE= and this check count CRLF. */
-	if (judge(c, client_stream_has_8bit(st), client_stream_size(st),
-	    cb, arg) < 0) {
-		client_stream_free(st);
+	if (judge(c, client_stream_has_8bit(t->stream),
+	    client_stream_size(t->stream), cb, arg) < 0) {
+		client_stream_free(t->stream);
+		t->stream = NULL;
 		return;
 	}
-	t->stream = st;
 	send_message(c, cb, arg);
 }
 

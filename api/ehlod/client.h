@@ -316,14 +316,16 @@ void ehlod_client_data_cancel(struct ehlod_client *c);
  * that not even one copy of it is held: for a message that sits in a file
  * (a relay's spool).  read copies up to len octets from offset on into
  * buf and returns how many (fewer is fine; 0 at the end, -1 on an
- * error).  The library reads the message once at once, to judge it as
- * ehlod_client_data() does (8BITMIME, SIZE) and to count BDAT's size,
- * then again from offset 0 as the output drains, keeping at most a few
- * hundred KiB ahead of the socket.  read must give the same octets both
- * times and stay valid until cb is called.  A read error while sending
- * drops the connection (the server never sees the message end) and cb
- * gets reason LOCAL.  Returns -1 when the session is not ready for a
- * step. */
+ * error).  The library reads the message through once, 1 MiB per turn
+ * of the event loop, to judge it as ehlod_client_data() does (8BITMIME,
+ * SIZE) and to count BDAT's size, then again from offset 0 as the output
+ * drains, keeping at most a few hundred KiB ahead of the socket; read is
+ * never called from inside this function.  read must give the same
+ * octets both times and stay valid until cb is called.  A read error
+ * while measuring answers the step with reason LOCAL and sends nothing;
+ * while sending it drops the connection (the server never sees the
+ * message end) and cb gets reason LOCAL.  Returns -1 when the session is
+ * not ready for a step. */
 typedef long (*ehlod_client_read_cb)(void *arg, void *buf, size_t len,
     size_t offset);
 int ehlod_client_data_stream(struct ehlod_client *c,

@@ -19,6 +19,12 @@ DESCRIPTION
     time the client must drop the connection before the message ends, so
     that the server keeps nothing (aiosmtpd stores nothing; Postfix queues nothing and
     smtp-sink gets nothing), and report reason "local".
+
+    When the first pass (the one that measures) fails, nothing of the
+    message is sent and the step is deferred (4xx for a relay, not 5xx:
+    a local read error may pass) with reason "local".  The driver also checks that the library never calls the
+    read callback from inside ehlod_client_data_stream (it measures from
+    the loop, 1 MiB a turn).
 """
 import base64
 import os
@@ -92,6 +98,16 @@ class DataStreamTest(EhlodTestCase):
         self.assertRegex(r.stdout, rb"^end of data deferred local 0 ")
         self.assertEqual(got, [], "the server kept a message cut short")
         return r.stdout
+
+    def test_read_error_while_measuring_sends_nothing(self):
+        with Aiosmtpd(size=20000000) as hop:
+            r = send(hop.server, "measurefail", 4096)
+            time.sleep(0.5)
+            got = hop.received()
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertRegex(r.stdout, rb"^DATA deferred local 0 cannot read "
+                         rb"the message to send")
+        self.assertEqual(got, [], "a message was stored")
 
     def test_read_error_drops_connection(self):
         self.assertIn(b"cannot read the message", self.assert_dropped("fail"))

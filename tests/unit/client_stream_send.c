@@ -10,7 +10,10 @@
  *	through ehlod_client_data_stream.  MODE says what the read callback
  *	does on its second pass (the one that sends): "ok" gives the same
  *	octets, "fail" fails halfway, "shrink" ends halfway, "grow" adds a
- *	line at the end.  Prints the outcome of the end of data as "STEP
+ *	line at the end; "measurefail" fails halfway through the first pass
+ *	(the one that measures).  The read callback exits 3 when it is
+ *	called from inside ehlod_client_data_stream, which promises to read
+ *	only from the loop.  Prints the outcome of the end of data as "STEP
  *	STATUS REASON CODE TEXT" and exits 0 when the server accepted the
  *	message.  "chunking" lets it use BDAT, "tls" makes STARTTLS a must
  *	(the certificate unverified: the tests' is self-signed).
@@ -37,6 +40,7 @@ struct source {
 
 static struct event_base *base;
 static int result = 2;
+static int inside_call;	/* in ehlod_client_data_stream */
 
 /* The octet at off of the generated message. */
 static char
@@ -61,8 +65,15 @@ pull(void *arg, void *buf, size_t len, size_t offset)
 	size_t end = src->size;
 	char *out = buf;
 
+	if (inside_call) {
+		fprintf(stderr, "read called inside the library call\n");
+		exit(3);
+	}
 	if (offset == 0)
 		src->pass++;
+	if (src->pass == 1 && strcmp(src->mode, "measurefail") == 0 &&
+	    offset >= src->size / 2)
+		return -1;
 	if (src->pass >= 2 && strcmp(src->mode, "fail") == 0 &&
 	    offset >= src->size / 2)
 		return -1;
@@ -122,8 +133,10 @@ on_rcpt(struct ehlod_client *c, const struct ehlod_client_reply *r,
 		event_base_loopbreak(base);
 		return;
 	}
+	inside_call = 1;
 	if (ehlod_client_data_stream(c, pull, arg, on_end, NULL) < 0)
 		event_base_loopbreak(base);
+	inside_call = 0;
 }
 
 static void
