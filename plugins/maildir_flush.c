@@ -59,6 +59,7 @@ struct pool {
 	int stopping;
 	int efd;		/* eventfd: done is not empty */
 	pid_t pid;		/* the process the threads run in */
+	unsigned long long seed;	/* its names' R part */
 	unsigned nthreads;
 	pthread_t threads[THREADS_MAX];
 	/* Set at start, read-only while the threads run. */
@@ -109,6 +110,16 @@ path_of(char *buf, size_t len, const char *sub, const char *name)
 	return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
 
+static unsigned long long
+random_seed(void)
+{
+	unsigned long long rnd;
+
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+		return 0;
+	return rnd;
+}
+
 static int
 make_name(char *buf, size_t len)
 {
@@ -116,14 +127,22 @@ make_name(char *buf, size_t len)
 	unsigned long long rnd = 0;
 	int n;
 
+	pid_t pid = pool.pid;
+
 	gettimeofday(&tv, NULL);
 	/* M, P and Q make the name unique on a sane host; R covers what
-	 * they cannot see (a clock set back, a recycled pid).  Without
-	 * entropy from the kernel it is 0 and O_EXCL still catches a clash. */
-	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
-		rnd = 0;
+	 * they cannot see (a clock set back, a recycled pid): drawn once
+	 * per process when its threads start, since Q already tells its
+	 * names apart.  Without entropy from the kernel it is 0 and O_EXCL
+	 * still catches a clash. */
+	if (pid != 0) {
+		rnd = pool.seed;
+	} else {	/* the loop, before this process's first submit */
+		pid = getpid();
+		rnd = random_seed();
+	}
 	n = snprintf(buf, len, "%lld.M%06ldP%ldQ%luR%016llx.%s",
-	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
+	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)pid,
 	    atomic_fetch_add(&deliveries, 1) + 1, rnd, pool.hostpart);
 	return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
@@ -499,6 +518,7 @@ start(void)
 	if (pool.efd < 0)
 		return -1;
 	pool.stopping = 0;
+	pool.seed = random_seed();
 	pool.pid = getpid();
 	/* Signals are the loop's business: the threads block them all. */
 	sigfillset(&all);
