@@ -284,33 +284,17 @@ start_writeback(const struct maildir_job *j)
 #endif
 }
 
-/* Write and flush a batch of jobs; the ones renamed into new/ come back,
- * the failed ones go on *failed. */
+/* Run step on each job of list; those it failed go on *failed, the
+ * others come back in their order. */
 static struct maildir_job *
-write_batch(struct maildir_job *batch, struct maildir_job **failed)
+each_job(struct maildir_job *list, int (*step)(struct maildir_job *),
+    struct maildir_job **failed)
 {
-	struct maildir_job *ok = NULL, **ok_tail = &ok, *j, *next;
+	struct maildir_job *ok = NULL, **ok_tail = &ok, *next;
 
-	for (j = batch; j != NULL; j = next) {
+	for (struct maildir_job *j = list; j != NULL; j = next) {
 		next = j->next;
-		if (write_file(j) == 0) {
-			*ok_tail = j;
-			ok_tail = &j->next;
-			continue;
-		}
-		j->next = *failed;
-		*failed = j;
-	}
-	*ok_tail = NULL;
-	if (pool.do_fsync && ok != NULL && ok->next != NULL)
-		for (j = ok; j != NULL; j = j->next)
-			start_writeback(j);
-	batch = ok;
-	ok = NULL;
-	ok_tail = &ok;
-	for (j = batch; j != NULL; j = next) {
-		next = j->next;
-		if (flush_file(j) == 0) {
+		if (step(j) == 0) {
 			*ok_tail = j;
 			ok_tail = &j->next;
 			continue;
@@ -320,6 +304,18 @@ write_batch(struct maildir_job *batch, struct maildir_job **failed)
 	}
 	*ok_tail = NULL;
 	return ok;
+}
+
+/* Write and flush a batch of jobs; the ones renamed into new/ come back,
+ * the failed ones go on *failed. */
+static struct maildir_job *
+write_batch(struct maildir_job *batch, struct maildir_job **failed)
+{
+	batch = each_job(batch, write_file, failed);
+	if (pool.do_fsync && batch != NULL && batch->next != NULL)
+		for (struct maildir_job *j = batch; j != NULL; j = j->next)
+			start_writeback(j);
+	return each_job(batch, flush_file, failed);
 }
 
 /* Flush new/ so that the renames into it are on disk. */
