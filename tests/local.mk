@@ -53,6 +53,7 @@ tests_unit_test_address_LDADD = $(PROTO_TEST_LIBS)
 # Interop tests: one script per area.
 INTEROP_TESTS = \
 	tests/interop/test_spool.py \
+	tests/interop/test_abi_old_plugin.py \
 	tests/interop/test_spool_relay.py \
 	tests/interop/test_ehlo.py \
 	tests/interop/test_commands.py \
