@@ -2,8 +2,8 @@
  * NAME
  *	abi10 - test only: a plugin built against the ABI 1.0 header
  * DESCRIPTION
- *	Compiled with tests/plugins/abi-1.0 first on the include path, so
- *	its descriptor is 1.0's (shorter, abi_minor 0) and it knows 1.0's
+ *	Includes the frozen 1.0 header (plugin_abi10.h), not the installed
+ *	one, so its descriptor is 1.0's (shorter, abi_minor 0) and it knows 1.0's
  *	host table only.  The ABI promises that every later 1.x host loads
  *	and runs it: tests/interop/test_abi_old_plugin.py checks its EHLO
  *	keyword, its option, a MAIL parameter, a refusal with its own
@@ -20,7 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <ehlod/plugin.h>
+#include "plugin_abi10.h"	/* ABI 1.0, not api/ehlod/plugin.h */
 
 #if EHLOD_ABI_MINOR != 0
 #error "abi10 must be built against the ABI 1.0 header"

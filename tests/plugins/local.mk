@@ -53,13 +53,10 @@ tests_plugins_slowfsync_la_CFLAGS = $(AM_CFLAGS)
 tests_plugins_slowfsync_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
 tests_plugins_slowfsync_la_LIBADD = -ldl
 
-# A plugin built against the frozen ABI 1.0 header: later 1.x hosts must
-# load and run it (tests/interop/test_abi_old_plugin.py).  Its include
-# path puts the 1.0 header before api/.
+# A plugin built against the frozen ABI 1.0 header (plugin_abi10.h):
+# later 1.x hosts must load and run it (test_abi_old_plugin.py).
 check_LTLIBRARIES += tests/plugins/abi10.la
-tests_plugins_abi10_la_SOURCES = tests/plugins/abi10.c
-tests_plugins_abi10_la_CPPFLAGS = -I$(top_srcdir)/tests/plugins/abi-1.0 \
-	$(AM_CPPFLAGS)
+tests_plugins_abi10_la_SOURCES = tests/plugins/abi10.c \
+	tests/plugins/plugin_abi10.h
 tests_plugins_abi10_la_CFLAGS = $(PLUGIN_CFLAGS)
 tests_plugins_abi10_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
-EXTRA_DIST += tests/plugins/abi-1.0/ehlod/plugin.h

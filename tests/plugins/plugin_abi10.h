@@ -1,8 +1,8 @@
 /*
- * tests/plugins/abi-1.0/ehlod/plugin.h - the plugin ABI header exactly as
- * ABI 1.0 shipped it (api/ehlod/plugin.h at commit df7737d~1), kept so
- * that tests/plugins/abi10.c is built against 1.0 and proves that every
- * later 1.x host still loads and runs such a plugin.  Never edit below.
+ * tests/plugins/plugin_abi10.h - the plugin ABI header exactly as ABI 1.0
+ * shipped it (api/ehlod/plugin.h at commit df7737d~1), kept so that
+ * tests/plugins/abi10.c is built against 1.0 and proves that every later
+ * 1.x host still loads and runs such a plugin.  Never edit below.
  */
 /*
  * NAME
