@@ -275,16 +275,35 @@ read_range(ehlod_ctx *s, size_t from, size_t to)
 	return buf;
 }
 
-/* The message's length as message_pread gives it (the tail's end). */
-static size_t
-message_end(ehlod_ctx *s, size_t from)
+/* The message from octet from to its end, as the host has it, into
+ * memory; *len its length.  NULL when it cannot be read or held. */
+static unsigned char *
+read_to_end(ehlod_ctx *s, size_t from, size_t *len)
 {
-	unsigned char probe[4096];
-	long n;
+	size_t size = 4096, got = 0;
+	unsigned char *buf = malloc(size), *more;
 
-	while ((n = host->message_pread(s, probe, sizeof(probe), from)) > 0)
-		from += (size_t)n;
-	return n < 0 ? (size_t)-1 : from;
+	while (buf != NULL) {
+		long n;
+
+		if (got == size) {
+			more = realloc(buf, size * 2);
+			if (more == NULL)
+				break;
+			buf = more;
+			size *= 2;
+		}
+		n = host->message_pread(s, buf + got, size - got, from + got);
+		if (n < 0)
+			break;
+		if (n == 0) {
+			*len = got;
+			return buf;
+		}
+		got += (size_t)n;
+	}
+	free(buf);
+	return NULL;
 }
 
 /* When the host has the body in its spool file: the envelope and the
@@ -295,7 +314,7 @@ message_end(ehlod_ctx *s, size_t from)
 static int
 spool_job(struct delivery *d, struct maildir_job *j, ehlod_ctx *s)
 {
-	size_t offset, len, end;
+	size_t offset, len;
 	unsigned char *head;
 	int fd;
 
@@ -312,10 +331,8 @@ spool_job(struct delivery *d, struct maildir_job *j, ehlod_ctx *s)
 		goto nomem;
 	}
 	free(head);
-	if ((end = message_end(s, offset + len)) == (size_t)-1 ||
-	    (j->tail = read_range(s, offset + len, end)) == NULL)
+	if ((j->tail = read_to_end(s, offset + len, &j->tail_len)) == NULL)
 		goto io;
-	j->tail_len = end - offset - len;
 	if ((j->spool_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
 		d->err = errno;
 		return -1;
