@@ -270,6 +270,17 @@ class Ehlod:
         """PIDs of the master's child processes (from /proc)."""
         return children_of(self.proc.pid)
 
+    def started_workers(self, timeout=10):
+        """The workers' PIDs once all the configured ones run: the port
+        answers as soon as the master listens, before it forks them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            pids = self.workers()
+            if len(pids) >= int(self.core["workers"]) or \
+                    time.monotonic() > deadline:
+                return pids
+            time.sleep(0.02)
+
     @property
     def pid(self):
         return self.proc.pid

@@ -54,7 +54,7 @@ class ContentBoundsTest(EhlodTestCase):
     def test_long_header_line_costs_linear_time(self):
         with Ehlod(plugins=[("discard", {})],
                    message_size_limit=64 * MIB) as server:
-            worker = server.workers()[0]
+            worker = server.started_workers()[0]
             line = b"a" * 998 + b"\r\n"
             body = b"Subject: x\r\n\r\n" + line * (50 * MIB // len(line))
             t0 = cpu_seconds(worker)
@@ -89,7 +89,7 @@ class ContentBoundsTest(EhlodTestCase):
         with Ehlod(plugins=[("size", {"limit": MIB}),
                             ("enhancedstatuscodes", {}), ("discard", {})],
                    message_size_limit=64 * MIB) as server:
-            worker = server.workers()[0]
+            worker = server.started_workers()[0]
             before = status_kb(worker, "VmHWM")
             line = b"b" * 998 + b"\r\n"
             r = send_data(server, b"Subject: big\r\n\r\n" +

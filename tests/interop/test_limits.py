@@ -128,7 +128,7 @@ class LimitsTest(EhlodTestCase):
     def test_out_of_descriptors_pauses_without_spinning(self):
         with Ehlod(workers=1, nofile=40, max_sessions_per_client=0,
                    max_sessions=0) as server:
-            worker = server.workers()[0]
+            worker = server.started_workers()[0]
             held = []
             for _ in range(60):
                 held.append(socket.create_connection(

@@ -56,7 +56,7 @@ class SessionBoundsTest(EhlodTestCase):
 
     def test_unread_replies_bound_worker_memory(self):
         with Ehlod() as server:
-            worker = server.workers()[0]
+            worker = server.started_workers()[0]
             before = vm_rss_kb(worker)
             payload = b"HELP\r\n" * (20 * 1024 * 1024 // 6)
             sock, sent = send_without_reading(server.port, payload, 8)

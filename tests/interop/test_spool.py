@@ -27,7 +27,7 @@ import shutil
 import unittest
 
 from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, make_tempdir,
-                       run_ehlod, test_plugin_dir, children_of)
+                       run_ehlod, test_plugin_dir)
 
 PLUGINS = [("size", {}), ("enhancedstatuscodes", {}), ("chunking", {}),
            ("maildir", {})]
@@ -134,7 +134,7 @@ class SpoolTest(EhlodTestCase):
     def test_threads_copy_spooled_message_not_the_loop(self):
         content = big_body(8)
         with Ehlod(plugins=PLUGINS, workers=1) as server:
-            worker = children_of(server.proc.pid)[0]
+            worker = server.started_workers()[0]
             before = thread_io(worker)
             self.assertCode(send_data(self, server, content), 250)
             after = thread_io(worker)

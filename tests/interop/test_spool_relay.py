@@ -20,7 +20,7 @@ import shutil
 import smtplib
 import threading
 
-from ehlodtest import (Ehlod, EhlodTestCase, children_of, main,
+from ehlodtest import (Ehlod, EhlodTestCase, main,
                        make_tempdir)
 from test_client_support import Aiosmtpd
 from test_spool import big_body, split
@@ -74,7 +74,7 @@ class SpoolRelayTest(EhlodTestCase):
             with Ehlod(plugins=[("size", {"limit": 40000000}),
                                 ("relay", relay)],
                        spool_threshold=65536, spool_directory=spool) as srv:
-                worker = children_of(srv.proc.pid)[0]
+                worker = srv.started_workers()[0]
                 peak = PeakWatch(worker)
                 with smtplib.SMTP("127.0.0.1", srv.port, timeout=240) as c:
                     c.ehlo("client.test")
