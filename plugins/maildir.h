@@ -80,11 +80,19 @@ int maildir_job_create(struct maildir_job *j);
 /* write(2) until all is written; 0 or an errno value. */
 int maildir_write_all(int fd, const unsigned char *p, size_t len);
 
+/* How a file is made durable (maildir_flush.c says why). */
+enum maildir_flush {
+	MAILDIR_FLUSH_NONE,		/* fsync = no: benchmarks only */
+	MAILDIR_FLUSH_BEFORE_RENAME,	/* fsync, rename, fsync new/ */
+	MAILDIR_FLUSH_AFTER_RENAME	/* wait for the data, rename, fsync
+					 * the file, fsync new/ */
+};
+
 /* Remember where and how to deliver; finished is called in the event
  * loop with each job once it is done (err 0: durable in new/). */
 void maildir_flush_setup(const struct ehlod_host *host, ehlod_ctx *inst,
-    const char *dir, const char *hostpart, int do_fsync, unsigned threads,
-    void (*finished)(struct maildir_job *));
+    const char *dir, const char *hostpart, enum maildir_flush flush,
+    unsigned threads, void (*finished)(struct maildir_job *));
 
 /* Queue a job, starting the threads at this process's first; -1 with
  * errno when they cannot start. */

@@ -4,12 +4,24 @@
  * DESCRIPTION
  *	Implements maildir_flush_*() (maildir.h).  A few threads per worker
  *	process create each message's file in tmp/, write it (unless the
- *	loop wrote a large one already, see MAILDIR_STREAM_MIN), fsync it,
- *	close it and rename it into new/, so that the event loop never waits
- *	for the disk and several flushes are in flight at once.  A thread
- *	takes every message queued since it last looked (up to BATCH_MAX)
- *	and writes them all before it flushes any, so that under load the
- *	disk gets a batch at once; each file still gets its own fsync.
+ *	loop wrote a large one already, see MAILDIR_STREAM_MIN), flush it
+ *	and rename it into new/, so that the event loop never waits for the
+ *	disk and several flushes are in flight at once.  A thread takes
+ *	every message queued since it last looked (up to BATCH_MAX) and
+ *	writes them all before it flushes any, so that under load the disk
+ *	gets a batch at once; each file still gets its own fsync.
+ *
+ *	The order of a file's flush and its rename (MAILDIR_FLUSH_*):
+ *	by default the thread waits until the file's data is on the disk
+ *	(sync_file_range), renames it, and only then fsyncs it.  On a file
+ *	system that journals its metadata in order (ext4, XFS) the file's
+ *	size and blocks are then journalled no later than its rename, so a
+ *	crash shows either no file in new/ or the whole one, and one
+ *	journal commit covers the file, its rename and new/ (the fsync of
+ *	new/ that follows finds nothing left to commit).  fsyncing before
+ *	the rename, as maildir writers traditionally do, needs no such file
+ *	system but costs a commit of its own, and the client waits for two
+ *	in a row.  Either way no 250 is given before both fsyncs returned.
  *
  *	Group commit: a rename is durable only once new/ itself is flushed.
  *	One thread at a time (the committer) flushes new/; renames that
@@ -65,7 +77,7 @@ struct pool {
 	/* Set at start, read-only while the threads run. */
 	const char *dir;
 	const char *hostpart;
-	int do_fsync;
+	enum maildir_flush flush;
 	const struct ehlod_host *host;
 	ehlod_ctx *inst;
 	ehlod_event *watch;
@@ -225,6 +237,17 @@ copy_spool(struct maildir_job *j)
 	return err;
 }
 
+/* Give up a job whose file is still only in tmp/. */
+static int
+drop_tmp(struct maildir_job *j, const char *what, int err)
+{
+	fail(j, what, err);
+	close(j->fd);
+	j->fd = -1;
+	unlink(j->tmp);
+	return -1;
+}
+
 /* Step one of a batch: tmp/NAME created (unless the loop wrote it
  * already) and written; 0, or -1 with the job's err and what set and
  * nothing left behind. */
@@ -242,24 +265,21 @@ write_file(struct maildir_job *j)
 		j->err = copy_spool(j);
 	if (j->err == 0)
 		return 0;
-	close(j->fd);
-	j->fd = -1;
-	unlink(j->tmp);
-	return -1;
+	return drop_tmp(j, j->what, j->err);
 }
 
-/* Step two: each file flushed, closed and renamed into new/.  Every file
- * gets its own fsync, which is all POSIX promises; telling the kernel
- * first to start writing them all lets the disk take the batch at once,
- * and on a journalling file system the first fsync's commit then covers
- * the others, so a batch waits for the disk about once, not once a file. */
+/* Step two, fsync first (or no fsync): each file flushed, closed and
+ * renamed into new/.  Every file gets its own fsync, which is all POSIX
+ * promises; telling the kernel first to start writing them all lets the
+ * disk take the batch at once, and on a journalling file system the
+ * first fsync's commit then covers the others. */
 static int
 flush_file(struct maildir_job *j)
 {
 	int fd = j->fd;
 
 	j->fd = -1;	/* closed below, whatever happens */
-	if (pool.do_fsync && fsync(fd) < 0)
+	if (pool.flush == MAILDIR_FLUSH_BEFORE_RENAME && fsync(fd) < 0)
 		fail(j, "fsync", errno);
 	/* close() reports late write errors (NFS), so it is checked too. */
 	if (close(fd) < 0 && j->err == 0)
@@ -283,6 +303,49 @@ start_writeback(const struct maildir_job *j)
 	(void)j;
 #endif
 }
+
+#ifdef SYNC_FILE_RANGE_WRITE
+/* Step two, rename first: wait until the file's data is on the disk, so
+ * that its blocks and size are journalled before its rename is. */
+static int
+wait_written(struct maildir_job *j)
+{
+	if (sync_file_range(j->fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
+	    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) < 0)
+		return drop_tmp(j, "write", errno);
+	return 0;
+}
+
+/* Step three: into new/, the file still open for its fsync. */
+static int
+rename_written(struct maildir_job *j)
+{
+	if (rename(j->tmp, j->dst) < 0)
+		return drop_tmp(j, "rename", errno);
+	return 0;
+}
+
+/* Step four: the fsync itself, which on an ordered journal commits the
+ * rename along with the file.  A file that fails it is taken back out of
+ * new/ (a reader may have seen it already: the retry may then deliver it
+ * twice, never not at all). */
+static int
+fsync_renamed(struct maildir_job *j)
+{
+	int fd = j->fd;
+
+	j->fd = -1;
+	if (fsync(fd) < 0)
+		fail(j, "fsync", errno);
+	if (close(fd) < 0 && j->err == 0)
+		fail(j, "close", errno);
+	if (j->err == 0)
+		return 0;
+	unlink(j->dst);
+	snprintf(j->tmp, sizeof(j->tmp), "%s/new/", pool.dir);
+	return -1;
+}
+#endif
 
 /* Run step on each job of list; those it failed go on *failed, the
  * others come back in their order. */
@@ -312,9 +375,18 @@ static struct maildir_job *
 write_batch(struct maildir_job *batch, struct maildir_job **failed)
 {
 	batch = each_job(batch, write_file, failed);
-	if (pool.do_fsync && batch != NULL && batch->next != NULL)
+	if (pool.flush == MAILDIR_FLUSH_NONE)
+		return each_job(batch, flush_file, failed);
+	if (batch != NULL && batch->next != NULL)
 		for (struct maildir_job *j = batch; j != NULL; j = j->next)
 			start_writeback(j);
+#ifdef SYNC_FILE_RANGE_WRITE
+	if (pool.flush == MAILDIR_FLUSH_AFTER_RENAME) {
+		batch = each_job(batch, wait_written, failed);
+		batch = each_job(batch, rename_written, failed);
+		return each_job(batch, fsync_renamed, failed);
+	}
+#endif
 	return each_job(batch, flush_file, failed);
 }
 
@@ -436,7 +508,7 @@ run(void *arg)
 		finish_list_locked(failed);
 		if (batch == NULL)
 			continue;
-		if (!pool.do_fsync) {
+		if (pool.flush == MAILDIR_FLUSH_NONE) {
 			finish_list_locked(batch);
 			continue;
 		}
@@ -490,14 +562,19 @@ arm(void)
 
 void
 maildir_flush_setup(const struct ehlod_host *host, ehlod_ctx *inst,
-    const char *dir, const char *hostpart, int do_fsync, unsigned threads,
-    void (*finished)(struct maildir_job *))
+    const char *dir, const char *hostpart, enum maildir_flush flush,
+    unsigned threads, void (*finished)(struct maildir_job *))
 {
 	pool.host = host;
 	pool.inst = inst;
 	pool.dir = dir;
 	pool.hostpart = hostpart;
-	pool.do_fsync = do_fsync;
+	pool.flush = flush;
+#ifndef SYNC_FILE_RANGE_WRITE
+	/* Without a way to wait for the data alone, fsync it first. */
+	if (flush == MAILDIR_FLUSH_AFTER_RENAME)
+		pool.flush = MAILDIR_FLUSH_BEFORE_RENAME;
+#endif
 	pool.nthreads = threads < 1 ? 1 : threads > THREADS_MAX ?
 	    THREADS_MAX : threads;
 	pool.finished = finished;

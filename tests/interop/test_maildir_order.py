@@ -1,0 +1,166 @@
+"""maildir flushes each file in the order its setting names, seen by strace.
+
+strace (-f -ttt -T -y) is attached to the only worker while Python's
+smtplib delivers three messages one after another.  From the trace:
+
+- default: each file's data is waited for (sync_file_range with
+  WAIT_AFTER) before its rename into new/; after the rename the file
+  itself is fsynced, and a fsync of new/ starts after the rename ended;
+  the client reads its 250 only after both fsyncs returned.
+- fsync_before_rename = yes: the file is fsynced while still in tmp/,
+  before its rename, and no wait for its data alone is made; new/ is
+  fsynced after the rename, before the 250.
+
+strace stamps a call's end before it lets the thread go on, and its start
+before the call runs, so "ended before the other started" and "ended
+before the client read 250" hold for the calls themselves too.
+"""
+
+import os
+import re
+import shutil
+import signal
+import smtplib
+import subprocess
+import tempfile
+import time
+
+from ehlodtest import (Ehlod, EhlodTestCase, main,
+                       sample_message, DEFAULT_PLUGINS)
+
+WAIT = 20
+LINE = re.compile(r"^(?P<tid>\d+)\s+(?P<t>\d+\.\d+) (?P<call>\w+)\((?P<args>.*)"
+                  r"\) += (?P<ret>-?\d+)[^<]*<(?P<dur>\d+\.\d+)>$")
+FD_PATH = re.compile(r"^\d+<(?P<path>[^>]*)>")
+
+
+class Call:
+    def __init__(self, m):
+        self.tid = int(m.group("tid"))
+        self.start = float(m.group("t"))
+        self.end = self.start + float(m.group("dur"))
+        self.name = m.group("call")
+        self.args = m.group("args")
+        self.ret = int(m.group("ret"))
+        fd = FD_PATH.match(self.args)
+        self.path = fd.group("path") if fd else None
+
+    def __repr__(self):
+        return "%s(%s) @%.6f" % (self.name, self.args, self.start)
+
+
+def parse(trace):
+    with open(trace) as f:
+        return [Call(m) for m in map(LINE.match, f.read().splitlines())
+                if m is not None]
+
+
+class Traced:
+    """strace attached to every thread of pid, detached on exit."""
+
+    def __init__(self, pid, path):
+        self.proc = subprocess.Popen(
+            ["strace", "-f", "-ttt", "-T", "-y", "-o", path,
+             "-e", "trace=sync_file_range,fsync,fdatasync,rename,renameat,"
+             "renameat2", "-p", str(pid)],
+            stderr=subprocess.PIPE, text=True)
+        line = self.proc.stderr.readline()
+        if "attached" not in line:
+            self.proc.kill()
+            raise AssertionError("strace did not attach: %r" % line)
+
+    def detach(self):
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(WAIT)
+        self.proc.stderr.close()
+
+
+class FlushOrderTest(EhlodTestCase):
+
+    def deliver_traced(self, maildir_options):
+        plugins = [p for p in DEFAULT_PLUGINS if p[0] != "maildir"]
+        plugins.append(("maildir", maildir_options))
+        tmp = tempfile.mkdtemp(prefix="ehlod-strace-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        trace = os.path.join(tmp, "trace")
+        acked = []
+        with Ehlod(plugins=plugins, workers=1) as server:
+            worker = server.started_workers()[0]
+            strace = Traced(worker, trace)
+            try:
+                for i in range(3):
+                    with smtplib.SMTP("127.0.0.1", server.port,
+                                      timeout=WAIT) as c:
+                        c.ehlo("client.test")
+                        message = sample_message("order %d" % i)
+                        refused = c.sendmail("s@x.test", ["u@example.org"],
+                                             message)
+                        acked.append(time.time())
+                        self.assertEqual(refused, {})
+            finally:
+                strace.detach()
+            self.assertEqual(len(server.delivered()), 3)
+            new = os.path.join(server.maildir, "new")
+            names = sorted(os.listdir(new))
+        return parse(trace), new, names, acked
+
+    def renames(self, calls, new, names):
+        """The rename of each delivered file, in delivery order."""
+        done = []
+        for c in calls:
+            if c.name.startswith("rename") and c.ret == 0:
+                for name in names:
+                    if ("/new/%s\"" % name) in c.args:
+                        done.append((name, c))
+        self.assertEqual(sorted(n for n, _ in done), names,
+                         "one rename into new/ per message")
+        return sorted(done, key=lambda d: d[1].start)
+
+    def dir_fsync_after(self, calls, new, t):
+        for c in calls:
+            if c.name == "fsync" and c.path == new and c.start >= t \
+                    and c.ret == 0:
+                return c
+        self.fail("no fsync of new/ after the rename at %.6f" % t)
+
+    def test_default_data_waited_for_then_rename_then_fsync(self):
+        calls, new, names, acked = self.deliver_traced({})
+        for (name, ren), ack in zip(self.renames(calls, new, names), acked):
+            mine = [c for c in calls if c.tid == ren.tid]
+            tmp = os.path.join(os.path.dirname(new), "tmp", name)
+            wait = [c for c in mine if c.name == "sync_file_range"
+                    and c.path == tmp
+                    and "SYNC_FILE_RANGE_WAIT_AFTER" in c.args
+                    and c.end <= ren.start]
+            self.assertTrue(wait, "no wait for %s's data before its "
+                            "rename: %r" % (name, mine))
+            synced = [c for c in mine if c.name == "fsync"
+                      and c.path == os.path.join(new, name) and c.ret == 0]
+            self.assertTrue(synced, "%s never fsynced" % name)
+            self.assertGreaterEqual(synced[0].start, ren.end,
+                                    "%s fsynced before its rename" % name)
+            folder = self.dir_fsync_after(calls, new, ren.end)
+            self.assertLess(max(synced[0].end, folder.end), ack,
+                            "250 for %s before its flushes" % name)
+
+    def test_fsync_before_rename_file_flushed_in_tmp(self):
+        calls, new, names, acked = self.deliver_traced(
+            {"fsync_before_rename": True})
+        for (name, ren), ack in zip(self.renames(calls, new, names), acked):
+            mine = [c for c in calls if c.tid == ren.tid]
+            self.assertFalse([c for c in mine if c.name == "sync_file_range"
+                              and "SYNC_FILE_RANGE_WAIT_AFTER" in c.args],
+                             "waited for the data alone")
+            synced = [c for c in mine if c.name == "fsync"
+                      and c.ret == 0 and c.path is not None
+                      and c.path.endswith("/" + name)
+                      and c.end <= ren.start]
+            self.assertTrue(synced, "%s not fsynced before its rename: %r"
+                            % (name, mine))
+            folder = self.dir_fsync_after(calls, new, ren.end)
+            self.assertLess(folder.end, ack,
+                            "250 for %s before new/ was flushed" % name)
+
+
+if __name__ == "__main__":
+    main()
