@@ -13,11 +13,12 @@
  *	250 only then.
  *
  *	The file is created under a unique name in tmp/ (O_EXCL, mode 0600),
- *	written, its data written to disk, renamed into new/, then the file
- *	and the new/ directory are flushed so the rename itself survives a
- *	crash (fsync_before_rename: the file is flushed before its rename,
- *	as maildir_flush.c explains).  A reader of the maildir therefore
- *	never sees a partial message in new/.  The name follows the maildir convention
+ *	written, its data written to disk, renamed into new/, then fsynced,
+ *	which on a Linux file system with a metadata journal makes the
+ *	rename durable too (with fsync_before_rename: fsynced in tmp/,
+ *	renamed, then new/ fsynced; maildir_flush.c explains both).  A
+ *	reader of the maildir therefore never sees a partial message in
+ *	new/.  The name follows the maildir convention
  *	"seconds.M<microseconds>P<pid>Q<count>R<random>.host", with '/' and
  *	':' in the host name written as \057 and \072.
  *
@@ -66,14 +67,13 @@
  *		(The option is not called "path": in every plugin section
  *		that names the plugin's shared object.)
  *	fsync (boolean, default true)
- *		Flush each message and the new/ folder to disk before
- *		answering 250.  Turning it off is only for benchmarks: a crash
+ *		Flush each message to disk before answering 250.  Turning it off is only for benchmarks: a crash
  *		may then lose mail that the client was told is delivered.
  *	fsync_before_rename (boolean, default false)
- *		fsync each file before its rename, not after: for file
- *		systems that do not journal metadata in order (ext2, ext4
- *		without a journal, NFS); costs a second disk wait per
- *		message elsewhere.
+ *		fsync each file in tmp/, rename it, then fsync new/: what
+ *		POSIX alone promises, for file systems without a metadata
+ *		journal (ext2, ext4 without a journal) and NFS; costs a
+ *		second disk wait per message elsewhere.
  *	threads (integer, 1 to 64, default 4)
  *		Threads per worker process that write and flush messages.
  * SEE ALSO

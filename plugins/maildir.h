@@ -85,7 +85,7 @@ enum maildir_flush {
 	MAILDIR_FLUSH_NONE,		/* fsync = no: benchmarks only */
 	MAILDIR_FLUSH_BEFORE_RENAME,	/* fsync, rename, fsync new/ */
 	MAILDIR_FLUSH_AFTER_RENAME	/* wait for the data, rename, fsync
-					 * the file, fsync new/ */
+					 * the file (a Linux journal) */
 };
 
 /* Remember where and how to deliver; finished is called in the event

@@ -11,25 +11,28 @@
  *	writes them all before it flushes any, so that under load the disk
  *	gets a batch at once; each file still gets its own fsync.
  *
- *	The order of a file's flush and its rename (MAILDIR_FLUSH_*):
- *	by default the thread waits until the file's data is on the disk
- *	(sync_file_range), renames it, and only then fsyncs it.  On a file
- *	system that journals its metadata in order (ext4, XFS) the file's
- *	size and blocks are then journalled no later than its rename, so a
- *	crash shows either no file in new/ or the whole one, and one
- *	journal commit covers the file, its rename and new/ (the fsync of
- *	new/ that follows finds nothing left to commit).  fsyncing before
- *	the rename, as maildir writers traditionally do, needs no such file
- *	system but costs a commit of its own, and the client waits for two
- *	in a row.  Either way no 250 is given before both fsyncs returned.
+ *	Two orders of flushing and renaming (MAILDIR_FLUSH_*):
  *
- *	Group commit: a rename is durable only once new/ itself is flushed.
- *	One thread at a time (the committer) flushes new/; renames that
- *	finish meanwhile queue up and the committer's next flush covers
- *	them all, so a burst of messages costs one directory fsync instead
- *	of one each.  A job is reported done only after the flush that
- *	covers its rename returned, and a failed flush takes every file of
- *	its batch back out of new/ (the client gets a 4xx and retries).
+ *	By default the thread waits until the file's data is on the disk
+ *	(sync_file_range), renames it into new/, and only then fsyncs it;
+ *	the job is done when that fsync returned.  A Linux file system with
+ *	a metadata journal (ext4, XFS, btrfs) makes a file's latest rename
+ *	durable with the file's fsync: the rename changed the inode, and
+ *	the fsync commits the transaction that holds it (xfstests'
+ *	generic/322 checks exactly this after a simulated power cut).  Its
+ *	blocks and size were journalled no later than the rename, so a
+ *	crash shows either no file in new/ or the whole one.  So one commit
+ *	makes a message durable, and a batch's first fsync commits them all;
+ *	an fsync of new/ would only force another commit (ext4 commits
+ *	whatever is running when a directory is fsynced).
+ *
+ *	With fsync_before_rename, as POSIX alone promises it: fsync in tmp/,
+ *	rename, then fsync new/.  This costs two commits in a row, shared by
+ *	group commit: one thread at a time (the committer) flushes new/;
+ *	renames that finish meanwhile queue up and the committer's next
+ *	flush covers them all.  A job is reported done only after the flush
+ *	that covers its rename returned, and a failed flush takes every file
+ *	of its batch back out of new/ (the client gets a 4xx and retries).
  *
  *	The threads never call the host (the ABI forbids it): finished jobs
  *	go on a list and an eventfd wakes the loop, whose watch callback
@@ -306,7 +309,7 @@ start_writeback(const struct maildir_job *j)
 
 #ifdef SYNC_FILE_RANGE_WRITE
 /* Step two, rename first: wait until the file's data is on the disk, so
- * that its blocks and size are journalled before its rename is. */
+ * that its blocks and size are journalled no later than its rename. */
 static int
 wait_written(struct maildir_job *j)
 {
@@ -325,8 +328,8 @@ rename_written(struct maildir_job *j)
 	return 0;
 }
 
-/* Step four: the fsync itself, which on an ordered journal commits the
- * rename along with the file.  A file that fails it is taken back out of
+/* Step four: the fsync itself, which commits the rename along with the
+ * file (see the top of this file).  A file that fails it is taken back out of
  * new/ (a reader may have seen it already: the retry may then deliver it
  * twice, never not at all). */
 static int
@@ -508,7 +511,8 @@ run(void *arg)
 		finish_list_locked(failed);
 		if (batch == NULL)
 			continue;
-		if (pool.flush == MAILDIR_FLUSH_NONE) {
+		/* Only a rename fsynced before it waits for new/'s flush. */
+		if (pool.flush != MAILDIR_FLUSH_BEFORE_RENAME) {
 			finish_list_locked(batch);
 			continue;
 		}

@@ -1,17 +1,22 @@
 """maildir delivers off the event loop, with group commit, and never early.
 
-- While the flush of new/ for one message is held (an LD_PRELOAD shim,
-  tests/plugins/slowfsync.c, makes every directory fsync wait for a gate
-  file), the same single worker greets a second client and answers its
-  EHLO and NOOP, and the first client hears nothing: no 250 before the
-  flush that covers its file.
-- Group commit: with the first flush held, five more messages are renamed
-  into new/; once the gate opens, all six get 250 after at most two
-  directory flushes in all (one each before).
-- kill -9 during a group commit (flush held, six messages renamed and
-  waiting): none of the clients got a 250.
+An LD_PRELOAD shim, tests/plugins/slowfsync.c, makes fsync wait for a
+gate file: of new/ with fsync_before_rename (fsync in tmp/, rename, fsync
+new/), of each message's file in the default order (wait for the data,
+rename, fsync the file).  In both orders:
+
+- While the flush of one message is held, the same single worker greets
+  a second client and answers its EHLO and NOOP, and the first client
+  hears nothing: no 250 before the flush that covers its file.
+- kill -9 while six messages are renamed into new/ and their flushes
+  held: none of the clients got a 250.
 - kill -9 of the whole server while clients deliver in a loop without the
   shim: every message that got its 250 is in new/, byte for byte.
+
+With fsync_before_rename, group commit: with the first flush of new/
+held, five more messages are renamed into it; once the gate opens, all
+six get 250 after at most two directory flushes in all (one each
+before).
 """
 
 import os
@@ -20,7 +25,7 @@ import threading
 import time
 
 from ehlodtest import (Ehlod, EhlodTestCase, RawSession, ConnectionClosed,
-                       main,
+                       main, DEFAULT_PLUGINS,
                        sample_message, lf, transaction, ehlo, dot_stuff,
                        test_plugin_dir)
 
@@ -46,23 +51,39 @@ def send_message(s, message):
     s.send(dot_stuff(message))
 
 
-class GatedFlushTest(EhlodTestCase):
-    """The shim holds every fsync of a directory until the gate exists."""
+def with_maildir(options):
+    """The tests' usual plugins, maildir with options."""
+    return [p for p in DEFAULT_PLUGINS if p[0] != "maildir"] + \
+        [("maildir", options)]
+
+
+POSIX_ORDER = {"fsync_before_rename": True}
+
+
+class GatedFlush:
+    """The shim holds every fsync of a directory (FILES: of a regular
+    file) until the gate exists."""
+
+    FILES = False
+    MAILDIR = {}
 
     def setUp(self):
         super().setUp()
         self.tmp = Ehlod(start=False)
         self.gate = os.path.join(self.tmp.dir, "gate")
         self.saved = {k: os.environ.get(k) for k in
-                      ("LD_PRELOAD", "EHLOD_TEST_FSYNC_GATE", "ASAN_OPTIONS")}
+                      ("LD_PRELOAD", "EHLOD_TEST_FSYNC_GATE",
+                       "EHLOD_TEST_FSYNC_GATE_FILES", "ASAN_OPTIONS")}
         shim = os.path.join(test_plugin_dir(), "slowfsync.so")
         os.environ["LD_PRELOAD"] = shim
         os.environ["EHLOD_TEST_FSYNC_GATE"] = self.gate
+        os.environ["EHLOD_TEST_FSYNC_GATE_FILES"] = "1" if self.FILES \
+            else "0"
         # The shim is not built with the sanitizer: it may come first.
         asan = os.environ.get("ASAN_OPTIONS", "")
         os.environ["ASAN_OPTIONS"] = (asan + ":" if asan else "") + \
             "verify_asan_link_order=0"
-        self.server = Ehlod(workers=1)
+        self.server = Ehlod(workers=1, plugins=with_maildir(self.MAILDIR))
         for k, v in self.saved.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -95,7 +116,7 @@ class GatedFlushTest(EhlodTestCase):
             message = sample_message("held")
             send_message(a, message)
             self.assertTrue(wait_for(lambda: self.flushes() >= 1),
-                            "the flush of new/ never started")
+                            "the flush never started")
             # One worker, its flush held: the loop must still serve b.
             with RawSession(self.server.port, timeout=5) as b:
                 ehlo(b)
@@ -122,17 +143,7 @@ class GatedFlushTest(EhlodTestCase):
             self.assertTrue(s.quiet(0.1), "250 before new/ was flushed")
         return sessions
 
-    def test_group_commit_one_flush_covers_the_batch_250(self):
-        sessions = self.start_six()
-        self.open_gate()
-        for s in sessions:
-            self.assertCode(s.reply(), 250)
-            s.close()
-        self.assertLessEqual(self.flushes(), 2,
-                             "five renames must share one flush of new/")
-        self.assertEqual(len(self.server.delivered()), 6)
-
-    def test_kill_during_group_commit_nothing_acknowledged(self):
+    def test_kill_during_held_flushes_nothing_acknowledged(self):
         sessions = self.start_six()
         os.killpg(self.server.pid, signal.SIGKILL)
         for s in sessions:
@@ -150,9 +161,47 @@ class GatedFlushTest(EhlodTestCase):
             s.close()
 
 
+class GatedDirFlushTest(GatedFlush, EhlodTestCase):
+    """fsync_before_rename: the flushes of new/ are held."""
+
+    MAILDIR = POSIX_ORDER
+
+    def test_group_commit_one_flush_covers_the_batch_250(self):
+        sessions = self.start_six()
+        self.open_gate()
+        for s in sessions:
+            self.assertCode(s.reply(), 250)
+            s.close()
+        self.assertLessEqual(self.flushes(), 2,
+                             "five renames must share one flush of new/")
+        self.assertEqual(len(self.server.delivered()), 6)
+
+
+class GatedFileFlushTest(GatedFlush, EhlodTestCase):
+    """The default order: the flushes of the files, renamed already, are
+    held.  Eight threads, so that each of the six holds its own."""
+
+    FILES = True
+    MAILDIR = {"threads": 8}
+
+    def test_all_six_acknowledged_once_their_flushes_return(self):
+        sessions = self.start_six()
+        self.open_gate()
+        for s in sessions:
+            self.assertCode(s.reply(), 250)
+            s.close()
+        self.assertEqual(len(self.server.delivered()), 6)
+
+
 class KillTest(EhlodTestCase):
 
     def test_kill_9_loses_nothing_acknowledged(self):
+        self.kill_while_delivering({})
+
+    def test_kill_9_loses_nothing_acknowledged_fsync_before_rename(self):
+        self.kill_while_delivering(POSIX_ORDER)
+
+    def kill_while_delivering(self, maildir):
         acked = []
         lock = threading.Lock()
         stop = threading.Event()
@@ -171,7 +220,7 @@ class KillTest(EhlodTestCase):
             except (OSError, AssertionError, ConnectionClosed):
                 pass	# the server died under us
 
-        with Ehlod(workers=2) as server:
+        with Ehlod(workers=2, plugins=with_maildir(maildir)) as server:
             threads = [threading.Thread(target=client, args=(n,))
                        for n in range(8)]
             for t in threads:

@@ -7,8 +7,11 @@
  *	wants, without a slow disk and without test hooks in the plugin.
  *	With EHLOD_TEST_FSYNC_GATE=PATH in the environment, every fsync() of
  *	a directory appends a line to PATH.log, then waits until the file
- *	PATH exists, then flushes.  fsync() of anything else, and every
- *	fsync() without the variable, goes straight to the C library.
+ *	PATH exists, then flushes.  With EHLOD_TEST_FSYNC_GATE_FILES=1 as
+ *	well, regular files are held that way instead of directories (the
+ *	maildir's default order has no flush of new/).  Every other fsync(),
+ *	and every fsync() without the variable, goes straight to the C
+ *	library.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -22,12 +25,18 @@
 
 int fsync(int fd);
 
+/* A directory, or a regular file with EHLOD_TEST_FSYNC_GATE_FILES=1. */
 static int
-is_dir(int fd)
+is_held(int fd)
 {
+	const char *files = getenv("EHLOD_TEST_FSYNC_GATE_FILES");
 	struct stat st;
 
-	return fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+	if (fstat(fd, &st) < 0)
+		return 0;
+	if (files != NULL && strcmp(files, "1") == 0)
+		return S_ISREG(st.st_mode);
+	return S_ISDIR(st.st_mode);
 }
 
 /* One line per flush: the test counts them (group commit). */
@@ -63,7 +72,7 @@ fsync(int fd)
 	int (*real)(int) = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
 	const char *gate = getenv("EHLOD_TEST_FSYNC_GATE");
 
-	if (gate != NULL && gate[0] != '\0' && is_dir(fd)) {
+	if (gate != NULL && gate[0] != '\0' && is_held(fd)) {
 		note(gate);
 		hold(gate);
 	}
