@@ -73,7 +73,9 @@
  *		fsync each file in tmp/, rename it, then fsync new/: what
  *		POSIX alone promises, for file systems without a metadata
  *		journal (ext2, ext4 without a journal) and NFS; costs a
- *		second disk wait per message elsewhere.
+ *		second disk wait per message elsewhere.  Without it, a
+ *		maildir on one of those is warned about at start
+ *		(maildir_fs.c).
  *	threads (integer, 1 to 64, default 4)
  *		Threads per worker process that write and flush messages.
  * SEE ALSO
@@ -790,6 +792,23 @@ flush_mode(const struct maildir_conf *conf)
 	    MAILDIR_FLUSH_AFTER_RENAME;
 }
 
+/* The default order's safety needs a metadata journal: say so when the
+ * maildir is on a file system known to have none. */
+static void
+warn_unjournalled(const struct maildir_conf *conf)
+{
+	const char *fs;
+
+	if (flush_mode(conf) != MAILDIR_FLUSH_AFTER_RENAME)
+		return;
+	fs = maildir_fs_unjournalled(maildir);
+	if (fs == NULL)
+		return;
+	host->log(self, LOG_WARNING, "%s is on %s: a crash may leave a "
+	    "partial message in new/; set fsync_before_rename = yes",
+	    maildir, fs);
+}
+
 static int
 maildir_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
@@ -823,10 +842,15 @@ maildir_init(const struct ehlod_host *h, ehlod_ctx *inst)
 	maildir = xstrdup(dir);
 	trim_slashes(maildir);
 	init_hostpart();
-	if (only_checking())
-		return check_maildir();
+	if (only_checking()) {
+		if (check_maildir() < 0)
+			return -1;
+		warn_unjournalled(conf);
+		return 0;
+	}
 	if (make_maildir() < 0)
 		return -1;
+	warn_unjournalled(conf);
 	maildir_tidy_tmp(host, maildir);
 	maildir_flush_setup(host, self, maildir, hostpart, flush_mode(conf),
 	    (unsigned)conf->threads, finished);

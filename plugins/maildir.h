@@ -94,6 +94,11 @@ void maildir_flush_setup(const struct ehlod_host *host, ehlod_ctx *inst,
     const char *dir, const char *hostpart, enum maildir_flush flush,
     unsigned threads, void (*finished)(struct maildir_job *));
 
+/* "NFS" or "ext4 without a journal" when dir is on a file system known
+ * to lack what the default flush order needs, else NULL
+ * (maildir_fs.c). */
+const char *maildir_fs_unjournalled(const char *dir);
+
 /* Queue a job, starting the threads at this process's first; -1 with
  * errno when they cannot start. */
 int maildir_flush_submit(struct maildir_job *j);

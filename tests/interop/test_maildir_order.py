@@ -12,6 +12,11 @@ smtplib delivers three messages one after another.  From the trace:
   before its rename, and no wait for its data alone is made; new/ is
   fsynced after the rename, before the 250.
 
+At start the plugin warns when the maildir is on ext4 without a journal
+(and the default order is in use), checked against the kernel's own list
+of journals, /proc/fs/jbd2, for a temporary directory and for /dev/shm
+(tmpfs: no warning).
+
 strace stamps a call's end before it lets the thread go on, and its start
 before the call runs, so "ended before the other started" and "ended
 before the client read 250" hold for the calls themselves too.
@@ -30,6 +35,7 @@ from ehlodtest import (Ehlod, EhlodTestCase, main,
                        sample_message, DEFAULT_PLUGINS)
 
 WAIT = 20
+POSIX = {"fsync_before_rename": True}
 LINE = re.compile(r"^(?P<tid>\d+)\s+(?P<t>\d+\.\d+) (?P<call>\w+)\((?P<args>.*)"
                   r"\) += (?P<ret>-?\d+)[^<]*<(?P<dur>\d+\.\d+)>$")
 FD_PATH = re.compile(r"^\d+<(?P<path>[^>]*)>")
@@ -74,6 +80,58 @@ class Traced:
         self.proc.send_signal(signal.SIGINT)
         self.proc.wait(WAIT)
         self.proc.stderr.close()
+
+
+def mount_of(path):
+    """(file system type, "major:minor") of the mount holding path."""
+    path = os.path.realpath(path)
+    best = None
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            point = fields[4]
+            fstype = fields[fields.index("-") + 1]
+            inside = path == point or path.startswith(point.rstrip("/") + "/")
+            if inside and (best is None or len(point) >= len(best[0])):
+                best = (point, fstype, fields[2])
+    return best[1], best[2]
+
+
+def ext4_without_journal(path):
+    fstype, dev = mount_of(path)
+    if fstype not in ("ext2", "ext3", "ext4"):
+        return False
+    name = os.path.basename(os.readlink("/sys/dev/block/" + dev))
+    return not os.path.isdir("/proc/fs/jbd2/%s-8" % name)
+
+
+class JournalWarningTest(EhlodTestCase):
+
+    WARNING = "on ext4 without a journal: a crash may leave a partial " \
+        "message in new/; set fsync_before_rename = yes"
+
+    def log_of(self, parent, maildir_options):
+        plugins = [p for p in DEFAULT_PLUGINS if p[0] != "maildir"]
+        top = tempfile.mkdtemp(prefix="ehlod-fs-", dir=parent)
+        self.addCleanup(shutil.rmtree, top, True)
+        options = dict(maildir_options, directory=os.path.join(top, "M"))
+        with Ehlod(plugins=plugins + [("maildir", options)]) as server:
+            return server.log()
+
+    def test_warns_exactly_on_ext4_without_journal(self):
+        parents = [tempfile.gettempdir()]
+        if os.path.isdir("/dev/shm"):
+            parents.append("/dev/shm")
+        for parent in parents:
+            with self.subTest(parent=parent):
+                expected = ext4_without_journal(parent)
+                self.assertEqual(self.WARNING in self.log_of(parent, {}),
+                                 expected, "%s: %s" % (parent,
+                                                       mount_of(parent)))
+
+    def test_no_warning_with_fsync_before_rename(self):
+        log = self.log_of(tempfile.gettempdir(), POSIX)
+        self.assertNotIn("without a journal", log)
 
 
 class FlushOrderTest(EhlodTestCase):
@@ -147,7 +205,7 @@ class FlushOrderTest(EhlodTestCase):
 
     def test_fsync_before_rename_file_flushed_in_tmp(self):
         calls, new, names, acked = self.deliver_traced(
-            {"fsync_before_rename": True})
+            POSIX)
         for (name, ren), ack in zip(self.renames(calls, new, names), acked):
             mine = [c for c in calls if c.tid == ren.tid]
             self.assertFalse([c for c in mine if c.name == "sync_file_range"

@@ -1,0 +1,83 @@
+/*
+ * NAME
+ *	maildir_fs.c - is the maildir on a file system without a journal?
+ * DESCRIPTION
+ *	The maildir's default flush order (maildir_flush.c) renames a file
+ *	into new/ before its fsync, which is safe on a file system that
+ *	journals its metadata: the file's blocks and size are committed no
+ *	later than its name.  maildir_fs_unjournalled() names the file
+ *	systems known to lack that: ext4 mounted without a journal (its
+ *	sysfs journal_task reads "<none>") and NFS, whose server may lose
+ *	written data that no fsync committed yet.  A file system it cannot
+ *	tell about is not reported: the check warns, it does not decide.
+ */
+#include "autoconfig.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "maildir.h"
+
+#define EXT4_MAGIC 0xEF53	/* ext2, ext3 and ext4 alike */
+#define NFS_MAGIC 0x6969
+
+/* The block device's kernel name ("vda", "sda1", "dm-0"), which is also
+ * the name of its directory under /sys/fs/ext4. */
+static int
+device_name(dev_t dev, char *name, size_t len)
+{
+	char path[64], link[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", major(dev),
+	    minor(dev));
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return -1;
+	link[n] = '\0';
+	base = strrchr(link, '/');
+	base = base != NULL ? base + 1 : link;
+	if ((size_t)snprintf(name, len, "%s", base) >= len)
+		return -1;
+	return 0;
+}
+
+static int
+ext4_without_journal(dev_t dev)
+{
+	char name[NAME_MAX + 1], path[PATH_MAX], task[16] = "";
+	ssize_t n;
+	int fd;
+
+	if (device_name(dev, name, sizeof(name)) < 0)
+		return 0;
+	snprintf(path, sizeof(path), "/sys/fs/ext4/%s/journal_task", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;	/* another driver, or an older kernel */
+	n = read(fd, task, sizeof(task) - 1);
+	close(fd);
+	return n > 0 && strncmp(task, "<none>", 6) == 0;
+}
+
+const char *
+maildir_fs_unjournalled(const char *dir)
+{
+	struct statfs fs;
+	struct stat st;
+
+	if (statfs(dir, &fs) < 0 || stat(dir, &st) < 0)
+		return NULL;
+	if (fs.f_type == NFS_MAGIC)
+		return "NFS";
+	if (fs.f_type == EXT4_MAGIC && ext4_without_journal(st.st_dev))
+		return "ext4 without a journal";
+	return NULL;
+}
