@@ -326,17 +326,30 @@ check_listener_tls(cfg_t *cfg, cfg_opt_t *opt)
 	return -1;
 }
 
-/* A listener section's values are checked as the top level's are. */
+/* A listener section's values are checked as the top level's are, and
+ * each one's line is noted for errors found once the section is whole
+ * (libconfuse runs this as each option is read, at its line). */
+static int
+listener_option_read(cfg_t *sec, cfg_opt_t *opt)
+{
+	int rc = 0;
+
+	if (!strcmp(opt->name, "listen"))
+		rc = check_listen(sec, opt);
+	else if (!strcmp(opt->name, "relay_networks"))
+		rc = check_proxy_trusted(sec, opt);
+	else if (!strcmp(opt->name, "tls"))
+		rc = check_listener_tls(sec, opt);
+	if (rc == 0)
+		listener_note_line(sec, opt->name, sec->line);
+	return rc;
+}
+
 static void
 listener_checks(cfg_opt_t *o)
 {
 	for (; o && o->name; o++)
-		if (!strcmp(o->name, "listen"))
-			o->validcb = check_listen;
-		else if (!strcmp(o->name, "relay_networks"))
-			o->validcb = check_proxy_trusted;
-		else if (!strcmp(o->name, "tls"))
-			o->validcb = check_listener_tls;
+		o->validcb = listener_option_read;
 }
 
 static cfg_opt_t pass1_plugin_opts[] = {
@@ -454,6 +467,7 @@ parse(const char *file, cfg_opt_t *plugin_opts, int flags)
 		return NULL;
 	}
 	cfg_set_error_function(cfg, config_error);
+	listener_lines_reset();
 	parsing_file = file;
 	int rc = cfg_parse_buf(cfg, text);
 	parsing_file = NULL;
@@ -573,6 +587,7 @@ take_listeners(struct config *c)
 	    .proxy_protocol = c->proxy_protocol };
 	int rc = listeners_read(&l, c->cfg);
 
+	listener_lines_reset();
 	c->listen = l.listen;
 	c->nlisten = l.nlisten;
 	c->listeners = l.listeners;
@@ -606,6 +621,7 @@ int
 config_read_plugins(struct config *c, cfg_opt_t *plugin_opts, cfg_t **tree)
 {
 	*tree = parse(c->file, plugin_opts, CFGF_NONE);
+	listener_lines_reset();	/* the listeners were taken in pass 1 */
 	return *tree ? 0 : -1;
 }
 

@@ -6,7 +6,9 @@
  *	own -o overrides; ehlod gives each listener section its own TLS
  *	mode, requirements, plugin subset and relay networks, so that the
  *	MX (25), submission (587) and submissions (465) run in one process.
- *	Every error names the section's file and line.
+ *	Every error names a file and line: the option's that is at fault
+ *	when one is, else where the section ends (libconfuse keeps no more;
+ *	config.c notes each option's line as libconfuse reads it).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -67,17 +69,93 @@ listen_split(const char *s, struct listen_addr *out)
 	return 0;
 }
 
+/* The lines noted while parsing, for take_section to pick up. */
+struct noted_line {
+	const cfg_t *sec;
+	enum listener_option option;
+	int line;
+};
+static struct noted_line *noted;
+static size_t nnoted;
+
+static const char *const option_names[LISTENER_OPTIONS] = {
+	[LISTENER_OPT_LISTEN] = "listen",
+	[LISTENER_OPT_TLS] = "tls",
+	[LISTENER_OPT_REQUIRE_TLS] = "require_tls",
+	[LISTENER_OPT_REQUIRE_AUTH] = "require_auth",
+	[LISTENER_OPT_PLUGINS] = "plugins",
+	[LISTENER_OPT_RELAY_NETWORKS] = "relay_networks",
+};
+
+void
+listener_note_line(const cfg_t *sec, const char *option, int line)
+{
+	for (int o = 0; o < LISTENER_OPTIONS; o++) {
+		if (strcmp(option_names[o], option) != 0)
+			continue;
+		noted = xreallocarray(noted, nnoted + 1, sizeof(*noted));
+		noted[nnoted++] = (struct noted_line){ sec, o, line };
+		return;
+	}
+}
+
+void
+listener_lines_reset(void)
+{
+	free(noted);
+	noted = NULL;
+	nnoted = 0;
+}
+
+/* The last line each option of sec was set at, in its own file. */
+static void
+take_lines(struct listener *l, const char *top_file, const cfg_t *sec)
+{
+	for (size_t i = 0; i < nnoted; i++) {
+		struct listener_where *w = &l->set[noted[i].option];
+		const char *file;
+
+		if (noted[i].sec != sec)
+			continue;
+		include_where(top_file, noted[i].line, &file, &w->line);
+		free(w->file);
+		w->file = xstrdup(file);
+	}
+}
+
+static void
+error_line(const char *file, int line, const struct listener *l,
+    const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_msg(LOG_ERR, "%s:%d: listener '%s': %s", file, line, l->name, msg);
+}
+
 void
 listener_error(const struct listener *l, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	error_line(l->file, l->line, l, fmt, ap);
 	va_end(ap);
-	log_msg(LOG_ERR, "%s:%d: listener '%s': %s", l->file, l->line,
-	    l->name, msg);
+}
+
+void
+listener_error_at(const struct listener *l, enum listener_option option,
+    const char *fmt, ...)
+{
+	const struct listener_where *w = &l->set[option];
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (w->file != NULL)
+		error_line(w->file, w->line, l, fmt, ap);
+	else
+		error_line(l->file, l->line, l, fmt, ap);
+	va_end(ap);
 }
 
 /* Whether the file set the option (its default does not count). */
@@ -148,6 +226,7 @@ take_section(struct listener_list *c, cfg_t *top, cfg_t *sec)
 	include_where(c->file, sec->line, &file, &l->line);
 	l->name = xstrdup(cfg_title(sec));
 	l->file = xstrdup(file);
+	take_lines(l, c->file, sec);
 	l->tls_plugin = -1;
 	l->tls = !strcmp(tls, "implicit") ? LISTENER_TLS_IMPLICIT :
 	    !strcmp(tls, "none") ? LISTENER_TLS_NONE : LISTENER_TLS_STARTTLS;
@@ -162,12 +241,14 @@ take_section(struct listener_list *c, cfg_t *top, cfg_t *sec)
 		return -1;
 	}
 	if (l->require_tls && l->tls == LISTENER_TLS_NONE) {
-		listener_error(l, "require_tls = true needs tls = \"starttls\" "
+		listener_error_at(l, LISTENER_OPT_REQUIRE_TLS, "require_tls = "
+		    "true needs tls = \"starttls\" "
 		    "or \"implicit\"");
 		return -1;
 	}
 	if (l->tls == LISTENER_TLS_IMPLICIT && c->proxy_protocol) {
-		listener_error(l, "tls = \"implicit\" cannot be combined with "
+		listener_error_at(l, LISTENER_OPT_TLS, "tls = \"implicit\" "
+		    "cannot be combined with "
 		    "proxy_protocol");
 		return -1;
 	}
@@ -195,7 +276,8 @@ check_duplicates(const struct listener_list *c)
 			const struct listen_addr *b = &c->listen[j];
 			if (strcmp(a->host, b->host) || strcmp(a->port, b->port))
 				continue;
-			listener_error(&c->listeners[a->listener], "listen "
+			listener_error_at(&c->listeners[a->listener],
+			    LISTENER_OPT_LISTEN, "listen "
 			    "%s:%s is already listener '%s''s", a->host,
 			    a->port, c->listeners[b->listener].name);
 			return -1;
@@ -231,6 +313,8 @@ listeners_free(struct listener_list *c)
 		free(l->plugins);
 		free(l->name);
 		free(l->file);
+		for (int o = 0; o < LISTENER_OPTIONS; o++)
+			free(l->set[o].file);
 		free(l->relay_networks);
 		free(l->enabled);
 		chain_table_free(&l->chains);

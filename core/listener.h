@@ -35,10 +35,28 @@ enum listener_tls {
 	LISTENER_TLS_IMPLICIT		/* handshake on connect (RFC 8314) */
 };
 
+/* The options of a listener section whose lines errors name. */
+enum listener_option {
+	LISTENER_OPT_LISTEN,
+	LISTENER_OPT_TLS,
+	LISTENER_OPT_REQUIRE_TLS,
+	LISTENER_OPT_REQUIRE_AUTH,
+	LISTENER_OPT_PLUGINS,
+	LISTENER_OPT_RELAY_NETWORKS,
+	LISTENER_OPTIONS
+};
+
+/* Where the file set something: file NULL when it did not. */
+struct listener_where {
+	char *file;
+	int line;
+};
+
 struct listener {
 	char *name;
-	char *file;		/* where the section is, for errors */
+	char *file;		/* where the section ends, for errors */
 	int line;
+	struct listener_where set[LISTENER_OPTIONS];	/* each option */
 	enum listener_tls tls;
 	int require_tls;	/* MAIL and AUTH need STARTTLS first: 530 */
 	int require_auth;	/* MAIL needs AUTH first: 530 */
@@ -72,9 +90,22 @@ struct listener_list {
  * allocated); 0, or -1 when malformed. */
 int listen_split(const char *s, struct listen_addr *out);
 
-/* Logs "FILE:LINE: listener 'NAME': why". */
+/* Logs "FILE:LINE: listener 'NAME': why", the line where the section
+ * ends. */
 void listener_error(const struct listener *l, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* The same, at the line that set option when the file set it. */
+void listener_error_at(const struct listener *l, enum listener_option option,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* While a file is parsed: the option named option of the listener
+ * section sec was set at line (of the expanded text, as sec->line).
+ * libconfuse keeps only a section's last line; the validation callback
+ * of each option tells this one where the option itself is.
+ * listener_lines_reset() forgets them before the next parse. */
+void listener_note_line(const cfg_t *sec, const char *option, int line);
+void listener_lines_reset(void);
 
 /* The libconfuse options of a "listener" section. */
 cfg_opt_t *listener_options(void);

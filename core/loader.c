@@ -497,7 +497,8 @@ resolve_one(struct listener *l, const struct plugin_set *set)
 	for (size_t i = 0; i < l->nplugins; i++) {
 		long k = plugin_named(set, l->plugins[i]);
 		if (k < 0) {
-			listener_error(l, "plugins: no plugin section '%s'",
+			listener_error_at(l, LISTENER_OPT_PLUGINS,
+			    "plugins: no plugin section '%s'",
 			    l->plugins[i]);
 			return -1;
 		}
@@ -515,7 +516,8 @@ resolve_one(struct listener *l, const struct plugin_set *set)
 	if (l->tls_plugin >= 0 || (!l->require_tls &&
 	    l->tls != LISTENER_TLS_IMPLICIT))
 		return 0;
-	listener_error(l, "%s needs an active plugin that provides TLS "
+	listener_error_at(l, l->require_tls ? LISTENER_OPT_REQUIRE_TLS :
+	    LISTENER_OPT_TLS, "%s needs an active plugin that provides TLS "
 	    "(starttls)", l->require_tls ? "require_tls" : "tls = \"implicit\"");
 	return -1;
 }

@@ -437,9 +437,9 @@ class ListenerConfig(EhlodTestCase):
     def test_unknown_plugin_name(self):
         out = self.check(self.base() + 'listener "mx" {\n listen = '
                          '{"127.0.0.1:2599"}\n plugins = {"maildir", '
-                         '"nope"}\n}\n', r"listener 'mx': plugins: no "
+                         '"nope"}\n\n}\n', r"listener 'mx': plugins: no "
                          r"plugin section 'nope'")
-        self.assertIn(":13: ", out)     # the section's, as for plugins
+        self.assertIn(":12: ", out)     # the plugins line, not the end
 
     def test_bad_tls_value(self):
         out = self.check(self.base() + 'listener "mx" {\n listen = '
@@ -454,10 +454,12 @@ class ListenerConfig(EhlodTestCase):
                    r"listener 'default''s")
 
     def test_implicit_needs_tls_plugin(self):
-        self.check(self.base() + 'listener "s" {\n listen = '
-                   '{"127.0.0.1:2599"}\n tls = "implicit"\n plugins = '
-                   '{"maildir"}\n}\n', r"listener 's': tls = \"implicit\" "
-                   r"needs an active plugin that provides TLS")
+        out = self.check(self.base() + 'listener "s" {\n listen = '
+                         '{"127.0.0.1:2599"}\n tls = "implicit"\n plugins = '
+                         '{"maildir"}\n}\n', r"listener 's': tls = "
+                         r"\"implicit\" needs an active plugin that "
+                         r"provides TLS")
+        self.assertIn(":12: ", out)     # the tls line
 
     def test_require_tls_with_tls_none(self):
         self.check(self.base() + 'listener "s" {\n listen = '

@@ -349,8 +349,9 @@ START_TEST(listener_errors)
 	    "option 'listen' is required");
 	expect_error("listener \"a\" {\n  listen = {\"*:25\"}\n"
 	    "  tls = \"smtps\"\n}\n", 3, "option 'tls' must be");
+	/* Found once the section is whole, named at the option's line. */
 	expect_error("listener \"a\" {\n  listen = {\"*:25\"}\n"
-	    "  tls = \"none\"\n  require_tls = true\n}\n", 5,
+	    "  tls = \"none\"\n  require_tls = true\n\n}\n", 4,
 	    "require_tls = true needs");
 	expect_error("listener \"a\" {\n  listen = {\"nope\"}\n}\n", 2,
 	    "is not ADDR:PORT");
@@ -358,9 +359,9 @@ START_TEST(listener_errors)
 	    "  relay_networks = {\"1.2.3.4/40\"}\n}\n", 3,
 	    "relay_networks: '1.2.3.4/40' is not");
 	expect_error("listen = {\"*:25\"}\nlistener \"a\" {\n"
-	    "  listen = {\"*:25\"}\n}\n", 4, "already listener 'default''s");
+	    "  listen = {\"*:25\"}\n\n}\n", 3, "already listener 'default''s");
 	expect_error("proxy_protocol = true\nlistener \"a\" {\n"
-	    "  listen = {\"*:465\"}\n  tls = \"implicit\"\n}\n", 5,
+	    "  tls = \"implicit\"\n  listen = {\"*:465\"}\n}\n", 3,
 	    "cannot be combined with proxy_protocol");
 }
 END_TEST
