@@ -143,6 +143,16 @@ class GatedFlush:
             self.assertTrue(s.quiet(0.1), "250 before new/ was flushed")
         return sessions
 
+    def release_six(self):
+        """start_six, then open the gate: each gets its 250, all six are
+        in new/."""
+        sessions = self.start_six()
+        self.open_gate()
+        for s in sessions:
+            self.assertCode(s.reply(), 250)
+            s.close()
+        self.assertEqual(len(self.server.delivered()), 6)
+
     def test_kill_during_held_flushes_nothing_acknowledged(self):
         sessions = self.start_six()
         os.killpg(self.server.pid, signal.SIGKILL)
@@ -167,14 +177,9 @@ class GatedDirFlushTest(GatedFlush, EhlodTestCase):
     MAILDIR = POSIX_ORDER
 
     def test_group_commit_one_flush_covers_the_batch_250(self):
-        sessions = self.start_six()
-        self.open_gate()
-        for s in sessions:
-            self.assertCode(s.reply(), 250)
-            s.close()
+        self.release_six()
         self.assertLessEqual(self.flushes(), 2,
                              "five renames must share one flush of new/")
-        self.assertEqual(len(self.server.delivered()), 6)
 
 
 class GatedFileFlushTest(GatedFlush, EhlodTestCase):
@@ -185,12 +190,7 @@ class GatedFileFlushTest(GatedFlush, EhlodTestCase):
     MAILDIR = {"threads": 8}
 
     def test_all_six_acknowledged_once_their_flushes_return(self):
-        sessions = self.start_six()
-        self.open_gate()
-        for s in sessions:
-            self.assertCode(s.reply(), 250)
-            s.close()
-        self.assertEqual(len(self.server.delivered()), 6)
+        self.release_six()
 
 
 class KillTest(EhlodTestCase):
