@@ -67,8 +67,9 @@
  *		(The option is not called "path": in every plugin section
  *		that names the plugin's shared object.)
  *	fsync (boolean, default true)
- *		Flush each message to disk before answering 250.  Turning it off is only for benchmarks: a crash
- *		may then lose mail that the client was told is delivered.
+ *		Flush each message to disk before answering 250.  Turning
+ *		it off is only for benchmarks: a crash may then lose mail
+ *		that the client was told is delivered.
  *	fsync_before_rename (boolean, default false)
  *		fsync each file in tmp/, rename it, then fsync new/: what
  *		POSIX alone promises, for file systems without a metadata

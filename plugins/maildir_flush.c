@@ -329,9 +329,9 @@ rename_written(struct maildir_job *j)
 }
 
 /* Step four: the fsync itself, which commits the rename along with the
- * file (see the top of this file).  A file that fails it is taken back out of
- * new/ (a reader may have seen it already: the retry may then deliver it
- * twice, never not at all). */
+ * file (see the top of this file).  A file that fails it is taken back
+ * out of new/ (a reader may have seen it already: the retry may then
+ * deliver it twice, never not at all). */
 static int
 fsync_renamed(struct maildir_job *j)
 {
