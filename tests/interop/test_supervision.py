@@ -38,7 +38,7 @@ class SupervisionTest(EhlodTestCase):
 
     def test_sigusr1_and_sigusr2_kill_nothing_250(self):
         with Ehlod(workers=2) as server:
-            workers = server.workers()
+            workers = server.started_workers()
             server.signal(signal.SIGUSR1)
             server.signal(signal.SIGUSR2)
             for pid in workers:
@@ -52,7 +52,7 @@ class SupervisionTest(EhlodTestCase):
 
     def test_workers_exit_when_master_dies(self):
         with Ehlod(workers=2) as server:
-            workers = server.workers()
+            workers = server.started_workers()
             self.assertEqual(len(workers), 2)
             os.kill(server.pid, signal.SIGKILL)
             server.proc.wait(10)
