@@ -117,16 +117,14 @@ struct maildir_conf {
 };
 static char hostpart[HOSTPART_MAX];
 
-/* One message being put together, the file as the threads will flush
- * it: the loop may call the host, they may not.  In memory (fd -1, buf
- * grows to the whole file), or for a large message written to tmp/ as
- * it comes (buf is a MAILDIR_STREAM_BUFFER, written out when full). */
+/* One message being put together in memory, the file as the threads
+ * will write it: the loop may call the host, they may not, and the loop
+ * itself never touches the disk. */
 struct delivery {
 	struct crlf crlf;
 	unsigned char *buf;
 	size_t used, size;
-	int fd;
-	int err;		/* errno of a failed write, or 0 */
+	int err;		/* ENOMEM, EIO, or 0 */
 };
 
 /* ---- the file's content --------------------------------------------- */
@@ -147,44 +145,21 @@ grow(struct delivery *d, size_t more)
 	return 0;
 }
 
-/* A written delivery's full buffer goes to its file. */
-static int
-write_out(struct delivery *d)
-{
-	d->err = maildir_write_all(d->fd, d->buf, d->used);
-	d->used = 0;
-	return d->err == 0 ? 0 : -1;
-}
-
-/* Room for at least one octet: more memory, or an emptied buffer. */
-static int
-make_room(struct delivery *d, size_t want)
-{
-	if (d->fd < 0)
-		return d->size - d->used < want ? grow(d, want) : 0;
-	return d->used == d->size ? write_out(d) : 0;
-}
-
 /* Append octets, as they are or with CRLF turned into LF (which is
- * never longer than what comes in), in pieces that fit the buffer. */
+ * never longer than what comes in). */
 static int
 append(struct delivery *d, const unsigned char *p, size_t len, int to_lf)
 {
-	while (len > 0) {
-		size_t n;
-
-		if (make_room(d, len) < 0)
-			return -1;
-		n = d->size - d->used < len ? d->size - d->used : len;
-		if (to_lf) {
-			d->used += crlf_to_lf(&d->crlf, p, n, d->buf + d->used);
-		} else {
-			memcpy(d->buf + d->used, p, n);
-			d->used += n;
-		}
-		p += n;
-		len -= n;
+	if (d->size - d->used < len && grow(d, len) < 0) {
+		d->err = ENOMEM;
+		return -1;
 	}
+	if (to_lf) {
+		d->used += crlf_to_lf(&d->crlf, p, len, d->buf + d->used);
+		return 0;
+	}
+	memcpy(d->buf + d->used, p, len);
+	d->used += len;
 	return 0;
 }
 
@@ -249,14 +224,10 @@ put_envelope(struct delivery *d, ehlod_ctx *s)
 	return put_orcpt(d, s);
 }
 
-/* A job whose file the threads never took is removed with it. */
+/* The threads close the file of every job they hand back. */
 void
 maildir_job_free(struct maildir_job *j)
 {
-	if (j->fd >= 0) {
-		close(j->fd);
-		unlink(j->tmp);
-	}
 	if (j->spool_fd >= 0)
 		close(j->spool_fd);
 	free(j->data);
@@ -361,37 +332,15 @@ io:
 	return -1;
 }
 
-/* Start a delivery: in memory for a small message, or for a large one
- * (MAILDIR_STREAM_MIN) into tmp/NAME, which j then owns. */
-static int
-start_delivery(struct delivery *d, struct maildir_job *j, size_t size)
-{
-	int streamed = size >= MAILDIR_STREAM_MIN;
-
-	d->fd = -1;
-	d->size = streamed ? MAILDIR_STREAM_BUFFER : size + 4096;
-	d->buf = malloc(d->size);
-	if (d->buf == NULL) {
-		d->err = ENOMEM;
-		return -1;
-	}
-	if (!streamed)
-		return 0;
-	if ((d->fd = maildir_job_create(j)) < 0) {
-		d->err = errno;
-		return -1;
-	}
-	j->fd = d->fd;
-	return 0;
-}
-
-/* The whole file in memory, or written to tmp/: a job for the threads,
- * or NULL with *err (and nothing left in tmp/). */
+/* The whole file in memory, or its start with the body left in the
+ * host's spool file: a job for the threads, or NULL with *err.  What
+ * the host keeps in memory is bounded by its spool_threshold, so the
+ * copy is too. */
 static struct maildir_job *
 make_job(ehlod_ctx *s, int *err)
 {
 	struct maildir_job *j = calloc(1, sizeof(*j));
-	struct delivery d = { .fd = -1 };
+	struct delivery d = { 0 };
 	unsigned char tail[1];
 
 	if (j == NULL) {
@@ -407,24 +356,21 @@ make_job(ehlod_ctx *s, int *err)
 	case -1:
 		goto fail;
 	}
-	if (start_delivery(&d, j, host->message_size(s)) < 0 ||
-	    put_envelope(&d, s) < 0)
+	d.size = host->message_size(s) + 4096;
+	if ((d.buf = malloc(d.size)) == NULL || put_envelope(&d, s) < 0)
 		goto fail;
 	if (host->message_read(s, sink, &d) < 0) {
-		if (d.err == 0)
+		if (d.err == 0) {
 			host->log(s, LOG_ERR, "cannot read the message from "
 			    "the host");
+			d.err = EIO;
+		}
 		goto fail;
 	}
 	/* A CR ending the message was held back; it is content. */
-	if (put_raw(&d, tail, crlf_finish(&d.crlf, tail)) < 0 ||
-	    (d.fd >= 0 && d.used > 0 && write_out(&d) < 0))
+	if (put_raw(&d, tail, crlf_finish(&d.crlf, tail)) < 0)
 		goto fail;
 	j->s = s;
-	if (d.fd >= 0) {
-		free(d.buf);	/* the file has it all */
-		return j;
-	}
 	j->data = d.buf;
 	j->len = d.used;
 	return j;
@@ -503,8 +449,7 @@ maildir_on_eom(ehlod_ctx *s)
 		return failed(s, ENOMEM, "prepare", "message");
 	j = make_job(s, &err);
 	if (j == NULL)
-		return failed(s, err, err == ENOMEM ? "prepare" : "write",
-		    err == ENOMEM ? "message" : "in tmp/");
+		return failed(s, err, "prepare", "message");
 	if (maildir_flush_submit(j) < 0) {
 		err = errno;
 		maildir_job_free(j);

@@ -35,25 +35,14 @@ ehlod_verdict maildir_space_check(const struct ehlod_host *host,
  * logging each; returns how many were removed. */
 int maildir_tidy_tmp(const struct ehlod_host *host, const char *dir);
 
-/* When the host keeps the body in its spool file (host->message_spool,
- * ABI 1.3), a thread copies it from there and the loop touches neither
- * the body nor the disk.  Otherwise messages at least this large are
- * written to tmp/ by the loop as they are read from the host, in
- * MAILDIR_STREAM_BUFFER pieces, instead of being copied whole into
- * memory for the threads: page-cache writes, never synced there. */
-#define MAILDIR_STREAM_MIN (256 * 1024)
-#define MAILDIR_STREAM_BUFFER (64 * 1024)
-
 /* One message on its way to disk (maildir_flush.c).  The loop fills in
- * s and either data or fd (with name, tmp and dst); a thread fills in
- * the rest. */
+ * s, data and the spool part; a thread fills in the rest. */
 struct maildir_job {
 	struct maildir_job *next;	/* in whichever list holds it */
 	ehlod_ctx *s;		/* the session waiting; NULL once it ended
 				 * (read and written in the loop only) */
 	unsigned char *data;	/* the whole file, or its start when the
-				 * body is copied from the spool; NULL when
-				 * the loop wrote the file */
+				 * body is copied from the spool */
 	size_t len;
 	/* A spooled body, copied by a thread: spool_len octets from a dup
 	 * of the host's spool file, then the rest of the message (tail), both
@@ -63,7 +52,7 @@ struct maildir_job {
 	unsigned char *tail;
 	size_t tail_len;
 	struct crlf crlf;	/* the conversion's state after data */
-	int fd;			/* tmp/NAME already written, or -1 */
+	int fd;			/* tmp/NAME while a thread has it, or -1 */
 	int err;		/* errno of the step that failed, or 0 */
 	const char *what;	/* that step: "create", "write", ... */
 	char name[NAME_MAX + 1];
@@ -72,10 +61,6 @@ struct maildir_job {
 };
 
 void maildir_job_free(struct maildir_job *j);
-
-/* For the loop's own writing: create tmp/NAME under a fresh name (j's
- * name, tmp and dst): the descriptor, or -1 with errno. */
-int maildir_job_create(struct maildir_job *j);
 
 /* write(2) until all is written; 0 or an errno value. */
 int maildir_write_all(int fd, const unsigned char *p, size_t len);

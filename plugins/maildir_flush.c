@@ -3,9 +3,8 @@
  *	maildir_flush.c - the maildir plugin's disk work, off the event loop
  * DESCRIPTION
  *	Implements maildir_flush_*() (maildir.h).  A few threads per worker
- *	process create each message's file in tmp/, write it (unless the
- *	loop wrote a large one already, see MAILDIR_STREAM_MIN), flush it
- *	and rename it into new/, so that the event loop never waits for the
+ *	process create each message's file in tmp/, write it, flush it
+ *	and rename it into new/, so that the event loop never touches the
  *	disk and several flushes are in flight at once.  A thread takes
  *	every message queued since it last looked (up to BATCH_MAX) and
  *	writes them all before it flushes any, so that under load the disk
@@ -162,10 +161,10 @@ make_name(char *buf, size_t len)
 	return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
 
-/* Create tmp/NAME under a fresh name: the descriptor, or -1 with errno.
- * Called by the threads, and by the loop for a message it writes itself. */
-int
-maildir_job_create(struct maildir_job *j)
+/* Create tmp/NAME under a fresh name (j's name, tmp and dst): the
+ * descriptor, or -1 with errno. */
+static int
+create_tmp(struct maildir_job *j)
 {
 	for (int i = 0; i < NAME_TRIES; i++) {
 		int fd;
@@ -251,13 +250,12 @@ drop_tmp(struct maildir_job *j, const char *what, int err)
 	return -1;
 }
 
-/* Step one of a batch: tmp/NAME created (unless the loop wrote it
- * already) and written; 0, or -1 with the job's err and what set and
- * nothing left behind. */
+/* Step one of a batch: tmp/NAME created and written; 0, or -1 with the
+ * job's err and what set and nothing left behind. */
 static int
 write_file(struct maildir_job *j)
 {
-	if (j->fd < 0 && (j->fd = maildir_job_create(j)) < 0) {
+	if ((j->fd = create_tmp(j)) < 0) {
 		snprintf(j->tmp, sizeof(j->tmp), "%s/tmp/", pool.dir);
 		return fail(j, "create", errno);
 	}

@@ -1,4 +1,5 @@
-"""maildir flushes each file in the order its setting names, seen by strace.
+"""maildir flushes each file in the order its setting names, and never
+from the event loop, seen by strace.
 
 strace (-f -ttt -T -y) is attached to the only worker while Python's
 smtplib delivers three messages one after another.  From the trace:
@@ -11,6 +12,15 @@ smtplib delivers three messages one after another.  From the trace:
 - fsync_before_rename = yes: the file is fsynced while still in tmp/,
   before its rename, and no wait for its data alone is made; new/ is
   fsynced after the rename, before the 250.
+
+The event loop never touches the maildir: with strace following each of
+the only worker's threads into a file of its own (-ff, so that no call is
+split between threads), smtplib delivers a small message, a 400 KiB one
+whose body the server spools (the default spool_threshold) and a 400 KiB
+one it keeps in memory (spool_threshold raised to 1 MiB).  The main
+thread (the loop) names no path of the maildir in any call that creates,
+writes, flushes or renames a file, while other threads do all of that
+for all three files.
 
 At start the plugin warns when the maildir is on ext4 without a journal
 (and the default order is in use), checked against the kernel's own list
@@ -36,14 +46,15 @@ from ehlodtest import (Ehlod, EhlodTestCase, main,
 
 WAIT = 20
 POSIX = {"fsync_before_rename": True}
-LINE = re.compile(r"^(?P<tid>\d+)\s+(?P<t>\d+\.\d+) (?P<call>\w+)\((?P<args>.*)"
-                  r"\) += (?P<ret>-?\d+)[^<]*<(?P<dur>\d+\.\d+)>$")
+LINE = re.compile(r"^(?:(?P<tid>\d+)\s+)?(?P<t>\d+\.\d+) (?P<call>\w+)\((?P<args>.*)"
+                  r"\) += (?P<ret>-?\d+)(?:<[^>]*>)?[^<]*"
+                  r"<(?P<dur>\d+\.\d+)>$")
 FD_PATH = re.compile(r"^\d+<(?P<path>[^>]*)>")
 
 
 class Call:
     def __init__(self, m):
-        self.tid = int(m.group("tid"))
+        self.tid = int(m.group("tid") or 0)	# -ff: none
         self.start = float(m.group("t"))
         self.end = self.start + float(m.group("dur"))
         self.name = m.group("call")
@@ -62,14 +73,23 @@ def parse(trace):
                 if m is not None]
 
 
-class Traced:
-    """strace attached to every thread of pid, detached on exit."""
+FLUSHES = "trace=sync_file_range,fsync,fdatasync,rename,renameat,renameat2"
+# The calls that create, change or flush files.  statvfs is not among
+# them: maildir_space.c asks it at MAIL, at most once a second, and on a
+# local file system it reads the kernel's counters.
+FILE_WORK = "trace=open,openat,creat,rename,renameat,renameat2,link," \
+    "linkat,unlink,unlinkat,mkdir,mkdirat,write,writev,pwrite64,pwritev," \
+    "ftruncate,fallocate,fsync,fdatasync,sync_file_range"
 
-    def __init__(self, pid, path):
+
+class Traced:
+    """strace attached to every thread of pid, detached on exit; with
+    per_thread, each thread's calls go to path.TID."""
+
+    def __init__(self, pid, path, calls=FLUSHES, per_thread=False):
         self.proc = subprocess.Popen(
-            ["strace", "-f", "-ttt", "-T", "-y", "-o", path,
-             "-e", "trace=sync_file_range,fsync,fdatasync,rename,renameat,"
-             "renameat2", "-p", str(pid)],
+            ["strace", "-ff" if per_thread else "-f", "-ttt", "-T", "-y",
+             "-s", "16", "-o", path, "-e", calls, "-p", str(pid)],
             stderr=subprocess.PIPE, text=True)
         line = self.proc.stderr.readline()
         if "attached" not in line:
@@ -215,6 +235,53 @@ class FlushOrderTest(EhlodTestCase):
             folder = self.dir_fsync_after(calls, new, ren.end)
             self.assertLess(folder.end, ack,
                             "250 for %s before new/ was flushed" % name)
+
+
+class LoopTest(EhlodTestCase):
+
+    BODY = (b"y" * 78 + b"\r\n") * 5200	# about 400 KiB
+
+    def test_loop_never_touches_the_maildir(self):
+        cases = [("default spool_threshold", {},
+                  ["small", "spooled"]),
+                 ("spool_threshold 1 MiB", {"spool_threshold": 1048576},
+                  ["in memory"])]
+        for label, core, subjects in cases:
+            with self.subTest(label):
+                self.check_loop(core, subjects)
+
+    def check_loop(self, core, subjects):
+        tmp = tempfile.mkdtemp(prefix="ehlod-strace-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        trace = os.path.join(tmp, "trace")
+        with Ehlod(workers=1, **core) as server:
+            worker = server.started_workers()[0]
+            strace = Traced(worker, trace, FILE_WORK, per_thread=True)
+            try:
+                for subject in subjects:
+                    body = None if subject == "small" else self.BODY
+                    with smtplib.SMTP("127.0.0.1", server.port,
+                                      timeout=WAIT) as c:
+                        c.ehlo("client.test")
+                        self.assertEqual(c.sendmail(
+                            "s@x.test", ["u@example.org"],
+                            sample_message(subject, body)), {})
+            finally:
+                strace.detach()
+            maildir = server.maildir
+            self.assertEqual(len(server.delivered()), len(subjects))
+        traces = {int(name.rsplit(".", 1)[1]): os.path.join(tmp, name)
+                  for name in os.listdir(tmp) if name.startswith("trace.")}
+        self.assertIn(worker, traces, "no trace of the loop thread")
+        with open(traces.pop(worker)) as f:
+            loop = [line for line in f if maildir in line]
+        self.assertEqual(loop, [], "the event loop touched the maildir")
+        threads = [c for path in traces.values() for c in parse(path)]
+        for call in ("openat", "write", "rename", "fsync"):
+            done = [c for c in threads if c.name == call and c.ret >= 0
+                    and maildir in c.args]
+            self.assertGreaterEqual(len(done), len(subjects),
+                                    "%s by the threads: %r" % (call, done))
 
 
 if __name__ == "__main__":
