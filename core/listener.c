@@ -246,12 +246,6 @@ take_section(struct listener_list *c, cfg_t *top, cfg_t *sec)
 		    "or \"implicit\"");
 		return -1;
 	}
-	if (l->tls == LISTENER_TLS_IMPLICIT && c->proxy_protocol) {
-		listener_error_at(l, LISTENER_OPT_TLS, "tls = \"implicit\" "
-		    "cannot be combined with "
-		    "proxy_protocol");
-		return -1;
-	}
 	l->nplugins = cfg_size(sec, "plugins");
 	if (l->nplugins > 0) {
 		l->plugins = xcalloc(l->nplugins, sizeof(char *));

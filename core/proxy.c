@@ -15,16 +15,24 @@
  *	SMTP: a proxy that does not speak the protocol we expect must not
  *	get a greeting it could pass on as ours.
  *
- *	Octets after the header stay in the bufferevent's input, so the
- *	session sees them; input is bounded at PROXY_V2_MAX while reading.
+ *	The reader takes only the header's octets off the socket: it peeks
+ *	(MSG_PEEK) and consumes the octets it has parsed, all of them while
+ *	the header is incomplete (they are all header), exactly up to its
+ *	end once it is whole.  Whatever follows, SMTP commands or an
+ *	implicit-TLS listener's ClientHello, is still in the socket for the
+ *	session, which reads it as from a direct connection.  At most
+ *	PROXY_V2_MAX octets are held while reading.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <event2/buffer.h>
+#include <event2/event.h>
 
 #include "log.h"
 #include "proxy.h"
@@ -231,7 +239,10 @@ proxy_parse(const unsigned char *buf, size_t len, struct proxy_header *h)
 
 /* The pre-session reader: the connection until its header is in. */
 struct proxy_conn {
-	struct bufferevent *bev;
+	struct bufferevent *bev;	/* the session's, unused until then */
+	struct event *ev;		/* readable, or the timeout */
+	unsigned char buf[PROXY_V2_MAX];	/* header octets consumed */
+	size_t have;
 	const struct listener *listener;	/* accepted on */
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
@@ -255,6 +266,8 @@ conn_close(struct proxy_conn *c, const char *why)
 {
 	log_msg(LOG_INFO, "proxy: closed connection from [%s]:%s: %s",
 	    c->host, c->port, why);
+	if (c->ev != NULL)
+		event_free(c->ev);
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -269,9 +282,8 @@ conn_done(struct proxy_conn *c, const struct proxy_header *h)
 		conn_close(c, "server is shutting down");
 		return;
 	}
-	evbuffer_drain(bufferevent_get_input(bev), h->len);
-	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
-	bufferevent_disable(bev, EV_READ);
+	event_free(c->ev);
+	c->ev = NULL;
 	server->accepting = c->listener;
 	if (h->local)
 		session_new_via(bev, (struct sockaddr *)&c->peer, c->peerlen,
@@ -283,39 +295,69 @@ conn_done(struct proxy_conn *c, const struct proxy_header *h)
 	free(c);
 }
 
+/* Take n octets off the socket into c->buf (already peeked, so they
+ * are there); 0, or -1 when the socket says otherwise. */
+static int
+consume(struct proxy_conn *c, int fd, size_t n)
+{
+	while (n > 0) {
+		ssize_t got = recv(fd, c->buf + c->have, n, 0);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return -1;
+		c->have += (size_t)got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
 static void
-conn_read(struct bufferevent *bev, void *arg)
+conn_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct proxy_conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t len = evbuffer_get_length(in);
+	unsigned char peek[PROXY_V2_MAX];
 	struct proxy_header h;
+	size_t len;
+	ssize_t n;
 
-	if (len > PROXY_V2_MAX)
-		len = PROXY_V2_MAX;
-	switch (proxy_parse(evbuffer_pullup(in, (ev_ssize_t)len), len, &h)) {
+	if (what & EV_TIMEOUT) {
+		conn_close(c, "timeout waiting for the PROXY header");
+		return;
+	}
+	n = recv(fd, peek, sizeof(peek) - c->have, MSG_PEEK);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
+		return;
+	if (n <= 0) {
+		conn_close(c, "connection lost before the PROXY header");
+		return;
+	}
+	memcpy(c->buf + c->have, peek, (size_t)n);
+	len = c->have + (size_t)n;
+	switch (proxy_parse(c->buf, len, &h)) {
 	case PROXY_NEED_MORE:
-		if (len < PROXY_V2_MAX)
+		if (len >= PROXY_V2_MAX) {
+			conn_close(c, "PROXY header too long");
 			return;
-		conn_close(c, "PROXY header too long");
+		}
+		/* All of it is header: take it, or the socket stays
+		 * readable and the loop spins. */
+		if (consume(c, fd, (size_t)n) < 0)
+			conn_close(c, "connection lost before the PROXY header");
 		return;
 	case PROXY_BAD:
 		conn_close(c, h.error);
 		return;
 	case PROXY_OK:
+		if (consume(c, fd, h.len - c->have) < 0) {
+			conn_close(c, "connection lost in the PROXY header");
+			return;
+		}
 		conn_done(c, &h);
 		return;
 	}
-}
-
-static void
-conn_event(struct bufferevent *bev, short what, void *arg)
-{
-	(void)bev;
-	if (what & BEV_EVENT_TIMEOUT)
-		conn_close(arg, "timeout waiting for the PROXY header");
-	else
-		conn_close(arg, "connection lost before the PROXY header");
 }
 
 void
@@ -340,9 +382,13 @@ proxy_accept(struct bufferevent *bev, const struct sockaddr *peer,
 		conn_close(c, "peer not in proxy_trusted");
 		return;
 	}
-	bufferevent_setcb(bev, conn_read, NULL, conn_event, c);
-	/* Never more than a header's worth is buffered while we wait. */
-	bufferevent_setwatermark(bev, EV_READ, 0, PROXY_V2_MAX);
-	bufferevent_set_timeouts(bev, &tv, NULL);
-	bufferevent_enable(bev, EV_READ);
+	/* The bufferevent must not read: what follows the header is the
+	 * session's (or TLS's) to read from the socket. */
+	bufferevent_disable(bev, EV_READ | EV_WRITE);
+	c->ev = event_new(server->base, bufferevent_getfd(bev),
+	    EV_READ | EV_PERSIST, conn_read, c);
+	if (c->ev == NULL || event_add(c->ev, &tv) < 0) {
+		conn_close(c, "out of memory");
+		return;
+	}
 }

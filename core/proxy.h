@@ -44,7 +44,8 @@ enum proxy_result proxy_parse(const unsigned char *buf, size_t len,
     struct proxy_header *h);
 
 /* accept_cb's path when proxy_protocol is on: checks the peer, reads the
- * header, then calls session_new() (or closes the connection). */
+ * header and not one octet more, then calls session_new_via() (or closes
+ * the connection). */
 void proxy_accept(struct bufferevent *bev, const struct sockaddr *peer,
     socklen_t peerlen);
 

@@ -6,6 +6,12 @@ Received header of the delivered message must name 127.0.0.2, the real
 client, while the log's "connect from" names the proxy.  A connection
 that does not begin with a header, or comes from a peer not in
 proxy_trusted, is closed without a greeting.
+
+Implicit TLS (port 465) behind the proxy: HAProxy in TCP mode passes the
+client's TLS through after its header; smtplib.SMTP_SSL delivers, and the
+session is the real client's and under TLS (ESMTPS).  And with the header
+and the ClientHello in one send (Python's ssl over a MemoryBIO), the
+handshake still completes: the reader takes only the header's octets.
 """
 
 import os
@@ -13,13 +19,14 @@ import re
 import shutil
 import smtplib
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
 import unittest
 
-from ehlodtest import (Ehlod, EhlodTestCase, IO_TIMEOUT, free_port, lf,
-                       main, run_ehlod, sample_message)
+from ehlodtest import (DEFAULT_PLUGINS, Ehlod, EhlodTestCase, IO_TIMEOUT,
+                       free_port, lf, main, run_ehlod, sample_message)
 
 HAPROXY = "/usr/sbin/haproxy"
 CLIENT = "127.0.0.2"
@@ -221,6 +228,115 @@ class ProxyTest(EhlodTestCase):
             self.assertIn("proxy_trusted: '127.0.0.1/33'", out)
         finally:
             server.cleanup()
+
+
+def tls_client_context():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+@unittest.skipUnless(os.access(HAPROXY, os.X_OK), "no " + HAPROXY)
+@unittest.skipUnless(shutil.which("openssl"), "no openssl")
+class ImplicitTlsProxyTest(EhlodTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="ehlod-proxy-tls-")
+        cls.key = os.path.join(cls.dir, "key.pem")
+        cls.cert = os.path.join(cls.dir, "cert.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                        "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                        "-subj", "/CN=mx.test", "-days", "2", "-keyout",
+                        cls.key, "-out", cls.cert], check=True, timeout=60,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def server(self):
+        """ehlod with proxy_protocol and an implicit-TLS listener; its
+        port is .tls_port."""
+        plugins = [p for p in DEFAULT_PLUGINS if p[0] != "maildir"]
+        plugins += [("starttls", {"cert": self.cert, "key": self.key}),
+                    ("maildir", {})]
+        port = free_port()
+        extra = ('listener "submissions" {\n'
+                 '    listen = {"127.0.0.1:%d"}\n'
+                 '    tls = "implicit"\n}\n' % port)
+        server = Ehlod(plugins=plugins, proxy_protocol=True,
+                       extra_config=extra)
+        server.tls_port = port
+        return server
+
+    def through_haproxy(self, option):
+        with self.server() as server:
+            proxy = HAProxy(server.tls_port, option)
+            try:
+                with smtplib.SMTP_SSL("127.0.0.1", proxy.port,
+                                      local_hostname="client.test",
+                                      timeout=IO_TIMEOUT,
+                                      source_address=(CLIENT, 0),
+                                      context=tls_client_context()) as c:
+                    code, _ = c.ehlo()
+                    self.assertEqual(code, 250)
+                    self.assertFalse(c.has_extn("starttls"))
+                    self.assertEqual(c.sendmail(
+                        "s@x.test", ["u@example.org"],
+                        sample_message("tls " + option)), {})
+                    client_port = c.sock.getsockname()[1]
+            finally:
+                proxy.stop()
+            self.assertTrue(wait_for(lambda: server.delivered()))
+            self.assertRegex(server.log(), r"connect from \[127\.0\.0\.1\]:"
+                             r"\d+ client=\[127\.0\.0\.2\]:%d\b"
+                             % client_port)
+            message = lf(server.delivered()[0]).decode("utf-8", "replace")
+            received = re.sub(r"\r?\n[ \t]+", " ", re.search(
+                r"^Received: .*?(?=^\S)", message, re.M | re.S).group(0))
+            self.assertIn("[127.0.0.2]", received)
+            self.assertRegex(received, r"with ESMTPS id")
+
+    def test_haproxy_send_proxy_v1_implicit_tls(self):
+        self.through_haproxy("send-proxy")
+
+    def test_haproxy_send_proxy_v2_implicit_tls(self):
+        self.through_haproxy("send-proxy-v2")
+
+    def test_header_and_client_hello_in_one_send(self):
+        with self.server() as server, socket.create_connection(
+                ("127.0.0.1", server.tls_port), timeout=IO_TIMEOUT) as sock:
+            incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+            tls = tls_client_context().wrap_bio(incoming, outgoing)
+            with self.assertRaises(ssl.SSLWantReadError):
+                tls.do_handshake()
+            hello = outgoing.read()
+            self.assertTrue(hello.startswith(b"\x16\x03"), hello[:8])
+            sock.sendall(b"PROXY TCP4 127.0.0.2 127.0.0.1 4000 465\r\n"
+                         + hello)
+
+            def pump(step):
+                while True:
+                    try:
+                        return step()
+                    except ssl.SSLWantReadError:
+                        sock.sendall(outgoing.read())
+                        data = sock.recv(16384)
+                        self.assertNotEqual(data, b"", "closed by ehlod: "
+                                            + server.log()[-2000:])
+                        incoming.write(data)
+
+            pump(tls.do_handshake)
+            sock.sendall(outgoing.read())
+            self.assertTrue(pump(lambda: tls.read(4096)).startswith(b"220 "))
+            tls.write(b"QUIT\r\n")
+            sock.sendall(outgoing.read())
+            self.assertTrue(pump(lambda: tls.read(4096)).startswith(b"221"))
+            self.assertRegex(server.log(), r"connect from \[127\.0\.0\.1\]:"
+                             r"\d+ client=\[127\.0\.0\.2\]:4000\b")
 
 
 if __name__ == "__main__":

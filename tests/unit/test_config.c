@@ -360,9 +360,6 @@ START_TEST(listener_errors)
 	    "relay_networks: '1.2.3.4/40' is not");
 	expect_error("listen = {\"*:25\"}\nlistener \"a\" {\n"
 	    "  listen = {\"*:25\"}\n\n}\n", 3, "already listener 'default''s");
-	expect_error("proxy_protocol = true\nlistener \"a\" {\n"
-	    "  tls = \"implicit\"\n  listen = {\"*:465\"}\n}\n", 3,
-	    "cannot be combined with proxy_protocol");
 }
 END_TEST
 
