@@ -73,6 +73,7 @@ struct pool {
 	int stopping;
 	int efd;		/* eventfd: done is not empty */
 	pid_t pid;		/* the process the threads run in */
+	pid_t owner;		/* the process init last ran in */
 	unsigned long long seed;	/* its names' R part */
 	unsigned nthreads;
 	pthread_t threads[THREADS_MAX];
@@ -581,6 +582,9 @@ maildir_flush_setup(const struct ehlod_host *host, ehlod_ctx *inst,
 	    THREADS_MAX : threads;
 	pool.finished = finished;
 	pool.queue_tail = &pool.queue;
+	/* init runs again in every process that forks off (a worker), so
+	 * submit can tell a new process without a system call each time. */
+	pool.owner = getpid();
 }
 
 static int
@@ -594,7 +598,7 @@ start(void)
 		return -1;
 	pool.stopping = 0;
 	pool.seed = random_seed();
-	pool.pid = getpid();
+	pool.pid = pool.owner;
 	/* Signals are the loop's business: the threads block them all. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -616,7 +620,7 @@ start(void)
 int
 maildir_flush_submit(struct maildir_job *j)
 {
-	if (pool.pid != getpid() && start() < 0)
+	if (pool.pid != pool.owner && start() < 0)
 		return -1;
 	j->next = NULL;
 	pthread_mutex_lock(&pool.lock);
