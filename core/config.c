@@ -450,6 +450,54 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 	}
 }
 
+/* The line of the last top-level "listen = {}" in the expanded text, or
+ * 0.  libconfuse sets an empty list without calling the option's check,
+ * so this is the only way to say where an empty listen was written.
+ * Comments are blanked already (clean_source); quoted strings are
+ * skipped. */
+static int
+empty_listen_line(const char *text)
+{
+	int line = 1, depth = 0, found = 0;
+
+	for (const char *p = text; *p; p++) {
+		size_t n;
+
+		if (*p == '\n')
+			line++;
+		else if (*p == '"' || *p == '\'') {
+			char q = *p;
+
+			while (p[1] && p[1] != q) {
+				if (p[1] == '\n')
+					line++;
+				p += (p[1] == '\\' && p[2]) ? 2 : 1;
+			}
+			if (p[1])
+				p++;
+		} else if (*p == '{')
+			depth++;
+		else if (*p == '}' && depth > 0)
+			depth--;
+		else if (depth == 0 && strncmp(p, "listen", 6) == 0 &&
+		    (p == text || !(isalnum((unsigned char)p[-1]) ||
+		    p[-1] == '_'))) {
+			n = 6 + strspn(p + 6, " \t");
+			if (p[n] != '=')
+				continue;
+			n += 1 + strspn(p + n + 1, " \t\r\n");
+			if (p[n] != '{')
+				continue;
+			n += 1 + strspn(p + n + 1, " \t\r\n");
+			if (p[n] == '}')
+				found = line;
+		}
+	}
+	return found;
+}
+
+static int empty_listen_at;	/* of the last parse */
+
 static cfg_t *
 parse(const char *file, cfg_opt_t *plugin_opts, int flags)
 {
@@ -468,6 +516,7 @@ parse(const char *file, cfg_opt_t *plugin_opts, int flags)
 	}
 	cfg_set_error_function(cfg, config_error);
 	listener_lines_reset();
+	empty_listen_at = empty_listen_line(text);
 	parsing_file = file;
 	int rc = cfg_parse_buf(cfg, text);
 	parsing_file = NULL;
@@ -584,7 +633,7 @@ static int
 take_listeners(struct config *c)
 {
 	struct listener_list l = { .file = c->file,
-	    .proxy_protocol = c->proxy_protocol };
+	    .empty_listen_line = empty_listen_at };
 	int rc = listeners_read(&l, c->cfg);
 
 	listener_lines_reset();

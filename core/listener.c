@@ -286,13 +286,25 @@ listeners_read(struct listener_list *c, cfg_t *cfg)
 
 	c->listeners = xcalloc(nsec + 1, sizeof(*c->listeners));
 	/* With listener sections, the top-level listen (default
-	 * 127.0.0.1:2525) is served only when the file sets it. */
-	if ((nsec == 0 || set_in_file(cfg, "listen")) &&
+	 * 127.0.0.1:2525) is served only when the file gives it an
+	 * address. */
+	if ((nsec == 0 || cfg_size(cfg, "listen") > 0) &&
+	    (nsec == 0 || set_in_file(cfg, "listen")) &&
 	    take_default(c, cfg) < 0)
 		return -1;
 	for (size_t i = 0; i < nsec; i++)
 		if (take_section(c, cfg, cfg_getnsec(cfg, "listener", i)) < 0)
 			return -1;
+	if (c->nlisten == 0) {
+		const char *file;
+		int line;
+
+		include_where(c->file, c->empty_listen_line, &file, &line);
+		log_msg(LOG_ERR, "%s:%d: option 'listen' is empty and no "
+		    "listener section names an address: the server would "
+		    "accept no connection", file, line);
+		return -1;
+	}
 	return check_duplicates(c);
 }
 

@@ -79,7 +79,7 @@ struct listener {
  * every listen address in order.  file and proxy_protocol are read. */
 struct listener_list {
 	const char *file;	/* the configuration file, for errors */
-	int proxy_protocol;	/* implicit TLS cannot be combined with it */
+	int empty_listen_line;	/* of a top-level "listen = {}", or 0 */
 	struct listen_addr *listen;
 	size_t nlisten;
 	struct listener *listeners;
