@@ -277,6 +277,18 @@ check_listen(cfg_t *cfg, cfg_opt_t *opt)
 	return -1;
 }
 
+/* The line proxy_protocol was set at, for a check that needs the whole
+ * file (proxy_trusted may follow it). */
+static int proxy_protocol_line;
+
+static int
+note_proxy_protocol(cfg_t *cfg, cfg_opt_t *opt)
+{
+	(void)opt;
+	proxy_protocol_line = cfg->line;
+	return 0;
+}
+
 /* libmilter's socket forms: "inet:PORT@HOST", "inet6:...", "unix:PATH"
  * ("local:" is the same); checked here so a typo is a config error with
  * a line number, not a failure inside smfi_main(). */
@@ -445,6 +457,8 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		    !strcmp(o->name, "xforward_trusted") ||
 		    !strcmp(o->name, "relay_networks"))
 			o->validcb = check_proxy_trusted;
+		else if (!strcmp(o->name, "proxy_protocol"))
+			o->validcb = note_proxy_protocol;
 		else if (!strcmp(o->name, "listener"))
 			listener_checks(o->subopts);
 	}
@@ -658,6 +672,16 @@ config_read(const char *file, struct config *c)
 		/* The networks were checked while parsing: not reached. */
 		log_msg(LOG_ERR, "%s: cannot take a trusted network list",
 		    file);
+		return -1;
+	}
+	if (c->proxy_protocol && c->nproxy_trusted == 0) {
+		const char *where;
+		int line;
+
+		include_where(file, proxy_protocol_line, &where, &line);
+		log_msg(LOG_ERR, "%s:%d: proxy_protocol is on and "
+		    "proxy_trusted is empty: every connection would be "
+		    "closed", where, line);
 		return -1;
 	}
 	if (take_listeners(c) < 0)

@@ -247,6 +247,14 @@ take_section(struct listener_list *c, cfg_t *top, cfg_t *sec)
 		return -1;
 	}
 	l->nplugins = cfg_size(sec, "plugins");
+	/* Unset means every plugin; an empty list would read as none, but
+	 * libconfuse cannot tell it from unset once parsed. */
+	if (l->nplugins == 0 && set_in_file(sec, "plugins")) {
+		listener_error_at(l, LISTENER_OPT_PLUGINS, "plugins = {} "
+		    "would leave the listener no plugin: leave the option "
+		    "out to serve every plugin");
+		return -1;
+	}
 	if (l->nplugins > 0) {
 		l->plugins = xcalloc(l->nplugins, sizeof(char *));
 		for (size_t i = 0; i < l->nplugins; i++)

@@ -369,6 +369,12 @@ START_TEST(listener_errors)
 	    "relay_networks: '1.2.3.4/40' is not");
 	expect_error("listen = {\"*:25\"}\nlistener \"a\" {\n"
 	    "  listen = {\"*:25\"}\n\n}\n", 3, "already listener 'default''s");
+	/* An empty plugin list is not "every plugin": refused, at the end
+	 * of its section (libconfuse cannot say the list's line). */
+	expect_error("listener \"a\" {\n  listen = {\"*:25\"}\n"
+	    "  plugins = {}\n}\n", 4, "plugins = {} would leave");
+	expect_error("proxy_trusted = {}\n\nproxy_protocol = true\n", 3,
+	    "proxy_protocol is on and proxy_trusted is empty");
 	/* libconfuse takes an empty list without calling its check: the
 	 * line comes from a scan of the text, past comments and strings. */
 	expect_error("# listen = {}\nhostname = \"listen = {}\"\n"
