@@ -240,7 +240,8 @@ proxy_parse(const unsigned char *buf, size_t len, struct proxy_header *h)
 /* The pre-session reader: the connection until its header is in. */
 struct proxy_conn {
 	struct bufferevent *bev;	/* the session's, unused until then */
-	struct event *ev;		/* readable, or the timeout */
+	struct event *ev;		/* readable */
+	struct event *deadline;		/* the whole header's time */
 	unsigned char buf[PROXY_V2_MAX];	/* header octets consumed */
 	size_t have;
 	const struct listener *listener;	/* accepted on */
@@ -268,6 +269,8 @@ conn_close(struct proxy_conn *c, const char *why)
 	    c->host, c->port, why);
 	if (c->ev != NULL)
 		event_free(c->ev);
+	if (c->deadline != NULL)
+		event_free(c->deadline);
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -283,7 +286,7 @@ conn_done(struct proxy_conn *c, const struct proxy_header *h)
 		return;
 	}
 	event_free(c->ev);
-	c->ev = NULL;
+	event_free(c->deadline);
 	server->accepting = c->listener;
 	if (h->local)
 		session_new_via(bev, (struct sockaddr *)&c->peer, c->peerlen,
@@ -314,6 +317,14 @@ consume(struct proxy_conn *c, int fd, size_t n)
 }
 
 static void
+conn_expired(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_close(arg, "timeout waiting for the PROXY header");
+}
+
+static void
 conn_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct proxy_conn *c = arg;
@@ -322,10 +333,7 @@ conn_read(evutil_socket_t fd, short what, void *arg)
 	size_t len;
 	ssize_t n;
 
-	if (what & EV_TIMEOUT) {
-		conn_close(c, "timeout waiting for the PROXY header");
-		return;
-	}
+	(void)what;
 	n = recv(fd, peek, sizeof(peek) - c->have, MSG_PEEK);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 	    errno == EINTR))
@@ -387,7 +395,11 @@ proxy_accept(struct bufferevent *bev, const struct sockaddr *peer,
 	bufferevent_disable(bev, EV_READ | EV_WRITE);
 	c->ev = event_new(server->base, bufferevent_getfd(bev),
 	    EV_READ | EV_PERSIST, conn_read, c);
-	if (c->ev == NULL || event_add(c->ev, &tv) < 0) {
+	/* For the whole header, not per read: a proxy trickling one octet
+	 * at a time would otherwise hold the connection for hours. */
+	c->deadline = evtimer_new(server->base, conn_expired, c);
+	if (c->ev == NULL || c->deadline == NULL ||
+	    event_add(c->ev, NULL) < 0 || evtimer_add(c->deadline, &tv) < 0) {
 		conn_close(c, "out of memory");
 		return;
 	}

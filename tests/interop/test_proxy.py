@@ -183,6 +183,30 @@ class ProxyTest(EhlodTestCase):
                                      in server.log()))
             self.assertNotIn("connect from", server.log())
 
+    def test_trickled_header_times_out_as_a_whole(self):
+        # command_timeout bounds the whole header, not each read: a peer
+        # sending an octet every 0.3 s is closed after about 1 s.
+        header = b"PROXY TCP4 127.0.0.2 127.0.0.1 4000 25\r\n"
+        with Ehlod(proxy_protocol=True, command_timeout=1) as server, \
+                socket.create_connection(("127.0.0.1", server.port),
+                                         timeout=IO_TIMEOUT) as sock:
+            start = time.monotonic()
+            closed_after = None
+            for octet in header[:-2]:
+                try:
+                    sock.sendall(bytes([octet]))
+                except (BrokenPipeError, ConnectionResetError):
+                    closed_after = time.monotonic() - start
+                    break
+                if wait_for(lambda: "timeout waiting for the PROXY header"
+                            in server.log(), 0.3):
+                    closed_after = time.monotonic() - start
+                    break
+            self.assertIsNotNone(closed_after, "never closed: "
+                                 + server.log())
+            self.assertLess(closed_after, 2.5, server.log())
+            self.assertNotIn("connect from", server.log())
+
     def test_bad_header_closed(self):
         with Ehlod(proxy_protocol=True) as server:
             data = closed_without_greeting(
