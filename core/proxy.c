@@ -298,8 +298,8 @@ conn_done(struct proxy_conn *c, const struct proxy_header *h)
 	free(c);
 }
 
-/* Take n octets off the socket into c->buf (already peeked, so they
- * are there); 0, or -1 when the socket says otherwise. */
+/* Take n octets off the socket into c->buf after what it has (peeked
+ * already, so they are there); 0, or -1 when the socket says otherwise. */
 static int
 consume(struct proxy_conn *c, int fd, size_t n)
 {
@@ -328,13 +328,13 @@ static void
 conn_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct proxy_conn *c = arg;
-	unsigned char peek[PROXY_V2_MAX];
 	struct proxy_header h;
 	size_t len;
 	ssize_t n;
 
 	(void)what;
-	n = recv(fd, peek, sizeof(peek) - c->have, MSG_PEEK);
+	/* Peeked into place: consume() then reads the same octets there. */
+	n = recv(fd, c->buf + c->have, sizeof(c->buf) - c->have, MSG_PEEK);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK ||
 	    errno == EINTR))
 		return;
@@ -342,7 +342,6 @@ conn_read(evutil_socket_t fd, short what, void *arg)
 		conn_close(c, "connection lost before the PROXY header");
 		return;
 	}
-	memcpy(c->buf + c->have, peek, (size_t)n);
 	len = c->have + (size_t)n;
 	switch (proxy_parse(c->buf, len, &h)) {
 	case PROXY_NEED_MORE:
