@@ -296,9 +296,8 @@ listeners_read(struct listener_list *c, cfg_t *cfg)
 	/* With listener sections, the top-level listen (default
 	 * 127.0.0.1:2525) is served only when the file gives it an
 	 * address. */
-	if ((nsec == 0 || cfg_size(cfg, "listen") > 0) &&
-	    (nsec == 0 || set_in_file(cfg, "listen")) &&
-	    take_default(c, cfg) < 0)
+	if ((nsec == 0 || (set_in_file(cfg, "listen") &&
+	    cfg_size(cfg, "listen") > 0)) && take_default(c, cfg) < 0)
 		return -1;
 	for (size_t i = 0; i < nsec; i++)
 		if (take_section(c, cfg, cfg_getnsec(cfg, "listener", i)) < 0)
