@@ -135,14 +135,12 @@ random_seed(void)
 	return rnd;
 }
 
+/* Only the threads name files, so pool.pid and pool.seed are set. */
 static int
 make_name(char *buf, size_t len)
 {
 	struct timeval tv;
-	unsigned long long rnd = 0;
 	int n;
-
-	pid_t pid = pool.pid;
 
 	gettimeofday(&tv, NULL);
 	/* M, P and Q make the name unique on a sane host; R covers what
@@ -150,15 +148,9 @@ make_name(char *buf, size_t len)
 	 * per process when its threads start, since Q already tells its
 	 * names apart.  Without entropy from the kernel it is 0 and O_EXCL
 	 * still catches a clash. */
-	if (pid != 0) {
-		rnd = pool.seed;
-	} else {	/* the loop, before this process's first submit */
-		pid = getpid();
-		rnd = random_seed();
-	}
 	n = snprintf(buf, len, "%lld.M%06ldP%ldQ%luR%016llx.%s",
-	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)pid,
-	    atomic_fetch_add(&deliveries, 1) + 1, rnd, pool.hostpart);
+	    (long long)tv.tv_sec, (long)tv.tv_usec, (long)pool.pid,
+	    atomic_fetch_add(&deliveries, 1) + 1, pool.seed, pool.hostpart);
 	return (n < 0 || (size_t)n >= len) ? -1 : 0;
 }
 
