@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 
 #include "content.h"
 #include "deadline.h"
@@ -37,12 +38,29 @@ set_timeout(struct ehlod_session *s, long seconds)
 	deadline_timeouts(s, seconds, seconds);
 }
 
+/* The spool writer finished a write of this session's file: take in a
+ * failure, hand over what waited for room, finish a message that waited
+ * for its writes, then let the input loop run as after any read (it
+ * reads on if reading was held, and sends the replies made here). */
+static void
+spool_written(void *arg)
+{
+	struct ehlod_session *s = arg;
+
+	message_spool_settle(&s->txn.msg);
+	content_pump(s);
+	if (s->bev)
+		bufferevent_trigger(s->bev, EV_READ,
+		    BEV_TRIG_IGNORE_WATERMARKS);
+}
+
 static void
 content_begin(struct ehlod_session *s, int bdat)
 {
 	struct transaction *t = &s->txn;
 
 	t->content = CONTENT_HEADERS;
+	message_spool_notify(&t->msg, spool_written, s);
 	if (bdat) {
 		t->uses_bdat = 1;
 		return;
@@ -438,6 +456,11 @@ static void
 finish_message(struct ehlod_session *s)
 {
 	struct transaction *t = &s->txn;
+
+	/* Delivery reads the spool file: wait for its writes (the writer
+	 * calls content_pump again). */
+	if (message_spool_busy(&t->msg))
+		return;
 
 	if (!t->uses_bdat && (t->reader.bare_cr || t->reader.bare_lf)) {
 		refuse(s, 550, "5.6.0", "Message refused: bare CR or LF in "

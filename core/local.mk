@@ -10,6 +10,7 @@ core_libcore_la_SOURCES = \
 	core/include.c core/include.h \
 	core/confcheck.c core/confcheck.h \
 	core/message.c core/message.h \
+	core/spool_writer.c core/spool_writer.h \
 	core/data.c core/data.h \
 	core/session_reply.c core/session_reply.h \
 	core/chain.c core/chain.h \

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "message.h"
+#include "spool_writer.h"
 
 void
 message_init(struct message *m, size_t limit)
@@ -33,8 +34,8 @@ message_free(struct message *m)
 	free(m->hdrs);
 	free(m->buf);
 	free(m->received);
-	if (m->spool_open)
-		close(m->spool_fd);
+	if (m->spool)
+		spool_file_release(m->spool);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -45,59 +46,67 @@ message_spool_setup(struct message *m, size_t threshold, const char *dir)
 	m->spool_dir = dir;
 }
 
-/* An unlinked file: nothing to clean up after a crash. */
-static int
-spool_create(struct message *m)
+void
+message_spool_notify(struct message *m, void (*wake)(void *), void *arg)
 {
-	int fd = -1;
+	m->spool_wake = wake;
+	m->spool_wake_arg = arg;
+}
 
-#ifdef O_TMPFILE
-	fd = open(m->spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-#endif
-	if (fd < 0) {
-		char path[4096];
-		if ((size_t)snprintf(path, sizeof(path), "%s/ehlod.XXXXXX",
-		    m->spool_dir) >= sizeof(path))
-			return -1;
-		fd = mkstemp(path);
-		if (fd < 0)
-			return -1;
-		unlink(path);
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
-	}
-	m->spool_fd = fd;
-	m->spool_open = 1;
-	return 0;
+/* Octets in flight past which nothing more is handed over: at least a
+ * read's worth, so a small threshold does not stall the writer. */
+static size_t
+in_flight_limit(const struct message *m)
+{
+	return m->spool_threshold > 65536 ? m->spool_threshold : 65536;
+}
+
+int
+message_spool_held(const struct message *m)
+{
+	return m->spool && spool_file_in_flight(m->spool) >= in_flight_limit(m);
+}
+
+int
+message_spool_busy(const struct message *m)
+{
+	return m->spool && spool_file_in_flight(m->spool) > 0;
 }
 
 static int
-write_all(int fd, const char *p, size_t n)
+spool_fail(struct message *m)
 {
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	m->spool_failed = 1;
+	message_drop(m);
+	return -1;
+}
+
+void
+message_spool_settle(struct message *m)
+{
+	if (m->spool && spool_file_error(m->spool))
+		spool_fail(m);
 }
 
 int
 message_spool(struct message *m)
 {
 	if (m->spool_threshold == 0 || !m->body_started || m->dropped ||
-	    m->len <= m->spool_threshold || m->cursor <= m->body_offset)
+	    m->len <= m->spool_threshold || m->cursor <= m->body_offset ||
+	    message_spool_held(m))
 		return 0;
 	size_t n = m->cursor - m->body_offset;
-	if ((!m->spool_open && spool_create(m) < 0) ||
-	    write_all(m->spool_fd, m->buf + m->body_offset, n) < 0) {
-		m->spool_failed = 1;
-		message_drop(m);
-		return -1;
+	char *copy = malloc(n);
+	if (copy == NULL)
+		return spool_fail(m);
+	memcpy(copy, m->buf + m->body_offset, n);
+	if (m->spool == NULL && (m->spool = spool_file_new(m->spool_dir,
+	    m->spool_wake, m->spool_wake_arg)) == NULL) {
+		free(copy);
+		return spool_fail(m);
 	}
+	if (spool_file_write(m->spool, copy, n, (off_t)m->spooled) < 0)
+		return spool_fail(m);
 	m->spooled += n;
 	memmove(m->buf + m->body_offset, m->buf + m->cursor,
 	    m->len - m->cursor);
@@ -147,9 +156,9 @@ message_drop(struct message *m)
 {
 	free(m->buf);
 	m->buf = NULL;
-	if (m->spool_open)
-		close(m->spool_fd);
-	m->spool_open = 0;
+	if (m->spool)
+		spool_file_release(m->spool);
+	m->spool = NULL;
 	m->spooled = 0;
 	m->len = m->cap = m->cursor = m->scanned = 0;
 	m->field_end = 0;
@@ -364,12 +373,16 @@ write_spooled(const struct message *m, ehlod_sink sink, void *arg)
 {
 	char chunk[65536];
 	off_t off = 0;
+	int fd = spool_file_fd(m->spool);
+
+	if (fd < 0)
+		return -1;
 
 	while ((size_t)off < m->spooled) {
 		size_t want = m->spooled - (size_t)off;
 		if (want > sizeof(chunk))
 			want = sizeof(chunk);
-		ssize_t r = pread(m->spool_fd, chunk, want, off);
+		ssize_t r = pread(fd, chunk, want, off);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0 || sink(arg, chunk, (size_t)r) < 0)
@@ -410,7 +423,7 @@ message_write(const struct message *m, ehlod_sink sink, void *arg)
 {
 	if (write_head(m, sink, arg) < 0)
 		return -1;
-	if (m->spool_open && write_spooled(m, sink, arg) < 0)
+	if (m->spool && write_spooled(m, sink, arg) < 0)
 		return -1;
 	size_t n = body_in_buf(m);
 	if (n > 0 && sink(arg, m->buf + m->len - n, n) < 0)
@@ -439,13 +452,15 @@ int
 message_spool_fd(const struct message *m, size_t *offset, size_t *len)
 {
 	size_t head = 0;
+	int fd;
 
-	if (!m->spool_open || m->spooled == 0)
+	if (m->spool == NULL || m->spooled == 0 ||
+	    (fd = spool_file_fd(m->spool)) < 0)
 		return -1;
 	write_head(m, count_sink, &head);
 	*offset = head;
 	*len = m->spooled;
-	return m->spool_fd;
+	return fd;
 }
 
 /* message_pread's view of the head: the octets from off on, into buf. */
@@ -480,8 +495,12 @@ window_sink(void *arg, const void *data, size_t len)
 static long
 pread_spool(const struct message *m, char *buf, size_t len, size_t off)
 {
+	int fd = spool_file_fd(m->spool);
+
+	if (fd < 0)
+		return -1;
 	for (;;) {
-		ssize_t r = pread(m->spool_fd, buf, len, (off_t)off);
+		ssize_t r = pread(fd, buf, len, (off_t)off);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -493,7 +512,7 @@ long
 message_pread(const struct message *m, void *buf, size_t len, size_t offset)
 {
 	struct window w = { 0, offset, buf, len, 0 };
-	size_t spooled = m->spool_open ? m->spooled : 0, inbuf;
+	size_t spooled = m->spool ? m->spooled : 0, inbuf;
 
 	if (len > LONG_MAX)
 		len = w.len = LONG_MAX;

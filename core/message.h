@@ -44,22 +44,38 @@ struct message {
 	 * yet seen, and the file the body before it. */
 	size_t spool_threshold;	/* 0: never */
 	const char *spool_dir;
-	int spool_fd;		/* valid only when spool_open */
-	int spool_open;
+	void (*spool_wake)(void *);	/* a write of the file finished */
+	void *spool_wake_arg;
+	struct spool_file *spool;	/* NULL until the first octet goes */
 	int spool_failed;	/* a write failed: the message is dropped */
-	size_t spooled;		/* body octets in the file */
+	size_t spooled;		/* body octets handed to the file */
 };
 
 void message_init(struct message *m, size_t limit);
 void message_free(struct message *m);
 void message_spool_setup(struct message *m, size_t threshold,
     const char *dir);
+/* wake(arg) runs in the event loop whenever a write of the spool file
+ * has finished (spool_writer.h): the owner then calls
+ * message_spool_settle() and goes on.  Before the first octet. */
+void message_spool_notify(struct message *m, void (*wake)(void *),
+    void *arg);
 
 /* Move the body the hooks have seen (before the cursor) to the spool file
- * once the buffer holds more than the threshold.  Page-cache writes, never
- * synced: the file dies with the transaction.  -1 when the write failed
- * (the message is then dropped and spool_failed set). */
+ * once the buffer holds more than the threshold: a copy goes to the
+ * writer thread, never synced (the file dies with the transaction).
+ * Nothing moves while as much as the threshold is still in flight, so
+ * memory stays bounded when the owner also stops reading
+ * (message_spool_held).  -1 when the hand-over failed (the message is
+ * then dropped and spool_failed set). */
 int message_spool(struct message *m);
+/* The writer is behind: take no more input until it wakes the owner. */
+int message_spool_held(const struct message *m);
+/* Writes are in flight: the content may not be read or delivered yet. */
+int message_spool_busy(const struct message *m);
+/* Take in the writer's results: a failed write drops the message and
+ * sets spool_failed. */
+void message_spool_settle(struct message *m);
 
 void message_append(struct message *m, const char *p, size_t n);
 
@@ -92,7 +108,8 @@ size_t message_output_size(const struct message *m);
 long message_pread(const struct message *m, void *buf, size_t len,
     size_t offset);
 /* The spool file, whose octets 0 to *len are message_write's octets
- * *offset on; -1 when nothing is spooled. */
+ * *offset on; -1 when nothing is spooled, or while writes are in
+ * flight. */
 int message_spool_fd(const struct message *m, size_t *offset, size_t *len);
 
 #endif

@@ -375,6 +375,9 @@ may_read(const struct ehlod_session *s)
 		return 0;	/* the client is not reading its replies */
 	if (s->pending && s->mode != IN_PLUGIN_LINE)
 		return 0;
+	if ((s->mode == IN_DATA || s->mode == IN_CHUNK) &&
+	    message_spool_held(&s->txn.msg))
+		return 0;	/* the spool writer wakes us (content.c) */
 	return 1;
 }
 

@@ -28,6 +28,7 @@
 #include "proxy.h"
 #include "session.h"
 #include "smtpd.h"
+#include "spool_writer.h"
 #include "stats.h"
 #include "status.h"
 #include "worker.h"
@@ -259,7 +260,7 @@ worker_run(struct config *c, struct plugin_set *set, const int *fds,
 	srv.plugins = set;
 	srv.base = event_base_new();
 	server = &srv;
-	if (srv.base == NULL)
+	if (srv.base == NULL || spool_writer_init(srv.base) < 0)
 		return 1;
 	if (plugins_init(set, host_table()) < 0)
 		return WORKER_EXIT_CONFIG;
@@ -290,6 +291,7 @@ worker_run(struct config *c, struct plugin_set *set, const int *fds,
 	if (resume_accept_ev)
 		event_free(resume_accept_ev);
 	plugins_fini(set);
+	spool_writer_shutdown();
 	event_base_free(srv.base);
 	return 0;
 }

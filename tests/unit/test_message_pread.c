@@ -10,15 +10,20 @@
  *	at every offset near the boundaries, spooled and not, and compares
  *	with message_write's output.  message_spool_fd (host->message_spool)
  *	must point at the same octets: the file's 0..len are the output's
- *	offset..offset+len, and -1 when nothing is spooled.
+ *	offset..offset+len, and -1 when nothing is spooled.  The spool file
+ *	is written by the real writer thread (core/spool_writer.c), whose
+ *	results come back through an event loop run here; a spool directory
+ *	that does not exist must come back as a failed, dropped message.
  */
 #include <check.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <event2/event.h>
 
 #include "../../core/message.h"
+#include "../../core/spool_writer.h"
 
 struct out {
 	char *p;
@@ -36,18 +41,43 @@ collect(void *arg, const void *data, size_t len)
 	return 0;
 }
 
+/* The loop the writer reports to: one per process (check forks a child
+ * for each test). */
+static struct event_base *
+loop(void)
+{
+	static struct event_base *base;
+
+	if (base == NULL) {
+		base = event_base_new();
+		ck_assert_ptr_nonnull(base);
+		ck_assert_int_eq(spool_writer_init(base), 0);
+	}
+	return base;
+}
+
+/* Wait, as the session does before delivery, for the writes in flight. */
+static void
+settle(struct message *m)
+{
+	while (message_spool_busy(m))
+		ck_assert_int_ge(event_base_loop(loop(), EVLOOP_ONCE), 0);
+	message_spool_settle(m);
+}
+
 /* A message as the core builds it: headers split off as they come, the
  * body spooled past threshold (0: never), then header changes. */
 static void
-build(struct message *m, size_t threshold, size_t body_lines)
+build_in(struct message *m, size_t threshold, size_t body_lines,
+    const char *dir)
 {
 	static const char head[] = "Subject: pread\r\nX-Folded: one\r\n"
 	    "\ttwo\r\nFrom: <s@x.test>\r\n\r\n";
 	size_t idx;
 
 	message_init(m, 1 << 24);
-	message_spool_setup(m, threshold, getenv("TMPDIR") ?
-	    getenv("TMPDIR") : "/tmp");
+	message_spool_setup(m, threshold, dir);
+	loop();
 	m->received = strdup("Received: from client.test\n\tby ehlod");
 	message_append(m, head, strlen(head));
 	while (message_next_header(m, 0, &idx) == 1)
@@ -58,12 +88,24 @@ build(struct message *m, size_t threshold, size_t body_lines)
 		    i % 5 == 0 ? "." : "", i);
 
 		message_append(m, line, (size_t)n);
-		ck_assert_int_eq(message_spool(m), 0);
+		if (message_spool(m) < 0)
+			break;		/* the hand-over failed */
 		m->cursor = m->len;	/* the body hooks have seen it */
 	}
+	settle(m);
+	if (m->spool_failed)
+		return;
 	ck_assert_int_eq(message_add_header(m, "X-Added", "yes"), 0);
 	ck_assert_int_eq(message_change_header(m, "Subject", 1,
 	    "changed\n\tover two lines"), 0);
+}
+
+static void
+build(struct message *m, size_t threshold, size_t body_lines)
+{
+	build_in(m, threshold, body_lines, getenv("TMPDIR") ?
+	    getenv("TMPDIR") : "/tmp");
+	ck_assert(!m->spool_failed);
 }
 
 static struct out
@@ -169,6 +211,21 @@ START_TEST(empty_body)
 }
 END_TEST
 
+/* The writer thread cannot create the file: the message is dropped and
+ * marked, for the session's 452, and nothing of it stays in memory. */
+START_TEST(unwritable_directory)
+{
+	struct message m;
+
+	build_in(&m, 1024, 5000, "/nonexistent-ehlod-spool");
+	ck_assert(m.spool_failed);
+	ck_assert(m.dropped);
+	ck_assert_ptr_null(m.buf);
+	ck_assert_ptr_null(m.spool);
+	message_free(&m);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -181,6 +238,7 @@ main(void)
 	tcase_add_test(tc, in_memory);
 	tcase_add_test(tc, spooled);
 	tcase_add_test(tc, empty_body);
+	tcase_add_test(tc, unwritable_directory);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
