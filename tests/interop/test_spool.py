@@ -20,6 +20,10 @@ the unlinked spool file:
   delivers nothing of it; the session goes on, a small message and then
   a 600 KiB one (which needs the failed one's space back) are taken, 250,
   and arrive intact;
+- a client that goes away in the middle of DATA while its writes are
+  still in flight (strace delays them): once they are done the worker
+  holds no descriptor of the spool directory, and it takes the next
+  large message;
 - a slow spool disk (strace delays each write of the worker's threads by
   20 ms) holds the client back instead of filling memory: a 16 MiB
   message, by DATA and by BDAT, raises the worker's peak RSS by under
@@ -34,6 +38,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import unittest
 
 from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, make_tempdir,
@@ -106,6 +111,31 @@ def status_kb(pid, key):
             if line.startswith(key + ":"):
                 return int(line.split()[1])
     raise AssertionError("no %s for %d" % (key, pid))
+
+
+def open_in(pid, directory):
+    """The worker's descriptors of files in directory (an O_TMPFILE
+    file shows as "DIR/#INODE (deleted)")."""
+    found = []
+    fds = "/proc/%d/fd" % pid
+    for fd in os.listdir(fds):
+        try:
+            target = os.readlink(os.path.join(fds, fd))
+        except OSError:
+            continue
+        if target.startswith(directory + "/"):
+            found.append(target)
+    return found
+
+
+def closed_soon(pid, directory):
+    """open_in once it is empty, or after 10 s: the session ends when
+    the server reads the client's close, and the writer thread closes
+    the file after that."""
+    deadline = time.monotonic() + 10
+    while open_in(pid, directory) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return open_in(pid, directory)
 
 
 def asan_in(pid):
@@ -196,6 +226,49 @@ class SpoolTest(EhlodTestCase):
             self.assertCode(send_data(self, server, small), 250)
             self.assertEqual(len(server.delivered()), 1)
 
+    def slow_writes(self, worker, usec):
+        """strace on every thread of worker, each pwrite64 delayed by
+        usec; the caller kills it."""
+        strace = subprocess.Popen(
+            ["strace", "-f", "-o", "/dev/null", "-e", "trace=pwrite64",
+             "-e", "inject=pwrite64:delay_enter=%d" % usec, "-p",
+             str(worker)], stderr=subprocess.PIPE, text=True)
+        self.addCleanup(strace.kill)
+        # The main thread first; the writer thread is started later,
+        # from it, so -f follows it.
+        line = strace.stderr.readline()
+        self.assertIn("attached", line)
+        return strace
+
+    def test_client_gone_mid_data_spool_file_closed(self):
+        # The session ends while its writes are still in flight (each
+        # delayed 300 ms): the writer must still close the file once
+        # they are done (no descriptor of the spool directory left in
+        # the worker), and the worker serves on.
+        spool = self.spool_dir()
+        with Ehlod(plugins=PLUGINS, workers=1, spool_threshold=4096,
+                   spool_directory=spool) as server:
+            worker = server.started_workers()[0]
+            strace = self.slow_writes(worker, 300000)
+            with server.raw() as s:
+                envelope(self, s)
+                self.assertCode(s.cmd("DATA"), 354)
+                s.send(big_body(2)[:1500000])
+            # Gone while a write is still held up.
+            deadline = time.monotonic() + 10
+            while "lost connection after DATA" not in server.log() and \
+                    time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertIn("lost connection after DATA", server.log())
+            self.assertTrue(open_in(worker, spool),
+                            "no write was in flight at the end")
+            strace.kill()
+            strace.wait()
+            self.assertEqual(closed_soon(worker, spool), [])
+            self.assertCode(send_data(self, server, big_body()), 250)
+            self.assertEqual(len(server.delivered()), 1)
+            self.assertEqual(closed_soon(worker, spool), [])
+
     def full_spool(self):
         if os.geteuid() != 0:
             self.skipTest("mounting a tmpfs needs root")
@@ -260,15 +333,7 @@ class SpoolTest(EhlodTestCase):
             before = status_kb(worker, "VmHWM")
             # AddressSanitizer's allocator and shadow take a few MiB more.
             bound = 8 if asan_in(worker) else 4
-            strace = subprocess.Popen(
-                ["strace", "-f", "-o", "/dev/null", "-e", "trace=pwrite64",
-                 "-e", "inject=pwrite64:delay_enter=20000", "-p",
-                 str(worker)], stderr=subprocess.PIPE, text=True)
-            self.addCleanup(strace.kill)
-            # The main thread first; the writer thread is started later,
-            # from it, so -f follows it.
-            line = strace.stderr.readline()
-            self.assertIn("attached", line)
+            strace = self.slow_writes(worker, 20000)
             self.assertCode(send(self, server, content), 250)
             growth = status_kb(worker, "VmHWM") - before
             strace.kill()
