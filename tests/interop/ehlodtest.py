@@ -136,6 +136,22 @@ def make_tempdir(prefix="ehlod-test-"):
     return path
 
 
+def status_kb(pid, key):
+    """A size field of /proc/PID/status (VmRSS, VmHWM...), in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise AssertionError("no %s for %d" % (key, pid))
+
+
+def under_asan(pid):
+    """Whether AddressSanitizer runs in pid (its memory then counts
+    the sanitizer's own)."""
+    with open("/proc/%d/maps" % pid) as f:
+        return "libasan" in f.read()
+
+
 def children_of(pid):
     """PIDs of pid's live child processes (from /proc; zombies left out)."""
     children = []

@@ -13,7 +13,7 @@
 
 import os
 
-from ehlodtest import Ehlod, EhlodTestCase, main, ehlo
+from ehlodtest import Ehlod, EhlodTestCase, main, ehlo, status_kb
 
 MIB = 1024 * 1024
 
@@ -23,14 +23,6 @@ def cpu_seconds(pid):
         fields = f.read().rsplit(")", 1)[1].split()
     # utime and stime are fields 14 and 15 of stat(5); 12 and 13 here
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def status_kb(pid, key):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    raise AssertionError("no %s for %d" % (key, pid))
 
 
 def send_data(server, content):

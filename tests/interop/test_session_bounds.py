@@ -16,20 +16,8 @@ import socket
 import threading
 import time
 
-from ehlodtest import Ehlod, EhlodTestCase, main, ehlo
-
-
-def vm_rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for %d" % pid)
-
-
-def under_asan(pid):
-    with open("/proc/%d/maps" % pid) as f:
-        return "libasan" in f.read()
+from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, status_kb,
+                       under_asan)
 
 
 def send_without_reading(port, payload, seconds):
@@ -57,12 +45,12 @@ class SessionBoundsTest(EhlodTestCase):
     def test_unread_replies_bound_worker_memory(self):
         with Ehlod() as server:
             worker = server.started_workers()[0]
-            before = vm_rss_kb(worker)
+            before = status_kb(worker, "VmRSS")
             payload = b"HELP\r\n" * (20 * 1024 * 1024 // 6)
             sock, sent = send_without_reading(server.port, payload, 8)
             try:
                 time.sleep(0.5)
-                growth = vm_rss_kb(worker) - before
+                growth = status_kb(worker, "VmRSS") - before
                 print("worker RSS growth: %d KiB after %d octets sent "
                       "without reading" % (growth, sent))
                 # Unbounded, 20 MB of HELP cost hundreds of MB.  The

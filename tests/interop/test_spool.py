@@ -42,7 +42,7 @@ import time
 import unittest
 
 from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, make_tempdir,
-                       run_ehlod, test_plugin_dir)
+                       run_ehlod, status_kb, test_plugin_dir, under_asan)
 
 PLUGINS = [("size", {}), ("enhancedstatuscodes", {}), ("chunking", {}),
            ("maildir", {})]
@@ -105,14 +105,6 @@ def thread_io(pid):
     return out
 
 
-def status_kb(pid, key):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    raise AssertionError("no %s for %d" % (key, pid))
-
-
 def open_in(pid, directory):
     """The worker's descriptors of files in directory (an O_TMPFILE
     file shows as "DIR/#INODE (deleted)")."""
@@ -136,11 +128,6 @@ def closed_soon(pid, directory):
     while open_in(pid, directory) and time.monotonic() < deadline:
         time.sleep(0.05)
     return open_in(pid, directory)
-
-
-def asan_in(pid):
-    with open("/proc/%d/maps" % pid) as f:
-        return "libasan" in f.read()
 
 
 def restore_env(key, value):
@@ -332,7 +319,7 @@ class SpoolTest(EhlodTestCase):
             worker = server.started_workers()[0]
             before = status_kb(worker, "VmHWM")
             # AddressSanitizer's allocator and shadow take a few MiB more.
-            bound = 8 if asan_in(worker) else 4
+            bound = 8 if under_asan(worker) else 4
             strace = self.slow_writes(worker, 20000)
             self.assertCode(send(self, server, content), 250)
             growth = status_kb(worker, "VmHWM") - before
