@@ -100,11 +100,9 @@ message_spool(struct message *m)
 	if (copy == NULL)
 		return spool_fail(m);
 	memcpy(copy, m->buf + m->body_offset, n);
-	if (m->spool == NULL && (m->spool = spool_file_new(m->spool_dir,
-	    m->spool_wake, m->spool_wake_arg)) == NULL) {
-		free(copy);
-		return spool_fail(m);
-	}
+	if (m->spool == NULL)
+		m->spool = spool_file_new(m->spool_dir, m->spool_wake,
+		    m->spool_wake_arg);
 	if (spool_file_write(m->spool, copy, n, (off_t)m->spooled) < 0)
 		return spool_fail(m);
 	m->spooled += n;

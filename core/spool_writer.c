@@ -27,6 +27,7 @@
 #include <event2/event.h>
 
 #include "spool_writer.h"
+#include "xmalloc.h"
 
 struct spool_file {
 	const char *dir;
@@ -208,13 +209,8 @@ file_unref(struct spool_file *f)
 		free(f);
 		return;
 	}
-	struct spool_job *j = calloc(1, sizeof(*j));
-	if (j == NULL) {
-		/* Rather a close in the loop than a descriptor leaked. */
-		close(f->fd);
-		free(f);
-		return;
-	}
+	struct spool_job *j = xcalloc(1, sizeof(*j));
+
 	j->kind = JOB_CLOSE;
 	j->file = f;
 	enqueue(j);
@@ -283,10 +279,8 @@ spool_writer_shutdown(void)
 struct spool_file *
 spool_file_new(const char *dir, void (*wake)(void *), void *arg)
 {
-	struct spool_file *f = calloc(1, sizeof(*f));
+	struct spool_file *f = xcalloc(1, sizeof(*f));
 
-	if (f == NULL)
-		return NULL;
 	f->dir = dir;
 	f->fd = -1;
 	f->refs = 1;
@@ -314,11 +308,7 @@ spool_file_write(struct spool_file *f, char *data, size_t len, off_t off)
 		free(data);
 		return -1;
 	}
-	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		free(data);
-		errno = ENOMEM;
-		return -1;
-	}
+	j = xcalloc(1, sizeof(*j));
 	j->kind = JOB_WRITE;
 	j->file = f;
 	j->data = data;

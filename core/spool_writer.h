@@ -34,7 +34,7 @@ void spool_writer_shutdown(void);
 
 /* A file to be created in dir (kept, not copied) by the thread when the
  * first write comes.  wake(arg) runs in the loop after each finished
- * write while the owner holds the file.  NULL when out of memory. */
+ * write while the owner holds the file. */
 struct spool_file *spool_file_new(const char *dir, void (*wake)(void *),
     void *arg);
 /* The owner is done with it: no more wake-ups; the thread closes the
@@ -43,7 +43,7 @@ void spool_file_release(struct spool_file *f);
 
 /* Hand len octets at data (malloc'd; the writer frees them) to the
  * thread, to be written at offset off.  0, or -1 when the writer is not
- * running (data freed, errno set). */
+ * running or its thread cannot start (data freed, errno set). */
 int spool_file_write(struct spool_file *f, char *data, size_t len,
     off_t off);
 
