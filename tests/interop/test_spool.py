@@ -25,7 +25,7 @@ the unlinked spool file:
   holds no descriptor of the spool directory, and it takes the next
   large message;
 - a slow spool disk (strace delays each write of the worker's threads by
-  20 ms) holds the client back instead of filling memory: a 16 MiB
+  10 ms) holds the client back instead of filling memory: a 16 MiB
   message, by DATA and by BDAT, raises the worker's peak RSS by under
   4 MiB (8 under ASan) and arrives intact;
 - at start ("ehlod -t"), a spool directory that is missing is refused
@@ -229,18 +229,18 @@ class SpoolTest(EhlodTestCase):
 
     def test_client_gone_mid_data_spool_file_closed(self):
         # The session ends while its writes are still in flight (each
-        # delayed 300 ms): the writer must still close the file once
+        # delayed 50 ms): the writer must still close the file once
         # they are done (no descriptor of the spool directory left in
         # the worker), and the worker serves on.
         spool = self.spool_dir()
         with Ehlod(plugins=PLUGINS, workers=1, spool_threshold=4096,
                    spool_directory=spool) as server:
             worker = server.started_workers()[0]
-            strace = self.slow_writes(worker, 300000)
+            strace = self.slow_writes(worker, 50000)
             with server.raw() as s:
                 envelope(self, s)
                 self.assertCode(s.cmd("DATA"), 354)
-                s.send(big_body(2)[:1500000])
+                s.send(big_body(1)[:600000])
             # Gone while a write is still held up.
             deadline = time.monotonic() + 10
             while "lost connection after DATA" not in server.log() and \
@@ -300,7 +300,7 @@ class SpoolTest(EhlodTestCase):
         self.slow_spool(send_bdat)
 
     def slow_spool(self, send):
-        # Every write of the spool file made 20 ms slower (strace's fault
+        # Every write of the spool file made 10 ms slower (strace's fault
         # injection, on the worker's threads): the writer falls behind
         # the client, and the session must stop reading rather than keep
         # what it cannot write yet.  Without the hold the worker kept
@@ -320,7 +320,7 @@ class SpoolTest(EhlodTestCase):
             before = status_kb(worker, "VmHWM")
             # AddressSanitizer's allocator and shadow take a few MiB more.
             bound = 8 if under_asan(worker) else 4
-            strace = self.slow_writes(worker, 20000)
+            strace = self.slow_writes(worker, 10000)
             self.assertCode(send(self, server, content), 250)
             growth = status_kb(worker, "VmHWM") - before
             strace.kill()
