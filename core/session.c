@@ -367,7 +367,7 @@ output_length(const struct ehlod_session *s)
 }
 
 static int
-may_read(const struct ehlod_session *s)
+may_read(struct ehlod_session *s)
 {
 	if (s->closing || s->tls_switch || s->greet_wait)
 		return 0;
@@ -376,8 +376,13 @@ may_read(const struct ehlod_session *s)
 	if (s->pending && s->mode != IN_PLUGIN_LINE)
 		return 0;
 	if ((s->mode == IN_DATA || s->mode == IN_CHUNK) &&
-	    message_spool_held(&s->txn.msg))
+	    message_spool_held(&s->txn.msg)) {
+		if (!s->txn.spool_held) {	/* counted once a message */
+			s->txn.spool_held = 1;
+			stats_add(STAT_SPOOL_HELD, 1);
+		}
 		return 0;	/* the spool writer wakes us (content.c) */
+	}
 	return 1;
 }
 

@@ -124,6 +124,7 @@ struct transaction {
 	size_t chunk_size;
 	int chunk_last;
 	int chunks;		/* BDAT commands so far */
+	int spool_held;		/* input waited for the spool writer */
 };
 
 struct ehlod_event;

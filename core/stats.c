@@ -73,6 +73,9 @@ static const struct {
 	    "counter", NULL },
 	[STAT_RELOADS] = { "ehlod_reloads_total",
 	    "Successful configuration reloads.", "counter", NULL },
+	[STAT_SPOOL_HELD] = { "ehlod_spool_held_messages_total",
+	    "Messages whose reading paused until the spool writer caught "
+	    "up (a slow spool disk).", "counter", NULL },
 };
 
 static const char *const verdict_names[STATS_VERDICTS] = {

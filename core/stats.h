@@ -32,6 +32,7 @@ enum stat_counter {
 	STAT_TIMEOUTS,
 	STAT_ACCEPT_PAUSES,	/* out of descriptors */
 	STAT_RELOADS,
+	STAT_SPOOL_HELD,	/* messages whose input waited for the spool */
 	STAT_COUNT_
 };
 

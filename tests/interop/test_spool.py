@@ -27,7 +27,8 @@ the unlinked spool file:
 - a slow spool disk (strace delays each write of the worker's threads by
   10 ms) holds the client back instead of filling memory: a 16 MiB
   message, by DATA and by BDAT, raises the worker's peak RSS by under
-  4 MiB (8 under ASan) and arrives intact;
+  4 MiB (8 under ASan) and arrives intact, and the status socket's
+  ehlod_spool_held_messages_total counts it;
 - at start ("ehlod -t"), a spool directory that is missing is refused
   naming the file, the line and the path, and (as root) one the workers'
   user cannot create files in is refused naming the user.
@@ -314,8 +315,9 @@ class SpoolTest(EhlodTestCase):
         limit = 32 * 1024 * 1024
         plugins = [(n, {"limit": limit} if n == "size" else o)
                    for n, o in PLUGINS]
+        status = os.path.join(self.spool_dir(), "status")
         with Ehlod(plugins=plugins, workers=1, spool_threshold=65536,
-                   message_size_limit=limit) as server:
+                   message_size_limit=limit, status_socket=status) as server:
             worker = server.started_workers()[0]
             before = status_kb(worker, "VmHWM")
             # AddressSanitizer's allocator and shadow take a few MiB more.
@@ -326,6 +328,13 @@ class SpoolTest(EhlodTestCase):
             strace.kill()
             strace.wait()
             files = server.delivered()
+            code, out = run_ehlod(["-s", "-c", server.conf_path])
+        self.assertEqual(code, 0, out)
+        # The admin's view of it: the status socket counts the message.
+        held = re.search(r"^ehlod_spool_held_messages_total (\d+)$", out,
+                         re.M)
+        self.assertIsNotNone(held, out)
+        self.assertEqual(int(held.group(1)), 1, out)
         print("worker peak memory grew %d KiB for a 16 MiB message "
               "with a slow spool" % growth)
         self.assertEqual(len(files), 1)
