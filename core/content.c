@@ -18,6 +18,7 @@
 #include <time.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 
 #include "content.h"
 #include "deadline.h"
@@ -38,15 +39,68 @@ set_timeout(struct ehlod_session *s, long seconds)
 	deadline_timeouts(s, seconds, seconds);
 }
 
+/*
+ * A spool disk that stops (a dead NFS server, a failing disk) would hold
+ * a waiting session for ever: once the bufferevent's input is full,
+ * libevent suspends its read timeout too.  So the wait has its own
+ * limit, data_timeout without any write finishing; past it the client
+ * hears 421 and its message is not taken (it tries again later), and the
+ * file is closed once its writes come back.
+ */
+static void
+spool_stalled(evutil_socket_t fd, short what, void *arg)
+{
+	struct ehlod_session *s = arg;
+	(void)fd;
+	(void)what;
+
+	if (s->closing || s->bev == NULL || !message_spool_busy(&s->txn.msg))
+		return;
+	log_msg(LOG_WARNING, "%s: spool writer stalled: no write to %s "
+	    "finished in %ld s; closing the session of [%s]:%s",
+	    s->id, server->conf->spool_directory,
+	    (long)server->conf->data_timeout, s->client_addr, s->client_port);
+	stats_add(STAT_TIMEOUTS, 1);
+	s->end_reason = EHLOD_SESSION_TIMEOUT;
+	session_reply(s, 421, "4.3.0", "%s Error: the mail spool is not "
+	    "keeping up; try again later", server->conf->hostname);
+	/* The input loop closes the session once the reply is out. */
+	bufferevent_trigger(s->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS);
+}
+
+void
+content_spool_wait(struct ehlod_session *s)
+{
+	struct timeval tv = { server->conf->data_timeout, 0 };
+
+	if (s->spool_stall_ev == NULL)
+		s->spool_stall_ev = evtimer_new(server->base, spool_stalled, s);
+	if (s->spool_stall_ev == NULL || evtimer_pending(s->spool_stall_ev,
+	    NULL))
+		return;
+	evtimer_add(s->spool_stall_ev, &tv);
+}
+
+void
+content_spool_wait_free(struct ehlod_session *s)
+{
+	if (s->spool_stall_ev)
+		event_free(s->spool_stall_ev);
+	s->spool_stall_ev = NULL;
+}
+
 /* The spool writer finished a write of this session's file: take in a
  * failure, hand over what waited for room, finish a message that waited
  * for its writes, then let the input loop run as after any read (it
- * reads on if reading was held, and sends the replies made here). */
+ * reads on if reading was held, and sends the replies made here).  The
+ * wait's limit starts again with the next wait. */
 static void
 spool_written(void *arg)
 {
 	struct ehlod_session *s = arg;
 
+	if (s->spool_stall_ev)
+		evtimer_del(s->spool_stall_ev);
 	message_spool_settle(&s->txn.msg);
 	content_pump(s);
 	if (s->bev)
@@ -459,8 +513,10 @@ finish_message(struct ehlod_session *s)
 
 	/* Delivery reads the spool file: wait for its writes (the writer
 	 * calls content_pump again). */
-	if (message_spool_busy(&t->msg))
+	if (message_spool_busy(&t->msg)) {
+		content_spool_wait(s);
 		return;
+	}
 
 	if (!t->uses_bdat && (t->reader.bare_cr || t->reader.bare_lf)) {
 		refuse(s, 550, "5.6.0", "Message refused: bare CR or LF in "

@@ -20,5 +20,9 @@ int content_read(struct ehlod_session *s);
 void content_pump(struct ehlod_session *s);
 int content_read_chunk(struct ehlod_session *s);
 void content_bdat_data(struct ehlod_session *s);
+/* The session waits for the spool writer: for at most data_timeout
+ * without a write finishing, then 421 (a disk that stopped). */
+void content_spool_wait(struct ehlod_session *s);
+void content_spool_wait_free(struct ehlod_session *s);
 
 #endif

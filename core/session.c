@@ -286,6 +286,7 @@ session_free(struct ehlod_session *s)
 	smtp_state_fini(s);
 	if (s->greet_ev)
 		event_free(s->greet_ev);
+	content_spool_wait_free(s);
 	if (s->bev) {
 		bufferevent_free(s->bev);
 		if (s->prev)
@@ -381,6 +382,7 @@ may_read(struct ehlod_session *s)
 			s->txn.spool_held = 1;
 			stats_add(STAT_SPOOL_HELD, 1);
 		}
+		content_spool_wait(s);
 		return 0;	/* the spool writer wakes us (content.c) */
 	}
 	return 1;

@@ -192,6 +192,9 @@ struct ehlod_session {
 	int anvil_counted;	/* counted in the limits table */
 	int greet_wait;		/* greet_pause running: input is early talk */
 	struct event *greet_ev;
+	struct event *spool_stall_ev;	/* bounds a wait for the spool
+					 * writer (content.c), made at the
+					 * first one */
 	enum deadline_kind deadline_kind;
 	long deadline;		/* seconds, the event base's clock */
 	long timeouts_rd, timeouts_wr;	/* as last set (deadline.c) */

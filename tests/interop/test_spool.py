@@ -29,6 +29,12 @@ the unlinked spool file:
   message, by DATA and by BDAT, raises the worker's peak RSS by under
   4 MiB (8 under ASan) and arrives intact, and the status socket's
   ehlod_spool_held_messages_total counts it;
+- a spool disk that stops (strace holds each write for 20 s, data_timeout
+  is 1 s) does not hold the session for ever, though the client filled
+  the server's input and libevent suspended the read timeout with it:
+  the client hears 421 4.3.0 within a few seconds, the log says the
+  spool writer stalled, the file is closed once the write comes back,
+  and the next large message is taken;
 - at start ("ehlod -t"), a spool directory that is missing is refused
   naming the file, the line and the path, and (as root) one the workers'
   user cannot create files in is refused naming the user.
@@ -38,7 +44,9 @@ import hashlib
 import os
 import re
 import shutil
+import socket
 import subprocess
+import threading
 import time
 import unittest
 
@@ -131,6 +139,13 @@ def closed_soon(pid, directory):
     return open_in(pid, directory)
 
 
+def send_ignoring_errors(sock, data):
+    try:
+        sock.sendall(data)
+    except OSError:
+        pass  # the server closed, as the test wants
+
+
 def restore_env(key, value):
     if value is None:
         os.environ.pop(key, None)
@@ -221,6 +236,7 @@ class SpoolTest(EhlodTestCase):
             ["strace", "-f", "-o", "/dev/null", "-e", "trace=pwrite64",
              "-e", "inject=pwrite64:delay_enter=%d" % usec, "-p",
              str(worker)], stderr=subprocess.PIPE, text=True)
+        self.addCleanup(strace.stderr.close)
         self.addCleanup(strace.kill)
         # The main thread first; the writer thread is started later,
         # from it, so -f follows it.
@@ -256,6 +272,39 @@ class SpoolTest(EhlodTestCase):
             self.assertCode(send_data(self, server, big_body()), 250)
             self.assertEqual(len(server.delivered()), 1)
             self.assertEqual(closed_soon(worker, spool), [])
+
+    def test_stalled_spool_421(self):
+        spool = self.spool_dir()
+        with Ehlod(plugins=PLUGINS, workers=1, spool_threshold=65536,
+                   spool_directory=spool, data_timeout=1) as server:
+            worker = server.started_workers()[0]
+            strace = self.slow_writes(worker, 20000000)
+            with server.raw(timeout=30) as s:
+                envelope(self, s)
+                self.assertCode(s.cmd("DATA"), 354)
+                # More than the server takes in while its writer waits;
+                # the sending thread stays blocked until the close.
+                sender = threading.Thread(target=send_ignoring_errors,
+                                          args=(s.sock, big_body(4)))
+                sender.start()
+                started = time.monotonic()
+                r = s.reply(timeout=30)
+                waited = time.monotonic() - started
+                try:
+                    s.sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # reset by the server already
+                sender.join()
+            self.assertCode(r, 421)
+            self.assertIn("4.3.0", r.text)
+            self.assertLess(waited, 10, "the session waited too long")
+            self.assertIn("spool writer stalled", server.log())
+            strace.kill()
+            strace.wait()
+            self.assertEqual(closed_soon(worker, spool), [])
+            self.assertEqual(server.delivered(), [])
+            self.assertCode(send_data(self, server, big_body()), 250)
+            self.assertEqual(len(server.delivered()), 1)
 
     def full_spool(self):
         if os.geteuid() != 0:
