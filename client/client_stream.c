@@ -20,9 +20,13 @@
  *	comes out longer or shorter than the first (the caller's octets
  *	changed) or fails, the connection is dropped before BDAT's last
  *	octet or DATA's final dot, so the server throws the message away,
- *	and the step fails with reason LOCAL.  The filling runs from the loop (a zero timer, or the write
- *	callback), never inside cmd_pump, because a failure clears the
- *	command queue.
+ *	and the step fails with reason LOCAL.  The filling runs from the
+ *	loop (a zero timer, or the write callback), never inside cmd_pump,
+ *	because a failure clears the command queue.
+ *
+ *	A caller whose read says EHLOD_CLIENT_READ_LATER is not asked again
+ *	until it calls ehlod_client_data_stream_ready(); the measuring or
+ *	the sending then goes on from the loop where it stopped.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +51,7 @@ struct cmd_stream {
 	size_t sent;		/* octets of the form handed to the output */
 	int has_8bit;
 	int measuring;		/* the first read is still going */
+	int waiting;		/* read said READ_LATER: until ready */
 	size_t measured;	/* octets it has read */
 	ehlod_client_step_cb cb;	/* the step, once measured */
 	void *cbarg;
@@ -55,8 +60,9 @@ struct cmd_stream {
 	char *chunk;
 };
 
-/* One loop turn of the first read: 1 while there is more, 0 when the
- * whole message is measured, -1 when the caller's read failed. */
+/* One loop turn of the first read: 1 while there is more, 2 when the
+ * caller's read is not ready, 0 when the whole message is measured, -1
+ * when the caller's read failed. */
 static int
 measure_some(struct cmd_stream *st)
 {
@@ -64,6 +70,10 @@ measure_some(struct cmd_stream *st)
 		long r = st->read(st->arg, st->chunk, STREAM_CHUNK,
 		    st->measured);
 
+		if (r == EHLOD_CLIENT_READ_LATER) {
+			st->waiting = 1;
+			return 2;
+		}
 		if (r < 0 || (size_t)r > STREAM_CHUNK)
 			return -1;
 		if (r == 0)
@@ -122,6 +132,8 @@ measure_turn(struct ehlod_client *c)
 		return;
 	}
 	r = measure_some(st);
+	if (r == 2)
+		return;		/* ehlod_client_data_stream_ready goes on */
 	if (r > 0)
 		client_stream_start(c);
 	else
@@ -150,8 +162,9 @@ client_stream_free(struct cmd_stream *st)
 	free(st);
 }
 
-/* The next piece into out: 1 for more to come, 0 at the end, -1 with why
- * set when the connection must be dropped. */
+/* The next piece into out: 1 for more to come, 2 when the caller's read
+ * is not ready, 0 at the end, -1 with why set when the connection must
+ * be dropped. */
 static int
 next_piece(struct cmd_stream *st, struct evbuffer *out, const char **why)
 {
@@ -159,6 +172,10 @@ next_piece(struct cmd_stream *st, struct evbuffer *out, const char **why)
 	size_t n;
 	char *piece;
 
+	if (r == EHLOD_CLIENT_READ_LATER) {
+		st->waiting = 1;
+		return 2;
+	}
 	if (r < 0 || (size_t)r > STREAM_CHUNK) {
 		*why = "cannot read the message to send";
 		return -1;
@@ -206,13 +223,13 @@ client_stream_more(struct ehlod_client *c)
 	int more = 1;
 
 	if (p == NULL || p->stream == NULL || p->stream->done ||
-	    c->bev == NULL)
+	    p->stream->waiting || c->bev == NULL)
 		return;
 	out = bufferevent_get_output(c->bev);
-	while (more > 0 && evbuffer_get_length(out) < STREAM_AHEAD)
+	while (more == 1 && evbuffer_get_length(out) < STREAM_AHEAD)
 		more = next_piece(p->stream, out, &why);
 	if (more > 0)
-		return;		/* the write callback asks for more */
+		return;		/* the write callback or ready asks again */
 	if (more < 0) {
 		note(c, "%s: dropping the connection", why);
 		fail(c, EHLOD_CLIENT_TEMPFAIL, EHLOD_REASON_LOCAL, p->name,
@@ -240,6 +257,25 @@ client_stream_fire(evutil_socket_t fd, short what, void *arg)
 		measure_turn(c);
 	else
 		client_stream_more(c);
+}
+
+int
+ehlod_client_data_stream_ready(struct ehlod_client *c)
+{
+	struct cmd *p;
+	struct cmd_stream *st = NULL;
+
+	if (c == NULL)
+		return -1;
+	if (c->txn.stream != NULL)
+		st = c->txn.stream;	/* measuring, or waiting for 354 */
+	else if ((p = cmd_waiting(c)) != NULL)
+		st = p->stream;
+	if (st == NULL || !st->waiting)
+		return -1;
+	st->waiting = 0;
+	client_stream_start(c);	/* read is called from the loop only */
+	return 0;
 }
 
 void

@@ -328,6 +328,18 @@ h_message_spool(ehlod_ctx *c, size_t *offset, size_t *len)
 	return message_spool_fd(&s->txn.msg, offset, len);
 }
 
+static long
+h_message_pread_nowait(ehlod_ctx *c, void *buf, size_t len, size_t offset,
+    void (*ready)(void *), void *arg)
+{
+	struct ehlod_session *s = sess(c);
+	if (!in_content(s) || !content_is_complete(&s->txn) || buf == NULL ||
+	    ready == NULL)
+		return -1;
+	return message_pread_nowait(&s->txn.msg, buf, len, offset, ready,
+	    arg);
+}
+
 static size_t
 h_message_size(ehlod_ctx *c)
 {
@@ -456,6 +468,7 @@ static const struct ehlod_host host = {
 	.count = h_count,
 	.message_pread = h_message_pread,
 	.message_spool = h_message_spool,
+	.message_pread_nowait = h_message_pread_nowait,
 };
 
 const struct ehlod_host *

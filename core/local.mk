@@ -11,6 +11,7 @@ core_libcore_la_SOURCES = \
 	core/confcheck.c core/confcheck.h \
 	core/message.c core/message.h \
 	core/spool_writer.c core/spool_writer.h \
+	core/spool_ahead.c core/spool_ahead.h \
 	core/data.c core/data.h \
 	core/session_reply.c core/session_reply.h \
 	core/chain.c core/chain.h \

@@ -36,6 +36,7 @@ message_free(struct message *m)
 	free(m->received);
 	if (m->spool)
 		spool_file_release(m->spool);
+	spool_ahead_free(&m->ahead);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -156,6 +157,7 @@ message_drop(struct message *m)
 	m->buf = NULL;
 	if (m->spool)
 		spool_file_release(m->spool);
+	spool_ahead_free(&m->ahead);
 	m->spool = NULL;
 	m->spooled = 0;
 	m->len = m->cap = m->cursor = m->scanned = 0;
@@ -532,4 +534,23 @@ message_pread(const struct message *m, void *buf, size_t len, size_t offset)
 		len = inbuf - offset;
 	memcpy(buf, m->buf + m->len - inbuf + offset, len);
 	return (long)len;
+}
+
+long
+message_pread_nowait(struct message *m, void *buf, size_t len,
+    size_t offset, void (*ready)(void *), void *arg)
+{
+	size_t head = 0;
+
+	if (m->spool == NULL || m->spooled == 0 || message_spool_busy(m) ||
+	    spool_file_error(m->spool))
+		return message_pread(m, buf, len, offset);
+	write_head(m, count_sink, &head);
+	/* The head, and the body not spooled: in memory.  A read of the
+	 * head stops at its end (message_pread), so it never reaches the
+	 * file. */
+	if (offset < head || offset - head >= m->spooled)
+		return message_pread(m, buf, len, offset);
+	return spool_ahead_pread(&m->ahead, m->spool, m->spooled, buf, len,
+	    offset - head, ready, arg);
 }

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <ehlod/plugin.h>
 
+#include "spool_ahead.h"
+
 struct header {
 	char *name;
 	char *value;		/* raw text after the colon, folding kept */
@@ -49,6 +51,7 @@ struct message {
 	struct spool_file *spool;	/* NULL until the first octet goes */
 	int spool_failed;	/* a write failed: the message is dropped */
 	size_t spooled;		/* body octets handed to the file */
+	struct spool_ahead ahead;	/* message_pread_nowait's */
 };
 
 void message_init(struct message *m, size_t limit);
@@ -107,6 +110,14 @@ size_t message_output_size(const struct message *m);
  * where it is, so no call holds more than len octets. */
 long message_pread(const struct message *m, void *buf, size_t len,
     size_t offset);
+/* message_pread without waiting for the disk: the head and what is in
+ * memory as message_pread gives them, the spool file's octets from what
+ * the writer's thread has read ahead (spool_ahead.h), or
+ * SPOOL_AHEAD_AGAIN with ready(arg) called from the loop once asking
+ * again may find them.  Not called back once the message is freed or
+ * dropped. */
+long message_pread_nowait(struct message *m, void *buf, size_t len,
+    size_t offset, void (*ready)(void *), void *arg);
 /* The spool file, whose octets 0 to *len are message_write's octets
  * *offset on; -1 when nothing is spooled, or while writes are in
  * flight. */

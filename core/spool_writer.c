@@ -4,10 +4,12 @@
  * DESCRIPTION
  *	Implements spool_writer.h.  One thread per worker process takes jobs
  *	from a queue in order: a write (creating the file first if it is
- *	the file's first) or a close.  Finished writes go back on a second
- *	queue and an eventfd wakes the loop, which settles the accounts and
- *	wakes the owners.  The eventfd is watched only while writes are out,
- *	so an idle writer does not keep a draining worker's loop alive.
+ *	the file's first), a read (into a buffer of its own, handed over
+ *	with the result) or a close.  Finished writes and reads go back on a
+ *	second queue and an eventfd wakes the loop, which settles the
+ *	accounts and wakes the owners.  The eventfd is watched only while
+ *	jobs are out, so an idle writer does not keep a draining worker's
+ *	loop alive.
  *
  *	Who owns what: a file's refs, in_flight, error, wake and arg are the
  *	loop's; its fd and t_error are the thread's, and the loop reads fd
@@ -33,14 +35,15 @@ struct spool_file {
 	const char *dir;
 	int fd;			/* thread: -1 until created */
 	int t_error;		/* thread: the first failure, sticky */
-	unsigned refs;		/* the owner and each write out */
+	unsigned refs;		/* the owner and each job out */
 	size_t in_flight;
 	int error;		/* the first failure seen by the loop */
+	int released;		/* the owner is gone: no more callbacks */
 	void (*wake)(void *);
 	void *arg;
 };
 
-enum job_kind { JOB_WRITE, JOB_CLOSE };
+enum job_kind { JOB_WRITE, JOB_READ, JOB_CLOSE };
 
 struct spool_job {
 	struct spool_job *next;
@@ -50,6 +53,9 @@ struct spool_job {
 	size_t len;
 	off_t off;
 	int error;
+	long got;		/* JOB_READ: octets read */
+	void (*done)(void *, char *, long);	/* JOB_READ */
+	void *done_arg;
 };
 
 static struct {
@@ -60,7 +66,8 @@ static struct {
 	int efd;
 	struct event *ev;
 	int running;
-	size_t writes_out;	/* loop: writes handed over, not collected */
+	size_t jobs_out;	/* loop: writes and reads handed over, not
+				 * collected */
 } w = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.more = PTHREAD_COND_INITIALIZER,
@@ -115,8 +122,34 @@ write_job(struct spool_job *j)
 	return 0;
 }
 
-/* Runs the jobs of one batch; the finished writes, in order, are put
- * on *tail. */
+/* Up to len octets at off, fewer only at the end of the file. */
+static int
+read_job(struct spool_job *j)
+{
+	struct spool_file *f = j->file;
+
+	if (f->t_error)
+		return f->t_error;
+	if (f->fd < 0)
+		return EBADF;
+	if ((j->data = malloc(j->len ? j->len : 1)) == NULL)
+		return ENOMEM;
+	while ((size_t)j->got < j->len) {
+		ssize_t r = pread(f->fd, j->data + j->got,
+		    j->len - (size_t)j->got, j->off + j->got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return errno;
+		if (r == 0)
+			break;
+		j->got += r;
+	}
+	return 0;
+}
+
+/* Runs the jobs of one batch; the finished writes and reads, in order,
+ * are put on *tail. */
 static struct spool_job **
 run_batch(struct spool_job *batch, struct spool_job **tail)
 {
@@ -132,9 +165,13 @@ run_batch(struct spool_job *batch, struct spool_job **tail)
 			free(j);
 			continue;
 		}
-		j->error = write_job(j);
-		free(j->data);		/* the memory goes back at once */
-		j->data = NULL;
+		if (j->kind == JOB_READ) {
+			j->error = read_job(j);
+		} else {
+			j->error = write_job(j);
+			free(j->data);	/* the memory goes back at once */
+			j->data = NULL;
+		}
 		*tail = j;
 		tail = &j->next;
 	}
@@ -217,6 +254,31 @@ file_unref(struct spool_file *f)
 }
 
 static void
+write_done(struct spool_job *j)
+{
+	struct spool_file *f = j->file;
+
+	f->in_flight -= j->len;
+	if (j->error && !f->error)
+		f->error = j->error;
+	free(j);
+	if (f->wake)
+		f->wake(f->arg);	/* may release the file */
+}
+
+static void
+read_done(struct spool_job *j)
+{
+	if (j->file->released || j->error) {
+		free(j->data);
+		j->data = NULL;
+	}
+	if (!j->file->released)
+		j->done(j->done_arg, j->data, j->error ? -1 : j->got);
+	free(j);
+}
+
+static void
 collect(evutil_socket_t fd, short what, void *arg)
 {
 	uint64_t n;
@@ -235,16 +297,14 @@ collect(evutil_socket_t fd, short what, void *arg)
 		struct spool_file *f = j->file;
 
 		list = j->next;
-		f->in_flight -= j->len;
-		if (j->error && !f->error)
-			f->error = j->error;
-		free(j);
-		w.writes_out--;
-		if (f->wake)
-			f->wake(f->arg);	/* may release the file */
+		w.jobs_out--;
+		if (j->kind == JOB_READ)
+			read_done(j);
+		else
+			write_done(j);
 		file_unref(f);
 	}
-	if (w.writes_out == 0)
+	if (w.jobs_out == 0)
 		event_del(w.ev);
 }
 
@@ -292,9 +352,30 @@ spool_file_new(const char *dir, void (*wake)(void *), void *arg)
 void
 spool_file_release(struct spool_file *f)
 {
+	f->released = 1;
 	f->wake = NULL;
 	f->arg = NULL;
 	file_unref(f);
+}
+
+static int
+writer_ready(void)
+{
+	if (w.ev == NULL) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	return w.running || start_thread() == 0 ? 0 : -1;
+}
+
+/* A job out: the file stays until it comes back. */
+static void
+hand_over(struct spool_job *j)
+{
+	j->file->refs++;
+	if (w.jobs_out++ == 0)
+		event_add(w.ev, NULL);
+	enqueue(j);
 }
 
 int
@@ -302,9 +383,7 @@ spool_file_write(struct spool_file *f, char *data, size_t len, off_t off)
 {
 	struct spool_job *j;
 
-	if (w.ev == NULL || (!w.running && start_thread() < 0)) {
-		if (w.ev == NULL)
-			errno = ENOTCONN;
+	if (writer_ready() < 0) {
 		free(data);
 		return -1;
 	}
@@ -314,11 +393,27 @@ spool_file_write(struct spool_file *f, char *data, size_t len, off_t off)
 	j->data = data;
 	j->len = len;
 	j->off = off;
-	f->refs++;
 	f->in_flight += len;
-	if (w.writes_out++ == 0)
-		event_add(w.ev, NULL);
-	enqueue(j);
+	hand_over(j);
+	return 0;
+}
+
+int
+spool_file_read(struct spool_file *f, size_t len, off_t off,
+    void (*done)(void *, char *, long), void *arg)
+{
+	struct spool_job *j;
+
+	if (writer_ready() < 0)
+		return -1;
+	j = xcalloc(1, sizeof(*j));
+	j->kind = JOB_READ;
+	j->file = f;
+	j->len = len;
+	j->off = off;
+	j->done = done;
+	j->done_arg = arg;
+	hand_over(j);
 	return 0;
 }
 

@@ -11,8 +11,11 @@
  *	the file's owner is then woken, to read more input or to finish its
  *	message once nothing is in flight.
  *
+ *	The same thread reads the file back for a caller that must not wait
+ *	for the disk in the loop either (a relay sending the message on).
+ *
  *	A spool file is the owner's until spool_file_release(); each write
- *	in flight holds it too, so an owner that goes away (a client that
+ *	or read in flight holds it too, so an owner that goes away (a client that
  *	disconnects in the middle of DATA) does not pull the descriptor
  *	from under the thread.  Everything here but the thread runs in the
  *	event loop.
@@ -46,6 +49,15 @@ void spool_file_release(struct spool_file *f);
  * running or its thread cannot start (data freed, errno set). */
 int spool_file_write(struct spool_file *f, char *data, size_t len,
     off_t off);
+
+/* Have the thread read up to len octets at off (fewer only at the end
+ * of the file) into a buffer of its own.  done(arg, data, n) runs in the
+ * loop once it has: n octets (0 at the end) at data, which the callee
+ * must free, or -1 and data NULL on an error.  It does not run once the
+ * owner has released the file.  Only once every write has finished.
+ * 0, or -1 when the writer is not running (errno set). */
+int spool_file_read(struct spool_file *f, size_t len, off_t off,
+    void (*done)(void *arg, char *data, long n), void *arg);
 
 /* Octets handed over and not yet written. */
 size_t spool_file_in_flight(const struct spool_file *f);

@@ -21,8 +21,10 @@
  *	where the queue is replayed in order with smfi_addheader,
  *	smfi_insheader and smfi_chgheader.
  *
- *	message_read, message_pread, message_spool: -1 when the message
- *	outgrew message_size_limit, since only its beginning was kept.
+ *	message_read, message_pread, message_spool, message_pread_nowait:
+ *	-1 when the message outgrew message_size_limit, since only its
+ *	beginning was kept.  The message is kept in memory here, so
+ *	message_pread_nowait always answers at once.
  *
  *	read_line, start_tls, read_chunk: -1, as the core's own do for a
  *	session without a connection (bev NULL).
@@ -124,6 +126,15 @@ m_message_spool(ehlod_ctx *s, size_t *offset, size_t *len)
 	return core->message_spool(s, offset, len);
 }
 
+static long
+m_message_pread_nowait(ehlod_ctx *s, void *buf, size_t len, size_t offset,
+    void (*ready)(void *), void *arg)
+{
+	if (s == NULL || s->s == NULL || s->s->txn.msg.overflow)
+		return -1;
+	return core->message_pread_nowait(s, buf, len, offset, ready, arg);
+}
+
 const struct ehlod_host *
 milter_host_table(void)
 {
@@ -140,5 +151,6 @@ milter_host_table(void)
 	table.message_read = m_message_read;
 	table.message_pread = m_message_pread;
 	table.message_spool = m_message_spool;
+	table.message_pread_nowait = m_message_pread_nowait;
 	return &table;
 }

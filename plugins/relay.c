@@ -47,9 +47,11 @@
  *		refuses DATA, so the client keeps every recipient.
  *	  end of data
  *		the message as the host delivers it, pulled by the client
- *		library from the host's spool (host->message_pread) only
- *		as fast as the next hop takes it, so that no copy of it is
- *		held, with BDAT when CHUNKING
+ *		library from the host's spool only as fast as the next hop
+ *		takes it, so that no copy of it is held
+ *		(host->message_pread_nowait: the host's thread reads the
+ *		spool ahead, so the loop never waits for the disk; a 1.3
+ *		host's message_pread otherwise), with BDAT when CHUNKING
  *		is offered (always, octet for octet, for
  *		BODY=BINARYMIME), else DATA; the client gets the next
  *		hop's final reply.
@@ -958,14 +960,27 @@ relay_on_data(ehlod_ctx *s)
 	return late_step(h);
 }
 
+/* The host has read ahead what pull asked for. */
+static void
+pulled(void *arg)
+{
+	struct hop *h = arg;
+
+	(void)ehlod_client_data_stream_ready(h->c);
+}
+
 /* The client library pulls the message as the next hop takes it: from
  * the host's spool, so a message of any size costs a few hundred KiB. */
 static long
 pull(void *arg, void *buf, size_t len, size_t offset)
 {
 	struct hop *h = arg;
+	long r;
 
-	return host->message_pread(h->s, buf, len, offset);
+	if (!EHLOD_HOST_HAS(host, message_pread_nowait))
+		return host->message_pread(h->s, buf, len, offset);
+	r = host->message_pread_nowait(h->s, buf, len, offset, pulled, h);
+	return r == EHLOD_READ_AGAIN ? EHLOD_CLIENT_READ_LATER : r;
 }
 
 /* 0 when the message is on its way (hop_cb answers), -1 with the reply

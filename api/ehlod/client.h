@@ -325,12 +325,21 @@ void ehlod_client_data_cancel(struct ehlod_client *c);
  * while measuring answers the step with reason LOCAL and sends nothing;
  * while sending it drops the connection (the server never sees the
  * message end) and cb gets reason LOCAL.  Returns -1 when the session is
- * not ready for a step. */
+ * not ready for a step.
+ *
+ * A source that cannot give the octets at once (a file read by another
+ * thread) returns EHLOD_CLIENT_READ_LATER instead: the library then reads
+ * nothing more until the caller calls ehlod_client_data_stream_ready(),
+ * and asks again for the same offset.  ready returns -1 when no stream of
+ * c waits for it (the session ended meanwhile, say); it never calls read
+ * itself. */
 typedef long (*ehlod_client_read_cb)(void *arg, void *buf, size_t len,
     size_t offset);
+#define EHLOD_CLIENT_READ_LATER (-2)
 int ehlod_client_data_stream(struct ehlod_client *c,
     ehlod_client_read_cb read, void *read_arg, ehlod_client_step_cb cb,
     void *arg);
+int ehlod_client_data_stream_ready(struct ehlod_client *c);
 
 int ehlod_client_rset(struct ehlod_client *c, ehlod_client_step_cb cb,
     void *arg);

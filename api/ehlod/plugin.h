@@ -1,6 +1,6 @@
 /*
  * NAME
- *	ehlod/plugin.h - the ehlod plugin ABI, version 1.3
+ *	ehlod/plugin.h - the ehlod plugin ABI, version 1.4
  * SUMMARY
  *	#include <ehlod/plugin.h>
  *
@@ -76,7 +76,7 @@ extern "C" {
 #endif
 
 #define EHLOD_ABI_MAJOR 1
-#define EHLOD_ABI_MINOR 3
+#define EHLOD_ABI_MINOR 4
 
 /* The name of the one symbol every plugin exports. */
 #define EHLOD_PLUGIN_SYMBOL "ehlod_plugin"
@@ -585,7 +585,26 @@ struct ehlod_host {
 	 * nor the wait for the disk happens in the event loop.  1.2 hosts
 	 * lack it: test with EHLOD_HOST_HAS(host, message_spool). */
 	int (*message_spool)(ehlod_ctx *c, size_t *offset, size_t *len);
+
+	/* Since 1.4.  message_pread() for the event loop: what the host
+	 * has in memory is copied at once, as message_pread() does, but the
+	 * spool file is read by a thread of the host's, ahead of the
+	 * caller.  Octets not read yet give EHLOD_READ_AGAIN: the host has
+	 * started reading them, and calls ready(arg) from the event loop
+	 * (never from inside this call) once asking again, with the same
+	 * offset, may find them; only the last call that gave
+	 * EHLOD_READ_AGAIN is answered.  ready is not called after the
+	 * session's end-of-data reply.  Otherwise as message_pread().  For
+	 * a plugin that sends the message on from the loop (relay), so
+	 * that a read of a spool page the kernel has let go does not stop
+	 * every session of the worker.  1.3 hosts lack it: test with
+	 * EHLOD_HOST_HAS(host, message_pread_nowait). */
+	long (*message_pread_nowait)(ehlod_ctx *c, void *buf, size_t len,
+	    size_t offset, void (*ready)(void *arg), void *arg);
 };
+
+/* message_pread_nowait(): not read yet, ready() follows (since 1.4). */
+#define EHLOD_READ_AGAIN (-2)
 
 /* True when the host table has the named field (hosts of older minor
  * versions are shorter). */

@@ -10,7 +10,11 @@ and the relay holds no copy of it: the client library pulls it from the
 spool as the next hop takes it (host->message_pread), so the worker's
 peak resident set stays under 16 MiB (before, it held the whole
 message).  The memory check is skipped under AddressSanitizer, whose
-quarantine keeps freed pieces resident by design.
+quarantine keeps freed pieces resident by design.  Nor does the event
+loop read the spool: the worker's main thread reads about each octet
+once (the client's socket), while its spool thread reads the file twice
+(the client library measures the message, then sends it), through
+host->message_pread_nowait (per-thread /proc/PID/task/TID/io).
 """
 
 import base64
@@ -23,7 +27,7 @@ import threading
 from ehlodtest import (Ehlod, EhlodTestCase, main,
                        make_tempdir)
 from test_client_support import Aiosmtpd
-from test_spool import big_body, split
+from test_spool import big_body, split, thread_io
 
 if not os.path.exists(os.path.join(os.environ.get("EHLOD_PLUGIN_DIR", ""),
                                    "relay.so")):
@@ -76,12 +80,14 @@ class SpoolRelayTest(EhlodTestCase):
                        spool_threshold=65536, spool_directory=spool) as srv:
                 worker = srv.started_workers()[0]
                 peak = PeakWatch(worker)
+                before = thread_io(worker)
                 with smtplib.SMTP("127.0.0.1", srv.port, timeout=240) as c:
                     c.ehlo("client.test")
                     c.mail("s@x.test")
                     c.rcpt("u@example.org")
                     code, _text = c.data(content)
                 peak.stop()
+                after = thread_io(worker)
                 self.assertEqual(code, 250)
             got = hop.received()
         self.assertEqual(len(got), 1)
@@ -92,6 +98,14 @@ class SpoolRelayTest(EhlodTestCase):
         self.assertEqual(hashlib.sha256(body).hexdigest(),
                          hashlib.sha256(sent).hexdigest(),
                          "the relayed body differs from what was sent")
+        loop = after[worker]["rchar"] - before.get(worker, {}).get(
+            "rchar", 0)
+        others = sum(io["rchar"] - before.get(tid, {}).get("rchar", 0)
+                     for tid, io in after.items() if tid != worker)
+        self.assertLess(loop, 1.25 * len(content),
+                        "the event loop read the spool file")
+        self.assertGreater(others, 1.9 * len(content),
+                           "the spool thread did not read the message")
         if peak.asan:
             return
         self.assertLess(peak.kib, 16 * 1024,

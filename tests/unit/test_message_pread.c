@@ -14,6 +14,13 @@
  *	is written by the real writer thread (core/spool_writer.c), whose
  *	results come back through an event loop run here; a spool directory
  *	that does not exist must come back as a failed, dropped message.
+ *
+ *	message_pread_nowait (host->message_pread_nowait) must give the same
+ *	octets in the same pieces, with the spool file read by the writer's
+ *	thread: a spooled message's body answers EHLOD_READ_AGAIN at least
+ *	once, ready is called from the loop and never from inside the call,
+ *	and a message in memory never waits.  A message freed while a read
+ *	is out is never called back.
  */
 #include <check.h>
 #include <unistd.h>
@@ -91,6 +98,8 @@ build_in(struct message *m, size_t threshold, size_t body_lines,
 		if (message_spool(m) < 0)
 			break;		/* the hand-over failed */
 		m->cursor = m->len;	/* the body hooks have seen it */
+		if (message_spool_held(m))
+			settle(m);	/* as the session stops reading */
 	}
 	settle(m);
 	if (m->spool_failed)
@@ -139,6 +148,48 @@ read_back(const struct message *m, const struct out *want, size_t step)
 	free(buf);
 }
 
+static void
+ready(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/* The same through message_pread_nowait, running the loop while it says
+ * to wait; returns how many times it did. */
+static unsigned
+read_back_nowait(struct message *m, const struct out *want, size_t step)
+{
+	char *buf = malloc(step);
+	struct out got = { NULL, 0 };
+	unsigned waits = 0;
+
+	for (;;) {
+		int called = 0;
+		long n = message_pread_nowait(m, buf, step, got.len, ready,
+		    &called);
+
+		if (n == EHLOD_READ_AGAIN) {
+			ck_assert_int_eq(called, 0);	/* not from inside */
+			while (!called)
+				ck_assert_int_ge(event_base_loop(loop(),
+				    EVLOOP_ONCE), 0);
+			ck_assert_int_eq(called, 1);
+			waits++;
+			continue;
+		}
+		ck_assert_int_ge(n, 0);
+		ck_assert_int_le(n, (long)step);
+		if (n == 0)
+			break;
+		collect(&got, buf, (size_t)n);
+	}
+	ck_assert_uint_eq(got.len, want->len);
+	ck_assert(memcmp(got.p, want->p, want->len) == 0);
+	free(got.p);
+	free(buf);
+	return waits;
+}
+
 /* The spool file holds exactly the octets it says it holds. */
 static void
 check_spool_fd(const struct message *m, const struct out *want)
@@ -171,14 +222,22 @@ check_message(size_t threshold, size_t body_lines)
 	struct message m;
 	struct out want;
 	size_t steps[] = { 1, 3, 17, 100, 4096, 65536 };
+	unsigned waits = 0;
 
 	build(&m, threshold, body_lines);
 	if (threshold > 0 && body_lines > 0)
 		ck_assert(m.spooled > 0);	/* the file is read too */
 	want = whole(&m);
 	ck_assert_uint_eq(want.len, message_output_size(&m));
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		read_back(&m, &want, steps[i]);
+		/* Later passes may find the windows the first one left. */
+		waits += read_back_nowait(&m, &want, steps[i]);
+	}
+	if (m.spooled > 0)
+		ck_assert_uint_gt(waits, 0);
+	else
+		ck_assert_uint_eq(waits, 0);
 	/* Every offset up to a little past the head, one octet each. */
 	for (size_t off = 0; off < 300 && off < want.len; off++) {
 		char ch;
@@ -211,6 +270,51 @@ START_TEST(empty_body)
 }
 END_TEST
 
+/* A body of several read-ahead windows, read through and then read
+ * again from the start (as the relay's client library does: it measures
+ * the message, then sends it). */
+START_TEST(spooled_windows)
+{
+	struct message m;
+	struct out want;
+	size_t steps[] = { 17, 4096, 65536, 4096 };
+
+	build(&m, 1024, 40000);
+	ck_assert_uint_gt(m.spooled, 4 * SPOOL_AHEAD_WINDOW);
+	want = whole(&m);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		ck_assert_uint_gt(read_back_nowait(&m, &want, steps[i]), 3);
+	free(want.p);
+	message_free(&m);
+}
+END_TEST
+
+/* Freed while the thread reads ahead for it: no call back (under the
+ * sanitizer, no write into the freed message either). */
+START_TEST(freed_while_reading)
+{
+	struct message *m = malloc(sizeof(*m));
+	struct out want;
+	char buf[4096];
+	int called = 0;
+	size_t head;
+
+	build(m, 1024, 5000);
+	want = whole(m);
+	head = want.len - m->spooled - (m->len - m->body_offset);
+	ck_assert_int_eq(message_pread_nowait(m, buf, sizeof(buf), head,
+	    ready, &called), EHLOD_READ_AGAIN);
+	message_free(m);
+	free(m);
+	for (int i = 0; i < 20; i++) {
+		usleep(10000);
+		ck_assert_int_ge(event_base_loop(loop(), EVLOOP_NONBLOCK), 0);
+	}
+	ck_assert_int_eq(called, 0);
+	free(want.p);
+}
+END_TEST
+
 /* The writer thread cannot create the file: the message is dropped and
  * marked, for the session's 452, and nothing of it stays in memory. */
 START_TEST(unwritable_directory)
@@ -239,6 +343,8 @@ main(void)
 	tcase_add_test(tc, spooled);
 	tcase_add_test(tc, empty_body);
 	tcase_add_test(tc, unwritable_directory);
+	tcase_add_test(tc, spooled_windows);
+	tcase_add_test(tc, freed_while_reading);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
