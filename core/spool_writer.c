@@ -227,6 +227,18 @@ start_thread(void)
 	return 0;
 }
 
+static struct spool_job *
+job_new(enum job_kind kind, struct spool_file *f, size_t len, off_t off)
+{
+	struct spool_job *j = xcalloc(1, sizeof(*j));
+
+	j->kind = kind;
+	j->file = f;
+	j->len = len;
+	j->off = off;
+	return j;
+}
+
 static void
 enqueue(struct spool_job *j)
 {
@@ -246,11 +258,7 @@ file_unref(struct spool_file *f)
 		free(f);
 		return;
 	}
-	struct spool_job *j = xcalloc(1, sizeof(*j));
-
-	j->kind = JOB_CLOSE;
-	j->file = f;
-	enqueue(j);
+	enqueue(job_new(JOB_CLOSE, f, 0, 0));
 }
 
 static void
@@ -387,12 +395,8 @@ spool_file_write(struct spool_file *f, char *data, size_t len, off_t off)
 		free(data);
 		return -1;
 	}
-	j = xcalloc(1, sizeof(*j));
-	j->kind = JOB_WRITE;
-	j->file = f;
+	j = job_new(JOB_WRITE, f, len, off);
 	j->data = data;
-	j->len = len;
-	j->off = off;
 	f->in_flight += len;
 	hand_over(j);
 	return 0;
@@ -406,11 +410,7 @@ spool_file_read(struct spool_file *f, size_t len, off_t off,
 
 	if (writer_ready() < 0)
 		return -1;
-	j = xcalloc(1, sizeof(*j));
-	j->kind = JOB_READ;
-	j->file = f;
-	j->len = len;
-	j->off = off;
+	j = job_new(JOB_READ, f, len, off);
 	j->done = done;
 	j->done_arg = arg;
 	hand_over(j);
