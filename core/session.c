@@ -160,7 +160,13 @@ connect_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	session_reply(s, 220, NULL, "%s ESMTP ehlod", server->conf->hostname);
 }
 
-/* Limits are judged before any plugin runs: 421 4.7.0, logged, closed. */
+static struct ehlod_session *implicit_tls(struct ehlod_session *s);
+
+/* Limits are judged before any plugin runs: 421 4.7.0, logged, closed.
+ * On an implicit-TLS listener the 421 waits for the handshake, since the
+ * client reads nothing in plain text (RFC 8314 section 3.3); the
+ * handshake is the price of a clear answer, as in Postfix's wrapper
+ * mode. */
 static int
 over_limit(struct ehlod_session *s)
 {
@@ -179,8 +185,8 @@ over_limit(struct ehlod_session *s)
 	    "answered 421", s->id, limit, s->client_addr, s->client_port);
 	stats_add(stats_limit_counter(limit), 1);
 	if (s->listener && s->listener->tls == LISTENER_TLS_IMPLICIT) {
-		/* A client waiting for TLS cannot read a plain-text 421. */
-		session_free(s);
+		s->limit_reply = why;
+		implicit_tls(s);
 		return 1;
 	}
 	session_reply(s, 421, "4.7.0", "%s %s", c->hostname, why);
@@ -506,7 +512,11 @@ tls_established(struct ehlod_session *s)
 	log_msg(LOG_INFO, "%s: TLS established with [%s]:%s: %s with cipher "
 	    "%s", s->id, s->client_addr, s->client_port,
 	    SSL_get_version(ssl), SSL_get_cipher_name(ssl));
-	if (s->tls_on_connect) {
+	if (s->tls_on_connect && s->limit_reply) {
+		s->tls_on_connect = 0;
+		session_reply(s, 421, "4.7.0", "%s %s", server->conf->hostname,
+		    s->limit_reply);
+	} else if (s->tls_on_connect) {
 		s->tls_on_connect = 0;
 		chain_start(s, STEP_CONNECT, NULL, NULL, NULL, 0, connect_done);
 	}

@@ -145,6 +145,8 @@ struct ehlod_session {
 	int closing;		/* close once output is flushed */
 	int tls_switch;		/* start TLS once the reply is flushed */
 	int tls_on_connect;	/* implicit TLS: greet once it is up */
+	const char *limit_reply;	/* over a limit: the 421 text, sent
+					 * once implicit TLS is up */
 	const struct listener *listener;	/* whose policy applies */
 	void *ssl_ctx;
 

@@ -388,10 +388,11 @@ def wait_sessions_ended(server, timeout=10):
 
 
 class ImplicitLimit(EhlodTestCase):
-    """Over a limit, an implicit-TLS connection is logged and closed
-    without a plain-text 421 that its client could not read."""
+    """Over a limit, an implicit-TLS connection gets its 421 over
+    TLS, once the handshake is done (Python's ssl as the client), not a
+    plain-text one its client could not read, nor a bare close."""
 
-    def test_over_limit_closed_without_plaintext(self):
+    def test_over_limit_421_over_tls(self):
         port = free_port()
         with Ehlod(plugins=plugins(), max_sessions_per_client=1,
                    extra_config=listener("smtps", port, tls="implicit")) \
@@ -401,13 +402,23 @@ class ImplicitLimit(EhlodTestCase):
                 ("127.0.0.1", port), timeout=10))
             try:
                 self.assertTrue(first.recv(100).startswith(b"220 "))
-                with socket.create_connection(("127.0.0.1", port),
-                                              timeout=10) as s:
+                with client_context().wrap_socket(
+                        socket.create_connection(("127.0.0.1", port),
+                                                 timeout=10)) as s:
+                    data = b""
+                    while not data.endswith(b"\r\n"):
+                        more = s.recv(200)
+                        if not more:
+                            break
+                        data += more
+                    self.assertRegex(data, rb"^421 \S+ Error: too "
+                                     rb"many connections from your address"
+                                     rb"\r\n$")
+                    # Then the server closes; a TLS client sees the end.
                     try:
-                        data = s.recv(100)
-                    except ConnectionResetError:
-                        data = b""
-                    self.assertEqual(data, b"")
+                        self.assertEqual(s.recv(100), b"")
+                    except (ConnectionResetError, ssl.SSLError):
+                        pass
                 self.assertIn("limit: max_sessions_per_client reached",
                               srv.log())
             finally:
