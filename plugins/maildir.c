@@ -739,13 +739,17 @@ flush_mode(const struct maildir_conf *conf)
 }
 
 /* The default order's safety needs a metadata journal: say so when the
- * maildir is on a file system known to have none. */
+ * maildir is on a file system known to have none.  And no order helps
+ * on one that lives in memory. */
 static void
 warn_unjournalled(const struct maildir_conf *conf)
 {
-	const char *fs;
+	const char *fs = maildir_fs_volatile(maildir);
 
-	if (flush_mode(conf) != MAILDIR_FLUSH_AFTER_RENAME)
+	if (fs != NULL && conf->fsync)
+		host->log(self, LOG_WARNING, "%s is on %s: messages answered "
+		    "250 are lost at the next reboot", maildir, fs);
+	if (fs != NULL || flush_mode(conf) != MAILDIR_FLUSH_AFTER_RENAME)
 		return;
 	fs = maildir_fs_unjournalled(maildir);
 	if (fs == NULL)

@@ -83,6 +83,9 @@ void maildir_flush_setup(const struct ehlod_host *host, ehlod_ctx *inst,
  * to lack what the default flush order needs, else NULL
  * (maildir_fs.c). */
 const char *maildir_fs_unjournalled(const char *dir);
+/* "tmpfs" or "ramfs" when dir's file system keeps nothing over a
+ * reboot, else NULL. */
+const char *maildir_fs_volatile(const char *dir);
 
 /* Queue a job, starting the threads at this process's first; -1 with
  * errno when they cannot start. */

@@ -10,6 +10,10 @@
  *	sysfs journal_task reads "<none>") and NFS, whose server may lose
  *	written data that no fsync committed yet.  A file system it cannot
  *	tell about is not reported: the check warns, it does not decide.
+ *
+ *	maildir_fs_volatile() names the file systems that keep nothing
+ *	over a reboot (tmpfs, ramfs), whatever the flush order: there a
+ *	250 cannot mean what the admin expects of it.
  */
 #include "autoconfig.h"
 
@@ -26,6 +30,8 @@
 
 #define EXT4_MAGIC 0xEF53	/* ext2, ext3 and ext4 alike */
 #define NFS_MAGIC 0x6969
+#define TMPFS_MAGIC 0x01021994
+#define RAMFS_MAGIC 0x858458f6
 
 /* The block device's kernel name ("vda", "sda1", "dm-0"), which is also
  * the name of its directory under /sys/fs/ext4. */
@@ -79,5 +85,19 @@ maildir_fs_unjournalled(const char *dir)
 		return "NFS";
 	if (fs.f_type == EXT4_MAGIC && ext4_without_journal(st.st_dev))
 		return "ext4 without a journal";
+	return NULL;
+}
+
+const char *
+maildir_fs_volatile(const char *dir)
+{
+	struct statfs fs;
+
+	if (statfs(dir, &fs) < 0)
+		return NULL;
+	if (fs.f_type == TMPFS_MAGIC)
+		return "tmpfs";
+	if (fs.f_type == RAMFS_MAGIC)
+		return "ramfs";
 	return NULL;
 }

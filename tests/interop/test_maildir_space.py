@@ -3,7 +3,8 @@
 - Full disk: with the maildir on a small tmpfs filled up to its last
   ~100 KiB, MAIL FROM with SIZE=1000000 is answered 452 4.3.1 (RFC 1870
   section 6.1) and logged, while a SIZE that fits and MAIL without SIZE
-  still get 250, and a message that fits is delivered.
+  still get 250, and a message that fits is delivered.  The plugin warns
+  at start that a tmpfs loses its messages at a reboot.
 - ENOSPC in the middle of a batch: six sessions deliver 200 KiB each at
   once into about 600 KiB of room (the threads write and flush them
   together): some get 452 4.3.1, every 250 is in new/ byte for byte,
@@ -18,6 +19,7 @@
 """
 
 import os
+import re
 import subprocess
 import tempfile
 import threading
@@ -59,6 +61,10 @@ class MaildirSpaceTest(EhlodTestCase):
         plugins = [(n, dict(o, directory=maildir) if n == "maildir" else o)
                    for n, o in PLUGINS]
         with Ehlod(plugins=plugins) as server:
+            self.assertRegex(server.log(), r"warning: plugin=maildir: "
+                             + re.escape(maildir) + r" is on tmpfs: "
+                             r"messages answered 250 are lost at the next "
+                             r"reboot")
             free = self.fill(100 * 1024)
             time.sleep(1.1)	# past the worker's one-second cache
             with server.raw() as s:
