@@ -8,7 +8,9 @@
  *	caller, if it was told to wait, is called back.  Each time octets
  *	are given out, the window after the caller's is asked for if it is
  *	not there or on its way, so a reader that keeps up with the disk
- *	finds the next octets read.
+ *	finds the next octets read.  The buffer a window gives up is the
+ *	next read's, so a message allocates three at most, once: a fresh
+ *	128 KiB buffer per read is an mmap, page faults and an munmap.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +31,15 @@ window_with(struct spool_ahead *a, size_t off)
 	return NULL;
 }
 
+/* The buffer w had is kept for the next read. */
 static void
-window_set(struct spool_ahead_window *w, char *buf, size_t off, size_t len)
+window_set(struct spool_ahead *a, struct spool_ahead_window *w, char *buf,
+    size_t off, size_t len)
 {
-	free(w->buf);
+	if (a->spare == NULL)
+		a->spare = w->buf;
+	else
+		free(w->buf);
 	w->buf = buf;
 	w->off = off;
 	w->len = len;
@@ -49,14 +56,17 @@ read_back(void *arg, char *data, long n)
 
 	a->reading = 0;
 	if (n < 0 || (size_t)n < a->reading_len) {
-		free(data);
+		if (a->spare == NULL)
+			a->spare = data;
+		else
+			free(data);
 		a->error = 1;
 	} else {
 		struct spool_ahead_window *keep = window_with(a, a->pos);
 		struct spool_ahead_window *w = keep == &a->win[0] ?
 		    &a->win[1] : &a->win[0];
 
-		window_set(w, data, a->reading_off, (size_t)n);
+		window_set(a, w, data, a->reading_off, (size_t)n);
 	}
 	a->ready = NULL;
 	if (ready)
@@ -68,11 +78,17 @@ start_read(struct spool_ahead *a, struct spool_file *f, size_t size,
     size_t off)
 {
 	size_t want = size - off;
+	char *buf = a->spare;
 
 	if (want > SPOOL_AHEAD_WINDOW)
 		want = SPOOL_AHEAD_WINDOW;
-	if (spool_file_read(f, want, (off_t)off, read_back, a) < 0)
+	if (buf == NULL && (buf = malloc(SPOOL_AHEAD_WINDOW)) == NULL)
 		return -1;
+	if (spool_file_read(f, buf, want, (off_t)off, read_back, a) < 0) {
+		a->spare = buf;
+		return -1;
+	}
+	a->spare = NULL;
 	a->reading = 1;
 	a->reading_off = off;
 	a->reading_len = want;
@@ -124,7 +140,8 @@ spool_ahead_pread(struct spool_ahead *a, struct spool_file *f, size_t size,
 void
 spool_ahead_free(struct spool_ahead *a)
 {
-	window_set(&a->win[0], NULL, 0, 0);
-	window_set(&a->win[1], NULL, 0, 0);
+	free(a->win[0].buf);
+	free(a->win[1].buf);
+	free(a->spare);
 	memset(a, 0, sizeof(*a));
 }

@@ -31,6 +31,8 @@ struct spool_ahead_window {
 
 struct spool_ahead {
 	struct spool_ahead_window win[2];
+	char *spare;		/* a window's buffer, for the next read: a
+				 * message's reads reuse three buffers */
 	size_t pos;		/* the octet after the last one given out */
 	int reading;		/* a read is with the thread: */
 	size_t reading_off, reading_len;	/* ... of these octets */

@@ -4,7 +4,7 @@
  * DESCRIPTION
  *	Implements spool_writer.h.  One thread per worker process takes jobs
  *	from a queue in order: a write (creating the file first if it is
- *	the file's first), a read (into a buffer of its own, handed over
+ *	the file's first), a read (into the caller's buffer, handed back
  *	with the result) or a close.  Finished writes and reads go back on a
  *	second queue and an eventfd wakes the loop, which settles the
  *	accounts and wakes the owners.  The eventfd is watched only while
@@ -132,8 +132,6 @@ read_job(struct spool_job *j)
 		return f->t_error;
 	if (f->fd < 0)
 		return EBADF;
-	if ((j->data = malloc(j->len ? j->len : 1)) == NULL)
-		return ENOMEM;
 	while ((size_t)j->got < j->len) {
 		ssize_t r = pread(f->fd, j->data + j->got,
 		    j->len - (size_t)j->got, j->off + j->got);
@@ -277,11 +275,9 @@ write_done(struct spool_job *j)
 static void
 read_done(struct spool_job *j)
 {
-	if (j->file->released || j->error) {
+	if (j->file->released)
 		free(j->data);
-		j->data = NULL;
-	}
-	if (!j->file->released)
+	else
 		j->done(j->done_arg, j->data, j->error ? -1 : j->got);
 	free(j);
 }
@@ -403,7 +399,7 @@ spool_file_write(struct spool_file *f, char *data, size_t len, off_t off)
 }
 
 int
-spool_file_read(struct spool_file *f, size_t len, off_t off,
+spool_file_read(struct spool_file *f, char *buf, size_t len, off_t off,
     void (*done)(void *, char *, long), void *arg)
 {
 	struct spool_job *j;
@@ -411,6 +407,7 @@ spool_file_read(struct spool_file *f, size_t len, off_t off,
 	if (writer_ready() < 0)
 		return -1;
 	j = job_new(JOB_READ, f, len, off);
+	j->data = buf;
 	j->done = done;
 	j->done_arg = arg;
 	hand_over(j);

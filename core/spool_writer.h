@@ -51,12 +51,13 @@ int spool_file_write(struct spool_file *f, char *data, size_t len,
     off_t off);
 
 /* Have the thread read up to len octets at off (fewer only at the end
- * of the file) into a buffer of its own.  done(arg, data, n) runs in the
- * loop once it has: n octets (0 at the end) at data, which the callee
- * must free, or -1 and data NULL on an error.  It does not run once the
- * owner has released the file.  Only once every write has finished.
- * 0, or -1 when the writer is not running (errno set). */
-int spool_file_read(struct spool_file *f, size_t len, off_t off,
+ * of the file) into buf (malloc'd, at least len octets), which is the
+ * writer's until done(arg, buf, n) runs in the loop with it: n octets
+ * read (0 at the end), or -1 on an error.  done does not run once the
+ * owner has released the file; the writer frees buf then.  Only once
+ * every write has finished.  0, or -1 when the writer is not running
+ * (errno set; buf is still the caller's). */
+int spool_file_read(struct spool_file *f, char *buf, size_t len, off_t off,
     void (*done)(void *arg, char *data, long n), void *arg);
 
 /* Octets handed over and not yet written. */
