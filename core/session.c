@@ -284,9 +284,9 @@ session_free(struct ehlod_session *s)
 	s->anvil_counted = 0;
 	if (s->bev) {
 		log_msg(LOG_INFO, "%s: disconnect from [%s]:%s helo=<%s> "
-		    "commands=%u errors=%u messages=%u", s->id, s->client_addr,
-		    s->client_port, s->helo ? s->helo : "", s->ncommands,
-		    s->errors, s->messages);
+		    "commands=%u errors=%u mail=%u rcpt=%u messages=%u", s->id,
+		    s->client_addr, s->client_port, s->helo ? s->helo : "",
+		    s->ncommands, s->errors, s->mails, s->rcpts, s->messages);
 		smtp_state_end(s);
 	}
 	smtp_state_fini(s);

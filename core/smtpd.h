@@ -206,6 +206,8 @@ struct ehlod_session {
 	unsigned ncommands;
 	unsigned errors;
 	unsigned messages;
+	unsigned mails, rcpts;	/* MAIL and RCPT accepted, for the
+				 * disconnect line */
 	struct ehlod_session *prev, *next;	/* the worker's list */
 };
 

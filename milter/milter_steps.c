@@ -343,8 +343,9 @@ start_close(struct mconn *c, struct job *j)
 
 	if (c->ready) {
 		log_msg(LOG_INFO, "%s: disconnect from [%s]:%s helo=<%s> "
-		    "messages=%u", s->id, s->client_addr, s->client_port,
-		    s->helo ? s->helo : "", s->messages);
+		    "mail=%u rcpt=%u messages=%u", s->id, s->client_addr,
+		    s->client_port, s->helo ? s->helo : "", s->mails, s->rcpts,
+		    s->messages);
 		smtp_state_end(s);
 		end_txn(c, 0);
 		smtp_state_fini(s);

@@ -4,7 +4,10 @@ After a delivery the log has Postfix-like lines with a session id shared
 by the session's lines, client=... with 127.0.0.1, helo=<name>,
 from=<sender>, to=<recipient>, and the plugin that decided (plugin=maildir
 for the delivery, plugin=size for a SIZE refusal, plugin=delay for a
-delayed rejection).  Asserted loosely, by substrings.
+delayed rejection).  Asserted loosely, by substrings.  A message costs
+one line of its own (status=, which names sender and recipients), not one
+per command; a transaction that ends without a message shows in the
+disconnect line's mail= and rcpt= counts.
 """
 
 import re
@@ -97,9 +100,13 @@ class LoggingTest(EhlodTestCase):
                                           % name.split(".")[0]), 250)
                     self.assertCode(s.cmd("QUIT"), 221)
             log = server.log()
-        first = lines_with(log, "from=<first@x.test>")
-        second = lines_with(log, "from=<second@x.test>")
+        first = lines_with(log, "disconnect from", "helo=<first.test>",
+                           " mail=1 rcpt=0 messages=0")
+        second = lines_with(log, "disconnect from", "helo=<second.test>",
+                            " mail=1 rcpt=0 messages=0")
         self.assertTrue(first and second, log)
+        # One line per message: no from= or to= line of its own.
+        self.assertEqual(lines_with(log, "from=<first@x.test>"), [], log)
         self.assertNotEqual(id_tokens(first[0]) - id_tokens(second[0]), set(),
                             "sessions are not told apart")
 
