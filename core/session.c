@@ -162,17 +162,27 @@ connect_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 
 static struct ehlod_session *implicit_tls(struct ehlod_session *s);
 
-/* Limits are judged before any plugin runs: 421 4.7.0, logged, closed.
+/*
+ * Limits are judged before any plugin runs: 421 4.7.0, logged, closed.
  * On an implicit-TLS listener the 421 waits for the handshake, since the
  * client reads nothing in plain text (RFC 8314 section 3.3); the
  * handshake is the price of a clear answer, as in Postfix's wrapper
- * mode. */
+ * mode.  Those sessions are over a limit already, so they get little:
+ * LIMIT_TLS_SECONDS for the handshake and the reply, and past
+ * LIMIT_TLS_MAX of them in a worker the connection is closed at once, so
+ * that a flood of connections that never finish a handshake holds
+ * nothing.
+ */
+#define LIMIT_TLS_MAX 16
+#define LIMIT_TLS_SECONDS 10
+
 static int
 over_limit(struct ehlod_session *s)
 {
 	const struct config *c = server->conf;
 	const char *limit = "max_sessions_per_worker";
 	const char *why = NULL;
+	int tls = s->listener && s->listener->tls == LISTENER_TLS_IMPLICIT;
 
 	if (c->max_sessions_per_worker > 0 &&
 	    server->nsessions > (size_t)c->max_sessions_per_worker)
@@ -182,10 +192,18 @@ over_limit(struct ehlod_session *s)
 		return 0;
 	}
 	log_msg(LOG_WARNING, "%s: limit: %s reached for unknown[%s]:%s; "
-	    "answered 421", s->id, limit, s->client_addr, s->client_port);
+	    "%s", s->id, limit, s->client_addr, s->client_port,
+	    !tls ? "answered 421" : server->tls_refusals < LIMIT_TLS_MAX ?
+	    "answering 421 after the TLS handshake" : "closed: too many "
+	    "such handshakes already");
 	stats_add(stats_limit_counter(limit), 1);
-	if (s->listener && s->listener->tls == LISTENER_TLS_IMPLICIT) {
+	if (tls && server->tls_refusals >= LIMIT_TLS_MAX) {
+		session_free(s);
+		return 1;
+	}
+	if (tls) {
 		s->limit_reply = why;
+		server->tls_refusals++;
 		implicit_tls(s);
 		return 1;
 	}
@@ -293,6 +311,9 @@ session_free(struct ehlod_session *s)
 	if (s->greet_ev)
 		event_free(s->greet_ev);
 	content_spool_wait_free(s);
+	if (s->limit_reply)
+		server->tls_refusals--;
+	s->limit_reply = NULL;
 	if (s->bev) {
 		bufferevent_free(s->bev);
 		if (s->prev)
@@ -491,7 +512,8 @@ tls_begin(struct ehlod_session *s)
 	s->mode = IN_WAIT;
 	bufferevent_setcb(tls, read_cb, write_cb, event_cb, s);
 	bufferevent_setwatermark(tls, EV_READ, 0, INPUT_HIGH_WATER);
-	set_timeouts(s, server->conf->command_timeout);
+	set_timeouts(s, s->limit_reply ? LIMIT_TLS_SECONDS :
+	    server->conf->command_timeout);
 	bufferevent_enable(tls, EV_READ | EV_WRITE);
 }
 

@@ -225,6 +225,8 @@ struct server {
 	struct event_base *base;
 	struct ehlod_session *sessions;
 	size_t nsessions;
+	size_t tls_refusals;	/* over-limit sessions in their TLS
+				 * handshake, to be told 421 (session.c) */
 	enum drain draining;
 	const struct listener *accepting;	/* of the connection being
 						 * accepted now */

@@ -390,7 +390,9 @@ def wait_sessions_ended(server, timeout=10):
 class ImplicitLimit(EhlodTestCase):
     """Over a limit, an implicit-TLS connection gets its 421 over
     TLS, once the handshake is done (Python's ssl as the client), not a
-    plain-text one its client could not read, nor a bare close."""
+    plain-text one its client could not read, nor a bare close.  Those
+    handshakes are bounded: past 16 of them in a worker, a connection
+    over the limit is closed at once."""
 
     def test_over_limit_421_over_tls(self):
         port = free_port()
@@ -423,6 +425,41 @@ class ImplicitLimit(EhlodTestCase):
                               srv.log())
             finally:
                 first.close()
+
+    def test_handshakes_over_limit_bounded(self):
+        port = free_port()
+        with Ehlod(plugins=plugins(), max_sessions_per_client=1, workers=1,
+                   extra_config=listener("smtps", port, tls="implicit")) \
+                as srv:
+            wait_sessions_ended(srv)
+            first = client_context().wrap_socket(socket.create_connection(
+                ("127.0.0.1", port), timeout=10))
+            self.addCleanup(first.close)
+            self.assertTrue(first.recv(100).startswith(b"220 "))
+            # Connections that never start their handshake.
+            held = []
+            for _ in range(16):
+                s = socket.create_connection(("127.0.0.1", port), timeout=10)
+                self.addCleanup(s.close)
+                held.append(s)
+            deadline = time.monotonic() + 10
+            while srv.log().count("answering 421 after the TLS "
+                                  "handshake") < 16:
+                self.assertLess(time.monotonic(), deadline, srv.log())
+                time.sleep(0.05)
+            with socket.create_connection(("127.0.0.1", port),
+                                          timeout=10) as s:
+                try:
+                    data = s.recv(100)
+                except ConnectionResetError:
+                    data = b""
+                self.assertEqual(data, b"")
+            self.assertIn("closed: too many such handshakes already",
+                          srv.log())
+            for s in held:
+                s.close()
+            first.close()
+            wait_sessions_ended(srv)
 
 
 class ListenerConfig(EhlodTestCase):
