@@ -18,6 +18,7 @@
 
 #include "spool_ahead.h"
 #include "spool_writer.h"
+#include "xmalloc.h"
 
 static struct spool_ahead_window *
 window_with(struct spool_ahead *a, size_t off)
@@ -82,8 +83,8 @@ start_read(struct spool_ahead *a, struct spool_file *f, size_t size,
 
 	if (want > SPOOL_AHEAD_WINDOW)
 		want = SPOOL_AHEAD_WINDOW;
-	if (buf == NULL && (buf = malloc(SPOOL_AHEAD_WINDOW)) == NULL)
-		return -1;
+	if (buf == NULL)
+		buf = xmalloc(SPOOL_AHEAD_WINDOW);	/* fixed size: HACKING */
 	if (spool_file_read(f, buf, want, (off_t)off, read_back, a) < 0) {
 		a->spare = buf;
 		return -1;
