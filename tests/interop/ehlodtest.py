@@ -349,6 +349,13 @@ class Ehlod:
         except FileNotFoundError:
             return ""
 
+    def log_when(self, pattern, timeout=10):
+        """The log once the regex pattern shows in it (or the timeout).
+
+        Lines such as "disconnect from" are written after the reply the
+        client waits for, so a test that reads them must wait for them."""
+        return wait_for_text(self.log, pattern, timeout)
+
     def sanitizer_report(self):
         text = self.log()
         for mark in SANITIZER_MARKS:
@@ -420,6 +427,16 @@ class Ehlod:
 
 class PortTaken(RuntimeError):
     pass
+
+
+def wait_for_text(read, pattern, timeout=10):
+    """read()'s text once the regex pattern is found in it, or at timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = read()
+        if re.search(pattern, text) or time.monotonic() >= deadline:
+            return text
+        time.sleep(0.05)
 
 
 def run_ehlod(args, timeout=15):

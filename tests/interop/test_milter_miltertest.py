@@ -15,7 +15,7 @@ import threading
 import time
 import unittest
 
-from ehlodtest import EhlodTestCase, main, plugin_dir
+from ehlodtest import EhlodTestCase, main, plugin_dir, wait_for_text
 from milterharness import (Milter, delay_plugin, miltertest, miltertest_cmd,
                            need_program, probe_plugin)
 
@@ -194,7 +194,7 @@ class MiltertestCase(EhlodTestCase):
                             rcpt="slow@example.org", want="replycode",
                             extra="good@example.org")
             self.assertLess(time.monotonic() - t0, 3.5)
-            log = m.log()
+            log = wait_for_text(m.log, r"disconnect from .* rcpt=")
             self.assertIn("no verdict within milter_hook_timeout (1 s); "
                           "answered 451 4.4.3", log)
             self.assertIn("plugin milterprobe did not finish RCPT within "
