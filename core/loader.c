@@ -391,6 +391,14 @@ plugins_fini(struct plugin_set *set)
 }
 
 void
+plugins_cancel_events(struct plugin_set *set)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->v[i].initialized)
+			host_cancel_events(&set->v[i]);
+}
+
+void
 plugins_unload(struct plugin_set *set)
 {
 	plugins_fini(set);

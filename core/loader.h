@@ -65,6 +65,8 @@ int plugins_load(struct plugin_set *set, struct config *c);
  * initialised are finished again and -1 is returned. */
 int plugins_init(struct plugin_set *set, const struct ehlod_host *host);
 void plugins_fini(struct plugin_set *set);
+/* Cancel every instance's watches and timers (a worker that is done). */
+void plugins_cancel_events(struct plugin_set *set);
 void plugins_unload(struct plugin_set *set);
 
 struct plugin *plugins_find_verb(const struct plugin_set *set,

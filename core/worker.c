@@ -9,7 +9,10 @@
  *	SIGTERM drains: listeners close, idle sessions get 421, sessions in
  *	a transaction finish it first, and after a grace period whoever is
  *	left gets 421.  SIGHUP (sent by the master after a reload) stops
- *	accepting and lets every session end by itself.
+ *	accepting and lets every session end by itself.  After the last
+ *	session the loop still runs, for at most LINGER_SECONDS, while
+ *	plugins finish their own conversations (the relay's QUIT to its
+ *	next hop); then the plugins' fini runs.
  */
 #include <errno.h>
 #include <grp.h>
@@ -35,6 +38,9 @@
 #include "xmalloc.h"
 
 #define DRAIN_GRACE_SECONDS 30
+
+/* After the last session: how long plugins' own I/O may keep the worker. */
+#define LINGER_SECONDS 2
 
 /* Out of descriptors: stop accepting for this long, then try again. */
 #define ACCEPT_PAUSE_MS 1000
@@ -245,6 +251,49 @@ listen_all(const int *fds, char *const *names, size_t nfds)
 	return 0;
 }
 
+static void
+linger_over(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
+/*
+ * A session's end can start I/O that outlives it: the relay closes its
+ * client of the next hop, which sends QUIT from the loop and frees itself
+ * at the reply.  Leaving the loop with the last session would drop that
+ * connection without a QUIT (and leak the client).  By now the worker's
+ * own events are gone; the plugins' host watches and timers are cancelled
+ * here (fini would cancel them next) and the spool writer is no longer
+ * watched (no message is left), so whatever events remain are such I/O.
+ * The loop runs until none is left, or for LINGER_SECONDS at most.
+ */
+static void
+finish_plugin_io(struct plugin_set *set)
+{
+	struct timeval bound = { LINGER_SECONDS, 0 };
+	struct event *deadline;
+
+	plugins_cancel_events(set);
+	spool_writer_shutdown();
+	deadline = evtimer_new(server->base, linger_over, NULL);
+	if (deadline == NULL || evtimer_add(deadline, &bound) < 0) {
+		if (deadline)
+			event_free(deadline);
+		return;
+	}
+	/* The deadline is the one event left once that I/O is over. */
+	while (evtimer_pending(deadline, NULL) &&
+	    event_base_get_num_events(server->base,
+	    EVENT_BASE_COUNT_ADDED) > 1)
+		event_base_loop(server->base, EVLOOP_ONCE);
+	if (!evtimer_pending(deadline, NULL))
+		log_msg(LOG_WARNING, "plugins' connections still open %d s "
+		    "after the last session; closing them", LINGER_SECONDS);
+	event_free(deadline);
+}
+
 int
 worker_run(struct config *c, struct plugin_set *set, const int *fds,
     char *const *names, size_t nfds)
@@ -290,8 +339,8 @@ worker_run(struct config *c, struct plugin_set *set, const int *fds,
 		event_free(grace_ev);
 	if (resume_accept_ev)
 		event_free(resume_accept_ev);
+	finish_plugin_io(set);
 	plugins_fini(set);
-	spool_writer_shutdown();
 	event_base_free(srv.base);
 	return 0;
 }

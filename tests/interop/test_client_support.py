@@ -299,6 +299,7 @@ class Aiosmtpd:
 
 
 CLOSE = object()
+SILENT = object()	# no reply; the connection stays open
 
 
 class ScriptServer:
@@ -306,7 +307,8 @@ class ScriptServer:
     connection: a dict from verb ("greeting", "EHLO", "HELO", "RSET",
     "MAIL", "RCPT", "DATA", ".", "QUIT", ...) to the reply text (lines
     joined by CRLF), a list of such texts for successive commands,
-    CLOSE, or (text, CLOSE): that reply, then the close.  Verbs not
+    CLOSE, or (text, CLOSE): that reply, then the close, or SILENT: no
+    reply, and the connection stays until the peer closes.  Verbs not
     named get a plain success.
     seen[i] lists the lines received on connection i."""
 
@@ -340,6 +342,8 @@ class ScriptServer:
             text = text.pop(0) if len(text) > 1 else text[0]
         if text is CLOSE:
             return False
+        if text is SILENT:
+            return True
         if isinstance(text, tuple):	# (reply, CLOSE)
             conn.sendall(text[0].encode() + b"\r\n")
             return False
@@ -371,7 +375,7 @@ class ScriptServer:
                 return
             if verb == "DATA" and script.get("DATA", "354").startswith("354"):
                 in_data = True
-            if verb == "QUIT":
+            if verb == "QUIT" and script.get("QUIT") is not SILENT:
                 return
 
     def run(self):

@@ -11,12 +11,13 @@ DESCRIPTION
     exactly which commands reached it and when.
 """
 import os
+import signal
 import smtplib
 import time
 import unittest
 
 from ehlodtest import Ehlod, EhlodTestCase, sample_message
-from test_client_support import CLOSE, ScriptServer, free_port
+from test_client_support import CLOSE, SILENT, ScriptServer, free_port
 
 if not os.path.exists(os.path.join(os.environ.get("EHLOD_PLUGIN_DIR", ""),
                                    "relay.so")):
@@ -83,6 +84,42 @@ class NextHopSession(EhlodTestCase):
             self.assertTrue(wait_for(lambda: hop.seen and
                                      "QUIT" in hop.seen[0]), hop.seen)
             self.assertEqual(hop.seen[0][-1], "QUIT")
+
+    def test_quit_when_the_server_stops_with_the_session_open(self):
+        """SIGTERM ends the session (421) and the worker: the relay's
+        QUIT to the next hop still goes out before the worker leaves."""
+        with ScriptServer([{}]) as hop, relay_server(hop.port) as srv:
+            c = smtplib.SMTP("127.0.0.1", srv.port, timeout=15)
+            c.ehlo("client.test")
+            c.mail("s@x.test")
+            self.assertEqual(c.rcpt("u@example.org")[0], 250)
+            self.assertEqual(c.data(sample_message())[0], 250)
+            srv.signal(signal.SIGTERM)
+            self.assertEqual(srv.wait(10), 0)
+            c.close()
+            self.assertTrue(wait_for(lambda: hop.seen and
+                                     "QUIT" in hop.seen[0]), hop.seen)
+            self.assertEqual(hop.seen[0][-1], "QUIT")
+
+    def test_stop_waits_for_a_silent_next_hop_two_seconds_at_most(self):
+        with ScriptServer([{"QUIT": SILENT}]) as hop, \
+                relay_server(hop.port) as srv:
+            c = smtplib.SMTP("127.0.0.1", srv.port, timeout=15)
+            c.ehlo("client.test")
+            c.mail("s@x.test")
+            self.assertEqual(c.rcpt("u@example.org")[0], 250)
+            self.assertEqual(c.rset()[0], 250)	# out of the transaction
+            t0 = time.monotonic()
+            srv.signal(signal.SIGTERM)
+            self.assertEqual(srv.wait(10), 0)
+            took = time.monotonic() - t0
+            c.close()
+            log = srv.log()
+        self.assertEqual(hop.seen[0][-1], "QUIT")
+        self.assertIn("plugins' connections still open 2 s after the last "
+                      "session; closing them", log)
+        self.assertGreater(took, 1.5)
+        self.assertLess(took, 6)
 
     def test_rset_then_second_transaction_on_the_same_session(self):
         with ScriptServer([{}]) as hop, relay_server(hop.port) as srv:
