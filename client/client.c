@@ -21,13 +21,33 @@
 #include "client_auth.h"
 #include "private.h"
 
-void
-ehlod_client_opts_init(struct ehlod_client_opts *o)
+int
+client_copy_sized(void *dst, size_t dst_size, const void *src, size_t min)
 {
-	memset(o, 0, sizeof(*o));
-	o->tls_verify = 1;
-	o->timeout_sec = 300;
-	o->connect_timeout_sec = 30;
+	size_t size;
+
+	memcpy(&size, src, sizeof(size));
+	if (size < min)
+		return -1;
+	memset(dst, 0, dst_size);
+	memcpy(dst, src, size < dst_size ? size : dst_size);
+	return 0;
+}
+
+/* The caller's struct may be smaller (an older build) or bigger (a newer
+ * one): only its own size is written, and the defaults within it. */
+void
+ehlod_client_opts_init_sized(struct ehlod_client_opts *o, size_t size)
+{
+	struct ehlod_client_opts d;
+
+	memset(&d, 0, sizeof(d));
+	d.tls_verify = 1;
+	d.timeout_sec = 300;
+	d.connect_timeout_sec = 30;
+	memset(o, 0, size);
+	memcpy(o, &d, size < sizeof(d) ? size : sizeof(d));
+	o->struct_size = size;
 }
 
 /* "host", "host:port", "[v6]:port", "v6", "unix:/path". */
@@ -110,14 +130,17 @@ struct ehlod_client *
 ehlod_client_new(struct event_base *base, const char *server,
     const struct ehlod_client_opts *opts)
 {
-	struct ehlod_client *c = xcalloc(1, sizeof(*c));
-	struct ehlod_client_opts defaults;
+	struct ehlod_client *c;
+	struct ehlod_client_opts o;
 
-	if (opts == NULL) {
-		ehlod_client_opts_init(&defaults);
-		opts = &defaults;
+	if (opts == NULL)
+		ehlod_client_opts_init(&o);
+	else if (client_copy_sized(&o, sizeof(o), opts, OPTS_SIZE_1_0) < 0) {
+		errno = EINVAL;	/* not from ehlod_client_opts_init() */
+		return NULL;
 	}
-	copy_opts(c, opts);
+	c = xcalloc(1, sizeof(*c));
+	copy_opts(c, &o);
 	c->own_base = base == NULL;
 	c->base = base ? base : event_base_new();
 	c->transcript = evbuffer_new();

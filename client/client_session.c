@@ -148,6 +148,7 @@ ehlod_client_open(struct ehlod_client *c, const struct ehlod_client_mail *needs,
     ehlod_client_step_cb cb, void *arg)
 {
 	const char *why, *value = c->helo_name;
+	struct ehlod_client_mail own;
 	char buf[600];
 
 	if (c->st != CONN_IDLE)
@@ -157,13 +158,22 @@ ehlod_client_open(struct ehlod_client *c, const struct ehlod_client_mail *needs,
 	set_str(&c->res.step, "");
 	set_str(&c->res.enhanced, "");
 	set_str(&c->res.text, "");
+	c->step_cb = cb;
+	c->step_arg = arg;
+	if (needs != NULL && client_copy_sized(&own, sizeof(own), needs,
+	    MAIL_SIZE_1_0) < 0) {
+		fail(c, EHLOD_CLIENT_PERMFAIL, EHLOD_REASON_LOCAL, "open", NULL,
+		    "not sent: the size of needs is not set "
+		    "(EHLOD_CLIENT_MAIL_INIT)");
+		conn_done(c);
+		return 0;
+	}
 	if (needs != NULL) {
+		needs = &own;
 		c->need_8bit = needs->body == EHLOD_BODY_8BITMIME;
 		c->need_binary = needs->body == EHLOD_BODY_BINARYMIME;
 		c->need_utf8 = needs->smtputf8 > 0;
 	}
-	c->step_cb = cb;
-	c->step_arg = arg;
 	why = client_refuse_helo(c->helo_name);
 	if (why == NULL && needs != NULL) {
 		why = client_refuse_sender(needs->from);
@@ -181,13 +191,21 @@ ehlod_client_open(struct ehlod_client *c, const struct ehlod_client_mail *needs,
 }
 
 int
-ehlod_client_mail(struct ehlod_client *c, const struct ehlod_client_mail *m,
+ehlod_client_mail(struct ehlod_client *c, const struct ehlod_client_mail *mail,
     ehlod_client_step_cb cb, void *arg)
 {
-	const char *from = m->from ? m->from : "";
+	struct ehlod_client_mail own, *m = &own;
+	const char *from;
 
 	if (step_begin(c, cb, arg) < 0)
 		return -1;
+	if (client_copy_sized(&own, sizeof(own), mail, MAIL_SIZE_1_0) < 0) {
+		txn_refuse(c, step_got, NULL, "MAIL", EHLOD_REASON_LOCAL,
+		    "5.5.4", "not sent: the size of the mail structure is not "
+		    "set (EHLOD_CLIENT_MAIL_INIT)");
+		return 0;
+	}
+	from = m->from ? m->from : "";
 	if (arg_ok(c, "MAIL", "5.1.7", client_refuse_sender(from), from) &&
 	    arg_ok(c, "MAIL", "5.5.4", client_refuse_dsn(m->dsn_ret, NULL,
 	    NULL), NULL))

@@ -35,19 +35,25 @@ xforward_clear(struct ehlod_client *c)
 	c->xf_set = 0;
 }
 
-void
+int
 ehlod_client_xforward(struct ehlod_client *c,
-    const struct ehlod_client_xforward *xf)
+    const struct ehlod_client_xforward *given)
 {
+	struct ehlod_client_xforward own, *xf = &own;
+
+	if (given != NULL && client_copy_sized(&own, sizeof(own), given,
+	    XFORWARD_SIZE_1_0) < 0)
+		return -1;
 	xforward_clear(c);
-	if (xf == NULL)
-		return;
+	if (given == NULL)
+		return 0;
 	const char *v[XF_ATTRS] = {
 		xf->name, xf->addr, xf->port, xf->proto, xf->helo, xf->source
 	};
 	for (size_t i = 0; i < XF_ATTRS; i++)
 		c->xf[i] = v[i] != NULL ? xstrndup(v[i], XF_VALUE_MAX) : NULL;
 	c->xf_set = 1;
+	return 0;
 }
 
 /* " NAME=xtext", or " NAME=[UNAVAILABLE]" when the value is unknown or

@@ -191,6 +191,7 @@ parse_args(struct args *a, int argc, char **argv)
 
 	memset(a, 0, sizeof(*a));
 	ehlod_client_opts_init(&a->o);
+	a->job = (struct ehlod_client_job)EHLOD_CLIENT_JOB_INIT;
 	a->job.smtputf8 = -1;
 	while ((ch = getopt_long(argc, argv, "s:pf:t:vh", longopts, NULL)) != -1)
 		one_option(a, ch);

@@ -420,10 +420,19 @@ ehlod_client_start(struct ehlod_client *c, const struct ehlod_client_job *job,
 	set_str(&c->res.text, "");
 	c->cb = cb;
 	c->cb_arg = arg;
-	c->j.job = job;
 	c->j.probe = job == NULL;
-	if (job != NULL)
+	c->j.job = NULL;
+	if (job != NULL && client_copy_sized(&c->j.copy, sizeof(c->j.copy),
+	    job, JOB_SIZE_1_0) < 0) {
+		fail(c, EHLOD_CLIENT_PERMFAIL, EHLOD_REASON_LOCAL, "start",
+		    NULL, "the job's size is not set (EHLOD_CLIENT_JOB_INIT)");
+		conn_done(c);
+		return 0;
+	}
+	if (job != NULL) {
+		job = c->j.job = &c->j.copy;
 		setup_job(c, job);
+	}
 	if (job != NULL && job->nrcpts == 0) {
 		fail(c, EHLOD_CLIENT_PERMFAIL, EHLOD_REASON_LOCAL, "start",
 		    NULL, "no recipients");

@@ -22,6 +22,15 @@ tests_unit_test_client_message_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/client
 tests_unit_test_client_message_CFLAGS = $(CLIENT_TEST_CFLAGS)
 tests_unit_test_client_message_LDADD = client/libclient.la $(CLIENT_TEST_LIBS)
 
+# The sized structures of <ehlod/client.h>, through the installed library.
+check_PROGRAMS += tests/unit/test_client_abi
+TESTS += tests/unit/test_client_abi
+tests_unit_test_client_abi_SOURCES = tests/unit/test_client_abi.c
+tests_unit_test_client_abi_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/api
+tests_unit_test_client_abi_CFLAGS = $(CLIENT_TEST_CFLAGS)
+tests_unit_test_client_abi_LDADD = client/libehlod-client.la \
+	$(CHECK_LIBS) $(LIBEVENT_LIBS)
+
 # ehlod_client_data_stream driven against real servers: the program, run
 # by tests/interop/test_client_stream.py.
 check_PROGRAMS += tests/unit/client_stream_send
@@ -49,6 +58,7 @@ client_libclient_la_LIBADD = proto/libproto.la $(LIBEVENT_LIBS) \
 	$(OPENSSL_LIBS) $(SASL_LIBS)
 
 # The client library, installed with its header as <ehlod/client.h>.
+# -version-info 0:0:0 is 1.0; HACKING.md ("The two ABIs") says how it moves.
 lib_LTLIBRARIES += client/libehlod-client.la
 client_libehlod_client_la_SOURCES =
 client_libehlod_client_la_LIBADD = client/libclient.la

@@ -40,6 +40,19 @@
 #include "client_message.h"
 
 #define CMD_LINE_MAX 2048	/* MAIL/RCPT with every parameter */
+
+/* The sizes of the caller's structures in 1.0 (client.h, "ABI"): the
+ * least a caller's size field may say.  They stay these numbers when a
+ * later version appends fields (write them out then). */
+#define OPTS_SIZE_1_0 sizeof(struct ehlod_client_opts)
+#define JOB_SIZE_1_0 sizeof(struct ehlod_client_job)
+#define MAIL_SIZE_1_0 sizeof(struct ehlod_client_mail)
+#define XFORWARD_SIZE_1_0 sizeof(struct ehlod_client_xforward)
+
+/* Copy a caller's structure (its size first) into the library's own, the
+ * fields beyond the caller's size 0; -1 when its size is below min. */
+int client_copy_sized(void *dst, size_t dst_size, const void *src,
+    size_t min);
 #define QUIT_TIMEOUT_SEC 10
 
 struct client_auth;
@@ -116,7 +129,8 @@ struct txn {
 
 /* The whole-job driver (job.c). */
 struct job_state {
-	const struct ehlod_client_job *job;
+	const struct ehlod_client_job *job;	/* &copy, or NULL: a probe */
+	struct ehlod_client_job copy;
 	int probe;
 	int pipelining;
 	int mail_ok;

@@ -588,6 +588,7 @@ tell_client(struct hop *h)
 	const char *name = host->get(s, EHLOD_ITEM_CLIENT_NAME);
 	const char *proto = host->get(s, EHLOD_ITEM_PROTOCOL);
 	struct ehlod_client_xforward xf = {
+		.struct_size = sizeof(xf),
 		.name = name != NULL && strcmp(name, "unknown") ? name : NULL,
 		.addr = host->get(s, EHLOD_ITEM_CLIENT_ADDR),
 		.port = host->get(s, EHLOD_ITEM_CLIENT_PORT),
@@ -771,7 +772,7 @@ take_mail(ehlod_ctx *s, struct hop *h, const char *from)
 	h->from = xstrdup(from);
 	h->ret = dup_or_null(host->txn_get(s, EHLOD_KEY_DSN_RET));
 	h->envid = dup_or_null(host->txn_get(s, EHLOD_KEY_DSN_ENVID));
-	memset(&h->mail, 0, sizeof(h->mail));
+	h->mail = (struct ehlod_client_mail)EHLOD_CLIENT_MAIL_INIT;
 	h->mail.from = h->from;
 	h->mail.body = body_of(s);
 	h->mail.smtputf8 = host->flag(s, EHLOD_FLAG_SMTPUTF8) ? 1 : 0;

@@ -58,6 +58,19 @@
  *	command per call and hands the server's reply to a callback.  A
  *	client object is used either for one job or as one session, never
  *	both.
+ *
+ *	ABI (libehlod-client.so.0).  A structure the caller fills (opts,
+ *	job, mail, xforward) begins with its size as the caller was built,
+ *	struct_size, set by ehlod_client_opts_init() or the
+ *	EHLOD_CLIENT_*_INIT initializers.  So a later library, whose
+ *	structures have more fields at their end, reads an older caller's
+ *	structure as it is and takes the fields beyond its size as 0 or
+ *	NULL.  A size smaller than the
+ *	1.0 structure (0: never set) is refused: ehlod_client_new answers
+ *	NULL with errno EINVAL, a job or step fails with reason LOCAL, and
+ *	ehlod_client_xforward returns -1.  The structures the library fills
+ *	(result, rcpt, reply) may also grow at their end; the callers only
+ *	read them.  Fields are only ever appended.
  */
 #ifndef EHLOD_CLIENT_H
 #define EHLOD_CLIENT_H
@@ -87,6 +100,7 @@ enum ehlod_client_body {
 };
 
 struct ehlod_client_opts {
+	size_t struct_size;	/* set by ehlod_client_opts_init() */
 	const char *helo_name;	/* our name in EHLO/HELO; default: hostname */
 	int lmtp;		/* speak LMTP (RFC 2033): LHLO, reply per rcpt */
 	enum ehlod_client_tls starttls;
@@ -111,6 +125,7 @@ struct ehlod_client_opts {
 /* A message and its envelope.  The strings and data must stay valid until
  * the job is over. */
 struct ehlod_client_job {
+	size_t struct_size;	/* EHLOD_CLIENT_JOB_INIT sets it */
 	const char *from;	/* reverse-path without <>; "" for the null path */
 	const char *const *rcpts;
 	size_t nrcpts;
@@ -124,6 +139,10 @@ struct ehlod_client_job {
 	const char *dsn_notify;	/* "NEVER" or e.g. "SUCCESS,FAILURE,DELAY" */
 	int dsn_orcpt;		/* send ORCPT=rfc822;<recipient> */
 };
+
+/* struct ehlod_client_job job = EHLOD_CLIENT_JOB_INIT; then set fields. */
+#define EHLOD_CLIENT_JOB_INIT \
+	{ .struct_size = sizeof(struct ehlod_client_job) }
 
 enum ehlod_client_status {
 	EHLOD_CLIENT_OK = 0,	/* done: every recipient accepted */
@@ -173,8 +192,12 @@ struct ehlod_client_result {
 
 typedef void (*ehlod_client_cb)(struct ehlod_client *c, void *arg);
 
-/* Fill opts with the defaults (verification on, timeouts, ...). */
-void ehlod_client_opts_init(struct ehlod_client_opts *opts);
+/* Fill opts with the defaults (verification on, timeouts, ...) and its
+ * size.  A macro, so that the size is the caller's. */
+#define ehlod_client_opts_init(opts) \
+	ehlod_client_opts_init_sized((opts), sizeof(*(opts)))
+void ehlod_client_opts_init_sized(struct ehlod_client_opts *opts,
+    size_t size);
 
 /* base NULL: the client makes and owns a loop (see ehlod_client_run).
  * The options are copied.  Returns NULL on a bad server address (errno
@@ -234,6 +257,7 @@ const char *ehlod_client_status_name(enum ehlod_client_status s);
  * the session must be able to carry, so that a server closing after EHLO
  * is retried with HELO only when that is enough (RFC 1869 4.5). */
 struct ehlod_client_mail {
+	size_t struct_size;	/* EHLOD_CLIENT_MAIL_INIT sets it */
 	const char *from;	/* reverse-path without <>; "" for the null path */
 	enum ehlod_client_body body;	/* 8BITMIME: BODY=8BITMIME, required */
 	int smtputf8;		/* 1: SMTPUTF8, required */
@@ -241,6 +265,9 @@ struct ehlod_client_mail {
 	const char *dsn_ret;	/* "FULL" or "HDRS", sent only when DSN is */
 	const char *dsn_envid;	/* offered; ENVID plain, xtext-encoded here */
 };
+
+#define EHLOD_CLIENT_MAIL_INIT \
+	{ .struct_size = sizeof(struct ehlod_client_mail) }
 
 /* A step's outcome. */
 struct ehlod_client_reply {
@@ -349,6 +376,7 @@ int ehlod_client_rset(struct ehlod_client *c, ehlod_client_step_cb cb,
  * that the next hop's IP policies judge the client, not the proxy.  Each
  * field NULL when not known. */
 struct ehlod_client_xforward {
+	size_t struct_size;	/* EHLOD_CLIENT_XFORWARD_INIT sets it */
 	const char *name;	/* the client's verified host name */
 	const char *addr;	/* "192.0.2.1", "2001:db8::1" (no brackets) */
 	const char *port;	/* "49152" */
@@ -356,6 +384,9 @@ struct ehlod_client_xforward {
 	const char *helo;	/* the client's HELO/EHLO argument */
 	const char *source;	/* "LOCAL" or "REMOTE" */
 };
+
+#define EHLOD_CLIENT_XFORWARD_INIT \
+	{ .struct_size = sizeof(struct ehlod_client_xforward) }
 
 /* Remember (copied) who the client is; NULL forgets it.  Before each
  * later MAIL of the session API, when the server offers XFORWARD, the
@@ -366,8 +397,9 @@ struct ehlod_client_xforward {
  * MAIL step (step "XFORWARD", the server's reply) and MAIL is not sent,
  * so the next hop never judges the transaction by the proxy's address.
  * A server that does not offer XFORWARD hears none of it.  Not used by
- * the whole-job API (ehlod_client_start). */
-void ehlod_client_xforward(struct ehlod_client *c,
+ * the whole-job API (ehlod_client_start).  Returns 0, or -1 (nothing
+ * changed) when xf's size is not set. */
+int ehlod_client_xforward(struct ehlod_client *c,
     const struct ehlod_client_xforward *xf);
 
 /* 1 when the session is open and no step is waiting. */

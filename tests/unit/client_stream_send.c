@@ -155,8 +155,9 @@ static void
 on_open(struct ehlod_client *c, const struct ehlod_client_reply *r,
     void *arg)
 {
-	struct ehlod_client_mail m = { .from = "s@x.test" };
+	struct ehlod_client_mail m = EHLOD_CLIENT_MAIL_INIT;
 
+	m.from = "s@x.test";
 	if (r->status != EHLOD_CLIENT_OK) {
 		print_reply(r);
 		event_base_loopbreak(base);
