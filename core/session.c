@@ -176,6 +176,13 @@ static struct ehlod_session *implicit_tls(struct ehlod_session *s);
 #define LIMIT_TLS_MAX 16
 #define LIMIT_TLS_SECONDS 10
 
+static void
+answer_over_limit(struct ehlod_session *s, const char *why)
+{
+	session_reply(s, 421, "4.7.0", "%s %s", server->conf->hostname, why);
+	session_process(s);
+}
+
 static int
 over_limit(struct ehlod_session *s)
 {
@@ -207,8 +214,7 @@ over_limit(struct ehlod_session *s)
 		implicit_tls(s);
 		return 1;
 	}
-	session_reply(s, 421, "4.7.0", "%s %s", c->hostname, why);
-	session_process(s);
+	answer_over_limit(s, why);
 	return 1;
 }
 
@@ -536,9 +542,10 @@ tls_established(struct ehlod_session *s)
 	    SSL_get_version(ssl), SSL_get_cipher_name(ssl));
 	if (s->tls_on_connect && s->limit_reply) {
 		s->tls_on_connect = 0;
-		session_reply(s, 421, "4.7.0", "%s %s", server->conf->hostname,
-		    s->limit_reply);
-	} else if (s->tls_on_connect) {
+		answer_over_limit(s, s->limit_reply);
+		return;
+	}
+	if (s->tls_on_connect) {
 		s->tls_on_connect = 0;
 		chain_start(s, STEP_CONNECT, NULL, NULL, NULL, 0, connect_done);
 	}
