@@ -289,8 +289,9 @@ finish_plugin_io(struct plugin_set *set)
 	    EVENT_BASE_COUNT_ADDED) > 1)
 		event_base_loop(server->base, EVLOOP_ONCE);
 	if (!evtimer_pending(deadline, NULL))
-		log_msg(LOG_WARNING, "plugins' connections still open %d s "
-		    "after the last session; closing them", LINGER_SECONDS);
+		log_msg(LOG_WARNING, "plugins' own events (connections, "
+		    "timers) still pending %d s after the last session; "
+		    "leaving them", LINGER_SECONDS);
 	event_free(deadline);
 }
 
