@@ -40,6 +40,7 @@
 #include "client_message.h"
 
 #define CMD_LINE_MAX 2048	/* MAIL/RCPT with every parameter */
+#define QUIT_TIMEOUT_SEC 10
 
 /* The sizes of the caller's structures in 1.0 (client.h, "ABI"): the
  * least a caller's size field may say.  They stay these numbers when a
@@ -53,7 +54,6 @@
  * fields beyond the caller's size 0; -1 when its size is below min. */
 int client_copy_sized(void *dst, size_t dst_size, const void *src,
     size_t min);
-#define QUIT_TIMEOUT_SEC 10
 
 struct client_auth;
 struct bufferevent;
