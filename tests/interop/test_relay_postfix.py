@@ -15,13 +15,17 @@ DESCRIPTION
     smtpd services.  Asserted: the message swaks sent is in smtp-sink's
     dump, and a recipient the final smtpd refuses is refused at swaks's
     own RCPT with that smtpd's code and text, through the proxy chain.
+    And when ehlod stops with a client's session open, its session with
+    the after-filter smtpd still ends with QUIT (Postfix logs quit=1).
 """
 import os
+import signal
+import smtplib
 import subprocess
 import time
 import unittest
 
-from ehlodtest import Ehlod, EhlodTestCase
+from ehlodtest import Ehlod, EhlodTestCase, wait_for_text
 from postfixtest import Parts, Postfix, free_port
 from test_client_support import SmtpSink
 
@@ -120,6 +124,31 @@ class ProxyFilter(EhlodTestCase):
                          out + diag)
         self.assertNotEqual(r.returncode, 0)
         self.assertNotIn("hello through the proxy", dump)
+
+
+class StopEndsNextHopWithQuit(EhlodTestCase):
+    """Postfix's smtpd is the next hop; ehlod stops (SIGTERM) while its
+    client's session is open.  The session ends with 421, and relay's
+    session with the next hop still ends with QUIT: Postfix logs quit=1
+    rather than a lost connection."""
+    timeout = 55
+
+    def test_postfix_sees_quit(self):
+        with Chain() as ch:
+            c = smtplib.SMTP("127.0.0.1", ch.ehlod.port, timeout=20)
+            c.ehlo("client.test")
+            c.sendmail("sender@x.test", ["user@" + DOMAIN],
+                       b"Subject: stop test\r\n\r\nbefore the stop\r\n")
+            ch.ehlod.signal(signal.SIGTERM)
+            self.assertEqual(ch.ehlod.wait(10), 0, ch.diagnostics())
+            c.close()
+            # (The harness's own probes of the ports connect and close
+            # without a command: "lost connection after CONNECT".)
+            log = wait_for_text(ch.postfix.log, r"disconnect from "
+                                r"\S+\[127\.0\.0\.1\] ehlo=1 mail=1 ")
+            diag = ch.diagnostics()
+        self.assertRegex(log, r"disconnect from \S+\[127\.0\.0\.1\] "
+                         r"ehlo=1 mail=1 .* quit=1 ", diag)
 
 
 if __name__ == "__main__":
