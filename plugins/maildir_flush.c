@@ -8,7 +8,8 @@
  *	disk and several flushes are in flight at once.  A thread takes
  *	every message queued since it last looked (up to BATCH_MAX) and
  *	writes them all before it flushes any, so that under load the disk
- *	gets a batch at once; each file still gets its own fsync.
+ *	gets a batch at once; each file still gets its own fsync, and goes
+ *	back to the loop as soon as that fsync returned.
  *
  *	Two orders of flushing and renaming (MAILDIR_FLUSH_*):
  *
@@ -363,14 +364,15 @@ each_job(struct maildir_job *list, int (*step)(struct maildir_job *),
 	return ok;
 }
 
-/* Write and flush a batch of jobs; the ones renamed into new/ come back,
- * the failed ones go on *failed. */
+/* Take a batch up to its last step: written, and with the default
+ * order also on disk and renamed.  The jobs still in it come back, the
+ * failed ones go on *failed. */
 static struct maildir_job *
-write_batch(struct maildir_job *batch, struct maildir_job **failed)
+prepare_batch(struct maildir_job *batch, struct maildir_job **failed)
 {
 	batch = each_job(batch, write_file, failed);
 	if (pool.flush == MAILDIR_FLUSH_NONE)
-		return each_job(batch, flush_file, failed);
+		return batch;
 	if (batch != NULL && batch->next != NULL)
 		for (struct maildir_job *j = batch; j != NULL; j = j->next)
 			start_writeback(j);
@@ -378,10 +380,21 @@ write_batch(struct maildir_job *batch, struct maildir_job **failed)
 	if (pool.flush == MAILDIR_FLUSH_AFTER_RENAME) {
 		batch = each_job(batch, wait_written, failed);
 		batch = each_job(batch, rename_written, failed);
-		return each_job(batch, fsync_renamed, failed);
 	}
 #endif
-	return each_job(batch, flush_file, failed);
+	return batch;
+}
+
+/* A prepared job's last step: the fsync that makes it durable (or, with
+ * fsync_before_rename or no fsync, the fsync if any and the rename). */
+static int
+last_step(struct maildir_job *j)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+	if (pool.flush == MAILDIR_FLUSH_AFTER_RENAME)
+		return fsync_renamed(j);
+#endif
+	return flush_file(j);
 }
 
 /* Flush new/ so that the renames into it are on disk. */
@@ -476,6 +489,43 @@ finish_list_locked(struct maildir_job *list)
 	}
 }
 
+/* Without the lock: the jobs of list to the loop. */
+static void
+hand_back(struct maildir_job *list)
+{
+	if (list == NULL)
+		return;
+	pthread_mutex_lock(&pool.lock);
+	finish_list_locked(list);
+	pthread_mutex_unlock(&pool.lock);
+}
+
+/* Without the lock: a batch through its last step.  Each job goes to the
+ * loop as soon as its own last step returned: the batch's first fsync
+ * usually commits them all, and a job need not wait for the flush that
+ * each later fsync still costs.  With fsync_before_rename the renamed
+ * jobs come back instead, to wait for new/'s flush. */
+static struct maildir_job *
+deliver_batch(struct maildir_job *batch)
+{
+	struct maildir_job *failed = NULL, *next;
+
+	batch = prepare_batch(batch, &failed);
+	if (pool.flush == MAILDIR_FLUSH_BEFORE_RENAME) {
+		batch = each_job(batch, flush_file, &failed);
+		hand_back(failed);
+		return batch;
+	}
+	hand_back(failed);
+	for (; batch != NULL; batch = next) {
+		next = batch->next;
+		batch->next = NULL;
+		(void)last_step(batch);	/* a failure is in the job */
+		hand_back(batch);
+	}
+	return NULL;
+}
+
 /* A thread takes what has queued up since it last looked, as one batch,
  * so that under load the disk is asked to wait once for many messages;
  * when the server is quiet a batch is one message and waits for nobody. */
@@ -485,7 +535,7 @@ run(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
-		struct maildir_job *batch, *failed = NULL, *last;
+		struct maildir_job *batch, *last;
 
 		if (pool.queue == NULL) {
 			if (pool.stopping)
@@ -497,16 +547,11 @@ run(void *arg)
 		}
 		batch = take_batch_locked();
 		pthread_mutex_unlock(&pool.lock);
-		batch = write_batch(batch, &failed);
+		batch = deliver_batch(batch);
 		pthread_mutex_lock(&pool.lock);
-		finish_list_locked(failed);
 		if (batch == NULL)
 			continue;
 		/* Only a rename fsynced before it waits for new/'s flush. */
-		if (pool.flush != MAILDIR_FLUSH_BEFORE_RENAME) {
-			finish_list_locked(batch);
-			continue;
-		}
 		for (last = batch; last->next != NULL; last = last->next)
 			;
 		last->next = pool.renamed;
@@ -650,3 +695,4 @@ maildir_flush_stop(void)
 	pool.efd = -1;
 	pool.pid = 0;
 }
+
