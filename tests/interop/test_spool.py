@@ -246,14 +246,15 @@ class SpoolTest(EhlodTestCase):
 
     def test_client_gone_mid_data_spool_file_closed(self):
         # The session ends while its writes are still in flight (each
-        # delayed 50 ms): the writer must still close the file once
-        # they are done (no descriptor of the spool directory left in
-        # the worker), and the worker serves on.
+        # delayed 250 ms, so that a loaded machine still sees the close
+        # before they are done): the writer must still close the file
+        # once they are done (no descriptor of the spool directory left
+        # in the worker), and the worker serves on.
         spool = self.spool_dir()
         with Ehlod(plugins=PLUGINS, workers=1, spool_threshold=4096,
                    spool_directory=spool) as server:
             worker = server.started_workers()[0]
-            strace = self.slow_writes(worker, 50000)
+            strace = self.slow_writes(worker, 250000)
             with server.raw() as s:
                 envelope(self, s)
                 self.assertCode(s.cmd("DATA"), 354)
