@@ -469,6 +469,7 @@ static const struct ehlod_host host = {
 	.message_pread = h_message_pread,
 	.message_spool = h_message_spool,
 	.message_pread_nowait = h_message_pread_nowait,
+	.watch_persistent = plugin_events_watch_persistent,
 };
 
 const struct ehlod_host *

@@ -2,8 +2,8 @@
  * NAME
  *	plugin_events.c - plugins' timers and descriptor watches
  * DESCRIPTION
- *	host->timer(), host->watch() and host->cancel() for ehlod and
- *	ehlod-milter.  Each event is owned by the session it was set in (or
+ *	host->timer(), host->watch(), host->watch_persistent() and
+ *	host->cancel() for ehlod and ehlod-milter.  Each event is owned by the session it was set in (or
  *	by the instance, for an instance ctx), so none can fire after its
  *	owner ends: plugin_events_end_session() and host_cancel_events()
  *	(at unload) cancel what is left.
@@ -22,6 +22,7 @@ struct ehlod_event {
 	ehlod_timer_cb timer_cb;
 	ehlod_watch_cb watch_cb;
 	void *arg;
+	int persistent;		/* stays after it fired */
 	struct ehlod_event *next;
 };
 
@@ -44,21 +45,40 @@ event_unlink(struct ehlod_event *e)
 		}
 }
 
-static void
-event_fire(evutil_socket_t fd, short what, void *arg)
+static unsigned
+watch_events(short what)
 {
-	struct ehlod_event *e = arg;
 	unsigned events = 0;
-	(void)fd;
 
-	event_unlink(e);
-	event_free(e->ev);
 	if (what & EV_READ)
 		events |= EHLOD_WATCH_READ;
 	if (what & EV_WRITE)
 		events |= EHLOD_WATCH_WRITE;
 	if (what & EV_TIMEOUT)
 		events |= EHLOD_WATCH_TIMEOUT;
+	return events;
+}
+
+/* A persistent watch stays as it is; its callback may cancel it, so e
+ * is not touched after the call. */
+static void
+persistent_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct ehlod_event *e = arg;
+	(void)fd;
+
+	e->watch_cb(e->c, e->arg, watch_events(what));
+}
+
+static void
+event_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct ehlod_event *e = arg;
+	unsigned events = watch_events(what);
+	(void)fd;
+
+	event_unlink(e);
+	event_free(e->ev);
 	/* The callback gets the ctx it was set with: it acts for its own
 	 * instance whatever else is pending on the session. */
 	if (e->timer_cb)
@@ -77,7 +97,9 @@ event_make(ehlod_ctx *c, int fd, short what, unsigned msec)
 	if (server->base == NULL || c == NULL || c->p == NULL)
 		return NULL;
 	e = xcalloc(1, sizeof(*e));
-	e->ev = event_new(server->base, fd, what, event_fire, e);
+	e->persistent = (what & EV_PERSIST) != 0;
+	e->ev = event_new(server->base, fd, what, e->persistent ?
+	    persistent_fire : event_fire, e);
 	if (e->ev == NULL) {
 		free(e);
 		return NULL;
@@ -114,6 +136,25 @@ plugin_events_watch(ehlod_ctx *c, int fd, unsigned events, unsigned msec,
 		what |= EV_WRITE;
 	if (cb == NULL || fd < 0 || (what == 0 && msec == 0) ||
 	    (e = event_make(c, fd, what, msec)) == NULL)
+		return NULL;
+	e->watch_cb = cb;
+	e->arg = arg;
+	return e;
+}
+
+ehlod_event *
+plugin_events_watch_persistent(ehlod_ctx *c, int fd, unsigned events,
+    ehlod_watch_cb cb, void *arg)
+{
+	struct ehlod_event *e;
+	short what = EV_PERSIST;
+
+	if (events & EHLOD_WATCH_READ)
+		what |= EV_READ;
+	if (events & EHLOD_WATCH_WRITE)
+		what |= EV_WRITE;
+	if (cb == NULL || fd < 0 || what == EV_PERSIST ||
+	    (e = event_make(c, fd, what, 0)) == NULL)
 		return NULL;
 	e->watch_cb = cb;
 	e->arg = arg;

@@ -583,18 +583,25 @@ on_wake(ehlod_ctx *c, void *arg, unsigned events)
 	list = pool.done;
 	pool.done = NULL;
 	pthread_mutex_unlock(&pool.lock);
-	arm();
+	if (!EHLOD_HOST_HAS(pool.host, watch_persistent))
+		arm();		/* a one-shot watch is gone once it fired */
 	for (; list != NULL; list = next) {
 		next = list->next;
 		pool.finished(list);
 	}
 }
 
+/* Watch the eventfd: once for good where the host can (1.5), else
+ * anew after each wake. */
 static void
 arm(void)
 {
-	pool.watch = pool.host->watch(pool.inst, pool.efd, EHLOD_WATCH_READ,
-	    0, on_wake, NULL);
+	if (EHLOD_HOST_HAS(pool.host, watch_persistent))
+		pool.watch = pool.host->watch_persistent(pool.inst, pool.efd,
+		    EHLOD_WATCH_READ, on_wake, NULL);
+	else
+		pool.watch = pool.host->watch(pool.inst, pool.efd,
+		    EHLOD_WATCH_READ, 0, on_wake, NULL);
 	if (pool.watch == NULL)
 		pool.host->log(pool.inst, LOG_ERR, "cannot watch the "
 		    "delivery threads: deliveries will hang");

@@ -76,7 +76,7 @@ extern "C" {
 #endif
 
 #define EHLOD_ABI_MAJOR 1
-#define EHLOD_ABI_MINOR 4
+#define EHLOD_ABI_MINOR 5
 
 /* The name of the one symbol every plugin exports. */
 #define EHLOD_PLUGIN_SYMBOL "ehlod_plugin"
@@ -601,6 +601,18 @@ struct ehlod_host {
 	 * EHLOD_HOST_HAS(host, message_pread_nowait). */
 	long (*message_pread_nowait)(ehlod_ctx *c, void *buf, size_t len,
 	    size_t offset, void (*ready)(void *arg), void *arg);
+
+	/* Since 1.5.  A watch of fd for the events asked
+	 * (EHLOD_WATCH_READ/WRITE) that stays until host->cancel() or its
+	 * owner's end (as watch()'s does): cb runs each time the loop finds
+	 * fd ready, and may cancel the watch itself.  For a descriptor that
+	 * is ready again and again, such as the eventfd a plugin's own
+	 * threads wake the loop with: watch() would be set anew after each
+	 * event, two epoll_ctl calls each time.  The plugin keeps fd open
+	 * until it cancelled the watch.  1.4 hosts lack it: test with
+	 * EHLOD_HOST_HAS(host, watch_persistent). */
+	ehlod_event *(*watch_persistent)(ehlod_ctx *c, int fd, unsigned events,
+	    ehlod_watch_cb cb, void *arg);
 };
 
 /* message_pread_nowait(): not read yet, ready() follows (since 1.4). */

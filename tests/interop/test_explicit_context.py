@@ -7,7 +7,8 @@ delay is pending, ticker's ticks still reach ticker's own session data
 under ticker's name, and cannot hijack the pending step: their reply and
 resume are refused by the host, so RCPT gets delay's own answer.  And
 host->watch() reports a pipe with a byte readable and an empty one timed
-out.
+out, and host->watch_persistent() reports a pipe each time a byte arrives
+until its own callback cancels it.
 """
 
 import os
@@ -82,6 +83,24 @@ class ExplicitContextTest(EhlodTestCase):
         self.assertIn("plugin=ticker: watch full: readable", log)
         self.assertIn("plugin=ticker: watch empty: timeout", log)
         self.assertNotIn("watch empty: readable", log)
+
+    def test_persistent_watch_fires_until_cancelled(self):
+        """host->watch_persistent (ABI 1.5): one watch reports a pipe each
+        time a tick writes to it, and stops once its callback cancelled
+        it, though the ticks go on writing."""
+        path = os.path.join(test_plugin_dir(), "ticker.so")
+        plugins = [("ticker", {"path": path, "interval_ms": 50,
+                               "watch": True}), ("maildir", {})]
+        with Ehlod(plugins=plugins) as server, server.raw() as s:
+            ehlo(s)
+            # Six more ticks write six more bytes after the cancel.
+            server.log_when(r"tick 9 of ticker")
+            self.assertCode(s.cmd("QUIT"), 221)
+            log = server.log()
+        fires = re.findall(r"plugin=ticker: steady (\d+)", log)
+        self.assertEqual(fires, ["1", "2", "3"], log[-3000:])
+        self.assertEqual(log.count("plugin=ticker: steady cancelled"), 1)
+        self.assertIn("plugin=ticker: tick 9 of ticker", log)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,11 @@
  *	With watch = yes, on_connect also makes two pipes and watches their
  *	read ends with host->watch(): one it has written a byte to (the
  *	callback must see EHLOD_WATCH_READ), one it never writes to, with a
- *	100 ms time-out (EHLOD_WATCH_TIMEOUT).  Both log what they saw.  With the delay
+ *	100 ms time-out (EHLOD_WATCH_TIMEOUT).  Both log what they saw.
+ *	A third pipe gets host->watch_persistent() (ABI 1.5): each tick
+ *	writes a byte to it, and each time the watch fires it reads one and
+ *	logs "steady N"; the third time it cancels itself from inside its
+ *	callback ("steady cancelled"), so later bytes must go unseen.  With the delay
  *	plugin pending on the same session, the ticks must still act for
  *	ticker (its own counter, its own name) and must not take over
  *	delay's reply or resume: tests/interop/test_explicit_context.py.
@@ -34,9 +38,13 @@ struct ticker_conf {
 
 struct ticks {
 	unsigned n;
-	int fds[2][2];		/* the two pipes of watch = yes */
+	int fds[3][2];		/* the three pipes of watch = yes */
 	int piped;
+	ehlod_event *steady;	/* the persistent watch of fds[2] */
+	unsigned steady_n;
 };
+
+#define STEADY_FIRES 3
 
 static const struct ehlod_host *host;
 
@@ -52,6 +60,8 @@ tick(ehlod_ctx *c, void *arg)
 	    host->get(c, EHLOD_ITEM_INSTANCE));
 	host->reply(c, 550, "5.7.1", "ticker must not decide this");
 	host->resume(c, EHLOD_REJECT);
+	if (t->piped && write(t->fds[2][1], "s", 1) != 1)
+		host->log(c, LOG_ERR, "pipe write failed");
 	host->timer(c, (unsigned)conf->interval_ms, tick, NULL);
 }
 
@@ -64,16 +74,40 @@ watched(ehlod_ctx *c, void *arg, unsigned events)
 }
 
 static void
+steady_read(ehlod_ctx *c, void *arg, unsigned events)
+{
+	struct ticks *t = host->session_data(c);
+	char b;
+
+	(void)arg;
+	if (!(events & EHLOD_WATCH_READ) || read(t->fds[2][0], &b, 1) != 1)
+		return;
+	host->log(c, LOG_INFO, "steady %u", ++t->steady_n);
+	if (t->steady_n < STEADY_FIRES)
+		return;
+	host->cancel(t->steady);
+	t->steady = NULL;
+	host->log(c, LOG_INFO, "steady cancelled");
+}
+
+static void
 start_watches(ehlod_ctx *c, struct ticks *t)
 {
-	if (pipe(t->fds[0]) < 0)
-		return;
-	if (pipe(t->fds[1]) < 0) {
-		close(t->fds[0][0]);
-		close(t->fds[0][1]);
+	int made = 0;
+
+	while (made < 3 && pipe(t->fds[made]) == 0)
+		made++;
+	if (made < 3) {
+		while (made-- > 0) {
+			close(t->fds[made][0]);
+			close(t->fds[made][1]);
+		}
 		return;
 	}
 	t->piped = 1;
+	if (EHLOD_HOST_HAS(host, watch_persistent))
+		t->steady = host->watch_persistent(c, t->fds[2][0],
+		    EHLOD_WATCH_READ, steady_read, NULL);
 	if (write(t->fds[0][1], "x", 1) != 1)
 		host->log(c, LOG_ERR, "pipe write failed");
 	host->watch(c, t->fds[0][0], EHLOD_WATCH_READ, 0, watched, "full");
@@ -89,7 +123,7 @@ ticks_cleanup(ehlod_ctx *c, void *data)
 	(void)c;
 	if (!t->piped)
 		return;
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
 		for (int j = 0; j < 2; j++)
 			close(t->fds[i][j]);
 }
