@@ -3,9 +3,9 @@
  *	plugin_events.c - plugins' timers and descriptor watches
  * DESCRIPTION
  *	host->timer(), host->watch(), host->watch_persistent() and
- *	host->cancel() for ehlod and ehlod-milter.  Each event is owned by the session it was set in (or
- *	by the instance, for an instance ctx), so none can fire after its
- *	owner ends: plugin_events_end_session() and host_cancel_events()
+ *	host->cancel() for ehlod and ehlod-milter.  Each event is owned by
+ *	the session it was set in (or by the instance, for an instance
+ *	ctx), so none can fire after its owner ends: plugin_events_end_session() and host_cancel_events()
  *	(at unload) cancel what is left.
  */
 #include <stdlib.h>
@@ -22,7 +22,6 @@ struct ehlod_event {
 	ehlod_timer_cb timer_cb;
 	ehlod_watch_cb watch_cb;
 	void *arg;
-	int persistent;		/* stays after it fired */
 	struct ehlod_event *next;
 };
 
@@ -97,8 +96,7 @@ event_make(ehlod_ctx *c, int fd, short what, unsigned msec)
 	if (server->base == NULL || c == NULL || c->p == NULL)
 		return NULL;
 	e = xcalloc(1, sizeof(*e));
-	e->persistent = (what & EV_PERSIST) != 0;
-	e->ev = event_new(server->base, fd, what, e->persistent ?
+	e->ev = event_new(server->base, fd, what, (what & EV_PERSIST) ?
 	    persistent_fire : event_fire, e);
 	if (e->ev == NULL) {
 		free(e);
@@ -123,17 +121,26 @@ plugin_events_timer(ehlod_ctx *c, unsigned msec, ehlod_timer_cb cb, void *arg)
 	return e;
 }
 
-ehlod_event *
-plugin_events_watch(ehlod_ctx *c, int fd, unsigned events, unsigned msec,
-    ehlod_watch_cb cb, void *arg)
+/* EHLOD_WATCH_READ/WRITE as libevent's flags. */
+static short
+watch_what(unsigned events)
 {
-	struct ehlod_event *e;
 	short what = 0;
 
 	if (events & EHLOD_WATCH_READ)
 		what |= EV_READ;
 	if (events & EHLOD_WATCH_WRITE)
 		what |= EV_WRITE;
+	return what;
+}
+
+ehlod_event *
+plugin_events_watch(ehlod_ctx *c, int fd, unsigned events, unsigned msec,
+    ehlod_watch_cb cb, void *arg)
+{
+	struct ehlod_event *e;
+	short what = watch_what(events);
+
 	if (cb == NULL || fd < 0 || (what == 0 && msec == 0) ||
 	    (e = event_make(c, fd, what, msec)) == NULL)
 		return NULL;
@@ -147,14 +154,10 @@ plugin_events_watch_persistent(ehlod_ctx *c, int fd, unsigned events,
     ehlod_watch_cb cb, void *arg)
 {
 	struct ehlod_event *e;
-	short what = EV_PERSIST;
+	short what = watch_what(events);
 
-	if (events & EHLOD_WATCH_READ)
-		what |= EV_READ;
-	if (events & EHLOD_WATCH_WRITE)
-		what |= EV_WRITE;
-	if (cb == NULL || fd < 0 || what == EV_PERSIST ||
-	    (e = event_make(c, fd, what, 0)) == NULL)
+	if (cb == NULL || fd < 0 || what == 0 ||
+	    (e = event_make(c, fd, what | EV_PERSIST, 0)) == NULL)
 		return NULL;
 	e->watch_cb = cb;
 	e->arg = arg;

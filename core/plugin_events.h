@@ -3,9 +3,9 @@
  *	plugin_events.h - plugins' timers and descriptor watches
  * DESCRIPTION
  *	The host functions timer, watch, watch_persistent and cancel
- *	(plugin.h), and the end
- *	of a session's events.  host_cancel_events(), for an instance's
- *	own, is declared in loader.h, which calls it at unload.
+ *	(plugin.h), and the end of a session's events.
+ *	host_cancel_events(), for an instance's own, is declared in
+ *	loader.h, which calls it at unload.
  */
 #ifndef EHLOD_CORE_PLUGIN_EVENTS_H
 #define EHLOD_CORE_PLUGIN_EVENTS_H

@@ -702,4 +702,3 @@ maildir_flush_stop(void)
 	pool.efd = -1;
 	pool.pid = 0;
 }
-
