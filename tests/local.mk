@@ -71,6 +71,7 @@ INTEROP_TESTS = \
 	tests/interop/test_maildir_space.py \
 	tests/interop/test_maildir_flush.py \
 	tests/interop/test_maildir_order.py \
+	tests/interop/test_maildir_crash.py \
 	tests/interop/test_milter_packets.py \
 	tests/interop/test_supervision.py \
 	tests/interop/test_fail2ban.py \
