@@ -4,13 +4,13 @@
 # its seed corpus (fuzz/corpus/NAME, read only) and a corpus of its own
 # in the build tree (fuzz-corpus/NAME), where new inputs are kept.
 
-FUZZ_TARGETS = command address data bdat proxy reply config milter crlf
+FUZZ_TARGETS = command address data bdat proxy reply config milter crlf dsn
 FUZZ_SECONDS = 10
 EXTRA_DIST += fuzz/README.md fuzz/corpus
 
 FUZZ_BINARIES = fuzz/fuzz_command fuzz/fuzz_address fuzz/fuzz_data \
 	fuzz/fuzz_bdat fuzz/fuzz_proxy fuzz/fuzz_reply fuzz/fuzz_config \
-	fuzz/fuzz_milter fuzz/fuzz_crlf
+	fuzz/fuzz_milter fuzz/fuzz_crlf fuzz/fuzz_dsn
 if FUZZERS
 noinst_PROGRAMS += $(FUZZ_BINARIES)
 FUZZ_ENABLED = yes
@@ -57,6 +57,10 @@ fuzz_fuzz_reply_LDADD = proto/libproto.la
 fuzz_fuzz_crlf_SOURCES = fuzz/fuzz_crlf.c
 fuzz_fuzz_crlf_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 fuzz_fuzz_crlf_LDADD = proto/libproto.la
+
+fuzz_fuzz_dsn_SOURCES = fuzz/fuzz_dsn.c
+fuzz_fuzz_dsn_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+fuzz_fuzz_dsn_LDADD = proto/libproto.la
 
 fuzz_fuzz_config_SOURCES = fuzz/fuzz_config.c
 fuzz_fuzz_config_CFLAGS = $(FUZZ_CORE_CFLAGS)
