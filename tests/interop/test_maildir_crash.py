@@ -145,26 +145,29 @@ class Clients:
             t.start()
 
     def client(self, i):
-        n = 0
         try:
-            smtp = smtplib.SMTP("127.0.0.1", self.port, timeout=WAIT,
-                                local_hostname="crash.test")
-            while not self.stopping.is_set():
-                token = "%d-%d" % (i, n)
-                n += 1
-                try:
-                    smtp.sendmail("s@x.test", ["u@example.org"],
-                                  message(token, size_of(token)))
-                except smtplib.SMTPDataError:
-                    with self.lock:
-                        self.refused += 1	# not acked
-                    continue
-                with self.lock:
-                    self.acked.append(token)
-                    self.crash_once()
+            with smtplib.SMTP("127.0.0.1", self.port, timeout=WAIT,
+                              local_hostname="crash.test") as smtp:
+                self.deliver(i, smtp)
         except (OSError, smtplib.SMTPException) as e:
             if not self.stopping.is_set():
                 self.errors.append("client %d: %r" % (i, e))
+
+    def deliver(self, i, smtp):
+        n = 0
+        while not self.stopping.is_set():
+            token = "%d-%d" % (i, n)
+            n += 1
+            try:
+                smtp.sendmail("s@x.test", ["u@example.org"],
+                              message(token, size_of(token)))
+            except smtplib.SMTPDataError:
+                with self.lock:
+                    self.refused += 1	# not acked
+                continue
+            with self.lock:
+                self.acked.append(token)
+                self.crash_once()
 
     def crash_once(self):
         """With the lock held."""
