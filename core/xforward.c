@@ -12,6 +12,13 @@
  *	"[TEMPUNAVAIL]" meaning not known.  ADDR, PORT and HELO replace the
  *	session's; the others are accepted and logged.  Allowed outside a
  *	mail transaction only, as Postfix sends it.
+ *
+ *	HELO is the original client's, passed on: xtext can carry any
+ *	octet, and a CR or LF in it would start a new line in the log and
+ *	in the Received header.  Each octet a HELO command could not hold
+ *	(address_helo_valid: controls, space, DEL) becomes "?", as Postfix
+ *	does with the names it is told, rather than a 501 that would make
+ *	the proxy defer the mail for a client's odd greeting.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -81,6 +88,18 @@ valid_port(const char *v)
 	return *v && *end == '\0' && n >= 0 && n <= 65535;
 }
 
+/* Make v a name address_helo_valid() takes (v is not empty). */
+static void
+neuter_helo(char *v)
+{
+	for (; *v != '\0'; v++) {
+		unsigned char c = (unsigned char)*v;
+
+		if (c <= 32 || c == 127)
+			*v = '?';
+	}
+}
+
 static int
 apply(struct ehlod_session *s, const char *name, char *value)
 {
@@ -104,6 +123,9 @@ apply(struct ehlod_session *s, const char *name, char *value)
 		snprintf(s->client_port, sizeof(s->client_port), "%.7s",
 		    value);
 	} else if (strcasecmp(name, "HELO") == 0) {
+		if (value[0] == '\0')
+			return 0;	/* as unknown */
+		neuter_helo(value);
 		free(s->helo);
 		s->helo = xstrdup(value);
 	} else if (strcasecmp(name, "NAME") && strcasecmp(name, "PROTO") &&

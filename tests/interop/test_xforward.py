@@ -19,13 +19,19 @@ DESCRIPTION
 """
 import subprocess
 
-from ehlodtest import Ehlod, EhlodTestCase, main, ehlo
+from ehlodtest import Ehlod, EhlodTestCase, main, ehlo, transaction
 from postfixtest import Parts, Postfix, free_port
 from test_client_support import SmtpSink
 from test_dnsbl import Dnsmasq
 
 SWAKS = "/usr/bin/swaks"
 DOMAIN = "example.test"
+
+
+def xtext(text):
+    """RFC 3461 xtext: "+", "=", controls and space as +HEX."""
+    return "".join(c if "!" <= c <= "~" and c not in "+=" else
+                   "+%02X" % ord(c) for c in text)
 
 
 class XforwardDirect(EhlodTestCase):
@@ -56,6 +62,34 @@ class XforwardDirect(EhlodTestCase):
             self.assertCode(s.cmd("XFORWARD ADDR=not-an-address"), 501)
             self.assertCode(s.cmd("XFORWARD COLOR=blue"), 501)
             self.assertCode(s.cmd("XFORWARD"), 501)
+
+    def test_helo_controls_become_question_marks(self):
+        # xtext can carry a CR and an LF; passed on as they are, they
+        # would forge a log line and break the Received header.
+        forged = "2026-01-01T00:00:00.000+00:00 ehlod[1]: forged"
+        with Ehlod(xforward_trusted=["127.0.0.1"]) as server, \
+                server.raw() as s:
+            ehlo(s)
+            self.assertCode(s.cmd("XFORWARD HELO=" +
+                                  xtext("bad\r\n%s\x1b[0m" % forged)),
+                            250)
+            self.assertCode(transaction(s), 250)
+            log = server.log()
+            message = server.delivered()[0]
+        name = "bad??%s?[0m" % forged.replace(" ", "?")
+        self.assertIn("helo=<%s>" % name, log)
+        self.assertNotRegex(log, r"(?m)^2026-01-01")
+        head = message.split(b"\n\n", 1)[0].decode()
+        self.assertIn("Received: from %s (" % name, head)
+        self.assertNotRegex(head, r"(?m)^2026-01-01")
+
+    def test_empty_helo_is_ignored(self):
+        with Ehlod(xforward_trusted=["127.0.0.1"]) as server, \
+                server.raw() as s:
+            ehlo(s, "proxy.example")
+            self.assertCode(s.cmd("XFORWARD HELO=+00"), 250)
+            log = server.log()
+        self.assertIn("helo=<proxy.example>", log)
 
     def test_untrusted_peer_550_and_no_keyword(self):
         with Ehlod(xforward_trusted=["192.0.2.0/24"]) as server, \
