@@ -7,6 +7,12 @@
  *	with an RFC 3339 local time stamp (log tools such as fail2ban need
  *	one); syslog adds its own.  libevent's own messages come through
  *	here too, marked "libevent:".
+ *
+ *	Clients choose much of what is logged (names, addresses, whatever a
+ *	plugin quotes), and a CR or LF among it would start a line of the
+ *	client's making, which log readers such as fail2ban believe.  So
+ *	every control octet of a message is written as "?"; UTF-8 and the
+ *	other octets above DEL are kept.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -168,6 +174,35 @@ level_name(int priority)
 	}
 }
 
+/* Control octets (C0 and DEL) of p[0..len) become '?'. */
+static void
+neuter_controls(char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c < 32 || c == 127)
+			p[i] = '?';
+	}
+}
+
+/* The message into buf[0..len), controls neutered: its length. */
+static size_t
+format_message(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	int m;
+	size_t n;
+
+	if (len == 0)
+		return 0;
+	m = vsnprintf(buf, len, fmt, ap);
+	if (m < 0)
+		return 0;
+	n = (size_t)m < len ? (size_t)m : len - 1;
+	neuter_controls(buf, n);
+	return n;
+}
+
 void
 log_vmsg(int priority, const char *fmt, va_list ap)
 {
@@ -177,19 +212,15 @@ log_vmsg(int priority, const char *fmt, va_list ap)
 	if (priority == LOG_DEBUG && !log_debug)
 		return;
 	if (log_to_syslog) {
-		vsyslog(priority, fmt, ap);
+		(void)format_message(line, sizeof(line), fmt, ap);
+		syslog(priority, "%s", line);
 		return;
 	}
 	put_timestamp(line, sizeof(line) - 1, &n);
 	put_program(line, sizeof(line) - 1, &n);
 	append(line, sizeof(line) - 1, &n, level_name(priority),
 	    strlen(level_name(priority)));
-	int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
-	if (m < 0)
-		return;
-	n += (size_t)m;
-	if (n > sizeof(line) - 2)
-		n = sizeof(line) - 2;
+	n += format_message(line + n, sizeof(line) - n - 1, fmt, ap);
 	line[n++] = '\n';
 	ssize_t ignored = write(STDERR_FILENO, line, (size_t)n);
 	(void)ignored;

@@ -183,6 +183,13 @@ tests_unit_test_steps_SOURCES = tests/unit/test_steps.c
 tests_unit_test_steps_CFLAGS = $(CORE_TEST_CFLAGS)
 tests_unit_test_steps_LDADD = $(CORE_TEST_LIBS)
 
+# Log lines: one per message, controls neutered (core/log.c).
+check_PROGRAMS += tests/unit/test_log
+TESTS += tests/unit/test_log
+tests_unit_test_log_SOURCES = tests/unit/test_log.c tests/unit/test_capture.h
+tests_unit_test_log_CFLAGS = $(CORE_TEST_CFLAGS)
+tests_unit_test_log_LDADD = $(CORE_TEST_LIBS)
+
 # The command and parameter parsers, through a session in the test process.
 check_PROGRAMS += tests/unit/test_commands
 TESTS += tests/unit/test_commands

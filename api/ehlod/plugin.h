@@ -390,7 +390,8 @@ struct ehlod_host {
 	unsigned features;	/* mask of enum ehlod_host_feature */
 
 	/* Log one line at a syslog priority (LOG_ERR ... LOG_DEBUG),
-	 * prefixed with the session id and the instance name. */
+	 * prefixed with the session id and the instance name.  Control
+	 * characters in the text are written as '?' (UTF-8 is kept). */
 	void (*log)(ehlod_ctx *c, int priority, const char *fmt, ...)
 	    EHLOD_PRINTF(3, 4);
 
