@@ -682,11 +682,17 @@ def transaction(session, sender="s@x.test", rcpts=("u@example.org",),
 
     Returns the reply to the end of data; fails when a step before it is
     not answered as expected."""
-    if message is None:
-        message = sample_message()
     r = session.cmd("MAIL FROM:<%s>" % sender)
     if r.code != 250:
         raise AssertionError("MAIL answered %r" % r)
+    return after_mail(session, rcpts, message)
+
+
+def after_mail(session, rcpts=("u@example.org",), message=None):
+    """RCPT..., DATA and the message once MAIL was accepted: the reply to
+    the end of data, as transaction()."""
+    if message is None:
+        message = sample_message()
     for rcpt in rcpts:
         r = session.cmd("RCPT TO:<%s>" % rcpt)
         if r.code != 250:

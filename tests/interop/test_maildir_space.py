@@ -28,23 +28,10 @@ import threading
 import time
 
 from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, transaction,
-                       sample_message, lf, dot_stuff)
+                       sample_message, lf, after_mail)
 
 PLUGINS = [("pipelining", {}), ("size", {"limit": 10240000}),
            ("enhancedstatuscodes", {}), ("maildir", {})]
-
-
-def rest_of_transaction(s, message):
-    """RCPT, DATA and the message after an accepted MAIL: the reply to
-    the end of data."""
-    r = s.cmd("RCPT TO:<u@example.org>")
-    if r.code != 250:
-        raise AssertionError("RCPT answered %r" % r)
-    r = s.cmd("DATA")
-    if r.code != 354:
-        raise AssertionError("DATA answered %r" % r)
-    s.send(dot_stuff(message))
-    return s.reply()
 
 
 class MaildirSpaceTest(EhlodTestCase):
@@ -131,7 +118,7 @@ class MaildirSpaceTest(EhlodTestCase):
                 # refused, as at the end of data.
                 r = s.cmd("MAIL FROM:<s@x.test>")
                 if r.code == 250:
-                    r = rest_of_transaction(s, message)
+                    r = after_mail(s, message=message)
             with lock:
                 results.append((r, lf(message)))
 
