@@ -77,3 +77,11 @@ TESTS += tests/interop/test_pending_timeout.py
 EXTRA_DIST += tests/interop/test_pending_timeout.py
 TESTS += tests/interop/test_check_user.py
 EXTRA_DIST += tests/interop/test_check_user.py
+
+# XFORWARD's attribute grammar (proto/xforward_parse.c), which
+# core/xforward.c runs.
+check_PROGRAMS += tests/unit/test_xforward_parse
+TESTS += tests/unit/test_xforward_parse
+tests_unit_test_xforward_parse_SOURCES = tests/unit/test_xforward_parse.c
+tests_unit_test_xforward_parse_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_xforward_parse_LDADD = proto/libproto.la $(CHECK_LIBS)

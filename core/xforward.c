@@ -13,30 +13,30 @@
  *	session's; the others are accepted and logged.  Allowed outside a
  *	mail transaction only, as Postfix sends it.
  *
+ *	The attributes are read by proto/xforward_parse.c, all of them
+ *	before any is applied, so that a command answered 501 leaves the
+ *	session as it was.
+ *
  *	HELO is the original client's, passed on: xtext can carry any
  *	octet, and a CR or LF in it would start a new line in the log and
  *	in the Received header.  Each octet a HELO command could not hold
- *	(address_helo_valid: controls, space, DEL) becomes "?", as Postfix
- *	does with the names it is told, rather than a 501 that would make
- *	the proxy defer the mail for a client's odd greeting.
+ *	(controls, space, DEL) becomes "?", as Postfix does with the names
+ *	it is told, rather than a 501 that would make the proxy defer the
+ *	mail for a client's odd greeting.
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "esmtp.h"
 #include "log.h"
 #include "netaddr.h"
 #include "session_reply.h"
 #include "smtpd.h"
 #include "xforward.h"
+#include "xforward_parse.h"
 #include "xmalloc.h"
-
-#define XFORWARD_VALUE_MAX 255
 
 int
 xforward_allowed(const struct ehlod_session *s)
@@ -60,85 +60,36 @@ xforward_allowed(const struct ehlod_session *s)
 	    server->conf->xforward_trusted, server->conf->nxforward_trusted);
 }
 
-static int
-unavailable(const char *v)
-{
-	return strcasecmp(v, "[UNAVAILABLE]") == 0 ||
-	    strcasecmp(v, "[TEMPUNAVAIL]") == 0;
-}
-
-/* ADDR may carry Postfix's "IPV6:" prefix. */
-static int
-valid_addr(char *v)
-{
-	unsigned char buf[16];
-
-	if (strncasecmp(v, "IPV6:", 5) == 0)
-		memmove(v, v + 5, strlen(v + 5) + 1);
-	return inet_pton(AF_INET, v, buf) == 1 ||
-	    inet_pton(AF_INET6, v, buf) == 1;
-}
-
-static int
-valid_port(const char *v)
-{
-	char *end;
-	long n = strtol(v, &end, 10);
-
-	return *v && *end == '\0' && n >= 0 && n <= 65535;
-}
-
-/* Make v a name address_helo_valid() takes (v is not empty). */
+/* Only once the whole command was good: a 501 changes nothing. */
 static void
-neuter_helo(char *v)
+apply(struct ehlod_session *s, const struct xforward_attrs *a)
 {
-	for (; *v != '\0'; v++) {
-		unsigned char c = (unsigned char)*v;
-
-		if (c <= 32 || c == 127)
-			*v = '?';
-	}
-}
-
-static int
-apply(struct ehlod_session *s, const char *name, char *value)
-{
-	if (unavailable(value))
-		return 0;
-	if (strcasecmp(name, "ADDR") == 0) {
-		if (!valid_addr(value))
-			return -1;
+	if (a->known[XFORWARD_ADDR]) {
 		if (!s->xforward_peer[0])
 			memcpy(s->xforward_peer, s->client_addr,
 			    sizeof(s->xforward_peer));
-		/* valid_addr keeps it within an IPv6 literal's length */
+		/* An address literal fits: at most 45 octets. */
 		snprintf(s->client_addr, sizeof(s->client_addr), "%.63s",
-		    value);
+		    a->value[XFORWARD_ADDR]);
 		/* relay_networks judge the real client, not the proxy. */
 		s->flags[EHLOD_FLAG_RELAY] = s->flags[EHLOD_FLAG_AUTH] ||
 		    listener_relays(s->listener, s->client_addr);
-	} else if (strcasecmp(name, "PORT") == 0) {
-		if (!valid_port(value))
-			return -1;
+	}
+	if (a->known[XFORWARD_PORT])
 		snprintf(s->client_port, sizeof(s->client_port), "%.7s",
-		    value);
-	} else if (strcasecmp(name, "HELO") == 0) {
-		if (value[0] == '\0')
-			return 0;	/* as unknown */
-		neuter_helo(value);
+		    a->value[XFORWARD_PORT]);
+	if (a->known[XFORWARD_HELO]) {
 		free(s->helo);
-		s->helo = xstrdup(value);
-	} else if (strcasecmp(name, "NAME") && strcasecmp(name, "PROTO") &&
-	    strcasecmp(name, "IDENT") && strcasecmp(name, "SOURCE"))
-		return -1;
-	return 0;
+		s->helo = xstrdup(a->value[XFORWARD_HELO]);
+	}
 }
 
 void
 xforward_command(struct ehlod_session *s, char *arg)
 {
-	char value[XFORWARD_VALUE_MAX + 1];
-	char *save = NULL;
+	struct xforward_attrs attrs;
+	char bad[XFORWARD_BAD_OUT];
+	const char *why;
 
 	if (!xforward_allowed(s)) {
 		session_reply(s, 550, "5.7.0", "Error: insufficient "
@@ -152,30 +103,19 @@ xforward_command(struct ehlod_session *s, char *arg)
 		session_count_error(s);
 		return;
 	}
-	if (*arg == '\0') {
+	if (arg[strspn(arg, " ")] == '\0') {
 		session_reply(s, 501, "5.5.4", "Syntax: XFORWARD attribute=value"
 		    "...");
 		session_count_error(s);
 		return;
 	}
-	for (char *t = strtok_r(arg, " ", &save); t; t = strtok_r(NULL, " ",
-	    &save)) {
-		char *eq = strchr(t, '=');
-		if (eq == NULL || eq == t ||
-		    esmtp_xtext_decode(eq + 1, value, sizeof(value)) < 0) {
-			session_reply(s, 501, "5.5.4", "Bad XFORWARD attribute: "
-			    "%.40s", t);
-			session_count_error(s);
-			return;
-		}
-		*eq = '\0';
-		if (apply(s, t, value) < 0) {
-			session_reply(s, 501, "5.5.4", "Bad XFORWARD %s value",
-			    t);
-			session_count_error(s);
-			return;
-		}
+	if (xforward_parse(arg, &attrs, bad, sizeof(bad), &why) < 0) {
+		session_reply(s, 501, "5.5.4", "Bad XFORWARD attribute %s: %s",
+		    bad, why);
+		session_count_error(s);
+		return;
 	}
+	apply(s, &attrs);
 	log_msg(LOG_INFO, "%s: xforward from [%s]: client=[%s]:%s helo=<%s>",
 	    s->id, s->xforward_peer[0] ? s->xforward_peer : s->client_addr,
 	    s->client_addr, s->client_port, s->helo ? s->helo : "");

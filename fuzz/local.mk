@@ -4,13 +4,14 @@
 # its seed corpus (fuzz/corpus/NAME, read only) and a corpus of its own
 # in the build tree (fuzz-corpus/NAME), where new inputs are kept.
 
-FUZZ_TARGETS = command address data bdat proxy reply config milter crlf dsn
+FUZZ_TARGETS = command address data bdat proxy reply config milter crlf dsn \
+	xforward
 FUZZ_SECONDS = 10
 EXTRA_DIST += fuzz/README.md fuzz/corpus
 
 FUZZ_BINARIES = fuzz/fuzz_command fuzz/fuzz_address fuzz/fuzz_data \
 	fuzz/fuzz_bdat fuzz/fuzz_proxy fuzz/fuzz_reply fuzz/fuzz_config \
-	fuzz/fuzz_milter fuzz/fuzz_crlf fuzz/fuzz_dsn
+	fuzz/fuzz_milter fuzz/fuzz_crlf fuzz/fuzz_dsn fuzz/fuzz_xforward
 if FUZZERS
 noinst_PROGRAMS += $(FUZZ_BINARIES)
 FUZZ_ENABLED = yes
@@ -53,6 +54,10 @@ fuzz_fuzz_proxy_LDADD = $(FUZZ_CORE_LIBS)
 fuzz_fuzz_reply_SOURCES = fuzz/fuzz_reply.c
 fuzz_fuzz_reply_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 fuzz_fuzz_reply_LDADD = proto/libproto.la
+
+fuzz_fuzz_xforward_SOURCES = fuzz/fuzz_xforward.c
+fuzz_fuzz_xforward_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+fuzz_fuzz_xforward_LDADD = proto/libproto.la
 
 fuzz_fuzz_crlf_SOURCES = fuzz/fuzz_crlf.c
 fuzz_fuzz_crlf_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)

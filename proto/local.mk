@@ -13,6 +13,7 @@ PROTO_SOURCES = \
 	proto/ehlo_table.c proto/ehlo_table.h \
 	proto/bdat_parse.c proto/bdat_parse.h \
 	proto/dsn_parse.c proto/dsn_parse.h \
+	proto/xforward_parse.c proto/xforward_parse.h \
 	proto/dnsbl_query.c proto/dnsbl_query.h \
 	proto/crlf.c proto/crlf.h \
 	proto/xmalloc.c proto/xmalloc.h \

@@ -7,7 +7,8 @@ DESCRIPTION
     Direct: the keyword is offered and the command taken only from a peer
     in xforward_trusted (others get 550 5.7.0 and no keyword); the client
     address it names is the one logged and given to plugins; not inside
-    a transaction (503); a bad ADDR is 501.
+    a transaction (503); a bad ADDR is 501, and a command answered 501
+    changes nothing, not even the good attributes before the bad one.
 
     Through a real Postfix: swaks, bound to 127.0.0.2, talks to Postfix's
     smtpd, whose smtpd_proxy_filter is ehlod (dnsbl at the rcpt stage,
@@ -87,9 +88,29 @@ class XforwardDirect(EhlodTestCase):
         with Ehlod(xforward_trusted=["127.0.0.1"]) as server, \
                 server.raw() as s:
             ehlo(s, "proxy.example")
-            self.assertCode(s.cmd("XFORWARD HELO=+00"), 250)
+            self.assertCode(s.cmd("XFORWARD HELO="), 250)
             log = server.log()
         self.assertIn("helo=<proxy.example>", log)
+
+    def test_refused_command_changes_nothing(self):
+        # A good ADDR before a bad attribute must not be kept: the proxy
+        # was told 501, so it believes nothing changed.
+        with Ehlod(xforward_trusted=["127.0.0.1"]) as server, \
+                server.raw() as s:
+            ehlo(s, "proxy.example")
+            r = s.cmd("XFORWARD ADDR=192.0.2.9 HELO=evil.example "
+                      "COLOR=blue")
+            self.assertCode(r, 501)
+            self.assertIn("COLOR=blue", r.text)
+            self.assertCode(s.cmd("XFORWARD HELO=ok.example ADDR=nowhere"),
+                            501)
+            self.assertCode(s.cmd("MAIL FROM:<a@client.test>"), 250)
+            self.assertCode(s.cmd("RCPT TO:<u@other.test>"), 554)
+            log = server.log()
+        self.assertNotIn("192.0.2.9", log)
+        self.assertNotIn("evil.example", log)
+        self.assertNotIn("ok.example", log)
+        self.assertIn("reject: RCPT from unknown[127.0.0.1]", log)
 
     def test_untrusted_peer_550_and_no_keyword(self):
         with Ehlod(xforward_trusted=["192.0.2.0/24"]) as server, \
