@@ -5,13 +5,14 @@
 # in the build tree (fuzz-corpus/NAME), where new inputs are kept.
 
 FUZZ_TARGETS = command address data bdat proxy reply config milter crlf dsn \
-	xforward
+	xforward auth
 FUZZ_SECONDS = 10
 EXTRA_DIST += fuzz/README.md fuzz/corpus
 
 FUZZ_BINARIES = fuzz/fuzz_command fuzz/fuzz_address fuzz/fuzz_data \
 	fuzz/fuzz_bdat fuzz/fuzz_proxy fuzz/fuzz_reply fuzz/fuzz_config \
-	fuzz/fuzz_milter fuzz/fuzz_crlf fuzz/fuzz_dsn fuzz/fuzz_xforward
+	fuzz/fuzz_milter fuzz/fuzz_crlf fuzz/fuzz_dsn fuzz/fuzz_xforward \
+	fuzz/fuzz_auth
 if FUZZERS
 noinst_PROGRAMS += $(FUZZ_BINARIES)
 FUZZ_ENABLED = yes
@@ -58,6 +59,13 @@ fuzz_fuzz_reply_LDADD = proto/libproto.la
 fuzz_fuzz_xforward_SOURCES = fuzz/fuzz_xforward.c
 fuzz_fuzz_xforward_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 fuzz_fuzz_xforward_LDADD = proto/libproto.la
+
+# The auth plugin's parsers, compiled in as the plugin compiles them.
+fuzz_fuzz_auth_SOURCES = fuzz/fuzz_auth.c plugins/auth_parse.c
+fuzz_fuzz_auth_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins
+fuzz_fuzz_auth_CFLAGS = $(AM_CFLAGS) $(SASL_CFLAGS)
+fuzz_fuzz_auth_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+fuzz_fuzz_auth_LDADD = proto/libproto.la $(SASL_LIBS)
 
 fuzz_fuzz_crlf_SOURCES = fuzz/fuzz_crlf.c
 fuzz_fuzz_crlf_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
