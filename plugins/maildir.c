@@ -47,7 +47,8 @@
  *	the disk or quota is full, 451 4.3.0 otherwise.  MAIL is already
  *	answered 452 4.3.1 when the file system lacks room for the size the
  *	client declared with SIZE= plus 64 KiB, or has no free inode
- *	(maildir_space.c).  At start-up, files in tmp/ older than 36 hours,
+ *	(maildir_space.c: the threads measure, and MAIL waits for a measure
+ *	when the last is from an earlier second).  At start-up, files in tmp/ older than 36 hours,
  *	left by deliveries that never finished, are removed
  *	(maildir_tidy.c).
  *
@@ -431,7 +432,9 @@ finished(struct maildir_job *j)
 
 	if (s != NULL) {
 		*slot(s) = NULL;
-		if (j->err != 0)
+		if (j->measure)
+			host->resume(s, maildir_space_check(host, s, maildir));
+		else if (j->err != 0)
 			host->resume(s, failed(s, j->err, j->what, j->tmp));
 		else
 			host->resume(s, delivered(s, j->name));
@@ -805,17 +808,38 @@ maildir_init(const struct ehlod_host *h, ehlod_ctx *inst)
 		return -1;
 	warn_unjournalled(conf);
 	maildir_tidy_tmp(host, maildir);
+	maildir_space_measure(maildir);	/* start-up may wait */
 	maildir_flush_setup(host, self, maildir, hostpart, flush_mode(conf),
 	    (unsigned)conf->threads, finished);
 	return 0;
 }
 
-/* RFC 1870 section 6.1: no room now for the declared size is 452. */
+/* RFC 1870 section 6.1: no room now for the declared size is 452.  The
+ * free space is measured by the threads (maildir_space.c says why); when
+ * the last measure is from an earlier second, MAIL waits for a new one. */
 static ehlod_verdict
 maildir_on_mail(ehlod_ctx *s, const char *reverse_path)
 {
+	struct maildir_job **pending = slot(s);
+	struct maildir_job *j;
+
 	(void)reverse_path;
-	return maildir_space_check(host, s, maildir);
+	if (maildir_space_fresh() || pending == NULL)
+		return maildir_space_check(host, s, maildir);
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return maildir_space_check(host, s, maildir);
+	j->measure = 1;
+	j->fd = -1;
+	j->spool_fd = -1;
+	j->s = s;
+	if (maildir_flush_submit(j) < 0) {
+		host->log(s, LOG_ERR, "cannot start the delivery threads: "
+		    "%s", strerror(errno));
+		maildir_job_free(j);
+		return maildir_space_check(host, s, maildir);
+	}
+	*pending = j;
+	return EHLOD_PENDING;
 }
 
 static const char *

@@ -25,11 +25,17 @@
  * (qmail's rule: 36 hours). */
 #define MAILDIR_TMP_MAX_AGE (36 * 3600)
 
-/* TEMPFAIL with 452 4.3.1 when the file system holding dir lacks room for
- * the size the client declared (the transaction value "size", 0 when
- * none) plus MAILDIR_SPACE_RESERVE; CONTINUE otherwise. */
+/* In the loop: TEMPFAIL with 452 4.3.1 when the last measure of the file
+ * system holding dir left no room for the size the client declared (the
+ * transaction value "size", 0 when none) plus MAILDIR_SPACE_RESERVE;
+ * CONTINUE otherwise, and when nothing was measured yet. */
 ehlod_verdict maildir_space_check(const struct ehlod_host *host,
     ehlod_ctx *s, const char *dir);
+/* In the loop: 1 when the last measure was taken in the current second. */
+int maildir_space_fresh(void);
+/* In any thread (it may wait on a network file system): measure the free
+ * space of dir's file system for maildir_space_check. */
+void maildir_space_measure(const char *dir);
 
 /* Remove the regular files in dir/tmp older than MAILDIR_TMP_MAX_AGE,
  * logging each; returns how many were removed. */
@@ -39,6 +45,8 @@ int maildir_tidy_tmp(const struct ehlod_host *host, const char *dir);
  * s, data and the spool part; a thread fills in the rest. */
 struct maildir_job {
 	struct maildir_job *next;	/* in whichever list holds it */
+	int measure;		/* 1: no message, only a new measure of the
+				 * free space for the session's MAIL */
 	ehlod_ctx *s;		/* the session waiting; NULL once it ended
 				 * (read and written in the loop only) */
 	unsigned char *data;	/* the whole file, or its start when the

@@ -500,6 +500,31 @@ hand_back(struct maildir_job *list)
 	pthread_mutex_unlock(&pool.lock);
 }
 
+/* Without the lock: the measure jobs of batch answered with one new
+ * measure of the free space; the message jobs come back. */
+static struct maildir_job *
+measure_space(struct maildir_job *batch)
+{
+	struct maildir_job *rest = NULL, **tail = &rest, *asked = NULL, *next;
+
+	for (struct maildir_job *j = batch; j != NULL; j = next) {
+		next = j->next;
+		if (j->measure) {
+			j->next = asked;
+			asked = j;
+			continue;
+		}
+		*tail = j;
+		tail = &j->next;
+	}
+	*tail = NULL;
+	if (asked != NULL) {
+		maildir_space_measure(pool.dir);
+		hand_back(asked);
+	}
+	return rest;
+}
+
 /* Without the lock: a batch through its last step.  Each job goes to the
  * loop as soon as its own last step returned: the batch's first fsync
  * usually commits them all, and a job need not wait for the flush that
@@ -510,6 +535,7 @@ deliver_batch(struct maildir_job *batch)
 {
 	struct maildir_job *failed = NULL, *next;
 
+	batch = measure_space(batch);
 	batch = prepare_batch(batch, &failed);
 	if (pool.flush == MAILDIR_FLUSH_BEFORE_RENAME) {
 		batch = each_job(batch, flush_file, &failed);

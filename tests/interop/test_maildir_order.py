@@ -19,8 +19,8 @@ split between threads), smtplib delivers a small message, a 400 KiB one
 whose body the server spools (the default spool_threshold) and a 400 KiB
 one it keeps in memory (spool_threshold raised to 1 MiB).  The main
 thread (the loop) names no path of the maildir in any call that creates,
-writes, flushes or renames a file, while other threads do all of that
-for all three files.
+writes, flushes, renames or measures (statfs, for MAIL's check of free
+space) a file, while other threads do all of that for all three files.
 
 At start the plugin warns when the maildir is on ext4 without a journal
 (and the default order is in use), checked against the kernel's own list
@@ -74,12 +74,12 @@ def parse(trace):
 
 
 FLUSHES = "trace=sync_file_range,fsync,fdatasync,rename,renameat,renameat2"
-# The calls that create, change or flush files.  statvfs is not among
-# them: maildir_space.c asks it at MAIL, at most once a second, and on a
-# local file system it reads the kernel's counters.
+# The calls that create, change, flush or measure files: statfs too, the
+# measure of free space that MAIL is answered from, since on a network
+# file system it waits for the server.
 FILE_WORK = "trace=open,openat,creat,rename,renameat,renameat2,link," \
     "linkat,unlink,unlinkat,mkdir,mkdirat,write,writev,pwrite64,pwritev," \
-    "ftruncate,fallocate,fsync,fdatasync,sync_file_range"
+    "ftruncate,fallocate,fsync,fdatasync,sync_file_range,statfs,fstatfs"
 
 
 class Traced:
@@ -257,6 +257,9 @@ class LoopTest(EhlodTestCase):
         with Ehlod(workers=1, **core) as server:
             worker = server.started_workers()[0]
             strace = Traced(worker, trace, FILE_WORK, per_thread=True)
+            # Past the second of the measure taken at start-up, so that
+            # the first MAIL asks for a new one.
+            time.sleep(1.1)
             try:
                 for subject in subjects:
                     body = None if subject == "small" else self.BODY
@@ -282,6 +285,10 @@ class LoopTest(EhlodTestCase):
                     and maildir in c.args]
             self.assertGreaterEqual(len(done), len(subjects),
                                     "%s by the threads: %r" % (call, done))
+        # One measure serves a second's MAILs.
+        self.assertTrue([c for c in threads if c.name == "statfs"
+                         and c.ret == 0 and maildir in c.args],
+                        "no statfs by the threads")
 
 
 if __name__ == "__main__":
