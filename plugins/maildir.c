@@ -48,9 +48,9 @@
  *	answered 452 4.3.1 when the file system lacks room for the size the
  *	client declared with SIZE= plus 64 KiB, or has no free inode
  *	(maildir_space.c: the threads measure, and MAIL waits for a measure
- *	when the last is from an earlier second).  At start-up, files in tmp/ older than 36 hours,
- *	left by deliveries that never finished, are removed
- *	(maildir_tidy.c).
+ *	when the last is from an earlier second).  At start-up, files in
+ *	tmp/ older than 36 hours, left by deliveries that never finished,
+ *	are removed (maildir_tidy.c).
  *
  *	At start-up the plugin creates the maildir and its tmp/, new/ and
  *	cur/ folders (mode 0700) when they are missing, and the folders

@@ -34,6 +34,10 @@
  *	that covers its rename returned, and a failed flush takes every file
  *	of its batch back out of new/ (the client gets a 4xx and retries).
  *
+ *	The threads also measure the free space for MAIL's check
+ *	(maildir_space.c), when a session asks with a measure job: one
+ *	statvfs answers every measure job of a batch.
+ *
  *	The threads never call the host (the ABI forbids it): finished jobs
  *	go on a list and an eventfd wakes the loop, whose watch callback
  *	hands them to the plugin there.  The threads start at the first
