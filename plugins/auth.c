@@ -39,6 +39,12 @@
  *	AUTH= parameter, which belongs to the keyword, stays usable after
  *	a new EHLO (RFC 1869 section 6).
  *
+ *	Each SASL step (sasl_server_start, sasl_server_step) runs in a
+ *	thread of the worker (auth_step.c), since a check may wait: with
+ *	pwcheck_method "saslauthd" for as long as PAM takes, seconds after
+ *	a wrong password.  The session waits (PENDING); the event loop
+ *	serves the others.
+ *
  *	SASL opens the sasldb at each login, in the worker, as the worker
  *	user: init refuses a sasldb_path that user cannot read, so that
  *	"ehlod -t" says so.  A backend failure during a login (SASL_FAIL,
@@ -67,6 +73,10 @@
  *		with 421.  0 closes it at the first failure.
  *	realm (string, default: the server's hostname)
  *		The realm SASL appends to a user name without one.
+ *	service (string, default "smtp")
+ *		The service name SASL is given: GSSAPI's principal is
+ *		service@host, and saslauthd's PAM check uses the PAM
+ *		service of that name (/etc/pam.d/smtp).
  *	pwcheck_method, auxprop_plugin, sasldb_path, mech_list,
  *	saslauthd_path, log_level (strings, default: unset)
  *		Handed to Cyrus SASL as its options of the same names (see
@@ -77,6 +87,8 @@
  */
 #include "autoconfig.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,11 +98,10 @@
 #include <ehlod/plugin.h>
 
 #include "auth_parse.h"
+#include "auth_step.h"
 #include "user_access.h"
 #include "xmalloc.h"
 
-/* The SMTP service name (RFC 4954 section 4, GSSAPI's "smtp@host"). */
-#define SMTP_SERVICE "smtp"
 /* A challenge travels in one reply line, which the host bounds. */
 #define CHALLENGE_MAX 1000
 
@@ -103,6 +114,7 @@ struct auth_state {
 	sasl_conn_t *conn;
 	sasl_callback_t callbacks[2];	/* the session's log callback */
 	int started;		/* conn has run an exchange: use a fresh one */
+	struct auth_step *step;	/* out in a thread (conn is its meanwhile) */
 	unsigned failures;
 	char mech[SASL_MECHNAMEMAX + 1];
 };
@@ -111,6 +123,7 @@ static const struct ehlod_host *host;
 static int allow_plaintext;
 static long max_failures;
 static char *realm;
+static char *service;	/* SASL's service name: "smtp" unless set */
 static int sasl_started;
 
 /* The SASL options this section passes through, under SASL's names. */
@@ -126,6 +139,7 @@ struct auth_conf {
 	int allow_plaintext;
 	long long max_failures;
 	const char *realm;
+	const char *service;
 	const char *sasl[NSASL];	/* in sasl_names' order */
 };
 
@@ -166,6 +180,9 @@ sasl_log_cb(void *context, int level, const char *message)
 {
 	if (level == SASL_LOG_NONE)
 		return SASL_OK;
+	/* In a step's thread the line waits for the loop. */
+	if (auth_step_log(log_priority(level), message ? message : ""))
+		return SASL_OK;
 	host->log(context, log_priority(level), "sasl: %s",
 	    message ? message : "");
 	return SASL_OK;
@@ -177,6 +194,40 @@ static const sasl_callback_t global_callbacks[] = {
 	{ SASL_CB_LIST_END, NULL, NULL }
 };
 
+/* ---- SASL's locks (sasl_set_mutex) ---- */
+
+static void *
+mutex_alloc(void)
+{
+	pthread_mutex_t *m = malloc(sizeof(*m));
+
+	if (m != NULL && pthread_mutex_init(m, NULL) != 0) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static int
+mutex_lock(void *m)
+{
+	return pthread_mutex_lock(m) == 0 ? SASL_OK : SASL_FAIL;
+}
+
+static int
+mutex_unlock(void *m)
+{
+	return pthread_mutex_unlock(m) == 0 ? SASL_OK : SASL_FAIL;
+}
+
+static void
+mutex_free(void *m)
+{
+	if (m != NULL)
+		pthread_mutex_destroy(m);
+	free(m);
+}
+
 /* ---- the session's SASL connection ---- */
 
 /* The host frees the state itself; the SASL connection is ours. */
@@ -186,6 +237,15 @@ state_cleanup(ehlod_ctx *s, void *arg)
 	struct auth_state *st = arg;
 	(void)s;
 
+	if (st->step != NULL) {
+		/* The thread still has conn: the step disposes of it when
+		 * it comes back (step_back). */
+		st->step->s = NULL;
+		st->step->st = NULL;
+		st->step = NULL;
+		st->conn = NULL;
+		return;
+	}
 	if (st->conn)
 		sasl_dispose(&st->conn);
 }
@@ -223,7 +283,8 @@ conn_new(ehlod_ctx *s, struct auth_state *st)
 	st->callbacks[0] = (sasl_callback_t){ SASL_CB_LOG,
 	    SASL_FN(sasl_log_cb), s };
 	st->callbacks[1] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
-	rc = sasl_server_new(SMTP_SERVICE, host->get(s, EHLOD_ITEM_HOSTNAME),
+	rc = sasl_server_new(service ? service : "smtp",
+	    host->get(s, EHLOD_ITEM_HOSTNAME),
 	    realm, ip_port(s, EHLOD_ITEM_LOCAL_ADDR, EHLOD_ITEM_LOCAL_PORT,
 	    local, sizeof(local)), ip_port(s, EHLOD_ITEM_CLIENT_ADDR,
 	    EHLOD_ITEM_CLIENT_PORT, remote, sizeof(remote)), st->callbacks, 0,
@@ -393,6 +454,57 @@ step_result(ehlod_ctx *s, struct auth_state *st, int rc,
 	}
 }
 
+/* Hand a SASL step to the threads: the session waits (PENDING), the
+ * loop serves the others, and step_back goes on.  in (inmax octets, may
+ * hold a password) is the step's from now on. */
+static ehlod_verdict
+submit_step(ehlod_ctx *s, struct auth_state *st, int first, char *in,
+    unsigned inlen, size_t inmax)
+{
+	struct auth_step *j = xcalloc(1, sizeof(*j));
+
+	j->s = s;
+	j->st = st;
+	j->conn = st->conn;
+	j->first = first;
+	memcpy(j->mech, st->mech, sizeof(j->mech));
+	j->in = in;
+	j->inlen = inlen;
+	j->inmax = inmax;
+	if (auth_step_submit(j) < 0) {
+		host->log(s, LOG_ERR, "cannot start the SASL threads: %s",
+		    strerror(errno));
+		auth_step_free(j);
+		return tempfail(s);
+	}
+	st->step = j;
+	return EHLOD_PENDING;
+}
+
+/* In the loop: a step is back from its thread. */
+static void
+step_back(struct auth_step *j)
+{
+	ehlod_ctx *s = j->s;
+	struct auth_state *st = j->st;
+	ehlod_verdict v;
+
+	for (unsigned i = 0; i < j->nlog; i++)
+		host->log(s != NULL ? s : self, j->log[i].priority,
+		    "sasl: %s", j->log[i].text);
+	if (s == NULL) {	/* the session ended meanwhile */
+		if (j->conn != NULL)
+			sasl_dispose(&j->conn);
+		auth_step_free(j);
+		return;
+	}
+	st->step = NULL;
+	v = step_result(s, st, j->rc, j->out, j->outlen);
+	auth_step_free(j);
+	if (v != EHLOD_PENDING)
+		host->resume(s, v);
+}
+
 /* Decode text and hand it to SASL: the first step or a later one. */
 static ehlod_verdict
 respond(ehlod_ctx *s, struct auth_state *st, const char *text,
@@ -400,30 +512,17 @@ respond(ehlod_ctx *s, struct auth_state *st, const char *text,
 {
 	size_t max = auth_parse_decoded_max(strlen(text));
 	char *in = xmalloc(max);
-	const char *out = NULL;
-	unsigned inlen, outlen = 0;
+	unsigned inlen;
 	enum auth_response r;
-	int rc;
 
 	r = auth_parse_response(text, first, in, max, &inlen);
-	if (r == AUTH_RESPONSE_CANCEL) {
-		free(in);
-		return failed(s, st, 501, "5.0.0", "Authentication cancelled");
-	}
-	if (r == AUTH_RESPONSE_BAD) {
-		free(in);
-		return failed(s, st, 501, "5.5.2", "Cannot decode response: "
-		    "not base64");
-	}
-	if (first)
-		rc = sasl_server_start(st->conn, st->mech, in, inlen, &out,
-		    &outlen);
-	else
-		rc = sasl_server_step(st->conn, in, inlen, &out, &outlen);
-	/* The response may hold a password. */
-	memset(in, 0, max);
+	if (r == AUTH_RESPONSE_OK)
+		return submit_step(s, st, first, in, inlen, max);
 	free(in);
-	return step_result(s, st, rc, out, outlen);
+	if (r == AUTH_RESPONSE_CANCEL)
+		return failed(s, st, 501, "5.0.0", "Authentication cancelled");
+	return failed(s, st, 501, "5.5.2", "Cannot decode response: "
+	    "not base64");
 }
 
 static void
@@ -450,17 +549,12 @@ not_offered(ehlod_ctx *s)
 static ehlod_verdict
 start(ehlod_ctx *s, struct auth_state *st, const char *initial)
 {
-	const char *out = NULL;
-	unsigned outlen = 0;
-	int rc;
-
 	if ((st->conn == NULL || st->started) && conn_new(s, st) < 0)
 		return tempfail(s);
 	st->started = 1;
 	if (initial != NULL)
 		return respond(s, st, initial, 1);
-	rc = sasl_server_start(st->conn, st->mech, NULL, 0, &out, &outlen);
-	return step_result(s, st, rc, out, outlen);
+	return submit_step(s, st, 1, NULL, 0, 0);
 }
 
 static ehlod_verdict
@@ -519,6 +613,8 @@ options_free(void)
 	}
 	free(realm);
 	realm = NULL;
+	free(service);
+	service = NULL;
 }
 
 static int
@@ -536,7 +632,8 @@ options_read(const struct auth_conf *conf)
 {
 	allow_plaintext = conf->allow_plaintext;
 	max_failures = (long)conf->max_failures;
-	if (copy_option(conf->realm, &realm) < 0)
+	if (copy_option(conf->realm, &realm) < 0 ||
+	    copy_option(conf->service, &service) < 0)
 		return -1;
 	for (size_t i = 0; i < NSASL; i++)
 		if (copy_option(conf->sasl[i], &sasl_values[i]) < 0)
@@ -548,6 +645,7 @@ static void
 auth_fini(ehlod_ctx *inst)
 {
 	(void)inst;
+	auth_step_stop();	/* no thread may be in SASL past here */
 	if (sasl_started)
 		sasl_server_done();
 	sasl_started = 0;
@@ -581,6 +679,9 @@ auth_init(const struct ehlod_host *h, ehlod_ctx *inst)
 		options_free();
 		return -1;
 	}
+	/* SASL's shared state is locked only with what it is given, and
+	 * only before it starts: the loop and the step threads share it. */
+	sasl_set_mutex(mutex_alloc, mutex_lock, mutex_unlock, mutex_free);
 	rc = sasl_server_init(global_callbacks, "ehlod");
 	if (rc != SASL_OK) {
 		host->log(self, LOG_ERR, "cannot start Cyrus SASL: %s",
@@ -589,6 +690,7 @@ auth_init(const struct ehlod_host *h, ehlod_ctx *inst)
 		return -1;
 	}
 	sasl_started = 1;
+	auth_step_setup(host, self, step_back);
 	return 0;
 }
 
@@ -616,6 +718,10 @@ static const struct ehlod_option auth_options[] = {
 	  NULL },
 	{ "realm", EHLOD_OPT_STRING, offsetof(struct auth_conf, realm), NULL,
 	  0, 0, 0, NULL },
+	/* RFC 4954 section 4 names the service "smtp" (GSSAPI's
+	 * "smtp@host"); PAM through saslauthd uses it as its service. */
+	{ "service", EHLOD_OPT_STRING, offsetof(struct auth_conf, service),
+	  "smtp", 0, 0, 0, NULL },
 	SASL_OPT("pwcheck_method", 0),
 	SASL_OPT("auxprop_plugin", 1),
 	SASL_OPT("sasldb_path", 2),

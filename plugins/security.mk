@@ -11,10 +11,11 @@ plugins_starttls_la_LIBADD = proto/libproto_plugin.la $(CONFUSE_LIBS) \
 plugin_LTLIBRARIES += plugins/auth.la
 # The xtext of AUTH= is proto/esmtp.c's (the grammar lives once).
 plugins_auth_la_SOURCES = plugins/auth.c plugins/auth_parse.c \
-	plugins/auth_parse.h
+	plugins/auth_parse.h plugins/auth_step.c plugins/auth_step.h
 plugins_auth_la_CFLAGS = $(PLUGIN_CFLAGS) $(SASL_CFLAGS)
 plugins_auth_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_auth_la_LIBADD = proto/libproto_plugin.la $(CONFUSE_LIBS) $(SASL_LIBS)
+plugins_auth_la_LIBADD = proto/libproto_plugin.la $(CONFUSE_LIBS) $(SASL_LIBS) \
+	-lpthread
 
 # The parsers of the auth plugin (AUTH argument, base64 responses,
 # xtext): plugins/auth_parse.c, compiled into the test as into the plugin.
@@ -28,7 +29,7 @@ tests_unit_test_auth_parse_LDADD = proto/libproto.la $(CHECK_LIBS) \
 	$(SASL_LIBS)
 
 SECURITY_INTEROP_TESTS = tests/interop/test_starttls.py \
-	tests/interop/test_auth.py
+	tests/interop/test_auth.py tests/interop/test_auth_saslauthd.py
 TESTS += $(SECURITY_INTEROP_TESTS)
 EXTRA_DIST += $(SECURITY_INTEROP_TESTS)
 

@@ -1,0 +1,262 @@
+/*
+ * NAME
+ *	auth_step.c - the auth plugin's SASL steps, off the event loop
+ * DESCRIPTION
+ *	Implements auth_step.h.  STEP_THREADS threads per worker process
+ *	take steps from a queue, run sasl_server_start or _step on the
+ *	step's connection, and put it on a finished list; an eventfd wakes
+ *	the loop, whose watch hands each step to the plugin.  A slow check
+ *	(saslauthd and PAM) then holds one thread, never the loop; other
+ *	logins in the same worker wait for a free thread.
+ *
+ *	Cyrus SASL locks its shared state only with the mutex functions an
+ *	application gives it (sasl_set_mutex, in the plugin's init); its
+ *	connections are each used by one thread at a time, which the
+ *	hand-over guarantees.
+ *
+ *	The threads start at the first step a process submits, never in the
+ *	master (which runs init only to check, then forks: threads do not
+ *	survive fork), and they block every signal: signals are the loop's.
+ */
+#include "autoconfig.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "auth_step.h"
+
+#define STEP_THREADS 4
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	struct auth_step *queue, **queue_tail;
+	struct auth_step *done;
+	int stopping;
+	int efd;
+	pid_t pid;		/* the process the threads run in */
+	unsigned nthreads;
+	pthread_t threads[STEP_THREADS];
+	const struct ehlod_host *host;
+	ehlod_ctx *inst;
+	void (*finished)(struct auth_step *);
+} pool = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.work = PTHREAD_COND_INITIALIZER,
+	.efd = -1,
+};
+
+/* The step a thread is running, for the log callback. */
+static _Thread_local struct auth_step *running;
+
+int
+auth_step_log(int priority, const char *text)
+{
+	struct auth_step *j = running;
+
+	if (j == NULL)
+		return 0;
+	if (j->nlog < AUTH_STEP_LOG_LINES) {
+		j->log[j->nlog].priority = priority;
+		snprintf(j->log[j->nlog].text, sizeof(j->log[j->nlog].text),
+		    "%s", text);
+		j->nlog++;
+	}
+	return 1;
+}
+
+void
+auth_step_free(struct auth_step *j)
+{
+	if (j->in != NULL) {
+		memset(j->in, 0, j->inmax);	/* may hold a password */
+		free(j->in);
+	}
+	free(j);
+}
+
+/* ---- in the threads ------------------------------------------------ */
+
+static void
+run_step(struct auth_step *j)
+{
+	running = j;
+	if (j->first)
+		j->rc = sasl_server_start(j->conn, j->mech, j->in, j->inlen,
+		    &j->out, &j->outlen);
+	else
+		j->rc = sasl_server_step(j->conn, j->in, j->inlen, &j->out,
+		    &j->outlen);
+	running = NULL;
+}
+
+static void *
+run(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&pool.lock);
+	for (;;) {
+		struct auth_step *j = pool.queue;
+		uint64_t one = 1;
+
+		if (j == NULL) {
+			if (pool.stopping)
+				break;
+			pthread_cond_wait(&pool.work, &pool.lock);
+			continue;
+		}
+		pool.queue = j->next;
+		if (pool.queue == NULL)
+			pool.queue_tail = &pool.queue;
+		pthread_mutex_unlock(&pool.lock);
+		run_step(j);
+		pthread_mutex_lock(&pool.lock);
+		j->next = pool.done;
+		pool.done = j;
+		/* A failed write leaves the counter non-zero: the loop
+		 * wakes all the same. */
+		if (j->next == NULL && write(pool.efd, &one, sizeof(one)) < 0)
+			continue;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	return NULL;
+}
+
+/* ---- in the event loop --------------------------------------------- */
+
+static void arm(void);
+
+static void
+on_wake(ehlod_ctx *c, void *arg, unsigned events)
+{
+	struct auth_step *list, *next, *back = NULL;
+	uint64_t n;
+
+	(void)c;
+	(void)arg;
+	(void)events;
+	if (read(pool.efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		pool.host->log(pool.inst, LOG_ERR, "eventfd: %s",
+		    strerror(errno));
+	pthread_mutex_lock(&pool.lock);
+	list = pool.done;
+	pool.done = NULL;
+	pthread_mutex_unlock(&pool.lock);
+	if (!EHLOD_HOST_HAS(pool.host, watch_persistent))
+		arm();		/* a one-shot watch is gone once it fired */
+	/* The list is newest first: hand them back in their order. */
+	for (; list != NULL; list = next) {
+		next = list->next;
+		list->next = back;
+		back = list;
+	}
+	for (; back != NULL; back = next) {
+		next = back->next;
+		pool.finished(back);
+	}
+}
+
+static void
+arm(void)
+{
+	ehlod_event *w;
+
+	if (EHLOD_HOST_HAS(pool.host, watch_persistent))
+		w = pool.host->watch_persistent(pool.inst, pool.efd,
+		    EHLOD_WATCH_READ, on_wake, NULL);
+	else
+		w = pool.host->watch(pool.inst, pool.efd, EHLOD_WATCH_READ, 0,
+		    on_wake, NULL);
+	if (w == NULL)
+		pool.host->log(pool.inst, LOG_ERR, "cannot watch the SASL "
+		    "threads: logins will hang");
+}
+
+void
+auth_step_setup(const struct ehlod_host *host, ehlod_ctx *inst,
+    void (*finished)(struct auth_step *))
+{
+	pool.host = host;
+	pool.inst = inst;
+	pool.finished = finished;
+	pool.queue_tail = &pool.queue;
+}
+
+static int
+start(void)
+{
+	sigset_t all, old;
+	int err = 0;
+
+	pool.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (pool.efd < 0)
+		return -1;
+	pool.stopping = 0;
+	pool.pid = getpid();
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (unsigned i = 0; i < STEP_THREADS && err == 0; i++) {
+		err = pthread_create(&pool.threads[i], NULL, run, NULL);
+		if (err == 0)
+			pool.nthreads = i + 1;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pool.nthreads == 0) {
+		auth_step_stop();
+		errno = err;
+		return -1;
+	}
+	arm();
+	return 0;
+}
+
+int
+auth_step_submit(struct auth_step *j)
+{
+	if (pool.pid != getpid() && start() < 0)
+		return -1;
+	j->next = NULL;
+	pthread_mutex_lock(&pool.lock);
+	*pool.queue_tail = j;
+	pool.queue_tail = &j->next;
+	pthread_cond_signal(&pool.work);
+	pthread_mutex_unlock(&pool.lock);
+	return 0;
+}
+
+void
+auth_step_stop(void)
+{
+	struct auth_step *next;
+
+	if (pool.pid != getpid()) {
+		pool.pid = 0;
+		return;
+	}
+	pthread_mutex_lock(&pool.lock);
+	pool.stopping = 1;
+	pthread_cond_broadcast(&pool.work);
+	pthread_mutex_unlock(&pool.lock);
+	for (unsigned i = 0; i < pool.nthreads; i++)
+		pthread_join(pool.threads[i], NULL);
+	pool.nthreads = 0;
+	/* Sessions are gone by now: what came back is nobody's. */
+	for (struct auth_step *j = pool.done; j != NULL; j = next) {
+		next = j->next;
+		if (j->conn != NULL)
+			sasl_dispose(&j->conn);
+		auth_step_free(j);
+	}
+	pool.done = NULL;
+	if (pool.efd >= 0)
+		close(pool.efd);
+	pool.efd = -1;
+	pool.pid = 0;
+}

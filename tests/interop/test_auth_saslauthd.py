@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""
+NAME
+    test_auth_saslauthd - AUTH through saslauthd and PAM, off the loop
+
+DESCRIPTION
+    A real saslauthd (Debian's sasl2-bin, "-a pam") checks the logins
+    through a PAM service of the test's own, /etc/pam.d/ehlod-test-PID
+    (removed afterwards), named by the auth plugin's service option.  Its
+    one auth step, pam_exec, runs a script that sleeps 2 s and then
+    accepts the user alice only: a slow check, as PAM's delay after a
+    wrong password is.
+
+    - smtplib logs in as alice (235) and fails as bob (535): the login
+      goes through saslauthd and PAM, and the service option names the
+      PAM service.
+    - With one worker, while one client's AUTH waits for PAM, a second
+      client connects and gets its greeting, EHLO and NOOP answered
+      while the first client's 535 has not come yet.  When SASL's check
+      ran in the event loop, the second client's greeting came only
+      after the first client's 535.
+    - A client that leaves while its check runs costs nothing: the
+      next login in the same worker succeeds.
+
+    Skipped (exit 77) without root, saslauthd or pam_exec.
+"""
+import base64
+import glob
+import os
+import shutil
+import smtplib
+import subprocess
+import tempfile
+import time
+import unittest
+
+from ehlodtest import (DEFAULT_PLUGINS, Ehlod, EhlodTestCase, ehlo, main,
+                       make_tempdir)
+
+SASLAUTHD = shutil.which("saslauthd") or (
+    "/usr/sbin/saslauthd" if os.path.exists("/usr/sbin/saslauthd")
+    else None)
+PAM_EXEC = glob.glob("/lib/*/security/pam_exec.so") + \
+    glob.glob("/usr/lib/*/security/pam_exec.so")
+SERVICE = "ehlod-test-%d" % os.getpid()
+PAM_FILE = os.path.join("/etc/pam.d", SERVICE)
+SLOW = 2	# seconds PAM takes for every login
+WAIT = 20
+FILES = {}
+
+
+def plain(user, password):
+    raw = ("\0%s\0%s" % (user, password)).encode()
+    return base64.b64encode(raw).decode()
+
+
+def setUpModule():
+    if os.geteuid() != 0 or SASLAUTHD is None or not PAM_EXEC:
+        raise unittest.SkipTest("needs root, saslauthd (sasl2-bin) and "
+                                "pam_exec")
+    d = make_tempdir("ehlod-saslauthd-")
+    FILES["dir"] = d
+    # The workers run as nobody: they must reach saslauthd's socket.
+    os.chmod(d, 0o755)
+    check = os.path.join(d, "check")
+    with open(check, "w") as f:
+        f.write("#!/bin/sh\nsleep %s\n[ \"$PAM_USER\" = alice ]\n" % SLOW)
+    os.chmod(check, 0o755)
+    with open(PAM_FILE, "w") as f:
+        f.write("auth required pam_exec.so quiet %s\n"
+                "account required pam_permit.so\n" % check)
+    run = os.path.join(d, "run")
+    os.mkdir(run)
+    os.chmod(run, 0o755)
+    FILES["mux"] = os.path.join(run, "mux")
+    FILES["log"] = open(os.path.join(d, "saslauthd.log"), "w")
+    FILES["saslauthd"] = subprocess.Popen(
+        [SASLAUTHD, "-a", "pam", "-m", run, "-n", "0", "-d"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=FILES["log"],
+        # At SIGTERM saslauthd signals its whole process group.
+        start_new_session=True)
+    deadline = time.monotonic() + WAIT
+    while not os.path.exists(FILES["mux"]):
+        if time.monotonic() > deadline or \
+                FILES["saslauthd"].poll() is not None:
+            tearDownModule()
+            raise AssertionError("saslauthd did not start")
+        time.sleep(0.05)
+
+
+def tearDownModule():
+    proc = FILES.get("saslauthd")
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(WAIT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if "log" in FILES:
+        FILES["log"].close()
+    if os.path.exists(PAM_FILE):
+        os.unlink(PAM_FILE)
+    shutil.rmtree(FILES.get("dir", "/nonexistent"), ignore_errors=True)
+
+
+def plugins():
+    auth = {"pwcheck_method": "saslauthd",
+            "saslauthd_path": FILES["mux"],
+            "mech_list": "PLAIN",
+            "allow_plaintext": True,
+            "service": SERVICE}
+    return [p for p in DEFAULT_PLUGINS if p[0] != "maildir"] + \
+        [("auth", auth), ("maildir", {})]
+
+
+class SaslauthdTest(EhlodTestCase):
+
+    def test_login_through_pam(self):
+        with Ehlod(plugins=plugins()) as server:
+            with smtplib.SMTP("127.0.0.1", server.port, timeout=WAIT) as c:
+                code, _ = c.login("alice", "anything")
+                self.assertEqual(code, 235)
+            with smtplib.SMTP("127.0.0.1", server.port, timeout=WAIT) as c:
+                with self.assertRaises(smtplib.SMTPAuthenticationError) \
+                        as caught:
+                    c.login("bob", "anything")
+                self.assertEqual(caught.exception.smtp_code, 535)
+            log = server.log()
+        self.assertIn("sasl_method=PLAIN, sasl_username=alice", log)
+        self.assertIn("SASL PLAIN authentication failed", log)
+
+    def test_other_sessions_go_on_while_pam_checks(self):
+        with Ehlod(plugins=plugins(), workers=1) as server, \
+                server.raw() as slow:
+            ehlo(slow)
+            slow.send("AUTH PLAIN %s\r\n" % plain("bob", "wrong"))
+            time.sleep(0.2)	# the check is under way in PAM
+            with server.raw() as other:
+                ehlo(other)
+                self.assertCode(other.cmd("NOOP"), 250)
+                # Nothing for the first client yet: PAM still sleeps.
+                self.assertTrue(slow.quiet(0.05),
+                                "the second session was served only "
+                                "after the first one's check")
+            self.assertCode(slow.reply(timeout=WAIT), 535)
+    def test_client_gone_during_the_check(self):
+        # The session ends while a thread still has its SASL connection:
+        # the step comes back to nobody and the connection is disposed
+        # of then (under ASan, a use after free would show here).
+        with Ehlod(plugins=plugins(), workers=1) as server:
+            with server.raw() as gone:
+                ehlo(gone)
+                gone.send("AUTH PLAIN %s\r\n" % plain("alice", "x"))
+                time.sleep(0.2)
+            time.sleep(SLOW + 0.5)	# the step is back by now
+            with smtplib.SMTP("127.0.0.1", server.port, timeout=WAIT) as c:
+                code, _ = c.login("alice", "anything")
+                self.assertEqual(code, 235)
+            log = server.log()
+        self.assertEqual(log.count("sasl_username=alice"), 1, log)
+        self.assertNotIn("ERROR", log)
+
+
+if __name__ == "__main__":
+    main()
