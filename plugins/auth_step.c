@@ -22,15 +22,13 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "auth_step.h"
+#include "plugin_threads.h"
 
 #define STEP_THREADS 4
 
@@ -40,7 +38,7 @@ static struct {
 	struct auth_step *queue, **queue_tail;
 	struct auth_step *done;
 	int stopping;
-	int efd;
+	struct loop_wake wake;	/* done is not empty */
 	pid_t pid;		/* the process the threads run in */
 	unsigned nthreads;
 	pthread_t threads[STEP_THREADS];
@@ -50,7 +48,7 @@ static struct {
 } pool = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.work = PTHREAD_COND_INITIALIZER,
-	.efd = -1,
+	.wake = { .efd = -1 },
 };
 
 /* The step a thread is running, for the log callback. */
@@ -104,7 +102,6 @@ run(void *arg)
 	pthread_mutex_lock(&pool.lock);
 	for (;;) {
 		struct auth_step *j = pool.queue;
-		uint64_t one = 1;
 
 		if (j == NULL) {
 			if (pool.stopping)
@@ -120,10 +117,8 @@ run(void *arg)
 		pthread_mutex_lock(&pool.lock);
 		j->next = pool.done;
 		pool.done = j;
-		/* A failed write leaves the counter non-zero: the loop
-		 * wakes all the same. */
-		if (j->next == NULL && write(pool.efd, &one, sizeof(one)) < 0)
-			continue;
+		if (j->next == NULL)
+			loop_wake_post(&pool.wake);
 	}
 	pthread_mutex_unlock(&pool.lock);
 	return NULL;
@@ -131,27 +126,18 @@ run(void *arg)
 
 /* ---- in the event loop --------------------------------------------- */
 
-static void arm(void);
-
+/* The loop woke: the finished steps back to the plugin, in order. */
 static void
-on_wake(ehlod_ctx *c, void *arg, unsigned events)
+take_done(void *arg)
 {
 	struct auth_step *list, *next, *back = NULL;
-	uint64_t n;
 
-	(void)c;
 	(void)arg;
-	(void)events;
-	if (read(pool.efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		pool.host->log(pool.inst, LOG_ERR, "eventfd: %s",
-		    strerror(errno));
 	pthread_mutex_lock(&pool.lock);
 	list = pool.done;
 	pool.done = NULL;
 	pthread_mutex_unlock(&pool.lock);
-	if (!EHLOD_HOST_HAS(pool.host, watch_persistent))
-		arm();		/* a one-shot watch is gone once it fired */
-	/* The list is newest first: hand them back in their order. */
+	/* The list is newest first. */
 	for (; list != NULL; list = next) {
 		next = list->next;
 		list->next = back;
@@ -161,22 +147,6 @@ on_wake(ehlod_ctx *c, void *arg, unsigned events)
 		next = back->next;
 		pool.finished(back);
 	}
-}
-
-static void
-arm(void)
-{
-	ehlod_event *w;
-
-	if (EHLOD_HOST_HAS(pool.host, watch_persistent))
-		w = pool.host->watch_persistent(pool.inst, pool.efd,
-		    EHLOD_WATCH_READ, on_wake, NULL);
-	else
-		w = pool.host->watch(pool.inst, pool.efd, EHLOD_WATCH_READ, 0,
-		    on_wake, NULL);
-	if (w == NULL)
-		pool.host->log(pool.inst, LOG_ERR, "cannot watch the SASL "
-		    "threads: logins will hang");
 }
 
 void
@@ -192,28 +162,19 @@ auth_step_setup(const struct ehlod_host *host, ehlod_ctx *inst,
 static int
 start(void)
 {
-	sigset_t all, old;
-	int err = 0;
+	int err;
 
-	pool.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (pool.efd < 0)
+	if (loop_wake_open(&pool.wake, pool.host, pool.inst, take_done, NULL,
+	    "the SASL threads") < 0)
 		return -1;
 	pool.stopping = 0;
 	pool.pid = getpid();
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (unsigned i = 0; i < STEP_THREADS && err == 0; i++) {
-		err = pthread_create(&pool.threads[i], NULL, run, NULL);
-		if (err == 0)
-			pool.nthreads = i + 1;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pool.nthreads = threads_start(pool.threads, STEP_THREADS, run, &err);
 	if (pool.nthreads == 0) {
 		auth_step_stop();
 		errno = err;
 		return -1;
 	}
-	arm();
 	return 0;
 }
 
@@ -255,8 +216,6 @@ auth_step_stop(void)
 		auth_step_free(j);
 	}
 	pool.done = NULL;
-	if (pool.efd >= 0)
-		close(pool.efd);
-	pool.efd = -1;
+	loop_wake_close(&pool.wake);
 	pool.pid = 0;
 }

@@ -32,7 +32,8 @@ plugins_enhancedstatuscodes_la_LIBADD = $(CONFUSE_LIBS)
 plugin_LTLIBRARIES += plugins/maildir.la
 plugins_maildir_la_SOURCES = plugins/maildir.c \
 	plugins/maildir.h plugins/maildir_space.c plugins/maildir_tidy.c \
-	plugins/maildir_flush.c plugins/maildir_fs.c
+	plugins/maildir_flush.c plugins/maildir_fs.c \
+	plugins/plugin_threads.c plugins/plugin_threads.h
 plugins_maildir_la_CFLAGS = $(PLUGIN_CFLAGS)
 plugins_maildir_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_maildir_la_LIBADD = proto/libproto_plugin.la $(CONFUSE_LIBS) -lpthread

@@ -50,18 +50,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include "maildir.h"
+#include "plugin_threads.h"
 
 #define NAME_TRIES 5
 #define THREADS_MAX 64
@@ -76,7 +75,7 @@ struct pool {
 	int syncing;		/* a committer is flushing new/ */
 	unsigned idle;		/* threads waiting for work */
 	int stopping;
-	int efd;		/* eventfd: done is not empty */
+	struct loop_wake wake;	/* done is not empty */
 	pid_t pid;		/* the process the threads run in */
 	pid_t owner;		/* the process init last ran in */
 	unsigned long long seed;	/* its names' R part */
@@ -88,14 +87,13 @@ struct pool {
 	enum maildir_flush flush;
 	const struct ehlod_host *host;
 	ehlod_ctx *inst;
-	ehlod_event *watch;
 	void (*finished)(struct maildir_job *);
 };
 
 static struct pool pool = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.work = PTHREAD_COND_INITIALIZER,
-	.efd = -1,
+	.wake = { .efd = -1 },
 };
 static atomic_ulong deliveries;	/* the Q part of the names */
 
@@ -423,16 +421,14 @@ sync_new(void)
 static void
 finish_locked(struct maildir_job *j)
 {
-	uint64_t one = 1;
 	int was_empty = pool.done == NULL;
 
 	j->next = pool.done;
 	pool.done = j;
 	/* The loop takes the whole list when it wakes, so only the first
-	 * job needs to wake it.  The counter cannot overflow here; a failed
-	 * write leaves it non-zero, which is all the loop needs to wake. */
-	if (was_empty && write(pool.efd, &one, sizeof(one)) < 0)
-		return;
+	 * job needs to wake it. */
+	if (was_empty)
+		loop_wake_post(&pool.wake);
 }
 
 /* With the lock held and no other committer: flush new/ until no rename
@@ -595,46 +591,21 @@ run(void *arg)
 
 /* ---- in the event loop --------------------------------------------- */
 
-static void arm(void);
-
+/* The loop woke: the finished jobs back to the plugin. */
 static void
-on_wake(ehlod_ctx *c, void *arg, unsigned events)
+take_done(void *arg)
 {
 	struct maildir_job *list, *next;
-	uint64_t n;
 
-	(void)c;
 	(void)arg;
-	(void)events;
-	if (read(pool.efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
-		pool.host->log(pool.inst, LOG_ERR, "eventfd: %s",
-		    strerror(errno));
 	pthread_mutex_lock(&pool.lock);
 	list = pool.done;
 	pool.done = NULL;
 	pthread_mutex_unlock(&pool.lock);
-	if (!EHLOD_HOST_HAS(pool.host, watch_persistent))
-		arm();		/* a one-shot watch is gone once it fired */
 	for (; list != NULL; list = next) {
 		next = list->next;
 		pool.finished(list);
 	}
-}
-
-/* Watch the eventfd: once for good where the host can (1.5), else
- * anew after each wake. */
-static void
-arm(void)
-{
-	if (EHLOD_HOST_HAS(pool.host, watch_persistent))
-		pool.watch = pool.host->watch_persistent(pool.inst, pool.efd,
-		    EHLOD_WATCH_READ, on_wake, NULL);
-	else
-		pool.watch = pool.host->watch(pool.inst, pool.efd,
-		    EHLOD_WATCH_READ, 0, on_wake, NULL);
-	if (pool.watch == NULL)
-		pool.host->log(pool.inst, LOG_ERR, "cannot watch the "
-		    "delivery threads: deliveries will hang");
 }
 
 void
@@ -664,30 +635,20 @@ maildir_flush_setup(const struct ehlod_host *host, ehlod_ctx *inst,
 static int
 start(void)
 {
-	sigset_t all, old;
-	int err = 0;
+	int err;
 
-	pool.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (pool.efd < 0)
+	if (loop_wake_open(&pool.wake, pool.host, pool.inst, take_done, NULL,
+	    "the delivery threads") < 0)
 		return -1;
 	pool.stopping = 0;
 	pool.seed = random_seed();
 	pool.pid = pool.owner;
-	/* Signals are the loop's business: the threads block them all. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (unsigned i = 0; i < pool.nthreads && err == 0; i++) {
-		err = pthread_create(&pool.threads[i], NULL, run, NULL);
-		if (err != 0)
-			pool.nthreads = i;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pool.nthreads = threads_start(pool.threads, pool.nthreads, run, &err);
 	if (err != 0) {
 		maildir_flush_stop();
 		errno = err;
 		return -1;
 	}
-	arm();
 	return 0;
 }
 
@@ -720,15 +681,12 @@ maildir_flush_stop(void)
 	pthread_mutex_unlock(&pool.lock);
 	for (unsigned i = 0; i < pool.nthreads; i++)
 		pthread_join(pool.threads[i], NULL);
-	/* The host cancelled the watch (an instance's) before fini. */
-	pool.watch = NULL;
 	for (struct maildir_job *j = pool.done, *next; j != NULL; j = next) {
 		next = j->next;
 		maildir_job_free(j);
 	}
 	pool.done = NULL;
-	if (pool.efd >= 0)
-		close(pool.efd);
-	pool.efd = -1;
+	/* The host cancelled the watch (an instance's) before fini. */
+	loop_wake_close(&pool.wake);
 	pool.pid = 0;
 }

@@ -11,7 +11,8 @@ plugins_starttls_la_LIBADD = proto/libproto_plugin.la $(CONFUSE_LIBS) \
 plugin_LTLIBRARIES += plugins/auth.la
 # The xtext of AUTH= is proto/esmtp.c's (the grammar lives once).
 plugins_auth_la_SOURCES = plugins/auth.c plugins/auth_parse.c \
-	plugins/auth_parse.h plugins/auth_step.c plugins/auth_step.h
+	plugins/auth_parse.h plugins/auth_step.c plugins/auth_step.h \
+	plugins/plugin_threads.c plugins/plugin_threads.h
 plugins_auth_la_CFLAGS = $(PLUGIN_CFLAGS) $(SASL_CFLAGS)
 plugins_auth_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_auth_la_LIBADD = proto/libproto_plugin.la $(CONFUSE_LIBS) $(SASL_LIBS) \
