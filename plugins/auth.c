@@ -112,7 +112,8 @@
 /* What one session knows. */
 struct auth_state {
 	sasl_conn_t *conn;
-	sasl_callback_t callbacks[2];	/* the session's log callback */
+	sasl_callback_t *callbacks;	/* conn's (its log callback): they
+					 * live as long as conn does */
 	int started;		/* conn has run an exchange: use a fresh one */
 	struct auth_step *step;	/* out in a thread (conn is its meanwhile) */
 	unsigned failures;
@@ -238,16 +239,17 @@ state_cleanup(ehlod_ctx *s, void *arg)
 	(void)s;
 
 	if (st->step != NULL) {
-		/* The thread still has conn: the step disposes of it when
-		 * it comes back (step_back). */
+		/* The thread still has conn: the step disposes of it, and
+		 * of its callbacks, when it comes back (step_back). */
 		st->step->s = NULL;
 		st->step->st = NULL;
+		st->step->callbacks = st->callbacks;
 		st->step = NULL;
 		st->conn = NULL;
+		st->callbacks = NULL;
 		return;
 	}
-	if (st->conn)
-		sasl_dispose(&st->conn);
+	auth_conn_dispose(&st->conn, &st->callbacks);
 }
 
 static struct auth_state *
@@ -277,9 +279,9 @@ conn_new(ehlod_ctx *s, struct auth_state *st)
 	sasl_security_properties_t sp;
 	int rc;
 
-	if (st->conn)
-		sasl_dispose(&st->conn);
+	auth_conn_dispose(&st->conn, &st->callbacks);
 	st->started = 0;
+	st->callbacks = xcalloc(2, sizeof(*st->callbacks));
 	st->callbacks[0] = (sasl_callback_t){ SASL_CB_LOG,
 	    SASL_FN(sasl_log_cb), s };
 	st->callbacks[1] = (sasl_callback_t){ SASL_CB_LIST_END, NULL, NULL };
@@ -293,6 +295,7 @@ conn_new(ehlod_ctx *s, struct auth_state *st)
 		host->log(s, LOG_ERR, "sasl_server_new: %s",
 		    sasl_errstring(rc, NULL, NULL));
 		st->conn = NULL;
+		auth_conn_dispose(&st->conn, &st->callbacks);
 		return -1;
 	}
 	/* No SASL security layer: the host cannot wrap the stream (TLS is
@@ -302,7 +305,7 @@ conn_new(ehlod_ctx *s, struct auth_state *st)
 	if (sasl_setprop(st->conn, SASL_SEC_PROPS, &sp) != SASL_OK) {
 		host->log(s, LOG_ERR, "sasl_setprop: %s",
 		    sasl_errdetail(st->conn));
-		sasl_dispose(&st->conn);
+		auth_conn_dispose(&st->conn, &st->callbacks);
 		return -1;
 	}
 	return 0;
@@ -493,8 +496,7 @@ step_back(struct auth_step *j)
 		host->log(s != NULL ? s : self, j->log[i].priority,
 		    "sasl: %s", j->log[i].text);
 	if (s == NULL) {	/* the session ended meanwhile */
-		if (j->conn != NULL)
-			sasl_dispose(&j->conn);
+		auth_conn_dispose(&j->conn, &j->callbacks);
 		auth_step_free(j);
 		return;
 	}

@@ -71,6 +71,17 @@ auth_step_log(int priority, const char *text)
 }
 
 void
+auth_conn_dispose(sasl_conn_t **conn, sasl_callback_t **callbacks)
+{
+	if (*callbacks != NULL)
+		(*callbacks)[0].context = NULL;
+	if (*conn != NULL)
+		sasl_dispose(conn);
+	free(*callbacks);
+	*callbacks = NULL;
+}
+
+void
 auth_step_free(struct auth_step *j)
 {
 	if (j->in != NULL) {
@@ -211,8 +222,8 @@ auth_step_stop(void)
 	/* Sessions are gone by now: what came back is nobody's. */
 	for (struct auth_step *j = pool.done; j != NULL; j = next) {
 		next = j->next;
-		if (j->conn != NULL)
-			sasl_dispose(&j->conn);
+		if (j->s == NULL)
+			auth_conn_dispose(&j->conn, &j->callbacks);
 		auth_step_free(j);
 	}
 	pool.done = NULL;

@@ -36,6 +36,9 @@ struct auth_step {
 	void *st;		/* its auth state, NULL with s */
 	/* Set by the loop before the thread has it. */
 	sasl_conn_t *conn;
+	/* conn's callbacks: SASL keeps a pointer to them, so they live
+	 * as long as conn; the step's own only once the session ended. */
+	sasl_callback_t *callbacks;
 	int first;		/* sasl_server_start, else _step */
 	char mech[SASL_MECHNAMEMAX + 1];
 	char *in;		/* the decoded response, wiped after use */
@@ -66,5 +69,8 @@ int auth_step_log(int priority, const char *text);
 void auth_step_stop(void);
 /* Free a step, wiping its input. */
 void auth_step_free(struct auth_step *j);
+/* In the loop: dispose of a SASL connection, then free the callbacks it
+ * points at (their context cleared first: the session may be gone). */
+void auth_conn_dispose(sasl_conn_t **conn, sasl_callback_t **callbacks);
 
 #endif
