@@ -188,7 +188,7 @@ ehlod_client_free(struct ehlod_client *c)
 	free((char *)c->res.step);
 	free((char *)c->res.enhanced);
 	free((char *)c->res.text);
-	if (c->dns)
+	if (c->dns && c->own_dns)
 		evdns_base_free(c->dns, 0);
 	client_auth_free(c->auth);
 	if (c->ssl_ctx)

@@ -515,7 +515,12 @@ connect_inet(struct ehlod_client *c)
 	if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sslen) == 0)
 		return bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss, sslen);
 	if (c->dns == NULL)
-		c->dns = evdns_base_new(c->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+		c->dns = c->o.dns;
+	if (c->dns == NULL) {
+		c->dns = evdns_base_new(c->base,
+		    EVDNS_BASE_INITIALIZE_NAMESERVERS);
+		c->own_dns = c->dns != NULL;
+	}
 	return bufferevent_socket_connect_hostname(c->bev, c->dns, AF_UNSPEC,
 	    c->host, c->port);
 }

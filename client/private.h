@@ -45,7 +45,7 @@
 /* The sizes of the caller's structures in 1.0 (client.h, "ABI"): the
  * least a caller's size field may say.  They stay these numbers when a
  * later version appends fields (write them out then). */
-#define OPTS_SIZE_1_0 sizeof(struct ehlod_client_opts)
+#define OPTS_SIZE_1_0 offsetof(struct ehlod_client_opts, dns)
 #define JOB_SIZE_1_0 sizeof(struct ehlod_client_job)
 #define MAIL_SIZE_1_0 sizeof(struct ehlod_client_mail)
 #define XFORWARD_SIZE_1_0 sizeof(struct ehlod_client_xforward)
@@ -145,7 +145,8 @@ struct job_state {
 struct ehlod_client {
 	struct event_base *base;
 	int own_base;
-	struct evdns_base *dns;
+	struct evdns_base *dns;	/* the caller's (opts.dns) or our own */
+	int own_dns;
 	struct event *done_ev;
 	ehlod_client_cb cb;
 	void *cb_arg;

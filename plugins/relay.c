@@ -103,6 +103,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <event2/dns.h>
+
 #include <ehlod/client.h>
 #include <ehlod/plugin.h>
 
@@ -175,6 +177,7 @@ struct relay {
 	/* from init */
 	struct ehlod_client_opts opts;
 	char *server;		/* next_hop in the client's notation */
+	struct evdns_base *dns;	/* this worker's resolver for the next hop */
 };
 
 static void hop_cb(struct ehlod_client *c, const struct ehlod_client_reply *r,
@@ -220,6 +223,29 @@ check_next_hop(const void *value)
 	    "lmtp://HOST:PORT or lmtp:unix:/PATH" : NULL;
 }
 
+/* A next hop given by name is looked up at each connection, on the
+ * loop.  The resolver is made here, where waiting is allowed: making one
+ * reads /etc/resolv.conf and /etc/hosts, which a client left to make its
+ * own would do on the loop at every connection.  Only where sessions are
+ * served (a loop exists), and not for a unix socket. */
+static int
+make_resolver(ehlod_ctx *inst, struct relay *cf)
+{
+	struct event_base *base = host->event_base();
+
+	if (base == NULL || strncmp(cf->server, "unix:", 5) == 0)
+		return 0;
+	cf->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+	    EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (cf->dns == NULL) {
+		host->log(inst, LOG_ERR, "cannot make a resolver for next_hop "
+		    "\"%s\"", cf->next_hop);
+		return -1;
+	}
+	cf->opts.dns = cf->dns;
+	return 0;
+}
+
 static int
 relay_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
@@ -227,8 +253,8 @@ relay_init(const struct ehlod_host *h, ehlod_ctx *inst)
 	struct ehlod_client *probe;
 
 	host = h;
-	/* The loop itself may not exist yet (workers make it after init);
-	 * the hooks check it. */
+	/* The loop is there in a worker; the check of the configuration
+	 * (ehlod -t, the master) has none, and makes no resolver. */
 	if (host->event_base == NULL) {
 		host->log(inst, LOG_ERR, "relay needs a host with an event "
 		    "loop");
@@ -254,7 +280,7 @@ relay_init(const struct ehlod_host *h, ehlod_ctx *inst)
 		return -1;
 	}
 	ehlod_client_free(probe);
-	return 0;
+	return make_resolver(inst, cf);
 }
 
 static void
@@ -262,6 +288,11 @@ relay_fini(ehlod_ctx *inst)
 {
 	struct relay *cf = host->instance(inst);
 
+	/* Every session, and so every client using it, has ended. */
+	if (cf->dns != NULL)
+		evdns_base_free(cf->dns, 0);
+	cf->dns = NULL;
+	cf->opts.dns = NULL;
 	free(cf->server);
 	cf->server = NULL;
 }

@@ -82,6 +82,7 @@ extern "C" {
 #endif
 
 struct event_base;
+struct evdns_base;
 struct ehlod_client;
 
 enum ehlod_client_tls {
@@ -120,6 +121,13 @@ struct ehlod_client_opts {
 	 * unless this is 1: then the credentials may cross the network in
 	 * the clear. */
 	int auth_plaintext;
+	/* Since 1.1.  The resolver for a server given by name: a program
+	 * that runs many clients on one loop (a server relaying mail) makes
+	 * it once, where waiting is allowed, and keeps it for as long as
+	 * any client uses it.  NULL: each client makes its own when it
+	 * first needs one, reading /etc/resolv.conf and /etc/hosts then,
+	 * on the loop.  The client never frees a resolver it was given. */
+	struct evdns_base *dns;
 };
 
 /* A message and its envelope.  The strings and data must stay valid until
