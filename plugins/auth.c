@@ -99,6 +99,7 @@
 
 #include "auth_parse.h"
 #include "auth_step.h"
+#include "plugin_threads.h"
 #include "user_access.h"
 #include "xmalloc.h"
 
@@ -646,8 +647,18 @@ options_read(const struct auth_conf *conf)
 static void
 auth_fini(ehlod_ctx *inst)
 {
-	(void)inst;
-	auth_step_stop();	/* no thread may be in SASL past here */
+	unsigned left = auth_step_stop();
+
+	if (left > 0) {
+		/* A thread may still be inside SASL, using its state and our
+		 * options: leave both to the end of the process. */
+		host->log(inst, LOG_WARNING, "%u password check%s still "
+		    "waiting %d s after the last session (saslauthd or PAM "
+		    "not answering); leaving %s behind", left, left == 1 ?
+		    "" : "s", THREADS_STOP_WAIT, left == 1 ? "it" : "them");
+		return;
+	}
+	/* No thread is in SASL past here. */
 	if (sasl_started)
 		sasl_server_done();
 	sasl_started = 0;

@@ -203,30 +203,46 @@ auth_step_submit(struct auth_step *j)
 	return 0;
 }
 
-void
-auth_step_stop(void)
+/* Sessions are gone by now: what came back, or never ran, is nobody's. */
+static void
+dispose_list(struct auth_step *list)
 {
 	struct auth_step *next;
 
-	if (pool.pid != getpid()) {
-		pool.pid = 0;
-		return;
-	}
-	pthread_mutex_lock(&pool.lock);
-	pool.stopping = 1;
-	pthread_cond_broadcast(&pool.work);
-	pthread_mutex_unlock(&pool.lock);
-	for (unsigned i = 0; i < pool.nthreads; i++)
-		pthread_join(pool.threads[i], NULL);
-	pool.nthreads = 0;
-	/* Sessions are gone by now: what came back is nobody's. */
-	for (struct auth_step *j = pool.done; j != NULL; j = next) {
+	for (struct auth_step *j = list; j != NULL; j = next) {
 		next = j->next;
 		if (j->s == NULL)
 			auth_conn_dispose(&j->conn, &j->callbacks);
 		auth_step_free(j);
 	}
+}
+
+unsigned
+auth_step_stop(void)
+{
+	struct auth_step *unrun;
+	unsigned left;
+
+	if (pool.pid != getpid()) {
+		pool.pid = 0;
+		return 0;
+	}
+	pthread_mutex_lock(&pool.lock);
+	pool.stopping = 1;
+	unrun = pool.queue;
+	pool.queue = NULL;
+	pool.queue_tail = &pool.queue;
+	pthread_cond_broadcast(&pool.work);
+	pthread_mutex_unlock(&pool.lock);
+	dispose_list(unrun);
+	left = threads_join_within(pool.threads, pool.nthreads,
+	    THREADS_STOP_WAIT);
+	if (left > 0)
+		return left;	/* their lock, list and eventfd stay */
+	pool.nthreads = 0;
+	dispose_list(pool.done);
 	pool.done = NULL;
 	loop_wake_close(&pool.wake);
 	pool.pid = 0;
+	return 0;
 }

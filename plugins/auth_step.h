@@ -64,9 +64,13 @@ int auth_step_submit(struct auth_step *j);
 /* From SASL's log callback: 1 when called in a step's thread (the line
  * is kept in the step), 0 in the loop (the caller logs it). */
 int auth_step_log(int priority, const char *text);
-/* In fini: wait for the steps out, then stop the threads.  Steps that
- * came back unclaimed have their connection disposed. */
-void auth_step_stop(void);
+/* In fini: drop the steps not started, wait for those out, then stop
+ * the threads.  Steps that came back unclaimed have their connection
+ * disposed.  A step still out after THREADS_STOP_WAIT seconds (a
+ * saslauthd or PAM module that never answers) is left behind with its
+ * thread: returns how many threads are, and then SASL must be left as
+ * it is, for the process to end with them. */
+unsigned auth_step_stop(void);
 /* Free a step, wiping its input. */
 void auth_step_free(struct auth_step *j);
 /* In the loop: dispose of a SASL connection, then free the callbacks it

@@ -100,6 +100,7 @@
 
 #include "crlf.h"
 #include "maildir.h"
+#include "plugin_threads.h"
 #include "xmalloc.h"
 
 /* Room for a host name of HOST_NAME_MAX octets, each possibly escaped as
@@ -729,8 +730,15 @@ trim_slashes(char *path)
 static void
 maildir_fini(ehlod_ctx *inst)
 {
-	(void)inst;
-	maildir_flush_stop();
+	unsigned left = maildir_flush_stop();
+
+	if (left > 0) {
+		host->log(inst, LOG_WARNING, "%u delivery thread%s still "
+		    "waiting for %s %d s after the last session; leaving %s "
+		    "behind", left, left == 1 ? "" : "s", maildir,
+		    THREADS_STOP_WAIT, left == 1 ? "it" : "them");
+		return;
+	}
 	free(maildir);
 	maildir = NULL;
 }

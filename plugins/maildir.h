@@ -99,7 +99,10 @@ const char *maildir_fs_volatile(const char *dir);
  * errno when they cannot start. */
 int maildir_flush_submit(struct maildir_job *j);
 
-/* Let the threads finish what is queued, and end them (from fini). */
-void maildir_flush_stop(void);
+/* Let the threads finish what is queued, and end them (from fini).
+ * Returns how many threads were still busy THREADS_STOP_WAIT seconds
+ * later (a hung disk): they are left running, and so must be the
+ * folder's name they use. */
+unsigned maildir_flush_stop(void);
 
 #endif

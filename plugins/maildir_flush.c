@@ -668,19 +668,27 @@ maildir_flush_submit(struct maildir_job *j)
 	return 0;
 }
 
-void
+unsigned
 maildir_flush_stop(void)
 {
+	unsigned left;
+
 	if (pool.pid != getpid())
-		return;
+		return 0;
 	/* The threads finish what is queued: every file ends either in
-	 * new/ or removed from tmp/. */
+	 * new/ or removed from tmp/.  A disk or file server that stopped
+	 * answering holds them: then they are left to the end of the
+	 * process, with what they use (the lock, the lists, the eventfd).
+	 * Their sessions are gone, no 250 was given: nothing is lost, and a
+	 * file left in tmp/ is removed by the next start (maildir_tidy.c). */
 	pthread_mutex_lock(&pool.lock);
 	pool.stopping = 1;
 	pthread_cond_broadcast(&pool.work);
 	pthread_mutex_unlock(&pool.lock);
-	for (unsigned i = 0; i < pool.nthreads; i++)
-		pthread_join(pool.threads[i], NULL);
+	left = threads_join_within(pool.threads, pool.nthreads,
+	    THREADS_STOP_WAIT);
+	if (left > 0)
+		return left;
 	for (struct maildir_job *j = pool.done, *next; j != NULL; j = next) {
 		next = j->next;
 		maildir_job_free(j);
@@ -689,4 +697,5 @@ maildir_flush_stop(void)
 	/* The host cancelled the watch (an instance's) before fini. */
 	loop_wake_close(&pool.wake);
 	pool.pid = 0;
+	return 0;
 }

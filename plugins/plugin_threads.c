@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "plugin_threads.h"
@@ -102,4 +103,18 @@ threads_start(pthread_t *threads, unsigned n, void *(*run)(void *),
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return started;
+}
+
+unsigned
+threads_join_within(pthread_t *threads, unsigned n, unsigned seconds)
+{
+	struct timespec deadline;
+	unsigned left = 0;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);	/* the clock it takes */
+	deadline.tv_sec += seconds;
+	for (unsigned i = 0; i < n; i++)
+		if (pthread_timedjoin_np(threads[i], NULL, &deadline) != 0)
+			left++;
+	return left;
 }

@@ -21,6 +21,14 @@
  *	signal blocked in them (signals are the loop's); it returns how
  *	many started, and leaves the error of the first that did not in
  *	*err.
+ *
+ *	threads_join_within() joins n threads, waiting for all of them
+ *	together at most that many seconds, and returns how many it could
+ *	not join: a thread that waits on a peer that never answers (a hung
+ *	saslauthd, a file server gone away) must not keep a stopping worker
+ *	from ending.  The caller then leaves behind whatever those threads
+ *	may still touch (their lock, their list, the eventfd): the process
+ *	ends soon after.
  */
 #ifndef EHLOD_PLUGINS_PLUGIN_THREADS_H
 #define EHLOD_PLUGINS_PLUGIN_THREADS_H
@@ -45,5 +53,9 @@ void loop_wake_close(struct loop_wake *w);
 
 unsigned threads_start(pthread_t *threads, unsigned n,
     void *(*run)(void *), int *err);
+/* How long a stopping worker waits for its plugins' threads. */
+#define THREADS_STOP_WAIT 5
+unsigned threads_join_within(pthread_t *threads, unsigned n,
+    unsigned seconds);
 
 #endif

@@ -19,6 +19,10 @@ DESCRIPTION
       while the first client's 535 has not come yet.  When SASL's check
       ran in the event loop, the second client's greeting came only
       after the first client's 535.
+    - A check that never comes back (PAM hangs for the user "hang")
+      does not keep a stopping server from ending: the worker waits
+      STOP_WAIT s for it after the last session, says so in the log and
+      ends.  It used to wait for as long as PAM did.
     - A client that leaves while its check runs costs nothing: the
       next login in the same worker succeeds, the worker lives on, and
       under valgrind (ehlod itself run by it) no process reports an
@@ -32,6 +36,7 @@ import base64
 import glob
 import os
 import shutil
+import signal
 import smtplib
 import subprocess
 import time
@@ -48,6 +53,8 @@ PAM_EXEC = glob.glob("/lib/*/security/pam_exec.so") + \
 SERVICE = "ehlod-test-%d" % os.getpid()
 PAM_FILE = os.path.join("/etc/pam.d", SERVICE)
 SLOW = 2	# seconds PAM takes for every login
+HANG = 60	# and for the user "hang": longer than any test waits
+STOP_WAIT = 5	# auth_step.h: AUTH_STEP_STOP_WAIT
 WAIT = 20
 FILES = {}
 
@@ -67,7 +74,11 @@ def setUpModule():
     os.chmod(d, 0o755)
     check = os.path.join(d, "check")
     with open(check, "w") as f:
-        f.write("#!/bin/sh\nsleep %s\n[ \"$PAM_USER\" = alice ]\n" % SLOW)
+        # saslauthd serves one check at a time: a test that hangs it
+        # ends the hang (hang.pid) before the next one logs in.
+        f.write("#!/bin/sh\n[ \"$PAM_USER\" = hang ] && "
+                "{ echo $$ > %s/hang.pid; exec sleep %s; }\n"
+                "sleep %s\n[ \"$PAM_USER\" = alice ]\n" % (d, HANG, SLOW))
     os.chmod(check, 0o755)
     with open(PAM_FILE, "w") as f:
         f.write("auth required pam_exec.so quiet %s\n"
@@ -175,6 +186,38 @@ class SaslauthdTest(EhlodTestCase):
         self.assertEqual(log.count("sasl_username=alice"), 1, log)
         self.assertNotIn("ERROR", log)
         self.assertNotIn("signal", log)
+
+
+class HungCheckTest(EhlodTestCase):
+
+    def end_hang(self):
+        path = os.path.join(FILES["dir"], "hang.pid")
+        try:
+            with open(path) as f:
+                os.kill(int(f.read()), signal.SIGKILL)
+            os.unlink(path)
+        except (OSError, ValueError):
+            pass
+
+    def test_stop_does_not_wait_for_a_hung_check(self):
+        self.addCleanup(self.end_hang)
+        with Ehlod(plugins=plugins(), workers=1) as server:
+            with server.raw() as gone:
+                ehlo(gone)
+                gone.send("AUTH PLAIN %s\r\n" % plain("hang", "x"))
+                time.sleep(0.5)	# the check is under way, and hangs
+            # The 2 s a stopping worker gives plugins' own events, then
+            # STOP_WAIT, and some room; past it stop() kills the server.
+            limit = 2 + STOP_WAIT + 5
+            start = time.monotonic()
+            server.stop(timeout=limit)
+            took = time.monotonic() - start
+            log = server.log()
+        self.assertEqual(server.returncode, 0, "killed after %.1f s: %s"
+                         % (took, log))
+        self.assertLess(took, limit, log)
+        self.assertIn("1 password check still waiting %d s" % STOP_WAIT,
+                      log)
 
 
 class ValgrindTest(EhlodTestCase):

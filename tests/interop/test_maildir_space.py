@@ -22,6 +22,8 @@
 
 import os
 import re
+import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -168,6 +170,72 @@ class MaildirTidyTest(EhlodTestCase):
             self.assertFalse(os.path.exists(old), "stale tmp file kept")
             self.assertTrue(os.path.exists(fresh), "fresh tmp file removed")
             self.assertIn("removed %s" % old, server.log())
+
+
+class HungDiskTest(EhlodTestCase):
+    """A file system that stops answering does not keep a stopping
+    server from ending.  The maildir is on bindfs (a FUSE file system,
+    Debian's bindfs) whose process the test stops with SIGSTOP, as a
+    file server that went away holds every call.  A message's delivery
+    thread gets stuck in it; the client gives up; the server is told to
+    stop.  The worker waits THREADS_STOP_WAIT (5) s for the thread after
+    the last session, says so and ends; it used to wait for the file
+    system for ever.  Once bindfs goes on, nothing of that message (no
+    250 was given) is in new/."""
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0 or shutil.which("bindfs") is None or \
+                not os.path.exists("/dev/fuse"):
+            self.skipTest("needs root, bindfs and /dev/fuse")
+        self.src = tempfile.mkdtemp(prefix="ehlod-hung-src-")
+        self.mnt = tempfile.mkdtemp(prefix="ehlod-hung-")
+        self.addCleanup(shutil.rmtree, self.src, True)
+        self.addCleanup(os.rmdir, self.mnt)
+        os.chmod(self.src, 0o777)	# the workers' user writes there
+        subprocess.run(["bindfs", self.src, self.mnt], check=True)
+        self.addCleanup(subprocess.run, ["umount", "-l", self.mnt])
+        pids = subprocess.run(["pgrep", "-f", "^bindfs %s " % self.src],
+                              capture_output=True, text=True).stdout.split()
+        if len(pids) != 1:
+            self.skipTest("cannot tell bindfs's process: %r" % pids)
+        self.bindfs = int(pids[0])
+        self.addCleanup(self.resume)
+
+    def resume(self):
+        try:
+            os.kill(self.bindfs, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+
+    def test_stop_does_not_wait_for_a_hung_file_system(self):
+        maildir = os.path.join(self.mnt, "Maildir")
+        plugins = PLUGINS[:-1] + [("maildir", {"directory": maildir})]
+        with Ehlod(plugins=plugins, workers=1) as server:
+            os.kill(self.bindfs, signal.SIGSTOP)
+            with server.raw() as s:
+                ehlo(s)
+                self.assertCode(s.cmd("MAIL FROM:<s@x.test>"), 250)
+                self.assertCode(s.cmd("RCPT TO:<u@example.org>"), 250)
+                self.assertCode(s.cmd("DATA"), 354)
+                s.send(sample_message("hung") + b".\r\n")
+                self.assertTrue(s.quiet(1.0), "answered with the file "
+                                "system stopped")
+            # The 2 s a stopping worker gives plugins' own events, then
+            # the wait for the thread, and some room; past it stop()
+            # kills the server.
+            limit = 2 + 5 + 5
+            start = time.monotonic()
+            server.stop(timeout=limit)
+            took = time.monotonic() - start
+            log = server.log()
+        self.resume()
+        self.assertEqual(server.returncode, 0, "killed after %.1f s: %s"
+                         % (took, log))
+        self.assertLess(took, limit, log)
+        self.assertIn("1 delivery thread still waiting for %s 5 s"
+                      % maildir, log)
+        self.assertEqual(os.listdir(os.path.join(maildir, "new")), [])
 
 
 if __name__ == "__main__":
