@@ -482,6 +482,29 @@ class Reply:
         return "Reply(%d, %r)" % (self.code, self.lines)
 
 
+class Strace:
+    """strace attached to pid and every thread of it, tracing the calls
+    strace's "-e" names (e.g. "trace=fsync,rename"), timed (-ttt -T) and
+    with the path of each descriptor (-y), into path; with per_thread,
+    each thread's calls into path.TID (-ff).  detach() ends it."""
+
+    def __init__(self, pid, path, calls, per_thread=False, string_len=16):
+        self.proc = subprocess.Popen(
+            ["strace", "-ff" if per_thread else "-f", "-ttt", "-T", "-y",
+             "-s", str(string_len), "-o", path, "-e", calls,
+             "-p", str(pid)],
+            stderr=subprocess.PIPE, text=True)
+        line = self.proc.stderr.readline()
+        if "attached" not in line:
+            self.proc.kill()
+            raise AssertionError("strace did not attach: %r" % line)
+
+    def detach(self, timeout=20):
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout)
+        self.proc.stderr.close()
+
+
 class RawSession:
     """SMTP over a bare socket: send exactly the bytes a test wants."""
 

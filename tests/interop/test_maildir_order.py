@@ -35,13 +35,12 @@ before the client read 250" hold for the calls themselves too.
 import os
 import re
 import shutil
-import signal
 import smtplib
 import subprocess
 import tempfile
 import time
 
-from ehlodtest import (Ehlod, EhlodTestCase, main,
+from ehlodtest import (Ehlod, EhlodTestCase, Strace, main,
                        sample_message, DEFAULT_PLUGINS)
 
 WAIT = 20
@@ -80,26 +79,6 @@ FLUSHES = "trace=sync_file_range,fsync,fdatasync,rename,renameat,renameat2"
 FILE_WORK = "trace=open,openat,creat,rename,renameat,renameat2,link," \
     "linkat,unlink,unlinkat,mkdir,mkdirat,write,writev,pwrite64,pwritev," \
     "ftruncate,fallocate,fsync,fdatasync,sync_file_range,statfs,fstatfs"
-
-
-class Traced:
-    """strace attached to every thread of pid, detached on exit; with
-    per_thread, each thread's calls go to path.TID."""
-
-    def __init__(self, pid, path, calls=FLUSHES, per_thread=False):
-        self.proc = subprocess.Popen(
-            ["strace", "-ff" if per_thread else "-f", "-ttt", "-T", "-y",
-             "-s", "16", "-o", path, "-e", calls, "-p", str(pid)],
-            stderr=subprocess.PIPE, text=True)
-        line = self.proc.stderr.readline()
-        if "attached" not in line:
-            self.proc.kill()
-            raise AssertionError("strace did not attach: %r" % line)
-
-    def detach(self):
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(WAIT)
-        self.proc.stderr.close()
 
 
 def fs_magic(path):
@@ -160,7 +139,7 @@ class FlushOrderTest(EhlodTestCase):
         acked = []
         with Ehlod(plugins=plugins, workers=1) as server:
             worker = server.started_workers()[0]
-            strace = Traced(worker, trace)
+            strace = Strace(worker, trace, FLUSHES)
             try:
                 for i in range(3):
                     with smtplib.SMTP("127.0.0.1", server.port,
@@ -256,7 +235,7 @@ class LoopTest(EhlodTestCase):
         trace = os.path.join(tmp, "trace")
         with Ehlod(workers=1, **core) as server:
             worker = server.started_workers()[0]
-            strace = Traced(worker, trace, FILE_WORK, per_thread=True)
+            strace = Strace(worker, trace, FILE_WORK, per_thread=True)
             # Past the second of the measure taken at start-up, so that
             # the first MAIL asks for a new one.
             time.sleep(1.1)

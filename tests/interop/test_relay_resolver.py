@@ -20,11 +20,9 @@ DESCRIPTION
 import os
 import shutil
 import smtplib
-import subprocess
-import signal
 import tempfile
 
-from ehlodtest import Ehlod, EhlodTestCase, main, sample_message
+from ehlodtest import Ehlod, EhlodTestCase, Strace, main, sample_message
 from test_client_support import SmtpSink
 
 WAIT = 20
@@ -49,25 +47,6 @@ def localhost_resolves():
         return False
 
 
-class Traced:
-    """strace -f on pid, its open calls written to path."""
-
-    def __init__(self, pid, path):
-        self.proc = subprocess.Popen(
-            ["strace", "-f", "-s", "64", "-o", path, "-e",
-             "trace=open,openat,openat2", "-p", str(pid)],
-            stderr=subprocess.PIPE, text=True)
-        line = self.proc.stderr.readline()
-        if "attached" not in line:
-            self.proc.kill()
-            raise AssertionError("strace did not attach: %r" % line)
-
-    def detach(self):
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(WAIT)
-        self.proc.stderr.close()
-
-
 class ResolverTest(EhlodTestCase):
 
     def test_lookups_never_read_resolver_files_on_the_loop(self):
@@ -83,7 +62,8 @@ class ResolverTest(EhlodTestCase):
                        ("relay", relay)]
             with Ehlod(plugins=plugins, workers=1) as server:
                 worker = server.started_workers()[0]
-                strace = Traced(worker, trace)
+                strace = Strace(worker, trace, "trace=open,openat,openat2",
+                                    string_len=64)
                 try:
                     for i in range(3):
                         with smtplib.SMTP("127.0.0.1", server.port,
