@@ -106,8 +106,9 @@ dist_man_MANS += docs/ehlod-plugin-relay.5
 # and ehlod as a private Postfix's smtpd_proxy_filter end to end; the
 # client against a private Postfix smtpd with and without STARTTLS; the
 # relay's XFORWARD to a private Postfix that offers it, and not otherwise;
-# a next hop by name (smtp-sink at localhost) looked up without the
-# loop reading the resolver's files.  postfixtest.py runs the private Postfix instances and is no test.
+# a next hop by name (smtp-sink at localhost) looked up without the loop
+# reading the resolver's files.  postfixtest.py runs the private Postfix
+# instances and is no test.
 TESTS += tests/interop/test_relay_recipients.py \
 	tests/interop/test_relay_hop.py \
 	tests/interop/test_relay_postfix.py \
