@@ -268,12 +268,15 @@ linger_over(evutil_socket_t fd, short what, void *arg)
  * here (fini would cancel them next) and the spool writer is no longer
  * watched (no message is left), so whatever events remain are such I/O.
  * The loop runs until none is left, or for LINGER_SECONDS at most.
+ * Returns 1 when some is left: the caller then leaves the loop to the
+ * process's end rather than free it under that I/O.
  */
-static void
+static int
 finish_plugin_io(struct plugin_set *set)
 {
 	struct timeval bound = { LINGER_SECONDS, 0 };
 	struct event *deadline;
+	int left;
 
 	plugins_cancel_events(set);
 	spool_writer_shutdown();
@@ -281,18 +284,20 @@ finish_plugin_io(struct plugin_set *set)
 	if (deadline == NULL || evtimer_add(deadline, &bound) < 0) {
 		if (deadline)
 			event_free(deadline);
-		return;
+		return 1;
 	}
 	/* The deadline is the one event left once that I/O is over. */
 	while (evtimer_pending(deadline, NULL) &&
 	    event_base_get_num_events(server->base,
 	    EVENT_BASE_COUNT_ADDED) > 1)
 		event_base_loop(server->base, EVLOOP_ONCE);
-	if (!evtimer_pending(deadline, NULL))
+	left = !evtimer_pending(deadline, NULL);
+	if (left)
 		log_msg(LOG_WARNING, "plugins' own events (connections, "
 		    "timers) still pending %d s after the last session; "
 		    "leaving them", LINGER_SECONDS);
 	event_free(deadline);
+	return left;
 }
 
 int
@@ -302,6 +307,7 @@ worker_run(struct config *c, struct plugin_set *set, const int *fds,
 	static struct server srv;
 	struct event *sigs[3];
 	const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
+	int left_io;
 
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGUSR1, SIG_IGN);
@@ -340,8 +346,9 @@ worker_run(struct config *c, struct plugin_set *set, const int *fds,
 		event_free(grace_ev);
 	if (resume_accept_ev)
 		event_free(resume_accept_ev);
-	finish_plugin_io(set);
+	left_io = finish_plugin_io(set);
 	plugins_fini(set);
-	event_base_free(srv.base);
+	if (!left_io)
+		event_base_free(srv.base);
 	return 0;
 }

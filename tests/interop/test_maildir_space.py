@@ -193,14 +193,29 @@ class HungDiskTest(EhlodTestCase):
         self.addCleanup(shutil.rmtree, self.src, True)
         self.addCleanup(os.rmdir, self.mnt)
         os.chmod(self.src, 0o777)	# the workers' user writes there
-        subprocess.run(["bindfs", self.src, self.mnt], check=True)
-        self.addCleanup(subprocess.run, ["umount", "-l", self.mnt])
-        pids = subprocess.run(["pgrep", "-f", "^bindfs %s " % self.src],
-                              capture_output=True, text=True).stdout.split()
-        if len(pids) != 1:
-            self.skipTest("cannot tell bindfs's process: %r" % pids)
-        self.bindfs = int(pids[0])
+        # In the foreground (-f): its process is the test's own.
+        self.proc = subprocess.Popen(["bindfs", "-f", self.src, self.mnt],
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        self.addCleanup(self.unmount)
+        deadline = time.monotonic() + 10
+        while not os.path.ismount(self.mnt):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.skipTest("bindfs did not mount: %s" %
+                              self.proc.stderr.read().decode()[:200])
+            time.sleep(0.05)
+        self.bindfs = self.proc.pid
         self.addCleanup(self.resume)
+
+    def unmount(self):
+        self.resume()
+        subprocess.run(["umount", "-l", self.mnt], capture_output=True)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stderr.close()
 
     def resume(self):
         try:
