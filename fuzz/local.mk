@@ -1,13 +1,13 @@
 # fuzz/local.mk - libFuzzer targets, built only by
 # "./configure --enable-fuzzers CC=clang" (see fuzz/README.md).
-# "make fuzz FUZZ_SECONDS=N" runs each target for N seconds, in turn, on
-# its seed corpus (fuzz/corpus/NAME, read only) and a corpus of its own
+# "make fuzz FUZZ_SECONDS=N" runs each target for N seconds, two at a time,
+# on its seed corpus (fuzz/corpus/NAME, read only) and a corpus of its own
 # in the build tree (fuzz-corpus/NAME), where new inputs are kept.
 
 FUZZ_TARGETS = command address data bdat proxy reply config milter crlf dsn \
 	xforward auth
 FUZZ_SECONDS = 10
-EXTRA_DIST += fuzz/README.md fuzz/corpus
+EXTRA_DIST += fuzz/README.md fuzz/corpus fuzz/run-target
 
 FUZZ_BINARIES = fuzz/fuzz_command fuzz/fuzz_address fuzz/fuzz_data \
 	fuzz/fuzz_bdat fuzz/fuzz_proxy fuzz/fuzz_reply fuzz/fuzz_config \
@@ -91,27 +91,17 @@ fuzz_fuzz_milter_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK) -pthread
 fuzz_fuzz_milter_LDADD = $(FUZZ_CORE_LIBS) $(EVTHREAD_LIBS)
 EXTRA_fuzz_fuzz_milter_DEPENDENCIES = tests/plugins/milterprobe.la
 
-# -close_fd_mask=2: the targets' own log lines would drown libFuzzer's;
-# its reports and sanitizer reports still come out.  Each run's whole
-# output is kept in fuzz-corpus/NAME.log; a crash prints its tail.
+# fuzz/run-target runs one target; FUZZ_JOBS of them run at once (one
+# per core: each target still gets its FUZZ_SECONDS).
+FUZZ_JOBS = 2
 .PHONY: fuzz fuzz-build
 fuzz-build:
 	@test "$(FUZZ_ENABLED)" = yes || { echo "configure with --enable-fuzzers CC=clang first" >&2; exit 1; }
 	$(MAKE) $(AM_MAKEFLAGS) $(FUZZ_BINARIES) tests/plugins/milterprobe.la
 
 fuzz: fuzz-build
-	@set -e; for t in $(FUZZ_TARGETS); do \
-		mkdir -p fuzz-corpus/$$t; rc=0; \
-		fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
-		    -print_final_stats=1 -close_fd_mask=2 \
-		    -artifact_prefix=fuzz-corpus/crash-$$t- \
-		    fuzz-corpus/$$t $(srcdir)/fuzz/corpus/$$t \
-		    >fuzz-corpus/$$t.log 2>&1 || rc=$$?; \
-		execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' \
-		    fuzz-corpus/$$t.log); \
-		echo "fuzz_$$t: $(FUZZ_SECONDS) s, $${execs:-?} execs, exit $$rc"; \
-		if test $$rc != 0; then tail -n 60 fuzz-corpus/$$t.log; exit 1; fi; \
-	done
+	@printf '%s\n' $(FUZZ_TARGETS) | xargs -P $(FUZZ_JOBS) -n 1 \
+	    $(SHELL) $(srcdir)/fuzz/run-target $(FUZZ_SECONDS) $(srcdir)
 
 clean-local: clean-fuzz
 .PHONY: clean-fuzz
