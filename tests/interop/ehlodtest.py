@@ -24,6 +24,7 @@ ENVIRONMENT
 
 import atexit
 import os
+import random
 import re
 import signal
 import smtplib
@@ -89,11 +90,36 @@ def fixture_path(name):
     return os.path.join(env_path("EHLOD_FIXTURE_DIR"), name + ".so")
 
 
-def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _ephemeral_low():
+    """The first port of the kernel's range for outgoing connections."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_port(family=socket.AF_INET, kind=socket.SOCK_STREAM):
+    """A port on loopback that nothing holds right now, for a server the
+    test starts next.
+
+    The port is drawn below the kernel's ephemeral range.  A port the
+    kernel hands out (bind to port 0) can be taken again by any outgoing
+    connection, another test's in a parallel run, in the second or two
+    before the server binds it: Postfix's master then fails to start.
+    Outgoing connections never take a port below that range."""
+    host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+    top = _ephemeral_low()
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(10000, top) if top > 11000 else 0
+        with socket.socket(family, kind) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise RuntimeError("no free port found below %d" % top)
 
 
 def conf_value(value):

@@ -23,12 +23,15 @@ DESCRIPTION
     log() returns it, and failing tests print it.
 """
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+from ehlodtest import free_port  # noqa: F401 (tests import it from here)
 
 POSTFIX = "/usr/sbin/postfix"
 START_TIMEOUT = 20
@@ -64,12 +67,6 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 def skip(why):
     print("skipped: " + why)
     sys.exit(77)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port, timeout):
@@ -206,8 +203,25 @@ class Postfix:
         r = self.postfix("start")
         self.started = True
         if r.returncode != 0:
-            raise RuntimeError("postfix start failed:\n%s\n%s" % (
-                r.stdout.decode(errors="replace"), self.log()))
+            raise RuntimeError("postfix start failed:\n%s\n%s%s" % (
+                r.stdout.decode(errors="replace"), self.log(),
+                self._ports_taken()))
+
+    def _ports_taken(self):
+        """Which of master.cf's ports something else holds now.  master
+        logs why it failed to syslog only, before postlogd runs, so a
+        port taken under it would otherwise go unexplained."""
+        with open(os.path.join(self.conf, "master.cf")) as f:
+            ports = re.findall(r"^127\.0\.0\.1:(\d+)\s+inet", f.read(), re.M)
+        taken = []
+        for port in ports:
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", int(port)))
+                except OSError:
+                    taken.append(port)
+        return "ports held by another process: %s\n" % ", ".join(taken) \
+            if taken else ""
 
     def wait_listening(self, port):
         if not wait_port(port, START_TIMEOUT):

@@ -33,6 +33,8 @@ import tempfile
 import threading
 import time
 
+from ehlodtest import free_port  # noqa: F401 (tests import it from here)
+
 SMTP_SINK = "/usr/sbin/smtp-sink"
 DEBIAN_PYTHON = "/usr/bin/python3"
 STEP_TIMEOUT = 25
@@ -44,14 +46,6 @@ def builddir():
 
 def ehlod_send():
     return os.path.join(builddir(), "client", "ehlod-send")
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_port(port, proc=None, timeout=10.0):

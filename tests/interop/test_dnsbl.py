@@ -49,9 +49,7 @@ CLIENT_NAME = "1.0.0.127"       # the test client, 127.0.0.1, reversed
 
 
 def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_port(kind=socket.SOCK_DGRAM)
 
 
 def dns_query(port, name, timeout=0.5):

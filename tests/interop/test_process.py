@@ -13,7 +13,7 @@ import threading
 import time
 
 from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, transaction,
-                       RawSession, sample_message, dot_stuff)
+                       RawSession, sample_message, dot_stuff, free_port)
 
 
 def proc_uids(pid):
@@ -25,9 +25,7 @@ def proc_uids(pid):
 
 
 def free_port6():
-    with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-        s.bind(("::1", 0))
-        return s.getsockname()[1]
+    return free_port(socket.AF_INET6)
 
 
 def wait_for(predicate, timeout=5.0, step=0.1):
