@@ -35,6 +35,7 @@ core_libcore_la_SOURCES = \
 	core/proxy.c core/proxy.h \
 	core/worker.c core/worker.h \
 	core/master.c core/master.h \
+	core/sockets.c core/sockets.h \
 	core/notify.c core/notify.h \
 	core/anvil.c core/anvil.h \
 	core/stats.c core/stats.h \

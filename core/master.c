@@ -16,8 +16,9 @@
  *		works, new workers start with it and the old ones stop
  *		accepting and finish their sessions, so no session is cut.
  *		If it fails the running workers go on and the log says why.
- *		Listening sockets stay as bound at start: a changed listen
- *		is logged as ignored until a restart.
+ *		The listen addresses change too (sockets.c): one both
+ *		files name keeps its socket, a new one is bound (the master
+ *		is root) and a dropped one closed.
  *	SIGUSR1, SIGUSR2
  *		ignored, with a log line (the log goes to stderr or syslog:
  *		there is no file to reopen).
@@ -32,23 +33,20 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <stdio.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "anvil.h"
 #include "confcheck.h"
-#include "listener.h"
 #include "log.h"
 #include "master.h"
 #include "notify.h"
+#include "sockets.h"
 #include "stats.h"
 #include "status.h"
 #include "worker.h"
@@ -67,9 +65,7 @@ struct worker {
 static struct worker workers[MAX_WORKERS * 2];
 static size_t nworkers;
 static unsigned generation;
-static int *fds;
-static char **fd_names;		/* the listener each socket serves */
-static size_t nfds;
+static struct socket_set sockets;	/* bound, for the next workers */
 static time_t crashes[CRASH_BURST];	/* when the last ones happened */
 static size_t ncrashes;
 
@@ -106,14 +102,6 @@ write_pid_file(const char *path)
 	return 0;
 }
 
-static void
-close_listen_sockets(void)
-{
-	for (size_t i = 0; i < nfds; i++)
-		close(fds[i]);
-	nfds = 0;
-}
-
 /* c and set are the master's: allocated by main or by a reload. */
 static void
 master_free(struct config *c, struct plugin_set *set)
@@ -122,63 +110,6 @@ master_free(struct config *c, struct plugin_set *set)
 	config_free(c);
 	free(set);
 	free(c);
-}
-
-static int
-bind_one(const struct listen_addr *a, int **out, size_t *n)
-{
-	struct addrinfo hints = { 0 }, *res, *ai;
-	const char *host = strcmp(a->host, "*") == 0 ? NULL : a->host;
-	int rc;
-
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE;
-	rc = getaddrinfo(host, a->port, &hints, &res);
-	if (rc != 0) {
-		log_msg(LOG_ERR, "listen %s:%s: %s", a->host, a->port,
-		    gai_strerror(rc));
-		return -1;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		int one = 1;
-		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-		    ai->ai_protocol);
-		if (fd < 0)
-			continue;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (ai->ai_family == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
-			    sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
-		    listen(fd, SOMAXCONN) < 0) {
-			log_msg(LOG_ERR, "cannot listen on %s:%s: %s", a->host,
-			    a->port, strerror(errno));
-			close(fd);
-			freeaddrinfo(res);
-			return -1;
-		}
-		*out = xreallocarray(*out, *n + 1, sizeof(int));
-		(*out)[(*n)++] = fd;
-	}
-	freeaddrinfo(res);
-	return 0;
-}
-
-static int
-bind_all(const struct config *c)
-{
-	for (size_t i = 0; i < c->nlisten; i++) {
-		size_t first = nfds;
-		if (bind_one(&c->listen[i], &fds, &nfds) < 0)
-			return -1;
-		fd_names = xreallocarray(fd_names, nfds + 1, sizeof(char *));
-		for (size_t k = first; k < nfds; k++)
-			fd_names[k] = xstrdup(c->listeners[c->listen[i].
-			    listener].name);
-		fd_names[nfds] = NULL;
-	}
-	return nfds > 0 ? 0 : -1;
 }
 
 static int
@@ -195,7 +126,8 @@ spawn(struct config *c, struct plugin_set *set, const sigset_t *old)
 	}
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, old, NULL);
-		_exit(worker_run(c, set, fds, fd_names, nfds));
+		_exit(worker_run(c, set, sockets.fds, sockets.names,
+		    sockets.n));
 	}
 	workers[nworkers].pid = pid;
 	workers[nworkers].generation = generation;
@@ -261,71 +193,41 @@ reap(struct config *c, struct plugin_set *set, const sigset_t *old,
 	return 0;
 }
 
-static int
-listen_has(const struct config *c, const struct listen_addr *a)
-{
-	for (size_t i = 0; i < c->nlisten; i++)
-		if (strcmp(c->listen[i].host, a->host) == 0 &&
-		    strcmp(c->listen[i].port, a->port) == 0)
-			return 1;
-	return 0;
-}
-
-/* A socket keeps the listener name it was bound for; a reload that
- * drops that listener leaves the socket with the first listener's
- * policy (worker_run), which the admin must hear about. */
 static void
-warn_listener_change(const struct config *now)
+reload_failed(struct config *nc, struct plugin_set *ns)
 {
-	for (size_t i = 0; i < nfds; i++)
-		if (fd_names[i] && listener_find(now->listeners,
-		    now->nlisteners, fd_names[i]) == NULL)
-			log_msg(LOG_WARNING, "reload: listener %s is gone; its "
-			    "sockets serve listener %s's policy until ehlod "
-			    "restarts", fd_names[i], now->nlisteners ?
-			    now->listeners[0].name : "?");
+	log_msg(LOG_ERR, "reload failed; the running configuration stays in "
+	    "force");
+	plugins_unload(ns);
+	config_free(nc);
+	free(nc);
+	free(ns);
+	notify_ready("reload failed; running the previous configuration");
 }
 
-/* The sockets are bound once, at start (as root, for port 25): a reload
- * keeps them whatever the new file says, and says so rather than let an
- * admin believe the new address is served. */
-static void
-warn_listen_change(const struct config *was, const struct config *now)
-{
-	for (size_t i = 0; i < now->nlisten; i++)
-		if (!listen_has(was, &now->listen[i]))
-			log_msg(LOG_WARNING, "reload ignores listen %s:%s, which "
-			    "is new: restart ehlod to listen there",
-			    now->listen[i].host, now->listen[i].port);
-	for (size_t i = 0; i < was->nlisten; i++)
-		if (!listen_has(now, &was->listen[i]))
-			log_msg(LOG_WARNING, "reload ignores the removal of "
-			    "listen %s:%s: still listening there until ehlod "
-			    "restarts", was->listen[i].host,
-			    was->listen[i].port);
-}
-
+/* The new file's plugins are tried and its addresses bound before
+ * anything changes, so a reload that cannot work leaves the server as it
+ * was.  The sockets of dropped addresses are closed before the new
+ * workers fork, lest they inherit them; the old workers close theirs
+ * when the SIGHUP reaches them, and connections there are then refused. */
 static void
 reload(const char *file, struct config **c, struct plugin_set **set,
     const sigset_t *old)
 {
 	struct config *nc = xcalloc(1, sizeof(*nc));
 	struct plugin_set *ns = xcalloc(1, sizeof(*ns));
+	struct socket_set next;
 
 	log_msg(LOG_INFO, "reloading %s", file);
 	notify_reloading();
-	if (check_config(file, nc, ns) < 0) {
-		log_msg(LOG_ERR, "reload failed; the running configuration "
-		    "stays in force");
-		plugins_unload(ns);
-		config_free(nc);
-		free(nc);
-		free(ns);
-		notify_ready("reload failed; running the previous configuration");
+	if (check_config(file, nc, ns) < 0 ||
+	    sockets_open(nc, &sockets, &next) < 0) {
+		reload_failed(nc, ns);
 		return;
 	}
-	warn_listen_change(*c, nc);
-	warn_listener_change(nc);
+	sockets_log_dropped(&sockets);
+	sockets_retire(&sockets);
+	sockets = next;
 	generation++;
 	for (long i = 0; i < nc->workers; i++)
 		spawn(nc, ns, old);
@@ -334,8 +236,8 @@ reload(const char *file, struct config **c, struct plugin_set **set,
 	master_free(*c, *set);
 	*c = nc;
 	*set = ns;
-	log_msg(LOG_INFO, "reloaded: %zu plugins, %ld workers (listen "
-	    "addresses change only on restart)", ns->n, nc->workers);
+	log_msg(LOG_INFO, "reloaded: %zu plugins, %ld workers, %zu sockets",
+	    ns->n, nc->workers, sockets.n);
 	notify_ready("reloaded");
 	stats_set_plugins(ns);
 	stats_add(STAT_RELOADS, 1);
@@ -356,7 +258,7 @@ supervise(const char *file, struct config **cp, struct plugin_set **setp,
 		if (sig == SIGCHLD) {
 			if (reap(cur, curset, old, stopping) < 0) {
 				stopping = 2;
-				close_listen_sockets();
+				sockets_retire(&sockets);
 				signal_generation(SIGTERM, 1);
 				signal_generation(SIGTERM, 0);
 			}
@@ -373,7 +275,7 @@ supervise(const char *file, struct config **cp, struct plugin_set **setp,
 			    nworkers);
 			notify_stopping();
 			stopping = stopping ? stopping : 1;
-			close_listen_sockets();
+			sockets_retire(&sockets);
 			signal_generation(SIGTERM, 1);
 			signal_generation(SIGTERM, 0);
 			if (nworkers == 0)
@@ -398,7 +300,8 @@ master_run(const char *file, struct config *c, struct plugin_set *set)
 	stats_set_plugins(set);
 	worker_status_fd = status_listen(c->status_socket);
 	/* The pid file is there before anyone can connect. */
-	if (write_pid_file(pid_file) < 0 || bind_all(c) < 0) {
+	if (write_pid_file(pid_file) < 0 ||
+	    sockets_open(c, NULL, &sockets) < 0) {
 		if (pid_file && pid_file[0])
 			unlink(pid_file);
 		if (worker_status_fd >= 0) {
@@ -420,7 +323,7 @@ master_run(const char *file, struct config *c, struct plugin_set *set)
 	sigprocmask(SIG_BLOCK, &mask, &old);
 
 	log_msg(LOG_INFO, "ehlod %s started: %zu sockets, %ld workers, %zu "
-	    "plugins", PACKAGE_VERSION, nfds, c->workers, set->n);
+	    "plugins", PACKAGE_VERSION, sockets.n, c->workers, set->n);
 	int rc = 0;
 	for (long i = 0; rc == 0 && i < c->workers; i++)
 		if (spawn(c, set, &old) < 0)
@@ -432,11 +335,7 @@ master_run(const char *file, struct config *c, struct plugin_set *set)
 	if (rc != 0)
 		signal_generation(SIGTERM, 1);
 	master_free(c, set);
-	close_listen_sockets();
-	free(fds);
-	for (size_t i = 0; fd_names && fd_names[i]; i++)
-		free(fd_names[i]);
-	free(fd_names);
+	sockets_retire(&sockets);
 	if (pid_file && pid_file[0])
 		unlink(pid_file);
 	if (worker_status_fd >= 0) {

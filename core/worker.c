@@ -217,8 +217,8 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	start_drain(sig != SIGHUP);
 }
 
-/* A socket serves the listener it was bound for; one a reload removed
- * serves the first listener (the master has logged it). */
+/* A socket serves the listener the master named it for, from the same
+ * configuration (sockets.c); the first listener is only a guard. */
 static const struct listener *
 socket_listener(const struct config *c, const char *name)
 {

@@ -326,7 +326,7 @@ class Listeners(EhlodTestCase):
 
 class ListenerReload(EhlodTestCase):
     """SIGHUP applies a listener's new policy to new sessions; a listener
-    the new file drops is logged, its socket kept."""
+    the new file drops stops listening."""
 
     def test_reload_changes_policy(self):
         port, gone = free_port(), free_port()
@@ -351,7 +351,17 @@ class ListenerReload(EhlodTestCase):
                 self.assertLess(time.monotonic(), deadline, srv.log())
                 time.sleep(0.1)
             self.assertIn("Authentication required", r.text)
-            self.assertIn("reload: listener old is gone", srv.log())
+            self.assertIn("reload: no longer listening on 127.0.0.1 port "
+                          "%d (listener old)" % gone, srv.log())
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", gone), 2).close()
+                except ConnectionRefusedError:
+                    break
+                self.assertLess(time.monotonic(), deadline,
+                                "listener old's port still accepts")
+                time.sleep(0.05)
 
 
 class RelayBehindProxy(EhlodTestCase):

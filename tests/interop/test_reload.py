@@ -5,10 +5,12 @@ running one stays in force.
 """
 
 import signal
+import smtplib
+import socket
 import time
 
-from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, free_port,
-                       transaction)
+from ehlodtest import (Ehlod, EhlodTestCase, RawSession, main, ehlo,
+                       free_port, transaction)
 
 
 def wait_for_log(server, text, timeout=10):
@@ -84,42 +86,108 @@ class ReloadTest(EhlodTestCase):
                 self.assertCode(transaction(s), 250)
 
 
-class ListenChangeTest(EhlodTestCase):
-    """The sockets are bound at start: a reload that changes listen says
-    it ignores the change, and the old address keeps serving."""
+def listening_inode(port):
+    """The inode of the socket listening on 127.0.0.1:port, or None."""
+    want = "0100007F:%04X" % port
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if fields[1] == want and fields[3] == "0A":     # LISTEN
+                return fields[9]
+    return None
 
-    def test_changed_listen_warned_old_address_still_served(self):
+
+def refused(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def wait_until(predicate, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+class ListenChangeTest(EhlodTestCase):
+    """A reload changes the listen addresses too: a new one is served, a
+    dropped one refused once the old workers have seen the reload (a
+    session open there goes on to its end), one both files name keeps its
+    socket, and one that cannot be bound fails the whole reload."""
+
+    def test_new_address_served_after_reload(self):
         with Ehlod() as server:
-            old_port = server.port
             new_port = free_port()
             server.extra_listen = ["127.0.0.1:%d" % new_port]
             server.write_config()
             server.signal(signal.SIGHUP)
             self.assertTrue(wait_for_log(server, "reloaded"), server.log())
-            log = server.log()
-            self.assertIn("warning: reload ignores listen 127.0.0.1:%d, which "
-                          "is new: restart ehlod to listen there" % new_port,
-                          log)
+            self.assertIn("reload: now listening on 127.0.0.1 port %d "
+                          "(listener default)" % new_port, server.log())
+            with smtplib.SMTP("127.0.0.1", new_port, timeout=10) as c:
+                refused_rcpts = c.sendmail("s@x.test", ["u@example.org"],
+                                           b"Subject: new\r\n\r\nhi\r\n")
+            self.assertEqual(refused_rcpts, {})
+            self.assertEqual(len(server.delivered()), 1)
             with server.raw() as s:
                 self.assertCode(s.cmd("NOOP"), 250)
-            self.assertEqual(server.port, old_port)
 
-    def test_removed_listen_warned(self):
+    def test_dropped_address_refused_its_open_session_ends_well(self):
         other = free_port()
         with Ehlod(extra_listen=["127.0.0.1:%d" % other]) as server:
-            server.extra_listen = []
-            server.write_config()
-            server.signal(signal.SIGHUP)
-            self.assertTrue(wait_for_log(server, "reloaded"), server.log())
-            self.assertIn("warning: reload ignores the removal of listen "
-                          "127.0.0.1:%d" % other, server.log())
+            with RawSession(other) as old:
+                ehlo(old)
+                server.extra_listen = []
+                server.write_config()
+                server.signal(signal.SIGHUP)
+                self.assertTrue(wait_for_log(server, "reloaded"),
+                                server.log())
+                self.assertIn("reload: no longer listening on 127.0.0.1 "
+                              "port %d (listener default)" % other,
+                              server.log())
+                self.assertTrue(wait_until(lambda: refused(other)),
+                                "port %d still accepts" % other)
+                # Begun before the reload, served to its end.
+                self.assertCode(transaction(old), 250)
+                self.assertCode(old.cmd("QUIT"), 221)
+            self.assertEqual(len(server.delivered()), 1)
+            with server.raw() as s:
+                self.assertCode(s.cmd("NOOP"), 250)
 
-    def test_unchanged_listen_no_warning(self):
+    def test_unchanged_address_keeps_its_socket(self):
         with Ehlod() as server:
+            before = listening_inode(server.port)
+            self.assertIsNotNone(before)
             set_size_limit(server, 3000)
             server.signal(signal.SIGHUP)
             self.assertTrue(wait_for_log(server, "reloaded"), server.log())
-            self.assertNotIn("reload ignores", server.log())
+            self.assertEqual(listening_inode(server.port), before)
+            self.assertNotIn("listening on", server.log())
+            with server.raw() as s:
+                self.assertEqual(size_offered(ehlo(s)), "SIZE 3000")
+
+    def test_address_taken_fails_the_reload(self):
+        with Ehlod() as server, socket.socket() as squatter:
+            squatter.bind(("127.0.0.1", free_port()))
+            squatter.listen()
+            taken = squatter.getsockname()[1]
+            server.extra_listen = ["127.0.0.1:%d" % taken]
+            set_size_limit(server, 3000)
+            server.signal(signal.SIGHUP)
+            self.assertTrue(wait_for_log(server, "reload failed"),
+                            server.log())
+            self.assertIn("cannot listen on 127.0.0.1:%d: Address already "
+                          "in use" % taken, server.log())
+            self.assertNotIn("now listening", server.log())
+            self.assertTrue(server.running())
+            with server.raw() as s:
+                self.assertEqual(size_offered(ehlo(s)), "SIZE 1000000")
+                self.assertCode(transaction(s), 250)
 
 
 if __name__ == "__main__":
