@@ -51,8 +51,8 @@ struct config {
 	long command_timeout;
 	long data_timeout;
 	long min_data_rate;	/* octets/s that earn DATA one more second */
-	long greet_pause;
-	char *syslog_name;
+	long greet_pause;	/* seconds before the 220; 0: none */
+	char *syslog_name;	/* the log's ident (syslog and stderr) */
 	char *pid_file;		/* "" for none */
 	/* Limits (anvil.c); 0 means none. */
 	long max_sessions;		/* the whole server */
@@ -60,9 +60,9 @@ struct config {
 	long max_sessions_per_client;	/* concurrent, per client address */
 	long max_connect_rate;		/* per client, per minute */
 	long max_auth_failure_rate;	/* per client, per minute */
-	char *status_socket;
+	char *status_socket;	/* unix socket for ehlod -s; "" for none */
 	struct proxy_net *xforward_trusted;	/* may send XFORWARD */
-	size_t nxforward_trusted;	/* unix socket for ehlod -s; "" for none */	/* the log's ident (syslog and stderr) */	/* seconds before the 220; 0: none */
+	size_t nxforward_trusted;
 	long max_errors;
 	int use_syslog;
 	int syslog_facility;

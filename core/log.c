@@ -27,6 +27,7 @@
 #include "log.h"
 
 static const char *log_ident = "ehlod";
+static unsigned log_opened;	/* log_open calls: the ident may change */
 static int log_to_syslog;
 static int log_debug;
 static atomic_int cached_pid;	/* 0: ask the kernel again */
@@ -80,8 +81,13 @@ log_open(const char *ident, int use_syslog, int facility)
 {
 	static char ident_copy[64];	/* the config holding ident may go */
 
+	/* Again at a reload: the new file may name another ident or
+	 * facility, or leave syslog for stderr. */
+	if (log_to_syslog)
+		closelog();
 	snprintf(ident_copy, sizeof(ident_copy), "%s", ident);
 	log_ident = ident_copy;
+	log_opened++;
 	log_to_syslog = use_syslog;
 	if (use_syslog)
 		openlog(ident_copy, LOG_PID | LOG_NDELAY, facility);
@@ -140,13 +146,13 @@ put_program(char *line, size_t len, size_t *n)
 {
 	static _Thread_local char who[96];
 	static _Thread_local pid_t who_pid;
-	static _Thread_local const char *who_ident;
+	static _Thread_local unsigned who_opened;
 	pid_t pid = log_pid();
 
-	if (pid != who_pid || log_ident != who_ident) {
+	if (pid != who_pid || log_opened != who_opened) {
 		snprintf(who, sizeof(who), "%s[%ld]: ", log_ident, (long)pid);
 		who_pid = pid;
-		who_ident = log_ident;
+		who_opened = log_opened;
 	}
 	append(line, len, n, who, strlen(who));
 }

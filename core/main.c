@@ -96,8 +96,5 @@ main(int argc, char **argv)
 		free(c);
 		return ok ? 0 : 1;
 	}
-	log_open(c->syslog_name ? c->syslog_name : "ehlod", c->use_syslog,
-	    c->syslog_facility);
-	log_set_debug(debug || c->debug);
-	return master_run(file, c, set);
+	return master_run(file, c, set, debug);
 }

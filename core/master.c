@@ -18,7 +18,8 @@
  *		If it fails the running workers go on and the log says why.
  *		The listen addresses change too (sockets.c): one both
  *		files name keeps its socket, a new one is bound (the master
- *		is root) and a dropped one closed.
+ *		is root) and a dropped one closed.  So do the master's own
+ *		settings: pid file, status socket, log.
  *	SIGUSR1, SIGUSR2
  *		ignored, with a log line (the log goes to stderr or syslog:
  *		there is no file to reopen).
@@ -66,6 +67,9 @@ static struct worker workers[MAX_WORKERS * 2];
 static size_t nworkers;
 static unsigned generation;
 static struct socket_set sockets;	/* bound, for the next workers */
+static char *pid_path;		/* the pid file written, or NULL */
+static char *status_path;	/* the status socket bound, or NULL */
+static int debug_forced;	/* ehlod -d: debug whatever the file says */
 static time_t crashes[CRASH_BURST];	/* when the last ones happened */
 static size_t ncrashes;
 
@@ -100,6 +104,61 @@ write_pid_file(const char *path)
 	}
 	close(fd);
 	return 0;
+}
+
+static char *
+copy_path(const char *path)
+{
+	return path != NULL && path[0] != '\0' ? xstrdup(path) : NULL;
+}
+
+static int
+same_path(const char *now, const char *next)
+{
+	return strcmp(now ? now : "", next ? next : "") == 0;
+}
+
+static void
+remove_pid_file(void)
+{
+	if (pid_path != NULL)
+		unlink(pid_path);
+	free(pid_path);
+	pid_path = NULL;
+}
+
+static void
+close_status_socket(void)
+{
+	if (worker_status_fd >= 0) {
+		close(worker_status_fd);
+		unlink(status_path);
+	}
+	worker_status_fd = -1;
+	free(status_path);
+	status_path = NULL;
+}
+
+/* The status socket where c wants it; like at start, one that cannot be
+ * bound is logged and the server goes on without it.  The old workers
+ * keep serving the old one until they end, but its name is gone. */
+static void
+move_status_socket(const struct config *c)
+{
+	if (same_path(status_path, c->status_socket))
+		return;
+	close_status_socket();
+	worker_status_fd = status_listen(c->status_socket);
+	if (worker_status_fd >= 0)
+		status_path = copy_path(c->status_socket);
+}
+
+static void
+apply_log_settings(const struct config *c)
+{
+	log_open(c->syslog_name ? c->syslog_name : "ehlod", c->use_syslog,
+	    c->syslog_facility);
+	log_set_debug(debug_forced || c->debug);
 }
 
 /* c and set are the master's: allocated by main or by a reload. */
@@ -205,11 +264,12 @@ reload_failed(struct config *nc, struct plugin_set *ns)
 	notify_ready("reload failed; running the previous configuration");
 }
 
-/* The new file's plugins are tried and its addresses bound before
- * anything changes, so a reload that cannot work leaves the server as it
- * was.  The sockets of dropped addresses are closed before the new
- * workers fork, lest they inherit them; the old workers close theirs
- * when the SIGHUP reaches them, and connections there are then refused. */
+/* The new file's plugins are tried, its pid file written (when it moved)
+ * and its addresses bound before anything changes, so a reload that
+ * cannot work leaves the server as it was.  The sockets of dropped
+ * addresses are closed before the new workers fork, lest they inherit
+ * them; the old workers close theirs when the SIGHUP reaches them, and
+ * connections there are then refused. */
 static void
 reload(const char *file, struct config **c, struct plugin_set **set,
     const sigset_t *old)
@@ -217,14 +277,31 @@ reload(const char *file, struct config **c, struct plugin_set **set,
 	struct config *nc = xcalloc(1, sizeof(*nc));
 	struct plugin_set *ns = xcalloc(1, sizeof(*ns));
 	struct socket_set next;
+	int pid_moved;
 
 	log_msg(LOG_INFO, "reloading %s", file);
 	notify_reloading();
-	if (check_config(file, nc, ns) < 0 ||
-	    sockets_open(nc, &sockets, &next) < 0) {
+	if (check_config(file, nc, ns) < 0) {
 		reload_failed(nc, ns);
 		return;
 	}
+	pid_moved = !same_path(pid_path, nc->pid_file);
+	if (pid_moved && write_pid_file(nc->pid_file) < 0) {
+		reload_failed(nc, ns);
+		return;
+	}
+	if (sockets_open(nc, &sockets, &next) < 0) {
+		if (pid_moved && nc->pid_file && nc->pid_file[0])
+			unlink(nc->pid_file);
+		reload_failed(nc, ns);
+		return;
+	}
+	if (pid_moved) {
+		remove_pid_file();
+		pid_path = copy_path(nc->pid_file);
+	}
+	move_status_socket(nc);
+	apply_log_settings(nc);
 	sockets_log_dropped(&sockets);
 	sockets_retire(&sockets);
 	sockets = next;
@@ -287,30 +364,29 @@ supervise(const char *file, struct config **cp, struct plugin_set **setp,
 }
 
 int
-master_run(const char *file, struct config *c, struct plugin_set *set)
+master_run(const char *file, struct config *c, struct plugin_set *set,
+    int debug)
 {
 	sigset_t mask, old;
 
-	char *pid_file = c->pid_file ? xstrdup(c->pid_file) : NULL;
-	char *status_path = c->status_socket ? xstrdup(c->status_socket) : NULL;
-
+	debug_forced = debug;
+	apply_log_settings(c);
 	worker_master_pid = getpid();
 	anvil_init();
 	stats_init();
 	stats_set_plugins(set);
-	worker_status_fd = status_listen(c->status_socket);
+	move_status_socket(c);
 	/* The pid file is there before anyone can connect. */
-	if (write_pid_file(pid_file) < 0 ||
-	    sockets_open(c, NULL, &sockets) < 0) {
-		if (pid_file && pid_file[0])
-			unlink(pid_file);
-		if (worker_status_fd >= 0) {
-			close(worker_status_fd);
-			unlink(status_path);
-		}
+	if (write_pid_file(c->pid_file) < 0) {
+		close_status_socket();
 		master_free(c, set);
-		free(pid_file);
-		free(status_path);
+		return 1;
+	}
+	pid_path = copy_path(c->pid_file);
+	if (sockets_open(c, NULL, &sockets) < 0) {
+		remove_pid_file();
+		close_status_socket();
+		master_free(c, set);
 		return 1;
 	}
 	sigemptyset(&mask);
@@ -336,14 +412,8 @@ master_run(const char *file, struct config *c, struct plugin_set *set)
 		signal_generation(SIGTERM, 1);
 	master_free(c, set);
 	sockets_retire(&sockets);
-	if (pid_file && pid_file[0])
-		unlink(pid_file);
-	if (worker_status_fd >= 0) {
-		close(worker_status_fd);
-		unlink(status_path);
-	}
-	free(status_path);
-	free(pid_file);
+	remove_pid_file();
+	close_status_socket();
 	log_msg(LOG_INFO, "stopped");
 	return rc;
 }

@@ -4,13 +4,15 @@ new sessions see the new config, and a broken config is refused while the
 running one stays in force.
 """
 
+import os
 import signal
 import smtplib
 import socket
+import stat
 import time
 
 from ehlodtest import (Ehlod, EhlodTestCase, RawSession, main, ehlo,
-                       free_port, transaction)
+                       free_port, run_ehlod, transaction)
 
 
 def wait_for_log(server, text, timeout=10):
@@ -188,6 +190,72 @@ class ListenChangeTest(EhlodTestCase):
             with server.raw() as s:
                 self.assertEqual(size_offered(ehlo(s)), "SIZE 1000000")
                 self.assertCode(transaction(s), 250)
+
+
+class SettingsReloadTest(EhlodTestCase):
+    """The master's own settings follow a reload too: the pid file and
+    the status socket move, and the log takes the new ident and debug."""
+
+    def test_pid_file_and_status_socket_move(self):
+        server = Ehlod(start=False)
+        self.addCleanup(server.cleanup)
+        first_pid, next_pid = (os.path.join(server.dir, n)
+                               for n in ("first.pid", "next.pid"))
+        first_status, next_status = (os.path.join(server.dir, n)
+                                     for n in ("status1", "status2"))
+        server.core.update(pid_file=first_pid, status_socket=first_status)
+        server.start()
+        with open(first_pid) as f:
+            self.assertEqual(int(f.read()), server.pid)
+        self.assertTrue(os.path.exists(first_status))
+        server.core.update(pid_file=next_pid, status_socket=next_status)
+        server.write_config()
+        server.signal(signal.SIGHUP)
+        self.assertTrue(wait_for_log(server, "reloaded"), server.log())
+        self.assertFalse(os.path.exists(first_pid))
+        with open(next_pid) as f:
+            self.assertEqual(int(f.read()), server.pid)
+        self.assertFalse(os.path.exists(first_status))
+        self.assertEqual(stat.S_IMODE(os.stat(next_status).st_mode), 0o600)
+        code, out = run_ehlod(["-s", "-c", server.conf_path])
+        self.assertEqual(code, 0, out)
+        self.assertIn("ehlod_reloads_total 1", out)
+        server.stop()
+        self.assertFalse(os.path.exists(next_pid))
+        self.assertFalse(os.path.exists(next_status))
+
+    def test_pid_file_that_cannot_be_written_fails_the_reload(self):
+        server = Ehlod(start=False)
+        self.addCleanup(server.cleanup)
+        first_pid = os.path.join(server.dir, "first.pid")
+        server.core["pid_file"] = first_pid
+        server.start()
+        server.core["pid_file"] = os.path.join(server.dir, "none", "x.pid")
+        set_size_limit(server, 3000)
+        server.signal(signal.SIGHUP)
+        self.assertTrue(wait_for_log(server, "reload failed"), server.log())
+        self.assertIn("pid_file %s: No such file or directory"
+                      % server.core["pid_file"], server.log())
+        with open(first_pid) as f:
+            self.assertEqual(int(f.read()), server.pid)
+        with server.raw() as s:
+            self.assertEqual(size_offered(ehlo(s)), "SIZE 1000000")
+
+    def test_log_takes_the_new_name_and_debug(self):
+        with Ehlod() as server:
+            server.core.update(syslog_name="mx-in", debug=True)
+            server.write_config()
+            server.signal(signal.SIGHUP)
+            self.assertTrue(wait_for_log(server, "mx-in[%d]: reloaded"
+                                         % server.pid), server.log())
+            with server.raw() as s:
+                ehlo(s)
+                self.assertCode(s.cmd("MAIL FROM:<s@x.test>"), 250)
+            self.assertTrue(wait_for_log(server, "from=<s@x.test>"),
+                            server.log())
+            line = [l for l in server.log().splitlines()
+                    if "from=<s@x.test>" in l][0]
+            self.assertRegex(line, r"mx-in\[\d+\]: debug: ")
 
 
 if __name__ == "__main__":
