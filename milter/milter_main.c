@@ -236,6 +236,13 @@ serve(struct config *c, struct plugin_set *set, int ready_fd, int listen_fd)
 		return 1;
 	}
 	milter_callbacks_init(c->milter_hook_timeout);
+	/* The master set it before it opened the socket; set again here,
+	 * before smfi_main reads it, so that a reload changes it. */
+	if (smfi_settimeout((int)c->milter_timeout) != MI_SUCCESS) {
+		log_msg(LOG_ERR, "libmilter refused milter_timeout %ld",
+		    c->milter_timeout);
+		return 1;
+	}
 	if (loop_start(&milter_server) < 0)
 		return 1;
 	if (pthread_create(&t, NULL, smfi_thread, NULL) != 0) {

@@ -166,10 +166,12 @@ reload(const char *file, int debug, int listen_fd, const struct config *run)
 		config_free(&c);
 		return;
 	}
-	if (strcmp(c.milter_socket, run->milter_socket) != 0 ||
-	    c.milter_timeout != run->milter_timeout)
-		log_msg(LOG_WARNING, "%s: milter_socket and milter_timeout "
-		    "take effect at restart only", file);
+	if (strcmp(c.milter_socket, run->milter_socket) != 0)
+		log_msg(LOG_WARNING, "%s: milter_socket takes effect at restart "
+		    "only; still listening on %s", file, run->milter_socket);
+	/* The new generation inherits the log as the master has it. */
+	log_open("ehlod-milter", c.use_syslog, c.syslog_facility);
+	log_set_debug(debug || c.debug);
 	config_free(&c);
 	pid = spawn(file, debug, listen_fd);
 	if (pid < 0) {

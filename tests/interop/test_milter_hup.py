@@ -20,6 +20,7 @@ miltertest and the milterprobe plugin, which rejects a client address:
 
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -54,6 +55,28 @@ class MilterHupTest(EhlodTestCase):
             text = f.read()
         with open(m.conf, "w") as f:
             f.write(text.replace(old, new))
+
+    def test_reload_applies_milter_timeout(self):
+        """libmilter drops an MTA that stops in the middle of a command
+        for milter_timeout seconds; a new generation takes the new
+        value.  (Between commands libmilter waits without a bound.)"""
+        with Milter([probe_plugin()], milter_timeout=600) as m:
+            self.rewrite(m, "milter_timeout = 600", "milter_timeout = 1")
+            m.proc.send_signal(signal.SIGHUP)
+            self.assertTrue(wait_for(lambda: "reloaded:" in m.log()),
+                            m.log())
+            self.assertNotIn("restart only", m.log())
+            with socket.create_connection(("127.0.0.1", m.port)) as s:
+                s.settimeout(10)
+                s.sendall(b"\x00\x00")    # half a command's length
+                start = time.monotonic()
+                try:
+                    data = s.recv(1)
+                except socket.timeout:
+                    self.fail("the stalled connection was kept 10 s:\n"
+                              + m.log())
+                self.assertEqual(data, b"")
+                self.assertLess(time.monotonic() - start, 8)
 
     def test_sighup_applies_the_new_configuration(self):
         with Milter([probe_plugin({"reject_client": ["192.0.2.9"]})]) as m:
