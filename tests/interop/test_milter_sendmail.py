@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""test_milter_sendmail - ehlod plugins inside a real Sendmail, through
+ehlod-milter.
+
+Debian's sendmail-bin conflicts with postfix, so .ci/deps unpacks it and
+sendmail-cf under /opt/ehlod-peers/sendmail instead of installing them.
+This test builds a configuration with m4 from those macros, with the
+very INPUT_MAIL_FILTER line README.md and ehlod-milter(8) give admins,
+and runs Sendmail as a private daemon in the foreground (-bD) on a free
+loopback port, queueing only: what it accepts stays in its queue
+directory, where the test reads the header lines it stored.  Sendmail
+sleeps a minute at start when its host name has no dot, so it runs in a
+UTS namespace of its own named sendmail.test.  swaks is the client, the
+milter runs the milterprobe test plugin.  Checked: a plugin's rejection
+(one line, multi-line, and one that pends a second) reaches the client
+with its code, enhanced code and text; an accepted message is queued
+with the plugin's header changes and Sendmail's queue id; with the
+milter down, F=T gives a temporary failure.
+
+Runs as root only (Sendmail's daemon binds and checks its files as
+root), skipped (77) otherwise.
+"""
+
+import glob
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+
+from ehlodtest import EhlodTestCase, free_port, main, make_tempdir
+from milterharness import Milter, need_program, probe_plugin, skip
+from postfixtest import wait_port
+
+SENDMAIL_ROOT = os.environ.get("EHLOD_SENDMAIL_ROOT",
+                               "/opt/ehlod-peers/sendmail")
+SENDMAIL = os.path.join(SENDMAIL_ROOT, "usr/libexec/sendmail/sendmail")
+CF_M4 = os.path.join(SENDMAIL_ROOT, "usr/share/sendmail/cf/m4/cf.m4")
+START_TIMEOUT = 20
+SWAKS_TIMEOUT = 30
+
+PROBE = {
+    "reject_rcpt": ["bad@example.org", "slowbad@example.org"],
+    "pend_rcpt": ["slowbad@example.org"],
+    "pend_ms": 1000,
+}
+
+MC = """divert(-1)
+divert(0)dnl
+include(`{cf_m4}')dnl
+VERSIONID(`ehlod interop test')dnl
+OSTYPE(`linux')dnl
+define(`confDONT_PROBE_INTERFACES', `True')dnl
+define(`QUEUE_DIR', `{dir}/queue')dnl
+define(`STATUS_FILE', `{dir}/statistics')dnl
+define(`ALIAS_FILE', `')dnl
+define(`HELP_FILE', `')dnl
+define(`confPID_FILE', `{dir}/sendmail.pid')dnl
+define(`confDELIVERY_MODE', `queueonly')dnl
+FEATURE(`nouucp', `reject')dnl
+FEATURE(`no_default_msa')dnl
+FEATURE(`promiscuous_relay')dnl
+FEATURE(`accept_unresolvable_domains')dnl
+DAEMON_OPTIONS(`Port={port}, Addr=127.0.0.1, Name=MTA')dnl
+INPUT_MAIL_FILTER(`ehlod', `S=inet:{milter_port}@127.0.0.1, F=T, T=S:30s;R:60s')dnl
+MAILER(`smtp')dnl
+"""
+
+
+def swaks(port, *args):
+    cmd = ["swaks", "--server", "127.0.0.1:%d" % port, "--timeout", "20",
+           "--helo", "client.example.com"] + list(args)
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=SWAKS_TIMEOUT)
+    return p.returncode, p.stdout.decode(errors="replace")
+
+
+class Sendmail:
+    """One private Sendmail daemon, queueing only."""
+
+    def __init__(self, milter_port):
+        self.dir = make_tempdir("ehlod-sendmail-")
+        os.chmod(self.dir, 0o755)
+        os.mkdir(os.path.join(self.dir, "queue"), 0o700)
+        self.port = free_port()
+        self.cf = os.path.join(self.dir, "sendmail.cf")
+        self.output = os.path.join(self.dir, "sendmail.out")
+        mc = MC.format(cf_m4=CF_M4, dir=self.dir, port=self.port,
+                       milter_port=milter_port)
+        with open(self.cf, "w") as f:
+            subprocess.run(["m4"], input=mc.encode(), stdout=f, check=True,
+                           stderr=subprocess.DEVNULL)
+        with open(self.output, "wb") as out:
+            self.proc = subprocess.Popen(
+                ["unshare", "--uts", "sh", "-c",
+                 'hostname sendmail.test && exec "$0" -C "$1" -bD',
+                 SENDMAIL, self.cf],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                start_new_session=True)
+        if not wait_port(self.port, START_TIMEOUT):
+            text = self.log()
+            self.close()
+            raise RuntimeError("sendmail does not listen:\n" + text)
+
+    def log(self):
+        with open(self.output, errors="replace") as f:
+            return f.read()
+
+    def queued(self):
+        """The queue ids of the messages in the queue."""
+        return sorted(os.path.basename(p)[2:] for p in
+                      glob.glob(os.path.join(self.dir, "queue", "qf*")))
+
+    def queued_headers(self, queue_id):
+        """The header lines Sendmail stored for queue_id (its qf file's
+        "H?flags?Name: value" lines, continuation lines joined)."""
+        path = os.path.join(self.dir, "queue", "qf" + queue_id)
+        with open(path, errors="replace") as f:
+            text = f.read()
+        return re.findall(r"^H\?[^?]*\?(.*(?:\n\t.*)*)", text, re.M)
+
+    def close(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class SendmailMilterTest(EhlodTestCase):
+    timeout = 55
+
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0:
+            skip("Sendmail's daemon runs as root")
+        if not os.access(SENDMAIL, os.X_OK) or not os.path.exists(CF_M4):
+            skip("no Sendmail under %s (.ci/deps unpacks Debian's "
+                 "sendmail-bin and sendmail-cf there)" % SENDMAIL_ROOT)
+        need_program("swaks", "swaks")
+        need_program("m4", "m4")
+        need_program("unshare", "util-linux")
+        cls.milter = Milter([probe_plugin(PROBE)])
+        cls.addClassCleanup(cls.milter.cleanup)
+        cls.sendmail = Sendmail(cls.milter.port)
+        cls.addClassCleanup(cls.sendmail.close)
+
+    def diagnostics(self):
+        return "\n---- milter log\n%s\n---- sendmail output\n%s" % (
+            self.milter.log(), self.sendmail.log())
+
+    def sent(self, *args):
+        return swaks(self.sendmail.port, *args)
+
+    def test_a_rcpt_reject_reaches_client_with_code_and_text(self):
+        rc, out = self.sent("--from", "sender@example.org",
+                            "--to", "bad@example.org")
+        self.assertIn("<** 550 5.7.1 <bad@example.org>... milterprobe: "
+                      "<bad@example.org> rejected", out,
+                      out + self.diagnostics())
+        self.assertNotEqual(rc, 0)
+
+    def test_b_pending_rcpt_verdict_reaches_client(self):
+        t0 = time.monotonic()
+        rc, out = self.sent("--from", "sender@example.org",
+                            "--to", "slowbad@example.org")
+        self.assertIn("<** 550 5.7.1 <slowbad@example.org>... milterprobe: "
+                      "<slowbad@example.org> rejected", out,
+                      out + self.diagnostics())
+        self.assertGreaterEqual(time.monotonic() - t0, 1.0)
+
+    def test_c_multiline_reject_at_end_of_message(self):
+        rc, out = self.sent("--from", "sender@example.org",
+                            "--to", "good@example.org",
+                            "--body", "PROBE-MULTILINE\n")
+        self.assertIn("<** 550-5.7.1 milterprobe: first line\n"
+                      "<** 550 5.7.1 milterprobe: second line", out,
+                      out + self.diagnostics())
+
+    def test_d_accepted_message_queued_with_plugin_headers(self):
+        rc, out = self.sent("--from", "sender@example.org",
+                            "--to", "good@example.org",
+                            "--header", "Subject: delivery check",
+                            "--header", "X-Probe-Delete: remove me")
+        self.assertEqual(rc, 0, out + self.diagnostics())
+        m = re.search(r"<-  250 2\.0\.0 (\w+) Message accepted", out)
+        self.assertIsNotNone(m, out)
+        queue_id = m.group(1)
+        headers = self.sendmail.queued_headers(queue_id)
+        probe = [h for h in headers if h.startswith("X-Ehlod-Probe: ")]
+        self.assertEqual(len(probe), 1, headers)
+        for part in ("host=ehlod-milter", "helo=client.example.com",
+                     "client=127.0.0.1", "from=<sender@example.org>",
+                     "rcpts=1", "first=<good@example.org>",
+                     "id=" + queue_id):
+            self.assertIn(part, probe[0])
+        self.assertIn("Subject: [probe] delivery check", headers)
+        names = [h.split(":", 1)[0] for h in headers]
+        # Inserted at the top: above every header but the Return-Path
+        # Sendmail keeps for delivery.
+        self.assertEqual(names[:2], ["Return-Path", "X-Probe-First"],
+                         headers)
+        self.assertNotIn("X-Probe-Delete", names)
+
+    def test_z_milter_down_gives_tempfail(self):
+        self.milter.stop()
+        before = self.sendmail.queued()
+        rc, out = self.sent("--from", "sender@example.org",
+                            "--to", "good@example.org")
+        self.assertRegex(out, r"<\*\* 451 4\.3\.2 ", out)
+        self.assertEqual(self.sendmail.queued(), before)
+
+
+if __name__ == "__main__":
+    main()
