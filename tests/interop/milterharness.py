@@ -64,6 +64,64 @@ def probe_plugin(options=None):
     return ("milterprobe", opts)
 
 
+# The milterprobe options the MTA tests (Postfix, Sendmail) share: two
+# recipients refused, one of them after a second's pending.
+MTA_PROBE = {
+    "reject_rcpt": ["bad@example.org", "slowbad@example.org"],
+    "pend_rcpt": ["slowbad@example.org"],
+    "pend_ms": 1000,
+}
+
+
+def mta_swaks(port, *args, timeout=30):
+    """swaks to an MTA on 127.0.0.1:port; (exit code, its dialogue)."""
+    cmd = ["swaks", "--server", "127.0.0.1:%d" % port, "--timeout", "20",
+           "--helo", "client.example.com"] + list(args)
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=timeout)
+    return p.returncode, p.stdout.decode(errors="replace")
+
+
+def probe_header_parts(queue_id):
+    """What milterprobe's X-Ehlod-Probe says of a message swaks sent with
+    mta_swaks from sender@ to good@example.org, which the MTA queued as
+    queue_id."""
+    return ("host=ehlod-milter", "helo=client.example.com",
+            "client=127.0.0.1", "from=<sender@example.org>", "rcpts=1",
+            "first=<good@example.org>", "id=" + queue_id)
+
+
+class MtaMilterChecks:
+    """The checks every MTA test runs through ehlod-milter with MTA_PROBE,
+    mixed into its test case.  The class gives sent(*swaks_args),
+    diagnostics() and refusal(rcpt): the text the MTA puts after "550
+    5.7.1 " when the milter refuses rcpt."""
+
+    def test_a_rcpt_reject_reaches_client_with_code_and_text(self):
+        rc, out = self.sent("--from", "sender@example.org",
+                            "--to", "bad@example.org")
+        self.assertIn("<** 550 5.7.1 " + self.refusal("bad@example.org"),
+                      out, out + self.diagnostics())
+        self.assertNotEqual(rc, 0)
+
+    def test_b_pending_rcpt_verdict_reaches_client(self):
+        t0 = time.monotonic()
+        rc, out = self.sent("--from", "sender@example.org",
+                            "--to", "slowbad@example.org")
+        self.assertIn("<** 550 5.7.1 " + self.refusal("slowbad@example.org"),
+                      out, out + self.diagnostics())
+        self.assertGreaterEqual(time.monotonic() - t0, 1.0)
+
+    def test_c_multiline_reject_at_end_of_message(self):
+        rc, out = self.sent("--from", "sender@example.org",
+                            "--to", "good@example.org",
+                            "--body", "PROBE-MULTILINE\n")
+        self.assertIn("<** 550-5.7.1 milterprobe: first line\n"
+                      "<** 550 5.7.1 milterprobe: second line", out,
+                      out + self.diagnostics())
+
+
 def delay_plugin(options=None):
     opts = {"path": os.path.join(test_plugin_dir(), "delay.so")}
     opts.update(options or {})
