@@ -21,6 +21,7 @@ ENVIRONMENT
 """
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -95,8 +96,23 @@ def probe_header_parts(queue_id):
 class MtaMilterChecks:
     """The checks every MTA test runs through ehlod-milter with MTA_PROBE,
     mixed into its test case.  The class gives sent(*swaks_args),
-    diagnostics() and refusal(rcpt): the text the MTA puts after "550
-    5.7.1 " when the milter refuses rcpt."""
+    diagnostics(), refusal(rcpt): the text the MTA puts after "550
+    5.7.1 " when the milter refuses rcpt, and QUEUED_RE: its 250 reply
+    to the data, with the queue id as the first group."""
+
+    def send_accepted(self, *headers):
+        """Send from sender@ to good@example.org with these headers and
+        the ones milterprobe changes; the MTA's queue id."""
+        args = ["--from", "sender@example.org", "--to", "good@example.org",
+                "--header", "Subject: delivery check",
+                "--header", "X-Probe-Delete: remove me"]
+        for header in headers:
+            args += ["--header", header]
+        rc, out = self.sent(*args)
+        self.assertEqual(rc, 0, out + self.diagnostics())
+        m = re.search(self.QUEUED_RE, out)
+        self.assertIsNotNone(m, out)
+        return m.group(1)
 
     def test_a_rcpt_reject_reaches_client_with_code_and_text(self):
         rc, out = self.sent("--from", "sender@example.org",

@@ -34,6 +34,7 @@ SINK_TIMEOUT = 15
 
 
 class PostfixMilterTest(MtaMilterChecks, EhlodTestCase):
+    QUEUED_RE = r"<-  250 2\.0\.0 Ok: queued as (\w+)"
     timeout = 55
 
     @classmethod
@@ -100,15 +101,7 @@ class PostfixMilterTest(MtaMilterChecks, EhlodTestCase):
             marker, self.diagnostics()))
 
     def test_d_accepted_message_arrives_with_plugin_header(self):
-        rc, out = self.sent("--from", "sender@example.org",
-                            "--to", "good@example.org",
-                            "--header", "Subject: delivery check",
-                            "--header", "X-Probe-Delete: remove me",
-                            "--header", "X-Test-Marker: accepted-d")
-        self.assertEqual(rc, 0, out + self.diagnostics())
-        m = re.search(r"<-  250 2\.0\.0 Ok: queued as (\w+)", out)
-        self.assertIsNotNone(m, out)
-        queue_id = m.group(1)
+        queue_id = self.send_accepted("X-Test-Marker: accepted-d")
         text = self.delivered("X-Test-Marker: accepted-d")
         head = text.split("\n\n", 1)[0]
         probe = re.search(r"^X-Ehlod-Probe: (.*)$", head, re.M)

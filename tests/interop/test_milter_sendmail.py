@@ -117,6 +117,7 @@ class Sendmail:
 
 
 class SendmailMilterTest(MtaMilterChecks, EhlodTestCase):
+    QUEUED_RE = r"<-  250 2\.0\.0 (\w+) Message accepted"
     timeout = 55
 
     @classmethod
@@ -145,14 +146,7 @@ class SendmailMilterTest(MtaMilterChecks, EhlodTestCase):
         return "<%s>... milterprobe: <%s> rejected" % (rcpt, rcpt)
 
     def test_d_accepted_message_queued_with_plugin_headers(self):
-        rc, out = self.sent("--from", "sender@example.org",
-                            "--to", "good@example.org",
-                            "--header", "Subject: delivery check",
-                            "--header", "X-Probe-Delete: remove me")
-        self.assertEqual(rc, 0, out + self.diagnostics())
-        m = re.search(r"<-  250 2\.0\.0 (\w+) Message accepted", out)
-        self.assertIsNotNone(m, out)
-        queue_id = m.group(1)
+        queue_id = self.send_accepted()
         headers = self.sendmail.queued_headers(queue_id)
         probe = [h for h in headers if h.startswith("X-Ehlod-Probe: ")]
         self.assertEqual(len(probe), 1, headers)

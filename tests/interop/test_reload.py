@@ -37,7 +37,18 @@ def size_offered(reply):
     return None
 
 
-class ReloadTest(EhlodTestCase):
+class ReloadCase(EhlodTestCase):
+
+    def assertRunningConfigKept(self, server):
+        """After a failed reload: the server runs on, with the old SIZE
+        offered, and takes a message."""
+        self.assertTrue(server.running())
+        with server.raw() as s:
+            self.assertEqual(size_offered(ehlo(s)), "SIZE 1000000")
+            self.assertCode(transaction(s), 250)
+
+
+class ReloadTest(ReloadCase):
 
     def test_reload_keeps_open_session_250(self):
         with Ehlod() as server, server.raw() as old:
@@ -82,10 +93,7 @@ class ReloadTest(EhlodTestCase):
             self.assertTrue(wait_for_log(server, "reload failed"),
                             server.log())
             self.assertIn("no such option 'max_recipents'", server.log())
-            self.assertTrue(server.running())
-            with server.raw() as s:
-                self.assertEqual(size_offered(ehlo(s)), "SIZE 1000000")
-                self.assertCode(transaction(s), 250)
+            self.assertRunningConfigKept(server)
 
 
 def listening_inode(port):
@@ -116,7 +124,7 @@ def wait_until(predicate, timeout=10):
     return True
 
 
-class ListenChangeTest(EhlodTestCase):
+class ListenChangeTest(ReloadCase):
     """A reload changes the listen addresses too: a new one is served, a
     dropped one refused once the old workers have seen the reload (a
     session open there goes on to its end), one both files name keeps its
@@ -186,13 +194,10 @@ class ListenChangeTest(EhlodTestCase):
             self.assertIn("cannot listen on 127.0.0.1:%d: Address already "
                           "in use" % taken, server.log())
             self.assertNotIn("now listening", server.log())
-            self.assertTrue(server.running())
-            with server.raw() as s:
-                self.assertEqual(size_offered(ehlo(s)), "SIZE 1000000")
-                self.assertCode(transaction(s), 250)
+            self.assertRunningConfigKept(server)
 
 
-class SettingsReloadTest(EhlodTestCase):
+class SettingsReloadTest(ReloadCase):
     """The master's own settings follow a reload too: the pid file and
     the status socket move, and the log takes the new ident and debug."""
 
@@ -238,8 +243,7 @@ class SettingsReloadTest(EhlodTestCase):
                       % server.core["pid_file"], server.log())
         with open(first_pid) as f:
             self.assertEqual(int(f.read()), server.pid)
-        with server.raw() as s:
-            self.assertEqual(size_offered(ehlo(s)), "SIZE 1000000")
+        self.assertRunningConfigKept(server)
 
     def test_log_takes_the_new_name_and_debug(self):
         with Ehlod() as server:
