@@ -220,3 +220,31 @@ EXTRA_DIST += tests/tools/test_source_headers.py
 # its own.
 TESTS += tests/tools/test_client_symbols.py
 EXTRA_DIST += tests/tools/test_client_symbols.py
+
+# What CI's "make distcheck" runs from the tarball (.ci/run passes
+# TESTS='$(DISTCHECK_SMOKE_TESTS)'): the unit tests, and interop tests
+# that use each installed part (the server, the milter host, the client,
+# the plugin header and pkg-config file, the man pages).  The whole
+# suite has already run twice on the same sources in that job (the
+# fresh root and the sanitizer build); the tarball's own completeness
+# is checked file by file (tools/dist-complete).  A plain
+# "make distcheck" still runs everything.
+DISTCHECK_SMOKE_TESTS = \
+	tests/unit/test_ehlo tests/unit/test_proxy \
+	tests/unit/test_xforward_parse tests/unit/test_auth_parse \
+	tests/unit/test_dsn_parse tests/unit/test_bdat_parse \
+	tests/unit/test_utf8 tests/unit/test_dnsbl_query \
+	tests/unit/test_client_reply tests/unit/test_client_ehlo \
+	tests/unit/test_client_message tests/unit/test_client_abi \
+	tests/unit/test_maildir_crlf tests/unit/test_esmtp \
+	tests/unit/test_address tests/unit/test_enhanced_code \
+	tests/unit/test_xmalloc tests/unit/test_config \
+	tests/unit/test_loader tests/unit/test_data_reader \
+	tests/unit/test_message_pread tests/unit/test_linereader \
+	tests/unit/test_steps tests/unit/test_log tests/unit/test_commands \
+	tests/tools/test_source_headers.py \
+	tests/interop/test_ehlo.py tests/interop/test_swaks.py \
+	tests/interop/test_delivery.py tests/interop/test_milter_packets.py \
+	tests/interop/test_client_offered.py \
+	tests/interop/test_example_plugin.py \
+	tests/interop/test_packaging.py tests/interop/test_man_snippets.py
