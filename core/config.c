@@ -632,7 +632,10 @@ take_plugin_names(struct config *c, cfg_t *cfg)
 		cfg_t *sec = cfg_getnsec(cfg, "plugin", i);
 		const char *path = cfg_getstr(sec, "path");
 		struct plugin_conf *p = &c->plugins[i];
+		const char *file;
 		p->name = xstrdup(cfg_title(sec));
+		include_where(c->file, sec->line, &file, &p->line);
+		p->file = xstrdup(file);
 		/* Without a '/', path names a plugin of plugin_dir: the way
 		 * to configure one plugin as several instances. */
 		if (path && !plugin_name_only(path))
@@ -713,6 +716,7 @@ config_free(struct config *c)
 	for (size_t i = 0; i < c->nplugins; i++) {
 		free(c->plugins[i].name);
 		free(c->plugins[i].path);
+		free(c->plugins[i].file);
 	}
 	free(c->plugins);
 	free(c->hostname);

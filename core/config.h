@@ -23,6 +23,9 @@ struct proxy_net;
 struct plugin_conf {
 	char *name;
 	char *path;		/* resolved: section's path or plugin_dir/NAME.so */
+	char *file;		/* where the section is, for errors: its file */
+	int line;		/* and the line it ends at (libconfuse keeps
+				 * no other) */
 };
 
 enum second_ehlo {

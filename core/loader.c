@@ -9,6 +9,8 @@
  *	plugins before any of them is initialised.
  */
 #include <dlfcn.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -60,24 +62,39 @@ name_valid(const char *name)
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == strlen(name);
 }
 
+/* A plugin refused while loading: the line names the section that asked
+ * for it, the plugin and what is wrong. */
+static void
+load_error(const struct plugin_conf *pc, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_msg(LOG_ERR, "%s:%d: plugin '%s': %s", pc->file, pc->line,
+	    pc->name, msg);
+}
+
 static int
-check_abi(const char *path, const struct ehlod_plugin *d)
+check_abi(const struct plugin_conf *pc, const struct ehlod_plugin *d)
 {
 	if (d->abi_major != EHLOD_ABI_MAJOR || d->abi_minor > EHLOD_ABI_MINOR) {
-		log_msg(LOG_ERR, "%s: plugin built for ABI %u.%u, this %s "
-		    "has ABI %d.%d", path, d->abi_major, d->abi_minor,
+		load_error(pc, "%s was built for ABI %u.%u, this %s has "
+		    "ABI %d.%d", pc->path, d->abi_major, d->abi_minor,
 		    log_program(), EHLOD_ABI_MAJOR, EHLOD_ABI_MINOR);
 		return -1;
 	}
 	if (d->size < DESCRIPTOR_MIN_SIZE) {
-		log_msg(LOG_ERR, "%s: plugin descriptor is %u bytes, ABI %d.0 "
-		    "needs at least %zu", path, d->size, EHLOD_ABI_MAJOR,
+		load_error(pc, "%s has a descriptor of %u bytes, ABI %d.0 "
+		    "needs at least %zu", pc->path, d->size, EHLOD_ABI_MAJOR,
 		    DESCRIPTOR_MIN_SIZE);
 		return -1;
 	}
 	if (d->name == NULL || !name_valid(d->name)) {
-		log_msg(LOG_ERR, "%s: plugin descriptor has no valid name",
-		    path);
+		load_error(pc, "%s: plugin descriptor has no valid name",
+		    pc->path);
 		return -1;
 	}
 	return 0;
@@ -90,35 +107,34 @@ load_one(struct plugin *p, const struct plugin_conf *pc)
 
 	p->path = pc->path;
 	if (!name_valid(pc->name)) {
-		log_msg(LOG_ERR, "%s: plugin name '%s' may only hold letters, "
-		    "digits, '-' and '_'", pc->path, pc->name);
+		load_error(pc, "a plugin name may only hold letters, digits, "
+		    "'-' and '_'");
 		return -1;
 	}
 	/* A name without a slash would go through dlopen's search path
 	 * (LD_LIBRARY_PATH, the cache): the admin's file or none. */
 	if (pc->path[0] != '/') {
-		log_msg(LOG_ERR, "%s: plugin '%s': path must be absolute, or "
-		    "a plugin name to load NAME.so from plugin_dir (or leave "
-		    "it out to load %s.so)", pc->path, pc->name, pc->name);
+		load_error(pc, "path must be absolute ('%s' is not), or a "
+		    "plugin name to load NAME.so from plugin_dir (or leave it "
+		    "out to load %s.so)", pc->path, pc->name);
 		return -1;
 	}
 	if (trust_file(pc->path, "plugin") < 0)
 		return -1;
 	p->dl = dlopen(pc->path, RTLD_NOW | RTLD_LOCAL);
 	if (p->dl == NULL) {
-		log_msg(LOG_ERR, "%s: cannot load plugin: %s", pc->path,
-		    dlerror());
+		load_error(pc, "cannot load: %s", dlerror());
 		return -1;
 	}
 	d = dlsym(p->dl, EHLOD_PLUGIN_SYMBOL);
 	if (d == NULL) {
-		log_msg(LOG_ERR, "%s: not an ehlod plugin: no exported symbol "
-		    "'%s' (built with -fvisibility=hidden? put "
+		load_error(pc, "%s is not an ehlod plugin: no exported "
+		    "symbol '%s' (built with -fvisibility=hidden? put "
 		    "EHLOD_PLUGIN_EXPORT in front of the descriptor)",
 		    pc->path, EHLOD_PLUGIN_SYMBOL);
 		return -1;
 	}
-	if (check_abi(pc->path, d) < 0)
+	if (check_abi(pc, d) < 0)
 		return -1;
 	/* Copy only what the plugin has: newer fields stay zero. */
 	memset(&p->d, 0, sizeof(p->d));

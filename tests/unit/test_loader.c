@@ -167,6 +167,23 @@ START_TEST(missing_file)
 }
 END_TEST
 
+/* The admin is told which section asked for a plugin that cannot be
+ * loaded: the file, the line (line 1 is plugin_dir) and the name. */
+START_TEST(refusal_names_file_and_line)
+{
+	struct loaded l;
+	char where[512];
+
+	load(&l, "\nplugin size {}\nplugin nosuch {}\n");
+	ck_assert_int_lt(l.rc, 0);
+	snprintf(where, sizeof(where), "%s:4: plugin 'nosuch': cannot load",
+	    l.path);
+	ck_assert_msg(strstr(l.log, where) != NULL, "'%s' not in: %s", where,
+	    l.log);
+	unload(&l);
+}
+END_TEST
+
 /* A plugin with a keyword can have one instance only. */
 START_TEST(second_instance_with_keyword)
 {
@@ -365,6 +382,7 @@ loader_suite(void)
 	tcase_add_test(tc, short_descriptor);
 	tcase_add_test(tc, missing_symbol);
 	tcase_add_test(tc, missing_file);
+	tcase_add_test(tc, refusal_names_file_and_line);
 	tcase_add_test(tc, second_instance_with_keyword);
 	tcase_add_test(tc, two_instances);
 	tcase_add_test(tc, option_errors);
