@@ -161,6 +161,12 @@ apply_log_settings(const struct config *c)
 	log_set_debug(debug_forced || c->debug);
 }
 
+static const char *
+plural(size_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 /* c and set are the master's: allocated by main or by a reload. */
 static void
 master_free(struct config *c, struct plugin_set *set)
@@ -313,8 +319,9 @@ reload(const char *file, struct config **c, struct plugin_set **set,
 	master_free(*c, *set);
 	*c = nc;
 	*set = ns;
-	log_msg(LOG_INFO, "reloaded: %zu plugins, %ld workers, %zu sockets",
-	    ns->n, nc->workers, sockets.n);
+	log_msg(LOG_INFO, "reloaded: %zu plugin%s, %ld worker%s, %zu "
+	    "socket%s", ns->n, plural(ns->n), nc->workers,
+	    plural((size_t)nc->workers), sockets.n, plural(sockets.n));
 	notify_ready("reloaded");
 	stats_set_plugins(ns);
 	stats_add(STAT_RELOADS, 1);
@@ -398,8 +405,9 @@ master_run(const char *file, struct config *c, struct plugin_set *set,
 	sigaddset(&mask, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &mask, &old);
 
-	log_msg(LOG_INFO, "ehlod %s started: %zu sockets, %ld workers, %zu "
-	    "plugins", PACKAGE_VERSION, sockets.n, c->workers, set->n);
+	log_msg(LOG_INFO, "ehlod %s started: %zu socket%s, %ld worker%s, "
+	    "%zu plugin%s", PACKAGE_VERSION, sockets.n, plural(sockets.n),
+	    c->workers, plural((size_t)c->workers), set->n, plural(set->n));
 	int rc = 0;
 	for (long i = 0; rc == 0 && i < c->workers; i++)
 		if (spawn(c, set, &old) < 0)
