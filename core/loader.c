@@ -392,6 +392,17 @@ plugins_init(struct plugin_set *set, const struct ehlod_host *host)
 	return 0;
 }
 
+int
+plugins_init_again(struct plugin_set *set, const struct ehlod_host *host)
+{
+	int rc;
+
+	log_set_errors_only(1);
+	rc = plugins_init(set, host);
+	log_set_errors_only(0);
+	return rc;
+}
+
 void
 plugins_fini(struct plugin_set *set)
 {

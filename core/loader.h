@@ -64,6 +64,12 @@ int plugins_load(struct plugin_set *set, struct config *c);
 /* Run every plugin's init in order; on a failure the ones already
  * initialised are finished again and -1 is returned. */
 int plugins_init(struct plugin_set *set, const struct ehlod_host *host);
+/* The same, in a process whose parent has just run the same inits on the
+ * same configuration (a worker, a milter generation): their warnings
+ * were logged there, so only errors are, here.  One warning per start
+ * or reload, not one per process. */
+int plugins_init_again(struct plugin_set *set,
+    const struct ehlod_host *host);
 void plugins_fini(struct plugin_set *set);
 /* Cancel every instance's watches and timers (a worker that is done). */
 void plugins_cancel_events(struct plugin_set *set);

@@ -30,6 +30,7 @@ static const char *log_ident = "ehlod";
 static unsigned log_opened;	/* log_open calls: the ident may change */
 static int log_to_syslog;
 static int log_debug;
+static int log_errors_only;
 static atomic_int cached_pid;	/* 0: ask the kernel again */
 
 static void
@@ -163,6 +164,12 @@ log_set_debug(int on)
 	log_debug = on;
 }
 
+void
+log_set_errors_only(int on)
+{
+	log_errors_only = on;
+}
+
 static const char *
 level_name(int priority)
 {
@@ -216,6 +223,8 @@ log_vmsg(int priority, const char *fmt, va_list ap)
 	size_t n = 0;
 
 	if (priority == LOG_DEBUG && !log_debug)
+		return;
+	if (log_errors_only && priority > LOG_ERR)
 		return;
 	if (log_to_syslog) {
 		(void)format_message(line, sizeof(line), fmt, ap);

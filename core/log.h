@@ -14,6 +14,9 @@
 
 void log_open(const char *ident, int use_syslog, int facility);
 void log_set_debug(int on);
+/* While on, lines less severe than LOG_ERR are dropped: for work that
+ * repeats what an earlier step of the same process tree has logged. */
+void log_set_errors_only(int on);
 /* The program logging: "ehlod" or "ehlod-milter", for messages. */
 const char *log_program(void);
 /* This process's id, as its log lines show it (cached, forgotten at

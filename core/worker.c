@@ -318,7 +318,7 @@ worker_run(struct config *c, struct plugin_set *set, const int *fds,
 	server = &srv;
 	if (srv.base == NULL || spool_writer_init(srv.base) < 0)
 		return 1;
-	if (plugins_init(set, host_table()) < 0)
+	if (plugins_init_again(set, host_table()) < 0)
 		return WORKER_EXIT_CONFIG;
 	if (drop_privileges(c->user) < 0 || listen_all(fds, names, nfds) < 0)
 		return WORKER_EXIT_CONFIG;

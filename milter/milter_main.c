@@ -87,8 +87,9 @@ make_base(void)
 
 /* Load and start the plugins exactly as ehlod does, but with the
  * milter's host table, so -t proves the plugins start here. */
+/* again: a generation, whose master has just checked the same file. */
 static int
-setup(const char *file, struct config *c, struct plugin_set *set)
+setup(const char *file, struct config *c, struct plugin_set *set, int again)
 {
 	memset(set, 0, sizeof(*set));
 	if (config_read(file, c) < 0 || plugins_load(set, c) < 0)
@@ -99,7 +100,8 @@ setup(const char *file, struct config *c, struct plugin_set *set)
 	if (milter_server.base == NULL)
 		return -1;
 	server = &milter_server;
-	return plugins_init(set, milter_host_table());
+	return again ? plugins_init_again(set, milter_host_table()) :
+	    plugins_init(set, milter_host_table());
 }
 
 static int
@@ -280,7 +282,7 @@ milter_generation(const char *file, int debug, int ready_fd, int listen_fd)
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_UNBLOCK, &chld, NULL);
-	if (setup(file, &c, &set) < 0) {
+	if (setup(file, &c, &set, 1) < 0) {
 		log_msg(LOG_ERR, "%s: configuration not usable", file);
 		plugins_unload(&set);
 		return 1;
@@ -320,7 +322,7 @@ main(int argc, char **argv)
 	if (!test)
 		return milter_master(file, debug);
 	hostapi_set_checking(1);	/* -t changes nothing */
-	if (setup(file, &c, &set) < 0) {
+	if (setup(file, &c, &set, 0) < 0) {
 		fprintf(stderr, "ehlod-milter: %s: configuration not usable\n",
 		    file);
 		return 1;

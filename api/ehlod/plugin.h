@@ -47,7 +47,9 @@
  *	can start), in every worker as it starts (as root when ehlod was
  *	started as root, before switching user), and in ehlod-milter's
  *	master at start and at each reload (to check) and in each of its
- *	generations (child processes) as it starts.
+ *	generations (child processes) as it starts.  A worker or generation
+ *	repeats its master's check, so what its init logs below LOG_ERR is
+ *	dropped: one warning per start or reload, not one per process.
  *	fini always follows in the same process before the next init.
  *
  *	Compatibility.  The loader refuses a plugin whose abi_major differs

@@ -7,12 +7,18 @@ for the delivery, plugin=size for a SIZE refusal, plugin=delay for a
 delayed rejection).  Asserted loosely, by substrings.  A message costs
 one line of its own (status=, which names sender and recipients), not one
 per command; a transaction that ends without a message shows in the
-disconnect line's mail= and rcpt= counts.
+disconnect line's mail= and rcpt= counts.  A plugin's warning at start
+shows once per start or reload, not once more in every worker.
 """
 
+import os
 import re
+import signal
+import time
+import unittest
 
-from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, transaction)
+from ehlodtest import (DEFAULT_PLUGINS, Ehlod, EhlodTestCase, main, ehlo,
+                       transaction)
 
 ID_RE = re.compile(r"[A-Za-z0-9]*[0-9][A-Za-z0-9]*")
 
@@ -29,7 +35,53 @@ def id_tokens(line):
             and w not in ("127", "0000")}
 
 
+def real_uid(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("Uid:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def wait_workers_past_init(server, exclude=(), timeout=10):
+    """The workers (but those in exclude) once each has run its plugins'
+    init: a worker switches to the run user right after it, so its uid
+    is no longer root's."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = [p for p in server.workers() if p not in exclude]
+        if len(pids) >= int(server.core["workers"]) and \
+                all(real_uid(p) not in (None, 0) for p in pids):
+            return pids
+        time.sleep(0.05)
+    raise AssertionError("workers not started:\n" + server.log())
+
+
 class LoggingTest(EhlodTestCase):
+
+    @unittest.skipUnless(os.geteuid() == 0,
+                         "needs root: workers show the end of their init "
+                         "by switching user")
+    def test_init_warning_once_per_start_and_reload(self):
+        marker = "init-warning-marker"
+        plugins = DEFAULT_PLUGINS + [
+            ("delay", {"rcpt_delay_ms": 0, "init_warning": marker})]
+        with Ehlod(plugins=plugins, workers=3) as server:
+            old = wait_workers_past_init(server)
+            self.assertEqual(len(lines_with(server.log(), marker)), 1,
+                             server.log())
+            server.signal(signal.SIGHUP)
+            server.log_when("reloaded")
+            wait_workers_past_init(server, exclude=old)
+            self.assertEqual(len(lines_with(server.log(), marker)), 2,
+                             server.log())
+            # the workers did run the plugin: it still answers
+            with server.raw() as s:
+                ehlo(s)
+                self.assertCode(transaction(s), 250)
 
     def test_delivery_logged_250(self):
         with Ehlod() as server:

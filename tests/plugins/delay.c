@@ -35,6 +35,9 @@
  *		How long a new connection waits for its greeting; 0 is none.
  *	connect_verdict (string, default "continue")
  *		As rcpt_verdict, for the connection.
+ *	init_warning (string, default "")
+ *		When set, init logs it as a warning: for the test that a
+ *		warning at start shows once, not once per process.
  */
 #include "autoconfig.h"
 
@@ -130,6 +133,7 @@ struct delay_conf {
 	const char *rcpt_verdict;
 	long long connect_ms;
 	const char *connect_verdict;
+	const char *init_warning;
 };
 
 static const char *
@@ -151,6 +155,8 @@ delay_init(const struct ehlod_host *h, ehlod_ctx *inst)
 	connect_step.ms = (unsigned)conf->connect_ms;
 	parse_verdict(conf->rcpt_verdict, &rcpt_step.verdict);
 	parse_verdict(conf->connect_verdict, &connect_step.verdict);
+	if (conf->init_warning[0] != '\0')
+		h->log(inst, LOG_WARNING, "%s", conf->init_warning);
 	return 0;
 }
 
@@ -164,6 +170,7 @@ static const struct ehlod_option delay_options[] = {
 	    NULL),
 	O("connect_verdict", EHLOD_OPT_STRING, connect_verdict, "continue", 0,
 	    check_verdict),
+	O("init_warning", EHLOD_OPT_STRING, init_warning, "", 0, NULL),
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 
