@@ -338,6 +338,18 @@ check_listener_tls(cfg_t *cfg, cfg_opt_t *opt)
 	return -1;
 }
 
+/* The top level's listen is the default listener's: its line is noted
+ * as a section's is, for the errors of binding it. */
+static int
+top_listen_read(cfg_t *cfg, cfg_opt_t *opt)
+{
+	int rc = check_listen(cfg, opt);
+
+	if (rc == 0)
+		listener_note_line(cfg, opt->name, cfg->line);
+	return rc;
+}
+
 /* A listener section's values are checked as the top level's are, and
  * each one's line is noted for errors found once the section is whole
  * (libconfuse runs this as each option is read, at its line). */
@@ -422,7 +434,7 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 	memcpy(out, opts, sizeof(opts));
 	for (cfg_opt_t *o = out; o->name; o++) {
 		if (!strcmp(o->name, "listen"))
-			o->validcb = check_listen;
+			o->validcb = top_listen_read;
 		else if (!strcmp(o->name, "max_recipients") ||
 		    !strcmp(o->name, "message_size_limit") ||
 		    !strcmp(o->name, "spool_threshold") ||

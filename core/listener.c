@@ -209,6 +209,7 @@ take_default(struct listener_list *c, cfg_t *cfg)
 	l->name = xstrdup("default");
 	l->file = xstrdup(c->file);
 	l->line = 1;
+	take_lines(l, c->file, cfg);
 	l->tls_plugin = -1;
 	if (take_networks(l, cfg) < 0)
 		return -1;

@@ -82,8 +82,8 @@ describe(const struct sockaddr *sa, socklen_t len)
 /* The listening socket, -1 (logged) when it cannot be bound, or -2 when
  * the host has no such family ("*" gives IPv6 on a host without it). */
 static int
-bind_address(const struct listen_addr *a, const struct addrinfo *ai,
-    const struct socket_set *was)
+bind_address(const struct listener *l, const struct listen_addr *a,
+    const struct addrinfo *ai, const struct socket_set *was)
 {
 	int one = 1, err;
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
@@ -92,8 +92,8 @@ bind_address(const struct listen_addr *a, const struct addrinfo *ai,
 	if (fd < 0 && errno == EAFNOSUPPORT)
 		return -2;
 	if (fd < 0) {
-		log_msg(LOG_ERR, "cannot listen on %s:%s: %s", a->host,
-		    a->port, strerror(errno));
+		listener_error_at(l, LISTENER_OPT_LISTEN, "cannot listen on "
+		    "%s:%s: %s", a->host, a->port, strerror(errno));
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -103,8 +103,8 @@ bind_address(const struct listen_addr *a, const struct addrinfo *ai,
 	    listen(fd, SOMAXCONN) == 0)
 		return fd;
 	err = errno;
-	log_msg(LOG_ERR, "cannot listen on %s:%s: %s%s", a->host, a->port,
-	    strerror(err), overlap_hint(was, ai, err));
+	listener_error_at(l, LISTENER_OPT_LISTEN, "cannot listen on %s:%s: "
+	    "%s%s", a->host, a->port, strerror(err), overlap_hint(was, ai, err));
 	close(fd);
 	return -1;
 }
@@ -149,7 +149,8 @@ open_entry(const struct config *c, const struct listen_addr *a,
 {
 	struct addrinfo hints = { 0 }, *res;
 	const char *host = strcmp(a->host, "*") == 0 ? NULL : a->host;
-	const char *name = c->listeners[a->listener].name;
+	const struct listener *l = &c->listeners[a->listener];
+	const char *name = l->name;
 	int rc = 0;
 
 	hints.ai_family = AF_UNSPEC;
@@ -157,8 +158,8 @@ open_entry(const struct config *c, const struct listen_addr *a,
 	hints.ai_flags = AI_PASSIVE;
 	rc = getaddrinfo(host, a->port, &hints, &res);
 	if (rc != 0) {
-		log_msg(LOG_ERR, "listen %s:%s: %s", a->host, a->port,
-		    gai_strerror(rc));
+		listener_error_at(l, LISTENER_OPT_LISTEN, "listen %s:%s: %s",
+		    a->host, a->port, gai_strerror(rc));
 		return -1;
 	}
 	rc = 0;
@@ -173,7 +174,7 @@ open_entry(const struct config *c, const struct listen_addr *a,
 			out->kept[out->n - 1] = 1;	/* undone on failure */
 			continue;
 		}
-		if ((fd = bind_address(a, ai, was)) < 0) {
+		if ((fd = bind_address(l, a, ai, was)) < 0) {
 			rc = fd == -2 ? 0 : -1;
 			continue;
 		}

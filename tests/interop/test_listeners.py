@@ -12,7 +12,8 @@ logged.  The MX listener's plugin subset leaves AUTH and SIZE out: no
 keyword, AUTH is 500, SIZE= is 555.  relay_networks lets 127.0.0.1 relay
 without AUTH on the listener that inherits it, and a listener with
 relay_networks = {} refuses the same recipient with 554 5.7.1.  Bad
-listener sections make "ehlod -t" exit 1 naming FILE:LINE.
+listener sections make "ehlod -t" exit 1 naming FILE:LINE; so does an
+address another process holds when ehlod starts.
 
 Needs openssl, swaks and saslpasswd2 with the sasldb, PLAIN and LOGIN SASL
 plugins (Debian: openssl, swaks, sasl2-bin, libsasl2-modules,
@@ -33,8 +34,8 @@ import time
 import unittest
 
 from ehlodtest import (Ehlod, EhlodTestCase, HOSTNAME, RawSession, ehlo,
-                       free_port, main, make_tempdir, run_ehlod,
-                       sample_message)
+                       free_port, main, make_tempdir, plugin_dir,
+                       run_ehlod, sample_message)
 
 OPENSSL = shutil.which("openssl")
 SWAKS = shutil.which("swaks")
@@ -395,6 +396,33 @@ def wait_sessions_ended(server, timeout=10):
             return
         time.sleep(0.05)
     raise AssertionError("sessions still open:\n" + server.log())
+
+
+class AddressTaken(EhlodTestCase):
+    """ehlod cannot bind a listener's address: it does not start, and the
+    error names the file and line of that listener's listen, and the
+    listener."""
+
+    def test_start_names_file_line_and_listener(self):
+        tmp = make_tempdir()
+        conf = os.path.join(tmp, "ehlod.conf")
+        with socket.socket() as squatter:
+            squatter.bind(("127.0.0.1", free_port()))
+            squatter.listen()
+            taken = squatter.getsockname()[1]
+            with open(conf, "w") as f:
+                f.write('plugin_dir = "%s"\n'
+                        'listen = {"127.0.0.1:%d"}\n'
+                        'plugin size {}\n'
+                        'listener submission {\n'
+                        '    tls = "none"\n'
+                        '    listen = {"127.0.0.1:%d"}\n'
+                        '}\n' % (plugin_dir(), free_port(), taken))
+            code, out = run_ehlod(["-c", conf])
+        self.assertEqual(code, 1, out)
+        self.assertIn("%s:6: listener 'submission': cannot listen on "
+                      "127.0.0.1:%d: Address already in use" % (conf, taken),
+                      out)
 
 
 class ImplicitLimit(EhlodTestCase):

@@ -191,8 +191,12 @@ class ListenChangeTest(ReloadCase):
             server.signal(signal.SIGHUP)
             self.assertTrue(wait_for_log(server, "reload failed"),
                             server.log())
-            self.assertIn("cannot listen on 127.0.0.1:%d: Address already "
-                          "in use" % taken, server.log())
+            with open(server.conf_path) as f:
+                line = next(n for n, text in enumerate(f, 1)
+                            if text.startswith("listen"))
+            self.assertIn("%s:%d: listener 'default': cannot listen on "
+                          "127.0.0.1:%d: Address already in use"
+                          % (server.conf_path, line, taken), server.log())
             self.assertNotIn("now listening", server.log())
             self.assertRunningConfigKept(server)
 
