@@ -405,6 +405,7 @@ class AddressTaken(EhlodTestCase):
 
     def test_start_names_file_line_and_listener(self):
         tmp = make_tempdir()
+        self.addCleanup(shutil.rmtree, tmp, True)
         conf = os.path.join(tmp, "ehlod.conf")
         with socket.socket() as squatter:
             squatter.bind(("127.0.0.1", free_port()))
