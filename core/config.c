@@ -46,7 +46,11 @@ config_error(cfg_t *cfg, const char *fmt, va_list ap)
 	/* The parser sees the text with its includes expanded. */
 	include_where(parsing_file ? parsing_file : "config", cfg ? cfg->line :
 	    0, &file, &line);
-	log_msg(LOG_ERR, "%s:%d: %s", file, line, msg);
+	log_msg(LOG_ERR, "%s:%d: %s%s", file, line, msg,
+	    strcmp(fmt, "found duplicate title '%s'") == 0 ?
+	    " (two sections of a kind need two names; to load a plugin "
+	    "twice, name the second section differently and give it path = "
+	    "\"PLUGIN\")" : "");
 }
 
 enum scan_state { SC_CODE, SC_DQUOTE, SC_SQUOTE, SC_LINE_COMMENT,

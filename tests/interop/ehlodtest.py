@@ -99,6 +99,44 @@ def _ephemeral_low():
         return 32768
 
 
+PORT_CLAIMS = os.path.join(tempfile.gettempdir(), "ehlod-test-ports")
+_claimed = []
+
+
+def _claim(port):
+    """Claim port for this process against the other test scripts of a
+    parallel run (make -j): one file per port, made with O_EXCL, removed
+    when this process ends.  A claim left by a killed process only keeps
+    its port out of use."""
+    try:
+        os.makedirs(PORT_CLAIMS, exist_ok=True)
+        os.chmod(PORT_CLAIMS, 0o1777)
+    except OSError:
+        pass
+    path = os.path.join(PORT_CLAIMS, str(port))
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    except OSError:
+        return True     # no claims possible here: the bind check only
+    os.write(fd, b"%d\n" % os.getpid())
+    os.close(fd)
+    _claimed.append((os.getpid(), path))
+    return True
+
+
+@atexit.register
+def _release_claims():
+    for owner, path in _claimed:
+        if owner != os.getpid():    # a forked child's exit: not its claims
+            continue
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
 def free_port(family=socket.AF_INET, kind=socket.SOCK_STREAM):
     """A port on loopback that nothing holds right now, for a server the
     test starts next.
@@ -107,7 +145,9 @@ def free_port(family=socket.AF_INET, kind=socket.SOCK_STREAM):
     kernel hands out (bind to port 0) can be taken again by any outgoing
     connection, another test's in a parallel run, in the second or two
     before the server binds it: Postfix's master then fails to start.
-    Outgoing connections never take a port below that range."""
+    Outgoing connections never take a port below that range.  Each port
+    is claimed (_claim), so that two tests running side by side never
+    draw the same one either; this process keeps it until it ends."""
     host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
     top = _ephemeral_low()
     rng = random.SystemRandom()
@@ -118,7 +158,9 @@ def free_port(family=socket.AF_INET, kind=socket.SOCK_STREAM):
                 s.bind((host, port))
             except OSError:
                 continue
-            return s.getsockname()[1]
+            port = s.getsockname()[1]
+        if _claim(port):
+            return port
     raise RuntimeError("no free port found below %d" % top)
 
 

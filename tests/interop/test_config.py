@@ -153,10 +153,24 @@ class ConfigTest(EhlodTestCase):
 
     def test_missing_plugin_exit_1(self):
         plugins = list(DEFAULT_PLUGINS) + [("nosuchplugin", {})]
-        path, _ = self.write(plugins=plugins)
+        path, text = self.write(plugins=plugins)
         code, out = run_ehlod(["-t", "-c", path])
         self.assertEqual(code, 1, out)
-        self.assertIn("nosuchplugin", out)
+        self.assertIn("plugin 'nosuchplugin': cannot load", out)
+        self.assertNamesFileAndLine(out, path,
+                                    self.line_of(text, "plugin nosuchplugin"))
+
+    def test_same_section_twice_exit_1(self):
+        """Two sections of one plugin under one name: the error says how
+        to load a plugin twice."""
+        path, text = self.write()
+        with open(path, "a") as f:
+            f.write("plugin size {}\n")
+        code, out = run_ehlod(["-t", "-c", path])
+        self.assertEqual(code, 1, out)
+        self.assertIn("duplicate title 'size'", out)
+        self.assertIn('path = "PLUGIN"', out)
+        self.assertNamesFileAndLine(out, path, text.count("\n") + 1)
 
     def test_missing_plugin_path_exit_1(self):
         plugins = [("maildir", {}),
