@@ -355,8 +355,8 @@ supervise(const char *file, struct config **cp, struct plugin_set **setp,
 			    "or syslog: nothing to reopen)", sig == SIGUSR1 ?
 			    1 : 2);
 		} else if (sig == SIGTERM || sig == SIGINT) {
-			log_msg(LOG_INFO, "stopping: draining %zu workers",
-			    nworkers);
+			log_msg(LOG_INFO, "stopping: draining %zu worker%s",
+			    nworkers, plural(nworkers));
 			notify_stopping();
 			stopping = stopping ? stopping : 1;
 			sockets_retire(&sockets);
