@@ -7,6 +7,7 @@ milter_ehlod_milter_SOURCES = \
 	milter/milter.h \
 	milter/milter_main.c \
 	milter/milter_master.c \
+	milter/milter_socket.c \
 	milter/callbacks.c \
 	milter/loop.c \
 	milter/milter_steps.c \

@@ -150,6 +150,20 @@ int milter_connections_open(void);
 int milter_generation(const char *file, int debug, int ready_fd,
     int listen_fd);
 
+/* milter_socket.c: the path of a unix socket spec ("unix:", "local:"
+ * or a bare path), else NULL; its family (AF_UNIX, AF_INET, AF_INET6),
+ * -1 when unknown; a new listening socket for it (-1 logged), with
+ * *file the unix socket's file as bound (zeroed for inet); the file
+ * of a spec now; and removing that file while it is still *file. */
+struct stat;
+const char *milter_socket_unix_path(const char *spec);
+int milter_socket_family(const char *spec);
+int milter_socket_open(const char *spec, struct stat *file);
+/* 1 when fd listens where spec says (written another way or not). */
+int milter_socket_same(const char *spec, int fd);
+int milter_socket_file(const char *spec, struct stat *file);
+void milter_socket_unlink(const char *spec, const struct stat *file);
+
 /* milter_master.c: check file, open the MTA's socket, run one generation
  * after another (SIGHUP: a new one from the file as it is now, then the
  * old one drains); SIGTERM or SIGINT stop them all. */

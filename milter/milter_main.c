@@ -104,18 +104,6 @@ setup(const char *file, struct config *c, struct plugin_set *set, int again)
 	    plugins_init(set, milter_host_table());
 }
 
-static int
-unix_socket_path(const char *conn, const char **path)
-{
-	if (strncmp(conn, "unix:", 5) == 0)
-		*path = conn + 5;
-	else if (strncmp(conn, "local:", 6) == 0)
-		*path = conn + 6;
-	else
-		return 0;
-	return 1;
-}
-
 /* Bound first, then run as the configured user: a plugin's bug should
  * not run as root.  A unix socket is handed over so it can be removed
  * at exit. */
@@ -132,7 +120,7 @@ drop_privileges(const struct config *c)
 		log_msg(LOG_ERR, "user %s does not exist", c->user);
 		return -1;
 	}
-	if (unix_socket_path(c->milter_socket, &path) &&
+	if ((path = milter_socket_unix_path(c->milter_socket)) != NULL &&
 	    chown(path, pw->pw_uid, pw->pw_gid) < 0)
 		log_msg(LOG_WARNING, "chown %s: %s", path, strerror(errno));
 	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||

@@ -18,6 +18,13 @@
  *	most MILTER_DRAIN_SECONDS) and exits.  The MTA sees no gap: the
  *	socket never closes, and both accept from it meanwhile.
  *
+ *	A reload that moves milter_socket opens the new socket here and puts
+ *	it on the descriptor libmilter uses (milter_socket.c says why) before
+ *	the new generation forks; the old generation drains on the old
+ *	socket, which closes with it (a unix socket's file is removed).  A
+ *	socket that cannot be opened, or of another family, fails the
+ *	reload.
+ *
  *	A generation that dies unasked is replaced, unless ten have died
  *	within a minute.  SIGTERM or SIGINT stop every generation (libmilter's
  *	orderly stop) and then the master.
@@ -29,7 +36,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <event2/event.h>
 #include <libmilter/mfapi.h>
@@ -37,6 +46,7 @@
 #include "hostapi.h"
 #include "log.h"
 #include "milter.h"
+#include "xmalloc.h"
 
 #define READY_SECONDS 60	/* a new generation's start-up, at most */
 #define CRASH_BUDGET 10		/* deaths in CRASH_WINDOW stop the master */
@@ -48,6 +58,19 @@ static pid_t current;		/* the generation serving */
 static pid_t draining[MAX_DRAINING];
 static time_t crashes[CRASH_BUDGET];
 static int ncrashes;
+
+static char *serving_socket;	/* milter_socket as the generations have it */
+static struct stat serving_file;	/* its file, for a unix socket */
+
+/* A reload moving milter_socket: the socket it replaces, kept (in the
+ * master only) until the new generation serves, so that a failure can
+ * put it back. */
+struct socket_move {
+	int saved;		/* the old socket, or -1: no move */
+	int fd_flags;		/* listen_fd's descriptor flags */
+	struct stat file;	/* the new unix socket's file */
+};
+static int master_only_fd = -1;	/* closed by a generation as it starts */
 
 /* The file as a generation would run it, without side effects: a
  * plugin's init may look at the host's loop, so there is one, briefly. */
@@ -136,6 +159,8 @@ spawn(const char *file, int debug, int listen_fd)
 	}
 	if (pid == 0) {
 		close(p[0]);
+		if (master_only_fd >= 0)
+			close(master_only_fd);
 		_exit(milter_generation(file, debug, p[1], listen_fd));
 	}
 	close(p[1]);
@@ -153,10 +178,77 @@ spawn(const char *file, int debug, int listen_fd)
 	return -1;
 }
 
+/* Put spec's new socket on listen_fd; the old one stays in mv. */
+static int
+socket_move_begin(struct socket_move *mv, int listen_fd, const char *spec)
+{
+	struct sockaddr_storage bound;
+	socklen_t len = sizeof(bound);
+	int fd;
+
+	if (getsockname(listen_fd, (struct sockaddr *)&bound, &len) < 0 ||
+	    bound.ss_family != milter_socket_family(spec)) {
+		log_msg(LOG_ERR, "milter_socket %s is another kind of socket "
+		    "than %s, and libmilter keeps the first kind: restart "
+		    "ehlod-milter to make this change", spec, serving_socket);
+		return -1;
+	}
+	fd = milter_socket_open(spec, &mv->file);
+	if (fd < 0)
+		return -1;
+	mv->fd_flags = fcntl(listen_fd, F_GETFD);
+	mv->saved = dup(listen_fd);
+	if (mv->saved < 0 || dup2(fd, listen_fd) < 0) {
+		log_msg(LOG_ERR, "cannot move the socket: %s", strerror(errno));
+		if (mv->saved >= 0)
+			close(mv->saved);
+		mv->saved = -1;
+		close(fd);
+		milter_socket_unlink(spec, &mv->file);
+		return -1;
+	}
+	close(fd);
+	if (mv->fd_flags >= 0)
+		fcntl(listen_fd, F_SETFD, mv->fd_flags);
+	master_only_fd = mv->saved;
+	return 0;
+}
+
 static void
-reload(const char *file, int debug, int listen_fd, const struct config *run)
+socket_move_undo(struct socket_move *mv, int listen_fd, const char *spec)
+{
+	if (mv->saved < 0)
+		return;
+	dup2(mv->saved, listen_fd);
+	if (mv->fd_flags >= 0)
+		fcntl(listen_fd, F_SETFD, mv->fd_flags);
+	close(mv->saved);
+	master_only_fd = -1;
+	milter_socket_unlink(spec, &mv->file);
+}
+
+/* The new generation serves on the new socket: the old one is the
+ * draining generation's alone now. */
+static void
+socket_move_commit(struct socket_move *mv, const char *spec)
+{
+	if (mv->saved < 0)
+		return;
+	close(mv->saved);
+	master_only_fd = -1;
+	milter_socket_unlink(serving_socket, &serving_file);
+	log_msg(LOG_INFO, "reload: now listening on %s (was %s)", spec,
+	    serving_socket);
+	free(serving_socket);
+	serving_socket = xstrdup(spec);
+	serving_file = mv->file;
+}
+
+static void
+reload(const char *file, int debug, int listen_fd)
 {
 	struct config c;
+	struct socket_move mv = { .saved = -1 };
 	pid_t pid, old = current;
 
 	log_msg(LOG_INFO, "SIGHUP: reloading %s", file);
@@ -166,19 +258,27 @@ reload(const char *file, int debug, int listen_fd, const struct config *run)
 		config_free(&c);
 		return;
 	}
-	if (strcmp(c.milter_socket, run->milter_socket) != 0)
-		log_msg(LOG_WARNING, "%s: milter_socket takes effect at restart "
-		    "only; still listening on %s", file, run->milter_socket);
+	if (strcmp(c.milter_socket, serving_socket) != 0 &&
+	    !milter_socket_same(c.milter_socket, listen_fd) &&
+	    socket_move_begin(&mv, listen_fd, c.milter_socket) < 0) {
+		log_msg(LOG_ERR, "reload failed; the running configuration "
+		    "stays in force");
+		config_free(&c);
+		return;
+	}
 	/* The new generation inherits the log as the master has it. */
 	log_open("ehlod-milter", c.use_syslog, c.syslog_facility);
 	log_set_debug(debug || c.debug);
-	config_free(&c);
 	pid = spawn(file, debug, listen_fd);
 	if (pid < 0) {
+		socket_move_undo(&mv, listen_fd, c.milter_socket);
+		config_free(&c);
 		log_msg(LOG_ERR, "reload failed; the running configuration "
 		    "stays in force");
 		return;
 	}
+	socket_move_commit(&mv, c.milter_socket);
+	config_free(&c);
 	current = pid;
 	for (int i = 0; i < MAX_DRAINING; i++)
 		if (draining[i] == 0) {
@@ -281,10 +381,12 @@ milter_master(const char *file, int debug)
 		config_free(&c);
 		return 1;
 	}
+	serving_socket = xstrdup(c.milter_socket);
+	(void)milter_socket_file(serving_socket, &serving_file);
 	for (;;) {
 		sig = sigwaitinfo(&set, NULL);
 		if (sig == SIGHUP)
-			reload(file, debug, listen_fd, &c);
+			reload(file, debug, listen_fd);
 		else if (sig == SIGCHLD && reap(file, debug, listen_fd))
 			rc = 1;
 		else if (sig == SIGTERM || sig == SIGINT)
@@ -293,6 +395,10 @@ milter_master(const char *file, int debug)
 			break;
 	}
 	stop_all();
+	/* libmilter removes only the file it made itself, and only when
+	 * not root; a unix socket's file goes with the master. */
+	milter_socket_unlink(serving_socket, &serving_file);
+	free(serving_socket);
 	log_msg(LOG_INFO, "stopped");
 	config_free(&c);
 	return rc;

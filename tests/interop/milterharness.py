@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -142,6 +143,49 @@ def delay_plugin(options=None):
     opts = {"path": os.path.join(test_plugin_dir(), "delay.so")}
     opts.update(options or {})
     return ("delay", opts)
+
+
+SMFI_VERSION = 6
+
+
+def packet(cmd, data=b""):
+    """One milter protocol packet, as the MTA sends it."""
+    return struct.pack(">I", len(data) + 1) + cmd + data
+
+
+def read_packet(sock):
+    def take(n):
+        buf = b""
+        while len(buf) < n:
+            chunk = sock.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError("milter closed the connection")
+            buf += chunk
+        return buf
+    (length,) = struct.unpack(">I", take(4))
+    body = take(length)
+    return body[:1], body[1:]
+
+
+def read_answer(sock):
+    """The milter's answer to one command, skipping progress packets."""
+    while True:
+        cmd, data = read_packet(sock)
+        if cmd != b"p":
+            return cmd, data
+
+
+def connect_answer(sock, ip):
+    """Negotiate on a connected socket and send the connect step of a
+    client at ip; the milter's answer to it (b"c" continue, b"y" a
+    reply code...)."""
+    sock.sendall(packet(b"O", struct.pack(">III", SMFI_VERSION, 0x1ff, 0)))
+    cmd, _ = read_packet(sock)
+    if cmd != b"O":
+        raise AssertionError("no option negotiation: %r" % cmd)
+    sock.sendall(packet(b"C", b"client.test\0" + b"4" +
+                        struct.pack(">H", 4321) + ip.encode() + b"\0"))
+    return read_answer(sock)[0]
 
 
 class Milter:

@@ -15,7 +15,12 @@ miltertest and the milterprobe plugin, which rejects a client address:
   - a broken file on SIGHUP is refused with a log line and the running
     configuration stays in force;
   - a generation does not outlive a master killed with SIGKILL (it would
-    keep the socket from the next master).
+    keep the socket from the next master);
+  - a reload moves milter_socket: an inet socket to another port (the new
+    policy is served there, the old port refuses once drained), a unix
+    socket to another path (the old file is removed, and the new one
+    when the milter stops); a move to another family, or to a port
+    another process holds, fails the reload and the old socket serves.
 """
 
 import os
@@ -24,8 +29,9 @@ import socket
 import subprocess
 import time
 
-from ehlodtest import EhlodTestCase, children_of, main
-from milterharness import Milter, miltertest, miltertest_cmd, probe_plugin
+from ehlodtest import EhlodTestCase, children_of, free_port, main
+from milterharness import (Milter, connect_answer, miltertest,
+                           miltertest_cmd, probe_plugin)
 
 
 def wait_for(cond, timeout=15):
@@ -139,6 +145,78 @@ class MilterHupTest(EhlodTestCase):
             self.assertEqual(generations(m), first, m.log())
             self.connect_verdict(m, "192.0.2.9", "replycode")
             self.assertTrue(m.running(), m.log())
+
+    def reload_to(self, m, old, new):
+        gens = generations(m)
+        self.rewrite(m, old, new)
+        m.proc.send_signal(signal.SIGHUP)
+        self.assertTrue(wait_for(lambda: "reloaded:" in m.log() or
+                                 "reload failed" in m.log()), m.log())
+        return gens
+
+    def test_reload_moves_inet_socket(self):
+        with Milter([probe_plugin({"reject_client": ["192.0.2.9"]})]) as m:
+            old, new = m.port, free_port()
+            first = self.reload_to(m, "inet:%d@127.0.0.1" % old,
+                                   "inet:%d@localhost" % new)
+            self.assertIn("reload: now listening on inet:%d@localhost "
+                          "(was inet:%d@127.0.0.1)" % (new, old), m.log())
+            m.port = new
+            self.connect_verdict(m, "192.0.2.9", "replycode")
+            self.assertTrue(wait_for(lambda: first[0] not in
+                                     generations(m)), m.log())
+            with self.assertRaises(ConnectionRefusedError):
+                socket.create_connection(("127.0.0.1", old), timeout=5)
+            self.connect_verdict(m, "192.0.2.9", "replycode")
+
+    def test_same_address_written_otherwise_is_no_move(self):
+        with Milter([probe_plugin({"reject_client": ["192.0.2.9"]})]) as m:
+            self.reload_to(m, "@127.0.0.1", "@localhost")
+            self.assertIn("reloaded:", m.log())
+            self.assertNotIn("now listening", m.log())
+            self.connect_verdict(m, "192.0.2.9", "replycode")
+
+    def test_reload_moves_unix_socket(self):
+        with Milter([probe_plugin({"reject_client": ["192.0.2.9"]})],
+                    start=False) as m:
+            a = os.path.join(m.dir, "a.sock")
+            b = os.path.join(m.dir, "b.sock")
+            self.rewrite(m, m.socket, "unix:" + a)
+            m.start()
+            first = self.reload_to(m, "a.sock", "b.sock")
+            self.assertIn("reload: now listening on unix:%s" % b, m.log())
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(10)
+                s.connect(b)
+                self.assertEqual(connect_answer(s, "192.0.2.9"), b"y")
+            self.assertFalse(os.path.exists(a), m.log())
+            self.assertTrue(wait_for(lambda: first[0] not in
+                                     generations(m)), m.log())
+            m.stop()
+            self.assertFalse(os.path.exists(b), m.log())
+
+    def test_move_to_other_family_fails_the_reload(self):
+        with Milter([probe_plugin({"reject_client": ["192.0.2.9"]})]) as m:
+            first = self.reload_to(
+                m, m.socket, "unix:" + os.path.join(m.dir, "m.sock"))
+            self.assertIn("another kind of socket", m.log())
+            self.assertIn("reload failed", m.log())
+            self.assertEqual(generations(m), first, m.log())
+            self.connect_verdict(m, "192.0.2.9", "replycode")
+
+    def test_move_to_taken_port_fails_the_reload(self):
+        with Milter([probe_plugin({"reject_client": ["192.0.2.9"]})]) as m, \
+                socket.socket() as squatter:
+            squatter.bind(("127.0.0.1", free_port()))
+            squatter.listen()
+            taken = squatter.getsockname()[1]
+            first = self.reload_to(m, "inet:%d@" % m.port,
+                                   "inet:%d@" % taken)
+            self.assertIn("cannot listen on inet:%d@127.0.0.1: Address "
+                          "already in use" % taken, m.log())
+            self.assertIn("reload failed", m.log())
+            self.assertEqual(generations(m), first, m.log())
+            self.connect_verdict(m, "192.0.2.9", "replycode")
 
     def test_generation_ends_when_the_master_dies(self):
         with Milter([probe_plugin({})]) as m:

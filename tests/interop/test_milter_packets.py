@@ -14,36 +14,8 @@ import time
 import unittest
 
 from ehlodtest import main
-from milterharness import Milter, probe_plugin
-
-SMFI_VERSION = 6
-
-
-def packet(cmd, data=b""):
-    return struct.pack(">I", len(data) + 1) + cmd + data
-
-
-def read_packet(sock):
-    def take(n):
-        buf = b""
-        while len(buf) < n:
-            chunk = sock.recv(n - len(buf))
-            if not chunk:
-                raise ConnectionError("milter closed the connection")
-            buf += chunk
-        return buf
-    (length,) = struct.unpack(">I", take(4))
-    body = take(length)
-    return body[:1], body[1:]
-
-
-def read_answer(sock):
-    """The milter's answer to one command, skipping progress packets."""
-    while True:
-        cmd, data = read_packet(sock)
-        if cmd != b"p":
-            return cmd, data
-
+from milterharness import (SMFI_VERSION, Milter, packet, probe_plugin,
+                           read_answer, read_packet)
 
 class MilterPacketsTest(unittest.TestCase):
 
