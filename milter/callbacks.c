@@ -151,8 +151,10 @@ milter_step_names(unsigned long no_steps, char *buf, size_t len, int wanted)
 		snprintf(buf, len, "-");
 }
 
-/* MTA connections with state here: a draining process waits for 0. */
+/* MTA connections with state here: a draining process waits for 0;
+ * and all it has had, to see the MTA still comes. */
 static atomic_int connections_open;
+static atomic_uint connections_seen;
 
 static struct mconn *
 conn_get(SMFICTX *ctx)
@@ -172,6 +174,7 @@ conn_get(SMFICTX *ctx)
 		return NULL;
 	}
 	atomic_fetch_add(&connections_open, 1);
+	atomic_fetch_add(&connections_seen, 1);
 	return c;
 }
 
@@ -179,6 +182,12 @@ int
 milter_connections_open(void)
 {
 	return atomic_load(&connections_open);
+}
+
+unsigned
+milter_connections_seen(void)
+{
+	return atomic_load(&connections_seen);
 }
 
 /* libmilter keeps the values until the callback returns. */

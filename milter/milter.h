@@ -142,6 +142,7 @@ void milter_step_names(unsigned long no_steps, char *buf, size_t len,
 /* MTA connections this process holds state for (a draining process
  * exits when none is left). */
 int milter_connections_open(void);
+unsigned milter_connections_seen(void);
 
 /* milter_main.c: one generation, in a child of the master: load and start
  * the plugins of file, serve the MTA on the inherited socket; write one

@@ -47,6 +47,7 @@
 #endif
 
 #define MILTER_DRAIN_SECONDS 600	/* an old generation's last sessions */
+#define MILTER_QUIET_SECONDS 10	/* a moved socket the MTA has left */
 
 static struct server milter_server;
 
@@ -162,24 +163,43 @@ smfi_thread(void *arg)
  * takes no more connections (the master and the new generation keep the
  * socket open); the open ones finish, for MILTER_DRAIN_SECONDS at most.
  * smfi_stop() is not used: it would remove a unix socket's path, which
- * the new generation listens on. */
+ * the new generation listens on.
+ *
+ * SIGUSR2: the same, but the newer generation serves another socket
+ * (a reload moved milter_socket), and the MTA goes on using this one
+ * until its own configuration follows.  So this socket stays served
+ * until the MTA has left it alone for MILTER_QUIET_SECONDS with nothing
+ * open, or MILTER_DRAIN_SECONDS have passed: no gap between the two
+ * reloads. */
 static void
-drain(int listen_fd)
+drain(int listen_fd, int keep_socket)
 {
-	time_t end = time(NULL) + MILTER_DRAIN_SECONDS;
+	time_t end = time(NULL) + MILTER_DRAIN_SECONDS, quiet_since;
+	unsigned seen;
 	int p[2];
 
-	if (pipe(p) == 0) {
+	if (!keep_socket && pipe(p) == 0) {
 		dup2(p[0], listen_fd);
 		close(p[0]);	/* p[1] stays open: the pipe never reads EOF */
 	}
-	log_msg(LOG_INFO, "draining: a newer generation serves; %d "
-	    "connection(s) to finish", milter_connections_open());
+	log_msg(LOG_INFO, "draining: a newer generation serves%s; %d "
+	    "connection(s) to finish", keep_socket ? " another socket; this "
+	    "one is served until the MTA leaves it" : "",
+	    milter_connections_open());
 	/* A connection accepted just before has reached its first step. */
 	sleep(1);
-	while (milter_connections_open() > 0 && !smfi_done &&
-	    time(NULL) < end)
+	seen = milter_connections_seen();
+	quiet_since = time(NULL);
+	while (!smfi_done && time(NULL) < end) {
+		if (milter_connections_seen() != seen) {
+			seen = milter_connections_seen();
+			quiet_since = time(NULL);
+		}
+		if (milter_connections_open() == 0 && (!keep_socket ||
+		    time(NULL) - quiet_since >= MILTER_QUIET_SECONDS))
+			break;
 		usleep(100 * 1000);
+	}
 	if (milter_connections_open() > 0)
 		log_msg(LOG_WARNING, "drained after %d s with %d connection(s) "
 		    "still open", MILTER_DRAIN_SECONDS,
@@ -188,7 +208,8 @@ drain(int listen_fd)
 		log_msg(LOG_INFO, "drained");
 }
 
-/* 1 when the generation is to drain and exit, 0 when libmilter stopped. */
+/* SIGUSR1 or SIGUSR2 when the generation is to drain and exit (see
+ * drain), 0 when libmilter stopped. */
 static int
 wait_signals(void)
 {
@@ -199,10 +220,11 @@ wait_signals(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	while (!smfi_done) {
 		sig = sigtimedwait(&set, NULL, &tick);
-		if (sig == SIGUSR1)
-			return 1;
+		if (sig == SIGUSR1 || sig == SIGUSR2)
+			return sig;
 		if (sig == SIGHUP)
 			log_msg(LOG_WARNING, "SIGHUP reached a generation (pid "
 			    "%ld); send it to the master (pid %ld) to reload",
@@ -215,6 +237,7 @@ static int
 serve(struct config *c, struct plugin_set *set, int ready_fd, int listen_fd)
 {
 	pthread_t t;
+	int sig;
 
 	if (drop_privileges(c) < 0)
 		return 1;
@@ -246,8 +269,8 @@ serve(struct config *c, struct plugin_set *set, int ready_fd, int listen_fd)
 		log_msg(LOG_WARNING, "cannot tell the master we serve: %s",
 		    strerror(errno));
 	close(ready_fd);
-	if (wait_signals()) {
-		drain(listen_fd);
+	if ((sig = wait_signals()) != 0) {
+		drain(listen_fd, sig == SIGUSR2);
 		loop_stop();	/* libmilter's thread waits on the pipe */
 		return 0;
 	}
@@ -265,8 +288,9 @@ milter_generation(const char *file, int debug, int ready_fd, int listen_fd)
 	sigset_t chld;
 	int rc;
 
-	/* The master's mask stays (SIGHUP, SIGUSR1 for us; SIGTERM, SIGINT
-	 * for libmilter's thread) but for SIGCHLD, which plugins may use. */
+	/* The master's mask stays (SIGHUP, SIGUSR1, SIGUSR2 for us; SIGTERM,
+	 * SIGINT for libmilter's thread) but for SIGCHLD, which plugins may
+	 * use. */
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_UNBLOCK, &chld, NULL);

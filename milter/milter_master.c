@@ -20,10 +20,12 @@
  *
  *	A reload that moves milter_socket opens the new socket here and puts
  *	it on the descriptor libmilter uses (milter_socket.c says why) before
- *	the new generation forks; the old generation drains on the old
- *	socket, which closes with it (a unix socket's file is removed).  A
- *	socket that cannot be opened, or of another family, fails the
- *	reload.
+ *	the new generation forks.  The old generation gets SIGUSR2 instead:
+ *	the MTA still connects to the old socket until its own configuration
+ *	follows, so the old generation serves it until the MTA has left it
+ *	alone for a while (milter_main.c, drain); the old socket closes with
+ *	it, and a unix socket's file is removed when it is reaped.  A socket
+ *	that cannot be opened, or of another family, fails the reload.
  *
  *	A generation that dies unasked is replaced, unless ten have died
  *	within a minute.  SIGTERM or SIGINT stop every generation (libmilter's
@@ -56,6 +58,10 @@
 
 static pid_t current;		/* the generation serving */
 static pid_t draining[MAX_DRAINING];
+/* The socket a draining generation serves alone (a moved one): NULL, or
+ * its spec and file, removed when the generation is reaped. */
+static char *draining_socket[MAX_DRAINING];
+static struct stat draining_file[MAX_DRAINING];
 static time_t crashes[CRASH_BUDGET];
 static int ncrashes;
 
@@ -227,19 +233,24 @@ socket_move_undo(struct socket_move *mv, int listen_fd, const char *spec)
 	milter_socket_unlink(spec, &mv->file);
 }
 
-/* The new generation serves on the new socket: the old one is the
+/* The new generation serves on the new socket: the old one is slot's
  * draining generation's alone now. */
 static void
-socket_move_commit(struct socket_move *mv, const char *spec)
+socket_move_commit(struct socket_move *mv, const char *spec, int slot)
 {
 	if (mv->saved < 0)
 		return;
 	close(mv->saved);
 	master_only_fd = -1;
-	milter_socket_unlink(serving_socket, &serving_file);
 	log_msg(LOG_INFO, "reload: now listening on %s (was %s)", spec,
 	    serving_socket);
-	free(serving_socket);
+	if (slot >= 0) {
+		draining_socket[slot] = serving_socket;
+		draining_file[slot] = serving_file;
+	} else {
+		milter_socket_unlink(serving_socket, &serving_file);
+		free(serving_socket);
+	}
 	serving_socket = xstrdup(spec);
 	serving_file = mv->file;
 }
@@ -250,6 +261,7 @@ reload(const char *file, int debug, int listen_fd)
 	struct config c;
 	struct socket_move mv = { .saved = -1 };
 	pid_t pid, old = current;
+	int moved, slot = -1;
 
 	log_msg(LOG_INFO, "SIGHUP: reloading %s", file);
 	if (check_file(file, &c) < 0) {
@@ -277,15 +289,18 @@ reload(const char *file, int debug, int listen_fd)
 		    "stays in force");
 		return;
 	}
-	socket_move_commit(&mv, c.milter_socket);
-	config_free(&c);
-	current = pid;
-	for (int i = 0; i < MAX_DRAINING; i++)
+	moved = mv.saved >= 0;
+	for (int i = 0; i < MAX_DRAINING && slot < 0; i++)
 		if (draining[i] == 0) {
 			draining[i] = old;
-			break;
+			slot = i;
 		}
-	kill(old, SIGUSR1);
+	socket_move_commit(&mv, c.milter_socket, slot);
+	config_free(&c);
+	current = pid;
+	/* A moved socket: the old one stays served until the MTA leaves it
+	 * (milter_main.c, drain). */
+	kill(old, moved ? SIGUSR2 : SIGUSR1);
 	log_msg(LOG_INFO, "reloaded: generation %ld serves, %ld drains",
 	    (long)pid, (long)old);
 }
@@ -297,6 +312,11 @@ drained(pid_t pid)
 	for (int i = 0; i < MAX_DRAINING; i++)
 		if (draining[i] == pid) {
 			draining[i] = 0;
+			if (draining_socket[i] != NULL)
+				milter_socket_unlink(draining_socket[i],
+				    &draining_file[i]);
+			free(draining_socket[i]);
+			draining_socket[i] = NULL;
 			return 1;
 		}
 	return 0;
@@ -352,13 +372,16 @@ stop_all(void)
 			kill(draining[i], SIGTERM);
 	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
 		;
+	for (int i = 0; i < MAX_DRAINING; i++)
+		if (draining[i] > 0)
+			(void)drained(draining[i]);
 }
 
 int
 milter_master(const char *file, int debug)
 {
 	struct config c;
-	sigset_t set;
+	sigset_t set, usr2;
 	int sig, listen_fd, rc = 0;
 
 	sigemptyset(&set);
@@ -368,6 +391,11 @@ milter_master(const char *file, int debug)
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	/* Blocked for the generations' sake only (their drain signal; a
+	 * thread of theirs that had it unblocked would die of it). */
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &usr2, NULL);
 	if (check_file(file, &c) < 0) {
 		log_msg(LOG_ERR, "%s: configuration not usable", file);
 		config_free(&c);

@@ -16,11 +16,13 @@ miltertest and the milterprobe plugin, which rejects a client address:
     configuration stays in force;
   - a generation does not outlive a master killed with SIGKILL (it would
     keep the socket from the next master);
-  - a reload moves milter_socket: an inet socket to another port (the new
-    policy is served there, the old port refuses once drained), a unix
-    socket to another path (the old file is removed, and the new one
-    when the milter stops); a move to another family, or to a port
-    another process holds, fails the reload and the old socket serves.
+  - a reload moves milter_socket: an inet socket to another port, a unix
+    socket to another path.  The new policy is served there at once; the
+    old socket is still served (by the old generation) until the MTA has
+    left it alone for 10 s, then it closes (the port refuses, the unix
+    file is removed; the new file goes when the milter stops).  A move
+    to another family, or to a port another process holds, fails the
+    reload and the old socket serves.
 """
 
 import os
@@ -161,10 +163,11 @@ class MilterHupTest(EhlodTestCase):
                                    "inet:%d@localhost" % new)
             self.assertIn("reload: now listening on inet:%d@localhost "
                           "(was inet:%d@127.0.0.1)" % (new, old), m.log())
+            self.connect_verdict(m, "192.0.2.9", "replycode")   # old
             m.port = new
             self.connect_verdict(m, "192.0.2.9", "replycode")
             self.assertTrue(wait_for(lambda: first[0] not in
-                                     generations(m)), m.log())
+                                     generations(m), timeout=30), m.log())
             with self.assertRaises(ConnectionRefusedError):
                 socket.create_connection(("127.0.0.1", old), timeout=5)
             self.connect_verdict(m, "192.0.2.9", "replycode")
@@ -185,13 +188,14 @@ class MilterHupTest(EhlodTestCase):
             m.start()
             first = self.reload_to(m, "a.sock", "b.sock")
             self.assertIn("reload: now listening on unix:%s" % b, m.log())
-            with socket.socket(socket.AF_UNIX) as s:
-                s.settimeout(10)
-                s.connect(b)
-                self.assertEqual(connect_answer(s, "192.0.2.9"), b"y")
-            self.assertFalse(os.path.exists(a), m.log())
+            for path in (a, b):     # the old one until the MTA leaves it
+                with socket.socket(socket.AF_UNIX) as s:
+                    s.settimeout(10)
+                    s.connect(path)
+                    self.assertEqual(connect_answer(s, "192.0.2.9"), b"y")
             self.assertTrue(wait_for(lambda: first[0] not in
-                                     generations(m)), m.log())
+                                     generations(m), timeout=30), m.log())
+            self.assertFalse(os.path.exists(a), m.log())
             m.stop()
             self.assertFalse(os.path.exists(b), m.log())
 

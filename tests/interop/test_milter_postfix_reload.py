@@ -11,17 +11,25 @@ Asserted: every message was accepted (Postfix queued 1000, smtp-source
 saw no error), Postfix logged no milter trouble, the milter logged five
 reloads and its old generations drained.
 
+Moving the socket the same way: while smtp-source sends, the milter is
+reloaded onto another port, then Postfix is pointed there and reloaded
+(an admin's two steps).  Every message is accepted and Postfix logs no
+milter trouble (the old port stays served until Postfix leaves it);
+then the old generation drains, the old port refuses, and a message
+sent now is still filtered (the probe rejects bad@example.org).
+
 Postfix must run as root; when this test is not root it is skipped (77),
 as when postfix or miltertest's milterprobe are not there.
 """
 
 import re
 import signal
+import socket
 import subprocess
 import time
 
 from ehlodtest import EhlodTestCase, free_port, main
-from milterharness import Milter, need_program, probe_plugin
+from milterharness import Milter, mta_swaks, need_program, probe_plugin
 from postfixtest import Postfix, need_postfix
 
 MESSAGES = 1000
@@ -78,6 +86,81 @@ class MilterReloadUnderPostfix(EhlodTestCase):
                             r"can't read|timeout|error)", diag)
         self.assertEqual(mlog.count("reloaded:"), RELOADS, diag)
         self.assertGreaterEqual(mlog.count("drained"), 1, diag)
+
+    def test_moved_socket_under_load_loses_nothing(self):
+        need_program("smtp-source", "postfix")
+        need_postfix()
+        milter = Milter([probe_plugin({"reject_rcpt": ["bad@example.org"]})])
+        self.addCleanup(milter.cleanup)
+        old, new = milter.port, free_port()
+        port = free_port()
+        postfix = Postfix(
+            services=[Postfix.smtpd(port)],
+            main={"smtpd_milters": "inet:127.0.0.1:%d" % old,
+                  "milter_default_action": "tempfail",
+                  "milter_protocol": "6"})
+        self.addCleanup(postfix.close)
+        postfix.wait_listening(port)
+        src = subprocess.Popen(
+            ["smtp-source", "-s", "4", "-m", str(MESSAGES), "-l", "2048",
+             "-f", "s@client.test", "-t", "u@example.org",
+             "127.0.0.1:%d" % port],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT)
+        self.addCleanup(lambda: src.poll() is None and src.kill())
+        time.sleep(0.4)
+        with open(milter.conf) as f:
+            text = f.read()
+        with open(milter.conf, "w") as f:
+            f.write(text.replace("inet:%d@" % old, "inet:%d@" % new))
+        milter.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and \
+                "reloaded:" not in milter.log():
+            time.sleep(0.05)
+        time.sleep(0.4)     # Postfix goes on with the old port meanwhile
+        main_cf = postfix.path("main.cf")
+        with open(main_cf) as f:
+            text = f.read()
+        with open(main_cf, "w") as f:
+            f.write(text.replace("inet:127.0.0.1:%d" % old,
+                                 "inet:127.0.0.1:%d" % new))
+        self.assertEqual(postfix.postfix("reload").returncode, 0)
+        ended = src.poll() is not None
+        out = src.communicate(timeout=120)[0].decode(errors="replace")
+        self.assertFalse(ended, "smtp-source ended before the moves did "
+                         "(too few MESSAGES, or an error):\n" + out +
+                         "\n---- milter\n" + milter.log()[-4000:])
+
+        def diag():
+            return "%s\n---- milter\n%s\n---- postfix\n%s" % (
+                out, milter.log()[-4000:], postfix.log()[-4000:])
+        self.assertIn("reload: now listening on inet:%d@127.0.0.1" % new,
+                      milter.log(), diag())
+        self.assertEqual(src.returncode, 0, diag())
+        self.assertNotRegex(out, r"(?i)error|4\d\d ", diag())
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(re.findall(
+                r"postfix/qmgr\[\d+\]: \w+: from=<", postfix.log())) < \
+                MESSAGES:
+            time.sleep(0.1)
+        queued = len(re.findall(r"postfix/qmgr\[\d+\]: \w+: from=<",
+                                postfix.log()))
+        self.assertEqual(queued, MESSAGES, diag())
+        self.assertNotRegex(postfix.log(), r"milter.*(?:default_action|"
+                            r"can't read|timeout|error|refused)", diag())
+        # Postfix has left the old port: it drains and closes.
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and \
+                "drained" not in milter.log():
+            time.sleep(0.1)
+        self.assertIn("drained", milter.log(), diag())
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", old), timeout=5)
+        _, dialogue = mta_swaks(port, "--to", "bad@example.org",
+                                "--from", "s@client.test")
+        self.assertIn("milterprobe: <bad@example.org> rejected", dialogue,
+                      diag())
 
 
 if __name__ == "__main__":
