@@ -39,7 +39,9 @@ RELOADS = 5
 class MilterReloadUnderPostfix(EhlodTestCase):
     timeout = 150
 
-    def test_reloads_under_load_lose_nothing(self):
+    def milter_and_postfix(self):
+        """The milter, and a Postfix on a free port filtering through it:
+        (milter, postfix, port)."""
         need_program("smtp-source", "postfix")
         need_postfix()
         milter = Milter([probe_plugin({"reject_rcpt": ["bad@example.org"]})])
@@ -52,12 +54,10 @@ class MilterReloadUnderPostfix(EhlodTestCase):
                   "milter_protocol": "6"})
         self.addCleanup(postfix.close)
         postfix.wait_listening(port)
+        return milter, postfix, port
 
-        def reload_now_and_then():
-            for _ in range(RELOADS):
-                time.sleep(0.4)
-                milter.proc.send_signal(signal.SIGHUP)
-
+    def smtp_source(self, port):
+        """MESSAGES messages over 4 sessions, in the background."""
         src = subprocess.Popen(
             ["smtp-source", "-s", "4", "-m", str(MESSAGES), "-l", "2048",
              "-f", "s@client.test", "-t", "u@example.org",
@@ -65,6 +65,17 @@ class MilterReloadUnderPostfix(EhlodTestCase):
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT)
         self.addCleanup(lambda: src.poll() is None and src.kill())
+        return src
+
+    def test_reloads_under_load_lose_nothing(self):
+        milter, postfix, port = self.milter_and_postfix()
+
+        def reload_now_and_then():
+            for _ in range(RELOADS):
+                time.sleep(0.4)
+                milter.proc.send_signal(signal.SIGHUP)
+
+        src = self.smtp_source(port)
         reload_now_and_then()
         # Every reload happened while mail was flowing.
         self.assertIsNone(src.poll(), "smtp-source ended before the "
@@ -88,26 +99,9 @@ class MilterReloadUnderPostfix(EhlodTestCase):
         self.assertGreaterEqual(mlog.count("drained"), 1, diag)
 
     def test_moved_socket_under_load_loses_nothing(self):
-        need_program("smtp-source", "postfix")
-        need_postfix()
-        milter = Milter([probe_plugin({"reject_rcpt": ["bad@example.org"]})])
-        self.addCleanup(milter.cleanup)
+        milter, postfix, port = self.milter_and_postfix()
         old, new = milter.port, free_port()
-        port = free_port()
-        postfix = Postfix(
-            services=[Postfix.smtpd(port)],
-            main={"smtpd_milters": "inet:127.0.0.1:%d" % old,
-                  "milter_default_action": "tempfail",
-                  "milter_protocol": "6"})
-        self.addCleanup(postfix.close)
-        postfix.wait_listening(port)
-        src = subprocess.Popen(
-            ["smtp-source", "-s", "4", "-m", str(MESSAGES), "-l", "2048",
-             "-f", "s@client.test", "-t", "u@example.org",
-             "127.0.0.1:%d" % port],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT)
-        self.addCleanup(lambda: src.poll() is None and src.kill())
+        src = self.smtp_source(port)
         time.sleep(0.4)
         with open(milter.conf) as f:
             text = f.read()
