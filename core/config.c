@@ -65,6 +65,20 @@ enum scan_state { SC_CODE, SC_DQUOTE, SC_SQUOTE, SC_LINE_COMMENT,
  * but which leaves its scanner inside the string, so that the next
  * cfg_init() (the strict pass) aborts the process.
  */
+/* libconfuse reads "${...}" in a double-quoted string as an environment
+ * reference up to the next '}', quotes and lines included: a quote in
+ * there does not end the string.  Returns the '}'. */
+static char *
+skip_env_reference(char *p, int *line)
+{
+	char *end = strchr(p, '}');
+
+	for (; p < end; p++)
+		if (*p == '\n')
+			(*line)++;
+	return end;
+}
+
 static int
 clean_source(char *text, const char *file)
 {
@@ -100,6 +114,9 @@ clean_source(char *text, const char *file)
 		case SC_SQUOTE:
 			if (*p == '\\' && p[1] && p[1] != '\n')
 				p++;
+			else if (st == SC_DQUOTE && p[0] == '$' && p[1] == '{' &&
+			    strchr(p, '}') != NULL)
+				p = skip_env_reference(p, &line);
 			else if (*p == (st == SC_DQUOTE ? '"' : '\''))
 				st = SC_CODE;
 			break;
