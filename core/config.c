@@ -65,9 +65,13 @@ enum scan_state { SC_CODE, SC_DQUOTE, SC_SQUOTE, SC_LINE_COMMENT,
  * but which leaves its scanner inside the string, so that the next
  * cfg_init() (the strict pass) aborts the process.
  */
-/* libconfuse reads "${...}" in a double-quoted string as an environment
- * reference up to the next '}', quotes and lines included: a quote in
- * there does not end the string.  Returns the '}'. */
+/* libconfuse reads "${...}", in a double-quoted string or where a bare
+ * word may start, as an environment reference up to the next '}',
+ * quotes, '#' and lines included: a quote in there neither opens nor
+ * ends a string, and a '#' starts no comment.  Inside a bare word ("a$")
+ * the '$' is the word's.  Returns the '}'. */
+#define TOKEN_ENDS " #\"'\t\n\r={}()+,*"
+
 static char *
 skip_env_reference(char *p, int *line)
 {
@@ -90,6 +94,11 @@ clean_source(char *text, const char *file)
 			line++;
 		switch (st) {
 		case SC_CODE:
+			if (p[0] == '$' && p[1] == '{' && strchr(p, '}') &&
+			    (p == text || strchr(TOKEN_ENDS, p[-1]))) {
+				p = skip_env_reference(p, &line);
+				break;
+			}
 			if (*p == '"' || *p == '\'')
 				quote_line = line;
 			if (*p == '"')

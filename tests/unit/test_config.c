@@ -223,10 +223,13 @@ START_TEST(unclosed_quote)
 	expect_error("hostname = \"a\"\nnot_an_option = x\"y\n", 2,
 	    "quoted string");
 	expect_error("hostname = 'a\n\n", 1, "quoted string");
-	/* Found by it again: in a double-quoted string libconfuse reads
-	 * "${...}" as an environment reference up to the '}', so a quote in
-	 * there does not end the string. */
+	/* Found by it again: in a double-quoted string or where a bare word
+	 * may start, libconfuse reads "${...}" as an environment reference
+	 * up to the '}', so a quote in there neither opens nor ends a
+	 * string; inside a word ("x$") it is no reference. */
 	expect_error("hostname = \"b\"\n\"${\"}", 2, "quoted string");
+	expect_error("hostname = \"b\"\np=${\"}\"", 2, "quoted string");
+	expect_error("hostname = \"b\"\nx${\"}\"}}\"", 2, "quoted string");
 	ck_assert_int_eq(read_text("hostname = \"x${\"}y\"\n", &c, &log,
 	    &path), 0);
 	config_free(&c);
