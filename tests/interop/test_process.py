@@ -54,6 +54,9 @@ class ProcessTest(EhlodTestCase):
             workers = wait_for(server.workers)
             self.assertTrue(workers)
             for pid in workers:
+                # A worker switches user once its plugins' init is done:
+                # slower under the sanitizers.
+                wait_for(lambda: proc_uids(pid) == [nobody] * 4)
                 uids = proc_uids(pid)
                 self.assertEqual(uids, [nobody] * 4,
                                  "worker %d runs as %r" % (pid, uids))
