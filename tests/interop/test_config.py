@@ -142,6 +142,42 @@ class ConfigTest(EhlodTestCase):
         self.assertEqual(code, 1, out)
         self.assertNamesFileAndLine(out, path, self.line_of(text, "hostnme"))
 
+    def test_environment_references_in_values(self):
+        # ehlod.conf(5): ${NAME} and ${NAME:-DEFAULT} in a bare value and
+        # in double quotes, not in single quotes.
+        base = self.base_text()
+        self.assertRegex(base, r"(?m)^hostname = ")
+        cases = [
+            ("${EHLOD_TEST_MX:-fallback.example}", None, "fallback.example"),
+            ("${EHLOD_TEST_MX:-fallback.example}", "mx.env.example",
+             "mx.env.example"),
+            ('"${EHLOD_TEST_MX}.quoted"', "mx.env.example",
+             "mx.env.example.quoted"),
+            ('"a${EHLOD_TEST_MX}b"', None, "ab"),
+            ("'${EHLOD_TEST_MX}'", "mx.env.example", "${EHLOD_TEST_MX}"),
+        ]
+        saved = os.environ.pop("EHLOD_TEST_MX", None)
+        self.addCleanup(self._restore_env, "EHLOD_TEST_MX", saved)
+        for value, env, expected in cases:
+            if env is None:
+                os.environ.pop("EHLOD_TEST_MX", None)
+            else:
+                os.environ["EHLOD_TEST_MX"] = env
+            text = re.sub(r"(?m)^hostname = .*$",
+                          lambda _m: "hostname = " + value, base)
+            path, _ = self.write(text=text)
+            code, out = run_ehlod(["-t", "-c", path])
+            self.assertEqual(code, 0, out)
+            self.assertIn("hostname %s," % expected, out,
+                          "%s with EHLOD_TEST_MX=%r" % (value, env))
+
+    @staticmethod
+    def _restore_env(name, value):
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
     def test_bad_value_type_exit_1(self):
         text = self.base_text().replace("max_recipients = 100",
                                         'max_recipients = "many"')
