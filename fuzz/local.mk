@@ -5,14 +5,14 @@
 # in the build tree (fuzz-corpus/NAME), where new inputs are kept.
 
 FUZZ_TARGETS = command address data bdat proxy reply config milter crlf dsn \
-	xforward auth
+	xforward auth milter_socket
 FUZZ_SECONDS = 10
 EXTRA_DIST += fuzz/README.md fuzz/corpus fuzz/run-target
 
 FUZZ_BINARIES = fuzz/fuzz_command fuzz/fuzz_address fuzz/fuzz_data \
 	fuzz/fuzz_bdat fuzz/fuzz_proxy fuzz/fuzz_reply fuzz/fuzz_config \
 	fuzz/fuzz_milter fuzz/fuzz_crlf fuzz/fuzz_dsn fuzz/fuzz_xforward \
-	fuzz/fuzz_auth
+	fuzz/fuzz_auth fuzz/fuzz_milter_socket
 if FUZZERS
 noinst_PROGRAMS += $(FUZZ_BINARIES)
 FUZZ_ENABLED = yes
@@ -90,6 +90,15 @@ fuzz_fuzz_milter_CFLAGS = $(FUZZ_CORE_CFLAGS) -pthread
 fuzz_fuzz_milter_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK) -pthread
 fuzz_fuzz_milter_LDADD = $(FUZZ_CORE_LIBS) $(EVTHREAD_LIBS)
 EXTRA_fuzz_fuzz_milter_DEPENDENCIES = tests/plugins/milterprobe.la
+
+# ehlod-milter's milter_socket setting, parsed as its reload parses it.
+fuzz_fuzz_milter_socket_SOURCES = fuzz/fuzz_milter_socket.c \
+	milter/milter_socket.c
+fuzz_fuzz_milter_socket_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core \
+	-I$(top_srcdir)/milter
+fuzz_fuzz_milter_socket_CFLAGS = $(FUZZ_CORE_CFLAGS)
+fuzz_fuzz_milter_socket_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
+fuzz_fuzz_milter_socket_LDADD = $(FUZZ_CORE_LIBS)
 
 # fuzz/run-target runs one target; FUZZ_JOBS of them run at once (one
 # per core: each target still gets its FUZZ_SECONDS).

@@ -159,6 +159,9 @@ int milter_generation(const char *file, int debug, int ready_fd,
 struct stat;
 const char *milter_socket_unix_path(const char *spec);
 int milter_socket_family(const char *spec);
+/* The PORT and HOST of "PORT@HOST" (after "inet:" or "inet6:"), newly
+ * allocated; *host NULL for none, brackets around it dropped. */
+void milter_socket_inet_split(const char *rest, char **port, char **host);
 int milter_socket_open(const char *spec, struct stat *file);
 /* 1 when fd listens where spec says (written another way or not). */
 int milter_socket_same(const char *spec, int fd);

@@ -68,22 +68,36 @@ open_unix(const char *spec, const char *path, struct stat *file)
 	return -1;
 }
 
-/* "inet:PORT@HOST" or "inet6:PORT@HOST" (rest is after the colon); no
- * host means every address.  NULL when it does not resolve (logged
- * unless quiet). */
+/* The port and host of "PORT@HOST" (what follows "inet:" or "inet6:"),
+ * each newly allocated; no '@' or nothing after it means no host (every
+ * address), and brackets around the host ("[::1]") are dropped. */
+void
+milter_socket_inet_split(const char *rest, char **port, char **host)
+{
+	const char *at = strchr(rest, '@');
+	size_t n;
+
+	*port = at ? xstrndup(rest, (size_t)(at - rest)) : xstrdup(rest);
+	*host = at && at[1] ? xstrdup(at + 1) : NULL;
+	if (*host == NULL)
+		return;
+	n = strlen(*host);
+	if (n >= 2 && (*host)[0] == '[' && (*host)[n - 1] == ']') {
+		memmove(*host, *host + 1, n - 2);
+		(*host)[n - 2] = '\0';
+	}
+}
+
+/* "inet:PORT@HOST" or "inet6:PORT@HOST" (rest is after the colon).  NULL
+ * when it does not resolve (logged unless quiet). */
 static struct addrinfo *
 resolve_inet(const char *spec, int family, const char *rest, int quiet)
 {
 	struct addrinfo hints = { 0 }, *res;
-	const char *at = strchr(rest, '@');
-	char *port = at ? xstrndup(rest, (size_t)(at - rest)) : xstrdup(rest);
-	char *host = at && at[1] ? xstrdup(at + 1) : NULL;
+	char *port, *host;
 	int rc;
 
-	if (host && host[0] == '[' && host[strlen(host) - 1] == ']') {
-		memmove(host, host + 1, strlen(host));
-		host[strlen(host) - 1] = '\0';
-	}
+	milter_socket_inet_split(rest, &port, &host);
 	hints.ai_family = family;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE;
