@@ -8,7 +8,6 @@
  * SEE ALSO
  *	ehlod.conf(5), every option and its default
  */
-#include <ctype.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 
 #include "address.h"
 #include "config.h"
+#include "config_scan.h"
 #include "include.h"
 #include "listener.h"
 #include "log.h"
@@ -506,53 +506,8 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 	}
 }
 
-/* The line of the last top-level "listen = {}" in the expanded text, or
- * 0.  libconfuse sets an empty list without calling the option's check,
- * so this is the only way to say where an empty listen was written.
- * Comments are blanked already (clean_source); quoted strings are
- * skipped. */
-static int
-empty_listen_line(const char *text)
-{
-	int line = 1, depth = 0, found = 0;
-
-	for (const char *p = text; *p; p++) {
-		size_t n;
-
-		if (*p == '\n')
-			line++;
-		else if (*p == '"' || *p == '\'') {
-			char q = *p;
-
-			while (p[1] && p[1] != q) {
-				if (p[1] == '\n')
-					line++;
-				p += (p[1] == '\\' && p[2]) ? 2 : 1;
-			}
-			if (p[1])
-				p++;
-		} else if (*p == '{')
-			depth++;
-		else if (*p == '}' && depth > 0)
-			depth--;
-		else if (depth == 0 && strncmp(p, "listen", 6) == 0 &&
-		    (p == text || !(isalnum((unsigned char)p[-1]) ||
-		    p[-1] == '_'))) {
-			n = 6 + strspn(p + 6, " \t");
-			if (p[n] != '=')
-				continue;
-			n += 1 + strspn(p + n + 1, " \t\r\n");
-			if (p[n] != '{')
-				continue;
-			n += 1 + strspn(p + n + 1, " \t\r\n");
-			if (p[n] == '}')
-				found = line;
-		}
-	}
-	return found;
-}
-
-static int empty_listen_at;	/* of the last parse */
+/* What the last parse's text says that libconfuse does not keep. */
+static struct config_scan last_scan;
 
 static cfg_t *
 parse(const char *file, cfg_opt_t *plugin_opts, int flags)
@@ -572,7 +527,8 @@ parse(const char *file, cfg_opt_t *plugin_opts, int flags)
 	}
 	cfg_set_error_function(cfg, config_error);
 	listener_lines_reset();
-	empty_listen_at = empty_listen_line(text);
+	config_scan_free(&last_scan);
+	config_scan(&last_scan, text);
 	parsing_file = file;
 	int rc = cfg_parse_buf(cfg, text);
 	parsing_file = NULL;
@@ -676,7 +632,8 @@ take_plugin_names(struct config *c, cfg_t *cfg)
 		struct plugin_conf *p = &c->plugins[i];
 		const char *file;
 		p->name = xstrdup(cfg_title(sec));
-		include_where(c->file, sec->line, &file, &p->line);
+		include_where(c->file, config_scan_section_line(&last_scan,
+		    "plugin", p->name, sec->line), &file, &p->line);
 		p->file = xstrdup(file);
 		/* Without a '/', path names a plugin of plugin_dir: the way
 		 * to configure one plugin as several instances. */
@@ -691,8 +648,7 @@ take_plugin_names(struct config *c, cfg_t *cfg)
 static int
 take_listeners(struct config *c)
 {
-	struct listener_list l = { .file = c->file,
-	    .empty_listen_line = empty_listen_at };
+	struct listener_list l = { .file = c->file, .scan = &last_scan };
 	int rc = listeners_read(&l, c->cfg);
 
 	listener_lines_reset();
@@ -729,9 +685,12 @@ config_read(const char *file, struct config *c)
 		    "closed", where, line);
 		return -1;
 	}
-	if (take_listeners(c) < 0)
+	if (take_listeners(c) < 0) {
+		config_scan_free(&last_scan);
 		return -1;
+	}
 	take_plugin_names(c, c->cfg);
+	config_scan_free(&last_scan);
 	return 0;
 }
 
@@ -741,6 +700,12 @@ config_read_plugins(struct config *c, cfg_opt_t *plugin_opts, cfg_t **tree)
 	*tree = parse(c->file, plugin_opts, CFGF_NONE);
 	listener_lines_reset();	/* the listeners were taken in pass 1 */
 	return *tree ? 0 : -1;
+}
+
+int
+config_section_line(const char *kind, const char *title, int fallback)
+{
+	return config_scan_section_line(&last_scan, kind, title, fallback);
 }
 
 void

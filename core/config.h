@@ -24,8 +24,7 @@ struct plugin_conf {
 	char *name;
 	char *path;		/* resolved: section's path or plugin_dir/NAME.so */
 	char *file;		/* where the section is, for errors: its file */
-	int line;		/* and the line it ends at (libconfuse keeps
-				 * no other) */
+	int line;		/* and the line it opens at */
 };
 
 enum second_ehlo {
@@ -92,6 +91,11 @@ int config_read_plugins(struct config *c, cfg_opt_t *plugin_opts,
     cfg_t **tree);
 
 void config_free(struct config *c);
+
+/* The line (of the last parse's text, includes expanded) where the
+ * top-level section "kind title" opens, or fallback when it was not
+ * seen; libconfuse keeps only the line a section ends at. */
+int config_section_line(const char *kind, const char *title, int fallback);
 
 
 /* 1 when the domain is one of local_domains (case-insensitive; an entry

@@ -7,7 +7,7 @@
  *	mode, requirements, plugin subset and relay networks, so that the
  *	MX (25), submission (587) and submissions (465) run in one process.
  *	Every error names a file and line: the option's that is at fault
- *	when one is, else where the section ends (libconfuse keeps no more;
+ *	when one is, else where the section opens (config_scan.c finds it;
  *	config.c notes each option's line as libconfuse reads it).
  */
 #include <arpa/inet.h>
@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "config_scan.h"
 #include "include.h"
 #include "listener.h"
 #include "log.h"
@@ -198,6 +199,23 @@ add_addresses(struct listener_list *c, cfg_t *cfg, size_t index)
 	return 0;
 }
 
+/* libconfuse checks no empty list as it reads it, so the line of a
+ * section's "plugins = {}" comes from the scan of the text. */
+static void
+note_empty_plugins(const struct listener_list *c, struct listener *l)
+{
+	struct listener_where *w = &l->set[LISTENER_OPT_PLUGINS];
+	int line = c->scan == NULL ? 0 : config_scan_empty_list_line(c->scan,
+	    "listener", l->name, "plugins");
+	const char *file;
+
+	if (line == 0)
+		return;
+	include_where(c->file, line, &file, &w->line);
+	free(w->file);
+	w->file = xstrdup(file);
+}
+
 /* Each take_* counts its listener first, so that listeners_free frees
  * what a failed one had already taken. */
 static int
@@ -224,7 +242,9 @@ take_section(struct listener_list *c, cfg_t *top, cfg_t *sec)
 	const char *file;
 	const char *tls = cfg_getstr(sec, "tls");
 
-	include_where(c->file, sec->line, &file, &l->line);
+	include_where(c->file, c->scan == NULL ? sec->line :
+	    config_scan_section_line(c->scan, "listener", cfg_title(sec),
+	    sec->line), &file, &l->line);
 	l->name = xstrdup(cfg_title(sec));
 	l->file = xstrdup(file);
 	take_lines(l, c->file, sec);
@@ -251,6 +271,7 @@ take_section(struct listener_list *c, cfg_t *top, cfg_t *sec)
 	/* Unset means every plugin; an empty list would read as none, but
 	 * libconfuse cannot tell it from unset once parsed. */
 	if (l->nplugins == 0 && set_in_file(sec, "plugins")) {
+		note_empty_plugins(c, l);
 		listener_error_at(l, LISTENER_OPT_PLUGINS, "plugins = {} "
 		    "would leave the listener no plugin: leave the option "
 		    "out to serve every plugin");
@@ -307,7 +328,9 @@ listeners_read(struct listener_list *c, cfg_t *cfg)
 		const char *file;
 		int line;
 
-		include_where(c->file, c->empty_listen_line, &file, &line);
+		include_where(c->file, c->scan == NULL ? 0 :
+		    config_scan_empty_list_line(c->scan, NULL, NULL, "listen"),
+		    &file, &line);
 		log_msg(LOG_ERR, "%s:%d: option 'listen' is empty and no "
 		    "listener section names an address: the server would "
 		    "accept no connection", file, line);

@@ -20,6 +20,8 @@
 
 #include "steps.h"
 
+struct config_scan;
+
 struct proxy_net;
 
 /* One "listen" address and the listener it belongs to. */
@@ -54,7 +56,7 @@ struct listener_where {
 
 struct listener {
 	char *name;
-	char *file;		/* where the section ends, for errors */
+	char *file;		/* where the section opens, for errors */
 	int line;
 	struct listener_where set[LISTENER_OPTIONS];	/* each option */
 	enum listener_tls tls;
@@ -79,7 +81,7 @@ struct listener {
  * every listen address in order.  file and proxy_protocol are read. */
 struct listener_list {
 	const char *file;	/* the configuration file, for errors */
-	int empty_listen_line;	/* of a top-level "listen = {}", or 0 */
+	const struct config_scan *scan;	/* lines libconfuse forgets */
 	struct listen_addr *listen;
 	size_t nlisten;
 	struct listener *listeners;

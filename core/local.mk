@@ -5,6 +5,7 @@ core_libcore_la_SOURCES = \
 	core/log.c core/log.h \
 	core/linereader.c core/linereader.h \
 	core/config.c core/config.h \
+	core/config_scan.c core/config_scan.h \
 	core/loader.c core/loader.h \
 	core/trust.c core/trust.h \
 	core/include.c core/include.h \

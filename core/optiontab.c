@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config.h"
 #include "include.h"
 #include "loader.h"
 #include "log.h"
@@ -262,7 +263,8 @@ store_one(struct plugin *p, const struct ehlod_option *o, cfg_t *sec,
     const char *file)
 {
 	cfg_opt_t *opt = sec ? cfg_getopt(sec, o->name) : NULL;
-	int line = sec ? sec->line : 0;
+	int line = sec ? config_section_line("plugin", p->name, sec->line) :
+	    0;
 	union value v;
 	char buf[128];
 	const char *why;

@@ -196,6 +196,23 @@ class ConfigTest(EhlodTestCase):
         self.assertNamesFileAndLine(out, path,
                                     self.line_of(text, "plugin nosuchplugin"))
 
+    def test_section_errors_name_the_line_it_opens(self):
+        # libconfuse only knows where a section ends; a section that
+        # spans lines is named where it starts.
+        base = self.base_text()
+        for section, needle in [
+                ('plugin nosuchplugin {\n  x = 1\n\n}\n',
+                 "plugin 'nosuchplugin': cannot load"),
+                ('plugin maildir2 {\n  path = "maildir"\n  fsync = no\n'
+                 '\n}\n', "option 'directory': required, but not set"),
+                ('listener "sub" {\n  tls = "none"\n\n}\n',
+                 "option 'listen' is required")]:
+            path, text = self.write(text=base + "\n" + section)
+            code, out = run_ehlod(["-t", "-c", path])
+            self.assertEqual(code, 1, out)
+            self.assertIn(needle, out)
+            self.assertNamesFileAndLine(out, path, len(base.split("\n")) + 1)
+
     def test_same_section_twice_exit_1(self):
         """Two sections of one plugin under one name: the error says how
         to load a plugin twice."""

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../../core/config.h"
+#include "../../core/config_scan.h"
 #include "../../core/listener.h"
 #include "../../core/log.h"
 #include "test_capture.h"
@@ -367,7 +368,8 @@ END_TEST
 
 START_TEST(listener_errors)
 {
-	expect_error("listener \"a\" {\n  tls = \"none\"\n}\n", 3,
+	/* A whole section's error: the line it opens at. */
+	expect_error("\nlistener \"a\" {\n  tls = \"none\"\n}\n", 2,
 	    "option 'listen' is required");
 	expect_error("listener \"a\" {\n  listen = {\"*:25\"}\n"
 	    "  tls = \"smtps\"\n}\n", 3, "option 'tls' must be");
@@ -382,16 +384,126 @@ START_TEST(listener_errors)
 	    "relay_networks: '1.2.3.4/40' is not");
 	expect_error("listen = {\"*:25\"}\nlistener \"a\" {\n"
 	    "  listen = {\"*:25\"}\n\n}\n", 3, "already listener 'default''s");
-	/* An empty plugin list is not "every plugin": refused, at the end
-	 * of its section (libconfuse cannot say the list's line). */
+	/* An empty plugin list is not "every plugin": refused, at its line
+	 * (found by the scan: libconfuse checks no empty list). */
 	expect_error("listener \"a\" {\n  listen = {\"*:25\"}\n"
-	    "  plugins = {}\n}\n", 4, "plugins = {} would leave");
+	    "  plugins = {}\n}\n", 3, "plugins = {} would leave");
+	expect_error("listener \"a\" {\n  listen = {\"*:25\"}\n"
+	    "  plugins = {\"x\"}\n  plugins = {}\n}\n"
+	    "listener \"b\" {\n  listen = {\"*:26\"}\n  plugins = {\n  }\n}\n",
+	    4, "listener 'a': plugins = {} would leave");
 	expect_error("proxy_trusted = {}\n\nproxy_protocol = true\n", 3,
 	    "proxy_protocol is on and proxy_trusted is empty");
 	/* libconfuse takes an empty list without calling its check: the
 	 * line comes from a scan of the text, past comments and strings. */
 	expect_error("# listen = {}\nhostname = \"listen = {}\"\n"
 	    "listen = {\n}\n", 3, "option 'listen' is empty and no listener");
+}
+END_TEST
+
+/* The line of "kind title" in text by config_scan(), -1 if not seen. */
+static int
+scanned_line(const char *text, const char *kind, const char *title)
+{
+	struct config_scan s;
+	int line;
+
+	config_scan(&s, text);
+	line = config_scan_section_line(&s, kind, title, -1);
+	config_scan_free(&s);
+	return line;
+}
+
+static int
+scanned_empty_listen(const char *text)
+{
+	struct config_scan s;
+	int line;
+
+	config_scan(&s, text);
+	line = config_scan_empty_list_line(&s, NULL, NULL, "listen");
+	config_scan_free(&s);
+	return line;
+}
+
+START_TEST(section_start_lines)
+{
+	const char *text =
+	    "hostname = \"plugin fake {\"\n"		/* 1: a string */
+	    "plugin a {\n"				/* 2 */
+	    "  x = \"}\"\n"				/* 3: a brace in a value */
+	    "  sub inner {\n"				/* 4: not top level */
+	    "  }\n"
+	    "}\n"
+	    "listener \"sub mission\"\n"		/* 7: quoted, split */
+	    "{\n"
+	    "  listen = {}\n"				/* 9: not top level */
+	    "}\n"
+	    "plugin b { y = 'it''s' z = \"${H:-\"}\" }\n"	/* 11 */
+	    "plugin\n"					/* 12: split */
+	    "  c\n"
+	    "  {}\n"
+	    "plugin ${X} {}\n";			/* 15: not known */
+
+	ck_assert_int_eq(scanned_line(text, "plugin", "a"), 2);
+	ck_assert_int_eq(scanned_line(text, "plugin", "fake"), -1);
+	ck_assert_int_eq(scanned_line(text, "plugin", "inner"), -1);
+	ck_assert_int_eq(scanned_line(text, "sub", "inner"), -1);
+	ck_assert_int_eq(scanned_line(text, "listener", "sub mission"), 7);
+	ck_assert_int_eq(scanned_line(text, "plugin", "b"), 11);
+	ck_assert_int_eq(scanned_line(text, "plugin", "c"), 12);
+	ck_assert_int_eq(scanned_line(text, "plugin", "${X}"), -1);
+	ck_assert_int_eq(scanned_line(text, "listener", "a"), -1);
+	ck_assert_int_eq(scanned_empty_listen(text), 0);
+	ck_assert_int_eq(scanned_empty_listen("listen = {\"*:25\"}\n"
+	    "listen\n=\n{\n}\n"), 2);
+	ck_assert_int_eq(scanned_empty_listen("listen = { \"\" }\n"), 0);
+	ck_assert_int_eq(scanned_empty_listen("listen += {}\n"), 0);
+	ck_assert_int_eq(scanned_empty_listen(""), 0);
+	ck_assert_int_eq(scanned_empty_listen("listener a { listen = {} }\n"),
+	    0);
+	ck_assert_int_eq(scanned_empty_listen("plugin a { listen = {} }\n"),
+	    0);
+	{
+		struct config_scan s;
+
+		config_scan(&s, "listener a {\n listen = {\"*:25\"}\n"
+		    " plugins = {}\n}\nlistener \"b c\" {\n\nplugins = {\n}"
+		    "}\nplugins = {}\n");
+		ck_assert_int_eq(config_scan_empty_list_line(&s, "listener",
+		    "a", "plugins"), 3);
+		ck_assert_int_eq(config_scan_empty_list_line(&s, "listener",
+		    "b c", "plugins"), 7);
+		ck_assert_int_eq(config_scan_empty_list_line(&s, NULL, NULL,
+		    "plugins"), 9);
+		ck_assert_int_eq(config_scan_empty_list_line(&s, "listener",
+		    "a", "listen"), 0);
+		config_scan_free(&s);
+	}
+}
+END_TEST
+
+/* A plugin that cannot be loaded is named at the line its section
+ * opens: the loader takes plugin_conf's line. */
+START_TEST(plugin_section_line)
+{
+	struct config c;
+	char *log, *path;
+	const char *text =
+	    "plugin_dir = \"/opt/p\"\n"
+	    "plugin size {\n"
+	    "  limit = 10\n"
+	    "}\n"
+	    "plugin \"8bitmime\" {}\n";
+
+	ck_assert_int_eq(read_text(text, &c, &log, &path), 0);
+	ck_assert_uint_eq(c.nplugins, 2);
+	ck_assert_int_eq(c.plugins[0].line, 2);
+	ck_assert_int_eq(c.plugins[1].line, 5);
+	config_free(&c);
+	unlink(path);
+	free(path);
+	free(log);
 }
 END_TEST
 
@@ -415,6 +527,8 @@ config_suite(void)
 	tcase_add_test(tc, listeners);
 	tcase_add_test(tc, listeners_no_default);
 	tcase_add_test(tc, listener_errors);
+	tcase_add_test(tc, section_start_lines);
+	tcase_add_test(tc, plugin_section_line);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -236,8 +236,8 @@ START_TEST(option_errors)
 	    "limit", "out of range");
 	expect_option_error("plugin maildir {\n  directory = \"rel\"\n}\n",
 	    3, "maildir", "directory", "absolute");
-	/* a missing option: libconfuse dates the section by its closing line */
-	expect_option_error("plugin relay {\n  timeout = 5\n}\n", 4, "relay",
+	/* a missing option: the line where its section opens */
+	expect_option_error("plugin relay {\n  timeout = 5\n}\n", 2, "relay",
 	    "next_hop", "required");
 	expect_option_error("plugin dnsbl {\n  zones = {\"a..b\"}\n}\n", 3,
 	    "dnsbl", "zones", "label");
