@@ -65,38 +65,24 @@ enum scan_state { SC_CODE, SC_DQUOTE, SC_SQUOTE, SC_LINE_COMMENT,
  * but which leaves its scanner inside the string, so that the next
  * cfg_init() (the strict pass) aborts the process.
  */
-/* libconfuse reads "${...}", in a double-quoted string or where a bare
- * word may start, as an environment reference up to the next '}',
- * quotes, '#' and lines included: a quote in there neither opens nor
- * ends a string, and a '#' starts no comment.  Inside a bare word ("a$")
- * the '$' is the word's.  Returns the '}'. */
-#define TOKEN_ENDS " #\"'\t\n\r={}()+,*"
-
-static char *
-skip_env_reference(char *p, int *line)
-{
-	char *end = strchr(p, '}');
-
-	for (; p < end; p++)
-		if (*p == '\n')
-			(*line)++;
-	return end;
-}
-
+/* libconfuse reads "${...}" (config_env_reference) in a double-quoted
+ * string or where a bare word may start; inside a bare word ("a$") the
+ * '$' is the word's. */
 static int
 clean_source(char *text, const char *file)
 {
 	enum scan_state st = SC_CODE;
 	int line = 1, depth = 0, open_line[64] = { 0 }, quote_line = 0;
+	const char *env_end;
 
 	for (char *p = text; *p; p++) {
 		if (*p == '\n')
 			line++;
 		switch (st) {
 		case SC_CODE:
-			if (p[0] == '$' && p[1] == '{' && strchr(p, '}') &&
-			    (p == text || strchr(TOKEN_ENDS, p[-1]))) {
-				p = skip_env_reference(p, &line);
+			if ((p == text || strchr(CONFIG_WORD_ENDS, p[-1])) &&
+			    (env_end = config_env_reference(p, &line)) != NULL) {
+				p = (char *)env_end;
 				break;
 			}
 			if (*p == '"' || *p == '\'')
@@ -123,9 +109,9 @@ clean_source(char *text, const char *file)
 		case SC_SQUOTE:
 			if (*p == '\\' && p[1] && p[1] != '\n')
 				p++;
-			else if (st == SC_DQUOTE && p[0] == '$' && p[1] == '{' &&
-			    strchr(p, '}') != NULL)
-				p = skip_env_reference(p, &line);
+			else if (st == SC_DQUOTE &&
+			    (env_end = config_env_reference(p, &line)) != NULL)
+				p = (char *)env_end;
 			else if (*p == (st == SC_DQUOTE ? '"' : '\''))
 				st = SC_CODE;
 			break;

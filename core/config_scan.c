@@ -16,9 +16,6 @@
 #include "config_scan.h"
 #include "xmalloc.h"
 
-/* What ends a bare word for libconfuse. */
-#define WORD_ENDS " #\"'\t\n\r={}()+,*"
-
 enum token_kind { TOK_END, TOK_WORD, TOK_STRING, TOK_ENV, TOK_PUNCT };
 
 struct token {
@@ -40,6 +37,7 @@ static void
 read_string(struct scanner *s, struct token *t)
 {
 	char quote = *s->p++;
+	const char *end;
 
 	t->kind = TOK_STRING;
 	t->text = s->p;
@@ -50,21 +48,33 @@ read_string(struct scanner *s, struct token *t)
 			s->p++;
 			if (*s->p == '\n')
 				s->line++;
-		} else if (quote == '"' && s->p[0] == '$' && s->p[1] == '{' &&
-		    strchr(s->p, '}') != NULL) {
-			for (; *s->p != '}'; s->p++)
-				if (*s->p == '\n')
-					s->line++;
-		}
+		} else if (quote == '"' && (end = config_env_reference(s->p,
+		    &s->line)) != NULL)
+			s->p = end;
 	}
 	t->len = (size_t)(s->p - t->text);
 	if (*s->p != '\0')
 		s->p++;
 }
 
+const char *
+config_env_reference(const char *p, int *line)
+{
+	const char *end;
+
+	if (p[0] != '$' || p[1] != '{' || (end = strchr(p, '}')) == NULL)
+		return NULL;
+	for (; p < end; p++)
+		if (*p == '\n')
+			(*line)++;
+	return end;
+}
+
 static void
 next_token(struct scanner *s, struct token *t)
 {
+	const char *end;
+
 	for (; *s->p == ' ' || *s->p == '\t' || *s->p == '\r' ||
 	    *s->p == '\n'; s->p++)
 		if (*s->p == '\n')
@@ -79,23 +89,20 @@ next_token(struct scanner *s, struct token *t)
 		read_string(s, t);
 		return;
 	}
-	if (s->p[0] == '$' && s->p[1] == '{' && strchr(s->p, '}') != NULL) {
+	if ((end = config_env_reference(s->p, &s->line)) != NULL) {
 		t->kind = TOK_ENV;
-		for (; *s->p != '}'; s->p++)
-			if (*s->p == '\n')
-				s->line++;
-		s->p++;
+		s->p = end + 1;
 		t->len = (size_t)(s->p - t->text);
 		return;
 	}
-	if (strchr(WORD_ENDS, *s->p) != NULL) {
+	if (strchr(CONFIG_WORD_ENDS, *s->p) != NULL) {
 		t->kind = TOK_PUNCT;
 		t->len = 1;
 		s->p++;
 		return;
 	}
 	t->kind = TOK_WORD;
-	t->len = strcspn(s->p, WORD_ENDS);
+	t->len = strcspn(s->p, CONFIG_WORD_ENDS);
 	s->p += t->len;
 }
 

@@ -15,6 +15,14 @@
 
 #include <stddef.h>
 
+/* What ends a bare word for libconfuse's scanner. */
+#define CONFIG_WORD_ENDS " #\"'\t\n\r={}()+,*"
+
+/* When p starts "${", libconfuse reads up to the next '}' as an
+ * environment reference, quotes, '#' and lines included: that '}', with
+ * *line counting the lines passed; NULL when p starts none. */
+const char *config_env_reference(const char *p, int *line);
+
 struct section_start {
 	char *kind;	/* "plugin", "listener" */
 	char *title;	/* as written, quotes taken off */
