@@ -492,7 +492,8 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 	}
 }
 
-/* What the last parse's text says that libconfuse does not keep. */
+/* What the last parse's text says that libconfuse does not keep; kept
+ * until the next parse, for the errors found once the tree is read. */
 static struct config_scan last_scan;
 
 static cfg_t *
@@ -671,12 +672,9 @@ config_read(const char *file, struct config *c)
 		    "closed", where, line);
 		return -1;
 	}
-	if (take_listeners(c) < 0) {
-		config_scan_free(&last_scan);
+	if (take_listeners(c) < 0)
 		return -1;
-	}
 	take_plugin_names(c, c->cfg);
-	config_scan_free(&last_scan);
 	return 0;
 }
 

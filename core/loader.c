@@ -106,6 +106,7 @@ load_one(struct plugin *p, const struct plugin_conf *pc)
 	const struct ehlod_plugin *d;
 
 	p->path = pc->path;
+	p->where = pc;
 	if (!name_valid(pc->name)) {
 		load_error(pc, "a plugin name may only hold letters, digits, "
 		    "'-' and '_'");
@@ -188,10 +189,10 @@ static int
 conflict(const struct plugin *a, const struct plugin *b, const char *what,
     const char *name)
 {
-	log_msg(LOG_ERR, "%s: plugins '%s' and '%s' both claim the %s '%s'%s",
-	    b->path, a->name, b->name, what, name, a->dl == b->dl ?
-	    " (a plugin with a keyword, verbs or parameters can have only "
-	    "one instance)" : "");
+	load_error(b->where, "%s claims the %s '%s', as plugin '%s' (%s:%d) "
+	    "does%s", b->path, what, name, a->name, a->where->file,
+	    a->where->line, a->dl == b->dl ? " (a plugin with a keyword, "
+	    "verbs or parameters can have only one instance)" : "");
 	return -1;
 }
 

@@ -35,6 +35,7 @@ struct plugin {
 	void *dl;
 	const char *name;	/* the section's name */
 	const char *path;
+	const struct plugin_conf *where;	/* its section, for errors */
 	cfg_t *section;
 	void *conf;		/* instance struct, d.instance_size octets */
 	void **lists;		/* arrays made for EHLOD_OPT_LIST values */

@@ -262,8 +262,13 @@ END_TEST
 
 START_TEST(conflicting_keyword)
 {
+	/* Both sections named: the refused one first (line 1 is
+	 * plugin_dir), with the file. */
 	expect_refused("plugin size {}\n" FIXTURE("fixture_dupsize", ""),
-	    "fixture_dupsize.so", "SIZE");
+	    ":3: plugin 'fixture_dupsize': ", "fixture_dupsize.so claims the "
+	    "EHLO keyword 'SIZE', as plugin 'size' (");
+	expect_refused("plugin size {}\n" FIXTURE("fixture_dupsize", ""),
+	    ":2) does", NULL);
 }
 END_TEST
 
