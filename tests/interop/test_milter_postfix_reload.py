@@ -7,8 +7,8 @@ so any moment without a milter would refuse mail with 451) and discards
 what it accepts.  Postfix's smtp-source sends 1000 messages over 4
 parallel sessions while the test sends SIGHUP to the milter's master five
 times, each reload starting a new generation and draining the old one.
-Asserted: every message was accepted (Postfix queued 1000, smtp-source
-saw no error), Postfix logged no milter trouble, the milter logged five
+Asserted: every message was accepted (Postfix queued 1000 distinct
+queue ids, smtp-source saw no error), Postfix logged no milter trouble, the milter logged five
 reloads and its old generations drained.
 
 Moving the socket the same way: while smtp-source sends, the milter is
@@ -33,6 +33,17 @@ from milterharness import (Milter, mta_swaks, need_program, probe_plugin,
 from postfixtest import Postfix, need_postfix
 
 MESSAGES = 1000
+
+
+def queued_ids(log):
+    """The messages Postfix queued: distinct queue ids of qmgr's from=
+    lines.  "postfix reload" restarts qmgr, and the new one takes the
+    messages still in the active queue again and logs them again (the
+    CI's sanitizer run counted 1032 lines for 1000 messages)."""
+    return len(set(re.findall(r"postfix/qmgr\[\d+\]: (\w+): from=<",
+                              log)))
+
+
 RELOADS = 5
 
 
@@ -91,8 +102,7 @@ class MilterReloadUnderPostfix(EhlodTestCase):
             out, mlog[-4000:], plog[-4000:])
         self.assertEqual(src.returncode, 0, diag)
         self.assertNotRegex(out, r"(?i)error|4\d\d ", diag)
-        queued = len(re.findall(r"postfix/qmgr\[\d+\]: \w+: from=<", plog))
-        self.assertEqual(queued, MESSAGES, diag)
+        self.assertEqual(queued_ids(plog), MESSAGES, diag)
         self.assertNotRegex(plog, r"milter.*(?:default_action|"
                             r"can't read|timeout|error)", diag)
         self.assertEqual(mlog.count("reloaded:"), RELOADS, diag)
@@ -134,13 +144,10 @@ class MilterReloadUnderPostfix(EhlodTestCase):
         self.assertEqual(src.returncode, 0, diag())
         self.assertNotRegex(out, r"(?i)error|4\d\d ", diag())
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and len(re.findall(
-                r"postfix/qmgr\[\d+\]: \w+: from=<", postfix.log())) < \
-                MESSAGES:
+        while time.monotonic() < deadline and \
+                queued_ids(postfix.log()) < MESSAGES:
             time.sleep(0.1)
-        queued = len(re.findall(r"postfix/qmgr\[\d+\]: \w+: from=<",
-                                postfix.log()))
-        self.assertEqual(queued, MESSAGES, diag())
+        self.assertEqual(queued_ids(postfix.log()), MESSAGES, diag())
         self.assertNotRegex(postfix.log(), r"milter.*(?:default_action|"
                             r"can't read|timeout|error|refused)", diag())
         # Postfix has left the old port: it drains and closes.
