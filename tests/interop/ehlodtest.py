@@ -497,6 +497,27 @@ class PortTaken(RuntimeError):
     pass
 
 
+def wait_for(predicate, timeout=15, step=0.05):
+    """predicate()'s value as soon as it is true, within timeout seconds;
+    its value at the end otherwise (false)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return predicate()
+
+
+def refused(port, timeout=5):
+    """Whether a connection to port on loopback is refused."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=timeout).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
 def wait_for_text(read, pattern, timeout=10):
     """read()'s text once the regex pattern is found in it, or at timeout."""
     deadline = time.monotonic() + timeout

@@ -24,7 +24,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -144,25 +143,6 @@ def delay_plugin(options=None):
     opts = {"path": os.path.join(test_plugin_dir(), "delay.so")}
     opts.update(options or {})
     return ("delay", opts)
-
-
-def wait_for(cond, timeout=15):
-    """Whether cond() comes true within timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def refused(port):
-    """Whether a connection to port on loopback is refused."""
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=5).close()
-    except ConnectionRefusedError:
-        return True
-    return False
 
 
 SMFI_VERSION = 6

@@ -22,23 +22,13 @@ before).
 import os
 import signal
 import threading
-import time
 
 from ehlodtest import (Ehlod, EhlodTestCase, RawSession, ConnectionClosed,
                        main, DEFAULT_PLUGINS,
                        sample_message, lf, transaction, ehlo, dot_stuff,
-                       test_plugin_dir)
+                       test_plugin_dir, wait_for)
 
 WAIT = 20
-
-
-def wait_for(what, timeout=WAIT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if what():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def send_message(s, message):
@@ -115,7 +105,7 @@ class GatedFlush:
             ehlo(a)
             message = sample_message("held")
             send_message(a, message)
-            self.assertTrue(wait_for(lambda: self.flushes() >= 1),
+            self.assertTrue(wait_for(lambda: self.flushes() >= 1, WAIT),
                             "the flush never started")
             # One worker, its flush held: the loop must still serve b.
             with RawSession(self.server.port, timeout=5) as b:
@@ -134,10 +124,10 @@ class GatedFlush:
         for s in sessions:
             ehlo(s)
         send_message(sessions[0], sample_message("first"))
-        self.assertTrue(wait_for(lambda: self.flushes() >= 1))
+        self.assertTrue(wait_for(lambda: self.flushes() >= 1, WAIT))
         for i, s in enumerate(sessions[1:]):
             send_message(s, sample_message("next %d" % i))
-        self.assertTrue(wait_for(lambda: self.new_files() == 6),
+        self.assertTrue(wait_for(lambda: self.new_files() == 6, WAIT),
                         "the five did not reach new/ during the flush")
         for s in sessions:
             self.assertTrue(s.quiet(0.1), "250 before new/ was flushed")
@@ -225,7 +215,7 @@ class KillTest(EhlodTestCase):
                        for n in range(8)]
             for t in threads:
                 t.start()
-            self.assertTrue(wait_for(lambda: len(acked) >= 50),
+            self.assertTrue(wait_for(lambda: len(acked) >= 50, WAIT),
                             "too few deliveries before the kill")
             os.killpg(server.pid, signal.SIGKILL)
             stop.set()

@@ -31,9 +31,10 @@ import socket
 import subprocess
 import time
 
-from ehlodtest import EhlodTestCase, children_of, free_port, main
+from ehlodtest import (EhlodTestCase, children_of, free_port, main, refused,
+                       wait_for)
 from milterharness import (Milter, connect_answer, miltertest,
-                           miltertest_cmd, probe_plugin, refused, wait_for)
+                           miltertest_cmd, probe_plugin)
 
 
 def generations(m):

@@ -27,9 +27,8 @@ import signal
 import subprocess
 import time
 
-from ehlodtest import EhlodTestCase, free_port, main
-from milterharness import (Milter, mta_swaks, need_program, probe_plugin,
-                           refused, wait_for)
+from ehlodtest import EhlodTestCase, free_port, main, refused, wait_for
+from milterharness import Milter, mta_swaks, need_program, probe_plugin
 from postfixtest import Postfix, need_postfix
 
 MESSAGES = 1000

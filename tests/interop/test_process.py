@@ -13,7 +13,8 @@ import threading
 import time
 
 from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, transaction,
-                       RawSession, sample_message, dot_stuff, free_port)
+                       RawSession, sample_message, dot_stuff, free_port,
+                       wait_for)
 
 
 def proc_uids(pid):
@@ -26,16 +27,6 @@ def proc_uids(pid):
 
 def free_port6():
     return free_port(socket.AF_INET6)
-
-
-def wait_for(predicate, timeout=5.0, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
 
 
 class ProcessTest(EhlodTestCase):

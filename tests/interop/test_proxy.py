@@ -26,7 +26,8 @@ import time
 import unittest
 
 from ehlodtest import (DEFAULT_PLUGINS, Ehlod, EhlodTestCase, IO_TIMEOUT,
-                       free_port, lf, main, run_ehlod, sample_message)
+                       free_port, lf, main, run_ehlod, sample_message,
+                       wait_for)
 
 HAPROXY = "/usr/sbin/haproxy"
 CLIENT = "127.0.0.2"
@@ -93,15 +94,6 @@ class HAProxy:
                 self.proc.wait(5)
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def wait_for(predicate, timeout=5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def closed_without_greeting(port, source=None, send=b""):

@@ -16,7 +16,7 @@ import smtplib
 import time
 import unittest
 
-from ehlodtest import Ehlod, EhlodTestCase, sample_message
+from ehlodtest import Ehlod, EhlodTestCase, sample_message, wait_for
 from test_client_support import CLOSE, SILENT, ScriptServer, free_port
 
 if not os.path.exists(os.path.join(os.environ.get("EHLOD_PLUGIN_DIR", ""),
@@ -31,15 +31,6 @@ def relay_server(port, **opts):
     relay.update(opts)
     return Ehlod(plugins=[("pipelining", {}), ("enhancedstatuscodes", {}),
                           ("relay", relay)])
-
-
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 class NextHopSession(EhlodTestCase):

@@ -12,7 +12,7 @@ import stat
 import time
 
 from ehlodtest import (Ehlod, EhlodTestCase, RawSession, main, ehlo,
-                       free_port, run_ehlod, transaction)
+                       free_port, refused, run_ehlod, transaction, wait_for)
 
 
 def wait_for_log(server, text, timeout=10):
@@ -107,23 +107,6 @@ def listening_inode(port):
     return None
 
 
-def refused(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-    except ConnectionRefusedError:
-        return True
-    return False
-
-
-def wait_until(predicate, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 class ListenChangeTest(ReloadCase):
     """A reload changes the listen addresses too: a new one is served, a
     dropped one refused once the old workers have seen the reload (a
@@ -160,7 +143,7 @@ class ListenChangeTest(ReloadCase):
                 self.assertIn("reload: no longer listening on 127.0.0.1 "
                               "port %d (listener default)" % other,
                               server.log())
-                self.assertTrue(wait_until(lambda: refused(other)),
+                self.assertTrue(wait_for(lambda: refused(other)),
                                 "port %d still accepts" % other)
                 # Begun before the reload, served to its end.
                 self.assertCode(transaction(old), 250)

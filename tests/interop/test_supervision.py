@@ -14,7 +14,7 @@ import signal
 import socket
 import time
 
-from ehlodtest import Ehlod, EhlodTestCase, main, ehlo
+from ehlodtest import Ehlod, EhlodTestCase, main, ehlo, wait_for
 
 
 def alive(pid):
@@ -23,15 +23,6 @@ def alive(pid):
             return f.read().split()[2] != "Z"
     except OSError:	# gone, even between the open and the read
         return False
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 class SupervisionTest(EhlodTestCase):
