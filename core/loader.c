@@ -153,8 +153,8 @@ check_keyword(const struct plugin *p)
 		return 0;
 	if (esmtp_keyword_valid(kw, strlen(kw)))
 		return 0;
-	log_msg(LOG_ERR, "%s: EHLO keyword '%s' is not valid (RFC 1869: "
-	    "letters, digits and '-')", p->path, kw);
+	load_error(p->where, "%s registers the EHLO keyword '%s', which is "
+	    "not valid (RFC 1869: letters, digits and '-')", p->path, kw);
 	return -1;
 }
 
@@ -169,16 +169,16 @@ check_counters(const struct plugin *p)
 		size_t len = strlen(k->name);
 
 		if (n == EHLOD_COUNTERS_MAX) {
-			log_msg(LOG_ERR, "%s: more than %d counters", p->path,
-			    EHLOD_COUNTERS_MAX);
+			load_error(p->where, "%s registers more than %d "
+			    "counters", p->path, EHLOD_COUNTERS_MAX);
 			return -1;
 		}
 		if (len == 0 || len > 40 || strspn(k->name, "abcdefghijklmnop"
 		    "qrstuvwxyz0123456789_") != len || len < 6 ||
 		    strcmp(k->name + len - 6, "_total") != 0) {
-			log_msg(LOG_ERR, "%s: counter name '%s' must be lower-case"
-			    " letters, digits and '_', at most 40 octets, ending "
-			    "in _total", p->path, k->name);
+			load_error(p->where, "%s: counter name '%s' must be "
+			    "lower-case letters, digits and '_', at most 40 "
+			    "octets, ending in _total", p->path, k->name);
 			return -1;
 		}
 	}
@@ -228,15 +228,15 @@ check_core_verbs(const struct plugin *p)
 	for (const struct ehlod_verb *v = p->d.verbs; v && v->name; v++) {
 		if (!esmtp_keyword_valid(v->name, strlen(v->name)) ||
 		    v->handler == NULL) {
-			log_msg(LOG_ERR, "%s: verb '%s' is not valid", p->path,
-			    v->name);
+			load_error(p->where, "%s registers the verb '%s', "
+			    "which is not valid (letters, digits and '-', and "
+			    "a handler)", p->path, v->name);
 			return -1;
 		}
 		for (size_t i = 0; core_verbs[i]; i++)
 			if (strcasecmp(v->name, core_verbs[i]) == 0) {
-				log_msg(LOG_ERR, "%s: plugin '%s' claims the "
-				    "core verb '%s'", p->path, p->name,
-				    v->name);
+				load_error(p->where, "%s claims the core verb "
+				    "'%s'", p->path, v->name);
 				return -1;
 			}
 	}
@@ -274,6 +274,32 @@ check_claims(struct plugin_set *set)
 	return 0;
 }
 
+static int
+has_option(const struct plugin *p, const char *name)
+{
+	for (const struct ehlod_option *o = p->d.options; o && o->name; o++)
+		if (strcmp(o->name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Names the first plugin that registered the option with another type,
+ * so that the admin sees which two sections cannot be loaded together. */
+static int
+option_type_conflict(const struct plugin_set *set, const struct plugin *p,
+    const char *name)
+{
+	const struct plugin *a = set->v;
+
+	while (a < p && !has_option(a, name))
+		a++;
+	load_error(p->where, "%s registers the option '%s' with another type "
+	    "than plugin '%s' (%s:%d) does (every plugin section is read "
+	    "with one table of options)", p->path, name, a->name,
+	    a->where->file, a->where->line);
+	return -1;
+}
+
 /* Two plugins may share an option name only with the same type, since
  * every "plugin" section is parsed with one libconfuse table. */
 static int
@@ -283,13 +309,13 @@ add_union_option(struct plugin_set *set, size_t *n, const struct plugin *p,
 	cfg_opt_t opt;
 
 	if (strcmp(o->name, "path") == 0) {
-		log_msg(LOG_ERR, "%s: plugin option 'path' is reserved for the "
-		    "plugin's file", p->path);
+		load_error(p->where, "%s registers the option 'path', which "
+		    "is reserved for the plugin's file", p->path);
 		return -1;
 	}
 	if (options_to_confuse(o, &opt) < 0) {
-		log_msg(LOG_ERR, "%s: option '%s' of plugin %s has no valid "
-		    "type", p->path, o->name, p->d.name);
+		load_error(p->where, "%s registers the option '%s' without "
+		    "a valid type", p->path, o->name);
 		return -1;
 	}
 	for (size_t i = 0; i < *n; i++) {
@@ -299,10 +325,7 @@ add_union_option(struct plugin_set *set, size_t *n, const struct plugin *p,
 		    (set->options[i].flags & CFGF_LIST) ==
 		    (opt.flags & CFGF_LIST))
 			return 0;
-		log_msg(LOG_ERR, "%s: option '%s' of plugin %s has another "
-		    "type than an option of the same name in an earlier "
-		    "plugin", p->path, o->name, p->d.name);
-		return -1;
+		return option_type_conflict(set, p, o->name);
 	}
 	set->options[(*n)++] = opt;
 	return 0;

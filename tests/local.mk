@@ -102,7 +102,8 @@ check_LTLIBRARIES += tests/unit/fixture.la tests/unit/fixture_badmajor.la \
 	tests/unit/fixture_newminor.la tests/unit/fixture_small.la \
 	tests/unit/fixture_nosym.la tests/unit/fixture_dupsize.la \
 	tests/unit/fixture_dupbody.la tests/unit/fixture_dupverb.la \
-	tests/unit/fixture_coreverb.la tests/unit/fixture_badcounter.la
+	tests/unit/fixture_coreverb.la tests/unit/fixture_badcounter.la \
+	tests/unit/fixture_opttype.la
 tests_unit_fixture_la_SOURCES = $(FIXTURE_SRC)
 tests_unit_fixture_la_CFLAGS = $(FIXTURE_CFLAGS) -DFIXTURE_GOOD
 tests_unit_fixture_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
@@ -135,6 +136,9 @@ tests_unit_fixture_badcounter_la_SOURCES = $(FIXTURE_SRC)
 tests_unit_fixture_badcounter_la_CFLAGS = $(FIXTURE_CFLAGS) \
 	-DFIXTURE_BADCOUNTER
 tests_unit_fixture_badcounter_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
+tests_unit_fixture_opttype_la_SOURCES = $(FIXTURE_SRC)
+tests_unit_fixture_opttype_la_CFLAGS = $(FIXTURE_CFLAGS) -DFIXTURE_OPTTYPE
+tests_unit_fixture_opttype_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
 
 # Unit tests of the server core, linked against its convenience library.
 # Core headers are included by relative path ("../../core/x.h").

@@ -24,6 +24,10 @@
  *	fixture_dupsize, fixture_dupbody, fixture_dupverb, fixture_coreverb
  *		Claim the EHLO keyword SIZE, the MAIL parameter BODY, the verb
  *		XHELLO (the good fixture's), the core verb DATA.
+ *	fixture_badcounter
+ *		A counter name Prometheus would not take.
+ *	fixture_opttype
+ *		The size plugin's integer option "limit", as a string.
  */
 #include <stdio.h>
 #include <string.h>
@@ -237,6 +241,26 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	EHLOD_PLUGIN_HEADER,
 	.name = "fixture_badcounter",
 	.counters = bad_counters,
+};
+
+#elif defined(FIXTURE_OPTTYPE)
+/* The size plugin's option "limit" (an integer) as a string: the two
+ * cannot share the one table every plugin section is read with. */
+struct opttype_conf {
+	const char *limit;
+};
+
+static const struct ehlod_option opttype_options[] = {
+	{ "limit", EHLOD_OPT_STRING, offsetof(struct opttype_conf, limit),
+	  NULL, 0, 0, 0, NULL },
+	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
+};
+
+EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
+	EHLOD_PLUGIN_HEADER,
+	.name = "fixture_opttype",
+	.options = opttype_options,
+	.instance_size = sizeof(struct opttype_conf),
 };
 
 #else

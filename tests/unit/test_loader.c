@@ -286,17 +286,31 @@ START_TEST(conflicting_verb)
 }
 END_TEST
 
+/* Errors a plugin's author must fix still name the section that loads
+ * it (line 1 is plugin_dir), so the admin knows which one to take out. */
 START_TEST(core_verb)
 {
-	expect_refused(FIXTURE("fixture_coreverb", ""), "fixture_coreverb.so",
-	    "DATA");
+	expect_refused(FIXTURE("fixture_coreverb", ""),
+	    ":2: plugin 'fixture_coreverb': ", "fixture_coreverb.so claims "
+	    "the core verb 'DATA'");
 }
 END_TEST
 
 START_TEST(bad_counter_name)
 {
-	expect_refused(FIXTURE("fixture_badcounter", ""),
-	    "fixture_badcounter.so", "counter name 'Bad-Name'");
+	expect_refused("\n" FIXTURE("fixture_badcounter", ""),
+	    ":3: plugin 'fixture_badcounter': ", "fixture_badcounter.so: "
+	    "counter name 'Bad-Name'");
+}
+END_TEST
+
+START_TEST(option_type_conflict)
+{
+	expect_refused("plugin size {}\n" FIXTURE("fixture_opttype", ""),
+	    ":3: plugin 'fixture_opttype': ", "fixture_opttype.so registers "
+	    "the option 'limit' with another type than plugin 'size' (");
+	expect_refused("plugin size {}\n" FIXTURE("fixture_opttype", ""),
+	    ":2) does", NULL);
 }
 END_TEST
 
@@ -397,6 +411,7 @@ loader_suite(void)
 	tcase_add_test(tc, conflicting_verb);
 	tcase_add_test(tc, core_verb);
 	tcase_add_test(tc, bad_counter_name);
+	tcase_add_test(tc, option_type_conflict);
 	tcase_add_test(tc, misspelled_plugin_option);
 	tcase_add_test(tc, option_of_another_plugin);
 	tcase_add_test(tc, list_default_of_another_plugin);
