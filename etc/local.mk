@@ -41,11 +41,12 @@ dist_fail2banjail_DATA = etc/fail2ban/jail.d/ehlod.conf
 # The systemd unit and the logrotate snippet, with the install paths filled
 # in.  The unit goes where systemd looks for units under the prefix.
 systemdunitdir = $(prefix)/lib/systemd/system
-systemdunit_DATA = etc/ehlod.service
+systemdunit_DATA = etc/ehlod.service etc/ehlod-milter.service
 logrotatedir = $(datadir)/ehlod/logrotate
 logrotate_DATA = etc/ehlod.logrotate
-EXTRA_DIST += etc/ehlod.service.in etc/ehlod.logrotate.in
-CLEANFILES += etc/ehlod.service etc/ehlod.logrotate
+EXTRA_DIST += etc/ehlod.service.in etc/ehlod-milter.service.in \
+	etc/ehlod.logrotate.in
+CLEANFILES += etc/ehlod.service etc/ehlod-milter.service etc/ehlod.logrotate
 
 EHLOD_SUBST_PATHS = sed -e 's|@sbindir[@]|$(sbindir)|g' \
 	-e 's|@sysconfdir[@]|$(sysconfdir)|g' \
@@ -60,6 +61,10 @@ EHLOD_SUBST_PATHS = sed -e 's|@sbindir[@]|$(sbindir)|g' \
 etc/ehlod.service: $(srcdir)/etc/ehlod.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) etc && $(EHLOD_SUBST_PATHS) \
 	    $(srcdir)/etc/ehlod.service.in > $@
+
+etc/ehlod-milter.service: $(srcdir)/etc/ehlod-milter.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) etc && $(EHLOD_SUBST_PATHS) \
+	    $(srcdir)/etc/ehlod-milter.service.in > $@
 
 etc/ehlod.logrotate: $(srcdir)/etc/ehlod.logrotate.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) etc && $(EHLOD_SUBST_PATHS) \

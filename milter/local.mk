@@ -36,6 +36,7 @@ MILTER_TESTS = \
 	tests/interop/test_milter_check.py \
 	tests/interop/test_milter_serial.py \
 	tests/interop/test_milter_hup.py \
+	tests/interop/test_milter_service.py \
 	tests/interop/test_milter_postfix_reload.py
 TESTS += $(MILTER_TESTS)
 EXTRA_DIST += $(MILTER_TESTS) tests/interop/milterharness.py \

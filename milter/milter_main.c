@@ -55,7 +55,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: ehlod-milter [-d] [-c file]\n"
-	    "       ehlod-milter -t [-c file]\n"
+	    "       ehlod-milter -t [-q] [-c file]\n"
 	    "       ehlod-milter -V\n");
 	exit(2);
 }
@@ -312,12 +312,13 @@ main(int argc, char **argv)
 	const char *file = SYSCONFDIR "/ehlod/ehlod-milter.conf";
 	struct config c;
 	struct plugin_set set;
-	int test = 0, debug = 0, ch;
+	int test = 0, quiet = 0, debug = 0, ch;
 
-	while ((ch = getopt(argc, argv, "c:dtVh")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dqtVh")) != -1) {
 		switch (ch) {
 		case 'c': file = optarg; break;
 		case 'd': debug = 1; break;
+		case 'q': quiet = 1; break;
 		case 't': test = 1; break;
 		case 'V':
 			printf("ehlod-milter %s (plugin ABI %d.%d)\n",
@@ -326,7 +327,7 @@ main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (quiet && !test))
 		usage();
 	log_open("ehlod-milter", 0, 0);
 	log_set_debug(debug);
@@ -339,7 +340,8 @@ main(int argc, char **argv)
 		    file);
 		return 1;
 	}
-	milter_describe(stdout, &c, &set);
+	if (!quiet)
+		milter_describe(stdout, &c, &set);
 	plugins_unload(&set);
 	config_free(&c);
 	return 0;

@@ -30,10 +30,16 @@
  *	A generation that dies unasked is replaced, unless ten have died
  *	within a minute.  SIGTERM or SIGINT stop every generation (libmilter's
  *	orderly stop) and then the master.
+ *
+ *	Under systemd (etc/ehlod-milter.service, Type=notify) the master says
+ *	READY=1 once the first generation serves, RELOADING=1 and READY=1
+ *	around a reload (taken or not), STOPPING=1 as it stops; the
+ *	generations say nothing (NotifyAccess=main).
  */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -48,6 +54,7 @@
 #include "hostapi.h"
 #include "log.h"
 #include "milter.h"
+#include "notify.h"
 #include "xmalloc.h"
 
 #define READY_SECONDS 60	/* a new generation's start-up, at most */
@@ -256,7 +263,18 @@ socket_move_commit(struct socket_move *mv, const char *spec, int slot)
 }
 
 static void
-reload(const char *file, int debug, int listen_fd)
+notify_ready_serving(void)
+{
+	char status[300];
+
+	snprintf(status, sizeof(status), "serving %s", serving_socket);
+	notify_ready(status);
+}
+
+/* 0 when a generation on the file's configuration serves, -1 when the
+ * running one stays. */
+static int
+reload_apply(const char *file, int debug, int listen_fd)
 {
 	struct config c;
 	struct socket_move mv = { .saved = -1 };
@@ -268,7 +286,7 @@ reload(const char *file, int debug, int listen_fd)
 		log_msg(LOG_ERR, "%s: configuration not usable; the running one"
 		    " stays in force", file);
 		config_free(&c);
-		return;
+		return -1;
 	}
 	if (strcmp(c.milter_socket, serving_socket) != 0 &&
 	    !milter_socket_same(c.milter_socket, listen_fd) &&
@@ -276,7 +294,7 @@ reload(const char *file, int debug, int listen_fd)
 		log_msg(LOG_ERR, "reload failed; the running configuration "
 		    "stays in force");
 		config_free(&c);
-		return;
+		return -1;
 	}
 	/* The new generation inherits the log as the master has it. */
 	log_open("ehlod-milter", c.use_syslog, c.syslog_facility);
@@ -287,7 +305,7 @@ reload(const char *file, int debug, int listen_fd)
 		config_free(&c);
 		log_msg(LOG_ERR, "reload failed; the running configuration "
 		    "stays in force");
-		return;
+		return -1;
 	}
 	moved = mv.saved >= 0;
 	for (int i = 0; i < MAX_DRAINING && slot < 0; i++)
@@ -303,6 +321,20 @@ reload(const char *file, int debug, int listen_fd)
 	kill(old, moved ? SIGUSR2 : SIGUSR1);
 	log_msg(LOG_INFO, "reloaded: generation %ld serves, %ld drains",
 	    (long)pid, (long)old);
+	return 0;
+}
+
+/* systemd (Type=notify) waits for READY=1 after RELOADING=1, whether the
+ * reload took or not: the service runs either way. */
+static void
+reload(const char *file, int debug, int listen_fd)
+{
+	notify_reloading();
+	if (reload_apply(file, debug, listen_fd) < 0)
+		notify_ready("reload failed; running the previous "
+		    "configuration");
+	else
+		notify_ready_serving();
 }
 
 /* A reaped generation that was draining; 1 when pid was one. */
@@ -411,6 +443,7 @@ milter_master(const char *file, int debug)
 	}
 	serving_socket = xstrdup(c.milter_socket);
 	(void)milter_socket_file(serving_socket, &serving_file);
+	notify_ready_serving();
 	for (;;) {
 		sig = sigwaitinfo(&set, NULL);
 		if (sig == SIGHUP)
@@ -422,6 +455,7 @@ milter_master(const char *file, int debug)
 		if (rc)
 			break;
 	}
+	notify_stopping();
 	stop_all();
 	/* libmilter removes only the file it made itself, and only when
 	 * not root; a unix socket's file goes with the master. */

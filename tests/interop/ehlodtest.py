@@ -528,6 +528,40 @@ def wait_for_text(read, pattern, timeout=10):
         time.sleep(0.05)
 
 
+class NotifySocket:
+    """A unix datagram socket standing in for systemd's notify socket."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="ehlod-notify-")
+        self.path = os.path.join(self.dir, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        os.chmod(self.path, 0o777)
+
+    def wait_for(self, word, timeout=10):
+        deadline = time.monotonic() + timeout
+        seen = []
+        while time.monotonic() < deadline:
+            self.sock.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                msg = self.receive()
+            except socket.timeout:
+                break
+            seen.append(msg)
+            if word in msg.split("\n"):
+                return msg
+        raise AssertionError("no %s; got %r" % (word, seen))
+
+    def receive(self):
+        """The next datagram, as text."""
+        return self.sock.recv(4096).decode()
+
+    def close(self):
+        self.sock.close()
+        os.unlink(self.path)
+        os.rmdir(self.dir)
+
+
 def run_ehlod(args, timeout=15):
     """Run ehlod with args (e.g. -t -c FILE); return (code, stdout+stderr)."""
     proc = subprocess.run([ehlod_bin()] + list(args), stdin=subprocess.DEVNULL,

@@ -11,45 +11,14 @@
 
 import os
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 import unittest
 
-from ehlodtest import Ehlod, EhlodTestCase, env_path, main, run_ehlod
+from ehlodtest import (Ehlod, EhlodTestCase, NotifySocket, env_path, main,
+                       run_ehlod)
 
 SYSTEMD_ANALYZE = "/usr/bin/systemd-analyze"
-
-
-class NotifySocket:
-    """A unix datagram socket standing in for systemd's notify socket."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="ehlod-notify-")
-        self.path = os.path.join(self.dir, "notify")
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        os.chmod(self.path, 0o777)
-
-    def wait_for(self, word, timeout=10):
-        deadline = time.monotonic() + timeout
-        seen = []
-        while time.monotonic() < deadline:
-            self.sock.settimeout(max(0.05, deadline - time.monotonic()))
-            try:
-                msg = self.sock.recv(4096).decode()
-            except socket.timeout:
-                break
-            seen.append(msg)
-            if word in msg.split("\n"):
-                return msg
-        raise AssertionError("no %s; got %r" % (word, seen))
-
-    def close(self):
-        self.sock.close()
-        os.unlink(self.path)
-        os.rmdir(self.dir)
 
 
 class PackagingTest(EhlodTestCase):
