@@ -562,6 +562,39 @@ class NotifySocket:
         os.rmdir(self.dir)
 
 
+SYSTEMD_ANALYZE = "/usr/bin/systemd-analyze"
+
+
+def verify_unit(testcase, name, replace, workdir):
+    """The built systemd unit etc/NAME: Type=notify, every @...@ filled
+    in, and with the install paths replaced ({installed: this build's})
+    it passes systemd-analyze verify (no systemd runs here to start it).
+    Returns the unit's text as built."""
+    if not os.path.exists(SYSTEMD_ANALYZE):
+        testcase.fail("systemd-analyze missing: install the Debian package "
+                      "systemd")
+    with open(os.path.join(env_path("EHLOD_BUILDDIR"), "etc", name)) as f:
+        text = f.read()
+    testcase.assertIn("Type=notify", text)
+    testcase.assertNotRegex(text, r"@[a-z]+@")
+    copy_text = text
+    for old, new in replace.items():
+        copy_text = copy_text.replace(old, new)
+    copy = os.path.join(workdir, name)
+    with open(copy, "w") as f:
+        f.write(copy_text)
+    p = subprocess.run([SYSTEMD_ANALYZE, "verify", "--man=no", copy],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=60)
+    testcase.assertEqual(p.returncode, 0, p.stdout.decode())
+    return text
+
+
+def unit_command(text, key):
+    """The words of the unit's first KEY= line (ExecStart, ...)."""
+    return text.split("\n" + key + "=")[1].split("\n")[0].split()
+
+
 def run_ehlod(args, timeout=15):
     """Run ehlod with args (e.g. -t -c FILE); return (code, stdout+stderr)."""
     proc = subprocess.run([ehlod_bin()] + list(args), stdin=subprocess.DEVNULL,

@@ -260,15 +260,25 @@ START_TEST(option_wrong_type)
 }
 END_TEST
 
+/* "plugin size {}" on line 2 (line 1 is plugin_dir), then a fixture on
+ * line 3 that clashes with it: both sections are named, the refused one
+ * first, with what it did. */
+static void
+expect_clash_with_size(const char *fixture_section, const char *refused,
+    const char *what)
+{
+	char body[1024];
+
+	snprintf(body, sizeof(body), "plugin size {}\n%s", fixture_section);
+	expect_refused(body, refused, what);
+	expect_refused(body, ":2) does", NULL);
+}
+
 START_TEST(conflicting_keyword)
 {
-	/* Both sections named: the refused one first (line 1 is
-	 * plugin_dir), with the file. */
-	expect_refused("plugin size {}\n" FIXTURE("fixture_dupsize", ""),
+	expect_clash_with_size(FIXTURE("fixture_dupsize", ""),
 	    ":3: plugin 'fixture_dupsize': ", "fixture_dupsize.so claims the "
 	    "EHLO keyword 'SIZE', as plugin 'size' (");
-	expect_refused("plugin size {}\n" FIXTURE("fixture_dupsize", ""),
-	    ":2) does", NULL);
 }
 END_TEST
 
@@ -306,11 +316,9 @@ END_TEST
 
 START_TEST(option_type_conflict)
 {
-	expect_refused("plugin size {}\n" FIXTURE("fixture_opttype", ""),
+	expect_clash_with_size(FIXTURE("fixture_opttype", ""),
 	    ":3: plugin 'fixture_opttype': ", "fixture_opttype.so registers "
 	    "the option 'limit' with another type than plugin 'size' (");
-	expect_refused("plugin size {}\n" FIXTURE("fixture_opttype", ""),
-	    ":2) does", NULL);
 }
 END_TEST
 
