@@ -335,9 +335,12 @@ main(int argc, char **argv)
 	if (!test)
 		return milter_master(file, debug);
 	hostapi_set_checking(1);	/* -t changes nothing */
+	memset(&c, 0, sizeof(c));
 	if (setup(file, &c, &set, 0) < 0) {
 		fprintf(stderr, "ehlod-milter: %s: configuration not usable\n",
 		    file);
+		plugins_unload(&set);
+		config_free(&c);
 		return 1;
 	}
 	if (!quiet)
