@@ -293,6 +293,11 @@ option_type_conflict(const struct plugin_set *set, const struct plugin *p,
 
 	while (a < p && !has_option(a, name))
 		a++;
+	if (a == p) {
+		load_error(p->where, "%s registers the option '%s' twice, "
+		    "with two types", p->path, name);
+		return -1;
+	}
 	load_error(p->where, "%s registers the option '%s' with another type "
 	    "than plugin '%s' (%s:%d) does (every plugin section is read "
 	    "with one table of options)", p->path, name, a->name,

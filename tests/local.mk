@@ -103,7 +103,7 @@ check_LTLIBRARIES += tests/unit/fixture.la tests/unit/fixture_badmajor.la \
 	tests/unit/fixture_nosym.la tests/unit/fixture_dupsize.la \
 	tests/unit/fixture_dupbody.la tests/unit/fixture_dupverb.la \
 	tests/unit/fixture_coreverb.la tests/unit/fixture_badcounter.la \
-	tests/unit/fixture_opttype.la
+	tests/unit/fixture_opttype.la tests/unit/fixture_opttwice.la
 tests_unit_fixture_la_SOURCES = $(FIXTURE_SRC)
 tests_unit_fixture_la_CFLAGS = $(FIXTURE_CFLAGS) -DFIXTURE_GOOD
 tests_unit_fixture_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
@@ -139,6 +139,9 @@ tests_unit_fixture_badcounter_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
 tests_unit_fixture_opttype_la_SOURCES = $(FIXTURE_SRC)
 tests_unit_fixture_opttype_la_CFLAGS = $(FIXTURE_CFLAGS) -DFIXTURE_OPTTYPE
 tests_unit_fixture_opttype_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
+tests_unit_fixture_opttwice_la_SOURCES = $(FIXTURE_SRC)
+tests_unit_fixture_opttwice_la_CFLAGS = $(FIXTURE_CFLAGS) -DFIXTURE_OPTTWICE
+tests_unit_fixture_opttwice_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
 
 # Unit tests of the server core, linked against its convenience library.
 # Core headers are included by relative path ("../../core/x.h").

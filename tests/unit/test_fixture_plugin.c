@@ -28,6 +28,8 @@
  *		A counter name Prometheus would not take.
  *	fixture_opttype
  *		The size plugin's integer option "limit", as a string.
+ *	fixture_opttwice
+ *		The option "depth" twice, as a string and as an integer.
  */
 #include <stdio.h>
 #include <string.h>
@@ -243,22 +245,35 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	.counters = bad_counters,
 };
 
-#elif defined(FIXTURE_OPTTYPE)
+#elif defined(FIXTURE_OPTTYPE) || defined(FIXTURE_OPTTWICE)
 /* The size plugin's option "limit" (an integer) as a string: the two
- * cannot share the one table every plugin section is read with. */
+ * cannot share the one table every plugin section is read with; or one
+ * option declared twice with two types. */
 struct opttype_conf {
-	const char *limit;
+	const char *text;
+	long long number;
 };
 
 static const struct ehlod_option opttype_options[] = {
-	{ "limit", EHLOD_OPT_STRING, offsetof(struct opttype_conf, limit),
+#if defined(FIXTURE_OPTTYPE)
+	{ "limit", EHLOD_OPT_STRING, offsetof(struct opttype_conf, text),
 	  NULL, 0, 0, 0, NULL },
+#else
+	{ "depth", EHLOD_OPT_STRING, offsetof(struct opttype_conf, text),
+	  NULL, 0, 0, 0, NULL },
+	{ "depth", EHLOD_OPT_INT, offsetof(struct opttype_conf, number),
+	  NULL, 0, 0, 0, NULL },
+#endif
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 
 EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	EHLOD_PLUGIN_HEADER,
+#if defined(FIXTURE_OPTTYPE)
 	.name = "fixture_opttype",
+#else
+	.name = "fixture_opttwice",
+#endif
 	.options = opttype_options,
 	.instance_size = sizeof(struct opttype_conf),
 };

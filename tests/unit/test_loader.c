@@ -319,6 +319,9 @@ START_TEST(option_type_conflict)
 	expect_clash_with_size(FIXTURE("fixture_opttype", ""),
 	    ":3: plugin 'fixture_opttype': ", "fixture_opttype.so registers "
 	    "the option 'limit' with another type than plugin 'size' (");
+	expect_refused(FIXTURE("fixture_opttwice", ""),
+	    ":2: plugin 'fixture_opttwice': ", "fixture_opttwice.so registers "
+	    "the option 'depth' twice, with two types");
 }
 END_TEST
 
