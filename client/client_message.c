@@ -60,14 +60,40 @@ put_eol(struct client_message *m)
 	m->bol = 1;
 }
 
+/* n octets without CR or LF, as they are; a dot starting a line is
+ * doubled for DATA. */
 static void
-put_char(struct client_message *m, char ch)
+put_text(struct client_message *m, const unsigned char *p, size_t n)
 {
-	if (m->bol && ch == '.' && m->form == FORM_STUFFED)
+	if (m->bol && p[0] == '.' && m->form == FORM_STUFFED)
 		m->out[m->out_len++] = '.';
-	m->out[m->out_len++] = ch;
-	m->crlf_len++;
+	memcpy(m->out + m->out_len, p, n);
+	m->out_len += n;
+	m->crlf_len += n;
 	m->bol = 0;
+}
+
+/* How many octets from p on hold no CR and no LF.  glibc's memchr looks
+ * at many octets per step; a message is mostly such runs. */
+static size_t
+plain_run(const unsigned char *p, size_t n)
+{
+	const unsigned char *lf = memchr(p, '\n', n);
+	size_t upto = lf != NULL ? (size_t)(lf - p) : n;
+	const unsigned char *cr = memchr(p, '\r', upto);
+
+	return cr != NULL ? (size_t)(cr - p) : upto;
+}
+
+/* No early exit, so that the compiler can look at many octets at once. */
+static int
+has_8bit_octet(const unsigned char *p, size_t n)
+{
+	unsigned char any = 0;
+
+	for (size_t i = 0; i < n; i++)
+		any |= p[i];
+	return any >> 7;
 }
 
 int
@@ -79,11 +105,8 @@ client_message_add(struct client_message *m, const void *data, size_t len)
 		return -1;
 	if (len == 0)
 		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (in[i] > 127) {
-			m->has_8bit = 1;
-			break;
-		}
+	if (!m->has_8bit)
+		m->has_8bit = has_8bit_octet(in, len);
 	if (m->form == FORM_RAW) {
 		if (reserve(m, len) < 0)
 			return -1;
@@ -95,21 +118,28 @@ client_message_add(struct client_message *m, const void *data, size_t len)
 	/* Worst case: every octet a bare line end, or a stuffed dot. */
 	if (reserve(m, 2 * len + 2) < 0)
 		return -1;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = in[i];
+	for (size_t i = 0; i < len;) {
+		size_t run;
 
 		if (m->held_cr) {
 			m->held_cr = 0;
 			put_eol(m);
-			if (ch == '\n')
-				continue;	/* it was CRLF */
+			if (in[i] == '\n') {
+				i++;	/* it was CRLF */
+				continue;
+			}
 		}
-		if (ch == '\r')
+		run = plain_run(in + i, len - i);
+		if (run > 0) {
+			put_text(m, in + i, run);
+			i += run;
+			continue;
+		}
+		if (in[i] == '\r')
 			m->held_cr = 1;
-		else if (ch == '\n')
-			put_eol(m);
 		else
-			put_char(m, (char)ch);
+			put_eol(m);
+		i++;
 	}
 	return 0;
 }

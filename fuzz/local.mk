@@ -5,14 +5,14 @@
 # in the build tree (fuzz-corpus/NAME), where new inputs are kept.
 
 FUZZ_TARGETS = command address data bdat proxy reply config milter crlf dsn \
-	xforward auth milter_socket
+	xforward auth milter_socket client_message
 FUZZ_SECONDS = 10
 EXTRA_DIST += fuzz/README.md fuzz/corpus fuzz/run-target
 
 FUZZ_BINARIES = fuzz/fuzz_command fuzz/fuzz_address fuzz/fuzz_data \
 	fuzz/fuzz_bdat fuzz/fuzz_proxy fuzz/fuzz_reply fuzz/fuzz_config \
 	fuzz/fuzz_milter fuzz/fuzz_crlf fuzz/fuzz_dsn fuzz/fuzz_xforward \
-	fuzz/fuzz_auth fuzz/fuzz_milter_socket
+	fuzz/fuzz_auth fuzz/fuzz_milter_socket fuzz/fuzz_client_message
 if FUZZERS
 noinst_PROGRAMS += $(FUZZ_BINARIES)
 FUZZ_ENABLED = yes
@@ -70,6 +70,12 @@ fuzz_fuzz_auth_LDADD = proto/libproto.la $(SASL_LIBS)
 fuzz_fuzz_crlf_SOURCES = fuzz/fuzz_crlf.c
 fuzz_fuzz_crlf_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 fuzz_fuzz_crlf_LDADD = proto/libproto.la
+
+# The client library's wire form of a message (every relayed message).
+fuzz_fuzz_client_message_SOURCES = fuzz/fuzz_client_message.c \
+	client/client_message.c
+fuzz_fuzz_client_message_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
+fuzz_fuzz_client_message_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
 
 fuzz_fuzz_dsn_SOURCES = fuzz/fuzz_dsn.c
 fuzz_fuzz_dsn_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LINK)
