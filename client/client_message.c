@@ -214,13 +214,19 @@ client_message_measure(const void *data, size_t len, size_t *crlf_len,
 	const unsigned char *in = data;
 	size_t o = 0;
 
-	*has_8bit = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (in[i] > 127)
-			*has_8bit = 1;
+	*has_8bit = has_8bit_octet(in, len);
+	for (size_t i = 0; i < len;) {
+		size_t run = plain_run(in + i, len - i);
+
+		o += run;
+		i += run;
+		if (i == len)
+			break;
+		/* CRLF, a bare CR or a bare LF: two octets on the wire. */
 		if (in[i] == '\r' && i + 1 < len && in[i + 1] == '\n')
 			i++;
-		o += in[i] == '\r' || in[i] == '\n' ? 2 : 1;
+		o += 2;
+		i++;
 	}
 	if (len > 0 && in[len - 1] != '\n' && in[len - 1] != '\r')
 		o += 2;
