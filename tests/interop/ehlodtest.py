@@ -194,14 +194,21 @@ def render_config(core, plugins):
     return "\n".join(lines) + "\n"
 
 
+def remove_at_exit(path):
+    """Remove the directory path when the test program ends (unless
+    $EHLOD_TEST_KEEP is set, to look at it afterwards); returns path."""
+    _tempdirs.append(path)
+    return path
+
+
 def make_tempdir(prefix="ehlod-test-"):
-    """A temporary directory the server can use after dropping root.
-    Sticky, like /tmp: ehlod running as root accepts a root-owned sticky
-    directory above its config file (TRUST in ehlod(8)), a plain 0777 one
-    it refuses."""
+    """A temporary directory the server can use after dropping root,
+    removed when the test program ends.  Sticky, like /tmp: ehlod
+    running as root accepts a root-owned sticky directory above its
+    config file (TRUST in ehlod(8)), a plain 0777 one it refuses."""
     path = tempfile.mkdtemp(prefix=prefix)
     os.chmod(path, 0o1777)
-    return path
+    return remove_at_exit(path)
 
 
 def status_kb(pid, key):
@@ -469,7 +476,6 @@ class Ehlod:
 
     def cleanup(self):
         self.stop()
-        _tempdirs.append(self.dir)
 
     def __enter__(self):
         return self
@@ -484,9 +490,9 @@ class Ehlod:
                              % (exc_type.__name__, str(exc)[:2000]))
             sys.stderr.write("---- ehlod log (%s) ----\n%s---- end ----\n"
                              % (self.conf_path, self.log()[-8000:]))
-        # The directory stays until the test program ends, so a test can
-        # look at Maildir and the log after the server stopped.
-        _tempdirs.append(self.dir)
+        # The directory (make_tempdir's) stays until the test program
+        # ends, so a test can look at Maildir and the log after the
+        # server stopped.
         if report and exc_type is None:
             raise AssertionError("sanitizer report in the ehlod log:\n"
                                  + report[-8000:])

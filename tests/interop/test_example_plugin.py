@@ -26,7 +26,7 @@ import tempfile
 import time
 
 from ehlodtest import (Ehlod, EhlodTestCase, main, run_ehlod, env_path,
-                       plugin_dir)
+                       plugin_dir, remove_at_exit)
 
 GREETING = "Hello from the example"
 REJECT_DOMAIN = "spam.test"
@@ -44,7 +44,7 @@ def build_example():
     if "so" in _built:
         return _built["so"], _built["out"]
     src = os.path.join(env_path("EHLOD_SRCDIR"), "examples", "hello")
-    work = tempfile.mkdtemp(prefix="ehlod-hello-")
+    work = remove_at_exit(tempfile.mkdtemp(prefix="ehlod-hello-"))
     for name in ("hello.c", "tour.c", "Makefile"):
         shutil.copy(os.path.join(src, name), work)
         os.chmod(os.path.join(work, name), 0o644)
@@ -94,7 +94,7 @@ def pkg_config_flags():
 
 def build_plugin(source):
     """Build source as an author would; return (returncode, output, .so)."""
-    work = tempfile.mkdtemp(prefix="ehlod-mistake-")
+    work = remove_at_exit(tempfile.mkdtemp(prefix="ehlod-mistake-"))
     os.chmod(work, 0o755)
     src = os.path.join(work, "p.c")
     with open(src, "w") as f:
