@@ -41,6 +41,14 @@ tests_plugins_noop4_la_SOURCES = tests/plugins/noop.c
 tests_plugins_noop4_la_CFLAGS = $(PLUGIN_CFLAGS) -DNOOP_NAME='"noop4"'
 tests_plugins_noop4_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
 
+# bench/throughput's floor for durable delivery (it also builds its own).
+check_LTLIBRARIES += tests/plugins/flushlog.la
+tests_plugins_flushlog_la_SOURCES = tests/plugins/flushlog.c \
+	plugins/plugin_threads.c plugins/plugin_threads.h
+tests_plugins_flushlog_la_CFLAGS = $(PLUGIN_CFLAGS) -I$(srcdir)/plugins
+tests_plugins_flushlog_la_LDFLAGS = $(PLUGIN_CHECK_LDFLAGS)
+tests_plugins_flushlog_la_LIBADD = -lpthread
+
 check_LTLIBRARIES += tests/plugins/serial.la
 tests_plugins_serial_la_SOURCES = tests/plugins/serial.c
 tests_plugins_serial_la_CFLAGS = $(PLUGIN_CFLAGS)
