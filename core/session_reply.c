@@ -86,9 +86,12 @@ static void
 remember_reply(struct ehlod_session *s, int code, const char *enhanced,
     const char *text)
 {
+	const char *enh = enhanced_code_fits(enhanced, code) ? enhanced : "";
+	size_t n = strnlen(enh, sizeof(s->last_enhanced) - 1);
+
 	s->last_code = code;
-	snprintf(s->last_enhanced, sizeof(s->last_enhanced), "%s",
-	    enhanced_code_fits(enhanced, code) ? enhanced : "");
+	memcpy(s->last_enhanced, enh, n);
+	s->last_enhanced[n] = '\0';
 	free(s->last_text);
 	s->last_text = xstrdup(text);
 }
@@ -182,6 +185,11 @@ session_reply(struct ehlod_session *s, int code, const char *enhanced,
 	char text[1024];
 	va_list ap;
 
+	/* Most replies are fixed text ("Ok"): no formatting to do. */
+	if (strchr(fmt, '%') == NULL && strlen(fmt) < sizeof(text)) {
+		session_reply_text(s, code, enhanced, fmt);
+		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
