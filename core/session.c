@@ -160,7 +160,7 @@ connect_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 	session_reply(s, 220, NULL, "%s ESMTP ehlod", server->conf->hostname);
 }
 
-static struct ehlod_session *implicit_tls(struct ehlod_session *s);
+static void implicit_tls(struct ehlod_session *s);
 
 /*
  * Limits are judged before any plugin runs: 421 4.7.0, logged, closed.
@@ -220,7 +220,7 @@ over_limit(struct ehlod_session *s)
 
 /* RFC 8314 section 3.3: on an implicit-TLS listener the handshake comes
  * first; the connect hooks and the greeting follow in tls_established(). */
-static struct ehlod_session *
+static void
 implicit_tls(struct ehlod_session *s)
 {
 	s->ssl_ctx = listener_tls_context(s->listener, s->plugins);
@@ -228,21 +228,20 @@ implicit_tls(struct ehlod_session *s)
 		log_msg(LOG_ERR, "%s: listener %s: no TLS context for implicit "
 		    "TLS; closing", s->id, s->listener->name);
 		session_free(s);
-		return NULL;
+		return;
 	}
 	s->tls_on_connect = 1;
 	tls_begin(s);
-	return s;
 }
 
-struct ehlod_session *
+void
 session_new(struct bufferevent *bev, const struct sockaddr *peer,
     socklen_t peerlen)
 {
-	return session_new_via(bev, peer, peerlen, NULL, 0);
+	session_new_via(bev, peer, peerlen, NULL, 0);
 }
 
-struct ehlod_session *
+void
 session_new_via(struct bufferevent *bev, const struct sockaddr *peer,
     socklen_t peerlen, const struct sockaddr *client, socklen_t clientlen)
 {
@@ -290,12 +289,13 @@ session_new_via(struct bufferevent *bev, const struct sockaddr *peer,
 		    "of listener %s", s->id, s->client_addr, s->listener->name);
 	}
 	if (over_limit(s))
-		return s;
-	if (s->listener && s->listener->tls == LISTENER_TLS_IMPLICIT)
-		return implicit_tls(s);
+		return;
+	if (s->listener && s->listener->tls == LISTENER_TLS_IMPLICIT) {
+		implicit_tls(s);
+		return;
+	}
 	chain_start(s, STEP_CONNECT, NULL, NULL, NULL, 0, connect_done);
 	session_process(s);
-	return s;
 }
 
 void

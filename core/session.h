@@ -12,11 +12,14 @@
 #include <event2/bufferevent.h>
 #include "smtpd.h"
 
-struct ehlod_session *session_new(struct bufferevent *bev,
+/* A session for a new connection.  Nothing is returned: the session may
+ * already be gone when these return (refused over a limit, a failed TLS
+ * start, a connect hook that closed it). */
+void session_new(struct bufferevent *bev,
     const struct sockaddr *peer, socklen_t peerlen);
 /* The same behind a proxy: client (the PROXY header's source address, or
  * NULL for the peer) becomes the session's client address. */
-struct ehlod_session *session_new_via(struct bufferevent *bev,
+void session_new_via(struct bufferevent *bev,
     const struct sockaddr *peer, socklen_t peerlen,
     const struct sockaddr *client, socklen_t clientlen);
 /* A session with no connection, for ehlod -t (EHLO parameters). */

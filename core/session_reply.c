@@ -86,7 +86,8 @@ static void
 remember_reply(struct ehlod_session *s, int code, const char *enhanced,
     const char *text)
 {
-	const char *enh = enhanced_code_fits(enhanced, code) ? enhanced : "";
+	const char *enh = enhanced != NULL &&
+	    enhanced_code_fits(enhanced, code) ? enhanced : "";
 	size_t n = strnlen(enh, sizeof(s->last_enhanced) - 1);
 
 	s->last_code = code;

@@ -202,13 +202,14 @@ static int
 copy_spool(struct maildir_job *j)
 {
 	enum { CHUNK = 64 * 1024 };
-	unsigned char *in = malloc(2 * CHUNK), *out = in + CHUNK;
+	unsigned char *in = malloc(2 * CHUNK), *out;
 	unsigned char cr[1];
 	size_t off = 0;
 	int err = 0;
 
 	if (in == NULL)
 		return ENOMEM;
+	out = in + CHUNK;
 	while (err == 0 && off < j->spool_len) {
 		size_t want = j->spool_len - off < CHUNK ?
 		    j->spool_len - off : CHUNK;
