@@ -17,7 +17,9 @@
  *
  *	Like maildir, threads do the disk work (a batch of what queued up
  *	since a thread last looked, one fdatasync for it) and the event
- *	loop never waits; the log is a ring that nobody reads back.
+ *	loop never waits; the log is a ring that nobody reads back.  A
+ *	message larger than the whole ring is written from its start and
+ *	makes the file grow: size must exceed the largest message measured.
  *
  *	Built by "make check" and by bench/throughput, never installed.
  * OPTIONS
@@ -56,6 +58,7 @@ struct job {
 	ehlod_ctx *s;		/* NULL once the session ended (loop only) */
 	unsigned char *data;
 	size_t len;
+	off_t at;		/* its place in the log */
 	int err;		/* errno of the write or flush, or 0 */
 };
 
@@ -167,14 +170,12 @@ deliver(struct job *batch)
 {
 	int err = 0;
 
-	for (struct job *j = batch; j != NULL; j = j->next) {
-		off_t at;
-
-		pthread_mutex_lock(&pool.lock);
-		at = place_locked(j->len);
-		pthread_mutex_unlock(&pool.lock);
-		j->err = pwrite_all(pool.fd, j->data, j->len, at);
-	}
+	pthread_mutex_lock(&pool.lock);
+	for (struct job *j = batch; j != NULL; j = j->next)
+		j->at = place_locked(j->len);
+	pthread_mutex_unlock(&pool.lock);
+	for (struct job *j = batch; j != NULL; j = j->next)
+		j->err = pwrite_all(pool.fd, j->data, j->len, j->at);
 	if (fdatasync(pool.fd) < 0)
 		err = errno;
 	for (struct job *j = batch; j != NULL; j = j->next)
