@@ -20,6 +20,7 @@ dist_man_MANS += docs/ehlod-plugin-size.5 docs/ehlod-plugin-pipelining.5 \
 # points authors: $(docdir)/examples (share/doc/ehlod/examples).
 exampledir = $(docdir)/examples
 dist_example_DATA = examples/hello/hello.c examples/hello/tour.c \
+	examples/hello/localuser.c \
 	examples/hello/Makefile
 
 TESTS += tests/interop/test_example_plugin.py \

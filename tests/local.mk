@@ -85,6 +85,7 @@ INTEROP_TESTS = \
 	tests/interop/test_pending.py \
 	tests/interop/test_explicit_context.py \
 	tests/interop/test_example_tour.py \
+	tests/interop/test_example_localuser.py \
 	tests/interop/test_man_snippets.py \
 	tests/interop/test_reports.py \
 	tests/interop/test_config.py \

@@ -45,7 +45,7 @@ def build_example():
         return _built["so"], _built["out"]
     src = os.path.join(env_path("EHLOD_SRCDIR"), "examples", "hello")
     work = remove_at_exit(tempfile.mkdtemp(prefix="ehlod-hello-"))
-    for name in ("hello.c", "tour.c", "Makefile"):
+    for name in ("hello.c", "tour.c", "localuser.c", "Makefile"):
         shutil.copy(os.path.join(src, name), work)
         os.chmod(os.path.join(work, name), 0o644)
     env = dict(os.environ)
@@ -67,6 +67,7 @@ def build_example():
     os.chmod(work, 0o755)
     os.chmod(os.path.join(work, "hello.so"), 0o755)
     os.chmod(os.path.join(work, "tour.so"), 0o755)
+    os.chmod(os.path.join(work, "localuser.so"), 0o755)
     _built["so"] = os.path.join(work, "hello.so")
     _built["out"] = out
     _built["dir"] = work
