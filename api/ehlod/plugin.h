@@ -1,6 +1,6 @@
 /*
  * NAME
- *	ehlod/plugin.h - the ehlod plugin ABI, version 1.4
+ *	ehlod/plugin.h - the ehlod plugin ABI, version 1.5
  * SUMMARY
  *	#include <ehlod/plugin.h>
  *
