@@ -7,13 +7,13 @@ sendmail-cf under /opt/ehlod-peers/sendmail instead of installing them.
 This test builds a configuration with m4 from those macros, with the
 very INPUT_MAIL_FILTER line README.md and ehlod-milter(8) give admins,
 and runs Sendmail as a private daemon in the foreground (-bD) on a free
-loopback port, queueing only: what it accepts stays in its queue
-directory, where the test reads the header lines it stored.  Sendmail
+loopback port, relaying what it accepts through its smtp mailer to
+Postfix's smtp-sink, where the test reads the message as it arrived.  Sendmail
 sleeps a minute at start when its host name has no dot, so it runs in a
 UTS namespace of its own named sendmail.test.  swaks is the client, the
 milter runs the milterprobe test plugin.  Checked: a plugin's rejection
 (one line, multi-line, and one that pends a second) reaches the client
-with its code, enhanced code and text; an accepted message is queued
+with its code, enhanced code and text; an accepted message is delivered
 with the plugin's header changes and Sendmail's queue id; with the
 milter down, F=T gives a temporary failure.
 
@@ -27,6 +27,7 @@ import re
 import shutil
 import signal
 import subprocess
+import time
 
 from ehlodtest import EhlodTestCase, free_port, main, make_tempdir
 from milterharness import (MTA_PROBE, Milter, MtaMilterChecks, mta_swaks,
@@ -50,7 +51,10 @@ define(`STATUS_FILE', `{dir}/statistics')dnl
 define(`ALIAS_FILE', `')dnl
 define(`HELP_FILE', `')dnl
 define(`confPID_FILE', `{dir}/sendmail.pid')dnl
-define(`confDELIVERY_MODE', `queueonly')dnl
+define(`confDELIVERY_MODE', `background')dnl
+define(`SMART_HOST', `esmtp:[127.0.0.1]')dnl
+define(`ESMTP_MAILER_ARGS', `TCP $h {sink_port}')dnl
+define(`confTO_CONNECT', `10s')dnl
 FEATURE(`nouucp', `reject')dnl
 FEATURE(`no_default_msa')dnl
 FEATURE(`promiscuous_relay')dnl
@@ -62,9 +66,9 @@ MAILER(`smtp')dnl
 
 
 class Sendmail:
-    """One private Sendmail daemon, queueing only."""
+    """One private Sendmail daemon, relaying to smtp-sink."""
 
-    def __init__(self, milter_port):
+    def __init__(self, milter_port, sink_port):
         self.dir = make_tempdir("ehlod-sendmail-")
         os.chmod(self.dir, 0o755)
         os.mkdir(os.path.join(self.dir, "queue"), 0o700)
@@ -72,7 +76,7 @@ class Sendmail:
         self.cf = os.path.join(self.dir, "sendmail.cf")
         self.output = os.path.join(self.dir, "sendmail.out")
         mc = MC.format(cf_m4=CF_M4, dir=self.dir, port=self.port,
-                       milter_port=milter_port)
+                       milter_port=milter_port, sink_port=sink_port)
         with open(self.cf, "w") as f:
             subprocess.run(["m4"], input=mc.encode(), stdout=f, check=True,
                            stderr=subprocess.DEVNULL)
@@ -92,19 +96,6 @@ class Sendmail:
         with open(self.output, errors="replace") as f:
             return f.read()
 
-    def queued(self):
-        """The queue ids of the messages in the queue."""
-        return sorted(os.path.basename(p)[2:] for p in
-                      glob.glob(os.path.join(self.dir, "queue", "qf*")))
-
-    def queued_headers(self, queue_id):
-        """The header lines Sendmail stored for queue_id (its qf file's
-        "H?flags?Name: value" lines, continuation lines joined)."""
-        path = os.path.join(self.dir, "queue", "qf" + queue_id)
-        with open(path, errors="replace") as f:
-            text = f.read()
-        return re.findall(r"^H\?[^?]*\?(.*(?:\n\t.*)*)", text, re.M)
-
     def close(self):
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -114,6 +105,61 @@ class Sendmail:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Sink:
+    """Postfix's smtp-sink, keeping each message it gets in a file."""
+
+    def __init__(self):
+        self.dir = make_tempdir("ehlod-sink-")
+        os.chmod(self.dir, 0o777)
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            ["smtp-sink", "-u", "nobody", "-h", "sink.test", "-d",
+             os.path.join(self.dir, "%Y%m%d%H%M%S."),
+             "127.0.0.1:%d" % self.port, "10"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)
+        if not wait_port(self.port, START_TIMEOUT):
+            self.close()
+            raise RuntimeError("smtp-sink does not listen")
+
+    def message_with(self, text, timeout=30):
+        """The first message received that contains text, or None."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for path in sorted(glob.glob(os.path.join(self.dir, "*"))):
+                with open(path, errors="replace") as f:
+                    content = f.read()
+                if text in content:
+                    return content
+            time.sleep(0.2)
+        return None
+
+    def close(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# The lines smtp-sink -d writes above each message: the envelope it got.
+SINK_ENVELOPE = ("X-Client-Addr", "X-Client-Proto", "X-Helo-Args",
+                 "X-Mail-Args", "X-Rcpt-Args")
+
+
+def delivered_headers(content):
+    """The header lines of a message as Sendmail sent it to smtp-sink
+    (continuation lines joined), without what smtp-sink added on top:
+    its envelope lines and its Received header."""
+    block = content.split("\n\n", 1)[0]
+    headers = re.findall(r"^(\S.*(?:\n[ \t].*)*)", block, re.M)
+    while headers and headers[0].split(":", 1)[0] in SINK_ENVELOPE:
+        headers.pop(0)
+    if headers and headers[0].startswith("Received: ") and \
+            "by sink.test" in headers[0]:
+        headers.pop(0)
+    return headers
 
 
 class SendmailMilterTest(MtaMilterChecks, EhlodTestCase):
@@ -130,9 +176,12 @@ class SendmailMilterTest(MtaMilterChecks, EhlodTestCase):
         need_program("swaks", "swaks")
         need_program("m4", "m4")
         need_program("unshare", "util-linux")
+        need_program("smtp-sink", "postfix")
         cls.milter = Milter([probe_plugin(MTA_PROBE)])
         cls.addClassCleanup(cls.milter.cleanup)
-        cls.sendmail = Sendmail(cls.milter.port)
+        cls.sink = Sink()
+        cls.addClassCleanup(cls.sink.close)
+        cls.sendmail = Sendmail(cls.milter.port, cls.sink.port)
         cls.addClassCleanup(cls.sendmail.close)
 
     def diagnostics(self):
@@ -145,28 +194,32 @@ class SendmailMilterTest(MtaMilterChecks, EhlodTestCase):
     def refusal(self, rcpt):
         return "<%s>... milterprobe: <%s> rejected" % (rcpt, rcpt)
 
-    def test_d_accepted_message_queued_with_plugin_headers(self):
-        queue_id = self.send_accepted()
-        headers = self.sendmail.queued_headers(queue_id)
+    def test_d_accepted_message_delivered_with_plugin_headers(self):
+        mark = "X-Test-Mark: d-%d" % os.getpid()
+        queue_id = self.send_accepted(mark)
+        content = self.sink.message_with(mark)
+        self.assertIsNotNone(content, "not delivered to smtp-sink" +
+                             self.diagnostics())
+        headers = delivered_headers(content)
         probe = [h for h in headers if h.startswith("X-Ehlod-Probe: ")]
         self.assertEqual(len(probe), 1, headers)
         for part in probe_header_parts(queue_id):
             self.assertIn(part, probe[0])
         self.assertIn("Subject: [probe] delivery check", headers)
+        self.assertIn(mark, headers)
         names = [h.split(":", 1)[0] for h in headers]
-        # Inserted at the top: above every header but the Return-Path
-        # Sendmail keeps for delivery.
-        self.assertEqual(names[:2], ["Return-Path", "X-Probe-First"],
-                         headers)
+        # Inserted at the top: above Sendmail's own Received header.
+        self.assertEqual(names[:2], ["X-Probe-First", "Received"], headers)
+        self.assertIn("by sendmail.test", headers[1])
         self.assertNotIn("X-Probe-Delete", names)
 
     def test_z_milter_down_gives_tempfail(self):
         self.milter.stop()
-        before = self.sendmail.queued()
         rc, out = self.sent("--from", "sender@example.org",
                             "--to", "good@example.org")
         self.assertRegex(out, r"<\*\* 451 4\.3\.2 ", out)
-        self.assertEqual(self.sendmail.queued(), before)
+        self.assertNotRegex(out, self.QUEUED_RE)
+        self.assertNotEqual(rc, 0)
 
 
 if __name__ == "__main__":
