@@ -11,14 +11,11 @@ holds the recipient, the message reaches smtp-sink, and the report hook
 counts it as delivered.
 """
 
-import glob
 import os
-import shutil
-import signal
 import subprocess
 import time
 
-from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, make_tempdir,
+from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo,
                        free_port)
 from test_example_plugin import build_example
 
@@ -76,34 +73,24 @@ class TourInMilter(EhlodTestCase):
 
     def test_rcpt_timer_and_report_under_postfix(self):
         from milterharness import Milter, need_program
-        from postfixtest import Postfix, need_postfix, wait_port
+        from postfixtest import Postfix, SmtpSink, need_postfix
         need_program("swaks", "swaks")
         need_program("smtp-sink", "postfix")
         need_postfix()
-        sink_dir = make_tempdir("ehlod-sink-")
-        self.addCleanup(shutil.rmtree, sink_dir, True)
-        sink_port = free_port()
-        sink = subprocess.Popen(
-            ["smtp-sink", "-u", "nobody", "-h", "sink.test", "-d",
-             os.path.join(sink_dir, "%Y%m%d%H%M%S."),
-             "127.0.0.1:%d" % sink_port, "10"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True)
-        self.addCleanup(lambda: (os.killpg(sink.pid, signal.SIGKILL),
-                                 sink.wait()))
+        sink = SmtpSink()
+        self.addCleanup(sink.close)
         milter = Milter([("tour", {"path": tour_so(), "wait_ms": WAIT_MS})])
         self.addCleanup(milter.cleanup)
         port = free_port()
         postfix = Postfix(
             services=[Postfix.smtpd(port)],
             main={"default_transport": "smtp",
-                  "relayhost": "[127.0.0.1]:%d" % sink_port,
+                  "relayhost": "[127.0.0.1]:%d" % sink.port,
                   "smtpd_milters": "inet:127.0.0.1:%d" % milter.port,
                   "milter_default_action": "tempfail",
                   "milter_protocol": "6"})
         self.addCleanup(postfix.close)
         postfix.wait_listening(port)
-        self.assertTrue(wait_port(sink_port, 15))
         start = time.monotonic()
         p = subprocess.run(
             ["swaks", "--server", "127.0.0.1:%d" % port, "--timeout", "20",
@@ -115,11 +102,7 @@ class TourInMilter(EhlodTestCase):
         out = p.stdout.decode(errors="replace")
         self.assertEqual(p.returncode, 0, out)
         self.assertGreaterEqual(waited, WAIT_MS / 1000 - 0.05)
-        deadline = time.monotonic() + 20
-        while not glob.glob(os.path.join(sink_dir, "*")) and \
-                time.monotonic() < deadline:
-            time.sleep(0.2)
-        self.assertTrue(glob.glob(os.path.join(sink_dir, "*")), out)
+        self.assertIsNotNone(sink.message_with("Subject: tour"), out)
         deadline = time.monotonic() + 10
         while "plugin=tour: delivered 1" not in milter.log() and \
                 time.monotonic() < deadline:

@@ -15,19 +15,12 @@ is not root it is skipped (77), as when postfix, smtp-sink or swaks are
 not installed.  Every process is stopped in the class cleanups.
 """
 
-import glob
-import os
 import re
-import shutil
-import signal
-import subprocess
-import time
-import unittest
 
-from ehlodtest import EhlodTestCase, free_port, main, make_tempdir
+from ehlodtest import EhlodTestCase, free_port, main
 from milterharness import (MTA_PROBE, Milter, MtaMilterChecks, mta_swaks,
                           need_program, probe_header_parts, probe_plugin)
-from postfixtest import Postfix, need_postfix, wait_port
+from postfixtest import Postfix, SmtpSink, need_postfix
 
 SINK_TIMEOUT = 15
 
@@ -42,16 +35,8 @@ class PostfixMilterTest(MtaMilterChecks, EhlodTestCase):
         need_program("swaks", "swaks")
         need_program("smtp-sink", "postfix")
         need_postfix()
-        cls.sink_dir = make_tempdir("ehlod-sink-")   # smtp-sink is nobody
-        cls.addClassCleanup(shutil.rmtree, cls.sink_dir, True)
-        cls.sink_port = free_port()
-        cls.sink = subprocess.Popen(
-            ["smtp-sink", "-u", "nobody", "-h", "sink.test", "-d",
-             os.path.join(cls.sink_dir, "%Y%m%d%H%M%S."),
-             "127.0.0.1:%d" % cls.sink_port, "10"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True)
-        cls.addClassCleanup(cls.stop_sink)
+        cls.sink = SmtpSink(SINK_TIMEOUT)
+        cls.addClassCleanup(cls.sink.close)
         cls.milter = Milter([probe_plugin(MTA_PROBE)])
         cls.addClassCleanup(cls.milter.cleanup)
         # Everything Postfix accepts goes to smtp-sink.
@@ -59,24 +44,12 @@ class PostfixMilterTest(MtaMilterChecks, EhlodTestCase):
         cls.postfix = Postfix(
             services=[Postfix.smtpd(cls.port)],
             main={"default_transport": "smtp",
-                  "relayhost": "[127.0.0.1]:%d" % cls.sink_port,
+                  "relayhost": "[127.0.0.1]:%d" % cls.sink.port,
                   "smtpd_milters": "inet:127.0.0.1:%d" % cls.milter.port,
                   "milter_default_action": "tempfail",
                   "milter_protocol": "6"})
         cls.addClassCleanup(cls.postfix.close)
         cls.postfix.wait_listening(cls.port)
-        if not wait_port(cls.sink_port, SINK_TIMEOUT):
-            raise RuntimeError("smtp-sink did not listen")
-
-    @classmethod
-    def stop_sink(cls):
-        if cls.sink.poll() is None:
-            cls.sink.terminate()
-            try:
-                cls.sink.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(cls.sink.pid, signal.SIGKILL)
-                cls.sink.wait()
 
     def diagnostics(self):
         return "\n---- milter log\n%s\n---- postfix log\n%s" % (
@@ -88,17 +61,12 @@ class PostfixMilterTest(MtaMilterChecks, EhlodTestCase):
     def refusal(self, rcpt):
         return "milterprobe: <%s> rejected" % rcpt
 
-    def delivered(self, marker, timeout=20):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for path in glob.glob(os.path.join(self.sink_dir, "*")):
-                with open(path, errors="replace") as f:
-                    text = f.read()
-                if marker in text:
-                    return text
-            time.sleep(0.2)
-        self.fail("no message with %s reached smtp-sink%s" % (
-            marker, self.diagnostics()))
+    def delivered(self, marker):
+        text = self.sink.message_with(marker)
+        if text is None:
+            self.fail("no message with %s reached smtp-sink%s" % (
+                marker, self.diagnostics()))
+        return text
 
     def test_d_accepted_message_arrives_with_plugin_header(self):
         queue_id = self.send_accepted("X-Test-Marker: accepted-d")

@@ -21,18 +21,16 @@ Runs as root only (Sendmail's daemon binds and checks its files as
 root), skipped (77) otherwise.
 """
 
-import glob
 import os
 import re
 import shutil
 import signal
 import subprocess
-import time
 
 from ehlodtest import EhlodTestCase, free_port, main, make_tempdir
 from milterharness import (MTA_PROBE, Milter, MtaMilterChecks, mta_swaks,
                           need_program, probe_header_parts, probe_plugin, skip)
-from postfixtest import wait_port
+from postfixtest import SmtpSink, wait_port
 
 SENDMAIL_ROOT = os.environ.get("EHLOD_SENDMAIL_ROOT",
                                "/opt/ehlod-peers/sendmail")
@@ -107,42 +105,6 @@ class Sendmail:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class Sink:
-    """Postfix's smtp-sink, keeping each message it gets in a file."""
-
-    def __init__(self):
-        self.dir = make_tempdir("ehlod-sink-")
-        os.chmod(self.dir, 0o777)
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            ["smtp-sink", "-u", "nobody", "-h", "sink.test", "-d",
-             os.path.join(self.dir, "%Y%m%d%H%M%S."),
-             "127.0.0.1:%d" % self.port, "10"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True)
-        if not wait_port(self.port, START_TIMEOUT):
-            self.close()
-            raise RuntimeError("smtp-sink does not listen")
-
-    def message_with(self, text, timeout=30):
-        """The first message received that contains text, or None."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for path in sorted(glob.glob(os.path.join(self.dir, "*"))):
-                with open(path, errors="replace") as f:
-                    content = f.read()
-                if text in content:
-                    return content
-            time.sleep(0.2)
-        return None
-
-    def close(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
 # The lines smtp-sink -d writes above each message: the envelope it got.
 SINK_ENVELOPE = ("X-Client-Addr", "X-Client-Proto", "X-Helo-Args",
                  "X-Mail-Args", "X-Rcpt-Args")
@@ -179,7 +141,7 @@ class SendmailMilterTest(MtaMilterChecks, EhlodTestCase):
         need_program("smtp-sink", "postfix")
         cls.milter = Milter([probe_plugin(MTA_PROBE)])
         cls.addClassCleanup(cls.milter.cleanup)
-        cls.sink = Sink()
+        cls.sink = SmtpSink()
         cls.addClassCleanup(cls.sink.close)
         cls.sendmail = Sendmail(cls.milter.port, cls.sink.port)
         cls.addClassCleanup(cls.sendmail.close)
