@@ -481,6 +481,14 @@ class Ehlod:
         return RawSession(self.port, timeout=timeout,
                           read_greeting=read_greeting)
 
+    def check(self):
+        """Run "ehlod -t" on this server's configuration, written but
+        not started (-t binds nothing): (exit code, output)."""
+        if self.port is None:
+            self.port = free_port()
+        self.write_config()
+        return run_ehlod(["-t", "-c", self.conf_path])
+
     def cleanup(self):
         self.stop()
 

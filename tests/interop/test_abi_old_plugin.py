@@ -17,7 +17,7 @@ smtplib, as the client, sees:
 import os
 import smtplib
 
-from ehlodtest import Ehlod, EhlodTestCase, main, run_ehlod, test_plugin_dir
+from ehlodtest import Ehlod, EhlodTestCase, main, test_plugin_dir
 
 
 def abi10(tag):
@@ -54,9 +54,7 @@ class OldPluginTest(EhlodTestCase):
     def test_abi_1_0_plugin_passes_config_check(self):
         server = Ehlod(start=False, plugins=PLUGINS)
         self.addCleanup(server.cleanup)
-        server.port = 1
-        server.write_config()
-        code, out = run_ehlod(["-t", "-c", server.conf_path])
+        code, out = server.check()
         self.assertEqual(code, 0, out)
 
 

@@ -35,8 +35,7 @@ import tempfile
 import unittest
 
 from ehlodtest import (DEFAULT_PLUGINS, Ehlod, EhlodTestCase, HOSTNAME, ehlo,
-                       main, sample_message, transaction, make_tempdir,
-                       run_ehlod)
+                       main, sample_message, transaction, make_tempdir)
 
 SASLPASSWD2 = shutil.which("saslpasswd2") or (
     "/usr/sbin/saslpasswd2" if os.path.exists("/usr/sbin/saslpasswd2")
@@ -447,9 +446,7 @@ class BackendFailureTest(EhlodTestCase):
         server = Ehlod(start=False, user="nobody",
                        plugins=auth_plugins(sasldb_path=db))
         try:
-            server.port = 1
-            server.write_config()
-            return run_ehlod(["-t", "-c", server.conf_path])
+            return server.check()
         finally:
             server.cleanup()
 

@@ -5,7 +5,7 @@ root (the workers could not switch to it), naming the file and the user.
 import os
 import unittest
 
-from ehlodtest import Ehlod, EhlodTestCase, main, run_ehlod
+from ehlodtest import Ehlod, EhlodTestCase, main
 
 
 class CheckUserTest(EhlodTestCase):
@@ -14,9 +14,7 @@ class CheckUserTest(EhlodTestCase):
     def test_unknown_user_exit_1(self):
         server = Ehlod(start=False, user="no-such-user-ehlod")
         try:
-            server.port = 1
-            server.write_config()
-            code, out = run_ehlod(["-t", "-c", server.conf_path])
+            code, out = server.check()
             self.assertEqual(code, 1, out)
             self.assertIn(server.conf_path, out)
             self.assertIn("user 'no-such-user-ehlod' does not exist", out)
@@ -26,9 +24,7 @@ class CheckUserTest(EhlodTestCase):
     def test_existing_user_exit_0(self):
         server = Ehlod(start=False, user="nobody")
         try:
-            server.port = 1
-            server.write_config()
-            code, out = run_ehlod(["-t", "-c", server.conf_path])
+            code, out = server.check()
             self.assertEqual(code, 0, out)
         finally:
             server.cleanup()

@@ -82,10 +82,8 @@ class DefaultConfigTest(EhlodTestCase):
 
     def test_check_lists_every_plugin_in_order_exit_0(self):
         server = DefaultConfigServer(plugins=[], start=False)
-        server.port = 2525  # -t binds nothing
-        server.write_config()
         try:
-            code, out = run_ehlod(["-t", "-c", server.conf_path])
+            code, out = server.check()
         finally:
             server.cleanup()
         self.assertEqual(code, 0, out)

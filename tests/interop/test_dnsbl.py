@@ -37,7 +37,7 @@ import sys
 import time
 
 from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, make_tempdir,
-                       free_port, run_ehlod, RawSession, sample_message,
+                       free_port, RawSession, sample_message,
                        plugin_dir)
 
 DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
@@ -376,9 +376,7 @@ class Dnsbl(EhlodTestCase):
     def check_config(self, options, expect):
         srv = Ehlod(plugins=[("dnsbl", options)], start=False)
         try:
-            srv.port = free_port()
-            srv.write_config()
-            code, out = run_ehlod(["-t", "-c", srv.conf_path])
+            code, out = srv.check()
         finally:
             srv.cleanup()
         if expect is None:

@@ -22,7 +22,7 @@ import smtplib
 import threading
 import time
 
-from ehlodtest import Ehlod, EhlodTestCase, main, ehlo, run_ehlod
+from ehlodtest import Ehlod, EhlodTestCase, main, ehlo
 from test_example_plugin import build_example
 
 UNKNOWN = "no-such-user-ehlod-q7"
@@ -66,12 +66,8 @@ class LocalUserAnswers(EhlodTestCase):
 
     def test_threads_option_is_checked(self):
         server = Ehlod(start=False, plugins=plugins(threads=0))
-        try:
-            server.port = 1
-            server.write_config()
-            code, out = run_ehlod(["-t", "-c", server.conf_path])
-        finally:
-            server.cleanup()
+        self.addCleanup(server.cleanup)
+        code, out = server.check()
         self.assertEqual(code, 1, out)
         self.assertIn(server.conf_path + ":", out)
         self.assertIn("threads", out)

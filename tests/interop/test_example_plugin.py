@@ -133,9 +133,7 @@ class AuthorMistakesTest(EhlodTestCase):
         self.assertEqual(rc, 0, out)
         srv = Ehlod(plugins=[("m", {"path": so})], start=False)
         try:
-            srv.port = 2525
-            srv.write_config()
-            code, text = run_ehlod(["-t", "-c", srv.conf_path])
+            code, text = srv.check()
         finally:
             srv.cleanup()
             shutil.rmtree(os.path.dirname(so), True)

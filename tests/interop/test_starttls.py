@@ -270,10 +270,10 @@ class StartTlsTest(EhlodTestCase):
 
     def check_config(self, **options):
         server = Ehlod(plugins=tls_plugins(**options), start=False)
-        server.port = free_port()
-        server.write_config()
-        server.cleanup()
-        return run_ehlod(["-t", "-c", server.conf_path])
+        try:
+            return server.check()
+        finally:
+            server.cleanup()
 
     def test_check_config_valid_exit_0(self):
         code, out = self.check_config()
