@@ -22,18 +22,16 @@ DESCRIPTION
     (exit 77).  The instance's own log is maillog_file in the directory:
     log() returns it, and failing tests print it.
 """
-import glob
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-from ehlodtest import free_port, make_tempdir
+from ehlodtest import free_port  # noqa: F401 (tests import it from here)
 
 POSTFIX = "/usr/sbin/postfix"
 START_TIMEOUT = 20
@@ -89,53 +87,6 @@ def need_postfix():
         skip("Postfix is not installed (Debian package postfix)")
     if os.geteuid() != 0:
         skip("a private Postfix must be started as root")
-
-
-class SmtpSink:
-    """Postfix's smtp-sink on a free loopback port, as a relay's next
-    hop: it accepts everything and keeps each message in a file, with
-    the envelope it got on top (X-Client-Addr ... X-Rcpt-Args) and a
-    Received header of its own."""
-
-    def __init__(self, timeout=START_TIMEOUT):
-        self.dir = make_tempdir("ehlod-sink-")
-        os.chmod(self.dir, 0o777)       # smtp-sink writes as nobody
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            ["smtp-sink", "-u", "nobody", "-h", "sink.test", "-d",
-             os.path.join(self.dir, "%Y%m%d%H%M%S."),
-             "127.0.0.1:%d" % self.port, "10"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True)
-        if not wait_port(self.port, timeout):
-            self.close()
-            raise RuntimeError("smtp-sink does not listen")
-
-    def messages(self):
-        """The messages received so far, oldest first."""
-        out = []
-        for path in sorted(glob.glob(os.path.join(self.dir, "*"))):
-            with open(path, errors="replace") as f:
-                out.append(f.read())
-        return out
-
-    def message_with(self, text, timeout=20):
-        """The first message received that contains text, or None once
-        timeout seconds passed without one."""
-        deadline = time.monotonic() + timeout
-        while True:
-            for content in self.messages():
-                if text in content:
-                    return content
-            if time.monotonic() > deadline:
-                return None
-            time.sleep(0.2)
-
-    def close(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Parts:

@@ -24,6 +24,7 @@ DESCRIPTION
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -162,6 +163,28 @@ class SmtpSink:
                     return f.read()
             time.sleep(0.05)
         return text
+
+    def transactions(self):
+        """The transactions dumped so far, oldest first: each one
+        smtp-sink's envelope lines (X-Client-Addr ... X-Rcpt-Args), its
+        Received header, then the message."""
+        try:
+            with open(self.dump, encoding="utf-8", errors="replace") as f:
+                text = f.read()
+        except FileNotFoundError:
+            return []
+        return [t for t in re.split(r"(?m)^(?=X-Client-Addr: )", text) if t]
+
+    def transaction_with(self, text, timeout=20.0):
+        """The first transaction that contains text, or None once
+        timeout seconds passed without one."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if any(text in t for t in self.transactions()):
+                time.sleep(0.1)	# let the rest of it be written out
+                return next(t for t in self.transactions() if text in t)
+            time.sleep(0.1)
+        return None
 
     def close(self):
         stop(self.proc)

@@ -73,7 +73,8 @@ class TourInMilter(EhlodTestCase):
 
     def test_rcpt_timer_and_report_under_postfix(self):
         from milterharness import Milter, need_program
-        from postfixtest import Postfix, SmtpSink, need_postfix
+        from postfixtest import Postfix, need_postfix
+        from test_client_support import SmtpSink
         need_program("swaks", "swaks")
         need_program("smtp-sink", "postfix")
         need_postfix()
@@ -102,7 +103,7 @@ class TourInMilter(EhlodTestCase):
         out = p.stdout.decode(errors="replace")
         self.assertEqual(p.returncode, 0, out)
         self.assertGreaterEqual(waited, WAIT_MS / 1000 - 0.05)
-        self.assertIsNotNone(sink.message_with("Subject: tour"), out)
+        self.assertIsNotNone(sink.transaction_with("Subject: tour"), out)
         deadline = time.monotonic() + 10
         while "plugin=tour: delivered 1" not in milter.log() and \
                 time.monotonic() < deadline:

@@ -3,7 +3,7 @@ ehlod-milter.
 
 A private Postfix instance (tests/interop/postfixtest.py; smtpd on a free
 loopback port with "smtpd_milters = inet:127.0.0.1:PORT") relays every
-message it accepts to smtp-sink, which dumps each one to a file.  swaks is
+message it accepts to smtp-sink, which dumps them to a file.  swaks is
 the client.  The milter runs the milterprobe test plugin.  Checked: a
 plugin's rejection (one line and multi-line) reaches the client with its
 code, enhanced code and text; a pending recipient verdict; an accepted
@@ -20,10 +20,8 @@ import re
 from ehlodtest import EhlodTestCase, free_port, main
 from milterharness import (MTA_PROBE, Milter, MtaMilterChecks, mta_swaks,
                           need_program, probe_header_parts, probe_plugin)
-from postfixtest import Postfix, SmtpSink, need_postfix
-
-SINK_TIMEOUT = 15
-
+from postfixtest import Postfix, need_postfix
+from test_client_support import SmtpSink
 
 
 class PostfixMilterTest(MtaMilterChecks, EhlodTestCase):
@@ -35,7 +33,7 @@ class PostfixMilterTest(MtaMilterChecks, EhlodTestCase):
         need_program("swaks", "swaks")
         need_program("smtp-sink", "postfix")
         need_postfix()
-        cls.sink = SmtpSink(SINK_TIMEOUT)
+        cls.sink = SmtpSink()
         cls.addClassCleanup(cls.sink.close)
         cls.milter = Milter([probe_plugin(MTA_PROBE)])
         cls.addClassCleanup(cls.milter.cleanup)
@@ -62,7 +60,7 @@ class PostfixMilterTest(MtaMilterChecks, EhlodTestCase):
         return "milterprobe: <%s> rejected" % rcpt
 
     def delivered(self, marker):
-        text = self.sink.message_with(marker)
+        text = self.sink.transaction_with(marker)
         if text is None:
             self.fail("no message with %s reached smtp-sink%s" % (
                 marker, self.diagnostics()))

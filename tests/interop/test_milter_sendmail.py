@@ -30,7 +30,8 @@ import subprocess
 from ehlodtest import EhlodTestCase, free_port, main, make_tempdir
 from milterharness import (MTA_PROBE, Milter, MtaMilterChecks, mta_swaks,
                           need_program, probe_header_parts, probe_plugin, skip)
-from postfixtest import SmtpSink, wait_port
+from postfixtest import wait_port
+from test_client_support import SmtpSink
 
 SENDMAIL_ROOT = os.environ.get("EHLOD_SENDMAIL_ROOT",
                                "/opt/ehlod-peers/sendmail")
@@ -105,7 +106,7 @@ class Sendmail:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-# The lines smtp-sink -d writes above each message: the envelope it got.
+# The lines smtp-sink writes above each message it dumps: the envelope.
 SINK_ENVELOPE = ("X-Client-Addr", "X-Client-Proto", "X-Helo-Args",
                  "X-Mail-Args", "X-Rcpt-Args")
 
@@ -119,7 +120,7 @@ def delivered_headers(content):
     while headers and headers[0].split(":", 1)[0] in SINK_ENVELOPE:
         headers.pop(0)
     if headers and headers[0].startswith("Received: ") and \
-            "by sink.test" in headers[0]:
+            "(smtp-sink)" in headers[0]:
         headers.pop(0)
     return headers
 
@@ -159,7 +160,7 @@ class SendmailMilterTest(MtaMilterChecks, EhlodTestCase):
     def test_d_accepted_message_delivered_with_plugin_headers(self):
         mark = "X-Test-Mark: d-%d" % os.getpid()
         queue_id = self.send_accepted(mark)
-        content = self.sink.message_with(mark)
+        content = self.sink.transaction_with(mark)
         self.assertIsNotNone(content, "not delivered to smtp-sink" +
                              self.diagnostics())
         headers = delivered_headers(content)
