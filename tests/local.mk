@@ -225,6 +225,10 @@ EXTRA_DIST += tests/tools/test_proto_layout.py
 # where one exists), no two C files share a name, no bug-database numbers.
 TESTS += tests/tools/test_source_headers.py
 EXTRA_DIST += tests/tools/test_source_headers.py
+
+# The Python of tests/, bench/ and tools/ passes pyflakes.
+TESTS += tests/tools/test_pyflakes.py
+EXTRA_DIST += tests/tools/test_pyflakes.py
 # libehlod-client exports every 1.0 function (api/abi/*.syms) and only
 # its own.
 TESTS += tests/tools/test_client_symbols.py

@@ -27,11 +27,9 @@ import glob
 import os
 import re
 import shutil
-import smtplib
 import ssl
 import subprocess
 import sys
-import tempfile
 import unittest
 
 from ehlodtest import (DEFAULT_PLUGINS, Ehlod, EhlodTestCase, HOSTNAME, ehlo,

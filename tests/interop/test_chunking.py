@@ -28,7 +28,6 @@ DESCRIPTION
     limit and over the server's message_size_limit 552.
 """
 import os
-import re
 import subprocess
 
 from ehlodtest import (Ehlod, EhlodTestCase, main, lf, ehlo, make_tempdir,

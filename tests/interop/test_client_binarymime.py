@@ -20,7 +20,6 @@ DESCRIPTION
     answers the first recipient with 554 5.6.3.
 """
 import os
-import re
 import subprocess
 
 from ehlodtest import (Ehlod, EhlodTestCase, ehlo, env_path, main,

@@ -14,7 +14,7 @@ import base64
 import unittest
 
 from test_client_support import (Aiosmtpd, ScriptServer, SmtpSink,
-                                 client_lines, message, send)
+                                 message, send)
 
 
 class Content(unittest.TestCase):

@@ -9,7 +9,6 @@ DESCRIPTION
     change, and here it does: STARTTLS is no longer offered), verify the
     certificate by default, and skip verification only when told to.
 """
-import os
 import shutil
 import tempfile
 import unittest

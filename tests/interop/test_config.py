@@ -12,7 +12,7 @@ import re
 import unittest
 
 from ehlodtest import (Ehlod, EhlodTestCase, main, run_ehlod, free_port,
-                       render_config, DEFAULT_PLUGINS, plugin_dir)
+                       DEFAULT_PLUGINS, plugin_dir)
 
 
 class ConfigTest(EhlodTestCase):

@@ -33,7 +33,6 @@ import shutil
 import socket
 import struct
 import subprocess
-import sys
 import time
 
 from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, make_tempdir,

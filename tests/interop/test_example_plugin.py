@@ -20,13 +20,12 @@ a hint naming both.
 
 import os
 import shutil
-import smtplib
 import subprocess
 import tempfile
 import time
 
 from ehlodtest import (Ehlod, EhlodTestCase, main, run_ehlod, env_path,
-                       plugin_dir, remove_at_exit)
+                       remove_at_exit)
 
 GREETING = "Hello from the example"
 REJECT_DOMAIN = "spam.test"

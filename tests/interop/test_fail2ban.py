@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import tempfile
-import unittest
 
 import test_auth
 from ehlodtest import Ehlod, EhlodTestCase, env_path, main

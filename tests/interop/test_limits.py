@@ -11,7 +11,7 @@ import socket
 import time
 
 import test_auth
-from ehlodtest import Ehlod, EhlodTestCase, RawSession, main, ehlo
+from ehlodtest import Ehlod, EhlodTestCase, main, ehlo
 
 
 def cpu_seconds(pid):

@@ -31,7 +31,6 @@ import ssl
 import subprocess
 import sys
 import time
-import unittest
 
 from ehlodtest import (Ehlod, EhlodTestCase, HOSTNAME, RawSession, ehlo,
                        free_port, main, make_tempdir, plugin_dir,

@@ -13,7 +13,6 @@ import struct
 import subprocess
 import threading
 import time
-import unittest
 
 from ehlodtest import (TIMER_SLACK, EhlodTestCase, main, plugin_dir,
                        wait_for_text)

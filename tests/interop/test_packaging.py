@@ -12,7 +12,6 @@
 import os
 import signal
 import tempfile
-import unittest
 
 from ehlodtest import (Ehlod, EhlodTestCase, NotifySocket, env_path, main,
                        run_ehlod, unit_command, verify_unit)

@@ -22,7 +22,6 @@ import os
 import signal
 import smtplib
 import subprocess
-import time
 import unittest
 
 from ehlodtest import Ehlod, EhlodTestCase, wait_for_text

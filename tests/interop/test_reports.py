@@ -12,11 +12,9 @@ that times out.
 
 import os
 import re
-import socket
 import time
 
-from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, test_plugin_dir,
-                       sample_message)
+from ehlodtest import Ehlod, EhlodTestCase, main, ehlo, test_plugin_dir
 
 TXN_DELIVERED, TXN_DISCARDED, TXN_REFUSED, TXN_TEMPFAILED, TXN_RESET, \
     TXN_ABORTED, SESSION_QUIT, SESSION_DISCONNECT, SESSION_TIMEOUT, \

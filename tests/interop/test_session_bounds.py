@@ -13,7 +13,6 @@
 """
 
 import socket
-import threading
 import time
 
 from ehlodtest import (Ehlod, EhlodTestCase, main, ehlo, status_kb,

@@ -23,7 +23,6 @@ DESCRIPTION
 import os
 import re
 import shutil
-import smtplib
 import ssl
 import subprocess
 

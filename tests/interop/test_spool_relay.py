@@ -22,7 +22,6 @@ import hashlib
 import os
 import shutil
 import smtplib
-import threading
 
 from ehlodtest import (Ehlod, EhlodTestCase, main,
                        make_tempdir)

@@ -19,8 +19,6 @@ import pwd
 import os
 import re
 import shutil
-import smtplib
-import socket
 import ssl
 import subprocess
 import sys

@@ -12,7 +12,7 @@ import stat
 import time
 
 from ehlodtest import (Ehlod, EhlodTestCase, main, run_ehlod, ehlo,
-                       sample_message, transaction)
+                       sample_message)
 from test_client_support import SmtpSink
 
 
