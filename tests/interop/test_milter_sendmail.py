@@ -8,14 +8,14 @@ This test builds a configuration with m4 from those macros, with the
 very INPUT_MAIL_FILTER line README.md and ehlod-milter(8) give admins,
 and runs Sendmail as a private daemon in the foreground (-bD) on a free
 loopback port, relaying what it accepts through its smtp mailer to
-Postfix's smtp-sink, where the test reads the message as it arrived.  Sendmail
-sleeps a minute at start when its host name has no dot, so it runs in a
-UTS namespace of its own named sendmail.test.  swaks is the client, the
-milter runs the milterprobe test plugin.  Checked: a plugin's rejection
-(one line, multi-line, and one that pends a second) reaches the client
-with its code, enhanced code and text; an accepted message is delivered
-with the plugin's header changes and Sendmail's queue id; with the
-milter down, F=T gives a temporary failure.
+Postfix's smtp-sink, where the test reads the message as it arrived.
+Sendmail sleeps a minute at start when its host name has no dot, so it
+runs in a UTS namespace of its own named sendmail.test.  swaks is the
+client, the milter runs the milterprobe test plugin.  Checked: a
+plugin's rejection (one line, multi-line, and one that pends a second)
+reaches the client with its code, enhanced code and text; an accepted
+message is delivered with the plugin's header changes and Sendmail's
+queue id; with the milter down, F=T gives a temporary failure.
 
 Runs as root only (Sendmail's daemon binds and checks its files as
 root), skipped (77) otherwise.
