@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """test_pyflakes - the tree's Python (tests, bench, tools) passes pyflakes
 
-The Python half of "build with warnings on": pyflakes (Debian package
-python3-pyflakes) finds names used but never defined, which only fail
+The Python half of "build with warnings on": pyflakes3 (Debian package
+pyflakes3) finds names used but never defined, which only fail
 when the line runs (a test's rare failure path, a benchmark's option),
 and imports, variables and redefinitions nothing uses.  Fails listing
 every message.  A module that imports a name for others to import from
@@ -57,7 +57,7 @@ def forgiven(message):
 def main():
     pyflakes = shutil.which("pyflakes3")
     if pyflakes is None:
-        print("skipped: pyflakes3 is not installed (python3-pyflakes)")
+        print("skipped: pyflakes3 is not installed (Debian package pyflakes3)")
         return 77
     files = python_files()
     if not files:
