@@ -24,7 +24,6 @@
  * Postmaster is always accepted (RFC 5321 4.5.1).
  */
 #define _GNU_SOURCE		/* pthread_timedjoin_np */
-#include <errno.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
