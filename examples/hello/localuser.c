@@ -54,7 +54,7 @@ static long long delay_ms;
 /* Shared with the threads, under lock. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t work = PTHREAD_COND_INITIALIZER;
-static struct job *todo, *done;
+static struct job *queue, *done;
 static int stopping;
 /* The loop's own. */
 static pid_t owner;			/* the process init last ran in */
@@ -85,13 +85,13 @@ static void *run(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&lock);
 	while (!stopping) {
-		struct job *j = todo;
+		struct job *j = queue;
 
 		if (j == NULL) {
 			pthread_cond_wait(&work, &lock);
 			continue;
 		}
-		todo = j->next;
+		queue = j->next;
 		pthread_mutex_unlock(&lock);
 		look_up(j);
 		pthread_mutex_lock(&lock);
@@ -198,8 +198,8 @@ static ehlod_verdict rcpt(ehlod_ctx *c, const char *to)
 	memcpy(j->user, to, len);
 	j->s = c;
 	pthread_mutex_lock(&lock);
-	j->next = todo;		/* order does not matter */
-	todo = j;
+	j->next = queue;		/* order does not matter */
+	queue = j;
 	pthread_cond_signal(&work);
 	pthread_mutex_unlock(&lock);
 	ss->pending = j;
@@ -242,9 +242,9 @@ static void stop(void)
 		    left == 1 ? "" : "s");
 		return;
 	}
-	free_list(todo);
+	free_list(queue);
 	free_list(done);
-	todo = done = NULL;
+	queue = done = NULL;
 	close(efd);	/* its watch, the instance's, is gone before fini */
 	efd = -1;
 	wake = NULL;
