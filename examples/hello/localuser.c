@@ -54,7 +54,7 @@ static long long delay_ms;
 /* Shared with the threads, under lock. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t work = PTHREAD_COND_INITIALIZER;
-static struct job *queue, *done;
+static struct job *queue, **queue_end = &queue, *done;
 static int stopping;
 /* The loop's own. */
 static pid_t owner;			/* the process init last ran in */
@@ -91,7 +91,8 @@ static void *run(void *arg)
 			pthread_cond_wait(&work, &lock);
 			continue;
 		}
-		queue = j->next;
+		if ((queue = j->next) == NULL)
+			queue_end = &queue;
 		pthread_mutex_unlock(&lock);
 		look_up(j);
 		pthread_mutex_lock(&lock);
@@ -198,8 +199,8 @@ static ehlod_verdict rcpt(ehlod_ctx *c, const char *to)
 	memcpy(j->user, to, len);
 	j->s = c;
 	pthread_mutex_lock(&lock);
-	j->next = queue;		/* order does not matter */
-	queue = j;
+	*queue_end = j;		/* first come, first served */
+	queue_end = &j->next;
 	pthread_cond_signal(&work);
 	pthread_mutex_unlock(&lock);
 	ss->pending = j;
@@ -245,6 +246,7 @@ static void stop(void)
 	free_list(queue);
 	free_list(done);
 	queue = done = NULL;
+	queue_end = &queue;
 	close(efd);	/* its watch, the instance's, is gone before fini */
 	efd = -1;
 	wake = NULL;
