@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import time
 
-from ehlodtest import (Ehlod, EhlodTestCase, main, run_ehlod, env_path,
+from ehlodtest import (Ehlod, EhlodTestCase, main, env_path,
                        remove_at_exit)
 
 GREETING = "Hello from the example"
@@ -166,10 +166,8 @@ class ExamplePluginTest(EhlodTestCase):
 
     def test_check_lists_the_plugin_exit_0(self):
         server = Ehlod(plugins=hello_plugins(self.so), start=False)
-        server.port = 2525  # never bound by -t
-        server.write_config()
         try:
-            code, out = run_ehlod(["-t", "-c", server.conf_path])
+            code, out = server.check()
         finally:
             server.cleanup()
         self.assertEqual(code, 0, out)
@@ -183,10 +181,8 @@ class ExamplePluginTest(EhlodTestCase):
     def test_misspelled_option_exit_1(self):
         server = Ehlod(plugins=hello_plugins(self.so, greting="x"),
                        start=False)
-        server.port = 2525
-        server.write_config()
         try:
-            code, out = run_ehlod(["-t", "-c", server.conf_path])
+            code, out = server.check()
         finally:
             server.cleanup()
         self.assertEqual(code, 1, out)

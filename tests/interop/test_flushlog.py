@@ -12,7 +12,7 @@ import os
 import smtplib
 
 from ehlodtest import (Ehlod, EhlodTestCase, main, make_tempdir,
-                       run_ehlod, test_plugin_dir)
+                       test_plugin_dir)
 
 
 def flushlog(path, size_mib=1):
@@ -96,9 +96,7 @@ class FlushlogTest(EhlodTestCase):
     def test_a_relative_file_is_refused_at_start(self):
         server = Ehlod(plugins=plugins("relative/log"), start=False)
         try:
-            server.port = 1
-            server.write_config()
-            code, out = run_ehlod(["-t", "-c", server.conf_path])
+            code, out = server.check()
             self.assertNotEqual(code, 0, out)
             self.assertRegex(out, r"ehlod\.conf:\d+: .*file.*"
                              r"must be an absolute path")

@@ -52,9 +52,7 @@ class PackagingTest(EhlodTestCase):
     def test_root_user_refused_with_file_line(self):
         server = Ehlod(start=False, user="root")
         try:
-            server.port = 2525
-            server.write_config()
-            code, out = run_ehlod(["-t", "-c", server.conf_path])
+            code, out = server.check()
             self.assertEqual(code, 1, out)
             self.assertRegex(out, r"%s:\d+: option 'user' must not be root"
                              % server.conf_path)

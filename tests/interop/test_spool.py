@@ -397,9 +397,7 @@ class SpoolTest(EhlodTestCase):
         server = Ehlod(start=False, plugins=PLUGINS, spool_threshold=4096,
                        spool_directory=spool, **opts)
         self.addCleanup(server.cleanup)
-        server.port = 1
-        server.write_config()
-        return run_ehlod(["-t", "-c", server.conf_path])
+        return server.check()
 
     def test_missing_spool_refused_at_start(self):
         spool = os.path.join(self.spool_dir(), "missing")

@@ -27,7 +27,7 @@ import time
 import unittest
 
 from ehlodtest import (DEFAULT_PLUGINS, Ehlod, EhlodTestCase, HOSTNAME, ehlo,
-                       ehlod_bin, free_port, main, run_ehlod, sample_message,
+                       ehlod_bin, free_port, main, sample_message,
                        lf)
 
 OPENSSL = shutil.which("openssl")
@@ -340,10 +340,8 @@ class StartTlsTest(EhlodTestCase):
     def test_missing_cert_option_check_exit_1(self):
         server = Ehlod(plugins=[("starttls", {"key": CERTS["key"]})],
                        start=False)
-        server.port = free_port()
-        server.write_config()
+        code, out = server.check()
         server.cleanup()
-        code, out = run_ehlod(["-t", "-c", server.conf_path])
         self.assertEqual(code, 1, out)
         self.assertIn("'cert'", out)
 
