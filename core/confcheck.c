@@ -185,7 +185,8 @@ describe_config(FILE *out, const struct config *c, struct plugin_set *set)
 	    c->workers, c->user, set->line_limit, c->message_size_limit);
 	fprintf(out, "%zu plugins, in the order of their hooks and EHLO "
 	    "lines:\n", set->n);
-	if (plugins_init(set, host_table()) < 0)
+	/* check_config() ran the same init and showed what it logged. */
+	if (plugins_init_again(set, host_table()) < 0)
 		return;
 	s = session_detached();
 	/* Build the whole EHLO reply once, so that a keyword offered only

@@ -123,6 +123,20 @@ class JournalWarningTest(EhlodTestCase):
                                  expected, "%s: statfs magic %s" % (
                                      parent, fs_magic(parent)))
 
+    def test_check_warns_once(self):
+        """ehlod -t starts the plugins twice (to check them, then to
+        describe them): the admin reads the warning once."""
+        parent = tempfile.gettempdir()
+        plugins = [p for p in DEFAULT_PLUGINS if p[0] != "maildir"]
+        top = tempfile.mkdtemp(prefix="ehlod-fs-", dir=parent)
+        self.addCleanup(shutil.rmtree, top, True)
+        server = Ehlod(plugins=plugins + [
+            ("maildir", {"directory": os.path.join(top, "M")})])
+        code, out = server.check()
+        self.assertEqual(code, 0, out)
+        self.assertEqual(out.count(self.WARNING),
+                         1 if ext4_without_journal(parent) else 0, out)
+
     def test_no_warning_with_fsync_before_rename(self):
         log = self.log_of(tempfile.gettempdir(), POSIX)
         self.assertNotIn("without a journal", log)
