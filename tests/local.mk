@@ -76,6 +76,7 @@ INTEROP_TESTS = \
 	tests/interop/test_supervision.py \
 	tests/interop/test_fail2ban.py \
 	tests/interop/test_flushlog.py \
+	tests/interop/test_bench_setup.py \
 	tests/interop/test_packaging.py \
 	tests/interop/test_limits.py \
 	tests/interop/test_listeners.py \

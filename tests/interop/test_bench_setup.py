@@ -1,0 +1,94 @@
+"""bench/throughput sets up its disk as it says, without timing anything.
+
+The bench's ratios are only fair if its setup holds, and a setup that
+silently stopped working would not show in a rate: each run writes under
+a fresh directory, open like /tmp (ehlod drops root), that ext4 treats
+as the top of unrelated trees (chattr +T), so that the targets get block
+groups of their own; and the maildir target runs in the flush order the
+plugin itself calls safe on that file system: fsync_before_rename on
+ext4 without a journal, the default order elsewhere.  Checked on the
+tests' temporary directory and on /dev/shm (tmpfs: no flag, default
+order).  Nothing here is timed.
+"""
+
+import importlib.machinery
+import importlib.util
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+import unittest
+
+import ehlodtest
+from ehlodtest import EhlodTestCase, main
+from test_maildir_order import ext4_without_journal, fs_magic
+
+SRC = os.path.realpath(os.environ.get("EHLOD_SRCDIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+
+def load_throughput():
+    """bench/throughput as a module (it has no .py suffix)."""
+    path = os.path.join(SRC, "bench", "throughput")
+    loader = importlib.machinery.SourceFileLoader("throughput", path)
+    spec = importlib.util.spec_from_loader("throughput", loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def has_topdir_flag(path):
+    """lsattr's 'T' (ext4's EXT4_TOPDIR_FL) on the directory path."""
+    out = subprocess.run(["lsattr", "-d", path], capture_output=True,
+                         text=True)
+    return out.returncode == 0 and "T" in out.stdout.split()[0]
+
+
+class BenchSetupTest(EhlodTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.bench = load_throughput()
+
+    def parents(self):
+        out = [tempfile.gettempdir()]
+        if os.path.isdir("/dev/shm"):
+            out.append("/dev/shm")
+        return out
+
+    def test_run_dir_is_open_and_marked_top_on_ext4(self):
+        if shutil.which("lsattr") is None:
+            raise unittest.SkipTest("no lsattr (Debian package e2fsprogs)")
+        for parent in self.parents():
+            with self.subTest(parent=parent):
+                run_dir = self.bench.make_run_dir(parent)
+                self.addCleanup(shutil.rmtree, run_dir, True)
+                self.assertEqual(os.path.dirname(run_dir), parent)
+                mode = os.stat(run_dir).st_mode
+                self.assertEqual(stat.S_IMODE(mode), 0o1777)
+                self.assertEqual(has_topdir_flag(run_dir),
+                                 fs_magic(parent) == "ef53",
+                                 "%s: statfs magic %s" % (
+                                     parent, fs_magic(parent)))
+
+    def test_maildir_order_follows_the_plugin(self):
+        saved = tempfile.tempdir
+        self.addCleanup(setattr, tempfile, "tempdir", saved)
+        for parent in self.parents():
+            with self.subTest(parent=parent):
+                tempfile.tempdir = parent
+                options = self.bench.maildir_options(ehlodtest)
+                expected = ({"fsync_before_rename": "yes"}
+                            if ext4_without_journal(parent) else {})
+                self.assertEqual(options, expected, parent)
+                # And the server the bench starts with them is one the
+                # plugin no longer warns about.
+                code, out = ehlodtest.Ehlod(
+                    plugins=[("maildir", options)]).check()
+                self.assertEqual(code, 0, out)
+                self.assertNotIn("set fsync_before_rename", out)
+
+
+if __name__ == "__main__":
+    main()
