@@ -82,6 +82,9 @@ main(int argc, char **argv)
 	/* Under -t the plugins check and change nothing (no folder made,
 	 * nothing chowned); a real start's check prepares what it needs. */
 	hostapi_set_checking(test);
+	/* -t -q: a usable configuration prints nothing, warnings included
+	 * (the server logs them when it starts). */
+	log_set_errors_only(test && quiet);
 	int checked = check_config(file, c, set) == 0;
 	if (!checked || test) {
 		int ok = checked;

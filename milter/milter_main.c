@@ -335,6 +335,9 @@ main(int argc, char **argv)
 	if (!test)
 		return milter_master(file, debug);
 	hostapi_set_checking(1);	/* -t changes nothing */
+	/* -q: a usable configuration prints nothing, warnings included
+	 * (the service logs them when it starts). */
+	log_set_errors_only(quiet);
 	memset(&c, 0, sizeof(c));
 	if (setup(file, &c, &set, 0) < 0) {
 		fprintf(stderr, "ehlod-milter: %s: configuration not usable\n",

@@ -10,6 +10,7 @@
 """
 
 import os
+import shutil
 import signal
 import tempfile
 
@@ -71,6 +72,29 @@ class PackagingTest(EhlodTestCase):
             code, out = run_ehlod(["-t", "-q", "-c", server.conf_path])
             self.assertEqual(code, 1)
             self.assertIn("no_such_option", out)
+        finally:
+            server.cleanup()
+
+    def test_check_quiet_hides_warnings(self):
+        """A usable configuration prints nothing under -t -q, its
+        warnings included; without -q the warning is there."""
+        if not os.path.isdir("/dev/shm"):
+            self.skipTest("no /dev/shm")
+        shm = tempfile.mkdtemp(prefix="ehlod-shm-", dir="/dev/shm")
+        self.addCleanup(shutil.rmtree, shm, True)
+        server = Ehlod(start=False)
+        try:
+            server.port = 2525
+            server.plugins = [(n, dict(o, directory=os.path.join(
+                shm, "Maildir")) if n == "maildir" else o)
+                for n, o in server.plugins]
+            server.write_config()
+            code, out = run_ehlod(["-t", "-c", server.conf_path])
+            self.assertEqual(code, 0, out)
+            self.assertIn("is on tmpfs: messages answered 250 are lost",
+                          out)
+            code, out = run_ehlod(["-t", "-q", "-c", server.conf_path])
+            self.assertEqual((code, out.strip()), (0, ""))
         finally:
             server.cleanup()
 
