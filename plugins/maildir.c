@@ -15,8 +15,9 @@
  *	The file is created under a unique name in tmp/ (O_EXCL, mode 0600),
  *	written, its data written to disk, renamed into new/, then fsynced,
  *	which on a Linux file system with a metadata journal makes the
- *	rename durable too (with fsync_before_rename: fsynced in tmp/,
- *	renamed, then new/ fsynced; maildir_flush.c explains both).  A
+ *	rename durable too (with fsync_before_rename, which it takes by
+ *	itself on a file system without one: fsynced in tmp/, renamed,
+ *	then new/ fsynced; maildir_flush.c explains both).  A
  *	reader of the maildir therefore never sees a partial message in
  *	new/.  The name follows the maildir convention
  *	"seconds.M<microseconds>P<pid>Q<count>R<random>.host", with '/' and
@@ -71,13 +72,14 @@
  *		Flush each message to disk before answering 250.  Turning
  *		it off is only for benchmarks: a crash may then lose mail
  *		that the client was told is delivered.
- *	fsync_before_rename (boolean, default false)
- *		fsync each file in tmp/, rename it, then fsync new/: what
- *		POSIX alone promises, for file systems without a metadata
- *		journal (ext2, ext4 without a journal) and NFS; costs a
- *		second disk wait per message elsewhere.  Without it, a
- *		maildir on one of those is warned about at start
- *		(maildir_fs.c).
+ *	fsync_before_rename (auto, yes or no; default auto)
+ *		yes: fsync each file in tmp/, rename it, then fsync new/:
+ *		what POSIX alone promises, at the cost of a second disk
+ *		wait per message.  no: the default order above, safe only
+ *		with a metadata journal.  auto: yes where the maildir is
+ *		on a file system known to lack one (ext4 without a
+ *		journal, NFS: maildir_fs.c), no elsewhere; said at start.
+ *		no on such a file system is warned about at start.
  *	threads (integer, 1 to 64, default 4)
  *		Threads per worker process that write and flush messages.
  * SEE ALSO
@@ -91,6 +93,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -114,7 +117,7 @@ static ehlod_ctx *self;
 struct maildir_conf {
 	const char *directory;
 	int fsync;
-	int fsync_before_rename;
+	const char *fsync_before_rename;	/* auto, yes or no */
 	long long threads;
 };
 static char hostpart[HOSTPART_MAX];
@@ -743,34 +746,76 @@ maildir_fini(ehlod_ctx *inst)
 	maildir = NULL;
 }
 
-static enum maildir_flush
-flush_mode(const struct maildir_conf *conf)
+/* The spellings libconfuse takes for a boolean, and auto. */
+enum order_setting { ORDER_AUTO, ORDER_YES, ORDER_NO, ORDER_INVALID };
+
+static enum order_setting
+order_setting(const char *v)
 {
-	if (!conf->fsync)
-		return MAILDIR_FLUSH_NONE;
-	return conf->fsync_before_rename ? MAILDIR_FLUSH_BEFORE_RENAME :
-	    MAILDIR_FLUSH_AFTER_RENAME;
+	static const char *const yes[] = { "yes", "true", "on" };
+	static const char *const no[] = { "no", "false", "off" };
+
+	if (strcasecmp(v, "auto") == 0)
+		return ORDER_AUTO;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return ORDER_YES;
+		if (strcasecmp(v, no[i]) == 0)
+			return ORDER_NO;
+	}
+	return ORDER_INVALID;
 }
 
-/* The default order's safety needs a metadata journal: say so when the
- * maildir is on a file system known to have none.  And no order helps
- * on one that lives in memory. */
-static void
-warn_unjournalled(const struct maildir_conf *conf)
+static const char *
+check_order(const void *value)
 {
-	const char *fs = maildir_fs_volatile(maildir);
+	const char *v = *(const char *const *)value;
+
+	return order_setting(v) == ORDER_INVALID ?
+	    "must be auto, yes or no" : NULL;
+}
+
+/* The flush order, and in *unjournalled the file system that decided
+ * auto (NULL when none did). */
+static enum maildir_flush
+flush_mode(const struct maildir_conf *conf, const char **unjournalled)
+{
+	enum order_setting set = order_setting(conf->fsync_before_rename);
+
+	*unjournalled = maildir_fs_unjournalled(maildir);
+	if (!conf->fsync)
+		return MAILDIR_FLUSH_NONE;
+	if (set == ORDER_YES ||
+	    (set == ORDER_AUTO && *unjournalled != NULL))
+		return MAILDIR_FLUSH_BEFORE_RENAME;
+	return MAILDIR_FLUSH_AFTER_RENAME;
+}
+
+/* Say what the file system means for a 250: nothing survives a reboot
+ * on one in memory; the default order is unsafe without a metadata
+ * journal, so auto left it and an explicit no is warned about. */
+static enum maildir_flush
+choose_order(const struct maildir_conf *conf)
+{
+	const char *fs = maildir_fs_volatile(maildir), *unjournalled;
+	enum maildir_flush mode = flush_mode(conf, &unjournalled);
 
 	if (fs != NULL && conf->fsync)
 		host->log(self, LOG_WARNING, "%s is on %s: messages answered "
 		    "250 are lost at the next reboot", maildir, fs);
-	if (fs != NULL || flush_mode(conf) != MAILDIR_FLUSH_AFTER_RENAME)
-		return;
-	fs = maildir_fs_unjournalled(maildir);
-	if (fs == NULL)
-		return;
-	host->log(self, LOG_WARNING, "%s is on %s: a crash may leave a "
-	    "partial message in new/; set fsync_before_rename = yes",
-	    maildir, fs);
+	if (fs != NULL || unjournalled == NULL ||
+	    mode == MAILDIR_FLUSH_NONE)
+		return mode;
+	if (mode == MAILDIR_FLUSH_BEFORE_RENAME &&
+	    order_setting(conf->fsync_before_rename) == ORDER_AUTO)
+		host->log(self, LOG_INFO, "%s is on %s: each file is "
+		    "flushed in tmp/ before its rename, then new/ "
+		    "(fsync_before_rename = auto)", maildir, unjournalled);
+	if (mode == MAILDIR_FLUSH_AFTER_RENAME)
+		host->log(self, LOG_WARNING, "%s is on %s: a crash may leave "
+		    "a partial message in new/; set fsync_before_rename = "
+		    "auto or yes", maildir, unjournalled);
+	return mode;
 }
 
 static int
@@ -778,6 +823,7 @@ maildir_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
 	const struct maildir_conf *conf = h->instance(inst);
 	const char *dir = conf->directory;
+	enum maildir_flush mode;
 
 	host = h;
 	self = inst;
@@ -809,15 +855,15 @@ maildir_init(const struct ehlod_host *h, ehlod_ctx *inst)
 	if (only_checking()) {
 		if (check_maildir() < 0)
 			return -1;
-		warn_unjournalled(conf);
+		(void)choose_order(conf);
 		return 0;
 	}
 	if (make_maildir() < 0)
 		return -1;
-	warn_unjournalled(conf);
+	mode = choose_order(conf);
 	maildir_tidy_tmp(host, maildir);
 	maildir_space_measure(maildir);	/* start-up may wait */
-	maildir_flush_setup(host, self, maildir, hostpart, flush_mode(conf),
+	maildir_flush_setup(host, self, maildir, hostpart, mode,
 	    (unsigned)conf->threads, finished);
 	return 0;
 }
@@ -865,8 +911,8 @@ static const struct ehlod_option maildir_options[] = {
 	  directory), NULL, EHLOD_OPT_REQUIRED, 0, 0, check_directory },
 	{ "fsync", EHLOD_OPT_BOOL, offsetof(struct maildir_conf, fsync),
 	  "yes", 0, 0, 0, NULL },
-	{ "fsync_before_rename", EHLOD_OPT_BOOL, offsetof(struct
-	  maildir_conf, fsync_before_rename), "no", 0, 0, 0, NULL },
+	{ "fsync_before_rename", EHLOD_OPT_STRING, offsetof(struct
+	  maildir_conf, fsync_before_rename), "auto", 0, 0, 0, check_order },
 	{ "threads", EHLOD_OPT_INT, offsetof(struct maildir_conf, threads),
 	  "4", 0, 1, 64, NULL },
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }

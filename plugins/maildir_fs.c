@@ -8,15 +8,21 @@
  *	later than its name.  maildir_fs_unjournalled() names the file
  *	systems known to lack that: ext4 mounted without a journal (its
  *	sysfs journal_task reads "<none>") and NFS, whose server may lose
- *	written data that no fsync committed yet.  A file system it cannot
- *	tell about is not reported: the check warns, it does not decide.
+ *	written data that no fsync committed yet.  There the plugin takes
+ *	POSIX's order by itself (fsync_before_rename = auto, the default).
+ *	A file system it cannot tell about is not reported, and keeps the
+ *	default order: the check is sure only of what it names.
  *
  *	maildir_fs_volatile() names the file systems that keep nothing
  *	over a reboot (tmpfs, ramfs), whatever the flush order: there a
  *	250 cannot mean what the admin expects of it.
+ *
+ *	Both look at the nearest parent that exists while the maildir does
+ *	not (ehlod -t before the first start made it).
  */
 #include "autoconfig.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -73,13 +79,34 @@ ext4_without_journal(dev_t dev)
 	return n > 0 && strncmp(task, "<none>", 6) == 0;
 }
 
+/* dir, or the nearest of its parents that exists: ehlod -t asks before
+ * the first start has made the maildir, which will be made there. */
+static const char *
+nearest_existing(const char *dir, char *buf, size_t len)
+{
+	struct stat st;
+	char *slash;
+
+	if ((size_t)snprintf(buf, len, "%s", dir) >= len)
+		return NULL;
+	while (stat(buf, &st) < 0) {
+		if (errno != ENOENT || strcmp(buf, "/") == 0 ||
+		    (slash = strrchr(buf, '/')) == NULL)
+			return NULL;
+		slash[slash == buf] = '\0';	/* "/a" becomes "/" */
+	}
+	return buf;
+}
+
 const char *
 maildir_fs_unjournalled(const char *dir)
 {
+	char path[PATH_MAX];
 	struct statfs fs;
 	struct stat st;
 
-	if (statfs(dir, &fs) < 0 || stat(dir, &st) < 0)
+	if ((dir = nearest_existing(dir, path, sizeof(path))) == NULL ||
+	    statfs(dir, &fs) < 0 || stat(dir, &st) < 0)
 		return NULL;
 	if (fs.f_type == NFS_MAGIC)
 		return "NFS";
@@ -91,9 +118,11 @@ maildir_fs_unjournalled(const char *dir)
 const char *
 maildir_fs_volatile(const char *dir)
 {
+	char path[PATH_MAX];
 	struct statfs fs;
 
-	if (statfs(dir, &fs) < 0)
+	if ((dir = nearest_existing(dir, path, sizeof(path))) == NULL ||
+	    statfs(dir, &fs) < 0)
 		return NULL;
 	if (fs.f_type == TMPFS_MAGIC)
 		return "tmpfs";

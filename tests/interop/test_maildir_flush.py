@@ -2,8 +2,9 @@
 
 An LD_PRELOAD shim, tests/plugins/slowfsync.c, makes fsync wait for a
 gate file: of new/ with fsync_before_rename (fsync in tmp/, rename, fsync
-new/), of each message's file in the default order (wait for the data,
-rename, fsync the file).  In both orders:
+new/), of each message's file with fsync_before_rename = no (wait for the
+data, rename, fsync the file: the order auto takes on a journalled file
+system).  In both orders:
 
 - While the flush of one message is held, the same single worker greets
   a second client and answers its EHLO and NOOP, and the first client
@@ -173,11 +174,12 @@ class GatedDirFlushTest(GatedFlush, EhlodTestCase):
 
 
 class GatedFileFlushTest(GatedFlush, EhlodTestCase):
-    """The default order: the flushes of the files, renamed already, are
-    held.  Eight threads, so that each of the six holds its own."""
+    """fsync_before_rename = no: the flushes of the files, renamed
+    already, are held.  Eight threads, so that each of the six holds its
+    own."""
 
     FILES = True
-    MAILDIR = {"threads": 8}
+    MAILDIR = {"threads": 8, "fsync_before_rename": "no"}
 
     def test_all_six_acknowledged_once_their_flushes_return(self):
         self.release_six()

@@ -4,7 +4,8 @@ from the event loop, seen by strace.
 strace (-f -ttt -T -y) is attached to the only worker while Python's
 smtplib delivers three messages one after another.  From the trace:
 
-- default: each file's data is waited for (sync_file_range with
+- fsync_before_rename = no (what auto takes on a journalled file
+  system): each file's data is waited for (sync_file_range with
   WAIT_AFTER) before its rename into new/; after the rename the file
   itself is fsynced, and the client reads its 250 only after that fsync
   returned.  new/ is never fsynced (on ext4 that would force a second
@@ -12,6 +13,8 @@ smtplib delivers three messages one after another.  From the trace:
 - fsync_before_rename = yes: the file is fsynced while still in tmp/,
   before its rename, and no wait for its data alone is made; new/ is
   fsynced after the rename, before the 250.
+- auto, the default: the second order exactly where the tests'
+  temporary directory is on ext4 without a journal, else the first.
 
 The event loop never touches the maildir: with strace following each of
 the only worker's threads into a file of its own (-ff, so that no call is
@@ -22,10 +25,11 @@ thread (the loop) names no path of the maildir in any call that creates,
 writes, flushes, renames or measures (statfs, for MAIL's check of free
 space) a file, while other threads do all of that for all three files.
 
-At start the plugin warns when the maildir is on ext4 without a journal
-(and the default order is in use), checked against the kernel's own list
-of journals, /proc/fs/jbd2, for a temporary directory and for /dev/shm
-(tmpfs: no warning).
+At start, for a temporary directory and for /dev/shm (tmpfs), checked
+against the kernel's own list of journals (/proc/fs/jbd2): with auto the
+plugin says it takes POSIX's order exactly where the maildir is on ext4
+without a journal, and warns about nothing; with no it warns there; a
+value other than auto, yes or no is refused by ehlod -t with its line.
 
 strace stamps a call's end before it lets the thread go on, and its start
 before the call runs, so "ended before the other started" and "ended
@@ -45,6 +49,7 @@ from ehlodtest import (Ehlod, EhlodTestCase, Strace, main,
 
 WAIT = 20
 POSIX = {"fsync_before_rename": True}
+JOURNAL_ORDER = {"fsync_before_rename": "no"}
 LINE = re.compile(r"^(?:(?P<tid>\d+)\s+)?(?P<t>\d+\.\d+) (?P<call>\w+)\((?P<args>.*)"
                   r"\) += (?P<ret>-?\d+)(?:<[^>]*>)?[^<]*"
                   r"<(?P<dur>\d+\.\d+)>$")
@@ -102,7 +107,9 @@ def ext4_without_journal(path):
 class JournalWarningTest(EhlodTestCase):
 
     WARNING = "on ext4 without a journal: a crash may leave a partial " \
-        "message in new/; set fsync_before_rename = yes"
+        "message in new/; set fsync_before_rename = auto or yes"
+    AUTO = "on ext4 without a journal: each file is flushed in tmp/ " \
+        "before its rename, then new/ (fsync_before_rename = auto)"
 
     def log_of(self, parent, maildir_options):
         plugins = [p for p in DEFAULT_PLUGINS if p[0] != "maildir"]
@@ -112,16 +119,39 @@ class JournalWarningTest(EhlodTestCase):
         with Ehlod(plugins=plugins + [("maildir", options)]) as server:
             return server.log()
 
-    def test_warns_exactly_on_ext4_without_journal(self):
-        parents = [tempfile.gettempdir()]
+    def parents(self):
+        out = [tempfile.gettempdir()]
         if os.path.isdir("/dev/shm"):
-            parents.append("/dev/shm")
-        for parent in parents:
+            out.append("/dev/shm")
+        return out
+
+    def test_no_warns_exactly_on_ext4_without_journal(self):
+        for parent in self.parents():
             with self.subTest(parent=parent):
-                expected = ext4_without_journal(parent)
-                self.assertEqual(self.WARNING in self.log_of(parent, {}),
-                                 expected, "%s: statfs magic %s" % (
+                log = self.log_of(parent, JOURNAL_ORDER)
+                self.assertEqual(self.WARNING in log,
+                                 ext4_without_journal(parent),
+                                 "%s: statfs magic %s" % (
                                      parent, fs_magic(parent)))
+                self.assertNotIn(self.AUTO, log)
+
+    def test_auto_takes_posix_order_exactly_without_journal(self):
+        for parent in self.parents():
+            with self.subTest(parent=parent):
+                log = self.log_of(parent, {})
+                self.assertEqual(self.AUTO in log,
+                                 ext4_without_journal(parent),
+                                 "%s: statfs magic %s" % (
+                                     parent, fs_magic(parent)))
+                self.assertNotIn("fsync_before_rename = auto or yes", log)
+
+    def test_other_values_refused_with_their_line(self):
+        server = Ehlod(start=False, plugins=[
+            ("maildir", {"fsync_before_rename": "maybe"})])
+        code, out = server.check()
+        self.assertNotEqual(code, 0, out)
+        self.assertRegex(out, r"ehlod\.conf:\d+: .*fsync_before_rename.*"
+                         r"must be auto, yes or no")
 
     def test_check_warns_once(self):
         """ehlod -t starts the plugins twice (to check them, then to
@@ -130,8 +160,9 @@ class JournalWarningTest(EhlodTestCase):
         plugins = [p for p in DEFAULT_PLUGINS if p[0] != "maildir"]
         top = tempfile.mkdtemp(prefix="ehlod-fs-", dir=parent)
         self.addCleanup(shutil.rmtree, top, True)
-        server = Ehlod(plugins=plugins + [
-            ("maildir", {"directory": os.path.join(top, "M")})])
+        server = Ehlod(start=False, plugins=plugins + [
+            ("maildir", dict(JOURNAL_ORDER,
+                             directory=os.path.join(top, "M")))])
         code, out = server.check()
         self.assertEqual(code, 0, out)
         self.assertEqual(out.count(self.WARNING),
@@ -190,8 +221,20 @@ class FlushOrderTest(EhlodTestCase):
                 return c
         self.fail("no fsync of new/ after the rename at %.6f" % t)
 
-    def test_default_data_waited_for_then_rename_then_fsync(self):
-        calls, new, names, acked = self.deliver_traced({})
+    def test_no_data_waited_for_then_rename_then_fsync(self):
+        self.check_journal_order(*self.deliver_traced(JOURNAL_ORDER))
+
+    def test_fsync_before_rename_file_flushed_in_tmp(self):
+        self.check_posix_order(*self.deliver_traced(POSIX))
+
+    def test_auto_order_follows_the_file_system(self):
+        traced = self.deliver_traced({})
+        if ext4_without_journal(tempfile.gettempdir()):
+            self.check_posix_order(*traced)
+        else:
+            self.check_journal_order(*traced)
+
+    def check_journal_order(self, calls, new, names, acked):
         for (name, ren), ack in zip(self.renames(calls, new, names), acked):
             mine = [c for c in calls if c.tid == ren.tid]
             tmp = os.path.join(os.path.dirname(new), "tmp", name)
@@ -211,9 +254,7 @@ class FlushOrderTest(EhlodTestCase):
         self.assertFalse([c for c in calls if c.name == "fsync"
                           and c.path == new], "new/ fsynced")
 
-    def test_fsync_before_rename_file_flushed_in_tmp(self):
-        calls, new, names, acked = self.deliver_traced(
-            POSIX)
+    def check_posix_order(self, calls, new, names, acked):
         for (name, ren), ack in zip(self.renames(calls, new, names), acked):
             mine = [c for c in calls if c.tid == ren.tid]
             self.assertFalse([c for c in mine if c.name == "sync_file_range"
