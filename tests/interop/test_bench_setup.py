@@ -21,7 +21,8 @@ import unittest
 
 import ehlodtest
 from ehlodtest import EhlodTestCase, main
-from test_maildir_order import ext4_without_journal, fs_magic
+from test_maildir_order import (ext4_without_journal, fs_magic,
+                                temp_parents)
 
 SRC = os.path.realpath(os.environ.get("EHLOD_SRCDIR") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -50,16 +51,10 @@ class BenchSetupTest(EhlodTestCase):
     def setUpClass(cls):
         cls.bench = load_throughput()
 
-    def parents(self):
-        out = [tempfile.gettempdir()]
-        if os.path.isdir("/dev/shm"):
-            out.append("/dev/shm")
-        return out
-
     def test_run_dir_is_open_and_marked_top_on_ext4(self):
         if shutil.which("lsattr") is None:
             raise unittest.SkipTest("no lsattr (Debian package e2fsprogs)")
-        for parent in self.parents():
+        for parent in temp_parents():
             with self.subTest(parent=parent):
                 run_dir = self.bench.make_run_dir(parent)
                 self.addCleanup(shutil.rmtree, run_dir, True)
@@ -74,7 +69,7 @@ class BenchSetupTest(EhlodTestCase):
     def test_maildir_order_reported_as_the_plugin_takes_it(self):
         saved = tempfile.tempdir
         self.addCleanup(setattr, tempfile, "tempdir", saved)
-        for parent in self.parents():
+        for parent in temp_parents():
             with self.subTest(parent=parent):
                 tempfile.tempdir = parent
                 self.assertEqual(self.bench.maildir_order(ehlodtest),

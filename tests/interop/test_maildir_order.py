@@ -93,6 +93,16 @@ def fs_magic(path):
                           capture_output=True, text=True).stdout.strip()
 
 
+def temp_parents():
+    """Where the tests put maildirs to see what the file system makes
+    the plugin do: the tests' temporary directory, and /dev/shm (tmpfs)
+    where there is one."""
+    out = [tempfile.gettempdir()]
+    if os.path.isdir("/dev/shm"):
+        out.append("/dev/shm")
+    return out
+
+
 def ext4_without_journal(path):
     """From the device number alone (a chroot's mountinfo may not show
     the mount): ext4, and no journal of that device in /proc/fs/jbd2."""
@@ -119,14 +129,8 @@ class JournalWarningTest(EhlodTestCase):
         with Ehlod(plugins=plugins + [("maildir", options)]) as server:
             return server.log()
 
-    def parents(self):
-        out = [tempfile.gettempdir()]
-        if os.path.isdir("/dev/shm"):
-            out.append("/dev/shm")
-        return out
-
     def test_no_warns_exactly_on_ext4_without_journal(self):
-        for parent in self.parents():
+        for parent in temp_parents():
             with self.subTest(parent=parent):
                 log = self.log_of(parent, JOURNAL_ORDER)
                 self.assertEqual(self.WARNING in log,
@@ -136,7 +140,7 @@ class JournalWarningTest(EhlodTestCase):
                 self.assertNotIn(self.AUTO, log)
 
     def test_auto_takes_posix_order_exactly_without_journal(self):
-        for parent in self.parents():
+        for parent in temp_parents():
             with self.subTest(parent=parent):
                 log = self.log_of(parent, {})
                 self.assertEqual(self.AUTO in log,
