@@ -818,6 +818,16 @@ choose_order(const struct maildir_conf *conf)
 	return mode;
 }
 
+/* init failed after naming the maildir; fini runs only after a start
+ * that succeeded. */
+static int
+forget_maildir(void)
+{
+	free(maildir);
+	maildir = NULL;
+	return -1;
+}
+
 static int
 maildir_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
@@ -854,12 +864,12 @@ maildir_init(const struct ehlod_host *h, ehlod_ctx *inst)
 	init_hostpart();
 	if (only_checking()) {
 		if (check_maildir() < 0)
-			return -1;
+			return forget_maildir();
 		(void)choose_order(conf);
 		return 0;
 	}
 	if (make_maildir() < 0)
-		return -1;
+		return forget_maildir();
 	mode = choose_order(conf);
 	maildir_tidy_tmp(host, maildir);
 	maildir_space_measure(maildir);	/* start-up may wait */
