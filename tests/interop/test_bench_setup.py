@@ -76,6 +76,40 @@ class BenchSetupTest(EhlodTestCase):
                                  "posix" if ext4_without_journal(parent)
                                  else "journal", parent)
 
+    def test_disk_use_counted_where_there_is_a_disk(self):
+        for parent in temp_parents():
+            with self.subTest(parent=parent):
+                stat_file = self.bench.block_stat_path(parent)
+                if fs_magic(parent) == "1021994":    # tmpfs
+                    self.assertIsNone(stat_file)
+                    self.assertIsNone(self.bench.disk_per_message(
+                        None, None, 1))
+                    continue
+                dev = os.stat(parent).st_dev
+                if not os.path.isdir("/sys/dev/block/%d:%d" % (
+                        os.major(dev), os.minor(dev))):
+                    self.skipTest("%s: no block device in /sys" % parent)
+                self.assertIsNotNone(stat_file, parent)
+                disk = os.path.dirname(stat_file)
+                # A whole disk, never one of its partitions.
+                self.assertFalse(os.path.exists(
+                    os.path.join(disk, "partition")), disk)
+                before = self.bench.disk_counters(stat_file)
+                work = tempfile.mkdtemp(dir=parent)
+                self.addCleanup(shutil.rmtree, work, True)
+                with open(os.path.join(work, "f"), "wb") as f:
+                    f.write(b"x" * 65536)
+                    f.flush()
+                    os.fsync(f.fileno())
+                used = self.bench.disk_per_message(
+                    before, self.bench.disk_counters(stat_file), 1)
+                self.assertGreaterEqual(used[0], 1, used)
+                self.assertGreaterEqual(used[1], 64, used)
+                with open(os.path.join(disk, "queue", "write_cache")) as f:
+                    cached = f.read().strip() == "write back"
+                if cached:
+                    self.assertGreaterEqual(used[2], 1, used)
+
 
 if __name__ == "__main__":
     main()
