@@ -775,14 +775,14 @@ check_order(const void *value)
 	    "must be auto, yes or no" : NULL;
 }
 
-/* The flush order, and in *unjournalled the file system that decided
- * auto (NULL when none did). */
+/* The flush order, and in *unjournalled why the file system is not
+ * known to journal its metadata (NULL when it is). */
 static enum maildir_flush
 flush_mode(const struct maildir_conf *conf, const char **unjournalled)
 {
 	enum order_setting set = order_setting(conf->fsync_before_rename);
 
-	*unjournalled = maildir_fs_unjournalled(maildir);
+	*unjournalled = maildir_fs_no_known_journal(maildir);
 	if (!conf->fsync)
 		return MAILDIR_FLUSH_NONE;
 	if (set == ORDER_YES ||
@@ -792,8 +792,9 @@ flush_mode(const struct maildir_conf *conf, const char **unjournalled)
 }
 
 /* Say what the file system means for a 250: nothing survives a reboot
- * on one in memory; the default order is unsafe without a metadata
- * journal, so auto left it and an explicit no is warned about. */
+ * on one in memory; the default order needs a metadata journal, so
+ * auto leaves it where none is known, and an explicit no is warned
+ * about there. */
 static enum maildir_flush
 choose_order(const struct maildir_conf *conf)
 {

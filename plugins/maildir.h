@@ -87,10 +87,12 @@ void maildir_flush_setup(const struct ehlod_host *host, ehlod_ctx *inst,
     const char *dir, const char *hostpart, enum maildir_flush flush,
     unsigned threads, void (*finished)(struct maildir_job *));
 
-/* "NFS" or "ext4 without a journal" when dir is on a file system known
- * to lack what the default flush order needs, else NULL
- * (maildir_fs.c). */
-const char *maildir_fs_unjournalled(const char *dir);
+/* NULL when dir is on a file system known to make a file's rename
+ * durable with the file's fsync (ext4 with its journal, XFS, btrfs) or
+ * on one that keeps nothing anyway (tmpfs, ramfs); else why not, for
+ * the log: "ext4 without a journal", "NFS", "a file system not known to
+ * journal its metadata (statfs type 0x...)" (maildir_fs.c). */
+const char *maildir_fs_no_known_journal(const char *dir);
 /* "tmpfs" or "ramfs" when dir's file system keeps nothing over a
  * reboot, else NULL. */
 const char *maildir_fs_volatile(const char *dir);

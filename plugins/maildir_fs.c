@@ -5,13 +5,15 @@
  *	The maildir's default flush order (maildir_flush.c) renames a file
  *	into new/ before its fsync, which is safe on a file system that
  *	journals its metadata: the file's blocks and size are committed no
- *	later than its name.  maildir_fs_unjournalled() names the file
- *	systems known to lack that: ext4 mounted without a journal (its
- *	sysfs journal_task reads "<none>") and NFS, whose server may lose
- *	written data that no fsync committed yet.  There the plugin takes
- *	POSIX's order by itself (fsync_before_rename = auto, the default).
- *	A file system it cannot tell about is not reported, and keeps the
- *	default order: the check is sure only of what it names.
+ *	later than its name.  maildir_fs_no_known_journal() says why a
+ *	file system is not known to do that, and so gets POSIX's order
+ *	(fsync_before_rename = auto, the default): ext4 mounted without a
+ *	journal (its sysfs journal_task reads "<none>"), ext4 whose journal
+ *	the host does not show (no sysfs), NFS, whose server may lose
+ *	written data that no fsync committed yet, and every file system it
+ *	does not know (overlay, ZFS, FUSE...).  Only ext4 with its journal,
+ *	XFS and btrfs keep the default order: a mail server that cannot
+ *	tell pays a second flush rather than risk a partial message.
  *
  *	maildir_fs_volatile() names the file systems that keep nothing
  *	over a reboot (tmpfs, ramfs), whatever the flush order: there a
@@ -35,6 +37,8 @@
 #include "maildir.h"
 
 #define EXT4_MAGIC 0xEF53	/* ext2, ext3 and ext4 alike */
+#define XFS_MAGIC 0x58465342
+#define BTRFS_MAGIC 0x9123683E
 #define NFS_MAGIC 0x6969
 #define TMPFS_MAGIC 0x01021994
 #define RAMFS_MAGIC 0x858458f6
@@ -61,22 +65,29 @@ device_name(dev_t dev, char *name, size_t len)
 	return 0;
 }
 
-static int
-ext4_without_journal(dev_t dev)
+/* NULL for an ext4 with its journal, else why not known to have one. */
+static const char *
+ext4_journal(dev_t dev)
 {
 	char name[NAME_MAX + 1], path[PATH_MAX], task[16] = "";
 	ssize_t n;
 	int fd;
 
 	if (device_name(dev, name, sizeof(name)) < 0)
-		return 0;
+		return "ext4 whose journal this host does not show (no "
+		    "/sys/dev/block)";
 	snprintf(path, sizeof(path), "/sys/fs/ext4/%s/journal_task", name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;	/* another driver, or an older kernel */
+	if (fd < 0)	/* a kernel before 5.10, or no sysfs here */
+		return "ext4 whose journal this host does not show (no "
+		    "/sys/fs/ext4/.../journal_task)";
 	n = read(fd, task, sizeof(task) - 1);
 	close(fd);
-	return n > 0 && strncmp(task, "<none>", 6) == 0;
+	if (n <= 0)
+		return "ext4 whose journal this host does not show (no "
+		    "/sys/fs/ext4/.../journal_task)";
+	return strncmp(task, "<none>", 6) == 0 ? "ext4 without a journal" :
+	    NULL;
 }
 
 /* dir, or the nearest of its parents that exists: ehlod -t asks before
@@ -99,20 +110,33 @@ nearest_existing(const char *dir, char *buf, size_t len)
 }
 
 const char *
-maildir_fs_unjournalled(const char *dir)
+maildir_fs_no_known_journal(const char *dir)
 {
+	/* Init runs in one thread, and the phrase is logged at once. */
+	static char unknown[96];
 	char path[PATH_MAX];
 	struct statfs fs;
 	struct stat st;
 
 	if ((dir = nearest_existing(dir, path, sizeof(path))) == NULL ||
 	    statfs(dir, &fs) < 0 || stat(dir, &st) < 0)
+		return "a file system that cannot be looked at";
+	switch ((unsigned long)fs.f_type) {
+	case EXT4_MAGIC:
+		return ext4_journal(st.st_dev);
+	case XFS_MAGIC:
+	case BTRFS_MAGIC:
 		return NULL;
-	if (fs.f_type == NFS_MAGIC)
+	case TMPFS_MAGIC:
+	case RAMFS_MAGIC:
+		return NULL;	/* no order keeps anything: warned about */
+	case NFS_MAGIC:
 		return "NFS";
-	if (fs.f_type == EXT4_MAGIC && ext4_without_journal(st.st_dev))
-		return "ext4 without a journal";
-	return NULL;
+	}
+	snprintf(unknown, sizeof(unknown), "a file system not known to "
+	    "journal its metadata (statfs type 0x%lx)",
+	    (unsigned long)fs.f_type);
+	return unknown;
 }
 
 const char *

@@ -71,23 +71,28 @@ def size_of(token):
     return 1024 + ((thread * 7919 + n * 104729) % 60) * 1024
 
 
-class LoopExt4:
-    """An ext4 with its journal on a loop device, mounted at self.mnt."""
+class LoopFs:
+    """A file system on a loop device, mounted at self.mnt: by default
+    an ext4 with its journal (mkfs.ext4's defaults) that commits only
+    when asked.  Its image is a sparse file in top."""
 
-    def __init__(self, top):
+    def __init__(self, top, mkfs=("mkfs.ext4", "-q", "-F"), fstype="ext4",
+                 options="commit=600", size=128 * 1024 * 1024):
         self.image = os.path.join(top, "fs.img")
         self.mnt = os.path.join(top, "mnt")
         self.device = None
+        self.fstype = fstype
+        self.options = options
         os.mkdir(self.mnt)
         with open(self.image, "wb") as f:
-            f.truncate(128 * 1024 * 1024)
-        run("mkfs.ext4", "-q", "-F", self.image)
+            f.truncate(size)
+        run(*mkfs, self.image)
         self.device = run("losetup", "-f", "--show",
                           self.image).stdout.strip()
         self.mount()
 
     def mount(self):
-        run("mount", "-t", "ext4", "-o", "commit=600", self.device,
+        run("mount", "-t", self.fstype, "-o", self.options, self.device,
             self.mnt)
 
     def shutdown(self):
@@ -202,7 +207,7 @@ class MaildirCrashTest(EhlodTestCase):
         self.addCleanup(shutil.rmtree, top, True)
         os.chmod(top, 0o755)	# the workers' user goes through it
         try:
-            self.fs = LoopExt4(top)
+            self.fs = LoopFs(top)
         except subprocess.CalledProcessError as e:
             self.skipTest("no loop device with ext4 here: %s"
                           % (e.stderr or "").strip()[:200])

@@ -14,7 +14,9 @@ smtplib delivers three messages one after another.  From the trace:
   before its rename, and no wait for its data alone is made; new/ is
   fsynced after the rename, before the 250.
 - auto, the default: the second order exactly where the tests'
-  temporary directory is on ext4 without a journal, else the first.
+  temporary directory is on ext4 without a journal, else the first;
+  the first on a journalled ext4 and an XFS (each on a loop device),
+  the second on overlay, a file system the plugin does not know.
 
 The event loop never touches the maildir: with strace following each of
 the only worker's threads into a file of its own (-ff, so that no call is
@@ -30,6 +32,9 @@ against the kernel's own list of journals (/proc/fs/jbd2): with auto the
 plugin says it takes POSIX's order exactly where the maildir is on ext4
 without a journal, and warns about nothing; with no it warns there; a
 value other than auto, yes or no is refused by ehlod -t with its line.
+ehlod run where /sys/fs/ext4 is hidden (a mount namespace with an
+empty tmpfs there) cannot tell whether ext4 has a journal, and says it
+takes POSIX's order.
 
 strace stamps a call's end before it lets the thread go on, and its start
 before the call runs, so "ended before the other started" and "ended
@@ -46,6 +51,8 @@ import time
 
 from ehlodtest import (Ehlod, EhlodTestCase, Strace, main,
                        sample_message, DEFAULT_PLUGINS)
+from test_maildir_crash import LoopFs
+import ehlodtest
 
 WAIT = 20
 POSIX = {"fsync_before_rename": True}
@@ -149,6 +156,34 @@ class JournalWarningTest(EhlodTestCase):
                                      parent, fs_magic(parent)))
                 self.assertNotIn("fsync_before_rename = auto or yes", log)
 
+    def test_auto_takes_posix_order_where_ext4_hides_its_journal(self):
+        """ehlod in a mount namespace whose /sys/fs/ext4 is an empty
+        tmpfs (as in a container): it cannot tell whether the ext4
+        under the maildir has a journal, and must not guess that it
+        has."""
+        parent = tempfile.gettempdir()
+        if fs_magic(parent) != "ef53":
+            self.skipTest("%s is not on ext4" % parent)
+        if os.geteuid() != 0 or shutil.which("unshare") is None:
+            self.skipTest("a mount namespace needs root and unshare")
+        top = tempfile.mkdtemp(prefix="ehlod-hide-")
+        self.addCleanup(shutil.rmtree, top, True)
+        wrapper = os.path.join(top, "ehlod")
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\nexec unshare --mount --propagation private "
+                    "sh -c 'mount -t tmpfs none /sys/fs/ext4 && "
+                    "exec \"$0\" \"$@\"' %s \"$@\"\n" % ehlodtest.ehlod_bin())
+        os.chmod(wrapper, 0o755)
+        os.chmod(top, 0o755)
+        saved = os.environ["EHLOD_BIN"]
+        self.addCleanup(os.environ.__setitem__, "EHLOD_BIN", saved)
+        os.environ["EHLOD_BIN"] = wrapper
+        log = self.log_of(parent, {})
+        self.assertIn("is on ext4 whose journal this host does not show "
+                      "(no /sys/fs/ext4/.../journal_task): each file is "
+                      "flushed in tmp/ before its rename, then new/ "
+                      "(fsync_before_rename = auto)", log)
+
     def test_other_values_refused_with_their_line(self):
         server = Ehlod(start=False, plugins=[
             ("maildir", {"fsync_before_rename": "maybe"})])
@@ -179,9 +214,15 @@ class JournalWarningTest(EhlodTestCase):
 
 class FlushOrderTest(EhlodTestCase):
 
-    def deliver_traced(self, maildir_options):
+    def deliver_traced(self, maildir_options, directory=None):
+        """Three messages delivered under strace: (calls, new/, the
+        names in new/, when each 250 was read); the server's log in
+        self.log.  directory: the maildir, else the server's own."""
         plugins = [p for p in DEFAULT_PLUGINS if p[0] != "maildir"]
-        plugins.append(("maildir", maildir_options))
+        options = dict(maildir_options)
+        if directory is not None:
+            options["directory"] = directory
+        plugins.append(("maildir", options))
         tmp = tempfile.mkdtemp(prefix="ehlod-strace-")
         self.addCleanup(shutil.rmtree, tmp, True)
         trace = os.path.join(tmp, "trace")
@@ -201,9 +242,10 @@ class FlushOrderTest(EhlodTestCase):
                         self.assertEqual(refused, {})
             finally:
                 strace.detach()
-            self.assertEqual(len(server.delivered()), 3)
-            new = os.path.join(server.maildir, "new")
+            new = os.path.join(directory or server.maildir, "new")
             names = sorted(os.listdir(new))
+            self.assertEqual(len(names), 3)
+            self.log = server.log()
         return parse(trace), new, names, acked
 
     def renames(self, calls, new, names):
@@ -237,6 +279,70 @@ class FlushOrderTest(EhlodTestCase):
             self.check_posix_order(*traced)
         else:
             self.check_journal_order(*traced)
+
+    # Where auto must leave the journal order: the file systems known to
+    # make a file's rename durable with its fsync.  Anywhere else, even
+    # on a journalled one ehlod does not know, it takes POSIX's.
+
+    def mount_top(self):
+        if os.geteuid() != 0:
+            self.skipTest("mounting a file system needs root")
+        top = tempfile.mkdtemp(prefix="ehlod-fs-")
+        self.addCleanup(shutil.rmtree, top, True)
+        os.chmod(top, 0o755)	# the workers' user goes through it
+        return top
+
+    def loop_fs(self, **how):
+        top = self.mount_top()
+        try:
+            fs = LoopFs(top, **how)
+        except subprocess.CalledProcessError as e:
+            self.skipTest("no loop device with %s here: %s" % (
+                how.get("fstype", "ext4"), (e.stderr or "").strip()[:200]))
+        self.addCleanup(fs.remove)
+        return os.path.join(fs.mnt, "Maildir")
+
+    def test_auto_on_journalled_ext4_keeps_journal_order(self):
+        if shutil.which("mkfs.ext4") is None:
+            self.skipTest("no mkfs.ext4")
+        traced = self.deliver_traced({}, self.loop_fs())
+        self.assertNotIn("(fsync_before_rename = auto)", self.log)
+        self.check_journal_order(*traced)
+
+    def test_auto_on_xfs_keeps_journal_order(self):
+        if shutil.which("mkfs.xfs") is None:
+            self.skipTest("no mkfs.xfs (Debian package xfsprogs)")
+        # 300 MiB is the least mkfs.xfs makes; the image is sparse.
+        traced = self.deliver_traced({}, self.loop_fs(
+            mkfs=("mkfs.xfs", "-q", "-f"), fstype="xfs",
+            options="defaults", size=320 * 1024 * 1024))
+        self.assertNotIn("(fsync_before_rename = auto)", self.log)
+        self.check_journal_order(*traced)
+
+    def test_auto_on_unknown_file_system_takes_posix_order(self):
+        """overlay (what a container's files are on) journals nothing
+        of its own and is not one the plugin knows."""
+        top = self.mount_top()
+        dirs = {n: os.path.join(top, n)
+                for n in ("lower", "upper", "work", "mnt")}
+        for d in dirs.values():
+            os.mkdir(d)
+        p = subprocess.run(
+            ["mount", "-t", "overlay", "overlay", "-o",
+             "lowerdir=%(lower)s,upperdir=%(upper)s,workdir=%(work)s"
+             % dirs, dirs["mnt"]], capture_output=True, text=True)
+        if p.returncode != 0:
+            self.skipTest("no overlay mount here: %s" % p.stderr.strip())
+        self.addCleanup(subprocess.run, ["umount", "-l", dirs["mnt"]],
+                        capture_output=True)
+        os.chmod(dirs["mnt"], 0o755)
+        traced = self.deliver_traced({}, os.path.join(dirs["mnt"],
+                                                      "Maildir"))
+        self.assertIn("is on a file system not known to journal its "
+                      "metadata (statfs type 0x794c7630): each file is "
+                      "flushed in tmp/ before its rename, then new/ "
+                      "(fsync_before_rename = auto)", self.log)
+        self.check_posix_order(*traced)
 
     def check_journal_order(self, calls, new, names, acked):
         for (name, ren), ack in zip(self.renames(calls, new, names), acked):
