@@ -21,7 +21,7 @@ import unittest
 
 import ehlodtest
 from ehlodtest import EhlodTestCase, main
-from test_maildir_order import (ext4_without_journal, fs_magic,
+from test_maildir_order import (posix_order_expected, fs_magic,
                                 temp_parents)
 
 SRC = os.path.realpath(os.environ.get("EHLOD_SRCDIR") or os.path.join(
@@ -73,7 +73,7 @@ class BenchSetupTest(EhlodTestCase):
             with self.subTest(parent=parent):
                 tempfile.tempdir = parent
                 self.assertEqual(self.bench.maildir_order(ehlodtest),
-                                 "posix" if ext4_without_journal(parent)
+                                 "posix" if posix_order_expected(parent)
                                  else "journal", parent)
 
     def test_disk_use_counted_where_there_is_a_disk(self):
