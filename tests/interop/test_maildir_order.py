@@ -180,13 +180,24 @@ class JournalWarningTest(EhlodTestCase):
             self.skipTest("%s is not on ext4" % parent)
         if os.geteuid() != 0 or shutil.which("unshare") is None:
             self.skipTest("a mount namespace needs root and unshare")
+        # unshare's own "--propagation private" fails in a chroot (its /
+        # is no mount point): /sys, a mount point, is made private
+        # instead, so that the tmpfs stays in the namespace.
+        hide = "mount --make-rprivate /sys && mount -t tmpfs none " \
+            "/sys/fs/ext4"
+        probe = subprocess.run(["unshare", "--mount", "--propagation",
+                                "unchanged", "sh", "-c", hide],
+                               capture_output=True, text=True)
+        if probe.returncode != 0:
+            self.skipTest("cannot hide /sys/fs/ext4 here: %s"
+                          % probe.stderr.strip())
         top = tempfile.mkdtemp(prefix="ehlod-hide-")
         self.addCleanup(shutil.rmtree, top, True)
         wrapper = os.path.join(top, "ehlod")
         with open(wrapper, "w") as f:
-            f.write("#!/bin/sh\nexec unshare --mount --propagation private "
-                    "sh -c 'mount -t tmpfs none /sys/fs/ext4 && "
-                    "exec \"$0\" \"$@\"' %s \"$@\"\n" % ehlodtest.ehlod_bin())
+            f.write("#!/bin/sh\nexec unshare --mount --propagation "
+                    "unchanged sh -c '%s && exec \"$0\" \"$@\"' %s \"$@\"\n"
+                    % (hide, ehlodtest.ehlod_bin()))
         os.chmod(wrapper, 0o755)
         os.chmod(top, 0o755)
         saved = os.environ["EHLOD_BIN"]
