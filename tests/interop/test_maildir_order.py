@@ -15,7 +15,8 @@ smtplib delivers three messages one after another.  From the trace:
   fsynced after the rename, before the 250.
 - auto, the default: the second order exactly where the tests'
   temporary directory is on ext4 without a journal, else the first;
-  the first on a journalled ext4 and an XFS (each on a loop device),
+  the first on a journalled ext4, an XFS and a btrfs (each on a loop
+  device),
   the second on overlay, a file system the plugin does not know.
 
 The event loop never touches the maildir: with strace following each of
@@ -341,6 +342,15 @@ class FlushOrderTest(EhlodTestCase):
         traced = self.deliver_traced({}, self.loop_fs(
             mkfs=("mkfs.xfs", "-q", "-f"), fstype="xfs",
             options="defaults", size=320 * 1024 * 1024))
+        self.assertNotIn("(fsync_before_rename = auto)", self.log)
+        self.check_journal_order(*traced)
+
+    def test_auto_on_btrfs_keeps_journal_order(self):
+        if shutil.which("mkfs.btrfs") is None:
+            self.skipTest("no mkfs.btrfs (Debian package btrfs-progs)")
+        traced = self.deliver_traced({}, self.loop_fs(
+            mkfs=("mkfs.btrfs", "-q", "-f"), fstype="btrfs",
+            options="defaults", size=256 * 1024 * 1024))
         self.assertNotIn("(fsync_before_rename = auto)", self.log)
         self.check_journal_order(*traced)
 
