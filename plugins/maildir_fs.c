@@ -65,27 +65,25 @@ device_name(dev_t dev, char *name, size_t len)
 	return 0;
 }
 
+#define EXT4_HIDDEN "ext4 whose journal this host does not show "
+
 /* NULL for an ext4 with its journal, else why not known to have one. */
 static const char *
 ext4_journal(dev_t dev)
 {
 	char name[NAME_MAX + 1], path[PATH_MAX], task[16] = "";
-	ssize_t n;
+	ssize_t n = -1;
 	int fd;
 
 	if (device_name(dev, name, sizeof(name)) < 0)
-		return "ext4 whose journal this host does not show (no "
-		    "/sys/dev/block)";
+		return EXT4_HIDDEN "(no /sys/dev/block)";
 	snprintf(path, sizeof(path), "/sys/fs/ext4/%s/journal_task", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)	/* a kernel before 5.10, or no sysfs here */
-		return "ext4 whose journal this host does not show (no "
-		    "/sys/fs/ext4/.../journal_task)";
-	n = read(fd, task, sizeof(task) - 1);
-	close(fd);
-	if (n <= 0)
-		return "ext4 whose journal this host does not show (no "
-		    "/sys/fs/ext4/.../journal_task)";
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, task, sizeof(task) - 1);
+		close(fd);
+	}
+	if (n <= 0)	/* a kernel before 5.10, or no sysfs here */
+		return EXT4_HIDDEN "(no /sys/fs/ext4/.../journal_task)";
 	return strncmp(task, "<none>", 6) == 0 ? "ext4 without a journal" :
 	    NULL;
 }
