@@ -79,11 +79,17 @@ class MilterReloadUnderPostfix(EhlodTestCase):
         milter = Milter([probe_plugin({"reject_rcpt": ["bad@example.org"]})])
         self.addCleanup(milter.cleanup)
         port = free_port()
+        # The tests count distinct queue ids.  A short one is only the
+        # microseconds and the queue file's inode number, so two
+        # messages in different seconds can share it when a deleted
+        # file's inode comes back (1000 messages: a run saw 999); long
+        # ones carry the seconds too.
         postfix = Postfix(
             services=[Postfix.smtpd(port)],
             main={"smtpd_milters": "inet:127.0.0.1:%d" % milter.port,
                   "milter_default_action": "tempfail",
-                  "milter_protocol": "6"})
+                  "milter_protocol": "6",
+                  "enable_long_queue_ids": "yes"})
         self.addCleanup(postfix.close)
         postfix.wait_listening(port)
         return milter, postfix, port
