@@ -8,6 +8,12 @@
  *	one); syslog adds its own.  libevent's own messages come through
  *	here too, marked "libevent:".
  *
+ *	Under systemd, stderr is a stream to journald, which stamps each
+ *	line with the time, the program and the pid itself: there a line
+ *	starts with its priority ("<3>"), which journald takes for the
+ *	entry's, so that "journalctl -p err" and fail2ban's journal backend
+ *	see the lines as ehlod wrote them, without a second stamp.
+ *
  *	Clients choose much of what is logged (names, addresses, whatever a
  *	plugin quotes), and a CR or LF among it would start a line of the
  *	client's making, which log readers such as fail2ban believe.  So
@@ -18,7 +24,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +39,7 @@ static unsigned log_opened;	/* log_open calls: the ident may change */
 static int log_to_syslog;
 static int log_debug;
 static int log_errors_only;
+static atomic_int log_to_journal = -1;	/* -1: not looked at yet */
 static atomic_int cached_pid;	/* 0: ask the kernel again */
 
 static void
@@ -90,6 +99,7 @@ log_open(const char *ident, int use_syslog, int facility)
 	log_ident = ident_copy;
 	log_opened++;
 	log_to_syslog = use_syslog;
+	atomic_store(&log_to_journal, -1);
 	if (use_syslog)
 		openlog(ident_copy, LOG_PID | LOG_NDELAY, facility);
 	event_set_log_callback(libevent_log);
@@ -141,6 +151,33 @@ put_timestamp(char *line, size_t len, size_t *n)
 	append(line, len, n, offset, strlen(offset));
 }
 
+/* systemd says which stream goes to journald by its device and inode
+ * (JOURNAL_STREAM); stderr may since have been sent elsewhere, by a
+ * shell of the admin's or a test, so it must be that very file. */
+static int
+stderr_is_journal(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (v == NULL || sscanf(v, "%llu:%llu", &dev, &ino) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
+/* "<3>": journald's syslog-style priority prefix. */
+static void
+put_priority(char *line, size_t len, size_t *n, int priority)
+{
+	char p[3] = { '<', (char)('0' + (priority & 7)), '>' };
+
+	append(line, len, n, p, sizeof(p));
+}
+
 /* "ehlod[1234]: ", made again only when the process or its name changes. */
 static void
 put_program(char *line, size_t len, size_t *n)
@@ -156,6 +193,25 @@ put_program(char *line, size_t len, size_t *n)
 		who_opened = log_opened;
 	}
 	append(line, len, n, who, strlen(who));
+}
+
+/* What starts a line on stderr: the priority for journald, else the
+ * time stamp and the program. */
+static void
+put_prefix(char *line, size_t len, size_t *n, int priority)
+{
+	int journal = atomic_load(&log_to_journal);
+
+	if (journal < 0) {
+		journal = stderr_is_journal();
+		atomic_store(&log_to_journal, journal);
+	}
+	if (journal) {
+		put_priority(line, len, n, priority);
+		return;
+	}
+	put_timestamp(line, len, n);
+	put_program(line, len, n);
 }
 
 void
@@ -231,8 +287,7 @@ log_vmsg(int priority, const char *fmt, va_list ap)
 		syslog(priority, "%s", line);
 		return;
 	}
-	put_timestamp(line, sizeof(line) - 1, &n);
-	put_program(line, sizeof(line) - 1, &n);
+	put_prefix(line, sizeof(line) - 1, &n, priority);
 	append(line, sizeof(line) - 1, &n, level_name(priority),
 	    strlen(level_name(priority)));
 	n += format_message(line + n, sizeof(line) - n - 1, fmt, ap);

@@ -8,7 +8,10 @@ delayed rejection).  Asserted loosely, by substrings.  A message costs
 one line of its own (status=, which names sender and recipients), not one
 per command; a transaction that ends without a message shows in the
 disconnect line's mail= and rcpt= counts.  A plugin's warning at start
-shows once per start or reload, not once more in every worker.
+shows once per start or reload, not once more in every worker.  Under
+systemd (JOURNAL_STREAM naming stderr) a line starts with its priority
+for journald instead of a time stamp; test_systemd_live reads them back
+from a real journal.
 """
 
 import os
@@ -82,6 +85,44 @@ class LoggingTest(EhlodTestCase):
             with server.raw() as s:
                 ehlo(s)
                 self.assertCode(transaction(s), 250)
+
+    def journal_run(self, names_stderr):
+        """A server whose JOURNAL_STREAM names its stderr (as systemd sets
+        it for a unit) or another file (stderr sent elsewhere by a shell
+        inside the unit); a relay refusal and a plugin's warning logged.
+        Returns the log."""
+        marker = "journal-warning-marker"
+        server = Ehlod(start=False, plugins=DEFAULT_PLUGINS + [
+            ("delay", {"rcpt_delay_ms": 0, "init_warning": marker})])
+        open(server.log_path, "ab").close()
+        st = os.stat(server.log_path if names_stderr else server.dir)
+        os.environ["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
+        try:
+            server.start()
+        finally:
+            del os.environ["JOURNAL_STREAM"]
+        with server:
+            with server.raw() as s:
+                ehlo(s)
+                self.assertCode(s.cmd("MAIL FROM:<s@x.test>"), 250)
+                self.assertCode(s.cmd("RCPT TO:<u@other.test>"), 554)
+            return server.log_when(r"to=<u@other\.test>")
+
+    def test_journal_gets_priorities_and_no_time_stamps(self):
+        log = self.journal_run(names_stderr=True)
+        lines = log.splitlines()
+        self.assertTrue(all(re.match(r"<[0-7]>", l) for l in lines), log)
+        self.assertRegex(log, r"(?m)^<4>warning: .*journal-warning-marker")
+        self.assertRegex(log, r"(?m)^<6>\S+: .*reject: RCPT from .* 554 ")
+        self.assertNotRegex(log, r"\d{4}-\d\d-\d\dT\d\d:\d\d")
+        self.assertNotIn("ehlod[", log)
+
+    def test_journal_stream_of_another_file_keeps_time_stamps(self):
+        log = self.journal_run(names_stderr=False)
+        stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d ehlod\[\d+\]: "
+        self.assertTrue(all(re.match(stamp, l) for l in log.splitlines()),
+                        log)
+        self.assertNotRegex(log, r"(?m)^<\d>")
 
     def test_delivery_logged_250(self):
         with Ehlod() as server:
