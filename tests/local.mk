@@ -78,6 +78,7 @@ INTEROP_TESTS = \
 	tests/interop/test_flushlog.py \
 	tests/interop/test_bench_setup.py \
 	tests/interop/test_packaging.py \
+	tests/interop/test_systemd_live.py \
 	tests/interop/test_limits.py \
 	tests/interop/test_listeners.py \
 	tests/interop/test_status.py \

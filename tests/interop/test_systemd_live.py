@@ -1,0 +1,492 @@
+"""test_systemd_live - the installed units under a running systemd.
+
+test_packaging and test_milter_service check the units with
+systemd-analyze verify and speak the notify protocol by hand; here a real
+systemd runs them, as on an admin's machine: a Debian 12 root made by
+mmdebstrap, this build installed into it as "make install" puts it
+(DESTDIR), booted by systemd-nspawn with a network of its own (only its
+loopback), and driven from outside through nsenter.
+
+  - ehlod.service with the shipped ehlod.conf: systemctl start takes it
+    to active with the master's status text; swaks's message is answered
+    250 and lands in the default maildir; the journal has the log with
+    ehlod's priorities and no second time stamp.
+  - systemctl reload with a changed file: the same master serves the
+    change (a plugin taken out is gone from EHLO); with a broken file the
+    reload fails, the journal has the error at priority err with file and
+    line, and the running configuration serves on.
+  - the shipped fail2ban jail: its filter, reading the journal through
+    the jail's own journalmatch, finds every relay denial and nothing
+    else.
+  - systemctl stop ends the unit "success", not killed at its timeout.
+  - ehlod-milter.service: start, a miltertest session through its socket,
+    reload, stop.
+
+Needs root, systemd-nspawn (Debian package systemd-container), mmdebstrap
+and the package mirror this machine installs from; skipped inside a chroot
+without a cgroup file system (CI's fresh root, a chroot), where no
+systemd can boot.
+"""
+
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+from ehlodtest import EhlodTestCase, env_path, main
+
+SMTP = "127.0.0.1:2525"
+# What the root holds besides the libraries the build links against.
+TOOLS = ["systemd", "systemd-sysv", "dbus", "swaks", "fail2ban",
+         "python3-systemd", "miltertest"]
+ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+       "LANG": "C.UTF-8"}
+
+
+def run(cmd, timeout=120, check=True):
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=timeout)
+    out = p.stdout.decode(errors="replace")
+    if check and p.returncode != 0:
+        raise AssertionError("%s: exit %d\n%s" % (" ".join(cmd),
+                                                   p.returncode, out))
+    return p.returncode, out
+
+
+def have_cgroups():
+    """systemd needs a cgroup hierarchy at /sys/fs/cgroup, which a chroot
+    (CI's fresh root) has not."""
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split(" - ")
+            if len(fields) == 2 and fields[1].split()[0] in \
+               ("cgroup", "cgroup2") and \
+               fields[0].split()[4].startswith("/sys/fs/cgroup"):
+                return True
+    return False
+
+
+def apt_source():
+    """The file this machine installs its packages from."""
+    for f in (sorted(glob.glob("/etc/apt/sources.list.d/*.sources")) +
+              ["/etc/apt/sources.list"]):
+        try:
+            with open(f) as src:
+                if re.search(r"^[^#]*deb", src.read(), re.M):
+                    return f
+        except OSError:
+            continue
+    raise AssertionError("no apt source list on this machine")
+
+
+def installed_files(destdir):
+    for top, _, names in os.walk(destdir):
+        for name in names:
+            yield os.path.join(top, name)
+
+
+def linked_libraries(destdir):
+    """Every library the installed programs and plugins load."""
+    libs = set()
+    for f in installed_files(destdir):
+        if os.path.islink(f) or not (os.access(f, os.X_OK) or
+                                     f.endswith(".so")):
+            continue
+        _, out = run(["ldd", f], check=False)
+        libs.update(re.findall(r"=> (/\S+)", out))
+    return libs
+
+
+def installed_path(destdir, tail):
+    """Where the install put the file or folder ending in tail (the
+    build's configure chose the prefix and the folders)."""
+    for top, dirs, names in os.walk(destdir):
+        for name in dirs + names:
+            path = os.path.join(top, name)
+            if path.endswith(tail):
+                return path[len(destdir):]
+    raise AssertionError("the install has no %s" % tail)
+
+
+def unit_config(destdir, unit):
+    """The configuration file the installed unit starts with (-c)."""
+    with open(destdir + installed_path(destdir, "/systemd/system/" + unit)) \
+            as f:
+        return re.search(r"^ExecStart=\S+ -c (\S+)$", f.read(), re.M).group(1)
+
+
+def owning_package(path):
+    """The Debian package that ships path (with or without /usr, which
+    Debian 12 merged), or None."""
+    bare = path[4:] if path.startswith("/usr/") else path
+    for candidate in (path, bare, "/usr" + bare,
+                      os.path.realpath(path)):
+        rc, out = run(["dpkg", "-S", candidate], check=False)
+        if rc == 0:
+            return out.split(":")[0].strip()
+    return None
+
+
+def runtime_packages(destdir):
+    names = {owning_package(lib) for lib in linked_libraries(destdir)}
+    return sorted(n for n in names if n)
+
+
+class Container:
+    """A Debian 12 root with this build installed, booted by
+    systemd-nspawn; run() executes a command inside it."""
+
+    def __init__(self, top):
+        self.top = top
+        self.root = os.path.join(top, "root")
+        self.nspawn = None
+        self.leader = None
+        stage = os.path.join(top, "stage")
+        run(["make", "-s", "-C", env_path("EHLOD_BUILDDIR"), "install",
+             "DESTDIR=" + stage], timeout=300)
+        self.conf = unit_config(stage, "ehlod.service")
+        self.milter_conf = unit_config(stage, "ehlod-milter.service")
+        with open(stage + self.conf) as f:
+            self.maildir = re.search(r'^\s*directory = "([^"]+)"', f.read(),
+                                     re.M).group(1)
+        self.fail2ban = installed_path(stage, "/ehlod/fail2ban")
+        packages = TOOLS + runtime_packages(stage)
+        run(["mmdebstrap", "--quiet", "--variant=apt",
+             "--aptopt=Acquire::Check-Valid-Until \"false\"",
+             "--aptopt=Acquire::Check-Date \"false\"",
+             "--include=" + ",".join(packages),
+             "bookworm", self.root, apt_source()], timeout=600)
+        run(["cp", "-a", stage + "/.", self.root])
+        shutil.rmtree(stage)
+        # fail2ban's own service is not under test: only its filter.
+        self.mask("fail2ban.service")
+        self.pass_sanitizer_options()
+
+    def path(self, inside):
+        return os.path.join(self.root, inside.lstrip("/"))
+
+    def mask(self, unit):
+        os.symlink("/dev/null", self.path("/etc/systemd/system/" + unit))
+
+    def pass_sanitizer_options(self):
+        """A sanitizer build runs under the options the suite runs with."""
+        env = ["%s=%s" % (k, os.environ[k]) for k in
+               ("ASAN_OPTIONS", "UBSAN_OPTIONS") if k in os.environ]
+        if not env:
+            return
+        for unit in ("ehlod.service", "ehlod-milter.service"):
+            d = self.path("/etc/systemd/system/%s.d" % unit)
+            os.makedirs(d)
+            with open(os.path.join(d, "sanitizers.conf"), "w") as f:
+                f.write("[Service]\n" + "".join(
+                    'Environment="%s"\n' % e for e in env))
+
+    def boot(self):
+        log = open(os.path.join(self.top, "nspawn.log"), "w")
+        self.nspawn = subprocess.Popen(
+            ["systemd-nspawn", "--quiet", "--directory", self.root,
+             "--register=no", "--keep-unit", "--private-network", "--boot"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        log.close()
+        self.leader = self.find_leader()
+        self.wait_booted()
+
+    def wait_booted(self):
+        """Until systemd has started its units; systemctl cannot reach
+        it before its own socket is there."""
+        deadline = time.monotonic() + 120
+        while True:
+            _, out = self.run(["systemctl", "is-system-running", "--wait"],
+                              check=False, timeout=120)
+            if out.strip() in ("running", "degraded"):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError("the container did not boot: %s\n%s"
+                                     % (out, self.boot_log()))
+            time.sleep(0.2)
+
+    def find_leader(self):
+        """The container's PID 1 (systemd), a child of systemd-nspawn."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.nspawn.poll() is not None:
+                raise AssertionError("systemd-nspawn exited:\n"
+                                     + self.boot_log())
+            for pid in children(self.nspawn.pid):
+                if comm(pid) == "systemd":
+                    return pid
+            time.sleep(0.1)
+        raise AssertionError("no systemd in the container:\n"
+                             + self.boot_log())
+
+    def boot_log(self):
+        with open(os.path.join(self.top, "nspawn.log"),
+                  errors="replace") as f:
+            return f.read()[-3000:]
+
+    def run(self, cmd, check=True, timeout=120):
+        return run_env(["nsenter", "--target", str(self.leader), "--all",
+                        "--"] + cmd, check, timeout)
+
+    def stop(self):
+        if self.nspawn is None:
+            return
+        if self.nspawn.poll() is None and self.leader is not None:
+            self.run(["systemctl", "poweroff", "--no-block"], check=False,
+                     timeout=30)
+        try:
+            self.nspawn.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.nspawn.pid, signal.SIGKILL)
+            self.nspawn.wait(30)
+
+
+def run_env(cmd, check, timeout):
+    """run(), with a plain environment: nothing of the suite's own (its
+    PYTHONPATH, its EHLOD_*) leaks into the container."""
+    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=timeout, env=ENV)
+    out = p.stdout.decode(errors="replace")
+    if check and p.returncode != 0:
+        raise AssertionError("%s: exit %d\n%s" % (" ".join(cmd),
+                                                   p.returncode, out))
+    return p.returncode, out
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(c) for c in f.read().split()]
+    except OSError:
+        return []
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+class SystemdLiveTest(EhlodTestCase):
+
+    timeout = 900
+
+    @classmethod
+    def setUpClass(cls):
+        cls.box = None
+        if os.geteuid() != 0:
+            raise unittest.SkipTest("booting a container needs root")
+        if not have_cgroups():
+            raise unittest.SkipTest("no cgroup file system at /sys/fs/cgroup"
+                                    " (a chroot?): no systemd boots here")
+        for program, package in (("systemd-nspawn", "systemd-container"),
+                                 ("mmdebstrap", "mmdebstrap")):
+            if shutil.which(program) is None:
+                raise AssertionError("%s missing: install the Debian "
+                                     "package %s" % (program, package))
+        cls.top = tempfile.mkdtemp(prefix="ehlod-systemd-", dir="/var/tmp")
+        try:
+            cls.box = Container(cls.top)
+            cls.box.boot()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.box is not None:
+            cls.box.stop()
+        shutil.rmtree(cls.top, ignore_errors=True)
+
+    # ---- helpers --------------------------------------------------------
+
+    def systemctl(self, *args, check=True):
+        """systemctl ARGS inside; a failure that was not expected comes
+        with the unit's (the last argument's) journal."""
+        rc, out = self.box.run(["systemctl"] + list(args), check=False)
+        if check and rc != 0:
+            _, journal = self.box.run(["journalctl", "-u", args[-1], "-n",
+                                       "40", "--no-pager"], check=False)
+            self.fail("systemctl %s: exit %d\n%s\n%s"
+                      % (" ".join(args), rc, out, journal))
+        return rc, out
+
+    def show(self, unit, *props):
+        _, out = self.systemctl("show", unit, "-p", ",".join(props))
+        return dict(line.split("=", 1) for line in out.splitlines()
+                    if "=" in line)
+
+    def swaks(self, *args):
+        return self.box.run(["swaks", "--server", SMTP] + list(args),
+                            check=False, timeout=60)[1]
+
+    def ehlo_keywords(self):
+        out = self.swaks("--quit-after", "EHLO")
+        return set(re.findall(r"^<-  250[- ](\S+)", out, re.M))
+
+    def journal(self, unit):
+        """The unit's journal entries as dicts (journalctl -o json)."""
+        _, out = self.box.run(["journalctl", "-u", unit, "-o", "json",
+                               "--no-pager"])
+        return [json.loads(line) for line in out.splitlines()
+                if line.startswith("{")]
+
+    def wait_for(self, what, predicate, seconds=20):
+        deadline = time.monotonic() + seconds
+        while not predicate():
+            if time.monotonic() > deadline:
+                self.fail("still not the case after %d s: %s"
+                          % (seconds, what))
+            time.sleep(0.2)
+
+    def write_conf(self, path, text):
+        with open(self.box.path(path), "w") as f:
+            f.write(text)
+
+    def read_conf(self, path):
+        with open(self.box.path(path)) as f:
+            return f.read()
+
+    # ---- ehlod.service --------------------------------------------------
+
+    def test_ehlod_unit_start_mail_reload_stop(self):
+        self.check_start_and_mail()
+        self.check_journal_priorities()
+        pid = self.show("ehlod", "MainPID")["MainPID"]
+        self.check_reload_takes()
+        self.check_broken_reload_keeps_serving()
+        self.assertEqual(self.show("ehlod", "MainPID")["MainPID"], pid,
+                         "a reload must not restart the master")
+        self.check_fail2ban_finds_relay_denials()
+        self.check_stop()
+
+    def check_start_and_mail(self):
+        self.systemctl("start", "ehlod")
+        state = self.show("ehlod", "ActiveState", "StatusText")
+        self.assertEqual(state["ActiveState"], "active")
+        self.assertEqual(state["StatusText"], "accepting mail")
+        out = self.swaks("--from", "alice@example.org", "--to",
+                         "root@localhost", "--body", "systemd-live-token")
+        self.assertRegex(out, r"<-  250 2\.0\.0 Ok: queued as ")
+        new = glob.glob(self.box.path(self.box.maildir + "/new/*"))
+        self.assertEqual(len(new), 1, "one message in the default maildir")
+        with open(new[0], errors="replace") as f:
+            self.assertIn("systemd-live-token", f.read())
+
+    def check_journal_priorities(self):
+        entries = self.journal("ehlod")
+        started = [e for e in entries if " started: " in e["MESSAGE"]]
+        self.assertTrue(started, "the start line is in the journal")
+        # journald stamps the entry itself: the message starts with
+        # ehlod's own text, and the priority is ehlod's.
+        self.assertRegex(started[0]["MESSAGE"], r"^ehlod \S+ started: ")
+        self.assertEqual(started[0]["PRIORITY"], "6")
+        sent = [e for e in entries if "status=sent" in e["MESSAGE"]]
+        self.assertEqual(len(sent), 1, "the message's status=sent line")
+        self.assertNotRegex(sent[0]["MESSAGE"], r"^\d{4}-\d\d-\d\dT")
+
+    def check_reload_takes(self):
+        good = self.read_conf(self.box.conf)
+        self.assertIn("SMTPUTF8", self.ehlo_keywords())
+        changed = good.replace("plugin smtputf8 {}\n", "")
+        self.assertNotEqual(changed, good, "the shipped file loads smtputf8")
+        self.write_conf(self.box.conf, changed)
+        self.systemctl("reload", "ehlod")
+        # The reload returns once the master has its SIGHUP; new workers
+        # take over the listening socket a moment later.
+        self.wait_for("EHLO without SMTPUTF8 after the reload",
+                      lambda: "SMTPUTF8" not in self.ehlo_keywords())
+        self.assertEqual(self.show("ehlod", "ActiveState")["ActiveState"],
+                         "active")
+
+    def check_broken_reload_keeps_serving(self):
+        running = self.read_conf(self.box.conf)
+        lines = running.count("\n")
+        self.write_conf(self.box.conf, running + "no_such_option = 1\n")
+        rc, out = self.systemctl("reload", "ehlod", check=False)
+        self.assertNotEqual(rc, 0, "a broken file fails the reload")
+        self.assertEqual(self.show("ehlod", "ActiveState")["ActiveState"],
+                         "active")
+        errors = [e["MESSAGE"] for e in self.journal("ehlod")
+                  if e.get("PRIORITY") == "3"]
+        where = "%s:%d: no such option 'no_such_option'" % (self.box.conf, lines + 1)
+        self.assertTrue(any(where in m for m in errors),
+                        "error lines in the journal: %r" % errors)
+        # The configuration that was running serves on.
+        self.assertNotIn("SMTPUTF8", self.ehlo_keywords())
+        out = self.swaks("--from", "alice@example.org", "--to",
+                         "root@localhost", "--body", "after-broken-reload")
+        self.assertRegex(out, r"<-  250 2\.0\.0 Ok: queued as ")
+        self.write_conf(self.box.conf, running)
+
+    def check_fail2ban_finds_relay_denials(self):
+        for _ in range(2):
+            out = self.swaks("--from", "spam@example.org", "--to",
+                             "victim@elsewhere.example")
+            self.assertIn("554 5.7.1", out)
+        jail = self.read_conf(self.box.fail2ban + "/jail.d/ehlod.conf")
+        match = re.search(r"^journalmatch\s*=\s*(.+)$", jail, re.M)
+        self.assertIsNotNone(match, "the jail reads the journal")
+        _, out = self.box.run(["fail2ban-regex", "--print-all-matched",
+                               "-m", match.group(1).strip(),
+                               "systemd-journal",
+                               self.box.fail2ban + "/filter.d/ehlod.conf"])
+        lines = re.search(r"^Lines: \d+ lines, \d+ ignored, (\d+) matched",
+                          out, re.M)
+        self.assertIsNotNone(lines, out)
+        self.assertEqual(int(lines.group(1)), 2, out)
+        self.assertEqual(len(re.findall(r"unknown\[127\.0\.0\.1\].*Relay "
+                                        r"access denied", out)), 2, out)
+
+    def check_stop(self):
+        started = time.monotonic()
+        self.systemctl("stop", "ehlod")
+        state = self.show("ehlod", "ActiveState", "Result", "ExecMainStatus")
+        self.assertEqual(state["ActiveState"], "inactive")
+        self.assertEqual(state["Result"], "success")
+        self.assertEqual(state["ExecMainStatus"], "0")
+        self.assertLess(time.monotonic() - started, 40,
+                        "stopped by the master's drain, not TimeoutStopSec")
+
+    # ---- ehlod-milter.service -------------------------------------------
+
+    def miltertest_connect(self):
+        script = "/root/milter_connect.lua"
+        shutil.copy(os.path.join(env_path("EHLOD_SRCDIR"), "tests",
+                                 "interop", "milter_connect.lua"),
+                    self.box.path(script))
+        port = re.search(r'milter_socket\s*=\s*"inet:(\d+)@127\.0\.0\.1"',
+                         self.read_conf(self.box.milter_conf))
+        self.assertIsNotNone(port, "the shipped file's socket")
+        rc, out = self.box.run(["miltertest", "-D", "port=" + port.group(1),
+                                "-D", "ip=127.0.0.1", "-D", "want=continue",
+                                "-s", script], check=False, timeout=60)
+        self.assertEqual(rc, 0, out)
+
+    def test_milter_unit_start_session_reload_stop(self):
+        self.systemctl("start", "ehlod-milter")
+        state = self.show("ehlod-milter", "ActiveState", "MainPID")
+        self.assertEqual(state["ActiveState"], "active")
+        self.miltertest_connect()
+        self.systemctl("reload", "ehlod-milter")
+        self.miltertest_connect()
+        after = self.show("ehlod-milter", "ActiveState", "MainPID")
+        self.assertEqual(after, state, "the reload keeps the master")
+        self.systemctl("stop", "ehlod-milter")
+        state = self.show("ehlod-milter", "ActiveState", "Result",
+                          "ExecMainStatus")
+        self.assertEqual(state, {"ActiveState": "inactive",
+                                 "Result": "success", "ExecMainStatus": "0"})
+
+
+if __name__ == "__main__":
+    main()
