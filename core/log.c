@@ -195,10 +195,8 @@ put_program(char *line, size_t len, size_t *n)
 	append(line, len, n, who, strlen(who));
 }
 
-/* What starts a line on stderr: the priority for journald, else the
- * time stamp and the program. */
-static void
-put_prefix(char *line, size_t len, size_t *n, int priority)
+static int
+journal_on_stderr(void)
 {
 	int journal = atomic_load(&log_to_journal);
 
@@ -206,7 +204,24 @@ put_prefix(char *line, size_t len, size_t *n, int priority)
 		journal = stderr_is_journal();
 		atomic_store(&log_to_journal, journal);
 	}
-	if (journal) {
+	return journal;
+}
+
+const char *
+log_stderr_priority(int priority)
+{
+	static const char tags[8][4] = { "<0>", "<1>", "<2>", "<3>", "<4>",
+	    "<5>", "<6>", "<7>" };
+
+	return journal_on_stderr() ? tags[priority & 7] : "";
+}
+
+/* What starts a line on stderr: the priority for journald, else the
+ * time stamp and the program. */
+static void
+put_prefix(char *line, size_t len, size_t *n, int priority)
+{
+	if (journal_on_stderr()) {
 		put_priority(line, len, n, priority);
 		return;
 	}

@@ -22,6 +22,9 @@ const char *log_program(void);
 /* This process's id, as its log lines show it (cached, forgotten at
  * fork): also for ids made from it. */
 pid_t log_pid(void);
+/* "<N>" (the priority, for journald) when stderr is the journal, else
+ * "": for a line a command prints itself rather than logs. */
+const char *log_stderr_priority(int priority);
 void log_msg(int priority, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void log_vmsg(int priority, const char *fmt, va_list ap);

@@ -89,8 +89,8 @@ main(int argc, char **argv)
 	if (!checked || test) {
 		int ok = checked;
 		if (!ok)
-			fprintf(stderr, "ehlod: %s: configuration not usable\n",
-			    file);
+			fprintf(stderr, "%sehlod: %s: configuration not "
+			    "usable\n", log_stderr_priority(LOG_ERR), file);
 		else if (!quiet)
 			describe_config(stdout, c, set);
 		plugins_unload(set);

@@ -340,8 +340,8 @@ main(int argc, char **argv)
 	log_set_errors_only(quiet);
 	memset(&c, 0, sizeof(c));
 	if (setup(file, &c, &set, 0) < 0) {
-		fprintf(stderr, "ehlod-milter: %s: configuration not usable\n",
-		    file);
+		fprintf(stderr, "%sehlod-milter: %s: configuration not "
+		    "usable\n", log_stderr_priority(LOG_ERR), file);
 		plugins_unload(&set);
 		config_free(&c);
 		return 1;

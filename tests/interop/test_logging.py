@@ -17,11 +17,13 @@ from a real journal.
 import os
 import re
 import signal
+import subprocess
+import tempfile
 import time
 import unittest
 
-from ehlodtest import (DEFAULT_PLUGINS, Ehlod, EhlodTestCase, main, ehlo,
-                       transaction)
+from ehlodtest import (DEFAULT_PLUGINS, Ehlod, EhlodTestCase, ehlod_bin,
+                       main, ehlo, transaction)
 
 ID_RE = re.compile(r"[A-Za-z0-9]*[0-9][A-Za-z0-9]*")
 
@@ -116,6 +118,28 @@ class LoggingTest(EhlodTestCase):
         self.assertRegex(log, r"(?m)^<6>\S+: .*reject: RCPT from .* 554 ")
         self.assertNotRegex(log, r"\d{4}-\d\d-\d\dT\d\d:\d\d")
         self.assertNotIn("ehlod[", log)
+
+    def test_check_of_a_bad_file_in_journal_form(self):
+        """ehlod -t as the units run it before a start or reload: every
+        line of a refused file, its summary included, at priority err."""
+        with tempfile.NamedTemporaryFile("w", suffix=".conf") as conf, \
+                tempfile.TemporaryFile() as err:
+            conf.write('listen = {"127.0.0.1:1"}\nno_such_option = 1\n')
+            conf.flush()
+            st = os.fstat(err.fileno())
+            env = dict(os.environ,
+                       JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+            rc = subprocess.run([ehlod_bin(), "-t", "-q", "-c", conf.name],
+                                stdin=subprocess.DEVNULL, stdout=err,
+                                stderr=err, env=env, timeout=30).returncode
+            err.seek(0)
+            lines = err.read().decode().splitlines()
+        self.assertEqual(rc, 1)
+        self.assertIn("<3>error: %s:2: no such option 'no_such_option'"
+                      % conf.name, lines)
+        self.assertEqual(lines[-1], "<3>ehlod: %s: configuration not usable"
+                         % conf.name)
+        self.assertTrue(all(l.startswith("<3>") for l in lines), lines)
 
     def test_journal_stream_of_another_file_keeps_time_stamps(self):
         log = self.journal_run(names_stderr=False)

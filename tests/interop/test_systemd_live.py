@@ -443,6 +443,8 @@ class SystemdLiveTest(EhlodTestCase):
         where = "%s:%d: no such option 'no_such_option'" % (self.box.conf, lines + 1)
         self.assertTrue(any(where in m for m in errors),
                         "error lines in the journal: %r" % errors)
+        self.assertIn("ehlod: %s: configuration not usable" % self.box.conf,
+                      errors)
         # The configuration that was running serves on.
         self.assertNotIn("SMTPUTF8", self.ehlo_keywords())
         out = self.swaks("--from", "alice@example.org", "--to",
