@@ -143,7 +143,8 @@ class LoggingTest(EhlodTestCase):
 
     def test_journal_stream_of_another_file_keeps_time_stamps(self):
         log = self.journal_run(names_stderr=False)
-        stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d ehlod\[\d+\]: "
+        stamp = (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d "
+                 r"ehlod\[\d+\]: ")
         self.assertTrue(all(re.match(stamp, l) for l in log.splitlines()),
                         log)
         self.assertNotRegex(log, r"(?m)^<\d>")

@@ -348,6 +348,18 @@ class SystemdLiveTest(EhlodTestCase):
         return [json.loads(line) for line in out.splitlines()
                 if line.startswith("{")]
 
+    def journal_entries(self, unit, predicate, count, what):
+        """The unit's entries that satisfy predicate, once there are
+        count of them: journald files a line a moment after it was
+        written."""
+        found = []
+
+        def enough():
+            found[:] = [e for e in self.journal(unit) if predicate(e)]
+            return len(found) >= count
+        self.wait_for(what, enough)
+        return found
+
     def wait_for(self, what, predicate, seconds=20):
         deadline = time.monotonic() + seconds
         while not predicate():
@@ -405,15 +417,17 @@ class SystemdLiveTest(EhlodTestCase):
             self.assertIn("systemd-live-token", f.read())
 
     def check_journal_priorities(self):
-        entries = self.journal("ehlod")
-        started = [e for e in entries if " started: " in e["MESSAGE"]]
-        self.assertTrue(started, "the start line is in the journal")
+        started = self.journal_entries(
+            "ehlod", lambda e: " started: " in e["MESSAGE"], 1,
+            "the start line in the journal")
         # journald stamps the entry itself: the message starts with
         # ehlod's own text, and the priority is ehlod's.
         self.assertRegex(started[0]["MESSAGE"], r"^ehlod \S+ started: ")
         self.assertEqual(started[0]["PRIORITY"], "6")
-        sent = [e for e in entries if "status=sent" in e["MESSAGE"]]
-        self.assertEqual(len(sent), 1, "the message's status=sent line")
+        sent = self.journal_entries(
+            "ehlod", lambda e: "status=sent" in e["MESSAGE"], 1,
+            "the message's status=sent line in the journal")
+        self.assertEqual(len(sent), 1, "one status=sent line")
         self.assertNotRegex(sent[0]["MESSAGE"], r"^\d{4}-\d\d-\d\dT")
 
     def check_reload_takes(self):
@@ -438,13 +452,17 @@ class SystemdLiveTest(EhlodTestCase):
         self.assertNotEqual(rc, 0, "a broken file fails the reload")
         self.assertEqual(self.show("ehlod", "ActiveState")["ActiveState"],
                          "active")
+        # The check prints its summary last.
+        summary = "ehlod: %s: configuration not usable" % self.box.conf
+        self.journal_entries("ehlod", lambda e: e["MESSAGE"] == summary, 1,
+                             "the check's summary in the journal")
         errors = [e["MESSAGE"] for e in self.journal("ehlod")
                   if e.get("PRIORITY") == "3"]
-        where = "%s:%d: no such option 'no_such_option'" % (self.box.conf, lines + 1)
+        where = "%s:%d: no such option 'no_such_option'" % (self.box.conf,
+                                                             lines + 1)
         self.assertTrue(any(where in m for m in errors),
                         "error lines in the journal: %r" % errors)
-        self.assertIn("ehlod: %s: configuration not usable" % self.box.conf,
-                      errors)
+        self.assertIn(summary, errors)
         # The configuration that was running serves on.
         self.assertNotIn("SMTPUTF8", self.ehlo_keywords())
         out = self.swaks("--from", "alice@example.org", "--to",
@@ -478,6 +496,9 @@ class SystemdLiveTest(EhlodTestCase):
             out = self.swaks("--from", "spam@example.org", "--to",
                              "victim@elsewhere.example")
             self.assertIn("554 5.7.1", out)
+        self.journal_entries(
+            "ehlod", lambda e: "Relay access denied" in e["MESSAGE"], 2,
+            "both relay denials in the journal")
         jail = self.read_conf(self.box.fail2ban + "/jail.d/ehlod.conf")
         match = re.search(r"^journalmatch\s*=\s*(.+)$", jail, re.M)
         self.assertIsNotNone(match, "the jail reads the journal")
