@@ -23,8 +23,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -169,15 +169,6 @@ stderr_is_journal(void)
 	    (unsigned long long)st.st_ino == ino;
 }
 
-/* "<3>": journald's syslog-style priority prefix. */
-static void
-put_priority(char *line, size_t len, size_t *n, int priority)
-{
-	char p[3] = { '<', (char)('0' + (priority & 7)), '>' };
-
-	append(line, len, n, p, sizeof(p));
-}
-
 /* "ehlod[1234]: ", made again only when the process or its name changes. */
 static void
 put_program(char *line, size_t len, size_t *n)
@@ -195,6 +186,8 @@ put_program(char *line, size_t len, size_t *n)
 	append(line, len, n, who, strlen(who));
 }
 
+/* Looked at once per log_open, not per line: a server does not move its
+ * stderr, and a reload opens the log again. */
 static int
 journal_on_stderr(void)
 {
@@ -207,13 +200,20 @@ journal_on_stderr(void)
 	return journal;
 }
 
-const char *
-log_stderr_priority(int priority)
+/* journald's syslog-style priority prefix, "<0>" to "<7>". */
+static const char *
+priority_tag(int priority)
 {
 	static const char tags[8][4] = { "<0>", "<1>", "<2>", "<3>", "<4>",
 	    "<5>", "<6>", "<7>" };
 
-	return journal_on_stderr() ? tags[priority & 7] : "";
+	return tags[priority & 7];
+}
+
+const char *
+log_stderr_priority(int priority)
+{
+	return journal_on_stderr() ? priority_tag(priority) : "";
 }
 
 /* What starts a line on stderr: the priority for journald, else the
@@ -222,7 +222,7 @@ static void
 put_prefix(char *line, size_t len, size_t *n, int priority)
 {
 	if (journal_on_stderr()) {
-		put_priority(line, len, n, priority);
+		append(line, len, n, priority_tag(priority), 3);
 		return;
 	}
 	put_timestamp(line, len, n);
