@@ -71,13 +71,15 @@ etc/ehlod.logrotate: $(srcdir)/etc/ehlod.logrotate.in Makefile
 	    $(srcdir)/etc/ehlod.logrotate.in > $@
 
 # Plugins are dlopen()ed by path: libtool's .la files are of no use there.
-# The spool the shipped ehlod.conf delivers into exists from the start:
-# the systemd unit can only open a directory to writing
-# (ReadWritePaths) that is there when the service starts, and under the
-# default prefix it lies below /usr, which the unit keeps read-only.
+# The spool the shipped ehlod.conf delivers into, and the run directory
+# its pid_file and status_socket examples name, exist from the start: the
+# systemd unit can only open a directory to writing (ReadWritePaths) that
+# is there when the service starts, and under the default prefix they lie
+# below /usr, which the unit keeps read-only.
 install-data-hook:
 	rm -f '$(DESTDIR)$(plugindir)'/*.la
-	$(MKDIR_P) '$(DESTDIR)$(localstatedir)/spool/ehlod'
+	$(MKDIR_P) '$(DESTDIR)$(localstatedir)/spool/ehlod' \
+	    '$(DESTDIR)$(localstatedir)/run'
 
 # libtool's uninstall finds a module's .so through its .la, which the hook
 # above removed: remove the .so files by name.

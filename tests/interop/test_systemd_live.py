@@ -7,10 +7,11 @@ mmdebstrap, this build installed into it as "make install" puts it
 (DESTDIR), booted by systemd-nspawn with a network of its own (only its
 loopback), and driven from outside through nsenter.
 
-  - ehlod.service with the shipped ehlod.conf: systemctl start takes it
-    to active with the master's status text; swaks's message is answered
-    250 and lands in the default maildir; the journal has the log with
-    ehlod's priorities and no second time stamp.
+  - ehlod.service with the shipped ehlod.conf (its status_socket example
+    taken in): systemctl start takes it to active with the master's
+    status text; swaks's message is answered 250 and lands in the
+    default maildir, and "ehlod -s" counts it; the journal has the log
+    with ehlod's priorities and no second time stamp.
   - systemctl reload with a changed file: the same master serves the
     change (a plugin taken out is gone from EHLO); with a broken file the
     reload fails, the journal has the error at priority err with file and
@@ -404,6 +405,12 @@ class SystemdLiveTest(EhlodTestCase):
             self.assertLessEqual(float(level.group(1)), 6.0, out[-3000:])
 
     def check_start_and_mail(self):
+        # The shipped example of a status socket, taken as it is.
+        shipped = self.read_conf(self.box.conf)
+        example = re.search(r"^#(status_socket = .*)$", shipped, re.M)
+        self.assertIsNotNone(example, "ehlod.conf shows a status_socket")
+        self.write_conf(self.box.conf, shipped.replace(example.group(0),
+                                                       example.group(1)))
         self.systemctl("start", "ehlod")
         state = self.show("ehlod", "ActiveState", "StatusText")
         self.assertEqual(state["ActiveState"], "active")
@@ -415,6 +422,8 @@ class SystemdLiveTest(EhlodTestCase):
         self.assertEqual(len(new), 1, "one message in the default maildir")
         with open(new[0], errors="replace") as f:
             self.assertIn("systemd-live-token", f.read())
+        _, out = self.box.run(["ehlod", "-s", "-c", self.box.conf])
+        self.assertIn('ehlod_messages_total{status="sent"} 1\n', out)
 
     def check_journal_priorities(self):
         started = self.journal_entries(
