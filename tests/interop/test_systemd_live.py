@@ -52,9 +52,11 @@ ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
        "LANG": "C.UTF-8"}
 
 
-def run(cmd, timeout=120, check=True):
+def run(cmd, timeout=120, check=True, env=None):
+    """(exit status, output) of cmd; a failure raises unless check is
+    off."""
     p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, timeout=timeout)
+                       stderr=subprocess.STDOUT, timeout=timeout, env=env)
     out = p.stdout.decode(errors="replace")
     if check and p.returncode != 0:
         raise AssertionError("%s: exit %d\n%s" % (" ".join(cmd),
@@ -235,8 +237,10 @@ class Container:
             return f.read()[-3000:]
 
     def run(self, cmd, check=True, timeout=120):
-        return run_env(["nsenter", "--target", str(self.leader), "--all",
-                        "--"] + cmd, check, timeout)
+        # A plain environment: nothing of the suite's own (its
+        # PYTHONPATH, its EHLOD_*) leaks into the container.
+        return run(["nsenter", "--target", str(self.leader), "--all",
+                    "--"] + cmd, timeout, check, ENV)
 
     def stop(self):
         if self.nspawn is None:
@@ -255,18 +259,6 @@ class Container:
                     except ProcessLookupError:
                         pass
             self.nspawn.wait(30)
-
-
-def run_env(cmd, check, timeout):
-    """run(), with a plain environment: nothing of the suite's own (its
-    PYTHONPATH, its EHLOD_*) leaks into the container."""
-    p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, timeout=timeout, env=ENV)
-    out = p.stdout.decode(errors="replace")
-    if check and p.returncode != 0:
-        raise AssertionError("%s: exit %d\n%s" % (" ".join(cmd),
-                                                   p.returncode, out))
-    return p.returncode, out
 
 
 def children(pid):
