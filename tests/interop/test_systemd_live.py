@@ -24,6 +24,11 @@ loopback), and driven from outside through nsenter.
   - systemd-analyze security rates both units' sandbox MEDIUM or better.
   - ehlod-milter.service: start, a miltertest session through its socket,
     reload, stop.
+  - ehlod-milter beside Debian's Postfix, both enabled at boot: Postfix
+    (postfix@-.service) starts only once the milter serves; a message
+    sent to Postfix passes the milter and lands in the mailbox, and the
+    milter's refusal (its size limit lowered by a reload) reaches the
+    client as Postfix's answer.
 
 Needs root, systemd-nspawn (Debian package systemd-container), mmdebstrap
 and the package mirror this machine installs from; skipped inside a chroot
@@ -47,7 +52,24 @@ from ehlodtest import EhlodTestCase, env_path, main
 SMTP = "127.0.0.1:2525"
 # What the root holds besides the libraries the build links against.
 TOOLS = ["systemd", "systemd-sysv", "dbus", "swaks", "fail2ban",
-         "python3-systemd", "miltertest"]
+         "python3-systemd", "miltertest", "postfix"]
+# Run inside by python3 -c: one message to Postfix, "CODE TEXT" of the
+# answer to its data on standard output.
+POSTFIX_CLIENT = r"""
+import smtplib, sys
+marker, lines = sys.argv[1], int(sys.argv[2])
+body = marker + "\r\n" + ("x" * 70 + "\r\n") * lines
+s = smtplib.SMTP("127.0.0.1", 25, timeout=30)
+s.ehlo()
+s.mail("sender@localhost")
+s.rcpt("root@localhost")
+try:
+    code, text = s.data("Subject: through the milter\r\n\r\n" + body)
+except smtplib.SMTPDataError as e:
+    code, text = e.smtp_code, e.smtp_error
+s.quit()
+print(code, text.decode())
+"""
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
        "LANG": "C.UTF-8"}
 
@@ -172,9 +194,30 @@ class Container:
         # fail2ban's own service is not under test: only its filter.
         self.mask("fail2ban.service")
         self.pass_sanitizer_options()
+        self.postfix_with_milter()
 
     def path(self, inside):
         return os.path.join(self.root, inside.lstrip("/"))
+
+    def milter_port(self):
+        """The port of the shipped ehlod-milter.conf's milter_socket."""
+        with open(self.path(self.milter_conf)) as f:
+            port = re.search(r'^milter_socket\s*=\s*"inet:(\d+)@127\.0\.0\.1"',
+                             f.read(), re.M)
+        assert port is not None, "no inet milter_socket in the shipped file"
+        return port.group(1)
+
+    def postfix_with_milter(self):
+        """Postfix (its package enables it) sends every message through
+        the shipped milter socket, and ehlod-milter is enabled: both
+        start at boot, in the order their units give.  Should the milter
+        not answer, Postfix defers rather than taking mail unfiltered."""
+        run(["chroot", self.root, "postconf", "-e",
+             "smtpd_milters = inet:127.0.0.1:" + self.milter_port(),
+             "milter_default_action = tempfail",
+             "inet_interfaces = loopback-only"])
+        run(["systemctl", "--root=" + self.root, "--quiet", "enable",
+             "ehlod-milter.service"])
 
     def mask(self, unit):
         os.symlink("/dev/null", self.path("/etc/systemd/system/" + unit))
@@ -531,13 +574,79 @@ class SystemdLiveTest(EhlodTestCase):
         shutil.copy(os.path.join(env_path("EHLOD_SRCDIR"), "tests",
                                  "interop", "milter_connect.lua"),
                     self.box.path(script))
-        port = re.search(r'milter_socket\s*=\s*"inet:(\d+)@127\.0\.0\.1"',
-                         self.read_conf(self.box.milter_conf))
-        self.assertIsNotNone(port, "the shipped file's socket")
-        rc, out = self.box.run(["miltertest", "-D", "port=" + port.group(1),
+        rc, out = self.box.run(["miltertest", "-D",
+                                "port=" + self.box.milter_port(),
                                 "-D", "ip=127.0.0.1", "-D", "want=continue",
                                 "-s", script], check=False, timeout=60)
         self.assertEqual(rc, 0, out)
+
+    def send_through_postfix(self, marker, lines):
+        """smtplib (inside) hands Postfix a message of about 72 * lines
+        body octets, marker on its first line: (code, text) of the
+        answer to its data."""
+        rc, out = self.box.run(["python3", "-c", POSTFIX_CLIENT, marker,
+                                str(lines)], check=False, timeout=60)
+        self.assertEqual(rc, 0, out)
+        code, text = out.strip().split(" ", 1)
+        return int(code), text
+
+    def test_milter_serves_postfix_from_boot(self):
+        """Both enabled at boot: Debian runs Postfix as postfix@-.service,
+        which must start only once ehlod-milter serves; then every
+        message goes through the milter, whose verdict reaches the
+        client."""
+        after = self.show("postfix@-.service", "After")["After"].split()
+        self.assertIn("ehlod-milter.service", after,
+                      "Postfix is not ordered after the milter")
+        milter = self.show("ehlod-milter", "ActiveState",
+                           "ActiveEnterTimestampMonotonic")
+        postfix = self.show("postfix@-.service", "ActiveState",
+                            "InactiveExitTimestampMonotonic")
+        self.assertEqual(milter["ActiveState"], "active")
+        self.assertEqual(postfix["ActiveState"], "active")
+        self.assertLessEqual(int(milter["ActiveEnterTimestampMonotonic"]),
+                             int(postfix["InactiveExitTimestampMonotonic"]),
+                             "Postfix started before the milter served")
+
+        marker = "ehlod-milter-passed-%d" % time.time_ns()
+        code, text = self.send_through_postfix(marker, 2)
+        self.assertEqual(code, 250, text)
+        queue_id = re.search(r"queued as (\w+)", text).group(1)
+        self.journal_entries(
+            "ehlod-milter",
+            lambda e: re.search(r"\b%s: from=<sender@localhost>, .*"
+                                r"status=passed" % queue_id,
+                                e.get("MESSAGE", "")), 1,
+            "the milter's status=passed line for " + queue_id)
+        self.wait_for("the message in root's mailbox",
+                      lambda: marker in self.mailbox("root"))
+
+        # The milter's own verdict: its size plugin's limit lowered.
+        shipped = self.read_conf(self.box.milter_conf)
+        lowered, n = re.subn(r"(plugin size \{ limit = )\d+", r"\g<1>1000",
+                             shipped)
+        self.assertEqual(n, 1, "the shipped size plugin section")
+        try:
+            self.write_conf(self.box.milter_conf, lowered)
+            self.systemctl("reload", "ehlod-milter")
+            code, text = self.send_through_postfix("too big", 40)
+            self.assertEqual(code, 552, text)
+            self.assertTrue(text.startswith("5.3.4 "), text)
+            self.journal_entries(
+                "postfix@-.service",
+                lambda e: "milter-reject: END-OF-MESSAGE" in
+                e.get("MESSAGE", ""), 1, "Postfix's milter-reject line")
+        finally:
+            self.write_conf(self.box.milter_conf, shipped)
+            self.systemctl("reload", "ehlod-milter")
+
+    def mailbox(self, user):
+        try:
+            with open(self.box.path("/var/mail/" + user),
+                      errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
 
     def test_milter_unit_start_session_reload_stop(self):
         self.systemctl("start", "ehlod-milter")
