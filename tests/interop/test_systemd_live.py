@@ -17,11 +17,13 @@ loopback), and driven from outside through nsenter.
     reload fails, the journal has the error at priority err with file and
     line, and the running configuration serves on.
   - the shipped fail2ban jail: its filter, reading the journal through
-    the jail's own journalmatch, finds every relay denial and nothing
-    else.
+    the jail's own journalmatch, finds every relay denial and failed
+    login and nothing else.
   - syslog = true reaches the journal through the unit's private /dev.
   - the shipped STARTTLS example, with Debian's root-only snakeoil key:
-    swaks's message goes through TLS.
+    swaks's message goes through TLS.  Then the shipped AUTH example,
+    with a sasldb made by saslpasswd2: PLAIN under TLS gets 235 with
+    the right password and 535 with a wrong one.
   - systemctl stop ends the unit "success", not killed at its timeout.
   - systemd-analyze security rates both units' sandbox 3.0 or better
     (OK), and everything above runs inside that sandbox.
@@ -55,7 +57,8 @@ from ehlodtest import EhlodTestCase, env_path, main
 SMTP = "127.0.0.1:2525"
 # What the root holds besides the libraries the build links against.
 TOOLS = ["systemd", "systemd-sysv", "dbus", "swaks", "fail2ban",
-         "python3-systemd", "miltertest", "postfix", "libnet-ssleay-perl"]
+         "python3-systemd", "miltertest", "postfix", "libnet-ssleay-perl",
+         "sasl2-bin", "libsasl2-modules"]
 # Run inside by python3 -c: one message to Postfix, "CODE TEXT" of the
 # answer to its data on standard output.
 POSTFIX_CLIENT = r"""
@@ -436,7 +439,8 @@ class SystemdLiveTest(EhlodTestCase):
                          "a reload must not restart the master")
         self.check_syslog_reaches_journal()
         self.check_starttls_example()
-        self.check_fail2ban_finds_relay_denials()
+        self.check_auth_example()
+        self.check_fail2ban_finds_denials()
         self.check_stop()
         self.assert_nothing_refused("ehlod")
 
@@ -504,6 +508,46 @@ class SystemdLiveTest(EhlodTestCase):
                if "systemd-live-tls" in text]
         self.assertEqual(len(tls), 1)
         self.assertRegex(tls[0], r"with ESMTPS ")
+
+    def check_auth_example(self):
+        """The shipped AUTH example taken in as it is (sasldb at the
+        path it names, made by saslpasswd2 and readable by the run user
+        only through its group): PLAIN under TLS with the right password
+        gets 235 and the message is marked ESMTPSA; a wrong one 535."""
+        shipped = self.read_conf(self.box.conf)
+        example = re.search(r"^#plugin auth \{\n(#.*\n)*?#\}\n", shipped,
+                            re.M)
+        self.assertIsNotNone(example, "ehlod.conf shows auth")
+        section = re.sub(r"^#", "", example.group(0), flags=re.M)
+        sasldb = re.search(r'sasldb_path = "([^"]+)"', section).group(1)
+        self.box.run(["mkdir", "-p", os.path.dirname(sasldb)])
+        self.box.run(["sh", "-c", "echo live-secret | saslpasswd2 -p -c "
+                      "-f %s -u live.test alice && chgrp nogroup %s && "
+                      "chmod 0640 %s" % (sasldb, sasldb, sasldb)])
+        self.write_conf(self.box.conf, shipped.replace(example.group(0),
+                                                       section))
+        self.systemctl("reload", "ehlod")
+        self.wait_for("AUTH offered under TLS after the reload",
+                      lambda: "AUTH" in self.ehlo_keywords_tls())
+        auth = ["--tls", "--auth", "PLAIN", "--auth-user",
+                "alice@live.test", "--from", "alice@live.test", "--to",
+                "root@localhost"]
+        out = self.swaks(*auth, "--auth-password", "live-secret",
+                         "--body", "systemd-live-auth")
+        self.assertRegex(out, r"<~  235 ")
+        self.assertRegex(out, r"<~  250 2\.0\.0 Ok: queued as ")
+        sent = [text for text in map(file_text, glob.glob(
+            self.box.path(self.box.maildir + "/new/*")))
+                if "systemd-live-auth" in text]
+        self.assertEqual(len(sent), 1)
+        self.assertRegex(sent[0], r"with ESMTPSA ")
+        out = self.swaks(*auth, "--auth-password", "wrong",
+                         "--quit-after", "AUTH")
+        self.assertRegex(out, r"<~\* 535 ")
+
+    def ehlo_keywords_tls(self):
+        out = self.swaks("--tls", "--quit-after", "EHLO")
+        return set(re.findall(r"^<~  250[- ](\S+)", out, re.M))
 
     def assert_nothing_refused(self, unit):
         """The system call filter answers a call it leaves out with
@@ -587,7 +631,10 @@ class SystemdLiveTest(EhlodTestCase):
         self.write_conf(self.box.conf, running)
         self.systemctl("reload", "ehlod")
 
-    def check_fail2ban_finds_relay_denials(self):
+    def check_fail2ban_finds_denials(self):
+        """The jail's filter over the journal finds the two relay
+        denials sent here and the failed login of check_auth_example,
+        and nothing else."""
         for _ in range(2):
             out = self.swaks("--from", "spam@example.org", "--to",
                              "victim@elsewhere.example")
@@ -605,9 +652,12 @@ class SystemdLiveTest(EhlodTestCase):
         lines = re.search(r"^Lines: \d+ lines, \d+ ignored, (\d+) matched",
                           out, re.M)
         self.assertIsNotNone(lines, out)
-        self.assertEqual(int(lines.group(1)), 2, out)
+        self.assertEqual(int(lines.group(1)), 3, out)
         self.assertEqual(len(re.findall(r"unknown\[127\.0\.0\.1\].*Relay "
                                         r"access denied", out)), 2, out)
+        self.assertEqual(len(re.findall(r"unknown\[127\.0\.0\.1\]: SASL "
+                                        r"PLAIN authentication failed", out)),
+                         1, out)
 
     def check_stop(self):
         started = time.monotonic()
