@@ -483,50 +483,52 @@ class SystemdLiveTest(EhlodTestCase):
         keeps readable by root alone (0640 root:ssl-cert, the snakeoil
         pair): the reload reads it as root under the unit's reduced
         capabilities, and a message goes through TLS."""
-        shipped = self.read_conf(self.box.conf)
-        example = re.search(r"^#plugin starttls \{\n(#.*\n)*?#\}\n", shipped,
-                            re.M)
-        self.assertIsNotNone(example, "ehlod.conf shows starttls")
-        section = re.sub(r"^#", "", example.group(0), flags=re.M)
-        section = re.sub(r'cert = "[^"]*"',
-                         'cert = "/etc/ssl/certs/ssl-cert-snakeoil.pem"',
-                         section)
-        section = re.sub(r'key = "[^"]*"',
-                         'key = "/etc/ssl/private/ssl-cert-snakeoil.key"',
-                         section)
-        self.write_conf(self.box.conf, shipped.replace(example.group(0),
-                                                       section))
-        self.systemctl("reload", "ehlod")
+        self.take_example("starttls", {
+            "cert": "/etc/ssl/certs/ssl-cert-snakeoil.pem",
+            "key": "/etc/ssl/private/ssl-cert-snakeoil.key"})
         self.wait_for("STARTTLS offered after the reload",
                       lambda: "STARTTLS" in self.ehlo_keywords())
         out = self.swaks("--tls", "--from", "alice@example.org", "--to",
                          "root@localhost", "--body", "systemd-live-tls")
         self.assertIn("=== TLS started with cipher ", out)
         self.assertRegex(out, r"<~  250 2\.0\.0 Ok: queued as ")
-        tls = [text for text in map(file_text, glob.glob(
-            self.box.path(self.box.maildir + "/new/*")))
-               if "systemd-live-tls" in text]
-        self.assertEqual(len(tls), 1)
-        self.assertRegex(tls[0], r"with ESMTPS ")
+        self.assertRegex(self.delivered("systemd-live-tls"), r"with ESMTPS ")
+
+    def take_example(self, plugin, values):
+        """The shipped ehlod.conf's commented "plugin NAME { ... }"
+        example taken in, the options in values set to theirs, and
+        the server reloaded."""
+        shipped = self.read_conf(self.box.conf)
+        example = re.search(r"^#plugin %s \{\n(#.*\n)*?#\}\n" % plugin,
+                            shipped, re.M)
+        self.assertIsNotNone(example, "ehlod.conf shows " + plugin)
+        section = re.sub(r"^#", "", example.group(0), flags=re.M)
+        for option, value in values.items():
+            section = re.sub(r'%s = "[^"]*"' % option,
+                             '%s = "%s"' % (option, value), section)
+        self.write_conf(self.box.conf, shipped.replace(example.group(0),
+                                                       section))
+        self.systemctl("reload", "ehlod")
+
+    def delivered(self, token):
+        """The one message in the maildir's new/ that holds token."""
+        found = [text for text in map(file_text, glob.glob(
+            self.box.path(self.box.maildir + "/new/*"))) if token in text]
+        self.assertEqual(len(found), 1, "messages with " + token)
+        return found[0]
 
     def check_auth_example(self):
         """The shipped AUTH example taken in as it is (sasldb at the
         path it names, made by saslpasswd2 and readable by the run user
         only through its group): PLAIN under TLS with the right password
         gets 235 and the message is marked ESMTPSA; a wrong one 535."""
-        shipped = self.read_conf(self.box.conf)
-        example = re.search(r"^#plugin auth \{\n(#.*\n)*?#\}\n", shipped,
-                            re.M)
-        self.assertIsNotNone(example, "ehlod.conf shows auth")
-        section = re.sub(r"^#", "", example.group(0), flags=re.M)
-        sasldb = re.search(r'sasldb_path = "([^"]+)"', section).group(1)
+        sasldb = re.search(r'^#\s*sasldb_path = "([^"]+)"',
+                           self.read_conf(self.box.conf), re.M).group(1)
         self.box.run(["mkdir", "-p", os.path.dirname(sasldb)])
         self.box.run(["sh", "-c", "echo live-secret | saslpasswd2 -p -c "
                       "-f %s -u live.test alice && chgrp nogroup %s && "
                       "chmod 0640 %s" % (sasldb, sasldb, sasldb)])
-        self.write_conf(self.box.conf, shipped.replace(example.group(0),
-                                                       section))
-        self.systemctl("reload", "ehlod")
+        self.take_example("auth", {})
         self.wait_for("AUTH offered under TLS after the reload",
                       lambda: "AUTH" in self.ehlo_keywords_tls())
         auth = ["--tls", "--auth", "PLAIN", "--auth-user",
@@ -536,11 +538,8 @@ class SystemdLiveTest(EhlodTestCase):
                          "--body", "systemd-live-auth")
         self.assertRegex(out, r"<~  235 ")
         self.assertRegex(out, r"<~  250 2\.0\.0 Ok: queued as ")
-        sent = [text for text in map(file_text, glob.glob(
-            self.box.path(self.box.maildir + "/new/*")))
-                if "systemd-live-auth" in text]
-        self.assertEqual(len(sent), 1)
-        self.assertRegex(sent[0], r"with ESMTPSA ")
+        self.assertRegex(self.delivered("systemd-live-auth"),
+                         r"with ESMTPSA ")
         out = self.swaks(*auth, "--auth-password", "wrong",
                          "--quit-after", "AUTH")
         self.assertRegex(out, r"<~\* 535 ")
