@@ -19,7 +19,12 @@
  *	client's making, which log readers such as fail2ban believe.  So
  *	every control octet of a message is written as "?"; UTF-8 and the
  *	other octets above DEL are kept.
+ *
+ *	stderr on a regular file is switched to appending, so that a
+ *	rotation that empties the file in place loses nothing and leaves no
+ *	hole (append_to_stderr_file).
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -86,6 +91,24 @@ log_program(void)
 	return log_ident;
 }
 
+/* A log file that logrotate empties in place (copytruncate, as the
+ * shipped snippet does) must get the next line at its new end; written
+ * at the offset the server had reached, the line would follow a hole of
+ * NULs as long as the old file.  So stderr on a regular file appends,
+ * whether the shell opened it with ">>" or with ">". */
+static void
+append_to_stderr_file(void)
+{
+	struct stat st;
+	int flags;
+
+	if (fstat(STDERR_FILENO, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	flags = fcntl(STDERR_FILENO, F_GETFL);
+	if (flags >= 0 && !(flags & O_APPEND))
+		(void)fcntl(STDERR_FILENO, F_SETFL, flags | O_APPEND);
+}
+
 void
 log_open(const char *ident, int use_syslog, int facility)
 {
@@ -100,6 +123,7 @@ log_open(const char *ident, int use_syslog, int facility)
 	log_opened++;
 	log_to_syslog = use_syslog;
 	atomic_store(&log_to_journal, -1);
+	append_to_stderr_file();
 	if (use_syslog)
 		openlog(ident_copy, LOG_PID | LOG_NDELAY, facility);
 	event_set_log_callback(libevent_log);

@@ -92,6 +92,7 @@ INTEROP_TESTS = \
 	tests/interop/test_reports.py \
 	tests/interop/test_config.py \
 	tests/interop/test_logging.py \
+	tests/interop/test_logrotate.py \
 	tests/interop/test_plugin_api.py \
 	tests/interop/test_process.py \
 	tests/interop/test_swaks.py

@@ -261,6 +261,9 @@ class Ehlod:
         self.dir = make_tempdir()
         self.maildir = os.path.join(self.dir, "Maildir")
         self.log_path = os.path.join(self.dir, "ehlod.log")
+        # How the server's stderr is opened: "ab" as a shell's 2>>, "wb"
+        # as its 2>.
+        self.log_mode = "ab"
         self.conf_path = os.path.join(self.dir, "ehlod.conf")
         self.proc = None
         self.port = None
@@ -327,7 +330,7 @@ class Ehlod:
         raise last
 
     def _spawn(self):
-        logf = open(self.log_path, "ab")
+        logf = open(self.log_path, self.log_mode)
         try:
             self.proc = subprocess.Popen(
                 [ehlod_bin(), "-c", self.conf_path],
