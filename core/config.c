@@ -9,6 +9,7 @@
  *	ehlod.conf(5), every option and its default
  */
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,6 +325,21 @@ check_milter_socket(cfg_t *cfg, cfg_opt_t *opt)
 	return -1;
 }
 
+/* A group that does not exist would only show when the milter starts
+ * (the socket left to the run user's group, the MTA refused): here it is
+ * an error with a line number. */
+static int
+check_socket_group(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (v != NULL && v[0] != '\0' && getgrnam(v) != NULL)
+		return 0;
+	cfg_error(cfg, "milter_socket_group: no group '%s' on this system",
+	    v ? v : "");
+	return -1;
+}
+
 /* Checked here so that a typo is an error with a line number, not a
  * proxy that is silently never trusted. */
 static int
@@ -438,6 +454,7 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 		CFG_SEC("listener", listener_options(),
 		    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 		CFG_STR("milter_socket", NULL, CFGF_NONE),
+		CFG_STR("milter_socket_group", NULL, CFGF_NONE),
 		CFG_INT("milter_timeout", 7210, CFGF_NONE),
 		CFG_INT("milter_hook_timeout", 25, CFGF_NONE),
 		CFG_SEC("plugin", plugin_opts,
@@ -463,6 +480,8 @@ core_options(cfg_opt_t *out, size_t n, cfg_opt_t *plugin_opts, int pass2)
 			o->validcb = check_positive;
 		else if (!strcmp(o->name, "milter_socket"))
 			o->validcb = check_milter_socket;
+		else if (!strcmp(o->name, "milter_socket_group"))
+			o->validcb = check_socket_group;
 		else if (!strcmp(o->name, "workers") ||
 		    !strcmp(o->name, "greet_pause") ||
 		    !strncmp(o->name, "max_sessions", 12) ||
@@ -595,6 +614,8 @@ take_core_values(struct config *c, cfg_t *cfg)
 			return -1;
 	h = cfg_getstr(cfg, "milter_socket");
 	c->milter_socket = h ? xstrdup(h) : NULL;
+	h = cfg_getstr(cfg, "milter_socket_group");
+	c->milter_socket_group = h ? xstrdup(h) : NULL;
 	c->milter_timeout = cfg_getint(cfg, "milter_timeout");
 	c->milter_hook_timeout = cfg_getint(cfg, "milter_hook_timeout");
 	return 0;
@@ -718,6 +739,7 @@ config_free(struct config *c)
 	free(c->plugin_dir);
 	free(c->syslog_name);
 	free(c->milter_socket);
+	free(c->milter_socket_group);
 	free(c->proxy_trusted);
 	free(c->xforward_trusted);
 	free(c->file);

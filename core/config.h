@@ -74,6 +74,7 @@ struct config {
 	size_t nproxy_trusted;
 	/* ehlod-milter only; ehlod ignores them. */
 	char *milter_socket;	/* "inet:PORT@HOST", "unix:/path", or NULL */
+	char *milter_socket_group;	/* a unix socket's group, or NULL */
 	long milter_timeout;	/* smfi_settimeout(): MTA I/O, seconds */
 	long milter_hook_timeout;	/* bound on one hook, pending included */
 	struct plugin_conf *plugins;

@@ -99,6 +99,12 @@ milter_describe(FILE *out, const struct config *c, struct plugin_set *set)
 	    "milter_hook_timeout %ld s\n", c->milter_socket ?
 	    c->milter_socket : "(not set)", c->milter_timeout,
 	    c->milter_hook_timeout);
+	if (c->milter_socket != NULL &&
+	    milter_socket_unix_path(c->milter_socket) != NULL)
+		fprintf(out, "milter_socket mode 0660, owner %s, group %s%s "
+		    "(the MTA connects through the group)\n", c->user,
+		    c->milter_socket_group ? c->milter_socket_group : c->user,
+		    c->milter_socket_group ? "" : "'s");
 	milter_step_names(no, steps, sizeof(steps), 1);
 	fprintf(out, "steps asked of the MTA: %s eom abort close\n",
 	    strcmp(steps, "-") ? steps : "");

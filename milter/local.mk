@@ -32,6 +32,7 @@ tests_plugins_milterprobe_la_LIBADD = $(CONFUSE_LIBS)
 MILTER_TESTS = \
 	tests/interop/test_milter_miltertest.py \
 	tests/interop/test_milter_postfix.py \
+	tests/interop/test_milter_postfix_unix.py \
 	tests/interop/test_milter_sendmail.py \
 	tests/interop/test_milter_check.py \
 	tests/interop/test_milter_serial.py \

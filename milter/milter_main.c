@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <libmilter/mfapi.h>
@@ -105,25 +106,60 @@ setup(const char *file, struct config *c, struct plugin_set *set, int again)
 	    plugins_init(set, milter_host_table());
 }
 
+/* A unix socket belongs to the run user (so that it can be removed at
+ * exit) and to milter_socket_group, by default the run user's group,
+ * with mode 0660: the MTA connects through the group (Postfix's smtpd
+ * runs as postfix: milter_socket_group = "postfix"), nobody else can.
+ * Not being root, the process keeps its uid and can only give the socket
+ * to a group it is in.  uid or gid -1: left as they are. */
+static void
+set_socket_access(const struct config *c, uid_t uid, gid_t gid)
+{
+	const char *path = c->milter_socket ?
+	    milter_socket_unix_path(c->milter_socket) : NULL;
+	struct group *gr;
+	struct stat st;
+
+	if (path == NULL)
+		return;
+	if (c->milter_socket_group != NULL) {
+		if ((gr = getgrnam(c->milter_socket_group)) != NULL)
+			gid = gr->gr_gid;
+		else
+			log_msg(LOG_WARNING, "milter_socket_group %s: no such "
+			    "group", c->milter_socket_group);
+	}
+	if (stat(path, &st) < 0) {
+		log_msg(LOG_WARNING, "stat %s: %s", path, strerror(errno));
+		return;
+	}
+	/* The mode first, while the socket is still this process's: once
+	 * given away, changing it would take CAP_FOWNER, which the unit's
+	 * bounding set leaves out.  A reload's generation finds both done. */
+	if ((st.st_mode & 07777) != 0660 && chmod(path, 0660) < 0)
+		log_msg(LOG_WARNING, "chmod %s: %s", path, strerror(errno));
+	if (((uid != (uid_t)-1 && st.st_uid != uid) ||
+	    (gid != (gid_t)-1 && st.st_gid != gid)) && chown(path, uid, gid) < 0)
+		log_msg(LOG_WARNING, "chown %s: %s", path, strerror(errno));
+}
+
 /* Bound first, then run as the configured user: a plugin's bug should
- * not run as root.  A unix socket is handed over so it can be removed
- * at exit. */
+ * not run as root. */
 static int
 drop_privileges(const struct config *c)
 {
 	struct passwd *pw;
-	const char *path;
 
-	if (geteuid() != 0)
+	if (geteuid() != 0) {
+		set_socket_access(c, (uid_t)-1, (gid_t)-1);
 		return 0;
+	}
 	pw = getpwnam(c->user);
 	if (pw == NULL) {
 		log_msg(LOG_ERR, "user %s does not exist", c->user);
 		return -1;
 	}
-	if ((path = milter_socket_unix_path(c->milter_socket)) != NULL &&
-	    chown(path, pw->pw_uid, pw->pw_gid) < 0)
-		log_msg(LOG_WARNING, "chown %s: %s", path, strerror(errno));
+	set_socket_access(c, pw->pw_uid, pw->pw_gid);
 	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
 	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
 		log_msg(LOG_ERR, "cannot become user %s: %s", c->user,

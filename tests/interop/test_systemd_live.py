@@ -29,6 +29,9 @@ loopback), and driven from outside through nsenter.
     (OK), and everything above runs inside that sandbox.
   - ehlod-milter.service: start, a miltertest session through its socket,
     reload, stop.
+  - the shipped unix socket example for Postfix: Postfix's chrooted
+    smtpd, running as postfix, reaches the milter through the socket's
+    group.
   - ehlod-milter beside Debian's Postfix, both enabled at boot: Postfix
     (postfix@-.service) starts only once the milter serves; a message
     sent to Postfix passes the milter and lands in the mailbox, and the
@@ -47,6 +50,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -710,15 +714,7 @@ class SystemdLiveTest(EhlodTestCase):
                              "Postfix started before the milter served")
 
         marker = "ehlod-milter-passed-%d" % time.time_ns()
-        code, text = self.send_through_postfix(marker, 2)
-        self.assertEqual(code, 250, text)
-        queue_id = re.search(r"queued as (\w+)", text).group(1)
-        self.journal_entries(
-            "ehlod-milter",
-            lambda e: re.search(r"\b%s: from=<sender@localhost>, .*"
-                                r"status=passed" % queue_id,
-                                e.get("MESSAGE", "")), 1,
-            "the milter's status=passed line for " + queue_id)
+        self.passes_milter_through_postfix(marker)
         self.wait_for("the message in root's mailbox",
                       lambda: marker in self.mailbox("root"))
 
@@ -740,6 +736,66 @@ class SystemdLiveTest(EhlodTestCase):
         finally:
             self.write_conf(self.box.milter_conf, shipped)
             self.systemctl("reload", "ehlod-milter")
+
+    def test_milter_via_unix_socket_example(self):
+        """The shipped ehlod-milter.conf's unix socket example for
+        Postfix, taken in as it stands (its directory made as it says,
+        main.cf's smtpd_milters as it says): Postfix's chrooted smtpd,
+        running as postfix, reaches the milter through the socket's
+        group."""
+        shipped = self.read_conf(self.box.milter_conf)
+        example = re.search(r'^#(milter_socket = "unix:([^"]+)")\n'
+                            r'#(milter_socket_group = .*)$', shipped, re.M)
+        self.assertIsNotNone(example, "ehlod-milter.conf shows a unix "
+                             "socket for Postfix")
+        main_cf = re.search(r"smtpd_milters = (unix:\S+)", shipped)
+        self.assertIsNotNone(main_cf, "the example names main.cf's line")
+        socket_path = example.group(2)
+        changed = re.sub(r'(?m)^milter_socket = "inet:', '#milter_socket '
+                         '= "inet:', shipped).replace(
+            example.group(0), example.group(1) + "\n" + example.group(3))
+        try:
+            self.write_conf(self.box.milter_conf, changed)
+            self.box.run(["mkdir", "-p", os.path.dirname(socket_path)])
+            self.systemctl("restart", "ehlod-milter")
+            self.box.run(["postconf", "-e", "smtpd_milters = "
+                          + main_cf.group(1)])
+            self.systemctl("restart", "postfix@-.service")
+            st = os.stat(self.box.path(socket_path))
+            self.assertEqual(stat.S_IMODE(st.st_mode), 0o660)
+            self.assertEqual(st.st_gid, self.box_gid("postfix"))
+            self.passes_milter_through_postfix("over-unix-socket")
+            # A reload's generation takes the socket as it is.
+            self.systemctl("reload", "ehlod-milter")
+            self.passes_milter_through_postfix("over-unix-socket-reloaded")
+        finally:
+            self.write_conf(self.box.milter_conf, shipped)
+            self.box.run(["postconf", "-e", "smtpd_milters = "
+                          "inet:127.0.0.1:" + self.box.milter_port()])
+            self.systemctl("restart", "ehlod-milter")
+            self.systemctl("restart", "postfix@-.service")
+        self.assert_nothing_refused("ehlod-milter")
+
+    def passes_milter_through_postfix(self, marker):
+        """A message with marker is accepted by Postfix, and the milter
+        logged it as passed under Postfix's queue id."""
+        code, text = self.send_through_postfix(marker, 2)
+        self.assertEqual(code, 250, text)
+        queue_id = re.search(r"queued as (\w+)", text).group(1)
+        self.journal_entries(
+            "ehlod-milter",
+            lambda e: re.search(r"\b%s: from=<sender@localhost>, .*"
+                                r"status=passed" % queue_id,
+                                e.get("MESSAGE", "")), 1,
+            "the milter's status=passed line for " + queue_id)
+
+    def box_gid(self, group):
+        """A group's id inside the container."""
+        for line in file_text(self.box.path("/etc/group")).splitlines():
+            fields = line.split(":")
+            if fields[0] == group:
+                return int(fields[2])
+        self.fail("no group %s in the container" % group)
 
     def mailbox(self, user):
         try:
