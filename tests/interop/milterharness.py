@@ -32,6 +32,7 @@ import time
 from ehlodtest import (SANITIZER_MARKS, TIMER_SLACK, env_path, free_port,
                        make_tempdir, render_config, test_plugin_dir,
                        plugin_dir)
+from test_client_support import SmtpSink
 
 START_TIMEOUT = 10
 STOP_TIMEOUT = 10
@@ -58,6 +59,15 @@ def need_program(name, package):
     if not path:
         skip("%s not installed (Debian package %s)" % (name, package))
     return path
+
+
+def relay_sink_for(cls):
+    """For an MTA test class: skip without swaks or smtp-sink, else the
+    smtp-sink its MTA relays to, as cls.sink, closed with the class."""
+    need_program("swaks", "swaks")
+    need_program("smtp-sink", "postfix")
+    cls.sink = SmtpSink()
+    cls.addClassCleanup(cls.sink.close)
 
 
 def probe_plugin(options=None):

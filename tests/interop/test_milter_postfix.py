@@ -19,9 +19,8 @@ import re
 
 from ehlodtest import EhlodTestCase, free_port, main
 from milterharness import (MTA_PROBE, Milter, MtaMilterChecks, mta_swaks,
-                          need_program, probe_header_parts, probe_plugin)
+                          probe_header_parts, probe_plugin, relay_sink_for)
 from postfixtest import Postfix, need_postfix
-from test_client_support import SmtpSink
 
 
 class PostfixMilterTest(MtaMilterChecks, EhlodTestCase):
@@ -30,11 +29,8 @@ class PostfixMilterTest(MtaMilterChecks, EhlodTestCase):
 
     @classmethod
     def setUpClass(cls):
-        need_program("swaks", "swaks")
-        need_program("smtp-sink", "postfix")
         need_postfix()
-        cls.sink = SmtpSink()
-        cls.addClassCleanup(cls.sink.close)
+        relay_sink_for(cls)
         cls.milter = Milter([probe_plugin(MTA_PROBE)])
         cls.addClassCleanup(cls.milter.cleanup)
         # Everything Postfix accepts goes to smtp-sink.

@@ -28,9 +28,8 @@ import subprocess
 
 from ehlodtest import EhlodTestCase, free_port, main, make_tempdir
 from milterharness import (MTA_PROBE, Milter, milter_bin, mta_swaks,
-                           need_program, probe_plugin)
+                           probe_plugin, relay_sink_for)
 from postfixtest import Postfix, need_postfix
-from test_client_support import SmtpSink
 
 
 class PostfixUnixSocketTest(EhlodTestCase):
@@ -38,11 +37,8 @@ class PostfixUnixSocketTest(EhlodTestCase):
 
     @classmethod
     def setUpClass(cls):
-        need_program("swaks", "swaks")
-        need_program("smtp-sink", "postfix")
         need_postfix()
-        cls.sink = SmtpSink()
-        cls.addClassCleanup(cls.sink.close)
+        relay_sink_for(cls)
 
     def milter_and_postfix(self, **milter_options):
         """ehlod-milter on a unix socket and a Postfix using it: the

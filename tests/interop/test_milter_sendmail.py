@@ -29,9 +29,9 @@ import subprocess
 
 from ehlodtest import EhlodTestCase, free_port, main, make_tempdir
 from milterharness import (MTA_PROBE, Milter, MtaMilterChecks, mta_swaks,
-                          need_program, probe_header_parts, probe_plugin, skip)
+                          need_program, probe_header_parts, probe_plugin,
+                          relay_sink_for, skip)
 from postfixtest import wait_port
-from test_client_support import SmtpSink
 
 SENDMAIL_ROOT = os.environ.get("EHLOD_SENDMAIL_ROOT",
                                "/opt/ehlod-peers/sendmail")
@@ -136,14 +136,11 @@ class SendmailMilterTest(MtaMilterChecks, EhlodTestCase):
         if not os.access(SENDMAIL, os.X_OK) or not os.path.exists(CF_M4):
             skip("no Sendmail under %s (.ci/deps unpacks Debian's "
                  "sendmail-bin and sendmail-cf there)" % SENDMAIL_ROOT)
-        need_program("swaks", "swaks")
         need_program("m4", "m4")
         need_program("unshare", "util-linux")
-        need_program("smtp-sink", "postfix")
+        relay_sink_for(cls)
         cls.milter = Milter([probe_plugin(MTA_PROBE)])
         cls.addClassCleanup(cls.milter.cleanup)
-        cls.sink = SmtpSink()
-        cls.addClassCleanup(cls.sink.close)
         cls.sendmail = Sendmail(cls.milter.port, cls.sink.port)
         cls.addClassCleanup(cls.sendmail.close)
 
