@@ -23,7 +23,9 @@ loopback), and driven from outside through nsenter.
   - the shipped STARTTLS example, with Debian's root-only snakeoil key:
     swaks's message goes through TLS.  Then the shipped AUTH example,
     with a sasldb made by saslpasswd2: PLAIN under TLS gets 235 with
-    the right password and 535 with a wrong one.
+    the right password and 535 with a wrong one.  Then the shipped relay
+    example in place of maildir, to the container's Postfix with
+    STARTTLS required: the message reaches root's mailbox over TLS.
   - systemctl stop ends the unit "success", not killed at its timeout.
   - systemd-analyze security rates both units' sandbox 3.0 or better
     (OK), and everything above runs inside that sandbox.
@@ -230,7 +232,9 @@ class Container:
         run(["chroot", self.root, "postconf", "-e",
              "smtpd_milters = inet:127.0.0.1:" + self.milter_port(),
              "milter_default_action = tempfail",
-             "inet_interfaces = loopback-only"])
+             "inet_interfaces = loopback-only",
+             # Received: says whether a message came over TLS.
+             "smtpd_tls_received_header = yes"])
         run(["systemctl", "--root=" + self.root, "--quiet", "enable",
              "ehlod-milter.service"])
 
@@ -444,6 +448,7 @@ class SystemdLiveTest(EhlodTestCase):
         self.check_syslog_reaches_journal()
         self.check_starttls_example()
         self.check_auth_example()
+        self.check_relay_example()
         self.check_fail2ban_finds_denials()
         self.check_stop()
         self.assert_nothing_refused("ehlod")
@@ -488,8 +493,8 @@ class SystemdLiveTest(EhlodTestCase):
         pair): the reload reads it as root under the unit's reduced
         capabilities, and a message goes through TLS."""
         self.take_example("starttls", {
-            "cert": "/etc/ssl/certs/ssl-cert-snakeoil.pem",
-            "key": "/etc/ssl/private/ssl-cert-snakeoil.key"})
+            "cert": '"/etc/ssl/certs/ssl-cert-snakeoil.pem"',
+            "key": '"/etc/ssl/private/ssl-cert-snakeoil.key"'})
         self.wait_for("STARTTLS offered after the reload",
                       lambda: "STARTTLS" in self.ehlo_keywords())
         out = self.swaks("--tls", "--from", "alice@example.org", "--to",
@@ -498,20 +503,28 @@ class SystemdLiveTest(EhlodTestCase):
         self.assertRegex(out, r"<~  250 2\.0\.0 Ok: queued as ")
         self.assertRegex(self.delivered("systemd-live-tls"), r"with ESMTPS ")
 
-    def take_example(self, plugin, values):
+    def take_example(self, plugin, values, instead_of=None):
         """The shipped ehlod.conf's commented "plugin NAME { ... }"
-        example taken in, the options in values set to theirs, and
-        the server reloaded."""
-        shipped = self.read_conf(self.box.conf)
+        example taken in, the options in values set to theirs (as
+        written in the file: strings quoted), the section of plugin
+        instead_of commented out, and the server reloaded."""
+        conf = self.read_conf(self.box.conf)
         example = re.search(r"^#plugin %s \{\n(#.*\n)*?#\}\n" % plugin,
-                            shipped, re.M)
+                            conf, re.M)
         self.assertIsNotNone(example, "ehlod.conf shows " + plugin)
         section = re.sub(r"^#", "", example.group(0), flags=re.M)
         for option, value in values.items():
-            section = re.sub(r'%s = "[^"]*"' % option,
-                             '%s = "%s"' % (option, value), section)
-        self.write_conf(self.box.conf, shipped.replace(example.group(0),
-                                                       section))
+            section, n = re.subn(r"(?m)^(\s*%s = ).*$" % option,
+                                 lambda m: m.group(1) + value, section)
+            self.assertEqual(n, 1, "%s in the %s example" % (option, plugin))
+        conf = conf.replace(example.group(0), section)
+        if instead_of is not None:
+            active = re.search(r"^plugin %s \{\n(.*\n)*?\}\n" % instead_of,
+                               conf, re.M)
+            self.assertIsNotNone(active, "ehlod.conf runs " + instead_of)
+            conf = conf.replace(active.group(0), re.sub(
+                r"(?m)^", "#", active.group(0)[:-1]) + "\n")
+        self.write_conf(self.box.conf, conf)
         self.systemctl("reload", "ehlod")
 
     def delivered(self, token):
@@ -547,6 +560,30 @@ class SystemdLiveTest(EhlodTestCase):
         out = self.swaks(*auth, "--auth-password", "wrong",
                          "--quit-after", "AUTH")
         self.assertRegex(out, r"<~\* 535 ")
+
+    def check_relay_example(self):
+        """The shipped relay example in place of maildir, its next hop
+        the container's Postfix with STARTTLS required: the worker's
+        outbound SMTP and TLS run under the sandbox, the client gets
+        the next hop's 250, and Postfix delivers the message, received
+        over TLS, to root's mailbox.  (Postfix's snakeoil certificate
+        names no one: the example's tls_verify is turned off.)"""
+        self.take_example("relay", {"next_hop": '"smtp://127.0.0.1:25"',
+                                    "starttls": '"must"',
+                                    "tls_verify": "false",
+                                    "helo_name": '"relay.live.test"',
+                                    "xforward": "false"},
+                          instead_of="maildir")
+        out = self.swaks("--from", "alice@example.org", "--to",
+                         "root@localhost", "--body", "systemd-live-relay")
+        self.assertRegex(out, r"<-  250 2\.0\.0 Ok: relayed: .*queued as ")
+        self.wait_for("the relayed message in root's mailbox",
+                      lambda: "systemd-live-relay" in self.mailbox("root"))
+        message = [m for m in re.split(r"(?m)^From ", self.mailbox("root"))
+                   if "systemd-live-relay" in m]
+        self.assertEqual(len(message), 1)
+        self.assertRegex(message[0], r"from relay\.live\.test \(localhost "
+                         r"\[127\.0\.0\.1\]\)\s+\(using TLS")
 
     def ehlo_keywords_tls(self):
         out = self.swaks("--tls", "--quit-after", "EHLO")
