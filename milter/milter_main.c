@@ -129,8 +129,15 @@ set_socket_access(const struct config *c, uid_t uid, gid_t gid)
 			log_msg(LOG_WARNING, "milter_socket_group %s: no such "
 			    "group", c->milter_socket_group);
 	}
-	if (stat(path, &st) < 0) {
+	/* Only the socket itself, as root: never what a symlink put in its
+	 * place points to. */
+	if (lstat(path, &st) < 0) {
 		log_msg(LOG_WARNING, "stat %s: %s", path, strerror(errno));
+		return;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		log_msg(LOG_WARNING, "%s is not a socket: its owner and mode "
+		    "are left alone", path);
 		return;
 	}
 	/* The mode first, while the socket is still this process's: once
@@ -139,7 +146,8 @@ set_socket_access(const struct config *c, uid_t uid, gid_t gid)
 	if ((st.st_mode & 07777) != 0660 && chmod(path, 0660) < 0)
 		log_msg(LOG_WARNING, "chmod %s: %s", path, strerror(errno));
 	if (((uid != (uid_t)-1 && st.st_uid != uid) ||
-	    (gid != (gid_t)-1 && st.st_gid != gid)) && chown(path, uid, gid) < 0)
+	    (gid != (gid_t)-1 && st.st_gid != gid)) &&
+	    lchown(path, uid, gid) < 0)
 		log_msg(LOG_WARNING, "chown %s: %s", path, strerror(errno));
 }
 
