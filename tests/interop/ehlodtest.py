@@ -419,13 +419,25 @@ class Ehlod:
             _running.remove(self)
         return self.returncode
 
-    def _kill_group(self):
+    def _kill_group(self, timeout=10):
         # Workers are in the master's process group (start_new_session);
-        # a worker left behind by a crashed master is killed here.
+        # a worker left behind by a crashed master is killed here, and
+        # waited for: a killed process holds its files until the kernel
+        # has torn it down (long for a sanitizer build's address space),
+        # and a test that unmounts what the server wrote to must find
+        # nothing holding it.
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
-            pass
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.proc.poll()	# the master, our child, is reaped here
+            try:
+                os.killpg(self.proc.pid, 0)
+            except (ProcessLookupError, PermissionError):
+                return
+            time.sleep(0.02)
 
     def log(self):
         try:

@@ -105,12 +105,21 @@ class LoopFs:
         finally:
             os.close(fd)
 
-    def umount(self):
-        if subprocess.run(["umount", self.mnt],
-                          capture_output=True).returncode != 0:
-            # Something still holds it (a test that failed midway): let
-            # it go when that ends, so that the loop device is freed.
-            subprocess.run(["umount", "-l", self.mnt], capture_output=True)
+    def umount(self, wait=5):
+        """Unmount; True when done, False when something still held it
+        after wait seconds (a test that failed midway): then it is let
+        go lazily, so that the loop device is freed when that ends.  A
+        file system shut down and let go lazily is not mounted again by
+        mount(): the kernel would hand back the same shut-down one."""
+        deadline = time.monotonic() + wait
+        while subprocess.run(["umount", self.mnt],
+                             capture_output=True).returncode != 0:
+            if time.monotonic() > deadline:
+                subprocess.run(["umount", "-l", self.mnt],
+                               capture_output=True)
+                return False
+            time.sleep(0.1)
+        return True
 
     def fsck(self):
         """e2fsck's verdict on the unmounted file system: (code, text)."""
@@ -239,7 +248,8 @@ class MaildirCrashTest(EhlodTestCase):
             acked, refused = clients.before
             self.assertEqual(refused, 0, "refused before the cut")
             log = server.log()
-        self.fs.umount()
+        self.assertTrue(self.fs.umount(), "the file system is still busy "
+                        "after the server stopped")
         self.fs.mount()		# replays the journal
         found = self.read_new()
         self.fs.umount()
