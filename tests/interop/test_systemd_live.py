@@ -64,7 +64,20 @@ SMTP = "127.0.0.1:2525"
 # What the root holds besides the libraries the build links against.
 TOOLS = ["systemd", "systemd-sysv", "dbus", "swaks", "fail2ban",
          "python3-systemd", "miltertest", "postfix", "libnet-ssleay-perl",
-         "sasl2-bin", "libsasl2-modules"]
+         "sasl2-bin", "libsasl2-modules", "dnsmasq-base"]
+# Run inside by python3 -c: the A records of a name from 127.0.0.1:53,
+# one per line (none for an error or NXDOMAIN).
+DNS_CLIENT = r"""
+import socket, struct, sys
+q = b"".join(bytes([len(l)]) + l.encode() for l in sys.argv[1].split("."))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1)
+s.sendto(struct.pack(">6H", 7, 0x100, 1, 0, 0, 0) + q + b"\0\0\1\0\1",
+         ("127.0.0.1", 53))
+r = s.recv(512)
+if (r[3] & 15) == 0 and r[7]:
+    print(".".join(map(str, r[-4:])))
+"""
 # Run inside by python3 -c: one message to Postfix, "CODE TEXT" of the
 # answer to its data on standard output.
 POSTFIX_CLIENT = r"""
@@ -450,6 +463,7 @@ class SystemdLiveTest(EhlodTestCase):
         self.check_auth_example()
         self.check_relay_example()
         self.check_fail2ban_finds_denials()
+        self.check_dnsbl_example()
         self.check_stop()
         self.assert_nothing_refused("ehlod")
 
@@ -584,6 +598,47 @@ class SystemdLiveTest(EhlodTestCase):
         self.assertEqual(len(message), 1)
         self.assertRegex(message[0], r"from relay\.live\.test \(localhost "
                          r"\[127\.0\.0\.1\]\)\s+\(using TLS")
+
+    def check_dnsbl_example(self):
+        """The shipped DNSBL example taken in, its zone one that dnsmasq
+        answers on the name server the example names: the lookups leave
+        the worker through the unit's sandbox.  127.0.0.1 is listed and
+        gets 554 at connect; 127.0.0.2 (also loopback) is not listed and
+        is served, its lookup answered (NXDOMAIN), not failed."""
+        self.box.run(["systemd-run", "--unit=live-dns", "--quiet",
+                      "/usr/sbin/dnsmasq", "--keep-in-foreground",
+                      "--conf-file=/dev/null", "--pid-file=", "--user=root",
+                      "--listen-address=127.0.0.1", "--bind-interfaces",
+                      "--no-resolv", "--no-hosts", "--log-queries",
+                      "--log-facility=-",
+                      "--address=/1.0.0.127.bl.live.test/127.0.0.2",
+                      "--local=/bl.live.test/"])
+        self.wait_for("dnsmasq answering", lambda: "127.0.0.2" in self.box.run(
+            ["python3", "-c", DNS_CLIENT, "1.0.0.127.bl.live.test"],
+            check=False)[1])
+        self.take_example("dnsbl", {"zones": '{"bl.live.test"}'})
+        self.wait_for("the listed client refused after the reload",
+                      lambda: re.search(r"<\*\* 554 ", self.swaks(
+                          "--quit-after", "CONNECT")) is not None)
+        out = self.swaks("--quit-after", "CONNECT")
+        self.assertRegex(out, r"<\*\* 554 .*listed by bl\.live\.test")
+        out = self.swaks("--local-interface", "127.0.0.2", "--from",
+                         "alice@example.org", "--to", "root@localhost",
+                         "--body", "systemd-live-dnsbl")
+        self.assertRegex(out, r"<-  250 2\.0\.0 Ok: ")
+        # The relay example is still in place of maildir.
+        self.wait_for("the unlisted client's message in root's mailbox",
+                      lambda: "systemd-live-dnsbl" in self.mailbox("root"))
+        # The resolver asks in mixed case (0x20 bits against spoofing).
+        self.journal_entries("live-dns", lambda e: "query[a] 2.0.0.127.bl."
+                             "live.test" in str(e.get("MESSAGE")).lower(), 1,
+                             "dnsmasq asked about 127.0.0.2")
+        self.journal_entries("ehlod", lambda e: "client [127.0.0.1] listed "
+                             "by bl.live.test" in str(e.get("MESSAGE")), 1,
+                             "the listing logged")
+        failed = [e["MESSAGE"] for e in self.journal("ehlod")
+                  if "DNSBL lookup failed" in str(e.get("MESSAGE"))]
+        self.assertEqual(failed, [])
 
     def ehlo_keywords_tls(self):
         out = self.swaks("--tls", "--quit-after", "EHLO")
