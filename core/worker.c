@@ -71,8 +71,12 @@ drop_privileges(const char *user)
 		log_msg(LOG_ERR, "user '%s' does not exist", user);
 		return -1;
 	}
-	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0) {
+	/* The user's groups from /etc/group come along, as with Postfix's
+	 * daemons and ehlod-milter: "adduser ehlod sasl" is how an admin
+	 * lets the workers reach saslauthd's socket, and "ehlod -t" checks
+	 * files as the user with these groups (user_access.c). */
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
 		log_msg(LOG_ERR, "cannot switch to user '%s': %s", user,
 		    strerror(errno));
 		return -1;

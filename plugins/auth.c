@@ -92,6 +92,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sasl/sasl.h>
 #include <sasl/saslutil.h>
 
@@ -681,6 +682,52 @@ sasldb_check(void)
 	return -1;
 }
 
+/* libsasl2's own default, as Debian builds it. */
+#define SASLAUTHD_DEFAULT_PATH "/var/run/saslauthd/mux"
+
+/* Is saslauthd one of pwcheck_method's (space separated) methods? */
+static int
+uses_saslauthd(void)
+{
+	const char *p = sasl_values[0];	/* pwcheck_method */
+	const size_t len = strlen("saslauthd");
+
+	while (p != NULL && *p != '\0') {
+		p += strspn(p, " \t");
+		size_t n = strcspn(p, " \t");
+		if (n == len && strncmp(p, "saslauthd", len) == 0)
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* Each login connects to saslauthd's socket from the worker, as the
+ * worker user: a socket it may not write to (Debian keeps it in a
+ * directory of group sasl, mode 0710) would turn every login into 454.
+ * A socket not there yet is only reported: saslauthd may start later. */
+static int
+saslauthd_check(void)
+{
+	const char *path = sasl_values[4] ? sasl_values[4] :	/* _path */
+	    SASLAUTHD_DEFAULT_PATH;
+	const char *user = host->get(NULL, EHLOD_ITEM_USER);
+	const char *who = user && *user ? user : "(current)";
+	int err;
+
+	if (!uses_saslauthd() || (err = user_access(path, user, W_OK)) == 0)
+		return 0;
+	if (err == ENOENT) {
+		host->log(self, LOG_WARNING, "saslauthd_path %s: %s (saslauthd "
+		    "not running yet?)", path, strerror(err));
+		return 0;
+	}
+	host->log(self, LOG_ERR, "saslauthd_path %s: user %s cannot connect: "
+	    "%s (add the user to the socket's group: sasl on Debian)", path,
+	    who, strerror(err));
+	return -1;
+}
+
 static int
 auth_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
@@ -688,7 +735,8 @@ auth_init(const struct ehlod_host *h, ehlod_ctx *inst)
 
 	host = h;
 	self = inst;
-	if (options_read(host->instance(inst)) < 0 || sasldb_check() < 0) {
+	if (options_read(host->instance(inst)) < 0 || sasldb_check() < 0 ||
+	    saslauthd_check() < 0) {
 		options_free();
 		return -1;
 	}

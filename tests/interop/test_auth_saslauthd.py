@@ -29,11 +29,20 @@ DESCRIPTION
       error: ASan cannot see the reads of libsasl2, which it did not
       build, and this is how a use after free of the session's SASL
       callbacks was found.
+    - Debian keeps saslauthd's socket in a directory of group sasl, mode
+      0710, and the admin adds the server's user to that group: with the
+      socket's directory so, a user of the test's own (made by useradd,
+      in a group of its own made by groupadd, both removed afterwards)
+      logs alice in, through that group; "ehlod -t" refuses the
+      configuration for nobody, who is not in the group, naming the
+      socket and the user, and lets a socket that is not there yet
+      (saslauthd not started) pass with a warning.
 
     Skipped (exit 77) without root, saslauthd or pam_exec.
 """
 import base64
 import glob
+import grp
 import os
 import shutil
 import signal
@@ -186,6 +195,63 @@ class SaslauthdTest(EhlodTestCase):
         self.assertEqual(log.count("sasl_username=alice"), 1, log)
         self.assertNotIn("ERROR", log)
         self.assertNotIn("signal", log)
+
+
+def sh(*cmd):
+    subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, timeout=WAIT)
+
+
+class SocketGroupTest(EhlodTestCase):
+    """saslauthd's socket reached through the user's supplementary group,
+    as Debian lays it out (root:sasl, 0710)."""
+
+    def setUp(self):
+        self.group = "ehlod-test-%d" % os.getpid()
+        self.user = self.group + "u"
+        sh("groupadd", "--system", self.group)
+        self.addCleanup(sh, "groupdel", self.group)
+        sh("useradd", "--system", "--no-create-home", "--home-dir",
+           "/nonexistent", "--shell", "/usr/sbin/nologin", "--groups",
+           self.group, self.user)
+        self.addCleanup(sh, "userdel", self.user)
+        run = os.path.dirname(FILES["mux"])
+        os.chown(run, 0, grp.getgrnam(self.group).gr_gid)
+        os.chmod(run, 0o710)
+        self.addCleanup(os.chmod, run, 0o755)
+        self.addCleanup(os.chown, run, 0, 0)
+
+    def test_login_through_the_users_group(self):
+        with Ehlod(plugins=plugins(), user=self.user) as server:
+            with smtplib.SMTP("127.0.0.1", server.port, timeout=WAIT) as c:
+                code, _ = c.login("alice", "anything")
+                self.assertEqual(code, 235)
+            log = server.log()
+        self.assertIn("sasl_username=alice", log)
+
+    def test_check_refuses_a_user_outside_the_group(self):
+        server = Ehlod(start=False, plugins=plugins(), user="nobody")
+        try:
+            code, out = server.check()
+        finally:
+            server.cleanup()
+        self.assertEqual(code, 1, out)
+        self.assertIn("saslauthd_path %s: user nobody cannot connect: "
+                      "Permission denied" % FILES["mux"], out)
+
+    def test_check_lets_a_socket_not_there_yet_pass(self):
+        absent = os.path.join(FILES["dir"], "not-started", "mux")
+        auth = dict(plugins()[-2][1], saslauthd_path=absent)
+        self.assertEqual(plugins()[-2][0], "auth")
+        server = Ehlod(start=False, user=self.user, plugins=[
+            p if p[0] != "auth" else ("auth", auth) for p in plugins()])
+        try:
+            code, out = server.check()
+        finally:
+            server.cleanup()
+        self.assertEqual(code, 0, out)
+        self.assertIn("saslauthd_path %s: No such file or directory "
+                      "(saslauthd not running yet?)" % absent, out)
 
 
 class HungCheckTest(EhlodTestCase):

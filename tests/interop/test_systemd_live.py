@@ -463,6 +463,7 @@ class SystemdLiveTest(EhlodTestCase):
         self.check_auth_example()
         self.check_relay_example()
         self.check_fail2ban_finds_denials()
+        self.check_saslauthd()
         self.check_dnsbl_example()
         self.check_stop()
         self.assert_nothing_refused("ehlod")
@@ -598,6 +599,33 @@ class SystemdLiveTest(EhlodTestCase):
         self.assertEqual(len(message), 1)
         self.assertRegex(message[0], r"from relay\.live\.test \(localhost "
                          r"\[127\.0\.0\.1\]\)\s+\(using TLS")
+
+    def check_saslauthd(self):
+        """The AUTH example with pwcheck_method = "saslauthd", Debian's
+        saslauthd started by its own init script (mechanism pam, socket
+        in /run/saslauthd, root:sasl 0710) and the run user added to
+        group sasl: a system user logs in through PAM (235), a wrong
+        password gets 535.  The workers keep the user's groups."""
+        self.box.run(["sh", "-c", "useradd carol && echo carol:carol-pw | "
+                      "chpasswd && adduser --quiet nobody sasl && echo "
+                      "START=yes >> /etc/default/saslauthd"])
+        self.systemctl("start", "saslauthd")
+        conf, n = re.subn(r'(?m)^(\s*pwcheck_method = )"auxprop"$',
+                          r'\1"saslauthd"', self.read_conf(self.box.conf))
+        self.assertEqual(n, 1, "the auth example's pwcheck_method")
+        self.write_conf(self.box.conf, conf)
+        self.systemctl("reload", "ehlod")
+        login = ["--tls", "--auth", "PLAIN", "--auth-user", "carol",
+                 "--quit-after", "AUTH"]
+        # The reload has taken once a login goes to saslauthd: carol is
+        # not in the sasldb.
+        self.wait_for("a login through saslauthd", lambda: re.search(
+            r"<~  235 ", self.swaks(*login, "--auth-password",
+                                    "carol-pw")) is not None)
+        out = self.swaks(*login, "--auth-password", "wrong")
+        self.assertRegex(out, r"<~\* 535 ")
+        self.journal_entries("ehlod", lambda e: "sasl_username=carol" in
+                             str(e.get("MESSAGE")), 1, "carol's login logged")
 
     def check_dnsbl_example(self):
         """The shipped DNSBL example taken in, its zone one that dnsmasq
