@@ -10,6 +10,7 @@
  *	unless the options say not to.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,31 +32,108 @@ is_ip_literal(const char *s)
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
+/* The protocol floor and the trust store: ca_file, else the system's.
+ * Loading the system's bundle parses every certificate in it (about
+ * 20 ms of CPU), which is why a program running many clients on one
+ * loop makes this once (ehlod_client_tls_context_new).  The verify mode
+ * is set per connection (make_ssl), so one context serves both modes. */
+static SSL_CTX *
+new_context(const char *ca_file, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	unsigned long e;
+	FILE *f;
+
+	if (ctx == NULL) {
+		snprintf(err, errlen, "cannot make a TLS context");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (ca_file == NULL) {
+		/* Missing system files are no error here: with verification
+		 * on, the handshake says what is missing. */
+		SSL_CTX_set_default_verify_paths(ctx);
+		ERR_clear_error();
+		return ctx;
+	}
+	if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) == 1)
+		return ctx;
+	e = ERR_peek_last_error();
+	ERR_clear_error();
+	SSL_CTX_free(ctx);
+	/* OpenSSL says only "system lib" when the file cannot be opened. */
+	if ((f = fopen(ca_file, "r")) == NULL) {
+		snprintf(err, errlen, "cannot load the CA file %s: %s", ca_file,
+		    strerror(errno));
+		return NULL;
+	}
+	fclose(f);
+	snprintf(err, errlen, "cannot load the CA file %s: %s", ca_file,
+	    e && ERR_reason_error_string(e) ? ERR_reason_error_string(e) :
+	    "not a PEM file of certificates");
+	return NULL;
+}
+
+void *
+ehlod_client_tls_context_new(const struct ehlod_client_opts *o, char *err,
+    size_t errlen)
+{
+	struct ehlod_client_opts copy;
+	char none[1];
+
+	if (err == NULL || errlen == 0) {
+		err = none;
+		errlen = sizeof(none);
+	}
+	if (o == NULL)
+		ehlod_client_opts_init(&copy);
+	else if (client_copy_sized(&copy, sizeof(copy), o, OPTS_SIZE_1_0) < 0) {
+		snprintf(err, errlen, "options not made by "
+		    "ehlod_client_opts_init()");
+		return NULL;
+	}
+	return new_context(copy.tls_ca_file, err, errlen);
+}
+
+void
+ehlod_client_tls_context_free(void *ctx)
+{
+	SSL_CTX_free(ctx);
+}
+
+/* The caller's context if it gave one (a reference of our own), else
+ * one made now, on the loop. */
 static int
-make_ssl_ctx(struct ehlod_client *c)
+make_ssl_ctx(struct ehlod_client *c, char *err, size_t errlen)
 {
 	if (c->ssl_ctx)
 		return 0;
-	if ((c->ssl_ctx = SSL_CTX_new(TLS_client_method())) == NULL)
-		return -1;
-	SSL_CTX_set_min_proto_version(c->ssl_ctx, TLS1_2_VERSION);
-	if (c->o.tls_ca_file)
-		SSL_CTX_load_verify_locations(c->ssl_ctx, c->o.tls_ca_file, NULL);
-	else
-		SSL_CTX_set_default_verify_paths(c->ssl_ctx);
-	SSL_CTX_set_verify(c->ssl_ctx,
-	    c->o.tls_verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
-	return 0;
+	if (c->o.tls_context != NULL) {
+		if (SSL_CTX_up_ref(c->o.tls_context) != 1) {
+			snprintf(err, errlen, "cannot use the TLS context");
+			return -1;
+		}
+		c->ssl_ctx = c->o.tls_context;
+		return 0;
+	}
+	c->ssl_ctx = new_context(c->o.tls_ca_file, err, errlen);
+	return c->ssl_ctx ? 0 : -1;
 }
 
 static SSL *
-make_ssl(struct ehlod_client *c)
+make_ssl(struct ehlod_client *c, char *err, size_t errlen)
 {
 	const char *name = c->o.tls_server_name ? c->o.tls_server_name : c->host;
 	SSL *ssl;
 
-	if (make_ssl_ctx(c) < 0 || (ssl = SSL_new(c->ssl_ctx)) == NULL)
+	if (make_ssl_ctx(c, err, errlen) < 0)
 		return NULL;
+	if ((ssl = SSL_new(c->ssl_ctx)) == NULL) {
+		snprintf(err, errlen, "cannot set up TLS");
+		return NULL;
+	}
+	SSL_set_verify(ssl, c->o.tls_verify ? SSL_VERIFY_PEER :
+	    SSL_VERIFY_NONE, NULL);
 	if (name == NULL)
 		return ssl;
 	if (is_ip_literal(name)) {
@@ -68,10 +146,10 @@ make_ssl(struct ehlod_client *c)
 }
 
 static void
-tls_setup_failed(struct ehlod_client *c)
+tls_setup_failed(struct ehlod_client *c, const char *why)
 {
 	fail(c, EHLOD_CLIENT_TEMPFAIL, EHLOD_REASON_TLS, "STARTTLS", NULL,
-	    "cannot set up TLS");
+	    "%s", why);
 	conn_finish(c);
 }
 
@@ -79,11 +157,12 @@ static void
 start_tls(struct ehlod_client *c)
 {
 	struct bufferevent *tls;
-	SSL *ssl = make_ssl(c);
+	char why[300];
+	SSL *ssl = make_ssl(c, why, sizeof(why));
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 
 	if (ssl == NULL) {
-		tls_setup_failed(c);
+		tls_setup_failed(c, why);
 		return;
 	}
 	/* RFC 3207 5: nothing the server sent before the handshake counts. */
@@ -93,7 +172,7 @@ start_tls(struct ehlod_client *c)
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (tls == NULL) {
 		SSL_free(ssl);
-		tls_setup_failed(c);
+		tls_setup_failed(c, "cannot set up TLS");
 		return;
 	}
 	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);

@@ -107,16 +107,19 @@ dist_man_MANS += docs/ehlod-plugin-relay.5
 # client against a private Postfix smtpd with and without STARTTLS; the
 # relay's XFORWARD to a private Postfix that offers it, and not otherwise;
 # a next hop by name (smtp-sink at localhost) looked up without the loop
-# reading the resolver's files.  postfixtest.py runs the private Postfix
+# reading the resolver's files; STARTTLS to aiosmtpd with a CA file
+# loaded once, as root.  postfixtest.py runs the private Postfix
 # instances and is no test.
 TESTS += tests/interop/test_relay_recipients.py \
 	tests/interop/test_relay_hop.py \
+	tests/interop/test_relay_tls.py \
 	tests/interop/test_relay_postfix.py \
 	tests/interop/test_relay_xforward.py \
 	tests/interop/test_relay_resolver.py \
 	tests/interop/test_client_postfix.py
 EXTRA_DIST += tests/interop/test_relay_recipients.py \
 	tests/interop/test_relay_hop.py \
+	tests/interop/test_relay_tls.py \
 	tests/interop/test_relay_postfix.py \
 	tests/interop/test_relay_xforward.py \
 	tests/interop/test_relay_resolver.py \

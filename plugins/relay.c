@@ -178,6 +178,7 @@ struct relay {
 	struct ehlod_client_opts opts;
 	char *server;		/* next_hop in the client's notation */
 	struct evdns_base *dns;	/* this worker's resolver for the next hop */
+	void *tls_context;	/* STARTTLS's, with its trust store loaded */
 };
 
 static void hop_cb(struct ehlod_client *c, const struct ehlod_client_reply *r,
@@ -246,6 +247,30 @@ make_resolver(ehlod_ctx *inst, struct relay *cf)
 	return 0;
 }
 
+/* The trust store is loaded here, as root and where waiting is allowed,
+ * once per worker: a client left to load it would parse the system's
+ * bundle (about 20 ms of CPU) on the loop at every STARTTLS, and a CA
+ * file only root may read would fail every handshake.  A CA file that
+ * cannot be loaded is a start-up error. */
+static void relay_fini(ehlod_ctx *inst);
+
+static int
+make_tls_context(ehlod_ctx *inst, struct relay *cf)
+{
+	char why[300];
+
+	if (cf->opts.starttls == EHLOD_TLS_NO)
+		return 0;
+	cf->tls_context = ehlod_client_tls_context_new(&cf->opts, why,
+	    sizeof(why));
+	if (cf->tls_context == NULL) {
+		host->log(inst, LOG_ERR, "tls_ca_file: %s", why);
+		return -1;
+	}
+	cf->opts.tls_context = cf->tls_context;
+	return 0;
+}
+
 static int
 relay_init(const struct ehlod_host *h, ehlod_ctx *inst)
 {
@@ -263,6 +288,7 @@ relay_init(const struct ehlod_host *h, ehlod_ctx *inst)
 	ehlod_client_opts_init(&cf->opts);
 	if (parse_next_hop(cf, cf->next_hop) < 0) {
 		host->log(inst, LOG_ERR, "bad next_hop \"%s\"", cf->next_hop);
+		relay_fini(inst);
 		return -1;
 	}
 	cf->opts.starttls = strcasecmp(cf->starttls, "must") == 0 ?
@@ -277,10 +303,16 @@ relay_init(const struct ehlod_host *h, ehlod_ctx *inst)
 	/* Check the address now, so that a typo is a start-up error. */
 	if ((probe = ehlod_client_new(NULL, cf->server, &cf->opts)) == NULL) {
 		host->log(inst, LOG_ERR, "bad next_hop \"%s\"", cf->next_hop);
+		relay_fini(inst);
 		return -1;
 	}
 	ehlod_client_free(probe);
-	return make_resolver(inst, cf);
+	/* The host runs no fini after a failed init: undo here. */
+	if (make_tls_context(inst, cf) < 0 || make_resolver(inst, cf) < 0) {
+		relay_fini(inst);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -293,6 +325,9 @@ relay_fini(ehlod_ctx *inst)
 		evdns_base_free(cf->dns, 0);
 	cf->dns = NULL;
 	cf->opts.dns = NULL;
+	ehlod_client_tls_context_free(cf->tls_context);
+	cf->tls_context = NULL;
+	cf->opts.tls_context = NULL;
 	free(cf->server);
 	cf->server = NULL;
 }

@@ -42,6 +42,9 @@ struct ehlod_client_api_1_0 {
 	__typeof__(ehlod_client_xforward) *xforward;
 	__typeof__(ehlod_client_ready) *ready;
 	__typeof__(ehlod_client_close) *close;
+	/* Since 1.2 */
+	__typeof__(ehlod_client_tls_context_new) *tls_context_new;
+	__typeof__(ehlod_client_tls_context_free) *tls_context_free;
 };
 
 __attribute__((visibility("default"))) void

@@ -128,6 +128,16 @@ struct ehlod_client_opts {
 	 * first needs one, reading /etc/resolv.conf and /etc/hosts then,
 	 * on the loop.  The client never frees a resolver it was given. */
 	struct evdns_base *dns;
+	/* Since 1.2.  The TLS context for STARTTLS (an OpenSSL SSL_CTX *)
+	 * from ehlod_client_tls_context_new(), made once where waiting is
+	 * allowed: making one loads the trust store, tls_ca_file or the
+	 * system's (whose bundle costs about 20 ms of CPU to parse), which
+	 * a client left to make its own does on the loop at each STARTTLS.
+	 * tls_verify still applies per client.  The client takes a
+	 * reference of its own; the caller frees its context with
+	 * ehlod_client_tls_context_free() when no client is left using it.
+	 * NULL: each client makes its own. */
+	void *tls_context;
 };
 
 /* A message and its envelope.  The strings and data must stay valid until
@@ -418,6 +428,16 @@ int ehlod_client_ready(const struct ehlod_client *c);
  * close at once and free.  No callback is called after this; the caller
  * must forget c.  The loop must outlive the QUIT. */
 void ehlod_client_close(struct ehlod_client *c);
+
+/* Since 1.2.  A TLS context (an OpenSSL SSL_CTX *) for opts->tls_context:
+ * TLS 1.2 at least, trusting opts->tls_ca_file, else the system's trust
+ * store.  Reads files: call it where waiting is allowed (a server
+ * plugin's init, as root if the file is root's).  NULL when the CA file
+ * cannot be loaded, with why in err (errlen octets, may be 0).  Free
+ * with ehlod_client_tls_context_free() (NULL does nothing). */
+void *ehlod_client_tls_context_new(const struct ehlod_client_opts *opts,
+    char *err, size_t errlen);
+void ehlod_client_tls_context_free(void *ctx);
 
 #ifdef __cplusplus
 }

@@ -7,7 +7,8 @@ DESCRIPTION
     aiosmtpd with a throw-away certificate offers STARTTLS.  The client
     must issue EHLO again after the handshake (the extension list may
     change, and here it does: STARTTLS is no longer offered), verify the
-    certificate by default, and skip verification only when told to.
+    certificate by default, and skip verification only when told to; a
+    CA file that cannot be loaded is named as the cause.
 """
 import shutil
 import tempfile
@@ -56,6 +57,20 @@ class StartTls(unittest.TestCase):
         self.assertIn("deferred at STARTTLS", err)
         self.assertIn("certificate", err)
         self.assertNotIn("MAIL", [c.split()[0] for c in client_lines(out)])
+        self.assertEqual(got, [])
+
+    def test_unreadable_ca_file_named(self):
+        """A CA file that cannot be loaded is said to be the cause, not
+        a certificate the server sent."""
+        missing = self.dir + "/no-such-ca.pem"
+        with Aiosmtpd(cert=self.cert, key=self.key) as srv:
+            rc, out, err = send(["--server", srv.server, "--from", "a@x",
+                                 "--to", "b@y", "--starttls",
+                                 "--tls-ca-file", missing], message())
+            got = srv.received()
+        self.assertEqual(rc, 75, err)
+        self.assertIn("cannot load the CA file %s: No such file or "
+                      "directory" % missing, err)
         self.assertEqual(got, [])
 
     def test_verification_off_when_asked(self):
