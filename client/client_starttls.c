@@ -32,13 +32,14 @@ is_ip_literal(const char *s)
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
-/* The protocol floor and the trust store: ca_file, else the system's.
- * Loading the system's bundle parses every certificate in it (about
- * 20 ms of CPU), which is why a program running many clients on one
- * loop makes this once (ehlod_client_tls_context_new).  The verify mode
- * is set per connection (make_ssl), so one context serves both modes. */
+/* The protocol floor and, when certificates are verified, the trust
+ * store: ca_file, else the system's.  Loading the system's bundle parses
+ * every certificate in it (about 20 ms of CPU), which is why a program
+ * running many clients on one loop makes this once
+ * (ehlod_client_tls_context_new).  The verify mode itself is set per
+ * connection (make_ssl). */
 static SSL_CTX *
-new_context(const char *ca_file, char *err, size_t errlen)
+new_context(int verify, const char *ca_file, char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	unsigned long e;
@@ -49,6 +50,8 @@ new_context(const char *ca_file, char *err, size_t errlen)
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (!verify)
+		return ctx;	/* nothing would be checked against it */
 	if (ca_file == NULL) {
 		/* Missing system files are no error here: with verification
 		 * on, the handshake says what is missing. */
@@ -92,7 +95,7 @@ ehlod_client_tls_context_new(const struct ehlod_client_opts *o, char *err,
 		    "ehlod_client_opts_init()");
 		return NULL;
 	}
-	return new_context(copy.tls_ca_file, err, errlen);
+	return new_context(copy.tls_verify, copy.tls_ca_file, err, errlen);
 }
 
 void
@@ -116,7 +119,8 @@ make_ssl_ctx(struct ehlod_client *c, char *err, size_t errlen)
 		c->ssl_ctx = c->o.tls_context;
 		return 0;
 	}
-	c->ssl_ctx = new_context(c->o.tls_ca_file, err, errlen);
+	c->ssl_ctx = new_context(c->o.tls_verify, c->o.tls_ca_file, err,
+	    errlen);
 	return c->ssl_ctx ? 0 : -1;
 }
 

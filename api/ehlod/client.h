@@ -133,7 +133,8 @@ struct ehlod_client_opts {
 	 * allowed: making one loads the trust store, tls_ca_file or the
 	 * system's (whose bundle costs about 20 ms of CPU to parse), which
 	 * a client left to make its own does on the loop at each STARTTLS.
-	 * tls_verify still applies per client.  The client takes a
+	 * Its trust store is the one for verifying: made for opts whose
+	 * tls_verify is 0, it has none.  The client takes a
 	 * reference of its own; the caller frees its context with
 	 * ehlod_client_tls_context_free() when no client is left using it.
 	 * NULL: each client makes its own. */
@@ -431,10 +432,12 @@ void ehlod_client_close(struct ehlod_client *c);
 
 /* Since 1.2.  A TLS context (an OpenSSL SSL_CTX *) for opts->tls_context:
  * TLS 1.2 at least, trusting opts->tls_ca_file, else the system's trust
- * store.  Reads files: call it where waiting is allowed (a server
- * plugin's init, as root if the file is root's).  NULL when the CA file
- * cannot be loaded, with why in err (errlen octets, may be 0).  Free
- * with ehlod_client_tls_context_free() (NULL does nothing). */
+ * store; with opts->tls_verify 0 no trust store is loaded (clients using
+ * the context must then not verify either).  Reads files: call it where
+ * waiting is allowed (a server plugin's init, as root if the file is
+ * root's).  NULL when the CA file cannot be loaded, with why in err
+ * (errlen octets, may be 0).  Free with ehlod_client_tls_context_free()
+ * (NULL does nothing). */
 void *ehlod_client_tls_context_new(const struct ehlod_client_opts *opts,
     char *err, size_t errlen);
 void ehlod_client_tls_context_free(void *ctx);

@@ -18,7 +18,8 @@ DESCRIPTION
       STARTTLS parsed it there, on the event loop: the system's bundle
       costs about 20 ms of CPU.)
     - A CA file that cannot be loaded is a start-up error: "ehlod -t"
-      fails, naming tls_ca_file and the file.
+      fails, naming tls_ca_file and the file; with tls_verify off it is
+      not loaded, and no error.
     - Without tls_ca_file the system's store does not know the
       certificate: the message is deferred (4xx), the log says why.
 """
@@ -116,6 +117,14 @@ class RelayTls(EhlodTestCase):
         self.assertEqual(code, 1, out)
         self.assertIn("tls_ca_file: cannot load the CA file %s: No such "
                       "file or directory" % missing, out)
+        # Without verification no trust store is needed, nor loaded.
+        server = relay_server(1, start=False, tls_ca_file=missing,
+                              tls_verify=False)
+        try:
+            code, out = server.check()
+        finally:
+            server.cleanup()
+        self.assertEqual(code, 0, out)
 
     def test_unknown_certificate_defers(self):
         with Aiosmtpd(cert=self.cert, key=self.key) as hop, \
