@@ -631,6 +631,16 @@ def unit_command(text, key):
     return text.split("\n" + key + "=")[1].split("\n")[0].split()
 
 
+def check_config(plugins=None, **core):
+    """"ehlod -t" on a configuration of these plugins and core options,
+    never started: (exit code, output)."""
+    server = Ehlod(start=False, plugins=plugins, **core)
+    try:
+        return server.check()
+    finally:
+        server.cleanup()
+
+
 def run_ehlod(args, timeout=15):
     """Run ehlod with args (e.g. -t -c FILE); return (code, stdout+stderr)."""
     proc = subprocess.run([ehlod_bin()] + list(args), stdin=subprocess.DEVNULL,

@@ -51,8 +51,8 @@ import subprocess
 import time
 import unittest
 
-from ehlodtest import (DEFAULT_PLUGINS, Ehlod, EhlodTestCase, ehlo, main,
-                       make_tempdir)
+from ehlodtest import (DEFAULT_PLUGINS, Ehlod, EhlodTestCase, check_config,
+                       ehlo, main, make_tempdir)
 
 SASLAUTHD = shutil.which("saslauthd") or (
     "/usr/sbin/saslauthd" if os.path.exists("/usr/sbin/saslauthd")
@@ -230,11 +230,7 @@ class SocketGroupTest(EhlodTestCase):
         self.assertIn("sasl_username=alice", log)
 
     def test_check_refuses_a_user_outside_the_group(self):
-        server = Ehlod(start=False, plugins=plugins(), user="nobody")
-        try:
-            code, out = server.check()
-        finally:
-            server.cleanup()
+        code, out = check_config(plugins(), user="nobody")
         self.assertEqual(code, 1, out)
         self.assertIn("saslauthd_path %s: user nobody cannot connect: "
                       "Permission denied" % FILES["mux"], out)
@@ -243,12 +239,8 @@ class SocketGroupTest(EhlodTestCase):
         absent = os.path.join(FILES["dir"], "not-started", "mux")
         auth = dict(plugins()[-2][1], saslauthd_path=absent)
         self.assertEqual(plugins()[-2][0], "auth")
-        server = Ehlod(start=False, user=self.user, plugins=[
-            p if p[0] != "auth" else ("auth", auth) for p in plugins()])
-        try:
-            code, out = server.check()
-        finally:
-            server.cleanup()
+        code, out = check_config([p if p[0] != "auth" else ("auth", auth)
+                                  for p in plugins()], user=self.user)
         self.assertEqual(code, 0, out)
         self.assertIn("saslauthd_path %s: No such file or directory "
                       "(saslauthd not running yet?)" % absent, out)

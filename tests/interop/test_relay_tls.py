@@ -30,7 +30,8 @@ import smtplib
 import subprocess
 import tempfile
 
-from ehlodtest import Ehlod, EhlodTestCase, main, sample_message, wait_for
+from ehlodtest import (Ehlod, EhlodTestCase, check_config, main,
+                       sample_message, wait_for)
 from test_client_support import Aiosmtpd
 
 if not os.path.exists(os.path.join(os.environ.get("EHLOD_PLUGIN_DIR", ""),
@@ -55,13 +56,16 @@ def certificate_for_loopback(directory):
     return cert, key
 
 
-def relay_server(port, start=True, **opts):
+def relay_plugins(port, **opts):
     relay = {"next_hop": "smtp://127.0.0.1:%d" % port, "timeout": 10,
              "domains": ["example.org"], "starttls": "must"}
     relay.update(opts)
-    return Ehlod(start=start, plugins=[("pipelining", {}),
-                                       ("enhancedstatuscodes", {}),
-                                       ("relay", relay)])
+    return [("pipelining", {}), ("enhancedstatuscodes", {}),
+            ("relay", relay)]
+
+
+def relay_server(port, **opts):
+    return Ehlod(plugins=relay_plugins(port, **opts))
 
 
 def send(port, marker):
@@ -109,21 +113,13 @@ class RelayTls(EhlodTestCase):
 
     def test_unloadable_ca_file_is_a_startup_error(self):
         missing = os.path.join(self.dir, "no-such-ca.pem")
-        server = relay_server(1, start=False, tls_ca_file=missing)
-        try:
-            code, out = server.check()
-        finally:
-            server.cleanup()
+        code, out = check_config(relay_plugins(1, tls_ca_file=missing))
         self.assertEqual(code, 1, out)
         self.assertIn("tls_ca_file: cannot load the CA file %s: No such "
                       "file or directory" % missing, out)
         # Without verification no trust store is needed, nor loaded.
-        server = relay_server(1, start=False, tls_ca_file=missing,
-                              tls_verify=False)
-        try:
-            code, out = server.check()
-        finally:
-            server.cleanup()
+        code, out = check_config(relay_plugins(1, tls_ca_file=missing,
+                                               tls_verify=False))
         self.assertEqual(code, 0, out)
 
     def test_unknown_certificate_defers(self):
