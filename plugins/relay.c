@@ -247,14 +247,14 @@ make_resolver(ehlod_ctx *inst, struct relay *cf)
 	return 0;
 }
 
+static void relay_fini(ehlod_ctx *inst);
+
 /* The trust store is loaded here, as root and where waiting is allowed,
  * once per worker: a client left to load it would parse the system's
  * bundle (about 20 ms of CPU) on the loop at every STARTTLS, and a CA
  * file only root may read would fail every handshake.  A CA file that
  * cannot be loaded is a start-up error; without tls_verify none is
  * loaded. */
-static void relay_fini(ehlod_ctx *inst);
-
 static int
 make_tls_context(ehlod_ctx *inst, struct relay *cf)
 {
