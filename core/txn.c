@@ -77,10 +77,12 @@ slots_free(struct ehlod_session *s, struct plugin_slot *slots, int txn)
 	if (slots == NULL)
 		return;
 	for (size_t i = 0; i < s->plugins->n; i++) {
+		if (slots[i].data == NULL)
+			continue;	/* most plugins keep nothing: look no further */
 		struct plugin *p = &s->plugins->v[i];
 		void (*cleanup)(ehlod_ctx *, void *) = txn ?
 		    p->d.txn_cleanup : p->d.session_cleanup;
-		if (slots[i].data && cleanup)
+		if (cleanup)
 			cleanup(CTX(s, p), slots[i].data);
 		free(slots[i].data);
 	}
