@@ -94,21 +94,22 @@ verb_run(struct ehlod_session *s)
 	chain_stop(s, p, v);
 }
 
-/* Walk plugins i..n-1 calling CALL (an expression of p and i), until
- * one answers other than CONTINUE: i is then its index.  s->current
- * names the plugin being called and is cleared once after the walk. */
+/* Walk the links from l to end calling CALL (an expression of l and
+ * the plugin's ctx cx), until one answers other than CONTINUE: l is then
+ * its link. */
 #define CHAIN_WALK(CALL) \
-	for (; i < n; i++) { \
-		struct plugin *p = v[i]; \
-		s->current = p; \
+	for (; l < end; l++) { \
+		ehlod_ctx *cx = (ehlod_ctx *)(base + l->ctx_offset); \
 		r = (CALL); \
 		if (r != EHLOD_CONTINUE) \
 			break; \
 	}
 
 /* The hot path: one direct call of the hook function per plugin that has
- * it on this listener (the table holds the functions, one loop per call
- * shape), no allocation, and nothing else per call.  A reply a plugin
+ * it on this listener (the table holds the functions and where each
+ * plugin's ctx is, one loop per call shape), no allocation, and no store
+ * per call: s->walking tells the host API that the plugin running is
+ * the one called (nothing else runs during a walk).  A reply a plugin
  * set and then went on (CONTINUE) from is not looked for after each
  * call: the reply records who set it (reply_by), and the plugin that
  * decides keeps only its own. */
@@ -122,28 +123,35 @@ chain_run(struct ehlod_session *s)
 		return;
 	}
 	const struct chain_table *t = session_chains(s);
-	struct plugin *const *v = t->by_step[c->step];
-	const union step_hook *h = t->hook[c->step];
-	size_t n = t->n[c->step], i = c->next;
+	const struct chain_link *l = t->link[c->step] + c->next;
+	const struct chain_link *end = t->link[c->step] + t->n[c->step];
+	char *base = (char *)s->ctx;
 	const char *a1 = c->arg1, *a2 = c->arg2;
+	const unsigned char *data = c->data;
+	size_t len = c->len;
 	ehlod_verdict r = EHLOD_CONTINUE;
 
 	pending_reply_clear(&s->reply);
+	s->walking = 1;
 	switch (step_table[c->step].shape) {
 	case SHAPE_ARG1:
-		CHAIN_WALK(h[i].arg1(CTX(s, p), a1));
+		CHAIN_WALK(l->fn.arg1(cx, a1));
 		break;
 	case SHAPE_ARG2:
-		CHAIN_WALK(h[i].arg2(CTX(s, p), a1, a2));
+		CHAIN_WALK(l->fn.arg2(cx, a1, a2));
 		break;
 	case SHAPE_DATA:
-		CHAIN_WALK(h[i].data(CTX(s, p), c->data, c->len));
+		CHAIN_WALK(l->fn.data(cx, data, len));
 		break;
 	default:
-		CHAIN_WALK(h[i].none(CTX(s, p)));
+		CHAIN_WALK(l->fn.none(cx));
 		break;
 	}
-	s->current = NULL;
+	s->walking = 0;
+	/* Read again, not kept in registers the walk needs. */
+	t = session_chains(s);
+	struct plugin *const *v = t->by_step[c->step];
+	size_t i = (size_t)(l - t->link[c->step]), n = t->n[c->step];
 	if (i < n) {
 		if (s->reply_by != v[i])
 			pending_reply_clear(&s->reply);

@@ -54,13 +54,14 @@ h_log(ehlod_ctx *c, int priority, const char *fmt, ...)
 }
 
 /* Only the instance being called, or the one pending, decides the
- * session's next reply; a timer of another instance must not. */
+ * session's next reply; a timer of another instance must not.  During a
+ * chain's walk the one running is the one called (chain.c). */
 static int
 may_reply(ehlod_ctx *c)
 {
 	struct ehlod_session *s = c->s;
 
-	return c->p == s->current || (s->current == NULL &&
+	return c->p == s->current || s->walking || (s->current == NULL &&
 	    c->p == s->pending);
 }
 

@@ -397,6 +397,10 @@ plugins_load(struct plugin_set *set, struct config *c)
 		if (load_one(p, &c->plugins[i]) < 0 || check_counters(p) < 0)
 			return -1;
 		set->line_limit += p->d.line_increment;
+		if (p->d.session_data_size > 0)
+			set->session_slots = i + 1;
+		if (p->d.txn_data_size > 0)
+			set->txn_slots = i + 1;
 	}
 	if (check_claims(set) < 0 ||
 	    chain_table_build(&set->chains, set, NULL, NULL) < 0)
@@ -529,14 +533,15 @@ chain_table_build(struct chain_table *t, struct plugin_set *set,
 		if (set->n == 0)
 			continue;
 		t->by_step[st] = xcalloc(set->n, sizeof(*t->by_step[st]));
-		t->hook[st] = xcalloc(set->n, sizeof(*t->hook[st]));
+		t->link[st] = xcalloc(set->n, sizeof(*t->link[st]));
 		for (size_t i = 0; i < set->n; i++) {
 			struct plugin *p = &set->v[i];
 			if (!step_has_hook(&p->d, (enum step)st))
 				continue;
 			if (enabled && !enabled(p, arg))
 				continue;
-			chain_table_add(t, (enum step)st, p, &p->d);
+			chain_table_add(t, (enum step)st, p, &p->d,
+			    p->index * sizeof(struct ehlod_ctx));
 		}
 	}
 	return 0;

@@ -49,6 +49,9 @@ struct plugin_set {
 	struct plugin *v;
 	size_t n;
 	size_t line_limit;	/* 512 + every plugin's line_increment */
+	/* 1 + the last index of a plugin with session (txn) data: the
+	 * slots a session's (transaction's) end must look at. */
+	size_t session_slots, txn_slots;
 	cfg_opt_t *options;	/* the union of plugin options (pass 2) */
 	cfg_t *tree;		/* the pass 2 parse */
 	struct chain_table chains;	/* every plugin, by step */

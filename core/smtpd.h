@@ -175,6 +175,7 @@ struct ehlod_session {
 	struct plugin *reply_by;	/* whose it is (chain.c keeps it
 					 * only for the deciding plugin) */
 	struct plugin *current;		/* plugin being called */
+	int walking;			/* a chain is calling its plugins */
 	struct plugin *pending;		/* plugin whose hook is pending */
 	struct chain chain;
 	struct event *resume_ev;	/* pending.c */

@@ -78,13 +78,14 @@ step_default_reply(enum step st, ehlod_verdict v)
  * (chain_table_build), so this only fills the next entry. */
 void
 chain_table_add(struct chain_table *t, enum step st, struct plugin *p,
-    const struct ehlod_plugin *d)
+    const struct ehlod_plugin *d, size_t ctx_offset)
 {
 	size_t i = t->n[st]++;
 
 	t->by_step[st][i] = p;
-	memcpy(&t->hook[st][i], (const char *)d + step_table[st].slot,
-	    sizeof(t->hook[st][i].none));
+	memcpy(&t->link[st][i].fn, (const char *)d + step_table[st].slot,
+	    sizeof(t->link[st][i].fn.none));
+	t->link[st][i].ctx_offset = ctx_offset;
 }
 
 void
@@ -92,7 +93,7 @@ chain_table_free(struct chain_table *t)
 {
 	for (int st = 0; st < STEP_COUNT_; st++) {
 		free(t->by_step[st]);
-		free(t->hook[st]);
+		free(t->link[st]);
 	}
 	memset(t, 0, sizeof(*t));
 }

@@ -106,15 +106,24 @@ const struct step_reply *step_default_reply(enum step st, ehlod_verdict v);
 
 struct plugin;
 
+/* What the chain runner needs of one plugin at one step, side by side
+ * so that a call costs two loads: the function, and where the plugin's
+ * ctx sits in a session's ctx array. */
+struct chain_link {
+	union step_hook fn;
+	size_t ctx_offset;	/* the plugin's index * sizeof(ehlod_ctx) */
+};
+
 struct chain_table {
 	struct plugin **by_step[STEP_COUNT_];
-	union step_hook *hook[STEP_COUNT_];	/* by_step's hook functions */
+	struct chain_link *link[STEP_COUNT_];	/* by_step's hooks */
 	size_t n[STEP_COUNT_];
 };
 
-/* Append plugin d's hook for a step (which it must have). */
+/* Append plugin p's hook for a step (which its descriptor d must have);
+ * its ctx sits at ctx_offset in a session's ctx array. */
 void chain_table_add(struct chain_table *t, enum step st, struct plugin *p,
-    const struct ehlod_plugin *d);
+    const struct ehlod_plugin *d, size_t ctx_offset);
 void chain_table_free(struct chain_table *t);
 
 

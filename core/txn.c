@@ -70,13 +70,16 @@ txn_kv_free(struct kv **list)
 	}
 }
 
-/* Host-owned state ends: the instance's cleanup first, then free. */
+/* Host-owned state ends: the instance's cleanup first, then free.  Only
+ * the plugins up to the last one with such state can have any. */
 static void
 slots_free(struct ehlod_session *s, struct plugin_slot *slots, int txn)
 {
+	size_t n = txn ? s->plugins->txn_slots : s->plugins->session_slots;
+
 	if (slots == NULL)
 		return;
-	for (size_t i = 0; i < s->plugins->n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (slots[i].data == NULL)
 			continue;	/* most plugins keep nothing: look no further */
 		struct plugin *p = &s->plugins->v[i];
@@ -133,7 +136,7 @@ txn_init(struct ehlod_session *s)
 
 	memset(t, 0, sizeof(*t));
 	make_txn_id(t->id, sizeof(t->id));
-	t->slots = xcalloc(s->plugins->n + 1, sizeof(*t->slots));
+	t->slots = xcalloc(s->plugins->txn_slots + 1, sizeof(*t->slots));
 	message_init(&t->msg, server->conf->message_size_limit);
 	message_spool_setup(&t->msg, server->conf->spool_threshold,
 	    server->conf->spool_directory);
