@@ -226,6 +226,26 @@ hook_step_done(struct ehlod_session *s, ehlod_verdict v, struct plugin *p)
 		content_pump(s);
 }
 
+/* The body hooks get the body in chunks of at least BODY_CHUNK_MIN
+ * octets: a message that arrives in a few reads costs each plugin one
+ * call, not one per read.  Shorter chunks go out when there will be no
+ * more (the content is complete or over its limit), at the end of a BDAT
+ * chunk (its reply waits for the hooks), and past the spool threshold
+ * (only what the hooks have seen moves to the spool file). */
+#define BODY_CHUNK_MIN 65536
+
+static int
+body_chunk_due(const struct ehlod_session *s)
+{
+	const struct transaction *t = &s->txn;
+	const struct message *m = &t->msg;
+
+	return content_is_complete(t) || m->overflow ||
+	    (s->mode != IN_DATA && s->mode != IN_CHUNK) ||
+	    m->len - m->cursor >= BODY_CHUNK_MIN ||
+	    (m->spool_threshold > 0 && m->len > m->spool_threshold);
+}
+
 /* One step of hook work; returns 0 when there is nothing to do now. */
 static int
 pump_step(struct ehlod_session *s)
@@ -252,7 +272,7 @@ pump_step(struct ehlod_session *s)
 	}
 	/* A failed write drops the content; the 452 comes at the end. */
 	message_spool(m);
-	if (m->cursor < m->len) {
+	if (m->cursor < m->len && body_chunk_due(s)) {
 		size_t from = m->cursor;
 		m->cursor = m->len;
 		chain_start(s, STEP_BODY, NULL, NULL, m->buf + from,

@@ -76,6 +76,6 @@ tests_plugins_capture_la_LIBADD = $(CONFUSE_LIBS)
 # Interop tests: real peers (smtplib, raw sockets, dnsmasq) against ehlod.
 EXT_INTEROP_TESTS = tests/interop/test_dsn.py \
 	tests/interop/test_chunking.py tests/interop/test_smtputf8.py \
-	tests/interop/test_dnsbl.py
+	tests/interop/test_dnsbl.py tests/interop/test_body_chunks.py
 TESTS += $(EXT_INTEROP_TESTS)
 EXTRA_DIST += $(EXT_INTEROP_TESTS)

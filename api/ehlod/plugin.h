@@ -718,6 +718,9 @@ struct ehlod_plugin {
 	ehlod_verdict (*on_header)(ehlod_ctx *c, const char *name,
 	    const char *value);
 	ehlod_verdict (*on_eoh)(ehlod_ctx *c);
+	/* The body comes in chunks of at least 64 KiB, except the
+	 * message's last and (BDAT) the end of each BDAT chunk: a message
+	 * under 64 KiB is one call, however it was read. */
 	ehlod_verdict (*on_body)(ehlod_ctx *c, const unsigned char *chunk,
 	    size_t len);
 	ehlod_verdict (*on_eom)(ehlod_ctx *c);

@@ -218,6 +218,32 @@ def make_tempdir(prefix="ehlod-test-"):
     return remove_at_exit(path)
 
 
+class Capture:
+    """The capture test plugin (tests/plugins/capture.c) delivering into
+    a fresh directory: the octets the host hands to delivery steps."""
+
+    def __init__(self, **options):
+        self.dir = make_tempdir("ehlod-capture-")
+        self.options = {"path": os.path.join(test_plugin_dir(),
+                                             "capture.so"),
+                        "directory": self.dir}
+        self.options.update(options)
+
+    def plugin(self):
+        return ("capture", self.options)
+
+    def files(self):
+        """The messages delivered, oldest first."""
+        names = sorted(os.listdir(self.dir),
+                       key=lambda n: os.stat(os.path.join(self.dir,
+                                                          n)).st_mtime_ns)
+        out = []
+        for name in names:
+            with open(os.path.join(self.dir, name), "rb") as f:
+                out.append(f.read())
+        return out
+
+
 def status_kb(pid, key):
     """A size field of /proc/PID/status (VmRSS, VmHWM...), in KiB."""
     with open("/proc/%d/status" % pid) as f:

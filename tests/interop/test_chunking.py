@@ -30,8 +30,8 @@ DESCRIPTION
 import os
 import subprocess
 
-from ehlodtest import (Ehlod, EhlodTestCase, main, lf, ehlo, make_tempdir,
-                       split_added_headers, test_plugin_dir, env_path)
+from ehlodtest import (Capture, Ehlod, EhlodTestCase, main, lf, ehlo,
+                       split_added_headers, env_path)
 
 SIZE_LIMIT = 1000000
 
@@ -45,30 +45,6 @@ def plugins(delivery=None, size_limit=SIZE_LIMIT, binarymime=True):
         out.append(("binarymime", {}))
     out.append(delivery or ("maildir", {}))
     return out
-
-
-class Capture:
-    """A capture delivery step writing into a fresh directory."""
-
-    def __init__(self, **options):
-        self.dir = make_tempdir("ehlod-capture-")
-        self.options = {"path": os.path.join(test_plugin_dir(),
-                                             "capture.so"),
-                        "directory": self.dir}
-        self.options.update(options)
-
-    def plugin(self):
-        return ("capture", self.options)
-
-    def files(self):
-        names = sorted(os.listdir(self.dir),
-                       key=lambda n: os.stat(os.path.join(self.dir,
-                                                          n)).st_mtime_ns)
-        out = []
-        for name in names:
-            with open(os.path.join(self.dir, name), "rb") as f:
-                out.append(f.read())
-        return out
 
 
 def message(body):

@@ -22,8 +22,7 @@ DESCRIPTION
 import os
 import subprocess
 
-from ehlodtest import (Ehlod, EhlodTestCase, ehlo, env_path, main,
-                       make_tempdir, test_plugin_dir)
+from ehlodtest import Capture, Ehlod, EhlodTestCase, ehlo, env_path, main
 
 if not os.path.exists(os.path.join(os.environ.get("EHLOD_PLUGIN_DIR", ""),
                                    "relay.so")):
@@ -44,23 +43,6 @@ BODY = (bytes(range(256)) + b"\r\n.\r\n" + b"\rbare CR\r" +
 MESSAGE = HEAD + BODY
 
 TRACE = rb"Received: from [^\r\n]*\r\n(\t[^\r\n]*\r\n)+"
-
-
-class Capture:
-    def __init__(self):
-        self.dir = make_tempdir("ehlod-capture-")
-
-    def plugin(self):
-        return ("capture", {"path": os.path.join(test_plugin_dir(),
-                                                 "capture.so"),
-                            "directory": self.dir})
-
-    def files(self):
-        out = []
-        for name in sorted(os.listdir(self.dir)):
-            with open(os.path.join(self.dir, name), "rb") as f:
-                out.append(f.read())
-        return out
 
 
 def receiver(capture, binarymime=True):

@@ -7,6 +7,7 @@
  *		path = "tests/plugins/.libs/capture.so"
  *		directory = "/tmp/capture"
  *		refuse_data = false
+ *		log_body = false
  *	}
  * DESCRIPTION
  *	Exists only for the tests, to prove that content arrives unchanged:
@@ -28,6 +29,8 @@
  *		Where the files go, as an absolute path.
  *	refuse_data (boolean, default false)
  *		Refuse at on_data.
+ *	log_body (boolean, default false)
+ *		Log each on_body chunk's length.
  */
 #include "autoconfig.h"
 
@@ -45,6 +48,7 @@ static const struct ehlod_host *host;
 static char *directory;
 static unsigned long count;
 static int refuse_data;
+static int log_body;
 
 static int
 put(void *arg, const void *data, size_t len)
@@ -99,9 +103,19 @@ capture_on_data(ehlod_ctx *s)
 	return EHLOD_REJECT;
 }
 
+static ehlod_verdict
+capture_on_body(ehlod_ctx *s, const unsigned char *chunk, size_t len)
+{
+	(void)chunk;
+	if (log_body)
+		host->log(s, LOG_INFO, "on_body %zu octets", len);
+	return EHLOD_CONTINUE;
+}
+
 struct capture_conf {
 	const char *directory;
 	int refuse_data;
+	int log_body;
 };
 
 static void
@@ -124,6 +138,7 @@ capture_init(const struct ehlod_host *h, ehlod_ctx *inst)
 		return -1;
 	}
 	refuse_data = conf->refuse_data;
+	log_body = conf->log_body;
 	free(directory);
 	directory = strdup(dir);
 	return directory != NULL ? 0 : -1;
@@ -134,6 +149,8 @@ static const struct ehlod_option capture_options[] = {
 	  directory), NULL, 0, 0, 0, NULL },
 	{ "refuse_data", EHLOD_OPT_BOOL, offsetof(struct capture_conf,
 	  refuse_data), "no", 0, 0, 0, NULL },
+	{ "log_body", EHLOD_OPT_BOOL, offsetof(struct capture_conf,
+	  log_body), "no", 0, 0, 0, NULL },
 	{ NULL, 0, 0, NULL, 0, 0, 0, NULL }
 };
 
@@ -148,5 +165,6 @@ EHLOD_PLUGIN_EXPORT const struct ehlod_plugin ehlod_plugin = {
 	.init = capture_init,
 	.fini = capture_fini,
 	.on_data = capture_on_data,
+	.on_body = capture_on_body,
 	.on_eom = capture_on_eom,
 };
