@@ -38,12 +38,16 @@ DESCRIPTION
       socket and the user, and lets a socket that is not there yet
       (saslauthd not started) pass with a warning.
 
+    A run killed half way leaves its PAM file, user and group behind
+    (ehlod-test-PID): the next run removes those whose PID has gone.
+
     Skipped (exit 77) without root, saslauthd or pam_exec.
 """
 import base64
 import glob
 import grp
 import os
+import re
 import shutil
 import signal
 import smtplib
@@ -73,10 +77,40 @@ def plain(user, password):
     return base64.b64encode(raw).decode()
 
 
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def remove_leftovers():
+    """What a run killed half way left: its PAM file, user and group,
+    each named ehlod-test-PID (the user with a "u"), PID no longer
+    running."""
+    stale = re.compile(r"ehlod-test-(\d+)(u?)$")
+    for path in glob.glob("/etc/pam.d/ehlod-test-*"):
+        m = stale.match(os.path.basename(path))
+        if m and not m.group(2) and not pid_alive(int(m.group(1))):
+            os.unlink(path)
+    for db, cmd in (("/etc/passwd", "userdel"), ("/etc/group", "groupdel")):
+        with open(db) as f:
+            names = [line.split(":", 1)[0] for line in f]
+        for name in names:
+            m = stale.match(name)
+            if m and not pid_alive(int(m.group(1))):
+                subprocess.run([cmd, name], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, timeout=WAIT)
+
+
 def setUpModule():
     if os.geteuid() != 0 or SASLAUTHD is None or not PAM_EXEC:
         raise unittest.SkipTest("needs root, saslauthd (sasl2-bin) and "
                                 "pam_exec")
+    remove_leftovers()
     d = make_tempdir("ehlod-saslauthd-")
     FILES["dir"] = d
     # The workers run as nobody: they must reach saslauthd's socket.
