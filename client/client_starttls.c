@@ -7,7 +7,9 @@
  *	an OpenSSL filter over the socket, and starts the session again with
  *	EHLO, forgetting what was said before (RFC 3207 4.2).  TLS 1.2 at
  *	least; the certificate and the name (or IP address) are verified
- *	unless the options say not to.
+ *	unless the options say not to.  Clients sharing a context made by
+ *	ehlod_client_tls_context_new() resume the sessions the hop gave
+ *	before (tls_sessions.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -95,7 +97,14 @@ ehlod_client_tls_context_new(const struct ehlod_client_opts *o, char *err,
 		    "ehlod_client_opts_init()");
 		return NULL;
 	}
-	return new_context(copy.tls_verify, copy.tls_ca_file, err, errlen);
+	SSL_CTX *ctx = new_context(copy.tls_verify, copy.tls_ca_file, err,
+	    errlen);
+	if (ctx != NULL && tls_sessions_enable(ctx) < 0) {
+		SSL_CTX_free(ctx);
+		snprintf(err, errlen, "cannot make a TLS context");
+		return NULL;
+	}
+	return ctx;
 }
 
 void
@@ -138,6 +147,7 @@ make_ssl(struct ehlod_client *c, char *err, size_t errlen)
 	}
 	SSL_set_verify(ssl, c->o.tls_verify ? SSL_VERIFY_PEER :
 	    SSL_VERIFY_NONE, NULL);
+	tls_sessions_offer(ssl, c->o.tls_verify, name, c->host, c->port);
 	if (name == NULL)
 		return ssl;
 	if (is_ip_literal(name)) {
@@ -223,9 +233,10 @@ tls_established(struct ehlod_client *c)
 
 	c->res.tls = 1;
 	c->st = CONN_HANDSHAKE;
-	note(c, "TLS established: %s %s%s", SSL_get_version(ssl),
+	note(c, "TLS established: %s %s%s%s", SSL_get_version(ssl),
 	    SSL_get_cipher_name(ssl),
-	    c->o.tls_verify ? ", certificate verified" : ", not verified");
+	    c->o.tls_verify ? ", certificate verified" : ", not verified",
+	    SSL_session_reused(ssl) ? ", session resumed" : "");
 	/* RFC 3207 4.2: forget everything and EHLO again. */
 	conn_send_hello(c);
 }
@@ -238,6 +249,8 @@ tls_error_text(struct ehlod_client *c, unsigned long e, char *why, size_t len)
 	long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
 	char err[200];
 
+	if (ssl != NULL)
+		tls_sessions_forget(ssl);	/* the next try starts afresh */
 	ERR_error_string_n(e, err, sizeof(err));
 	if (v != X509_V_OK)
 		snprintf(why, len, "TLS handshake failed: certificate: %s (%s)",

@@ -50,7 +50,7 @@ client_libclient_la_SOURCES = client/private.h client/client.c \
 	client/safety.c client/safety.h \
 	client/client_auth.c client/client_auth.h \
 	client/client_message.c client/client_message.h \
-	client/client_stream.c \
+	client/client_stream.c client/tls_sessions.c \
 	core/linereader.c core/linereader.h
 client_libclient_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(OPENSSL_CFLAGS) $(SASL_CFLAGS)

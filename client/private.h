@@ -266,6 +266,12 @@ void tls_established(struct ehlod_client *c);
 void tls_error_text(struct ehlod_client *c, unsigned long e, char *why,
     size_t len);
 
+/* tls_sessions.c: sessions kept for resumption in a shared context */
+int tls_sessions_enable(SSL_CTX *ctx);
+void tls_sessions_offer(SSL *ssl, int verify, const char *name,
+    const char *host, int port);
+void tls_sessions_forget(SSL *ssl);
+
 /* login.c */
 void login_start(struct ehlod_client *c);
 void login_in_clear(struct ehlod_client *c);

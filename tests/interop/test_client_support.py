@@ -223,6 +223,8 @@ class Handler:
                "rcpt_options": envelope.rcpt_options,
                "content": base64.b64encode(envelope.original_content).decode(),
                "tls": session.ssl is not None,
+               "tls_resumed": bool(session.ssl and session.ssl.get(
+                   "ssl_object") and session.ssl["ssl_object"].session_reused),
                "auth": bool(session.authenticated)}
         tmp = os.path.join(outdir, ".tmp%d" % n)
         with open(tmp, "w") as f:
@@ -270,7 +272,7 @@ while True:
 class Aiosmtpd:
     """aiosmtpd on a loopback port; received() lists what it stored."""
 
-    def __init__(self, **opts):
+    def __init__(self, port=None, **opts):
         skip_unless(DEBIAN_PYTHON)
         probe = subprocess.run([DEBIAN_PYTHON, "-c", "import aiosmtpd"],
                                stdout=subprocess.DEVNULL,
@@ -279,7 +281,7 @@ class Aiosmtpd:
             print("skipped: python3-aiosmtpd is not installed")
             sys.exit(77)
         self.dir = tempfile.mkdtemp(prefix="ehlod-aiosmtpd-")
-        self.port = free_port()
+        self.port = port or free_port()
         self.log = open(os.path.join(self.dir, "log"), "wb")
         self.proc = subprocess.Popen(
             [DEBIAN_PYTHON, "-c", AIOSMTPD_RUNNER, str(self.port), self.dir,

@@ -17,6 +17,10 @@ DESCRIPTION
       once, not at each session.  (A client that loaded it at each
       STARTTLS parsed it there, on the event loop: the system's bundle
       costs about 20 ms of CPU.)
+    - The next sessions to the hop resume the TLS session it gave (as
+      aiosmtpd's end of the connection reports it); a new hop on the
+      same port, which knows none of the old tickets, gets a full
+      handshake and the message all the same, then resumes in turn.
     - A CA file that cannot be loaded is a start-up error: "ehlod -t"
       fails, naming tls_ca_file and the file; with tls_verify off it is
       not loaded, and no error.
@@ -95,6 +99,35 @@ class RelayTls(EhlodTestCase):
         got = with_marker()
         self.assertEqual(len(got), 1)
         self.assertTrue(got[0]["tls"], "relayed without TLS")
+        return got[0]
+
+    def test_next_sessions_resume_tls(self):
+        ca = os.path.join(self.dir, "ca-resume.pem")
+        shutil.copy(self.cert, ca)
+        plugins = relay_plugins(0, tls_ca_file=ca)
+        with Aiosmtpd(cert=self.cert, key=self.key) as hop:
+            port = hop.port
+            plugins[-1][1]["next_hop"] = "smtp://127.0.0.1:%d" % port
+            with Ehlod(plugins=plugins, workers=1) as srv:
+                resumed = []
+                for marker in ("resume-1", "resume-2", "resume-3"):
+                    send(srv.port, marker)
+                    resumed.append(self.received_with_tls(
+                        hop, marker)["tls_resumed"])
+                self.assertEqual(resumed, [False, True, True])
+                hop.close()
+                # A new hop on the same port knows none of the old
+                # tickets: a full handshake, the message still goes.
+                with Aiosmtpd(port=port, cert=self.cert,
+                              key=self.key) as again:
+                    send(srv.port, "resume-4")
+                    got = self.received_with_tls(again, "resume-4")
+                    self.assertFalse(got["tls_resumed"])
+                    send(srv.port, "resume-5")
+                    got = self.received_with_tls(again, "resume-5")
+                    self.assertTrue(got["tls_resumed"])
+                log = srv.log()
+        self.assertNotIn("certificate", log)
 
     def test_ca_file_loaded_once_at_start_as_root(self):
         ca = os.path.join(self.dir, "ca-once.pem")
