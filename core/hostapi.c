@@ -38,6 +38,9 @@ h_log(ehlod_ctx *c, int priority, const char *fmt, ...)
 {
 	char text[1024];
 	va_list ap;
+
+	if (!log_wanted(priority))
+		return;	/* a debug line per message costs nothing when off */
 	const char *name = c && c->p ? c->p->name : "?";
 
 	va_start(ap, fmt);

@@ -311,15 +311,21 @@ format_message(char *buf, size_t len, const char *fmt, va_list ap)
 	return n;
 }
 
+int
+log_wanted(int priority)
+{
+	if (priority == LOG_DEBUG && !log_debug)
+		return 0;
+	return !(log_errors_only && priority > LOG_ERR);
+}
+
 void
 log_vmsg(int priority, const char *fmt, va_list ap)
 {
 	char line[2048];
 	size_t n = 0;
 
-	if (priority == LOG_DEBUG && !log_debug)
-		return;
-	if (log_errors_only && priority > LOG_ERR)
+	if (!log_wanted(priority))
 		return;
 	if (log_to_syslog) {
 		(void)format_message(line, sizeof(line), fmt, ap);

@@ -25,6 +25,9 @@ pid_t log_pid(void);
 /* "<N>" (the priority, for journald) when stderr is the journal, else
  * "": for a line a command prints itself rather than logs. */
 const char *log_stderr_priority(int priority);
+/* 1 when a line of that priority would be written: callers that format
+ * before they log skip the work for lines that would be dropped. */
+int log_wanted(int priority);
 void log_msg(int priority, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void log_vmsg(int priority, const char *fmt, va_list ap);

@@ -355,17 +355,19 @@ message_change_header(struct message *m, const char *name, size_t nth,
 static int
 write_crlf(const char *p, size_t len, ehlod_sink sink, void *arg)
 {
-	size_t start = 0;
+	const char *start = p, *end = p + len, *lf = p;
 
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] != '\n' || (i > 0 && p[i - 1] == '\r'))
+	while ((lf = memchr(lf, '\n', (size_t)(end - lf))) != NULL) {
+		if (lf > p && lf[-1] == '\r') {
+			lf++;
 			continue;
-		if (sink(arg, p + start, i - start) < 0 ||
+		}
+		if (sink(arg, start, (size_t)(lf - start)) < 0 ||
 		    sink(arg, "\r\n", 2) < 0)
 			return -1;
-		start = i + 1;
+		start = ++lf;
 	}
-	return sink(arg, p + start, len - start);
+	return sink(arg, start, (size_t)(end - start));
 }
 
 static int

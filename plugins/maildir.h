@@ -63,6 +63,7 @@ struct maildir_job {
 	int fd;			/* tmp/NAME while a thread has it, or -1 */
 	int err;		/* errno of the step that failed, or 0 */
 	const char *what;	/* that step: "create", "write", ... */
+	/* The paths stay last: a new job zeroes only what comes before. */
 	char name[NAME_MAX + 1];
 	char tmp[PATH_MAX];	/* tmp/NAME, or the folder for errors */
 	char dst[PATH_MAX];	/* new/NAME */

@@ -247,6 +247,33 @@ START_TEST(in_memory)
 }
 END_TEST
 
+static int
+contains(const struct out *o, const char *s)
+{
+	return memmem(o->p, o->len, s, strlen(s)) != NULL;
+}
+
+/* message_write turns the bare LFs of the Received header and of header
+ * values plugins set ("\n\t" folds) into CRLF, and leaves CRLF alone. */
+START_TEST(head_line_ends)
+{
+	struct message m;
+	struct out o;
+
+	build(&m, 0, 3);
+	o = whole(&m);
+	ck_assert(contains(&o, "Received: from client.test\r\n\tby ehlod\r\n"));
+	ck_assert(contains(&o, "Subject: changed\r\n\tover two lines\r\n"));
+	ck_assert(contains(&o, "X-Folded: one\r\n\ttwo\r\n"));
+	for (size_t i = 0; i < o.len; i++)
+		if (o.p[i] == '\n')
+			ck_assert_msg(i > 0 && o.p[i - 1] == '\r',
+			    "bare LF at %zu", i);
+	free(o.p);
+	message_free(&m);
+}
+END_TEST
+
 START_TEST(spooled)
 {
 	check_message(1024, 5000);
@@ -329,6 +356,7 @@ main(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, in_memory);
+	tcase_add_test(tc, head_line_ends);
 	tcase_add_test(tc, spooled);
 	tcase_add_test(tc, empty_body);
 	tcase_add_test(tc, unwritable_directory);
