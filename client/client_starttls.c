@@ -241,6 +241,18 @@ tls_established(struct ehlod_client *c)
 	conn_send_hello(c);
 }
 
+/* The handshake did not finish (an error, the server closing, a
+ * timeout): a session it offered is not offered again, so that the next
+ * try starts afresh. */
+void
+tls_handshake_failed(struct ehlod_client *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+
+	if (ssl != NULL)
+		tls_sessions_forget(ssl);
+}
+
 /* The handshake failed: say why, the certificate check first. */
 void
 tls_error_text(struct ehlod_client *c, unsigned long e, char *why, size_t len)
@@ -249,8 +261,6 @@ tls_error_text(struct ehlod_client *c, unsigned long e, char *why, size_t len)
 	long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
 	char err[200];
 
-	if (ssl != NULL)
-		tls_sessions_forget(ssl);	/* the next try starts afresh */
 	ERR_error_string_n(e, err, sizeof(err));
 	if (v != X509_V_OK)
 		snprintf(why, len, "TLS handshake failed: certificate: %s (%s)",

@@ -436,6 +436,8 @@ on_close(struct ehlod_client *c, short what)
 	}
 	if (c->st == CONN_READY && cmd_idle(c) && !(what & BEV_EVENT_TIMEOUT))
 		note(c, "the server closed the idle session");
+	if (c->st == CONN_TLS)
+		tls_handshake_failed(c);
 	if (what & BEV_EVENT_TIMEOUT)
 		snprintf(why, sizeof(why), "timeout waiting for the server");
 	else if (what & BEV_EVENT_EOF)

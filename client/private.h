@@ -263,6 +263,7 @@ void client_stream_watch(struct bufferevent *bev);
 /* client_starttls.c */
 void tls_send_starttls(struct ehlod_client *c);
 void tls_established(struct ehlod_client *c);
+void tls_handshake_failed(struct ehlod_client *c);
 void tls_error_text(struct ehlod_client *c, unsigned long e, char *why,
     size_t len);
 
